@@ -1,0 +1,261 @@
+"""The `siteopt` command line: solve, validate, graph, export, schema.
+
+Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
+2 bad input or usage, 3 infeasible, 4 no plan within the limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from siteopt.errors import ExitCode, InputError, SiteoptError
+
+_err = Console(stderr=True, highlight=False)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with siteopt's exit code for usage errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        _err.print(f"siteopt: error: {message}")
+        sys.exit(ExitCode.BAD_INPUT)
+
+
+def _instance_arg(p: argparse.ArgumentParser, optional: bool) -> None:
+    help_text = "instance folder (CSV tables + instance.toml)"
+    if optional:
+        p.add_argument("instance", nargs="?", default=None,
+                       help=help_text + "; default: the bundled Vietnam 2026 instance")
+    else:
+        p.add_argument("instance", help=help_text)
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text}")
+    return value
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    from siteopt.overrides import override_keys
+
+    parser = _Parser(prog="siteopt", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    keys = "\n".join(f"  {k}: {d}" for k, d in override_keys().items())
+    p = sub.add_parser("solve", help="solve an instance and print (and write) the plan",
+                       epilog="keys for --set:\n" + keys,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _instance_arg(p, optional=True)
+    p.add_argument("--out", type=Path, help="write summary.json and result CSVs here "
+                   "(atomically: complete or absent)")
+    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="stop after S seconds with the best plan found and its gap")
+    p.add_argument("--gap", type=_nonneg_float, default=1e-4, metavar="G",
+                   help="relative optimality gap to stop at (default 1e-4)")
+    p.add_argument("--threads", type=_nonneg_int, default=1, metavar="N",
+                   help="HiGHS threads (default 1, reproducible; 0 = HiGHS's choice)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="HiGHS random seed (default 0)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a scalar parameter of instance.toml (repeatable)")
+    p.add_argument("--log", type=Path, metavar="FILE", help="write HiGHS's log to FILE")
+    p.add_argument("--quiet", action="store_true", help="print only the one-line status")
+
+    p = sub.add_parser("validate", help="check an instance and report every problem")
+    _instance_arg(p, optional=True)
+
+    p = sub.add_parser("graph", help="connectivity report, latency matrix, GraphML export")
+    _instance_arg(p, optional=True)
+    p.add_argument("--graphml", type=Path, metavar="FILE", help="write the fiber graph here")
+    p.add_argument("--latency-csv", type=Path, metavar="FILE",
+                   help="write the site-region latency table here")
+
+    p = sub.add_parser("export", help="write the model as an LP or MPS file")
+    _instance_arg(p, optional=False)
+    p.add_argument("--lp", type=Path, metavar="FILE", help="LP file to write")
+    p.add_argument("--mps", type=Path, metavar="FILE", help="MPS file to write")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+
+    p = sub.add_parser("schema", help="print the instance format reference (Markdown)")
+    return parser
+
+
+def _version() -> str:
+    from siteopt.plan import package_versions
+
+    v = package_versions()
+    return f"siteopt {v['siteopt']} (pyomo {v['pyomo']}, highspy {v['highspy']})"
+
+
+def _load(args: argparse.Namespace):  # noqa: ANN202
+    from siteopt.instance import load_instance
+    from siteopt.overrides import apply_overrides, parse_assignments
+
+    inst = load_instance(args.instance)
+    overrides = parse_assignments(getattr(args, "overrides", []) or [])
+    return apply_overrides(inst, overrides)
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    """Solve, print the summary, write the results; the exit code says how it went."""
+    from siteopt.output import write_result
+    from siteopt.plan import solve
+    from siteopt.report import print_summary
+    from siteopt.solver import SolveOptions
+
+    inst = _load(args)
+    out = Console(highlight=False)
+    options = SolveOptions(time_limit=args.time_limit, gap=args.gap, threads=args.threads,
+                           seed=args.seed, progress=not args.quiet,
+                           log_file=str(args.log) if args.log else None)
+    result = solve(inst, options)
+    if args.quiet:
+        out.print(f"{inst.meta.name}: {result.status} objective {result.objective} "
+                  f"gap {result.gap} verified {result.verified}")
+    else:
+        print_summary(result, inst, out)
+    if result.status == "infeasible":
+        _err.print("[red]The plan is infeasible.[/red] " + " ".join(result.violations))
+        return ExitCode.INFEASIBLE
+    if not result.has_plan:
+        _err.print(f"[red]No plan found within the limits[/red] (solver: {result.solver_status})")
+        return ExitCode.NO_PLAN
+    if not result.verified:
+        _err.print("[red]The solver's plan failed independent verification; this is a bug in "
+                   "siteopt. Violations:[/red]\n  " + "\n  ".join(result.violations[:20]))
+        if args.out:
+            write_result(result, args.out)
+        return ExitCode.INTERNAL_ERROR
+    if args.out:
+        write_result(result, args.out)
+        if not args.quiet:
+            out.print(f"results written to {args.out}")
+    return ExitCode.OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Load and check an instance; print its size and warnings."""
+    inst = _load(args)
+    t = inst.tables
+    Console(highlight=False).print(
+        f"{inst.meta.name}: valid ({len(t['sites'])} sites, {len(t['phases'])} phases, "
+        f"{len(t['zones'])} zones, {len(t['regions'])} regions, {len(t['classes'])} classes, "
+        f"{len(t['links'])} links, years {inst.years[0]}-{inst.years[-1]}); "
+        f"fingerprint {inst.fingerprint}")
+    for w in inst.warnings:
+        _err.print(f"[yellow]warning:[/yellow] {w}")
+    return ExitCode.OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Print connectivity and latencies; optionally export GraphML and the latency table."""
+    import pandas as pd
+
+    from siteopt.network import components, fiber_graph, latency_table, write_graphml
+    from siteopt.output import atomic_file
+    from siteopt.report import print_graph_report
+    from siteopt.validate import node_ids
+
+    inst = _load(args)
+    nodes = inst.table("nodes")
+    if nodes.empty:
+        nodes = pd.DataFrame({"node": sorted(node_ids(inst.tables)), "name": ""})
+    graph = fiber_graph(nodes, inst.table("links"), inst.meta.latency)
+    lat = latency_table(graph, inst.table("sites"), inst.table("regions"), inst.meta.latency)
+    print_graph_report(inst, lat, components(graph), Console(highlight=False))
+    if args.graphml:
+        with atomic_file(args.graphml) as tmp:
+            write_graphml(graph, inst.table("sites"), inst.table("regions"), tmp)
+    if args.latency_csv:
+        with atomic_file(args.latency_csv) as tmp:
+            lat.to_csv(tmp, index=False, float_format="%.6g")
+    return ExitCode.OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the model as LP and/or MPS (by HiGHS, with Pyomo's names)."""
+    from siteopt.output import atomic_file
+    from siteopt.plan import build
+    from siteopt.solver import SolveOptions, compile_model, to_highs
+
+    if not args.lp and not args.mps:
+        raise InputError(_usage_problem("export needs --lp FILE and/or --mps FILE"))
+    inst = _load(args)
+    _data, model = build(inst)
+    h = to_highs(compile_model(model), SolveOptions(), names=True)
+    for path, suffix in ((args.lp, ".lp"), (args.mps, ".mps")):
+        if path:
+            with atomic_file(path, suffix=suffix) as tmp:
+                h.writeModel(str(tmp))
+            Console(highlight=False).print(f"wrote {path}")
+    return ExitCode.OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the instance format reference."""
+    from siteopt.docs import instance_format_markdown
+
+    sys.stdout.write(instance_format_markdown())
+    return ExitCode.OK
+
+
+def _usage_problem(text: str):  # noqa: ANN202
+    from siteopt.errors import Problem
+
+    return Problem("command line", text)
+
+
+COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "graph": cmd_graph,
+            "export": cmd_export, "schema": cmd_schema}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `siteopt` console script."""
+    args = make_parser().parse_args(argv)
+    try:
+        code = COMMANDS[args.command](args)
+    except InputError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        return int(exc.exit_code)
+    except SiteoptError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _err.print("[red]interrupted[/red]")
+        return 130
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if os.environ.get("SITEOPT_DEBUG"):
+            raise
+        _err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+                   "(set SITEOPT_DEBUG=1 for a traceback; please report it)")
+        return int(ExitCode.INTERNAL_ERROR)
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,68 @@
+"""Errors siteopt reports to its users, and the exit codes of the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of the `siteopt` command (documented in the README)."""
+
+    OK = 0
+    INTERNAL_ERROR = 1
+    BAD_INPUT = 2
+    INFEASIBLE = 3
+    NO_PLAN = 4
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as possible.
+
+    `row` is the line number in the file as an editor shows it (the header is line 1),
+    or None when the problem concerns the file or a column as a whole.
+    """
+
+    file: str
+    expected: str
+    row: int | None = None
+    column: str | None = None
+    found: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", line {self.row}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        text = f"{where}: expected {self.expected}"
+        if self.found is not None:
+            text += f", found {self.found!r}"
+        return text
+
+
+class SiteoptError(Exception):
+    """Base of the errors that carry their own exit code."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL_ERROR
+
+
+class InputError(SiteoptError):
+    """The instance (or a command-line value) is malformed; lists every problem found."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, problems: list[Problem] | Problem, limit: int = 50):
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        shown = [str(p) for p in self.problems[:limit]]
+        if len(self.problems) > limit:
+            shown.append(f"... and {len(self.problems) - limit} more")
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"{len(self.problems)} input {noun}:\n  " + "\n  ".join(shown))
+
+
+class VerificationError(SiteoptError):
+    """A plan the solver returned broke a rule of the instance (a bug, never user error)."""
+
+    exit_code = ExitCode.INTERNAL_ERROR

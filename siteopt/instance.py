@@ -1,0 +1,317 @@
+"""Reading an instance folder (CSV tables + `instance.toml`) into a validated `Instance`.
+
+Every problem found is reported with its file, line and column and what was expected; all
+problems of a folder are collected before failing, so one run shows everything to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+from siteopt.errors import InputError, Problem
+from siteopt.schema import METADATA_FILE, TABLES, TABLES_BY_NAME, Column, Metadata, Table
+
+#: Extra columns any table may carry for provenance; they are kept but never used.
+NOTE_COLUMNS = ("source", "note")
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A validated instance: metadata plus one typed DataFrame per table.
+
+    Tables keep file order; optional tables that are absent are empty with all columns.
+    """
+
+    path: Path | None
+    meta: Metadata
+    tables: dict[str, pd.DataFrame]
+    fingerprint: str
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def years(self) -> list[int]:
+        """The horizon's years in order."""
+        return list(range(self.meta.horizon.first_year, self.meta.horizon.last_year + 1))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The typed table called `name` (see `siteopt.schema`)."""
+        return self.tables[name]
+
+    def with_meta(self, meta: Metadata) -> Instance:
+        """A copy with other metadata (used by overrides); tables are shared, not copied."""
+        return replace(self, meta=meta)
+
+
+def _fingerprint(folder: Path, names: list[str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def read_metadata(folder: Path) -> Metadata:
+    """Read and validate `instance.toml`."""
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        raise InputError(Problem(METADATA_FILE, "the instance metadata file (TOML)",
+                                 found="no such file"))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(Problem(METADATA_FILE, "valid TOML", found=str(exc))) from exc
+    try:
+        return Metadata.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(
+            [
+                Problem(METADATA_FILE, err["msg"], column=".".join(str(x) for x in err["loc"]),
+                        found=None if err["type"] == "missing" else str(err.get("input")))
+                for err in exc.errors()
+            ]
+        ) from exc
+
+
+def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
+    path = folder / table.file
+    if not path.is_file():
+        if table.required:
+            problems.append(Problem(table.file, f"a file with the {table.name} table",
+                                    found="no such file"))
+        return None
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                            encoding="utf-8-sig", skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        problems.append(Problem(table.file, "a header line with column names", row=1,
+                                found="an empty file"))
+        return None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        problems.append(Problem(table.file, "comma-separated UTF-8 text",
+                                found=str(exc).strip().splitlines()[-1]))
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.map(str.strip)
+
+
+def _check_columns(table: Table, frame: pd.DataFrame, problems: list[Problem]) -> bool:
+    known = {c.name for c in table.columns}
+    ok = True
+    seen: set[str] = set()
+    for name in frame.columns:
+        if name in seen:
+            problems.append(Problem(table.file, "each column name once", row=1, column=name,
+                                    found="a repeated column"))
+            ok = False
+        seen.add(name)
+        if name not in known and name not in NOTE_COLUMNS:
+            hint = ", ".join(sorted(known | set(NOTE_COLUMNS)))
+            problems.append(Problem(table.file, f"one of the columns {hint}", row=1,
+                                    column=name, found="an unknown column"))
+            ok = False
+    missing = [c.name for c in table.columns if c.required and c.name not in frame.columns]
+    for name in missing:
+        extra = ""
+        if len(frame.columns) == 1 and any(s in frame.columns[0] for s in ";\t|"):
+            extra = " (is the file comma-separated?)"
+        problems.append(Problem(table.file, f"a column '{name}'{extra}", row=1, column=name,
+                                found="no such column"))
+    return ok and not missing
+
+
+def _parse_cell(col: Column, text: str, meta: Metadata) -> tuple[object, str | None]:
+    """Convert one cell; return (value, None) or (None, what was expected)."""
+    if text == "":
+        if col.required:
+            return None, f"a value ({_describe(col, meta)})"
+        return col.default, None
+    kind = col.kind
+    try:
+        if kind == "id":
+            if any(ch in text for ch in "|\n\r\t"):
+                return None, "an id without '|', tabs or line breaks"
+            value: object = text
+        elif kind == "text":
+            value = text
+        elif kind == "list":
+            items = [item.strip() for item in text.split("|")]
+            if any(item == "" for item in items):
+                return None, "ids separated by '|' with no empty item"
+            if len(set(items)) != len(items):
+                return None, "ids separated by '|' with no repeats"
+            value = tuple(items)
+        elif kind == "bool":
+            low = text.lower()
+            if low not in _TRUE | _FALSE:
+                return None, "true or false"
+            value = low in _TRUE
+        elif kind in ("int", "year"):
+            number = float(text)
+            if not math.isfinite(number) or number != int(number):
+                return None, _describe(col, meta)
+            value = int(number)
+        else:
+            value = float(text)
+            if not math.isfinite(value):
+                return None, _describe(col, meta)
+    except ValueError:
+        return None, _describe(col, meta)
+    if kind == "year":
+        first, last = meta.horizon.first_year, meta.horizon.last_year
+        if not first <= int(value) <= last:  # type: ignore[call-overload]
+            return None, f"a year within the horizon {first}-{last}"
+    if kind in ("int", "float"):
+        number = float(value)  # type: ignore[arg-type]
+        if col.minimum is not None and number < col.minimum:
+            return None, _describe(col, meta)
+        if col.maximum is not None and number > col.maximum:
+            return None, _describe(col, meta)
+    return value, None
+
+
+def _describe(col: Column, meta: Metadata) -> str:
+    if col.kind == "year":
+        return (f"a whole year within the horizon {meta.horizon.first_year}-"
+                f"{meta.horizon.last_year}")
+    noun = {"int": "a whole number", "float": "a finite number", "bool": "true or false",
+            "id": "an id", "text": "text", "list": "ids separated by '|'"}[col.kind]
+    if col.minimum is not None and col.maximum is not None:
+        noun += f" from {col.minimum:g} to {col.maximum:g}"
+    elif col.minimum is not None:
+        noun += f" >= {col.minimum:g}"
+    if col.unit and col.unit != "-":
+        noun += f" ({col.unit})"
+    return noun
+
+
+def _typed(table: Table, frame: pd.DataFrame, meta: Metadata,
+           problems: list[Problem]) -> pd.DataFrame:
+    data: dict[str, list[object]] = {}
+    for col in table.columns:
+        values: list[object] = []
+        cells = frame[col.name] if col.name in frame.columns else [""] * len(frame)
+        for i, text in enumerate(cells):
+            value, expected = _parse_cell(col, text, meta)
+            if expected is not None:
+                problems.append(Problem(table.file, expected, row=i + 2, column=col.name,
+                                        found=text))
+            values.append(value)
+        data[col.name] = values
+    for name in NOTE_COLUMNS:
+        if name in frame.columns:
+            data[name] = list(frame[name])
+    typed = pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
+    for col in table.columns:
+        if col.kind == "float":
+            typed[col.name] = pd.to_numeric(typed[col.name], errors="coerce").astype(float)
+        elif col.kind in ("int", "year"):
+            typed[col.name] = pd.array(
+                [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+                 for v in typed[col.name]], dtype="Int64")
+    typed.attrs["line"] = [i + 2 for i in range(len(frame))]
+    return typed
+
+
+def _check_keys(table: Table, frame: pd.DataFrame, problems: list[Problem]) -> None:
+    if frame.empty:
+        return
+    keys = list(table.key)
+    dup = frame.duplicated(subset=keys, keep="first")
+    for i in frame.index[dup]:
+        first = frame.index[(frame[keys] == frame.loc[i, keys]).all(axis=1)][0]
+        shown = ", ".join(f"{k}={frame.at[i, k]}" for k in keys)
+        problems.append(Problem(table.file, f"a unique ({', '.join(keys)}); line {first + 2} "
+                                "has the same", row=i + 2, column=keys[-1], found=shown))
+
+
+def _empty(table: Table) -> pd.DataFrame:
+    frame = pd.DataFrame({c.name: pd.Series([], dtype=object) for c in table.columns})
+    for col in table.columns:
+        if col.kind == "float":
+            frame[col.name] = frame[col.name].astype(float)
+        elif col.kind in ("int", "year"):
+            frame[col.name] = frame[col.name].astype("Int64")
+    frame.attrs["line"] = []
+    return frame
+
+
+def read_tables(folder: Path, meta: Metadata) -> dict[str, pd.DataFrame]:
+    """Read every table of `folder`, typed per schema; raise InputError listing all problems."""
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for table in TABLES:
+        raw = _read_csv(folder, table, problems)
+        if raw is None:
+            tables[table.name] = _empty(table)
+            continue
+        if not _check_columns(table, raw, problems):
+            tables[table.name] = _empty(table)
+            continue
+        typed = _typed(table, raw, meta, problems)
+        _check_keys(table, typed, problems)
+        tables[table.name] = typed
+    if problems:
+        raise InputError(problems)
+    return tables
+
+
+def from_tables(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | None = None,
+                fingerprint: str = "") -> Instance:
+    """Build an Instance from typed tables (e.g. made in a notebook) and cross-check them.
+
+    Missing optional tables are added empty; the cross-table rules of `siteopt.validate`
+    apply exactly as for a folder.
+    """
+    from siteopt.validate import cross_check
+
+    full = {t.name: tables.get(t.name, _empty(t)) for t in TABLES}
+    for name, frame in full.items():
+        frame.attrs.setdefault("line", [i + 2 for i in range(len(frame))])
+        missing = [c.name for c in TABLES_BY_NAME[name].columns if c.name not in frame.columns]
+        if missing:
+            raise InputError(Problem(TABLES_BY_NAME[name].file,
+                                     f"the columns {', '.join(missing)}", row=1,
+                                     found="a table without them"))
+    if not fingerprint:
+        digest = hashlib.sha256(meta.model_dump_json().encode())
+        for name in sorted(full):
+            digest.update(pd.util.hash_pandas_object(full[name].astype(str), index=False)
+                          .to_numpy().tobytes())
+        fingerprint = digest.hexdigest()[:16]
+    warnings = cross_check(meta, full)
+    return Instance(path=path, meta=meta, tables=full, fingerprint=fingerprint,
+                    warnings=tuple(warnings))
+
+
+def load_instance(path: str | Path | None = None) -> Instance:
+    """Read and validate an instance folder; with no path, the bundled Vietnam instance.
+
+    Raises `InputError` naming file, line, column and what was expected for every problem.
+    """
+    if path is None:
+        from siteopt.bundled import default_instance_path
+
+        folder = default_instance_path()
+    else:
+        folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(Problem(str(folder), "an instance folder (CSV tables + instance.toml)",
+                                 found="no such folder"))
+    meta = read_metadata(folder)
+    tables = read_tables(folder, meta)
+    names = [METADATA_FILE] + [t.file for t in TABLES]
+    return from_tables(meta, tables, path=folder, fingerprint=_fingerprint(folder, names))

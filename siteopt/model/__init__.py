@@ -1,0 +1,1 @@
+"""The build-out MILP: derived data (`data`) and the Pyomo model (`build`)."""

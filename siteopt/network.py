@@ -1,0 +1,70 @@
+"""The fiber graph (networkx) and the site-to-region round-trip latencies it implies.
+
+Latency model: a path's round-trip time is `rtt_ms_fixed` plus, over its links,
+`km * rtt_ms_per_km + rtt_ms_per_hop + extra_rtt_ms`; a pair's latency is the smallest over
+all paths (Dijkstra on that per-link weight).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+
+from siteopt.schema import Latency
+
+
+def fiber_graph(nodes: pd.DataFrame, links: pd.DataFrame, latency: Latency) -> nx.Graph:
+    """The undirected fiber graph; each edge carries `km`, `hops` and its `rtt_ms` weight."""
+    graph = nx.Graph()
+    for row in nodes.itertuples(index=False):
+        graph.add_node(row.node, name=row.name or row.node)
+    for row in links.itertuples(index=False):
+        rtt = row.km * latency.rtt_ms_per_km + latency.rtt_ms_per_hop + row.extra_rtt_ms
+        if graph.has_edge(row.a, row.b):  # the reverse direction given too: keep the faster
+            if rtt >= graph.edges[row.a, row.b]["rtt_ms"]:
+                continue
+        graph.add_edge(row.a, row.b, km=float(row.km), rtt_ms=float(rtt))
+    return graph
+
+
+def latency_table(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
+                  latency: Latency) -> pd.DataFrame:
+    """Round-trip latency, route km and hops for every connected (site, region) pair.
+
+    Regions without a node (location-free demand) and pairs in different graph components
+    have no row. Sorted by site then region, in the order of the input tables.
+    """
+    region_nodes = regions.loc[regions["node"] != "", ["region", "node"]]
+    by_node: dict[str, list[str]] = {}
+    for region, node in region_nodes.itertuples(index=False):
+        by_node.setdefault(node, []).append(region)
+    rows = []
+    for site, node in sites[["site", "node"]].itertuples(index=False):
+        if node not in graph:
+            continue
+        dist, paths = nx.single_source_dijkstra(graph, node, weight="rtt_ms")
+        for region, rnode in region_nodes.itertuples(index=False):
+            if rnode not in dist:
+                continue
+            path = paths[rnode]
+            km = sum(graph.edges[a, b]["km"] for a, b in zip(path, path[1:], strict=False))
+            rows.append((site, region, latency.rtt_ms_fixed + dist[rnode], km, len(path) - 1))
+    return pd.DataFrame(rows, columns=["site", "region", "rtt_ms", "km", "hops"])
+
+
+def components(graph: nx.Graph) -> list[set[str]]:
+    """Connected components, largest first (ties by smallest node id, for stable output)."""
+    comps = [set(c) for c in nx.connected_components(graph)]
+    return sorted(comps, key=lambda c: (-len(c), min(c)))
+
+
+def write_graphml(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
+                  path: Path) -> None:
+    """Write the graph as GraphML with each node's sites and regions as attributes."""
+    out = graph.copy()
+    for node in out.nodes:
+        out.nodes[node]["sites"] = "|".join(sites.loc[sites["node"] == node, "site"])
+        out.nodes[node]["regions"] = "|".join(regions.loc[regions["node"] == node, "region"])
+    nx.write_graphml(out, path)

@@ -1,0 +1,83 @@
+"""Writing a result folder atomically: it appears complete, or not at all.
+
+Files are written into a temporary sibling folder which is then renamed into place; an
+existing folder of the same name is swapped out only after the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from siteopt.plan import Result
+
+
+def _clean(obj: object) -> object:
+    """JSON-safe values: NaN and infinities become null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder that replaces `target` only if the block completes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / "previous")
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path that replaces `target` only if the block completes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_result(result: Result, out: str | Path) -> Path:
+    """Write `summary.json` and one CSV per result table into `out`, atomically."""
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        for name, table in result.tables.items():
+            _write_csv(table, tmp / f"{name}.csv")
+        summary = _clean(result.summary())
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n",
+                                          encoding="utf-8")
+    return out
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, float_format="%.9g", lineterminator="\n")

@@ -1,0 +1,275 @@
+"""Hand a Pyomo model to HiGHS as matrices and solve it.
+
+The model is compiled once by Pyomo's standard-form compiler (sparse matrices, no file and
+no per-row solver calls) and passed to highspy whole; values come back in column order.
+This keeps the modeling layer cheap beside the solver and gives direct access to HiGHS's
+options, progress callbacks and interrupt handling.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from siteopt.errors import SiteoptError
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Options of one solve; defaults aim at a proven optimum, reproducibly."""
+
+    time_limit: float | None = None
+    gap: float = 1e-4
+    threads: int = 1
+    seed: int = 0
+    progress: bool = False
+    progress_after: float = 2.0
+    log_file: str | None = None
+
+
+@dataclass
+class Matrices:
+    """The compiled model: min c x + offset, row_lower <= A x <= row_upper, bounds, integrality."""
+
+    columns: list[pyo.Var]
+    rows: list[tuple[object, int]]
+    cost: np.ndarray
+    offset: float
+    A: object
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integrality: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(rows, columns, nonzeros)."""
+        return self.A.shape[0], self.A.shape[1], int(self.A.nnz)  # type: ignore[attr-defined]
+
+
+@dataclass
+class SolverOutcome:
+    """What HiGHS returned, in siteopt's terms."""
+
+    status: str
+    model_status: str
+    x: np.ndarray | None
+    objective: float
+    bound: float
+    gap: float
+    solve_seconds: float
+    nodes: int = 0
+    incumbents: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether a feasible plan is available."""
+        return self.x is not None
+
+
+class TrivialInfeasibility(SiteoptError):
+    """A constraint with only fixed terms is violated (e.g. committed spend over a budget)."""
+
+
+def compile_model(model: pyo.ConcreteModel) -> Matrices:
+    """Compile the Pyomo model to sparse matrices in mixed (<=, >=, ==) form."""
+    from pyomo.common.errors import InfeasibleConstraintException
+
+    try:
+        info = LinearStandardFormCompiler().write(model, mixed_form=True)
+    except InfeasibleConstraintException as exc:
+        raise TrivialInfeasibility(str(exc)) from exc
+    A = info.A.tocsc()
+    n_rows = A.shape[0]
+    rhs = np.asarray(info.rhs, dtype=float)
+    sense = np.fromiter((mult for _con, mult in info.rows), dtype=np.int8, count=n_rows)
+    row_lower = np.where(sense == 1, -INF, rhs)
+    row_upper = np.where(sense == -1, INF, rhs)
+    cols = info.columns
+    col_lower = np.fromiter((-INF if v.lb is None else v.lb for v in cols), float, len(cols))
+    col_upper = np.fromiter((INF if v.ub is None else v.ub for v in cols), float, len(cols))
+    integrality = np.fromiter((1 if v.is_integer() else 0 for v in cols), np.int8, len(cols))
+    cost = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(len(cols))
+    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    return Matrices(columns=cols, rows=info.rows, cost=cost, offset=offset, A=A,
+                    row_lower=row_lower, row_upper=row_upper, col_lower=col_lower,
+                    col_upper=col_upper, integrality=integrality)
+
+
+_BANNER_SHOWN = False
+
+
+def new_highs() -> highspy.Highs:
+    """A Highs object; the first one's banner (C-level stdout, whatever output_flag says) is
+    kept out of siteopt's output so that printed summaries and piped CSV stay clean."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return highspy.Highs()
+    _BANNER_SHOWN = True
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h
+
+
+def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highspy.Highs:
+    """A Highs object holding the compiled model, with siteopt's options set.
+
+    With `names`, columns and rows carry Pyomo's names (for LP/MPS export).
+    """
+    h = new_highs()
+    h.setOptionValue("output_flag", options.log_file is not None)
+    if options.log_file:
+        h.setOptionValue("log_file", options.log_file)
+        h.setOptionValue("log_to_console", False)
+    lp = highspy.HighsLp()
+    n_rows, n_cols, _ = mat.shape
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = mat.cost
+    lp.offset_ = mat.offset
+    lp.col_lower_ = mat.col_lower
+    lp.col_upper_ = mat.col_upper
+    lp.row_lower_ = mat.row_lower
+    lp.row_upper_ = mat.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.A.indptr  # type: ignore[attr-defined]
+    lp.a_matrix_.index_ = mat.A.indices  # type: ignore[attr-defined]
+    lp.a_matrix_.value_ = mat.A.data  # type: ignore[attr-defined]
+    if mat.integrality.any():
+        lp.integrality_ = [highspy.HighsVarType(int(v)) for v in mat.integrality]
+    if names:
+        lp.col_names_ = [_safe_name(v.name) for v in mat.columns]
+        lp.row_names_ = _row_names(mat.rows)
+    h.passModel(lp)
+    h.setOptionValue("mip_rel_gap", float(options.gap))
+    h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("random_seed", int(options.seed))
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    return h
+
+
+def _safe_name(name: str) -> str:
+    return name.replace(" ", "_")
+
+
+def _row_names(rows: list[tuple[object, int]]) -> list[str]:
+    """Unique row names; a ranged constraint split in two rows gets `_lo`/`_up` suffixes."""
+    names = [_safe_name(con.name) for con, _mult in rows]  # type: ignore[attr-defined]
+    seen: dict[str, int] = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    return [n + ("_lo" if mult == -1 else "_up") if seen[n] > 1 else n
+            for n, (_con, mult) in zip(names, rows, strict=True)]
+
+
+ProgressFn = Callable[[float, float, float, float, int], None]
+
+
+def _progress_printer(after: float) -> ProgressFn:
+    """A progress display on stderr that appears once a solve has run `after` seconds."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    last = [0.0]
+
+    def show(elapsed: float, primal: float, dual: float, gap: float, nodes: int) -> None:
+        if elapsed < after or elapsed - last[0] < 1.0:
+            return
+        last[0] = elapsed
+        inc = "none yet" if not math.isfinite(primal) else f"{primal:,.2f}"
+        gap_s = "-" if not math.isfinite(gap) or gap > 1e6 else f"{100 * gap:.3f}%"
+        console.print(f"  [dim]solving {elapsed:6.1f}s  best plan {inc}  bound {dual:,.2f}  "
+                      f"gap {gap_s}  nodes {nodes}[/dim]", highlight=False)
+
+    return show
+
+
+_STATUS = {
+    "kOptimal": "optimal",
+    "kTimeLimit": "time_limit",
+    "kInterrupt": "interrupted",
+    "kHighsInterrupt": "interrupted",
+    "kInfeasible": "infeasible",
+    "kUnboundedOrInfeasible": "infeasible",
+    "kUnbounded": "unbounded",
+    "kIterationLimit": "limit",
+    "kSolutionLimit": "limit",
+    "kObjectiveBound": "limit",
+    "kObjectiveTarget": "limit",
+    "kMemoryLimit": "limit",
+    "kModelEmpty": "optimal",
+}
+
+
+def solve_matrices(mat: Matrices, options: SolveOptions,
+                   on_progress: ProgressFn | None = None) -> SolverOutcome:
+    """Solve the compiled model with HiGHS; Ctrl-C stops the solve and keeps the best plan."""
+    h = to_highs(mat, options)
+    incumbents: list[tuple[float, float]] = []
+    show = on_progress or (_progress_printer(options.progress_after) if options.progress
+                           else None)
+
+    def on_interrupt(event: object) -> None:
+        out = event.data_out  # type: ignore[attr-defined]
+        if show is not None:
+            show(out.running_time, out.mip_primal_bound, out.mip_dual_bound, out.mip_gap,
+                 int(out.mip_node_count))
+
+    def on_improve(event: object) -> None:
+        out = event.data_out  # type: ignore[attr-defined]
+        incumbents.append((float(out.running_time), float(out.objective_function_value)))
+
+    h.cbMipInterrupt += on_interrupt
+    h.cbMipImprovingSolution += on_improve
+    h.HandleKeyboardInterrupt = sys.platform != "win32"
+    start = time.perf_counter()
+    h.solve()
+    seconds = time.perf_counter() - start
+    model_status = h.getModelStatus()
+    name = h.modelStatusToString(model_status)
+    status_key = str(model_status).split(".")[-1]
+    status = _STATUS.get(status_key, "error")
+    info = h.getInfo()
+    has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.asarray(h.getSolution().col_value, dtype=float) if has_x else None
+    is_mip = bool(mat.integrality.any())
+    objective = float(info.objective_function_value) if has_x else INF
+    if is_mip:
+        bound = float(info.mip_dual_bound)
+        gap = float(info.mip_gap) if has_x else INF
+    else:
+        bound = objective
+        gap = 0.0 if status == "optimal" else INF
+    if status == "optimal" and not has_x and mat.shape[1] == 0:
+        objective, bound, gap, x = mat.offset, mat.offset, 0.0, np.zeros(0)
+    return SolverOutcome(status=status, model_status=name, x=x, objective=objective,
+                         bound=bound, gap=gap, solve_seconds=seconds,
+                         nodes=int(info.mip_node_count) if is_mip else 0,
+                         incumbents=incumbents)
+
+
+def load_values(mat: Matrices, x: np.ndarray) -> None:
+    """Write a solution back into the Pyomo variables (integers rounded to the nearest whole)."""
+    values = np.where(mat.integrality == 1, np.round(x), x)
+    for var, value in zip(mat.columns, values, strict=True):
+        var.set_value(float(value), skip_validation=True)

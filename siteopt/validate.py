@@ -1,0 +1,256 @@
+"""Cross-table rules of an instance, each a named check that reports the rows involved.
+
+Per-cell rules (types, ranges, duplicate keys) are applied while reading; these checks need
+several tables at once: references between tables, cooling lists, committed phases, the
+headroom calendar, and the fiber graph (run before any model is built).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from siteopt.errors import InputError, Problem
+from siteopt.network import fiber_graph, latency_table
+from siteopt.schema import TABLES_BY_NAME, Metadata
+
+Tables = dict[str, pd.DataFrame]
+Check = Callable[[Metadata, Tables, list[Problem], list[str]], None]
+
+
+def _line(frame: pd.DataFrame, i: int) -> int:
+    lines = frame.attrs.get("line")
+    return lines[i] if lines and i < len(lines) else i + 2
+
+
+def _file(name: str) -> str:
+    return TABLES_BY_NAME[name].file
+
+
+def node_ids(tables: Tables) -> set[str]:
+    """Nodes of the fiber graph: the nodes table if given, else the link endpoints."""
+    if not tables["nodes"].empty:
+        return set(tables["nodes"]["node"])
+    return set(tables["links"]["a"]) | set(tables["links"]["b"])
+
+
+def check_references(meta: Metadata, tables: Tables, problems: list[Problem],
+                     warnings: list[str]) -> None:
+    """Every id that names a row of another table names one that exists."""
+    known = {
+        "zones": set(tables["zones"]["zone"]),
+        "sites": set(tables["sites"]["site"]),
+        "regions": set(tables["regions"]["region"]),
+        "classes": set(tables["classes"]["class"]),
+        "nodes": node_ids(tables),
+    }
+    for name, table in TABLES_BY_NAME.items():
+        frame = tables[name]
+        for column, target in table.references.items():
+            if target == "nodes" and name == "links" and tables["nodes"].empty:
+                continue
+            for i, value in enumerate(frame[column]):
+                if value == "" and not table.column(column).required:
+                    continue
+                if value not in known[target]:
+                    problems.append(Problem(table.file, f"an id listed in {_file(target)}"
+                                            if target != "nodes" else
+                                            "a node of the fiber graph (nodes.csv or a link "
+                                            "end in links.csv)", row=_line(frame, i),
+                                            column=column, found=value))
+
+
+def check_cooling(meta: Metadata, tables: Tables, problems: list[Problem],
+                  warnings: list[str]) -> None:
+    """Cooling lists name known technologies; phases only buildable ones; existing plant has one."""
+    cooling = tables["cooling"]
+    known = set(cooling["cooling"])
+    buildable = set(cooling.loc[cooling["buildable"].astype(bool), "cooling"])
+    if not buildable:
+        problems.append(Problem(_file("cooling"), "at least one row with buildable = true"))
+    phases = tables["phases"]
+    for i, row in enumerate(phases.itertuples(index=False)):
+        for tech in row.cooling:
+            if tech not in buildable:
+                what = "a buildable technology of cooling.csv"
+                problems.append(Problem(_file("phases"), what, row=_line(phases, i),
+                                        column="cooling", found=tech))
+    classes = tables["classes"]
+    for i, row in enumerate(classes.itertuples(index=False)):
+        for tech in row.cooling:
+            if tech not in known:
+                problems.append(Problem(_file("classes"), "a technology of cooling.csv",
+                                        row=_line(classes, i), column="cooling", found=tech))
+    sites = tables["sites"]
+    for i, row in enumerate(sites.itertuples(index=False)):
+        if row.existing_it_mw > 0 and row.existing_cooling not in known:
+            problems.append(Problem(_file("sites"), "the cooling technology of the existing "
+                                    "capacity (an id of cooling.csv)", row=_line(sites, i),
+                                    column="existing_cooling", found=row.existing_cooling))
+
+
+def check_phases(meta: Metadata, tables: Tables, problems: list[Problem],
+                 warnings: list[str]) -> None:
+    """Phase orders are unique per site, and committed phases are consistent with their order."""
+    phases = tables["phases"]
+    seen: dict[tuple[str, int], int] = {}
+    order = phases["order"].copy()
+    for i, (site, value) in enumerate(zip(phases["site"], order, strict=True)):
+        if pd.isna(value):
+            continue
+        if (site, int(value)) in seen:
+            problems.append(Problem(_file("phases"), f"a build order unique within site {site} "
+                                    f"(line {seen[(site, int(value))]} has it too)",
+                                    row=_line(phases, i), column="order", found=str(value)))
+        seen[(site, int(value))] = _line(phases, i)
+    for i, row in enumerate(phases.itertuples(index=False)):
+        if pd.isna(row.committed_year):
+            continue
+        if len(row.cooling) != 1:
+            problems.append(Problem(_file("phases"), "exactly one cooling technology for a "
+                                    "committed phase", row=_line(phases, i), column="cooling",
+                                    found="|".join(row.cooling)))
+    for site, group in phase_sequences(phases).items():
+        last = None
+        for i in group:
+            year = phases.at[i, "committed_year"]
+            committed = not pd.isna(year)
+            if committed and last is not None and (last == "open" or year < last):
+                problems.append(Problem(_file("phases"), f"committed phases of site {site} in "
+                                        "build order (an earlier phase must be committed no "
+                                        "later)", row=_line(phases, i), column="committed_year",
+                                        found=str(year)))
+            last = year if committed else "open"
+
+
+def phase_sequences(phases: pd.DataFrame) -> dict[str, list[int]]:
+    """Row positions of each site's phases in build order (explicit order, else file order)."""
+    out: dict[str, list[int]] = {}
+    for i, site in enumerate(phases["site"]):
+        out.setdefault(site, []).append(i)
+    for site, rows in out.items():
+        out[site] = sorted(rows, key=lambda i: (
+            phases.at[i, "order"] if not pd.isna(phases.at[i, "order"]) else float("inf"), i))
+    return out
+
+
+def check_headroom(meta: Metadata, tables: Tables, problems: list[Problem],
+                   warnings: list[str]) -> None:
+    """Every zone has a headroom value for every year of the horizon."""
+    head = tables["headroom"]
+    years = set(range(meta.horizon.first_year, meta.horizon.last_year + 1))
+    have: dict[str, set[int]] = {}
+    for zone, year in zip(head["zone"], head["year"], strict=True):
+        have.setdefault(zone, set()).add(int(year))
+    for zone in tables["zones"]["zone"]:
+        missing = sorted(years - have.get(zone, set()))
+        if missing:
+            shown = ", ".join(str(y) for y in missing[:12]) + (" ..." if len(missing) > 12 else "")
+            problems.append(Problem(_file("headroom"), f"a row for zone {zone} in every horizon "
+                                    "year", column="year", found=f"none for {shown}"))
+
+
+def check_budgets(meta: Metadata, tables: Tables, problems: list[Problem],
+                  warnings: list[str]) -> None:
+    """Budget sponsors are sponsors of some site or upgrade."""
+    sponsors = set(tables["sites"]["sponsor"]) | set(tables["upgrades"]["sponsor"])
+    budgets = tables["budgets"]
+    for i, sponsor in enumerate(budgets["sponsor"]):
+        if sponsor and sponsor not in sponsors:
+            problems.append(Problem(_file("budgets"), "a sponsor named in sites.csv or "
+                                    "upgrades.csv, or empty for all sponsors",
+                                    row=_line(budgets, i), column="sponsor", found=sponsor))
+
+
+def check_latency_targets(meta: Metadata, tables: Tables, problems: list[Problem],
+                          warnings: list[str]) -> None:
+    """Latency targets only for regions that have a location."""
+    regions = tables["regions"].set_index("region")["node"]
+    targets = tables["latency_targets"]
+    for i, region in enumerate(targets["region"]):
+        if region in regions.index and regions[region] == "":
+            problems.append(Problem(_file("latency_targets"), "a region with a node "
+                                    "(location-free regions have no latency)",
+                                    row=_line(targets, i), column="region", found=region))
+
+
+def check_reachability(meta: Metadata, tables: Tables, problems: list[Problem],
+                       warnings: list[str]) -> None:
+    """Every region with demand can be reached over the fiber graph by some site that can host
+    its class, and (unless unserved demand is allowed) within its latency target."""
+    if problems:  # the graph needs valid references
+        return
+    graph = fiber_graph(tables["nodes"] if not tables["nodes"].empty else
+                        pd.DataFrame({"node": sorted(node_ids(tables)), "name": ""}),
+                        tables["links"], meta.latency)
+    lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
+    hosts = hosting_sites(tables)
+    targets = {(r, c): t for r, c, t in tables["latency_targets"][
+        ["region", "class", "max_rtt_ms"]].itertuples(index=False)}
+    region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
+    demand = tables["demand"]
+    segments = demand.loc[demand["it_mw"] > 0].groupby(["region", "class"], sort=False)
+    for (region, cls), rows in segments:
+        candidates = hosts.get(cls, set())
+        line = _line(demand, int(rows.index[0]))
+        if not candidates:
+            problems.append(Problem(_file("demand"), f"a class some site can host (no phase or "
+                                    f"existing capacity has a cooling allowed for {cls})",
+                                    row=line, column="class", found=cls))
+            continue
+        if region_node[region] == "":
+            continue
+        reach = lat.loc[(lat["region"] == region) & lat["site"].isin(candidates)]
+        if reach.empty:
+            problems.append(Problem(_file("demand"), f"a region connected by fiber to a site "
+                                    f"that can host class {cls}", row=line, column="region",
+                                    found=f"{region} (node {region_node[region]} is cut off)"))
+            continue
+        target = targets.get((region, cls))
+        best = float(reach["rtt_ms"].min())
+        if target is not None and best > target + 1e-9:
+            site = reach.loc[reach["rtt_ms"].idxmin(), "site"]
+            text = (f"region {region}, class {cls}: no site within {target:g} ms round trip "
+                    f"(nearest: {site} at {best:.2f} ms)")
+            if meta.service.allow_unserved:
+                warnings.append(text + "; its demand will be unserved")
+            else:
+                problems.append(Problem(_file("latency_targets"), "a target some site can meet "
+                                        "(or service.allow_unserved = true)", column="max_rtt_ms",
+                                        found=text))
+
+
+def hosting_sites(tables: Tables) -> dict[str, set[str]]:
+    """For each class, the sites that have (or can build) capacity with an allowed cooling."""
+    cooling = tables["cooling"]
+    buildable = tuple(cooling.loc[cooling["buildable"].astype(bool), "cooling"])
+    site_tech: dict[str, set[str]] = {s: set() for s in tables["sites"]["site"]}
+    for site, techs in zip(tables["phases"]["site"], tables["phases"]["cooling"], strict=True):
+        site_tech.setdefault(site, set()).update(techs or buildable)
+    for row in tables["sites"].itertuples(index=False):
+        if row.existing_it_mw > 0:
+            site_tech[row.site].add(row.existing_cooling)
+    all_tech = tuple(cooling["cooling"])
+    return {
+        cls: {s for s, techs in site_tech.items() if techs & set(allowed or all_tech)}
+        for cls, allowed in zip(tables["classes"]["class"], tables["classes"]["cooling"],
+                                strict=True)
+    }
+
+
+CHECKS: tuple[Check, ...] = (
+    check_references, check_cooling, check_phases, check_headroom, check_budgets,
+    check_latency_targets, check_reachability,
+)
+
+
+def cross_check(meta: Metadata, tables: Tables) -> list[str]:
+    """Run every cross-table check; raise InputError with all problems, else return warnings."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    for check in CHECKS:
+        check(meta, tables, problems, warnings)
+    if problems:
+        raise InputError(problems)
+    return warnings
