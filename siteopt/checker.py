@@ -9,6 +9,7 @@ tables and the plan's decision tables (`schedule`, `sites`, `upgrades`, `capacit
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
         seq[r.site].append((math.inf if pd.isna(r.order) else float(r.order), i, r.phase))
     for site, items in seq.items():
         items.sort()
-        for (_, _, prev), (_, _, cur) in zip(items, items[1:], strict=False):
+        for (_, _, prev), (_, _, cur) in itertools.pairwise(items):
             if (site, cur) in built:
                 if (site, prev) not in built:
                     v.append(f"phase {site}/{cur} built without earlier phase {prev}")

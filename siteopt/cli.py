@@ -111,7 +111,7 @@ def _version() -> str:
     return f"siteopt {v['siteopt']} (pyomo {v['pyomo']}, highspy {v['highspy']})"
 
 
-def _load(args: argparse.Namespace):  # noqa: ANN202
+def _load(args: argparse.Namespace):
     from siteopt.instance import load_instance
     from siteopt.overrides import apply_overrides, parse_assignments
 
@@ -223,7 +223,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _usage_problem(text: str):  # noqa: ANN202
+def _usage_problem(text: str):
     from siteopt.errors import Problem
 
     return Problem("command line", text)

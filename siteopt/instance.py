@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -101,8 +102,11 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
                                 found="an empty file"))
         return None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        problems.append(Problem(table.file, "comma-separated UTF-8 text",
-                                found=str(exc).strip().splitlines()[-1]))
+        message = str(exc).strip().splitlines()[-1]
+        line = re.search(r"line (\d+)", message)
+        problems.append(Problem(table.file, "comma-separated UTF-8 text with the header's "
+                                "number of fields on every line",
+                                row=int(line.group(1)) if line else None, found=message))
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.map(str.strip)

@@ -7,6 +7,7 @@ all paths (Dijkstra on that per-link weight).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import networkx as nx
@@ -22,9 +23,9 @@ def fiber_graph(nodes: pd.DataFrame, links: pd.DataFrame, latency: Latency) -> n
         graph.add_node(row.node, name=row.name or row.node)
     for row in links.itertuples(index=False):
         rtt = row.km * latency.rtt_ms_per_km + latency.rtt_ms_per_hop + row.extra_rtt_ms
-        if graph.has_edge(row.a, row.b):  # the reverse direction given too: keep the faster
-            if rtt >= graph.edges[row.a, row.b]["rtt_ms"]:
-                continue
+        # a link given in both directions: keep the faster
+        if graph.has_edge(row.a, row.b) and rtt >= graph.edges[row.a, row.b]["rtt_ms"]:
+            continue
         graph.add_edge(row.a, row.b, km=float(row.km), rtt_ms=float(rtt))
     return graph
 
@@ -49,7 +50,7 @@ def latency_table(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
             if rnode not in dist:
                 continue
             path = paths[rnode]
-            km = sum(graph.edges[a, b]["km"] for a, b in zip(path, path[1:], strict=False))
+            km = sum(graph.edges[a, b]["km"] for a, b in itertools.pairwise(path))
             rows.append((site, region, latency.rtt_ms_fixed + dist[rnode], km, len(path) - 1))
     return pd.DataFrame(rows, columns=["site", "region", "rtt_ms", "km", "hops"])
 

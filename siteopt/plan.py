@@ -16,7 +16,7 @@ from siteopt.model.data import ModelData, build_data
 from siteopt.results import RESULT_TABLES, extract
 from siteopt.solver import (
     SolveOptions,
-    TrivialInfeasibility,
+    TrivialInfeasibilityError,
     compile_model,
     load_values,
     solve_matrices,
@@ -109,7 +109,7 @@ def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
                 warnings=list(inst.warnings))
     try:
         mat = compile_model(model)
-    except TrivialInfeasibility as exc:
+    except TrivialInfeasibilityError as exc:
         timings["handoff"] = time.perf_counter() - t
         return Result(status="infeasible", objective=None, bound=None, gap=None,
                       verified=False, violations=[str(exc)], tables={}, timings=timings,

@@ -74,7 +74,8 @@ SITES = Table(
         Column("zone", "id", "Grid zone the site draws power from."),
         Column("node", "id", "Network node of the site in the fiber graph."),
         Column("sponsor", "id", "Sponsor (consortium) that pays for the site.", default=""),
-        Column("lat", "float", "Latitude (maps only).", "deg", default=None, minimum=-90, maximum=90),
+        Column("lat", "float", "Latitude (maps only).", "deg", default=None, minimum=-90,
+               maximum=90),
         Column("lon", "float", "Longitude (maps only).", "deg", default=None, minimum=-180,
                maximum=180),
         Column("open_cost_usd_m", "float", "One-off cost of opening the site, charged in the "

@@ -79,7 +79,7 @@ class SolverOutcome:
         return self.x is not None
 
 
-class TrivialInfeasibility(SiteoptError):
+class TrivialInfeasibilityError(SiteoptError):
     """A constraint with only fixed terms is violated (e.g. committed spend over a budget)."""
 
 
@@ -90,7 +90,7 @@ def compile_model(model: pyo.ConcreteModel) -> Matrices:
     try:
         info = LinearStandardFormCompiler().write(model, mixed_form=True)
     except InfeasibleConstraintException as exc:
-        raise TrivialInfeasibility(str(exc)) from exc
+        raise TrivialInfeasibilityError(str(exc)) from exc
     A = info.A.tocsc()
     n_rows = A.shape[0]
     rhs = np.asarray(info.rhs, dtype=float)
@@ -112,8 +112,11 @@ _BANNER_SHOWN = False
 
 
 def new_highs() -> highspy.Highs:
-    """A Highs object; the first one's banner (C-level stdout, whatever output_flag says) is
-    kept out of siteopt's output so that printed summaries and piped CSV stay clean."""
+    """A new Highs object, keeping HiGHS's one-time banner out of siteopt's output.
+
+    The first Highs() of a process prints a banner on the C-level stdout whatever
+    output_flag says; printed summaries and piped output must stay clean.
+    """
     global _BANNER_SHOWN
     if _BANNER_SHOWN:
         return highspy.Highs()
@@ -169,7 +172,12 @@ def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highs
 
 
 def _safe_name(name: str) -> str:
-    return name.replace(" ", "_")
+    """Pyomo's LP-file spelling of a name, e.g. `online(S1_P1_air_2027)`.
+
+    HiGHS's LP and MPS writers fall back to generic names for names with brackets, commas
+    or spaces.
+    """
+    return name.translate(str.maketrans({"[": "(", "]": ")", ",": "_", " ": "_"}))
 
 
 def _row_names(rows: list[tuple[object, int]]) -> list[str]:

@@ -177,8 +177,11 @@ def check_latency_targets(meta: Metadata, tables: Tables, problems: list[Problem
 
 def check_reachability(meta: Metadata, tables: Tables, problems: list[Problem],
                        warnings: list[str]) -> None:
-    """Every region with demand can be reached over the fiber graph by some site that can host
-    its class, and (unless unserved demand is allowed) within its latency target."""
+    """Every region with demand is reachable by a site that can host its class.
+
+    Reachable means connected over the fiber graph and, unless unserved demand is allowed,
+    within the region's latency target.
+    """
     if problems:  # the graph needs valid references
         return
     graph = fiber_graph(tables["nodes"] if not tables["nodes"].empty else

@@ -324,9 +324,12 @@ def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
 
     def rule(m: pyo.ConcreteModel, s: str, gi: int, y: int) -> object:
         techs, classes = d.groups[s][gi]
-        lhs = pyo.quicksum(m.serve[key] for key in ix.serve_by_site[s, y] if key[2] in classes)
+        keys = [key for key in ix.serve_by_site[s, y] if key[2] in classes]
+        if not keys:
+            return pyo.Constraint.Skip
         present = [k for k in ix.site_k_y[s, y] if k in techs]
-        return lhs <= pyo.quicksum(m.it_load[s, k, y] for k in present)
+        return pyo.quicksum(m.serve[key] for key in keys) <= pyo.quicksum(
+            m.it_load[s, k, y] for k in present)
 
     m.cooling_class = pyo.Constraint(m.cooling_class_index, rule=rule)
 

@@ -221,11 +221,6 @@ def build_data(inst: Instance) -> ModelData:
     pair_list = list(pairs[["site", "region", "class"]].itertuples(index=False, name=None))
     latency = {(s, r): v for s, r, v in pairs[["site", "region", "rtt_ms"]].itertuples(
         index=False, name=None)}
-    by_rc: dict[tuple[str, str], list[str]] = {}
-    for s, r, c in pair_list:
-        by_rc.setdefault((r, c), []).append(s)
-    SRCY = [(s, r, c, y) for (r, c, y) in RCY for s in by_rc.get((r, c), [])]
-
     # Site-level cooling: technologies available at each site, and years each can have capacity.
     first_cap: dict[tuple[str, str], int] = {}
     for (s, k), _mw in existing.items():
@@ -235,11 +230,25 @@ def build_data(inst: Instance) -> ModelData:
     SKY = [(s, k, y) for s in S for k in K if (s, k) in first_cap for y in Y
            if y >= first_cap[s, k]]
 
+    # serve exists only where the site can have capacity of a cooling the class runs on
+    class_techs = {c: frozenset(a or K) for c, a in zip(t["classes"]["class"],
+                                                          t["classes"]["cooling"], strict=True)}
+    host_from: dict[tuple[str, str], int] = {}
+    for s in S:
+        for c, techs in class_techs.items():
+            years = [first_cap[s, k] for k in techs if (s, k) in first_cap]
+            if years:
+                host_from[s, c] = min(years)
+    by_rc: dict[tuple[str, str], list[str]] = {}
+    for s, r, c in pair_list:
+        if (s, c) in host_from:
+            by_rc.setdefault((r, c), []).append(s)
+    SRCY = [(s, r, c, y) for (r, c, y) in RCY for s in by_rc.get((r, c), [])
+            if y >= host_from[s, c]]
+
     classes = t["classes"]
-    class_techs = {c: frozenset(a or K) for c, a in zip(classes["class"], classes["cooling"],
-                                                          strict=True)}
     served_classes: dict[str, set[str]] = {}
-    for s, _r, c in pair_list:
+    for s, _r, c, _y in SRCY:
         served_classes.setdefault(s, set()).add(c)
     groups: dict[str, list[tuple[frozenset[str], frozenset[str]]]] = {}
     for s in S:

@@ -1,0 +1,130 @@
+"""Malformed instances: each gets an error naming file, line and column, and exit code 2."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from siteopt.cli import main
+from siteopt.errors import ExitCode, InputError
+from siteopt.instance import load_instance
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (old, text)
+    path.write_text(text.replace(old, new, 1))
+
+
+# name -> (corruption(folder), expected file, line or None, column or None, words in message)
+CASES = {
+    "missing file": (lambda d: (d / "demand.csv").unlink(), "demand.csv", None, None,
+                     "no such file"),
+    "missing column": (lambda d: (d / "phases.csv").write_text(
+        "site,phase,capex_usd_m\nA,P1,100\nB,P1,120\n"), "phases.csv", 1, "it_mw",
+        "no such column"),
+    "ragged row": (lambda d: _edit(d / "phases.csv", "B,P1,10,120", "B,P1,10,120,7"),
+                   "phases.csv", 3, None, "comma-separated"),
+    "wrong type": (lambda d: _edit(d / "phases.csv", "A,P1,10,100", "A,P1,10,abc"),
+                   "phases.csv", 2, "capex_usd_m", "finite number"),
+    "negative": (lambda d: _edit(d / "phases.csv", "B,P1,10,120", "B,P1,-10,120"),
+                 "phases.csv", 3, "it_mw", ">= 0"),
+    "nan": (lambda d: _edit(d / "demand.csv", "2030,8", "2030,nan"), "demand.csv", 2, "it_mw",
+            "finite number"),
+    "inf": (lambda d: _edit(d / "demand.csv", "2030,8", "2030,inf"), "demand.csv", 2, "it_mw",
+            "finite number"),
+    "duplicate id": (lambda d: _edit(d / "sites.csv", "B,Z,b,5", "A,Z,b,5"), "sites.csv", 3,
+                     "site", "unique"),
+    "unknown reference": (lambda d: _edit(d / "sites.csv", "B,Z,b,5", "B,Q,b,5"), "sites.csv",
+                          3, "zone", "zones.csv"),
+    "unknown node": (lambda d: _edit(d / "sites.csv", "B,Z,b,5", "B,Z,nowhere,5"), "sites.csv",
+                     3, "node", "fiber graph"),
+    "year outside horizon": (lambda d: _edit(d / "demand.csv", "2030,8", "2040,8"),
+                             "demand.csv", 2, "year", "horizon"),
+    "region cut off": (lambda d: (d / "links.csv").write_text("a,b,km\na,b,10\ncity,x,5\n"),
+                       "demand.csv", 2, "region", "cut off"),
+    "unknown column": (lambda d: _edit(d / "sites.csv", "site,zone", "site,zonee"),
+                       "sites.csv", 1, "zonee", "unknown column"),
+    "empty file": (lambda d: (d / "regions.csv").write_text(""), "regions.csv", 1, None,
+                   "empty file"),
+    "semicolons": (lambda d: (d / "classes.csv").write_text("class;name\ncloud;Cloud\n"),
+                   "classes.csv", 1, "class", "comma-separated"),
+    "bad toml": (lambda d: _edit(d / "instance.toml", "first_year = 2030", "first_year = "),
+                 "instance.toml", None, None, "valid TOML"),
+    "bad metadata": (lambda d: _edit(d / "instance.toml", "allow_unserved = false",
+                                     "allow_unserved = maybe"), "instance.toml", None, None,
+                     "valid"),
+    "missing required cell": (lambda d: _edit(d / "phases.csv", "A,P1,10,100", "A,P1,,100"),
+                              "phases.csv", 2, "it_mw", "a value"),
+    "reversed horizon": (lambda d: _edit(d / "instance.toml", "last_year = 2030",
+                                         "last_year = 2020"), "instance.toml", None, None,
+                         "last_year"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_error_names_file_line_column(case, tiny_copy):
+    corrupt, file, line, column, words = CASES[case]
+    folder = tiny_copy("cheapest-site")
+    corrupt(folder)
+    with pytest.raises(InputError) as info:
+        load_instance(folder)
+    match = [p for p in info.value.problems if p.file == file]
+    assert match, str(info.value)
+    text = str(info.value)
+    assert words in text
+    if line is not None:
+        assert any(p.row == line for p in match), text
+        assert f"line {line}" in text
+    if column is not None:
+        assert any(p.column == column for p in match), text
+
+
+@pytest.mark.parametrize("case", ["wrong type", "duplicate id", "region cut off", "bad toml"])
+def test_cli_exit_code_and_no_traceback(case, tiny_copy, tmp_path, capsys):
+    folder = tiny_copy("cheapest-site")
+    CASES[case][0](folder)
+    out = tmp_path / "results"
+    code = main(["solve", str(folder), "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == ExitCode.BAD_INPUT
+    assert "Traceback" not in captured.err + captured.out
+    assert CASES[case][1] in captured.err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".results*"))
+
+
+def test_all_problems_reported_at_once(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    _edit(folder / "phases.csv", "A,P1,10,100", "A,P1,x,y")
+    _edit(folder / "sites.csv", "B,Z,b,5", "B,Z,b,-5")
+    with pytest.raises(InputError) as info:
+        load_instance(folder)
+    cols = {(p.file, p.column) for p in info.value.problems}
+    assert {("phases.csv", "it_mw"), ("phases.csv", "capex_usd_m"),
+            ("sites.csv", "open_cost_usd_m")} <= cols
+
+
+def test_unreachable_latency_target_is_an_error_without_unserved(tiny_copy):
+    folder = tiny_copy("latency-target")
+    _edit(folder / "latency_targets.csv", "R,cloud,2", "R,cloud,1")
+    with pytest.raises(InputError, match=re.escape("no site within 1 ms")):
+        load_instance(folder)
+
+
+def test_unreachable_latency_target_warns_with_unserved(tiny_copy):
+    folder = tiny_copy("latency-target")
+    _edit(folder / "latency_targets.csv", "R,cloud,2", "R,cloud,1")
+    _edit(folder / "instance.toml", "allow_unserved = false", "allow_unserved = true")
+    inst = load_instance(folder)
+    assert any("no site within 1 ms" in w for w in inst.warnings)
+
+
+def test_bom_and_spaces_are_accepted(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    text = (folder / "sites.csv").read_text().replace(",", ", ")
+    (folder / "sites.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    inst = load_instance(folder)
+    assert list(inst.table("sites")["zone"]) == ["Z", "Z"]

@@ -1,0 +1,130 @@
+"""The `siteopt` command through its real entry point (`python -m siteopt`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import networkx as nx
+import pandas as pd
+import pytest
+
+from siteopt.errors import ExitCode
+from tests.conftest import REPO, TINY
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "siteopt", *args], capture_output=True,
+                          text=True, cwd=cwd or REPO, timeout=600)
+
+
+def test_solve_writes_summary_and_tables(tmp_path):
+    out = tmp_path / "r"
+    proc = run("solve", str(TINY / "cooling-class"), "--out", str(out))
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "verified" in proc.stdout and "Phase schedule" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("status", "objective", "bound", "gap", "verified", "solve_seconds",
+                "instance_fingerprint", "versions", "model_size"):
+        assert key in summary
+    assert summary["status"] == "optimal" and summary["verified"] is True
+    assert summary["objective"] == pytest.approx(234.892)
+    assert summary["versions"]["highspy"]
+    for table in ("schedule", "sites", "upgrades", "capacity", "power", "served", "unserved",
+                  "costs"):
+        assert (out / f"{table}.csv").is_file()
+    served = pd.read_csv(out / "served.csv")
+    assert {"site", "region", "class", "year", "serve_mw", "rtt_ms"} <= set(served.columns)
+    assert not list(tmp_path.glob(".r.*"))
+
+
+def test_rerun_replaces_results_atomically(tmp_path):
+    out = tmp_path / "r"
+    assert run("solve", str(TINY / "cheapest-site"), "--out", str(out), "--quiet").returncode == 0
+    (out / "stale.txt").write_text("old")
+    assert run("solve", str(TINY / "cheapest-site"), "--out", str(out), "--quiet").returncode == 0
+    assert not (out / "stale.txt").exists()
+    assert (out / "summary.json").is_file()
+
+
+def test_set_override_changes_the_plan(tmp_path):
+    # forbidding unserved demand in phase-timing is infeasible (nothing online before 2032)
+    proc = run("solve", str(TINY / "phase-timing"), "--set", "service.allow_unserved=false",
+               "--quiet")
+    assert proc.returncode == ExitCode.INFEASIBLE
+    proc = run("solve", str(TINY / "phase-timing"), "--set",
+               "service.unserved_penalty_usd_m_per_mw_year=1", "--quiet", "--out",
+               str(tmp_path / "r"))
+    assert proc.returncode == ExitCode.OK
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["objective"] == pytest.approx(5 * (1 + 1 / 1.1 + 1 / 1.21))
+
+
+def test_bad_set_key_is_bad_input():
+    proc = run("solve", str(TINY / "cheapest-site"), "--set", "economics.nope=1")
+    assert proc.returncode == ExitCode.BAD_INPUT
+    assert "economics.discount_rate" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_usage_error_is_bad_input():
+    proc = run("solve", "--gap", "-1")
+    assert proc.returncode == ExitCode.BAD_INPUT
+
+
+def test_missing_folder_is_bad_input():
+    proc = run("validate", "no/such/folder")
+    assert proc.returncode == ExitCode.BAD_INPUT
+    assert "no such folder" in proc.stderr
+
+
+def test_infeasible_exit_code(tmp_path):
+    out = tmp_path / "r"
+    proc = run("solve", str(TINY / "infeasible-capacity"), "--out", str(out))
+    assert proc.returncode == ExitCode.INFEASIBLE
+    assert not out.exists()
+
+
+def test_validate_and_graph(tmp_path):
+    proc = run("validate", str(TINY / "latency-target"))
+    assert proc.returncode == 0 and "valid" in proc.stdout
+    gml = tmp_path / "g.graphml"
+    lat = tmp_path / "lat.csv"
+    proc = run("graph", str(TINY / "latency-target"), "--graphml", str(gml), "--latency-csv",
+               str(lat))
+    assert proc.returncode == 0, proc.stderr
+    assert "1 connected component" in proc.stdout
+    graph = nx.read_graphml(gml)
+    assert set(graph.nodes) == {"a", "b", "hub", "city"}
+    table = pd.read_csv(lat).set_index("site")
+    assert table.at["A", "rtt_ms"] == pytest.approx(1.7)
+    assert table.at["B", "rtt_ms"] == pytest.approx(2.9)
+    assert table.at["B", "hops"] == 2
+
+
+def test_export_lp_and_mps_round_trip(tmp_path):
+    import highspy
+
+    lp, mps = tmp_path / "m.lp", tmp_path / "m.mps"
+    proc = run("export", str(TINY / "cooling-class"), "--lp", str(lp), "--mps", str(mps))
+    assert proc.returncode == 0, proc.stderr
+    for path in (lp, mps):
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.readModel(str(path))
+        h.run()
+        assert h.getInfo().objective_function_value == pytest.approx(234.892)
+    assert "it_load_capacity" in lp.read_text()
+
+
+def test_export_needs_a_format():
+    proc = run("export", str(TINY / "cheapest-site"))
+    assert proc.returncode == ExitCode.BAD_INPUT
+
+
+def test_schema_reference_is_up_to_date():
+    proc = run("schema")
+    assert proc.returncode == 0
+    assert (REPO / "docs" / "instance-format.md").read_text() == proc.stdout

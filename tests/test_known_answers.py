@@ -1,0 +1,97 @@
+"""Every tiny instance's hand-derived optimum (instances/tiny/README.md) is matched."""
+
+from __future__ import annotations
+
+import pytest
+
+import siteopt
+from tests.conftest import TINY
+
+# name -> (objective USD M, {(site, phase): (cooling or None, online year)}, upgrades bought)
+EXPECTED = {
+    "cheapest-site": (110.0, {("A", "P1"): (None, 2030)}, set()),
+    "latency-target": (130.0, {("A", "P1"): (None, 2030)}, set()),
+    "phase-timing": (300 + 300 / 1.1, {("A", "P1"): (None, 2032)}, set()),
+    "phase-order": (60.0, {("A", "P1"): (None, 2030), ("A", "P2"): (None, 2030)}, set()),
+    "committed-phase": (47.0, {("A", "P1"): ("air", 2030), ("A", "P2"): (None, 2031)}, set()),
+    "cooling-class": (234.892, None, set()),
+    "grid-upgrade": (120.0, {("A", "P1"): (None, 2030)}, {"U1"}),
+    "annual-budget": (600.0, {("A", "P1"): (None, 2031), ("A", "P2"): (None, 2031)}, set()),
+    "sponsor-budget": (130.0, {("B", "P1"): (None, 2030)}, set()),
+    "existing-capacity": (15.016, {}, set()),
+    "service-cost": (34.0, {("A", "P1"): (None, 2030), ("B", "P1"): (None, 2030)}, set()),
+    "energy-discount": (8.76, {}, set()),
+}
+
+
+def test_every_tiny_instance_has_an_expectation():
+    folders = {p.name for p in TINY.iterdir() if p.is_dir()}
+    assert folders == set(EXPECTED) | {"infeasible-capacity"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hand_derived_optimum(name):
+    objective, schedule, upgrades = EXPECTED[name]
+    result = siteopt.solve(siteopt.load_instance(TINY / name))
+    assert result.status == "optimal"
+    assert result.verified, result.violations
+    assert result.objective == pytest.approx(objective, rel=1e-9, abs=1e-6)
+    assert result.check is not None
+    assert result.check.objective == pytest.approx(objective, rel=1e-9, abs=1e-6)
+    sched = result.tables["schedule"]
+    if schedule is not None:
+        got = {(r.site, r.phase): (r.cooling, r.online_year) for r in sched.itertuples()}
+        assert set(got) == set(schedule)
+        for key, (cooling, year) in schedule.items():
+            assert got[key][1] == year
+            if cooling is not None:
+                assert got[key][0] == cooling
+    assert set(result.tables["upgrades"]["upgrade"]) == upgrades
+
+
+def test_cooling_class_puts_ai_on_immersion():
+    result = siteopt.solve(siteopt.load_instance(TINY / "cooling-class"))
+    techs = sorted(result.tables["schedule"]["cooling"])
+    assert techs == ["air", "immersion"]
+    cap = result.tables["capacity"].set_index("cooling")
+    assert cap.at["immersion", "it_load_mw"] == pytest.approx(10.0)
+    assert cap.at["air", "it_load_mw"] == pytest.approx(4.0)
+
+
+def test_unserved_is_reported_in_phase_timing():
+    result = siteopt.solve(siteopt.load_instance(TINY / "phase-timing"))
+    uns = result.tables["unserved"]
+    assert list(uns["year"]) == [2030, 2031]
+    assert list(uns["unserved_mw"]) == pytest.approx([5.0, 5.0])
+
+
+def test_infeasible_instance_is_reported_infeasible():
+    result = siteopt.solve(siteopt.load_instance(TINY / "infeasible-capacity"))
+    assert result.status == "infeasible"
+    assert not result.has_plan
+
+
+def test_latency_of_the_pruned_pair():
+    from siteopt.model.data import allowed_pairs
+
+    pairs = allowed_pairs(siteopt.load_instance(TINY / "latency-target"))
+    assert list(pairs["site"]) == ["A"]
+    assert pairs["rtt_ms"].iloc[0] == pytest.approx(1.7)
+
+
+def test_class_not_served_by_cooling_that_never_comes_online(tiny_copy):
+    """Regression: a site whose only liquid phase cannot come online in the horizon must not
+    serve AI load on its legacy plant (found while writing models/siteplan.md)."""
+    folder = tiny_copy("cooling-class")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m,cooling,lead_months\n"
+                                       "A,P1,10,100,immersion,24\n")
+    (folder / "sites.csv").write_text("site,zone,node,existing_it_mw,existing_cooling\n"
+                                      "A,Z,a,20,air\n")
+    text = (folder / "instance.toml").read_text().replace("allow_unserved = false",
+                                                          "allow_unserved = true")
+    (folder / "instance.toml").write_text(text)
+    result = siteopt.solve(siteopt.load_instance(folder))
+    assert result.status == "optimal" and result.verified, result.violations
+    uns = result.tables["unserved"]
+    assert list(uns["class"]) == ["ai"]
+    assert uns["unserved_mw"].sum() == pytest.approx(6.0)
