@@ -85,7 +85,7 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
         add_it_load_balance(m, d, ix)
         add_cooling_class(m, d, ix)
         add_demand_balance(m, d, ix)
-        add_serve_link(m, d)
+        add_serve_link(m, d, ix)
         add_grid_headroom(m, d, ix)
         add_upgrade_monotone(m, d)
         add_budget(m, d)
@@ -344,15 +344,32 @@ def add_demand_balance(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
     m.demand_balance = pyo.Constraint(m.RCY, rule=rule)
 
 
-def add_serve_link(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """serve[s,r,c,y] <= demand[r,c,y] * open[s,y]: the per-pair strong linking rows."""
+def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+    """Per-pair strong linking of service to the phases able to host it.
+
+    serve[s,r,c,y] <= min(D, u E) + sum_{p, k in A_c} min(D, u it_mw[p]) online[s,p,k,y]
+    with D = demand[r,c,y], u = max_utilization and E the existing capacity of s on coolings
+    in A_c. Valid because min(D, sum_p a_p x_p) <= sum_p min(D, a_p) x_p for binary x; it
+    is much tighter than the aggregate capacity rows when a region's demand is small
+    beside a phase (the LP can no longer serve it from a sliver of a phase).
+    """
     if not d.strong_linking:
         return
+    existing: dict[tuple[str, str], float] = defaultdict(float)
+    for (s, k), mw in d.existing.items():
+        for c, techs in d.class_cooling.items():
+            if k in techs:
+                existing[s, c] += mw
 
     def rule(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
-        if s in d.opened_before:
+        D = d.demand[r, c, y]
+        u = d.max_utilization
+        base = min(D, u * existing[s, c])
+        if base >= D - 1e-12:
             return pyo.Constraint.Skip
-        return m.serve[s, r, c, y] <= d.demand[r, c, y] * m.open[s, y]
+        terms = [(min(D, u * d.phase_it[sp]), m.online[sp[0], sp[1], k, y])
+                 for k in sorted(d.class_cooling[c]) for sp in ix.site_phase_y[s, k, y]]
+        return m.serve[s, r, c, y] <= base + pyo.quicksum(a * x for a, x in terms)
 
     m.serve_link = pyo.Constraint(m.SRCY, rule=rule)
 

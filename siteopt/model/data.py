@@ -77,6 +77,7 @@ class ModelData:
     service_cost: dict[tuple[str, str], float]
     latency: dict[tuple[str, str], float]
     groups: dict[str, list[tuple[frozenset[str], frozenset[str]]]]
+    class_cooling: dict[str, frozenset[str]]
     budgets: list[tuple[str, int | None, float]]
     allow_unserved: bool
     unserved_penalty: float
@@ -282,7 +283,7 @@ def build_data(inst: Instance) -> ModelData:
         upgrade_lead=upgrade_lead,
         upgrade_sponsor=dict(zip(U, upgrades["sponsor"], strict=True)), UY=UY, demand=demand,
         RCY=RCY, SRCY=SRCY, SKY=SKY, service_cost=service_cost, latency=latency,
-        groups=groups, budgets=budgets, allow_unserved=meta.service.allow_unserved,
+        groups=groups, class_cooling=class_techs, budgets=budgets, allow_unserved=meta.service.allow_unserved,
         unserved_penalty=meta.service.unserved_penalty_usd_m_per_mw_year,
         max_utilization=meta.service.max_utilization,
         strong_linking=meta.service.strong_linking, sponsors=sponsors,
