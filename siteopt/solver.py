@@ -8,6 +8,7 @@ options, progress callbacks and interrupt handling.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -240,11 +241,10 @@ def solve_matrices(mat: Matrices, options: SolveOptions,
     def on_interrupt(event: object) -> None:
         out = event.data_out  # type: ignore[attr-defined]
         if show is not None:
-            try:
+            # a broken progress display (e.g. a closed pipe) must not stop HiGHS
+            with contextlib.suppress(Exception):
                 show(out.running_time, out.mip_primal_bound, out.mip_dual_bound, out.mip_gap,
                      int(out.mip_node_count))
-            except Exception:  # a broken progress display (e.g. closed pipe) must not stop HiGHS
-                pass
 
     def on_improve(event: object) -> None:
         out = event.data_out  # type: ignore[attr-defined]

@@ -128,3 +128,37 @@ def test_schema_reference_is_up_to_date():
     proc = run("schema")
     assert proc.returncode == 0
     assert (REPO / "docs" / "instance-format.md").read_text() == proc.stdout
+
+
+def test_time_limit_returns_the_best_plan_with_its_gap(tmp_path):
+    out = tmp_path / "r"
+    proc = run("solve", "--time-limit", "1", "--out", str(out), "--quiet")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["verified"] is True
+    assert summary["status"] in ("time_limit", "optimal")
+    if summary["status"] == "time_limit":
+        assert summary["gap"] is not None and summary["gap"] >= 0
+        assert summary["bound"] <= summary["objective"]
+
+
+def test_no_plan_within_limits_exit_code(tmp_path):
+    out = tmp_path / "r"
+    proc = run("solve", "--time-limit", "0.001", "--out", str(out))
+    assert proc.returncode == ExitCode.NO_PLAN
+    assert "No plan found" in proc.stderr
+    assert not out.exists()
+
+
+def test_results_are_byte_identical_across_runs(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        assert run("solve", str(TINY / "cooling-class"), "--out", str(out),
+                   "--quiet").returncode == 0
+    for csv in sorted(a.glob("*.csv")):
+        assert csv.read_bytes() == (b / csv.name).read_bytes(), csv.name
+    sa = json.loads((a / "summary.json").read_text())
+    sb = json.loads((b / "summary.json").read_text())
+    for volatile in ("timings_seconds", "solve_seconds"):
+        sa.pop(volatile), sb.pop(volatile)
+    assert sa == sb
