@@ -146,6 +146,10 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
         oy = open_year.get(s)
         if oy is None or oy > year:
             v.append(f"phase {s}/{p} online in {year} but site {s} opens in {oy}")
+    for s, oy in open_year.items():
+        first = min((y for (ss, _p), (_k, y) in built.items() if ss == s), default=None)
+        if sites.at[s, "existing_it_mw"] <= 0 and oy is not None and oy != first:
+            v.append(f"site {s} opens in {oy} but its first phase comes online in {first}")
 
     # ---- capacity by site, cooling, year --------------------------------------------------------
     cap: dict[tuple[str, str, int], float] = defaultdict(float)

@@ -18,6 +18,12 @@ from siteopt.errors import ExitCode, InputError, SiteoptError
 _err = Console(stderr=True, highlight=False)
 
 
+def _console() -> Console:
+    """Standard output; 120 columns when not a terminal (files, pipes, CI logs)."""
+    probe = Console()
+    return Console(highlight=False, width=None if probe.is_terminal else 120)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with siteopt's exit code for usage errors."""
 
@@ -128,7 +134,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from siteopt.solver import SolveOptions
 
     inst = _load(args)
-    out = Console(highlight=False)
+    out = _console()
     options = SolveOptions(time_limit=args.time_limit, gap=args.gap, threads=args.threads,
                            seed=args.seed, progress=not args.quiet,
                            log_file=str(args.log) if args.log else None)
@@ -161,7 +167,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Load and check an instance; print its size and warnings."""
     inst = _load(args)
     t = inst.tables
-    Console(highlight=False).print(
+    _console().print(
         f"{inst.meta.name}: valid ({len(t['sites'])} sites, {len(t['phases'])} phases, "
         f"{len(t['zones'])} zones, {len(t['regions'])} regions, {len(t['classes'])} classes, "
         f"{len(t['links'])} links, years {inst.years[0]}-{inst.years[-1]}); "
@@ -186,7 +192,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         nodes = pd.DataFrame({"node": sorted(node_ids(inst.tables)), "name": ""})
     graph = fiber_graph(nodes, inst.table("links"), inst.meta.latency)
     lat = latency_table(graph, inst.table("sites"), inst.table("regions"), inst.meta.latency)
-    print_graph_report(inst, lat, components(graph), Console(highlight=False))
+    print_graph_report(inst, lat, components(graph), _console())
     if args.graphml:
         with atomic_file(args.graphml) as tmp:
             write_graphml(graph, inst.table("sites"), inst.table("regions"), tmp)
@@ -211,7 +217,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if path:
             with atomic_file(path, suffix=suffix) as tmp:
                 h.writeModel(str(tmp))
-            Console(highlight=False).print(f"wrote {path}")
+            _console().print(f"wrote {path}")
     return ExitCode.OK
 
 

@@ -96,3 +96,9 @@ def test_serving_from_a_closed_site_is_rejected():
 def test_checker_objective_matches_model(name):
     inst, plan, obj = _solved(name)
     assert check_plan(inst, plan).objective == pytest.approx(obj, rel=1e-9)
+
+
+def test_site_open_without_capacity_is_rejected():
+    inst, plan, _ = _solved("grid-upgrade")
+    plan["sites"].loc[plan["sites"]["site"] == "B", "open_year"] = 2030
+    assert any("site B opens" in v for v in _violations(inst, plan))

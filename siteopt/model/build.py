@@ -79,7 +79,7 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
         add_online_monotone(m, d)
         add_phase_once(m, d)
         add_phase_order(m, d, ix)
-        add_phase_needs_open(m, d, ix)
+        add_open_with_first_phase(m, d, ix)
         add_site_max_capacity(m, d, ix)
         add_it_load_capacity(m, d)
         add_it_load_balance(m, d, ix)
@@ -115,9 +115,16 @@ def define_variables(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.serve = pyo.Var(m.SRCY, within=pyo.NonNegativeReals)
     m.it_load = pyo.Var(m.SKY, within=pyo.NonNegativeReals)
     m.unserved = pyo.Var(m.RCY, within=pyo.NonNegativeReals)
-    for s in d.opened_before:
+    first_online: dict[str, int] = {}
+    for s, p, _k, y in d.SPKY:
+        if d.phase_prev[s, p] is None:
+            first_online[s] = min(first_online.get(s, y), y)
+    for s in d.S:
         for y in d.Y:
-            m.open[s, y].fix(1)
+            if s in d.opened_before:
+                m.open[s, y].fix(1)
+            elif s not in first_online or y < first_online[s]:
+                m.open[s, y].fix(0)
     for s, p, k, y in d.SPKY:
         if (s, p) in d.phase_committed:
             m.online[s, p, k, y].fix(1)
@@ -257,16 +264,19 @@ def add_phase_order(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
     m.phase_order = pyo.Constraint(m.phase_order_index, rule=rule)
 
 
-def add_phase_needs_open(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
-    """sum_k online[s,first(s),k,y] <= open[s,y]: a site must be open to run its phases."""
+def add_open_with_first_phase(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+    """open[s,y] == sum_k online[s,first(s),k,y]: a new site is open while its first phase is.
+
+    Years before that phase can be online have open fixed to 0 (see define_variables).
+    """
 
     def rule(m: pyo.ConcreteModel, s: str, y: int) -> object:
         p = ix.first_phase.get(s)
         if p is None or s in d.opened_before or not ix.online_k[s, p, y]:
             return pyo.Constraint.Skip
-        return pyo.quicksum(m.online[s, p, k, y] for k in ix.online_k[s, p, y]) <= m.open[s, y]
+        return m.open[s, y] == pyo.quicksum(m.online[s, p, k, y] for k in ix.online_k[s, p, y])
 
-    m.phase_needs_open = pyo.Constraint(m.S, m.Y, rule=rule)
+    m.open_with_first_phase = pyo.Constraint(m.S, m.Y, rule=rule)
 
 
 def add_site_max_capacity(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
