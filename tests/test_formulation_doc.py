@@ -33,12 +33,8 @@ def _components(name: str) -> dict[str, str]:
     out = {}
     for comp in model.component_objects(descend_into=True):
         kind = KINDS.get(comp.ctype)
-        if kind is None or (comp.ctype is pyo.Set and comp.name.endswith("_index")
-                            and not hasattr(model, comp.name.removesuffix("_index"))):
-            continue
-        if comp.ctype is pyo.Set and comp.name.endswith("_index") and comp.name not in (
-                "phase_order_index", "cooling_class_index"):
-            continue  # index sets Pyomo creates implicitly for multi-set indexing
+        if kind is None or "SetProduct" in type(comp).__name__:
+            continue  # product sets Pyomo creates implicitly for multi-set indexing
         out[comp.name] = kind
     return out
 

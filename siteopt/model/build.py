@@ -86,6 +86,7 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
         add_cooling_class(m, d, ix)
         add_demand_balance(m, d, ix)
         add_serve_link(m, d, ix)
+        add_demand_cover(m, d, ix)
         add_grid_headroom(m, d, ix)
         add_upgrade_monotone(m, d)
         add_budget(m, d)
@@ -382,6 +383,43 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
         return m.serve[s, r, c, y] <= base + pyo.quicksum(a * x for a, x in terms)
 
     m.serve_link = pyo.Constraint(m.SRCY, rule=rule)
+
+
+def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+    """For each reach set T and year: sellable capacity of T covers the demand only T can serve.
+
+    sum_{(r,c): reach(r,c) subset of T} (demand - unserved) <=
+        u * sum_{s in T} sum_{k in A_T} capacity[s,k,y],  A_T = union of the classes' coolings.
+    Implied by the LP relaxation, so it does not move the root bound by itself; it hands HiGHS
+    an explicit knapsack over the phase binaries from which its cover and MIR separators derive
+    the integer-rounding cuts that the chain serve -> it_load -> capacity hides.
+    """
+    if not d.strong_linking:
+        return
+    reach: dict[tuple[str, str], frozenset[str]] = {}
+    for s, r, c, _y in d.SRCY:
+        reach[r, c] = reach.get((r, c), frozenset()) | {s}
+    sets = sorted(set(reach.values()), key=lambda t: (len(t), sorted(t)))
+    keys = []
+    members: dict[int, tuple[list[tuple[str, str]], frozenset[str], frozenset[str]]] = {}
+    for i, T in enumerate(sets):
+        segs = [rc for rc, sites in reach.items() if sites <= T]
+        techs = frozenset().union(*(d.class_cooling[c] for _r, c in segs))
+        members[i] = (segs, T, techs)
+        keys.extend((i, y) for y in d.Y)
+    m.demand_cover_index = pyo.Set(initialize=keys, dimen=2, ordered=True)
+
+    def rule(m: pyo.ConcreteModel, i: int, y: int) -> object:
+        segs, T, techs = members[i]
+        need = [(r, c) for r, c in segs if (r, c, y) in d.demand]
+        if not need:
+            return pyo.Constraint.Skip
+        cap = pyo.quicksum(m.capacity[s, k, y] for s in sorted(T) for k in ix.site_k_y[s, y]
+                           if k in techs)
+        return pyo.quicksum(d.demand[r, c, y] - m.unserved[r, c, y] for r, c in need) <= (
+            d.max_utilization * cap)
+
+    m.demand_cover = pyo.Constraint(m.demand_cover_index, rule=rule)
 
 
 def add_grid_headroom(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
