@@ -15,7 +15,8 @@ from rich.console import Console
 
 from siteopt.errors import ExitCode, InputError, SiteoptError
 
-_err = Console(stderr=True, highlight=False)
+_err = Console(stderr=True, highlight=False,
+               width=None if Console(stderr=True).is_terminal else 120)
 
 
 def _console() -> Console:
@@ -145,7 +146,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
     else:
         print_summary(result, inst, out)
     if result.status == "infeasible":
-        _err.print("[red]The plan is infeasible.[/red] " + " ".join(result.violations))
+        from siteopt.explain import explain_infeasible
+
+        _err.print("[red]No plan satisfies every hard constraint (infeasible).[/red]")
+        reasons = explain_infeasible(inst, options)
+        for reason in reasons[:30]:
+            _err.print(f"  - {reason}")
+        if len(reasons) > 30:
+            _err.print(f"  ... and {len(reasons) - 30} more")
+        if not reasons:
+            _err.print("  no single cause found; " + " ".join(result.violations))
         return ExitCode.INFEASIBLE
     if not result.has_plan:
         _err.print(f"[red]No plan found within the limits[/red] (solver: {result.solver_status})")

@@ -18,6 +18,10 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 def print_summary(result: Result, inst: Instance, console: Console | None = None) -> None:
     """Status, objective, gap, sites, phase schedule, power vs headroom, costs, unserved."""
     con = console or Console()
+    if not result.has_plan:
+        con.print(f"[bold]{inst.meta.name}[/bold]  status [bold]{result.status}[/bold]  "
+                  f"(solver: {result.solver_status})")
+        return
     verdict = "[green]verified[/green]" if result.verified else "[red]NOT verified[/red]"
     con.print(f"[bold]{inst.meta.name}[/bold]  status [bold]{result.status}[/bold]  "
               f"objective {_fmt(result.objective)} USD M (PV)  bound {_fmt(result.bound)}  "

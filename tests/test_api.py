@@ -1,0 +1,51 @@
+"""The Python API: overrides, DataFrame instances, atomic result folders."""
+
+from __future__ import annotations
+
+import pytest
+
+import siteopt
+from siteopt.errors import InputError
+from siteopt.output import atomic_dir, write_result
+from tests.conftest import TINY
+
+
+def test_overrides_through_the_api_match_the_cli_vocabulary():
+    inst = siteopt.load_instance(TINY / "phase-timing")
+    result = siteopt.solve(inst, overrides={"service.unserved_penalty_usd_m_per_mw_year": 1})
+    assert result.objective == pytest.approx(5 * (1 + 1 / 1.1 + 1 / 1.21))
+    assert result.tables["schedule"].empty  # building is dearer than paying the small penalty
+
+
+def test_override_is_validated_like_the_file():
+    inst = siteopt.load_instance(TINY / "phase-timing")
+    with pytest.raises(InputError, match="discount_rate"):
+        siteopt.apply_overrides(inst, {"economics.discount_rate": -1})
+
+
+def test_instance_from_dataframes_is_validated():
+    inst = siteopt.load_instance(TINY / "cheapest-site")
+    tables = {k: v.copy() for k, v in inst.tables.items()}
+    tables["sites"].loc[1, "zone"] = "nowhere"
+    with pytest.raises(InputError, match=r"zones\.csv"):
+        siteopt.from_tables(inst.meta, tables)
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "out"
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "half.csv").write_text("a,b\n")
+        raise RuntimeError("killed mid-write")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_rewrite_keeps_the_previous_results(tmp_path):
+    result = siteopt.solve(siteopt.load_instance(TINY / "cheapest-site"))
+    out = write_result(result, tmp_path / "out")
+    before = (out / "summary.json").read_text()
+    with pytest.raises(RuntimeError), atomic_dir(out) as tmp:
+        (tmp / "summary.json").write_text("{}")
+        raise RuntimeError("killed mid-write")
+    assert (out / "summary.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
