@@ -282,9 +282,19 @@ def from_tables(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | No
     """
     from siteopt.validate import cross_check
 
-    full = {t.name: tables.get(t.name, _empty(t)) for t in TABLES}
-    for name, frame in full.items():
+    full = {}
+    for t in TABLES:
+        frame = tables.get(t.name)
+        if frame is None:
+            frame = _empty(t)
+        elif not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
+            lines = frame.attrs.get("line")
+            frame = frame.reset_index(drop=True)  # positional access throughout
+            if lines:
+                frame.attrs["line"] = lines
         frame.attrs.setdefault("line", [i + 2 for i in range(len(frame))])
+        full[t.name] = frame
+    for name, frame in full.items():
         missing = [c.name for c in TABLES_BY_NAME[name].columns if c.name not in frame.columns]
         if missing:
             raise InputError(Problem(TABLES_BY_NAME[name].file,
