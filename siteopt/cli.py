@@ -189,18 +189,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """Print connectivity and latencies; optionally export GraphML and the latency table."""
-    import pandas as pd
-
-    from siteopt.network import components, fiber_graph, latency_table, write_graphml
+    from siteopt.network import components, instance_graph, latency_table, write_graphml
     from siteopt.output import atomic_file
     from siteopt.report import print_graph_report
-    from siteopt.validate import node_ids
 
     inst = _load(args)
-    nodes = inst.table("nodes")
-    if nodes.empty:
-        nodes = pd.DataFrame({"node": sorted(node_ids(inst.tables)), "name": ""})
-    graph = fiber_graph(nodes, inst.table("links"), inst.meta.latency)
+    graph = instance_graph(inst.tables, inst.meta.latency)
     lat = latency_table(graph, inst.table("sites"), inst.table("regions"), inst.meta.latency)
     print_graph_report(inst, lat, components(graph), _console())
     if args.graphml:

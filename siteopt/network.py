@@ -30,6 +30,21 @@ def fiber_graph(nodes: pd.DataFrame, links: pd.DataFrame, latency: Latency) -> n
     return graph
 
 
+def node_ids(nodes: pd.DataFrame, links: pd.DataFrame) -> set[str]:
+    """Nodes of the fiber graph: the nodes table if given, else the link endpoints."""
+    if not nodes.empty:
+        return set(nodes["node"])
+    return set(links["a"]) | set(links["b"])
+
+
+def instance_graph(tables: dict[str, pd.DataFrame], latency: Latency) -> nx.Graph:
+    """The fiber graph of an instance's `nodes` and `links` tables."""
+    nodes = tables["nodes"]
+    if nodes.empty:
+        nodes = pd.DataFrame({"node": sorted(node_ids(nodes, tables["links"])), "name": ""})
+    return fiber_graph(nodes, tables["links"], latency)
+
+
 def latency_table(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
                   latency: Latency) -> pd.DataFrame:
     """Round-trip latency, route km and hops for every connected (site, region) pair.

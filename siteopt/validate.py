@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from siteopt.errors import InputError, Problem
-from siteopt.network import fiber_graph, latency_table
+from siteopt.network import instance_graph, latency_table, node_ids
 from siteopt.schema import TABLES_BY_NAME, Metadata
 
 Tables = dict[str, pd.DataFrame]
@@ -28,13 +28,6 @@ def _file(name: str) -> str:
     return TABLES_BY_NAME[name].file
 
 
-def node_ids(tables: Tables) -> set[str]:
-    """Nodes of the fiber graph: the nodes table if given, else the link endpoints."""
-    if not tables["nodes"].empty:
-        return set(tables["nodes"]["node"])
-    return set(tables["links"]["a"]) | set(tables["links"]["b"])
-
-
 def check_references(meta: Metadata, tables: Tables, problems: list[Problem],
                      warnings: list[str]) -> None:
     """Every id that names a row of another table names one that exists."""
@@ -43,7 +36,7 @@ def check_references(meta: Metadata, tables: Tables, problems: list[Problem],
         "sites": set(tables["sites"]["site"]),
         "regions": set(tables["regions"]["region"]),
         "classes": set(tables["classes"]["class"]),
-        "nodes": node_ids(tables),
+        "nodes": node_ids(tables["nodes"], tables["links"]),
     }
     for name, table in TABLES_BY_NAME.items():
         frame = tables[name]
@@ -184,9 +177,7 @@ def check_reachability(meta: Metadata, tables: Tables, problems: list[Problem],
     """
     if problems:  # the graph needs valid references
         return
-    graph = fiber_graph(tables["nodes"] if not tables["nodes"].empty else
-                        pd.DataFrame({"node": sorted(node_ids(tables)), "name": ""}),
-                        tables["links"], meta.latency)
+    graph = instance_graph(tables, meta.latency)
     lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
     hosts = hosting_sites(tables)
     targets = {(r, c): t for r, c, t in tables["latency_targets"][

@@ -14,8 +14,8 @@ from itertools import combinations
 import pandas as pd
 
 from siteopt.instance import Instance
-from siteopt.network import fiber_graph, latency_table
-from siteopt.validate import node_ids, phase_sequences
+from siteopt.network import instance_graph, latency_table
+from siteopt.validate import hosting_sites, phase_sequences
 
 #: Money is carried in USD M; energy tariffs are given in USD/MWh.
 USD_PER_USD_M = 1e6
@@ -107,13 +107,8 @@ def allowed_pairs(inst: Instance) -> pd.DataFrame:
     Location-free regions (no node) may be served from any site; latency is then NaN.
     """
     tables = inst.tables
-    nodes = tables["nodes"]
-    if nodes.empty:
-        nodes = pd.DataFrame({"node": sorted(node_ids(tables)), "name": ""})
-    graph = fiber_graph(nodes, tables["links"], inst.meta.latency)
+    graph = instance_graph(tables, inst.meta.latency)
     lat = latency_table(graph, tables["sites"], tables["regions"], inst.meta.latency)
-    from siteopt.validate import hosting_sites
-
     hosts = hosting_sites(tables)
     targets = tables["latency_targets"].set_index(["region", "class"])["max_rtt_ms"].to_dict()
     rows = []
