@@ -60,9 +60,3 @@ class InputError(SiteoptError):
             shown.append(f"... and {len(self.problems) - limit} more")
         noun = "problem" if len(self.problems) == 1 else "problems"
         super().__init__(f"{len(self.problems)} input {noun}:\n  " + "\n  ".join(shown))
-
-
-class VerificationError(SiteoptError):
-    """A plan the solver returned broke a rule of the instance (a bug, never user error)."""
-
-    exit_code = ExitCode.INTERNAL_ERROR

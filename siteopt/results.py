@@ -26,7 +26,7 @@ def _val(x: object) -> float:
     return 0.0 if abs(v) < ZERO else v
 
 
-def _first_year(m: pyo.ConcreteModel, var: pyo.Var, keys: list[tuple]) -> int | None:
+def _first_year(var: pyo.Var, keys: list[tuple]) -> int | None:
     years = [key[-1] for key in keys if round(var[key].value or 0.0) == 1]
     return min(years) if years else None
 
@@ -52,7 +52,7 @@ def _schedule(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
         by_spk.setdefault(key[:3], []).append(key)
     rows = []
     for (s, p, k), keys in by_spk.items():
-        year = _first_year(m, m.online, keys)
+        year = _first_year(m.online, keys)
         if year is not None:
             rows.append({"site": s, "phase": p, "cooling": k, "online_year": year,
                          "it_mw": d.phase_it[s, p],
@@ -74,7 +74,7 @@ def _sites(m: pyo.ConcreteModel, d: ModelData, inst: Instance) -> pd.DataFrame:
         if s in d.opened_before:
             year: int | None = d.first_year
         else:
-            year = _first_year(m, m.open, [(s, y) for y in d.Y])
+            year = _first_year(m.open, [(s, y) for y in d.Y])
         final = sum(d.existing.get((s, k), 0.0) for k in d.K) + sum(
             d.phase_it[s, p] for (s2, p, k, y) in d.SPKY
             if s2 == s and y == d.last_year and round(m.online[s2, p, k, y].value or 0) == 1)
@@ -89,7 +89,7 @@ def _sites(m: pyo.ConcreteModel, d: ModelData, inst: Instance) -> pd.DataFrame:
 def _upgrades(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     rows = []
     for u in d.U:
-        year = _first_year(m, m.upgrade, [key for key in d.UY if key[0] == u])
+        year = _first_year(m.upgrade, [key for key in d.UY if key[0] == u])
         if year is not None:
             rows.append({"upgrade": u, "zone": d.upgrade_zone[u], "online_year": year,
                          "add_mw": d.upgrade_mw[u], "capex_usd_m": d.upgrade_capex[u]})

@@ -347,8 +347,9 @@ class Service(_Strict):
         100.0, ge=0, description="Price of one IT MW of unserved demand for one year (USD M).")
     max_utilization: float = Field(1.0, gt=0, le=1, description="Largest share of built IT MW "
                                    "that can be sold (headroom for redundancy and churn).")
-    strong_linking: bool = Field(True, description="Add the per-pair rows linking serve to "
-                                 "the phases able to host it (tighter relaxation, more rows).")
+    strong_linking: bool = Field(True, description="Add the valid inequalities serve_link (per "
+                                 "pair, to the phases able to host it) and demand_cover (per "
+                                 "reach set): faster proofs, more rows.")
 
 
 class Latency(_Strict):

@@ -95,10 +95,11 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
 
 
 def define_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Y, S, SP, SPKY, UY, SRCY, RCY, SKY: only index combinations that can be nonzero."""
+    """Y, S, Z, U, SP, SPKY, UY, SRCY, RCY, SKY, TERMS (sparse: feasible combinations only)."""
     m.Y = pyo.Set(initialize=d.Y, ordered=True)
     m.S = pyo.Set(initialize=d.S, ordered=True)
     m.Z = pyo.Set(initialize=d.Z, ordered=True)
+    m.U = pyo.Set(initialize=d.U, ordered=True)
     m.SP = pyo.Set(initialize=d.SP, dimen=2, ordered=True)
     m.SPKY = pyo.Set(initialize=d.SPKY, dimen=4, ordered=True)
     m.UY = pyo.Set(initialize=d.UY, dimen=2, ordered=True)
@@ -175,7 +176,6 @@ def define_expressions(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
     def upgrade_capex(m: pyo.ConcreteModel, u: str, y: int) -> object:
         return pyo.quicksum(w * _upgrade_build(m, ix, key) for key, w in ix.upgrade_spend[u, y])
 
-    m.U = pyo.Set(initialize=d.U, ordered=True)
     m.upgrade_capex = pyo.Expression(m.U, m.Y, rule=upgrade_capex)
 
     def cost(m: pyo.ConcreteModel, term: str, y: int) -> object:
@@ -311,9 +311,7 @@ def add_it_load_balance(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
     """sum_k it_load[s,k,y] == sum_{r,c} serve[s,r,c,y]: served load runs on some cooling."""
 
     def rule(m: pyo.ConcreteModel, s: str, y: int) -> object:
-        if not ix.site_k_y[s, y]:
-            if ix.serve_by_site[s, y]:
-                return pyo.quicksum(m.serve[key] for key in ix.serve_by_site[s, y]) == 0
+        if not ix.site_k_y[s, y]:  # no capacity yet, so no serve variables either (SRCY)
             return pyo.Constraint.Skip
         return pyo.quicksum(m.it_load[s, k, y] for k in ix.site_k_y[s, y]) == pyo.quicksum(
             m.serve[key] for key in ix.serve_by_site[s, y])

@@ -8,7 +8,7 @@ combinations (latency-feasible pairs, years a phase can be online, years with de
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 
 import pandas as pd
@@ -83,7 +83,6 @@ class ModelData:
     unserved_penalty: float
     max_utilization: float
     strong_linking: bool
-    sponsors: list[str] = field(default_factory=list)
 
     @property
     def first_year(self) -> int:
@@ -262,7 +261,6 @@ def build_data(inst: Instance) -> ModelData:
 
     budgets = [(sp, None if pd.isna(y) else int(y), float(v)) for sp, y, v in
                t["budgets"][["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False)]
-    sponsors = sorted(set(site_sponsor.values()) | set(upgrades["sponsor"]))
 
     return ModelData(
         Y=Y, S=S, Z=Z, K=K, R=list(t["regions"]["region"]), C=list(classes["class"]), SP=SP,
@@ -282,7 +280,7 @@ def build_data(inst: Instance) -> ModelData:
         allow_unserved=meta.service.allow_unserved,
         unserved_penalty=meta.service.unserved_penalty_usd_m_per_mw_year,
         max_utilization=meta.service.max_utilization,
-        strong_linking=meta.service.strong_linking, sponsors=sponsors,
+        strong_linking=meta.service.strong_linking,
     )
 
 
