@@ -239,7 +239,10 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
         if u_mw > TOL and not meta.service.allow_unserved:
             v.append(f"demand {r}/{c}/{y}: {u_mw:.4f} MW unserved but unserved is forbidden")
     listed = set(zip(demand["region"], demand["class"], demand["year"].astype(int), strict=True))
-    for key in set(got) | set(miss):
+    for key, x in miss.items():
+        if x < -TOL:
+            v.append(f"demand {key}: negative unserved {x:.4f} MW")
+    for key in sorted(set(got) | set(miss)):
         if key not in listed and (got.get(key, 0) > TOL or miss.get(key, 0) > TOL):
             v.append(f"service for {key} which has no demand")
 
@@ -249,6 +252,8 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
             loads[["site", "cooling", "year", "it_load_mw"]].itertuples(index=False)}
     util = meta.service.max_utilization
     for (s, k, y), x in load.items():
+        if x < -TOL:
+            v.append(f"site {s} runs a negative load {x:.4f} MW on {k} in {y}")
         if x > util * cap.get((s, k, y), 0.0) + _tol(x):
             v.append(f"site {s} runs {x:.4f} MW on {k} in {y}, usable "
                      f"{util * cap.get((s, k, y), 0.0):.4f}")
@@ -338,4 +343,10 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
             1.0, abs(rep.objective)):
         v.append(f"reported objective {reported_objective:.6f} != recomputed "
                  f"{rep.objective:.6f}")
+    costs = plan.get("costs")
+    if costs is not None and len(costs):
+        for term, value in rep.cost_by_term.items():
+            reported = float((costs[term] * costs["discount"]).sum())
+            if abs(reported - value) > OBJ_RTOL * max(1.0, abs(rep.objective)):
+                v.append(f"cost term {term}: reported {reported:.6f} != recomputed {value:.6f}")
     return rep

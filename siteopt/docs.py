@@ -24,8 +24,8 @@ def instance_format_markdown() -> str:
         "Any table may carry extra `source` and `note` columns (kept, never used); any other "
         "unknown column is an error. Lists separate ids with `|`.\n",
         f"## `{METADATA_FILE}`\n",
-        "Top level: `name` (required), `description`. Sections and keys (each key can be "
-        "overridden with `siteopt solve --set section.key=value`):\n",
+        "Top level: `name` (required), `description`. Sections and keys (keys outside "
+        "`horizon` can be overridden with `siteopt solve --set section.key=value`):\n",
         "| key | default | meaning |",
         "|---|---|---|",
     ]

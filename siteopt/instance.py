@@ -6,6 +6,7 @@ problems of a folder are collected before failing, so one run shows everything t
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import math
 import re
@@ -18,6 +19,9 @@ from pydantic import ValidationError
 
 from siteopt.errors import InputError, Problem
 from siteopt.schema import METADATA_FILE, TABLES, TABLES_BY_NAME, Column, Metadata, Table
+
+#: Tables that must have at least one row.
+NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
 
 #: Extra columns any table may carry for provenance; they are kept but never used.
 NOTE_COLUMNS = ("source", "note")
@@ -95,8 +99,11 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
                                     found="no such file"))
         return None
     try:
+        header = path.read_text(encoding="utf-8-sig").splitlines()[:1]
+        names = next(csv.reader(header), []) if header else []
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                            encoding="utf-8-sig", skipinitialspace=True)
+                            encoding="utf-8-sig", skipinitialspace=True, index_col=False,
+                            skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         problems.append(Problem(table.file, "a header line with column names", row=1,
                                 found="an empty file"))
@@ -108,8 +115,17 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
                                 "number of fields on every line",
                                 row=int(line.group(1)) if line else None, found=message))
         return None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.map(str.strip)
+    if len(names) == len(frame.columns):  # pandas renames a repeated name 'x' to 'x.1'
+        frame.columns = [str(c).strip() for c in names]
+    else:
+        frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.map(str.strip)
+    # keep each row's line number in the file, then drop blank lines
+    lines = [i + 2 for i in range(len(frame))]
+    keep = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else []
+    frame = frame.loc[keep].reset_index(drop=True)
+    frame.attrs["line"] = [n for n, k in zip(lines, keep, strict=True) if k]
+    return frame
 
 
 def _check_columns(table: Table, frame: pd.DataFrame, problems: list[Problem]) -> bool:
@@ -205,13 +221,14 @@ def _describe(col: Column, meta: Metadata) -> str:
 def _typed(table: Table, frame: pd.DataFrame, meta: Metadata,
            problems: list[Problem]) -> pd.DataFrame:
     data: dict[str, list[object]] = {}
+    lines = frame.attrs.get("line") or [i + 2 for i in range(len(frame))]
     for col in table.columns:
         values: list[object] = []
         cells = frame[col.name] if col.name in frame.columns else [""] * len(frame)
         for i, text in enumerate(cells):
             value, expected = _parse_cell(col, text, meta)
             if expected is not None:
-                problems.append(Problem(table.file, expected, row=i + 2, column=col.name,
+                problems.append(Problem(table.file, expected, row=lines[i], column=col.name,
                                         found=text))
             values.append(value)
         data[col.name] = values
@@ -226,7 +243,7 @@ def _typed(table: Table, frame: pd.DataFrame, meta: Metadata,
             typed[col.name] = pd.array(
                 [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
                  for v in typed[col.name]], dtype="Int64")
-    typed.attrs["line"] = [i + 2 for i in range(len(frame))]
+    typed.attrs["line"] = list(lines)
     return typed
 
 
@@ -234,12 +251,17 @@ def _check_keys(table: Table, frame: pd.DataFrame, problems: list[Problem]) -> N
     if frame.empty:
         return
     keys = list(table.key)
-    dup = frame.duplicated(subset=keys, keep="first")
-    for i in frame.index[dup]:
-        first = frame.index[(frame[keys] == frame.loc[i, keys]).all(axis=1)][0]
-        shown = ", ".join(f"{k}={frame.at[i, k]}" for k in keys)
-        problems.append(Problem(table.file, f"a unique ({', '.join(keys)}); line {first + 2} "
-                                "has the same", row=i + 2, column=keys[-1], found=shown))
+    lines = frame.attrs.get("line") or [i + 2 for i in range(len(frame))]
+    first_line: dict[tuple[str, ...], int] = {}
+    shown_keys = frame[keys].astype(object).where(frame[keys].notna(), "").astype(str)
+    for i, values in enumerate(shown_keys.itertuples(index=False, name=None)):
+        if values in first_line:
+            shown = ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+            problems.append(Problem(table.file, f"a unique ({', '.join(keys)}); line "
+                                    f"{first_line[values]} has the same", row=lines[i],
+                                    column=keys[-1], found=shown))
+        else:
+            first_line[values] = lines[i]
 
 
 def _empty(table: Table) -> pd.DataFrame:
@@ -267,6 +289,9 @@ def read_tables(folder: Path, meta: Metadata) -> dict[str, pd.DataFrame]:
             continue
         typed = _typed(table, raw, meta, problems)
         _check_keys(table, typed, problems)
+        if typed.empty and table.name in NONEMPTY:
+            problems.append(Problem(table.file, f"at least one row in the {table.name} table",
+                                    row=2, found="no rows"))
         tables[table.name] = typed
     if problems:
         raise InputError(problems)

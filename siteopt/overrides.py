@@ -12,14 +12,14 @@ from pydantic import ValidationError
 
 from siteopt.errors import InputError, Problem
 from siteopt.instance import Instance
-from siteopt.schema import METADATA_SECTIONS, Metadata
+from siteopt.schema import METADATA_SECTIONS, OVERRIDABLE_SECTIONS, Metadata
 
 
 def override_keys() -> dict[str, str]:
     """Every overridable key with its description."""
     return {f"{section}.{name}": (info.description or "")
-            for section, model in METADATA_SECTIONS.items()
-            for name, info in model.model_fields.items()}
+            for section in OVERRIDABLE_SECTIONS
+            for name, info in METADATA_SECTIONS[section].model_fields.items()}
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:

@@ -126,7 +126,7 @@ def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
                       verified=False, violations=[], tables={}, timings=timings, size=size,
                       solver_status=outcome.model_status, **base)
     t = time.perf_counter()
-    load_values(mat, outcome.x)
+    load_values(model, mat, outcome.x)
     tables = extract(model, data, inst)
     timings["extract"] = time.perf_counter() - t
     t = time.perf_counter()

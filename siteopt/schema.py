@@ -374,7 +374,10 @@ class Metadata(_Strict):
     latency: Latency = Latency()
 
 
-#: Sections of `instance.toml` whose scalar fields `--set section.key=value` may override.
+#: Sections of `instance.toml`, for the format reference.
 METADATA_SECTIONS: dict[str, type[_Strict]] = {
     "horizon": Horizon, "economics": Economics, "service": Service, "latency": Latency,
 }
+#: Sections whose scalars `--set section.key=value` may override. The horizon is not among
+#: them: every year in the tables is validated against it when the files are read.
+OVERRIDABLE_SECTIONS = ("economics", "service", "latency")

@@ -279,8 +279,15 @@ def solve_matrices(mat: Matrices, options: SolveOptions,
                          incumbents=incumbents)
 
 
-def load_values(mat: Matrices, x: np.ndarray) -> None:
-    """Write a solution back into the Pyomo variables (integers rounded to the nearest whole)."""
+def load_values(model: pyo.ConcreteModel, mat: Matrices, x: np.ndarray) -> None:
+    """Write a solution back into the Pyomo variables (integers rounded to the nearest whole).
+
+    A variable in no row and without cost is dropped by the compiler; any value within its
+    bounds is optimal, so it takes its lower bound (0 for siteopt's variables).
+    """
     values = np.where(mat.integrality == 1, np.round(x), x)
     for var, value in zip(mat.columns, values, strict=True):
         var.set_value(float(value), skip_validation=True)
+    for var in model.component_data_objects(pyo.Var, descend_into=True):
+        if var.value is None:
+            var.set_value(var.lb if var.lb is not None else 0.0, skip_validation=True)

@@ -128,6 +128,26 @@ def phase_sequences(phases: pd.DataFrame) -> dict[str, list[int]]:
     return out
 
 
+def check_site_capacity(meta: Metadata, tables: Tables, problems: list[Problem],
+                        warnings: list[str]) -> None:
+    """A site's cap holds its existing capacity and committed phases."""
+    committed: dict[str, float] = {}
+    phases = tables["phases"]
+    for site, mw, year in zip(phases["site"], phases["it_mw"], phases["committed_year"],
+                              strict=True):
+        if not pd.isna(year):
+            committed[site] = committed.get(site, 0.0) + float(mw)
+    sites = tables["sites"]
+    for i, row in enumerate(sites.itertuples(index=False)):
+        if pd.isna(row.max_it_mw):
+            continue
+        fixed = row.existing_it_mw + committed.get(row.site, 0.0)
+        if fixed > row.max_it_mw + 1e-9:
+            problems.append(Problem(_file("sites"), f"a cap of at least the existing and "
+                                    f"committed capacity ({fixed:g} IT MW)", row=_line(sites, i),
+                                    column="max_it_mw", found=f"{row.max_it_mw:g}"))
+
+
 def check_headroom(meta: Metadata, tables: Tables, problems: list[Problem],
                    warnings: list[str]) -> None:
     """Every zone has a headroom value for every year of the horizon."""
@@ -180,8 +200,11 @@ def check_reachability(meta: Metadata, tables: Tables, problems: list[Problem],
     graph = instance_graph(tables, meta.latency)
     lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
     hosts = hosting_sites(tables)
-    targets = {(r, c): t for r, c, t in tables["latency_targets"][
-        ["region", "class", "max_rtt_ms"]].itertuples(index=False)}
+    lt = tables["latency_targets"]
+    targets = {(r, c): t for r, c, t in lt[["region", "class", "max_rtt_ms"]].itertuples(
+        index=False)}
+    target_line = {(r, c): _line(lt, i) for i, (r, c) in enumerate(
+        zip(lt["region"], lt["class"], strict=True))}
     region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
     demand = tables["demand"]
     segments = demand.loc[demand["it_mw"] > 0].groupby(["region", "class"], sort=False)
@@ -211,7 +234,8 @@ def check_reachability(meta: Metadata, tables: Tables, problems: list[Problem],
                 warnings.append(text + "; its demand will be unserved")
             else:
                 problems.append(Problem(_file("latency_targets"), "a target some site can meet "
-                                        "(or service.allow_unserved = true)", column="max_rtt_ms",
+                                        "(or service.allow_unserved = true)",
+                                        row=target_line[region, cls], column="max_rtt_ms",
                                         found=text))
 
 
@@ -234,8 +258,8 @@ def hosting_sites(tables: Tables) -> dict[str, set[str]]:
 
 
 CHECKS: tuple[Check, ...] = (
-    check_references, check_cooling, check_phases, check_headroom, check_budgets,
-    check_latency_targets, check_reachability,
+    check_references, check_cooling, check_phases, check_site_capacity, check_headroom,
+    check_budgets, check_latency_targets, check_reachability,
 )
 
 
