@@ -9,12 +9,11 @@ Two kinds of cause are told apart:
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pandas as pd
 
+from siteopt.checker import check_plan
 from siteopt.instance import Instance
-from siteopt.model.data import lead_years, spend_years
+from siteopt.model.data import lead_years
 from siteopt.overrides import apply_overrides
 from siteopt.solver import SolveOptions
 
@@ -22,47 +21,58 @@ from siteopt.solver import SolveOptions
 ELASTIC_PENALTY = 1e4
 
 
+def _committed_plan(inst: Instance, with_upgrades: bool) -> dict[str, pd.DataFrame]:
+    """The plan that builds only what is committed, in the checker's table format.
+
+    With `with_upgrades`, every grid upgrade is bought for its earliest online year.
+    """
+    y0 = inst.years[0]
+    phases = inst.table("phases")
+    fixed = phases[phases["committed_year"].notna()]
+    schedule = pd.DataFrame({"site": fixed["site"], "phase": fixed["phase"],
+                             "cooling": [c[0] for c in fixed["cooling"]],
+                             "online_year": fixed["committed_year"].astype(int)})
+    first = schedule.groupby("site")["online_year"].min()
+    sites = inst.table("sites")
+    open_year = [y0 if e > 0 else first.get(s) for s, e in
+                 zip(sites["site"], sites["existing_it_mw"], strict=True)]
+    ups = inst.table("upgrades")
+    upgrades = pd.DataFrame({"upgrade": pd.Series(dtype=object),
+                             "online_year": pd.Series(dtype=int)})
+    if with_upgrades and len(ups):
+        earliest = [max(y0 if pd.isna(e) else int(e), y0) + lead_years(int(m))
+                    for e, m in zip(ups["earliest_decision_year"], ups["lead_months"],
+                                    strict=True)]
+        keep = [y <= inst.years[-1] for y in earliest]
+        upgrades = pd.DataFrame({"upgrade": ups["upgrade"][keep],
+                                 "online_year": [y for y, k in zip(earliest, keep,
+                                                                   strict=True) if k]})
+    return {
+        "schedule": schedule,
+        "sites": pd.DataFrame({"site": sites["site"],
+                               "open_year": pd.array(open_year, dtype="Int64")}),
+        "upgrades": upgrades,
+        "capacity": pd.DataFrame(columns=["site", "cooling", "year", "it_load_mw"]),
+        "served": pd.DataFrame(columns=["site", "region", "class", "year", "serve_mw"]),
+        "unserved": pd.DataFrame(columns=["region", "class", "year", "unserved_mw"]),
+    }
+
+
 def fixed_conflicts(inst: Instance) -> list[str]:
-    """Hard rules that existing and committed decisions break on their own."""
-    out: list[str] = []
-    years = inst.years
-    cooling = inst.table("cooling").set_index("cooling")
-    sites = inst.table("sites").set_index("site")
-    zones = inst.table("zones").set_index("zone")
-    head = inst.table("headroom").set_index(["zone", "year"])["headroom_mw"]
-    power: dict[tuple[str, int], float] = defaultdict(float)
-    for _site, r in sites.iterrows():
-        if r["existing_it_mw"] > 0:
-            for y in years:
-                power[r["zone"], y] += r["existing_it_mw"] * cooling.at[r["existing_cooling"],
-                                                                        "pue"]
-    spend: list[tuple[str, int, float]] = []
-    for r in inst.table("phases").itertuples(index=False):
-        if pd.isna(r.committed_year):
-            continue
-        tech = r.cooling[0]
-        zone = sites.at[r.site, "zone"]
-        for y in years:
-            if y >= r.committed_year:
-                power[zone, y] += r.it_mw * cooling.at[tech, "pue"]
-        span = spend_years(int(r.committed_year), lead_years(int(r.lead_months)))
-        amount = r.capex_usd_m * cooling.at[tech, "capex_factor"] / len(span)
-        spend.extend((sites.at[r.site, "sponsor"], y, amount) for y in span if y in years)
-    for (zone, y), mw in sorted(power.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        limit = zones.at[zone, "derate"] * head[zone, y]
-        if mw > limit + 1e-6:
-            out.append(f"zone {zone} in {y}: existing and committed capacity draw {mw:.1f} "
-                       f"facility MW, headroom allows {limit:.1f} (short by {mw - limit:.1f} "
-                       "MW before any upgrade)")
-    for sponsor, year, limit in inst.table("budgets")[
-            ["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False):
-        total = sum(x for sp, y, x in spend
-                    if (not sponsor or sp == sponsor) and (pd.isna(year) or y == int(year)))
-        if total > limit + 1e-6:
-            scope = f"{'sponsor ' + sponsor if sponsor else 'all sponsors'}, " + (
-                "whole horizon" if pd.isna(year) else str(int(year)))
-            out.append(f"budget ({scope}): committed phases already spend {total:.1f} USD M, "
-                       f"limit {limit:.1f}")
+    """Hard rules that existing and committed decisions break whatever else is decided.
+
+    Uses the independent checker on the plan that builds only what is committed: its budget
+    violations stand even without upgrades, its headroom violations even with every upgrade
+    bought as early as it can be online.
+    """
+    out = []
+    for v in check_plan(inst, _committed_plan(inst, with_upgrades=True)).violations:
+        if v.startswith("zone "):
+            out.append(f"{v} with existing and committed capacity alone, even with every grid "
+                       "upgrade bought as early as possible")
+    for v in check_plan(inst, _committed_plan(inst, with_upgrades=False)).violations:
+        if v.startswith("budget "):
+            out.append(f"{v} on committed phases and their sites alone")
     return out
 
 
