@@ -9,11 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from siteopt.errors import ExitCode, InputError, SiteoptError
+from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
+
+if TYPE_CHECKING:
+    from siteopt.instance import Instance
+    from siteopt.plan import Result
 
 _err = Console(stderr=True, highlight=False,
                width=None if Console(stderr=True).is_terminal else 120)
@@ -57,11 +63,15 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
-def _nonneg_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text}")
-    return value
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, "
+                                             f"got {text}")
+        return value
+
+    return parse
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -84,9 +94,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="stop after S seconds with the best plan found and its gap")
     p.add_argument("--gap", type=_nonneg_float, default=1e-4, metavar="G",
                    help="relative optimality gap to stop at (default 1e-4)")
-    p.add_argument("--threads", type=_nonneg_int, default=1, metavar="N",
+    p.add_argument("--threads", type=_int_in(0, 256), default=1, metavar="N",
                    help="HiGHS threads (default 1, reproducible; 0 = HiGHS's choice)")
-    p.add_argument("--seed", type=_nonneg_int, default=0, help="HiGHS random seed (default 0)")
+    p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0,
+                   help="HiGHS random seed (default 0)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a scalar parameter of instance.toml (repeatable)")
     p.add_argument("--log", type=Path, metavar="FILE", help="write HiGHS's log to FILE")
@@ -118,7 +129,8 @@ def _version() -> str:
     return f"siteopt {v['siteopt']} (pyomo {v['pyomo']}, highspy {v['highspy']})"
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> Instance:
+    """The instance named on the command line, with its --set overrides applied."""
     from siteopt.instance import load_instance
     from siteopt.overrides import apply_overrides, parse_assignments
 
@@ -129,11 +141,12 @@ def _load(args: argparse.Namespace):
 
 def cmd_solve(args: argparse.Namespace) -> int:
     """Solve, print the summary, write the results; the exit code says how it went."""
-    from siteopt.output import write_result
     from siteopt.plan import solve
     from siteopt.report import print_summary
     from siteopt.solver import SolveOptions
 
+    if args.log and not args.log.parent.is_dir():
+        raise InputError(_usage_problem(f"--log: no folder {args.log.parent} for {args.log}"))
     inst = _load(args)
     out = _console()
     options = SolveOptions(time_limit=args.time_limit, gap=args.gap, threads=args.threads,
@@ -141,8 +154,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
                            log_file=str(args.log) if args.log else None)
     result = solve(inst, options)
     if args.quiet:
-        out.print(f"{inst.meta.name}: {result.status} objective {result.objective} "
-                  f"gap {result.gap} verified {result.verified}")
+        def show(x: float | None) -> str:
+            return "-" if x is None else f"{x:.10g}"
+
+        out.print(f"{inst.meta.name}: {result.status} objective {show(result.objective)} "
+                  f"gap {show(result.gap)} verified {result.verified}")
     else:
         print_summary(result, inst, out)
     if result.status == "infeasible":
@@ -156,21 +172,37 @@ def cmd_solve(args: argparse.Namespace) -> int:
             _err.print(f"  ... and {len(reasons) - 30} more")
         if not reasons:
             _err.print("  no single cause found; " + " ".join(result.violations))
+        result.violations = reasons or result.violations
+        if args.out:
+            _write(result, args.out)  # summary only: never leave an older plan behind
         return ExitCode.INFEASIBLE
     if not result.has_plan:
         _err.print(f"[red]No plan found within the limits[/red] (solver: {result.solver_status})")
+        if args.out:
+            _write(result, args.out)
         return ExitCode.NO_PLAN
     if not result.verified:
         _err.print("[red]The solver's plan failed independent verification; this is a bug in "
                    "siteopt. Violations:[/red]\n  " + "\n  ".join(result.violations[:20]))
         if args.out:
-            write_result(result, args.out)
+            _write(result, args.out)
         return ExitCode.INTERNAL_ERROR
     if args.out:
-        write_result(result, args.out)
+        _write(result, args.out)
         if not args.quiet:
             out.print(f"results written to {args.out}")
     return ExitCode.OK
+
+
+def _write(result: Result, out: Path) -> None:
+    """Write the result folder; a folder that cannot be written is a usage error."""
+    from siteopt.output import write_result
+
+    try:
+        write_result(result, out)
+    except OSError as exc:
+        raise InputError(Problem("--out", "a folder siteopt can create and write",
+                                 found=f"{out} ({exc.strerror or exc})")) from exc
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -233,9 +265,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _usage_problem(text: str):
-    from siteopt.errors import Problem
-
+def _usage_problem(text: str) -> Problem:
     return Problem("command line", text)
 
 

@@ -31,6 +31,17 @@ def _clean(obj: object) -> object:
     return obj
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _usual_mode(path: Path, directory: bool) -> None:
+    """Give a temporary file or folder the mode a plain open()/mkdir() would have given it."""
+    path.chmod((0o777 if directory else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a temporary folder that replaces `target` only if the block completes."""
@@ -39,13 +50,22 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield tmp
+        _usual_mode(tmp, directory=True)
+        for path in tmp.rglob("*"):
+            _usual_mode(path, directory=path.is_dir())
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
             os.replace(target, old / "previous")
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if old is not None:  # put the previous results back
+                os.replace(old / "previous", target)
+            raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -61,6 +81,7 @@ def atomic_file(target: Path, suffix: str = "") -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        _usual_mode(tmp, directory=False)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -52,11 +52,13 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
 
     sched = t["schedule"]
     tab = Table(title="Phase schedule", title_justify="left")
-    for col in ("year", "site", "phase", "cooling", "IT MW", "capex USD M", ""):
+    for col in ("year", "site", "phase", "cooling", "IT MW", "capex USD M",
+                "of which in horizon", ""):
         tab.add_column(col)
     for r in sched.itertuples(index=False):
         tab.add_row(str(r.online_year), r.site, r.phase, r.cooling, _fmt(r.it_mw, 1),
-                    _fmt(r.capex_usd_m, 1), "committed" if r.committed else "")
+                    _fmt(r.capex_usd_m, 1), _fmt(r.capex_in_horizon_usd_m, 1),
+                    "committed" if r.committed else "")
     con.print(tab)
 
     ups = t["upgrades"]
@@ -71,7 +73,8 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
 
     power = t["power"]
     years = sorted(power["year"].unique())
-    shown = years if len(years) <= 6 else years[:: max(1, len(years) // 5)]
+    shown = years if len(years) <= 6 else sorted(
+        {*years[:: max(1, len(years) // 5)], years[-1]})
     tab = Table(title="Facility power / limit by zone (MW)", title_justify="left")
     tab.add_column("zone")
     for y in shown:

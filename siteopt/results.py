@@ -12,7 +12,7 @@ import pyomo.environ as pyo
 
 from siteopt.instance import Instance
 from siteopt.model.build import COST_TERMS
-from siteopt.model.data import ModelData
+from siteopt.model.data import ModelData, spend_years
 
 #: Values closer to zero than this are reported as zero (solver noise, MW or USD M).
 ZERO = 1e-7
@@ -54,13 +54,16 @@ def _schedule(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     for (s, p, k), keys in by_spk.items():
         year = _first_year(m.online, keys)
         if year is not None:
+            capex = d.phase_capex[s, p] * d.capex_factor[k]
+            span = spend_years(year, d.phase_lead[s, p])
+            inside = sum(1 for y in span if d.first_year <= y <= d.last_year)
             rows.append({"site": s, "phase": p, "cooling": k, "online_year": year,
-                         "it_mw": d.phase_it[s, p],
-                         "capex_usd_m": d.phase_capex[s, p] * d.capex_factor[k],
+                         "it_mw": d.phase_it[s, p], "capex_usd_m": capex,
+                         "capex_in_horizon_usd_m": capex * inside / len(span),
                          "committed": (s, p) in d.phase_committed})
     order = {sp: i for i, sp in enumerate(d.SP)}
     frame = pd.DataFrame(rows, columns=["site", "phase", "cooling", "online_year", "it_mw",
-                                        "capex_usd_m", "committed"])
+                                        "capex_usd_m", "capex_in_horizon_usd_m", "committed"])
     if not frame.empty:
         frame["_o"] = [order[(s, p)] for s, p in zip(frame["site"], frame["phase"], strict=True)]
         frame = frame.sort_values(["online_year", "_o"]).drop(columns="_o")

@@ -82,9 +82,15 @@ def test_missing_folder_is_bad_input():
 
 def test_infeasible_exit_code(tmp_path):
     out = tmp_path / "r"
+    proc = run("solve", str(TINY / "cheapest-site"), "--out", str(out), "--quiet")
+    assert proc.returncode == ExitCode.OK
     proc = run("solve", str(TINY / "infeasible-capacity"), "--out", str(out))
     assert proc.returncode == ExitCode.INFEASIBLE
-    assert not out.exists()
+    # the earlier plan is replaced by a summary of this run, never left behind
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "infeasible" and summary["instance"] == "tiny-infeasible-capacity"
+    assert "10.00 of 20.00 IT MW cannot be served" in summary["violations"][0]
 
 
 def test_validate_and_graph(tmp_path):
@@ -147,7 +153,8 @@ def test_no_plan_within_limits_exit_code(tmp_path):
     proc = run("solve", "--time-limit", "0.001", "--out", str(out))
     assert proc.returncode == ExitCode.NO_PLAN
     assert "No plan found" in proc.stderr
-    assert not out.exists()
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    assert json.loads((out / "summary.json").read_text())["status"] == "no_plan"
 
 
 def test_results_are_byte_identical_across_runs(tmp_path):
