@@ -28,6 +28,22 @@ def _file(name: str) -> str:
     return TABLES_BY_NAME[name].file
 
 
+def check_years(meta: Metadata, tables: Tables, problems: list[Problem],
+                warnings: list[str]) -> None:
+    """Every year-valued cell lies in the horizon (tables built in code skip the reader)."""
+    first, last = meta.horizon.first_year, meta.horizon.last_year
+    for name, table in TABLES_BY_NAME.items():
+        frame = tables[name]
+        for col in table.columns:
+            if col.kind != "year" or col.name not in frame.columns:
+                continue
+            for i, value in enumerate(frame[col.name]):
+                if not pd.isna(value) and not first <= int(value) <= last:
+                    problems.append(Problem(table.file, f"a year within the horizon "
+                                            f"{first}-{last}", row=_line(frame, i),
+                                            column=col.name, found=str(value)))
+
+
 def check_references(meta: Metadata, tables: Tables, problems: list[Problem],
                      warnings: list[str]) -> None:
     """Every id that names a row of another table names one that exists."""
@@ -258,7 +274,8 @@ def hosting_sites(tables: Tables) -> dict[str, set[str]]:
 
 
 CHECKS: tuple[Check, ...] = (
-    check_references, check_cooling, check_phases, check_site_capacity, check_headroom,
+    check_years, check_references, check_cooling, check_phases, check_site_capacity,
+    check_headroom,
     check_budgets, check_latency_targets, check_reachability,
 )
 

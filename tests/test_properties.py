@@ -16,9 +16,9 @@ import siteopt
 from siteopt.errors import InputError
 from siteopt.schema import Economics, Horizon, Latency, Metadata, Service
 
-COOLING = pd.DataFrame({"cooling": ["air", "liquid", "legacy"], "name": "",
-                        "pue": [1.5, 1.15, 1.9], "capex_factor": [1.0, 1.2, 1.0],
-                        "buildable": [True, True, False]})
+COOLING = pd.DataFrame({"cooling": ["air", "dlc", "liquid", "legacy"], "name": "",
+                        "pue": [1.5, 1.25, 1.15, 1.9], "capex_factor": [1.0, 1.1, 1.2, 1.0],
+                        "buildable": [True, True, True, False]})
 
 
 @st.composite
@@ -31,6 +31,7 @@ def instances(draw):
     for i in range(n_sites):
         s = f"S{i}"
         existing = draw(st.sampled_from([0.0, 0.0, 5.0]))
+        existing_cooling = draw(st.sampled_from(["legacy", "air", "dlc"]))
         sites.append({"site": s, "name": "", "zone": draw(st.sampled_from(["Z0", "Z1"])),
                       "node": f"n{i}", "sponsor": draw(st.sampled_from(["", "X", "Y"])),
                       "lat": None, "lon": None,
@@ -38,20 +39,25 @@ def instances(draw):
                       "site_fixed_om_usd_m_per_year": draw(st.sampled_from([0.0, 1.0])),
                       "max_it_mw": draw(st.sampled_from([None, 15.0])),
                       "existing_it_mw": existing,
-                      "existing_cooling": "legacy" if existing else ""})
+                      "existing_cooling": existing_cooling if existing else ""})
         for j in range(draw(st.integers(0, 2))):
             committed = None
-            cooling = draw(st.sampled_from([(), ("air",), ("liquid",), ("air", "liquid")]))
-            if j == 0 and draw(st.booleans()) and draw(st.booleans()):
-                committed = draw(st.sampled_from(years))
+            cooling = draw(st.sampled_from([(), ("air",), ("liquid",), ("air", "liquid"),
+                                            ("dlc", "liquid")]))
+            if (j == 0 or (phases and phases[-1]["committed_year"] is not None)) and draw(
+                    st.booleans()) and draw(st.booleans()):
+                earlier = phases[-1]["committed_year"] if j else None
+                committed = draw(st.sampled_from([y for y in years
+                                                  if earlier is None or y >= earlier]))
                 cooling = ("air",)
             phases.append({"site": s, "phase": f"P{j}", "order": j,
                            "it_mw": float(draw(st.integers(2, 12))),
                            "capex_usd_m": float(draw(st.integers(0, 100))),
                            "fixed_om_usd_m_per_year": draw(st.sampled_from([None, 1.0])),
                            "cooling": cooling,
-                           "earliest_decision_year": draw(st.sampled_from([None, y0])),
-                           "lead_months": draw(st.sampled_from([0, 6, 12, 24])),
+                           "earliest_decision_year": draw(st.sampled_from([None, y0,
+                                                                           y0 + 1])),
+                           "lead_months": draw(st.sampled_from([0, 6, 12, 13, 24, 36])),
                            "committed_year": committed})
     zones = pd.DataFrame({"zone": ["Z0", "Z1"], "name": "",
                           "derate": [draw(st.sampled_from([0.8, 1.0])), 1.0],
@@ -75,11 +81,12 @@ def instances(draw):
                             {"a": "hub", "b": "c1", "km": 50.0, "extra_rtt_ms": 0.0}])
     regions = pd.DataFrame({"region": ["R0", "R1", "AI"], "name": "",
                             "node": ["c0", "c1", ""]})
-    classes = pd.DataFrame({"class": ["cloud", "gpu"], "name": "",
-                            "cooling": [(), ("liquid",)]})
+    classes = pd.DataFrame({"class": ["cloud", "gpu", "hpc"], "name": "",
+                            "cooling": [(), ("liquid",), ("dlc", "liquid")]})
     demand = pd.DataFrame([{"region": r, "class": c, "year": y,
                             "it_mw": float(draw(st.integers(0, 10)))}
-                           for r, c in (("R0", "cloud"), ("R1", "cloud"), ("AI", "gpu"))
+                           for r, c in (("R0", "cloud"), ("R1", "cloud"), ("AI", "gpu"),
+                                        ("R1", "hpc"))
                            for y in years])
     targets = pd.DataFrame([{"region": "R0", "class": "cloud",
                              "max_rtt_ms": float(draw(st.sampled_from([3.0, 5.0, 9.0])))}])
