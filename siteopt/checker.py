@@ -162,10 +162,13 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
             for y in years:
                 if y >= year:
                     cap[s, tech, y] += float(ph[s, p].it_mw)
+    site_total: dict[tuple[str, int], float] = defaultdict(float)
+    for (s, _k, y), c in cap.items():
+        site_total[s, y] += c
     for s, r in sites.iterrows():
         if not pd.isna(r["max_it_mw"]):
             for y in years:
-                total = sum(c for (ss, _k, yy), c in cap.items() if ss == s and yy == y)
+                total = site_total[s, y]
                 if total > r["max_it_mw"] + _tol(total):
                     v.append(f"site {s} has {total:.3f} IT MW in {y}, cap {r['max_it_mw']}")
 
@@ -188,11 +191,12 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
 
     # ---- grid headroom --------------------------------------------------------------------------
     head = inst.table("headroom").set_index(["zone", "year"])["headroom_mw"]
+    zone_power: dict[tuple[str, int], float] = defaultdict(float)
+    for (s, k, y), c in cap.items():
+        zone_power[sites.at[s, "zone"], y] += cooling.at[k, "pue"] * c
     for z in zones.index:
-        zsites = set(sites.index[sites["zone"] == z])
         for y in years:
-            power = sum(cooling.at[k, "pue"] * c for (s, k, yy), c in cap.items()
-                        if yy == y and s in zsites)
+            power = zone_power[z, y]
             limit = zones.at[z, "derate"] * head[z, y] + sum(
                 upgrades.at[u, "add_mw"] for u, uy in up_year.items()
                 if upgrades.at[u, "zone"] == z and uy <= y)
@@ -261,9 +265,12 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
     for s, _r, c, y, mw in serve_rows:
         by_site_year[s, int(y)][c] += float(mw)
     all_tech = tuple(cooling.index)
+    load_by_site_year: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+    for (s, k, y), x in load.items():
+        load_by_site_year[s, y][k] = x
     for (s, y), per_class in by_site_year.items():
         total = sum(per_class.values())
-        techs = {k: x for (ss, k, yy), x in load.items() if ss == s and yy == y}
+        techs = load_by_site_year[s, y]
         if abs(sum(techs.values()) - total) > _tol(total):
             v.append(f"site {s} in {y}: loads {sum(techs.values()):.4f} != served {total:.4f}")
         flow = nx.DiGraph()

@@ -221,13 +221,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """Print connectivity and latencies; optionally export GraphML and the latency table."""
-    from siteopt.network import components, instance_graph, latency_table, write_graphml
+    from siteopt.network import components, instance_graph, write_graphml
     from siteopt.output import atomic_file
     from siteopt.report import print_graph_report
 
     inst = _load(args)
     graph = instance_graph(inst.tables, inst.meta.latency)
-    lat = latency_table(graph, inst.table("sites"), inst.table("regions"), inst.meta.latency)
+    lat = inst.latency
     print_graph_report(inst, lat, components(graph), _console())
     if args.graphml:
         with atomic_file(args.graphml) as tmp:

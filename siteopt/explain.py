@@ -13,7 +13,7 @@ import pandas as pd
 
 from siteopt.checker import check_plan
 from siteopt.instance import Instance
-from siteopt.model.data import lead_years
+from siteopt.model.data import first_online_year, lead_years
 from siteopt.overrides import apply_overrides
 from siteopt.solver import SolveOptions
 
@@ -40,9 +40,8 @@ def _committed_plan(inst: Instance, with_upgrades: bool) -> dict[str, pd.DataFra
     upgrades = pd.DataFrame({"upgrade": pd.Series(dtype=object),
                              "online_year": pd.Series(dtype=int)})
     if with_upgrades and len(ups):
-        earliest = [max(y0 if pd.isna(e) else int(e), y0) + lead_years(int(m))
-                    for e, m in zip(ups["earliest_decision_year"], ups["lead_months"],
-                                    strict=True)]
+        earliest = [first_online_year(e, lead_years(int(m)), y0) for e, m in
+                    zip(ups["earliest_decision_year"], ups["lead_months"], strict=True)]
         keep = [y <= inst.years[-1] for y in earliest]
         upgrades = pd.DataFrame({"upgrade": ups["upgrade"][keep],
                                  "online_year": [y for y, k in zip(earliest, keep,

@@ -11,7 +11,7 @@ import hashlib
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +41,7 @@ class Instance:
     meta: Metadata
     tables: dict[str, pd.DataFrame]
     fingerprint: str
+    latency: pd.DataFrame
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -52,9 +53,6 @@ class Instance:
         """The typed table called `name` (see `siteopt.schema`)."""
         return self.tables[name]
 
-    def with_meta(self, meta: Metadata) -> Instance:
-        """A copy with other metadata (used by overrides); tables are shared, not copied."""
-        return replace(self, meta=meta)
 
 
 def _fingerprint(folder: Path, names: list[str]) -> str:
@@ -331,9 +329,9 @@ def from_tables(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | No
             digest.update(pd.util.hash_pandas_object(full[name].astype(str), index=False)
                           .to_numpy().tobytes())
         fingerprint = digest.hexdigest()[:16]
-    warnings = cross_check(meta, full)
+    warnings, latency = cross_check(meta, full)
     return Instance(path=path, meta=meta, tables=full, fingerprint=fingerprint,
-                    warnings=tuple(warnings))
+                    latency=latency, warnings=tuple(warnings))
 
 
 def load_instance(path: str | Path | None = None) -> Instance:

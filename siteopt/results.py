@@ -33,9 +33,10 @@ def _first_year(var: pyo.Var, keys: list[tuple]) -> int | None:
 
 def extract(m: pyo.ConcreteModel, d: ModelData, inst: Instance) -> dict[str, pd.DataFrame]:
     """Every result table of the plan currently loaded in the model's variables."""
+    schedule = _schedule(m, d)
     tables = {
-        "schedule": _schedule(m, d),
-        "sites": _sites(m, d, inst),
+        "schedule": schedule,
+        "sites": _sites(m, d, inst, schedule),
         "upgrades": _upgrades(m, d),
         "capacity": _capacity(m, d),
         "power": _power(m, d),
@@ -70,17 +71,17 @@ def _schedule(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _sites(m: pyo.ConcreteModel, d: ModelData, inst: Instance) -> pd.DataFrame:
+def _sites(m: pyo.ConcreteModel, d: ModelData, inst: Instance,
+           schedule: pd.DataFrame) -> pd.DataFrame:
     names = dict(zip(inst.table("sites")["site"], inst.table("sites")["name"], strict=True))
+    built = schedule.groupby("site")["it_mw"].sum().to_dict()
     rows = []
     for s in d.S:
         if s in d.opened_before:
             year: int | None = d.first_year
         else:
             year = _first_year(m.open, [(s, y) for y in d.Y])
-        final = sum(d.existing.get((s, k), 0.0) for k in d.K) + sum(
-            d.phase_it[s, p] for (s2, p, k, y) in d.SPKY
-            if s2 == s and y == d.last_year and round(m.online[s2, p, k, y].value or 0) == 1)
+        final = sum(d.existing.get((s, k), 0.0) for k in d.K) + built.get(s, 0.0)
         rows.append({"site": s, "name": names[s], "zone": d.site_zone[s],
                      "sponsor": d.site_sponsor[s], "existing": s in d.opened_before,
                      "open_year": year, "it_mw_final": final})
@@ -113,11 +114,15 @@ def _capacity(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
 
 
 def _power(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+    added: dict[tuple[str, int], float] = {}
+    for u, y in d.UY:
+        if round(m.upgrade[u, y].value or 0) == 1:
+            key = (d.upgrade_zone[u], y)
+            added[key] = added.get(key, 0.0) + d.upgrade_mw[u]
     rows = []
     for z in d.Z:
         for y in d.Y:
-            upgrade_mw = sum(d.upgrade_mw[u] * round(m.upgrade[u, yy].value or 0)
-                             for u, yy in d.UY if yy == y and d.upgrade_zone[u] == z)
+            upgrade_mw = added.get((z, y), 0.0)
             head = d.derate[z] * d.headroom[z, y]
             rows.append({"zone": z, "year": y, "power_mw": _val(m.power[z, y]),
                          "headroom_mw": head, "upgrade_mw": upgrade_mw,

@@ -204,17 +204,13 @@ def check_latency_targets(meta: Metadata, tables: Tables, problems: list[Problem
                                     row=_line(targets, i), column="region", found=region))
 
 
-def check_reachability(meta: Metadata, tables: Tables, problems: list[Problem],
-                       warnings: list[str]) -> None:
+def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
+                       problems: list[Problem], warnings: list[str]) -> None:
     """Every region with demand is reachable by a site that can host its class.
 
-    Reachable means connected over the fiber graph and, unless unserved demand is allowed,
-    within the region's latency target.
+    Reachable means connected over the fiber graph (latencies `lat`) and, unless unserved
+    demand is allowed, within the region's latency target.
     """
-    if problems:  # the graph needs valid references
-        return
-    graph = instance_graph(tables, meta.latency)
-    lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
     hosts = hosting_sites(tables)
     lt = tables["latency_targets"]
     targets = {(r, c): t for r, c, t in lt[["region", "class", "max_rtt_ms"]].itertuples(
@@ -276,16 +272,25 @@ def hosting_sites(tables: Tables) -> dict[str, set[str]]:
 CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
-    check_budgets, check_latency_targets, check_reachability,
+    check_budgets, check_latency_targets,
 )
 
 
-def cross_check(meta: Metadata, tables: Tables) -> list[str]:
-    """Run every cross-table check; raise InputError with all problems, else return warnings."""
+def cross_check(meta: Metadata, tables: Tables) -> tuple[list[str], pd.DataFrame]:
+    """Run every cross-table check, then the graph check on valid references.
+
+    Raise InputError with all problems; else return the warnings and the site-region
+    latency table (computed once here, reused by the model and the `graph` command).
+    """
     problems: list[Problem] = []
     warnings: list[str] = []
     for check in CHECKS:
         check(meta, tables, problems, warnings)
+    if problems:  # the graph needs valid references
+        raise InputError(problems)
+    graph = instance_graph(tables, meta.latency)
+    lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
+    check_reachability(meta, tables, lat, problems, warnings)
     if problems:
         raise InputError(problems)
-    return warnings
+    return warnings, lat

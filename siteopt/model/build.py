@@ -41,6 +41,9 @@ class _Index:
             s, r, c, y = key
             self.serve_by_site[s, y].append(key)
             self.serve_by_rc[r, c, y].append(key)
+        self.rcy_by_year: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+        for key in d.RCY:
+            self.rcy_by_year[key[2]].append(key)
         self.zone_sites: dict[str, list[str]] = defaultdict(list)
         for s in d.S:
             self.zone_sites[d.site_zone[s]].append(s)
@@ -194,12 +197,12 @@ def define_expressions(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
         if term == "upgrade_cost":
             return pyo.quicksum(m.upgrade_capex[u, y] for u in d.U)
         if term == "service_cost":
-            return pyo.quicksum(d.service_cost[s, r] * m.serve[s, r, c, yy]
-                                for s in d.S for (s, r, c, yy) in ix.serve_by_site[s, y]
-                                if (s, r) in d.service_cost)
+            return pyo.quicksum(d.service_cost[key[0], key[1]] * m.serve[key]
+                                for site in d.S for key in ix.serve_by_site[site, y]
+                                if (key[0], key[1]) in d.service_cost)
         if term == "unserved_penalty":
-            return pyo.quicksum(d.unserved_penalty * m.unserved[r, c, yy]
-                                for (r, c, yy) in d.RCY if yy == y)
+            return pyo.quicksum(d.unserved_penalty * m.unserved[key]
+                                for key in ix.rcy_by_year[y])
         raise ValueError(term)
 
     m.cost = pyo.Expression(m.TERMS, m.Y, rule=cost)
@@ -251,8 +254,9 @@ def add_phase_once(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 def add_phase_order(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
     """sum_k online[s,p,k,y] <= sum_k online[s,prev(p),k,y]: phases come online in order."""
+    position = {sp: i for i, sp in enumerate(d.SP)}
     keys = sorted({(s, p, y) for s, p, _k, y in d.SPKY if d.phase_prev[s, p] is not None},
-                  key=lambda key: (d.SP.index((key[0], key[1])), key[2]))
+                  key=lambda key: (position[key[0], key[1]], key[2]))
     m.phase_order_index = pyo.Set(initialize=keys, dimen=3, ordered=True)
 
     def rule(m: pyo.ConcreteModel, s: str, p: str, y: int) -> object:

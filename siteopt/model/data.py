@@ -14,7 +14,6 @@ from itertools import combinations
 import pandas as pd
 
 from siteopt.instance import Instance
-from siteopt.network import instance_graph, latency_table
 from siteopt.validate import hosting_sites, phase_sequences
 
 #: Money is carried in USD M; energy tariffs are given in USD/MWh.
@@ -95,7 +94,8 @@ class ModelData:
         return self.Y[-1]
 
 
-def _first_online(earliest: object, lead: int, first_year: int) -> int:
+def first_online_year(earliest: object, lead: int, first_year: int) -> int:
+    """First year something can be online: decision (not before the horizon) plus lead."""
     decision = first_year if pd.isna(earliest) else max(int(earliest), first_year)  # type: ignore[arg-type]
     return decision + lead
 
@@ -106,8 +106,7 @@ def allowed_pairs(inst: Instance) -> pd.DataFrame:
     Location-free regions (no node) may be served from any site; latency is then NaN.
     """
     tables = inst.tables
-    graph = instance_graph(tables, inst.meta.latency)
-    lat = latency_table(graph, tables["sites"], tables["regions"], inst.meta.latency)
+    lat = inst.latency
     hosts = hosting_sites(tables)
     targets = tables["latency_targets"].set_index(["region", "class"])["max_rtt_ms"].to_dict()
     rows = []
@@ -180,7 +179,7 @@ def build_data(inst: Instance) -> ModelData:
         if key in phase_committed:
             start = phase_committed[key]
         else:
-            start = _first_online(row.earliest_decision_year, phase_lead[key], y0)
+            start = first_online_year(row.earliest_decision_year, phase_lead[key], y0)
         SPKY.extend((key[0], key[1], k, y) for k in techs for y in Y if y >= start)
 
     zones = t["zones"]
@@ -205,7 +204,7 @@ def build_data(inst: Instance) -> ModelData:
     upgrade_lead = {r.upgrade: lead_years(int(r.lead_months))
                     for r in upgrades.itertuples(index=False)}
     UY = [(r.upgrade, y) for r in upgrades.itertuples(index=False) for y in Y
-          if y >= _first_online(r.earliest_decision_year, upgrade_lead[r.upgrade], y0)]
+          if y >= first_online_year(r.earliest_decision_year, upgrade_lead[r.upgrade], y0)]
 
     demand_tab = t["demand"]
     demand = {(r, c, int(y)): float(v) for r, c, y, v in
