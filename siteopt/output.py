@@ -12,7 +12,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -88,10 +88,18 @@ def atomic_file(target: Path, suffix: str = "") -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_result(result: Result, out: str | Path) -> Path:
-    """Write `summary.json` and one CSV per result table into `out`, atomically."""
+def write_result(result: Result, out: str | Path,
+                 extra_json: Mapping[str, object] | None = None) -> Path:
+    """Write `summary.json` and one CSV per result table into `out`, atomically.
+
+    `extra_json` adds `NAME.json` files to the same folder (e.g. a sweep's `scenario.json`),
+    so that they appear together with the results or not at all.
+    """
     out = Path(out)
     with atomic_dir(out) as tmp:
+        for name, value in (extra_json or {}).items():
+            (tmp / f"{name}.json").write_text(json.dumps(_clean(value), indent=2) + "\n",
+                                              encoding="utf-8")
         for name, table in result.tables.items():
             _write_csv(table, tmp / f"{name}.csv")
         summary = _clean(result.summary())
