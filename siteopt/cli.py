@@ -1,7 +1,8 @@
-"""The `siteopt` command line: solve, validate, graph, export, schema.
+"""The `siteopt` command line: solve, validate, graph, export, schema, sweep, batch.
 
 Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
-2 bad input or usage, 3 infeasible, 4 no plan within the limits.
+2 bad input or usage, 3 infeasible, 4 no plan within the limits, 5 batch regression or
+failed sweep scenarios.
 """
 
 from __future__ import annotations
@@ -76,16 +77,13 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    from siteopt.overrides import override_keys
-
     parser = _Parser(prog="siteopt", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    keys = "\n".join(f"  {k}: {d}" for k, d in override_keys().items())
     p = sub.add_parser("solve", help="solve an instance and print (and write) the plan",
-                       epilog="keys for --set:\n" + keys,
+                       epilog=_overrides_epilog(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _instance_arg(p, optional=True)
     p.add_argument("--out", type=Path, help="write summary.json and result CSVs here "
@@ -99,7 +97,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0,
                    help="HiGHS random seed (default 0)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override a scalar parameter of instance.toml (repeatable)")
+                   help="override a parameter: KEY=VALUE, see below (repeatable)")
     p.add_argument("--log", type=Path, metavar="FILE", help="write HiGHS's log to FILE")
     p.add_argument("--quiet", action="store_true", help="print only the one-line status")
 
@@ -119,7 +117,61 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
 
     p = sub.add_parser("schema", help="print the instance format reference (Markdown)")
+    _add_batch_parsers(sub)
     return parser
+
+
+def _overrides_epilog() -> str:
+    """The override vocabulary of --set and sweep specs, for --help."""
+    from siteopt.overrides import override_keys, table_override_help
+
+    keys = "\n".join(f"  {k}: {d}" for k, d in override_keys().items())
+    return (
+        "overrides (--set KEY=VALUE; the same keys in sweep specs and the API):\n"
+        "  SECTION.NAME=V                       a scalar of instance.toml, listed below\n"
+        "  TABLE.scale=F                        multiply the table's quantity column\n"
+        "  TABLE[COL=ID,...].COLUMN=V           set a column in the matching rows\n"
+        "  TABLE[COL=ID|ID,...].COLUMN.scale=F  multiply (also .add=X); COL=A..B for years;\n"
+        "                                       COL= (empty) matches empty cells\n"
+        "  e.g. demand[region=hanoi].scale=1.5  headroom[zone=hanoi_west].headroom_mw=40\n"
+        "       budgets[year=2028].scale=0.8    latency_targets[region=hanoi].max_rtt_ms=8\n"
+        "scalar keys:\n" + keys + "\ntables (filter columns; numeric columns):\n"
+        + table_override_help())
+
+
+def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
+    """The `sweep` and `batch` subcommands (many scenarios or instances at once)."""
+    p = sub.add_parser("sweep", help="solve a grid, list or random sample of override "
+                       "scenarios in parallel (Dask) into one tidy table",
+                       description="Solve the scenarios of a sweep spec (TOML; see "
+                       "siteopt.sweep) on a local Dask cluster or an existing scheduler. "
+                       "Results: OUT/scenarios/<id>/ per scenario and OUT/results.parquet. "
+                       "Started again, a sweep skips the scenarios already finished.",
+                       epilog=_overrides_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", type=Path, help="sweep spec (TOML)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<spec name>)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_int_in(0, 1024), default=2, metavar="N",
+                       help="local Dask worker processes (default 2; 0 = solve in this "
+                       "process, one scenario after another)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+    p = sub.add_parser("batch", help="solve many instances, compare with expected values, "
+                       "write JUnit XML (for CI)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="instance folder, or a folder of instance folders")
+    p.add_argument("--expect", type=Path, metavar="FILE",
+                   help="expected status and objective per instance (TOML; see siteopt.batch)")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
+    p.add_argument("--record", type=Path, metavar="FILE",
+                   help="write the results as an expected-values file (a new baseline)")
+    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="seconds per instance (an expected file may set its own)")
+    p.add_argument("--gap", type=_nonneg_float, default=1e-4, metavar="G",
+                   help="relative optimality gap (default 1e-4)")
 
 
 def _version() -> str:
@@ -269,8 +321,23 @@ def _usage_problem(text: str) -> Problem:
     return Problem("command line", text)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep with a progress bar (done, failed, remaining); exit 5 if any failed."""
+    from siteopt.cli_runs import run_sweep_command
+
+    return run_sweep_command(args, _console(), _err)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Solve instances, compare with --expect, print a table, write JUnit XML."""
+    from siteopt.cli_runs import run_batch_command
+
+    return run_batch_command(args, _console(), _err)
+
+
 COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "graph": cmd_graph,
-            "export": cmd_export, "schema": cmd_schema}
+            "export": cmd_export, "schema": cmd_schema, "sweep": cmd_sweep,
+            "batch": cmd_batch}
 
 
 def main(argv: list[str] | None = None) -> int:

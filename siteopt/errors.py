@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     INFEASIBLE = 3
     NO_PLAN = 4
+    REGRESSION = 5  # batch/sweep: a result differs from its expected value, or failed
 
 
 @dataclass(frozen=True)
