@@ -18,6 +18,7 @@ from siteopt.overrides import apply_overrides
 from siteopt.plan import Result, build
 from siteopt.plan import solve as _solve
 from siteopt.solver import SolveOptions
+from siteopt.sweep import read_table, run_scenarios
 
 __version__ = "0.1.0"
 
@@ -36,5 +37,5 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float = 1
 __all__ = [
     "CheckReport", "ExitCode", "InputError", "Instance", "Problem", "Result", "SiteoptError",
     "SolveOptions", "apply_overrides", "build", "check_plan", "from_tables", "load_instance",
-    "solve", "write_result",
+    "read_table", "run_scenarios", "solve", "write_result",
 ]

@@ -108,8 +108,11 @@ def read_expected(path: str | Path) -> ExpectFile:
 
 
 def instance_folders(paths: Iterable[str | Path]) -> list[Path]:
-    """Instance folders named by `paths`: a folder with `instance.toml`, or the instance
-    folders directly inside a folder (sorted), so `instances/tiny` names all tiny ones."""
+    """Instance folders named by `paths`, in order.
+
+    A path is an instance folder (with `instance.toml`) or a folder of instance folders
+    (taken sorted), so `instances/tiny` names every tiny instance.
+    """
     out: list[Path] = []
     for p in map(Path, paths):
         if (p / METADATA_FILE).is_file():

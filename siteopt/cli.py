@@ -322,7 +322,11 @@ def _usage_problem(text: str) -> Problem:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run a sweep with a progress bar (done, failed, remaining); exit 5 if any failed."""
+    """Run a sweep with a progress bar; exit 5 if a scenario raised or failed verification.
+
+    Scenarios without a plan (infeasible, none within the limits) count as failed in the
+    progress bar but are results, written like the others: they do not change the exit code.
+    """
     from siteopt.cli_runs import run_sweep_command
 
     return run_sweep_command(args, _console(), _err)

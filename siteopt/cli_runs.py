@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,7 +49,8 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
         else:
             verb = f"error: {error}"
         if not args.quiet and event != "skipped":
-            progress.console.print(f"  {s.id} {_short(s.overrides)}: {verb}", highlight=False)
+            progress.console.print(f"  {s.id} {escape(_short(s.overrides))}: {escape(verb)}",
+                                   highlight=False)
         progress.update(task, advance=1, done=counts["done"], failed=counts["failed"],
                         remaining=total - counts["done"] - counts["failed"])
 
@@ -63,9 +65,14 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
               f"({len(report.skipped)} already done, {len(report.solved)} solved now, "
               f"{len(report.errors)} errors) in {report.seconds:.1f} s; "
               f"table: {target / 'results.parquet'}")
+    table = report.table
+    if len(table) and not table["has_plan"].all():
+        statuses = table.loc[~table["has_plan"], "status"].value_counts()
+        out.print("without a plan: " + ", ".join(f"{n} {s}" for s, n in statuses.items())
+                  + " (results of the scenario, not errors)")
     if report.errors or not report.ok:
         for sid, message in report.errors.items():
-            err.print(f"[red]scenario {sid} failed:[/red] {message}")
+            err.print(f"[red]scenario {sid} failed:[/red] {escape(message)}")
         return ExitCode.REGRESSION
     return ExitCode.OK
 
@@ -98,7 +105,7 @@ def run_batch_command(args: argparse.Namespace, out: Console, err: Console) -> i
         tab.add_row(c.name, c.status or "-", _fmt(c.objective, 4), _fmt(c.expected, 4),
                     _fmt(None if c.gap is None else 100 * c.gap, 4),
                     "-" if c.verified is None else str(c.verified), f"{c.seconds:.1f}",
-                    f"[{colour}]{c.verdict}[/{colour}]", c.message)
+                    f"[{colour}]{c.verdict}[/{colour}]", escape(c.message))
     out.print(tab)
     if args.junit:
         write_junit(cases, args.junit)

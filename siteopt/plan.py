@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
@@ -15,7 +16,9 @@ from siteopt.model.build import create_model
 from siteopt.model.data import ModelData, build_data
 from siteopt.results import RESULT_TABLES, extract
 from siteopt.solver import (
+    Matrices,
     SolveOptions,
+    SolverOutcome,
     TrivialInfeasibilityError,
     compile_model,
     load_values,
@@ -94,9 +97,16 @@ def build(inst: Instance) -> tuple[ModelData, object]:
     return data, create_model(data)
 
 
-def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
+#: Solves compiled matrices (default `solver.solve_matrices`; `siteopt.resolve` passes one
+#: that reuses a persistent HiGHS object and warm-starts it).
+Runner = Callable[[Matrices, SolveOptions], SolverOutcome]
+
+
+def solve(inst: Instance, options: SolveOptions | None = None,
+          runner: Runner | None = None) -> Result:
     """Solve `inst`; the returned plan, if any, has been checked by `siteopt.checker`."""
     options = options or SolveOptions()
+    runner = runner or solve_matrices
     timings: dict[str, float] = {}
     t = time.perf_counter()
     data = build_data(inst)
@@ -118,7 +128,7 @@ def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
     rows, cols, nnz = mat.shape
     size = {"rows": rows, "columns": cols, "nonzeros": nnz,
             "integer_columns": int(mat.integrality.sum())}
-    outcome = solve_matrices(mat, options)
+    outcome = runner(mat, options)
     timings["solve"] = outcome.solve_seconds
     if outcome.x is None:
         status = outcome.status if outcome.status in ("infeasible", "unbounded") else "no_plan"

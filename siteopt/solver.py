@@ -231,9 +231,14 @@ _STATUS = {
 
 
 def solve_matrices(mat: Matrices, options: SolveOptions,
-                   on_progress: ProgressFn | None = None) -> SolverOutcome:
-    """Solve the compiled model with HiGHS; Ctrl-C stops the solve and keeps the best plan."""
-    h = to_highs(mat, options)
+                   on_progress: ProgressFn | None = None,
+                   highs: highspy.Highs | None = None) -> SolverOutcome:
+    """Solve the compiled model with HiGHS; Ctrl-C stops the solve and keeps the best plan.
+
+    `highs`, if given, already holds `mat` (e.g. a persistent object updated in place by
+    `siteopt.resolve`) and is solved as it is; otherwise a new one is made.
+    """
+    h = highs if highs is not None else to_highs(mat, options)
     incumbents: list[tuple[float, float]] = []
     show = on_progress or (_progress_printer(options.progress_after) if options.progress
                            else None)

@@ -368,7 +368,7 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="10s")
         except OSError as exc:
             raise InputError(Problem("--scheduler", "the address of a running Dask scheduler "
                                      "(tcp://HOST:PORT)", found=f"{scheduler} ({exc})")) from exc
@@ -449,3 +449,22 @@ def _run_dask(sweep: Sweep, todo: list[Scenario], workers: int | None, scheduler
                 exc = fut.exception()
                 finish(s, None, f"{type(exc).__name__}: {exc}")
             fut.release()
+
+
+def run_scenarios(out: str | Path, *, instance: Instance | str | Path | None = None,
+                  grid: dict[str, list[Value]] | None = None,
+                  scenarios: list[dict[str, Value]] | None = None,
+                  base: dict[str, Value] | None = None, time_limit: float | None = None,
+                  gap: float = 1e-4, workers: int | None = 2,
+                  scheduler: str | None = None) -> pd.DataFrame:
+    """Run a sweep given in code (as a spec file would give it) and return its tidy table.
+
+    For notebooks: `instance` is an Instance, a folder, or None for the bundled one; results
+    go to `out` and a second call with the same arguments only reads them back.
+    """
+    spec = SweepSpec(solve=SolveSpec(time_limit=time_limit, gap=gap), base=base or {},
+                     grid=grid or {}, scenarios=scenarios or [])
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+    sweep = load_sweep(spec, instance=instance)
+    return run_sweep(sweep, out, workers=workers, scheduler=scheduler).table

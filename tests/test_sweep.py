@@ -1,0 +1,250 @@
+"""Sweeps: spec expansion, stable ids, tidy table, resumption after a kill, Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import siteopt
+from siteopt.errors import ExitCode, InputError
+from siteopt.solver import SolveOptions
+from siteopt.sweep import (
+    SweepSpec,
+    expand,
+    load_sweep,
+    read_table,
+    run_sweep,
+    scenario_folder,
+    scenario_id,
+)
+from tests.conftest import REPO, TINY
+
+#: tiny/grid-upgrade over headroom of zone Z: A needs 15 facility MW from Z (10 derated +
+#: 5 for USD 20 M), B costs 150 (see tests/test_overrides.py for the derivation).
+GRID_SPEC = f"""
+instance = "{(TINY / 'grid-upgrade').as_posix()}"
+[grid]
+"headroom[zone=Z].scale" = [0.5, 1.0, 1.5]
+"demand.scale" = [0.8, 1.0]
+"""
+GRID_OBJECTIVE = {0.5: 150.0, 1.0: 120.0, 1.5: 100.0}
+
+
+def write_spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def sweep_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "siteopt", "sweep", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=timeout)
+
+
+def test_expand_order_and_seeded_sample():
+    spec = SweepSpec.model_validate({
+        "base": {"economics.discount_rate": 0.05},
+        "scenarios": [{"demand.scale": 2.0}],
+        "grid": {"a.x": [1, 2], "b.y": ["u", "v"]},
+        "sample": {"n": 3, "seed": 7, "uniform": {"demand.scale": [0.5, 1.5]},
+                   "choice": {"c.z": ["p", "q"]}},
+    })
+    items = expand(spec)
+    assert items[:5] == [
+        {"economics.discount_rate": 0.05, "demand.scale": 2.0},
+        {"economics.discount_rate": 0.05, "a.x": 1, "b.y": "u"},
+        {"economics.discount_rate": 0.05, "a.x": 1, "b.y": "v"},
+        {"economics.discount_rate": 0.05, "a.x": 2, "b.y": "u"},
+        {"economics.discount_rate": 0.05, "a.x": 2, "b.y": "v"},
+    ]
+    samples = items[5:]
+    assert len(samples) == 3 and samples == expand(spec)[5:]  # seeded: the same every time
+    assert all(0.5 <= s["demand.scale"] <= 1.5 and s["c.z"] in "pq" for s in samples)
+    assert len({s["demand.scale"] for s in samples}) == 3
+    other = spec.model_copy(update={"sample": spec.sample.model_copy(update={"seed": 8})})
+    assert expand(other)[5:] != samples
+
+
+def test_scenario_ids_are_stable_and_distinct():
+    opts = SolveOptions(time_limit=5)
+    a = scenario_id("f1", {"demand.scale": 1.2}, opts)
+    assert a == scenario_id("f1", {"demand.scale": 1.2}, SolveOptions(time_limit=5))
+    assert a != scenario_id("f2", {"demand.scale": 1.2}, opts)
+    assert a != scenario_id("f1", {"demand.scale": 1.3}, opts)
+    assert a != scenario_id("f1", {"demand.scale": 1.2}, SolveOptions(time_limit=6))
+
+
+def test_in_process_sweep_table_and_resume(tmp_path):
+    sweep = load_sweep(write_spec(tmp_path, GRID_SPEC))
+    assert len(sweep.scenarios) == 6
+    out = tmp_path / "out"
+    report = run_sweep(sweep, out, workers=0)
+    assert report.ok and len(report.solved) == 6 and not report.skipped
+    table = read_table(out)
+    assert len(table) == 6 and table["scenario"].is_unique
+    assert list(table["index"]) == list(range(6))
+    for row in table.itertuples(index=False):
+        scale = getattr(row, "_2")  # the headroom override column
+        assert row.objective == pytest.approx(GRID_OBJECTIVE[scale])
+    by_scale = table.set_index("headroom[zone=Z].scale")
+    assert set(by_scale.loc[0.5, "sites_opened"]) == {"B"}
+    assert set(by_scale.loc[1.5, "sites_opened"]) == {"A"}
+    assert (table["status"] == "optimal").all() and table["verified"].all()
+    assert (by_scale.loc[1.0, "mw.A.2030"] == 10.0).all()
+    assert (by_scale.loc[1.0, "first_year.A.P1"] == 2030).all()
+    assert (table["unserved_mw_years"] == 0).all()
+    folder = scenario_folder(out, table.at[0, "scenario"])
+    info = json.loads((folder / "scenario.json").read_text())
+    assert info["overrides"] == {"headroom[zone=Z].scale": 0.5, "demand.scale": 0.8}
+    assert (folder / "schedule.csv").is_file()
+    # a second run solves nothing and gives the same table
+    again = run_sweep(load_sweep(write_spec(tmp_path, GRID_SPEC)), out, workers=0)
+    assert len(again.skipped) == 6 and not again.solved
+    pd.testing.assert_frame_equal(read_table(out), table)
+
+
+def test_bad_override_in_a_spec_fails_before_solving(tmp_path):
+    spec = write_spec(tmp_path, GRID_SPEC.replace("demand.scale", "demand.nope"))
+    with pytest.raises(InputError, match="a column of demand"):
+        load_sweep(spec)
+    spec = write_spec(tmp_path, GRID_SPEC.replace("[0.5, 1.0, 1.5]", "[0.5, -1.0]"))
+    with pytest.raises(InputError, match="valid overrides in scenario"):
+        load_sweep(spec)
+    spec = write_spec(tmp_path, GRID_SPEC + "\n[solve]\ntime_limt = 3\n")
+    with pytest.raises(InputError, match="time_limt"):
+        load_sweep(spec)
+    proc = sweep_cli(str(spec))
+    assert proc.returncode == ExitCode.BAD_INPUT and "Traceback" not in proc.stderr
+
+
+def test_api_run_scenarios_matches_the_spec(tmp_path):
+    table = siteopt.run_scenarios(tmp_path / "out", instance=TINY / "grid-upgrade",
+                                  grid={"headroom[zone=Z].scale": [0.5, 1.5]}, workers=0)
+    assert list(table["objective"]) == pytest.approx([150.0, 100.0])
+
+
+def test_cli_sweep_on_a_local_dask_cluster(tmp_path):
+    out = tmp_path / "out"
+    proc = sweep_cli(str(write_spec(tmp_path, GRID_SPEC)), "--workers", "2", "--out", str(out))
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "6/6  done 6  failed 0  remaining 0" in proc.stderr  # the progress bar, at the end
+    assert "6 of 6 scenarios finished" in proc.stdout
+    table = read_table(out)
+    assert sorted(table["objective"]) == pytest.approx([100, 100, 120, 120, 150, 150])
+
+
+def test_scenarios_without_a_plan_are_counted_as_failed_but_kept(tmp_path):
+    # no unserved demand allowed and 50 MW more demand than can be built: infeasible
+    spec = GRID_SPEC + '\n[base]\n"service.allow_unserved" = false\n"demand.scale" = 1.0\n'
+    spec = spec.replace('"demand.scale" = [0.8, 1.0]', '"demand.it_mw.add" = [0.0, 50.0]')
+    out = tmp_path / "out"
+    proc = sweep_cli(str(write_spec(tmp_path, spec)), "--workers", "0", "--out", str(out))
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "done 3  failed 3  remaining 0" in proc.stderr
+    assert "without a plan: 3 infeasible" in proc.stdout
+    table = read_table(out)
+    assert sorted(table["status"]) == ["infeasible"] * 3 + ["optimal"] * 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sweep_through_a_running_dask_scheduler(tmp_path):
+    from distributed import Client
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    log = (tmp_path / "dask.log").open("w")
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                               "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              env=env, cwd=tmp_path, stdout=log, stderr=log)]
+    try:
+        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
+                                       address, "--nworkers", "1", "--nthreads", "1",
+                                       "--no-dashboard"], env=env, cwd=tmp_path,
+                                      stdout=log, stderr=log))
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=60)
+        out = tmp_path / "out"
+        proc = sweep_cli(str(write_spec(tmp_path, GRID_SPEC)), "--scheduler", address,
+                         "--out", str(out))
+        assert proc.returncode == ExitCode.OK, proc.stderr
+        assert f"6 scenario(s) on {address}" in proc.stderr
+        table = read_table(out)
+        assert len(table) == 6
+        assert sorted(table["objective"]) == pytest.approx([100, 100, 120, 120, 150, 150])
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        log.close()
+
+
+def test_unreachable_scheduler_is_bad_input(tmp_path):
+    proc = sweep_cli(str(write_spec(tmp_path, GRID_SPEC)), "--scheduler",
+                     f"tcp://127.0.0.1:{_free_port()}", "--out", str(tmp_path / "o"),
+                     timeout=120)
+    assert proc.returncode == ExitCode.BAD_INPUT, proc.stderr
+    assert "a running Dask scheduler" in proc.stderr
+
+
+def test_killed_sweep_resumes_without_redoing_or_losing_scenarios(tmp_path):
+    n = 30
+    spec = write_spec(tmp_path, f"""
+instance = "{(TINY / 'grid-upgrade').as_posix()}"
+[sample]
+n = {n}
+seed = 3
+uniform = {{ "headroom[zone=Z].scale" = [0.4, 1.6], "demand.scale" = [0.5, 1.0] }}
+""")
+    out = tmp_path / "out"
+    done = out / "scenarios"
+    proc = subprocess.Popen([sys.executable, "-m", "siteopt", "sweep", str(spec), "--workers",
+                             "1", "--out", str(out)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if done.is_dir() and len([p for p in done.iterdir()
+                                      if not p.name.startswith(".")]) >= 3:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Dask workers, at once
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    finished = {p.name: (p / "summary.json").stat() for p in done.iterdir()
+                if not p.name.startswith(".")}
+    assert 3 <= len(finished) < n
+    for stat_ in finished.values():
+        assert stat_.st_size > 0
+    rerun = sweep_cli(str(spec), "--workers", "1", "--out", str(out))
+    assert rerun.returncode == ExitCode.OK, rerun.stderr
+    assert f"({len(finished)} already done, {n - len(finished)} solved now, 0 errors)" in (
+        rerun.stdout)
+    table = read_table(out)
+    assert len(table) == n and table["scenario"].is_unique
+    assert set(finished) <= set(table["scenario"])
+    for name, before in finished.items():  # not solved again: the same files
+        after = (done / name / "summary.json").stat()
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert not [p for p in done.iterdir() if p.name.startswith(".")]  # no half-written folder
