@@ -98,14 +98,14 @@ def run_batch_command(args: argparse.Namespace, out: Console, err: Console) -> i
     cases = run_batch(args.paths, expect, options, on_case=show)
     tab = Table(title="siteopt batch", title_justify="left")
     for col in ("instance", "status", "objective", "expected", "gap %", "verified", "s",
-                "verdict", "message"):
+                "verdict"):
         tab.add_column(col)
     for c in cases:
         colour = {"pass": "green", "fail": "red", "error": "red"}[c.verdict]
         tab.add_row(c.name, c.status or "-", _fmt(c.objective, 4), _fmt(c.expected, 4),
                     _fmt(None if c.gap is None else 100 * c.gap, 4),
                     "-" if c.verified is None else str(c.verified), f"{c.seconds:.1f}",
-                    f"[{colour}]{c.verdict}[/{colour}]", escape(c.message))
+                    f"[{colour}]{c.verdict}[/{colour}]")
     out.print(tab)
     if args.junit:
         write_junit(cases, args.junit)
@@ -115,5 +115,8 @@ def run_batch_command(args: argparse.Namespace, out: Console, err: Console) -> i
             tmp.write_text(expected_toml(cases), encoding="utf-8")
         out.print(f"expected values recorded in {args.record}")
     bad = [c for c in cases if c.verdict != "pass"]
+    for c in bad:  # in full: table cells wrap long messages
+        out.print(f"{c.verdict.upper()} {c.name}: {escape(c.message)}", highlight=False,
+                  soft_wrap=True)
     out.print(f"{len(cases) - len(bad)} passed, {len(bad)} failed")
     return ExitCode.REGRESSION if bad else ExitCode.OK

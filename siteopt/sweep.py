@@ -262,7 +262,8 @@ def scenario_row(folder: Path) -> dict[str, object]:
 
     Columns: scenario, index, one column per override key, status, objective, bound, gap,
     verified, timings, sites_opened, `open_year.<site>`, `first_year.<site>.<phase>`,
-    `mw.<site>.<year>` (IT MW online, all coolings), unserved MW-years and peak MW.
+    `mw.<site>.<year>` (IT MW online, all coolings), `mw_cooling.<cooling>` (IT MW online in
+    the last year by cooling), `cooling.<site>.<phase>`, unserved MW-years and peak MW.
     """
     info = json.loads((folder / f"{SCENARIO_FILE}.json").read_text(encoding="utf-8"))
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -295,6 +296,10 @@ def scenario_row(folder: Path) -> dict[str, object]:
     mw = capacity.groupby(["site", "year"])["capacity_mw"].sum()
     for (site, year), value in mw.items():
         row[f"mw.{site}.{year}"] = float(value)
+    if len(capacity):
+        last = capacity[capacity["year"] == capacity["year"].max()]
+        for cooling, value in last.groupby("cooling")["capacity_mw"].sum().items():
+            row[f"mw_cooling.{cooling}"] = float(value)
     row["unserved_peak_mw"] = (float(unserved.groupby("year")["unserved_mw"].sum().max())
                                if len(unserved) else 0.0)
     return row
@@ -306,14 +311,14 @@ def build_table(out: Path, scenarios: list[Scenario]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=["scenario", "index", "status", "objective"])
-    fixed = [c for c in frame.columns if not c.startswith(("open_year.", "first_year.",
-                                                           "cooling.", "mw."))]
+    wide_prefixes = ("open_year.", "first_year.", "cooling.", "mw.", "mw_cooling.")
+    fixed = [c for c in frame.columns if not c.startswith(wide_prefixes)]
     wide = sorted(c for c in frame.columns if c not in fixed)
     frame = frame[fixed + wide]
     for col in frame.columns:
         if col.startswith(("first_year.", "open_year.")):
             frame[col] = frame[col].astype("Int64")
-        elif col.startswith("mw."):
+        elif col.startswith(("mw.", "mw_cooling.")):
             frame[col] = frame[col].astype(float).fillna(0.0)
         elif frame[col].dtype == object:
             values = frame[col].dropna()

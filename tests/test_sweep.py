@@ -92,15 +92,16 @@ def test_in_process_sweep_table_and_resume(tmp_path):
     table = read_table(out)
     assert len(table) == 6 and table["scenario"].is_unique
     assert list(table["index"]) == list(range(6))
-    for row in table.itertuples(index=False):
-        scale = getattr(row, "_2")  # the headroom override column
-        assert row.objective == pytest.approx(GRID_OBJECTIVE[scale])
+    for scale, objective in zip(table["headroom[zone=Z].scale"], table["objective"],
+                                strict=True):
+        assert objective == pytest.approx(GRID_OBJECTIVE[scale])
     by_scale = table.set_index("headroom[zone=Z].scale")
     assert set(by_scale.loc[0.5, "sites_opened"]) == {"B"}
     assert set(by_scale.loc[1.5, "sites_opened"]) == {"A"}
     assert (table["status"] == "optimal").all() and table["verified"].all()
     assert (by_scale.loc[1.0, "mw.A.2030"] == 10.0).all()
     assert (by_scale.loc[1.0, "first_year.A.P1"] == 2030).all()
+    assert (by_scale.loc[1.0, "mw_cooling.air"] == 10.0).all()
     assert (table["unserved_mw_years"] == 0).all()
     folder = scenario_folder(out, table.at[0, "scenario"])
     info = json.loads((folder / "scenario.json").read_text())

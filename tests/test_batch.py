@@ -1,0 +1,110 @@
+"""`siteopt batch`: expected values, planted regressions, JUnit XML."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from siteopt.batch import Defaults, Expected, judge, read_expected
+from siteopt.errors import ExitCode, InputError
+from tests.conftest import REPO, TINY
+
+
+def batch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "siteopt", "batch", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=600)
+
+
+def tiny_expectations(tmp_path, edit=None):
+    """instances/expected.toml without the Vietnam entry (tests solve only tiny ones)."""
+    text = (REPO / "instances" / "expected.toml").read_text()
+    data = tomllib.loads(text)
+    assert "vietnam-2026" in data["instances"]
+    head, _, _ = text.partition("[instances.vietnam-2026]")
+    if edit:
+        head = edit(head)
+    path = tmp_path / "expected.toml"
+    path.write_text(head)
+    return path
+
+
+def test_every_bundled_instance_has_an_expectation_with_a_reason():
+    expect = read_expected(REPO / "instances" / "expected.toml")
+    names = {f"tiny-{p.name}" for p in TINY.iterdir() if (p / "instance.toml").is_file()}
+    assert set(expect.instances) == names | {"vietnam-2026"}
+    assert all(e.reason for e in expect.instances.values())
+
+
+def test_batch_passes_and_writes_junit(tmp_path):
+    junit = tmp_path / "report.xml"
+    proc = batch(str(TINY), "--expect", str(tiny_expectations(tmp_path)), "--junit", str(junit))
+    assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
+    assert "13 passed, 0 failed" in proc.stdout
+    root = ET.parse(junit).getroot()
+    suite = root.find("testsuite")
+    assert suite.get("tests") == "13" and suite.get("failures") == "0"
+    assert suite.get("errors") == "0"
+    names = [tc.get("name") for tc in suite.iter("testcase")]
+    assert "tiny-infeasible-capacity" in names and len(names) == 13
+
+
+def test_planted_regression_fails_with_junit_failure(tmp_path):
+    expect = tiny_expectations(tmp_path, lambda t: t.replace("objective = 110.0",
+                                                             "objective = 109.0"))
+    junit = tmp_path / "report.xml"
+    proc = batch(str(TINY), "--expect", str(expect), "--junit", str(junit))
+    assert proc.returncode == ExitCode.REGRESSION
+    assert "12 passed, 1 failed" in proc.stdout
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("failures") == "1" and suite.get("tests") == "13"
+    failed = [tc for tc in suite.iter("testcase") if tc.find("failure") is not None]
+    assert [tc.get("name") for tc in failed] == ["tiny-cheapest-site"]
+    message = failed[0].find("failure").get("message")
+    assert "objective 110.000000 differs from expected 109.000000" in message
+
+
+def test_status_regression_and_missing_entries_fail(tmp_path):
+    # an instance without expectation, and an expectation without instance, both fail
+    expect = tmp_path / "e.toml"
+    expect.write_text('[instances.tiny-cheapest-site]\nstatus = "infeasible"\n'
+                      '[instances.tiny-gone]\nobjective = 1.0\n')
+    proc = batch(str(TINY / "cheapest-site"), str(TINY / "phase-order"), "--expect",
+                 str(expect))
+    assert proc.returncode == ExitCode.REGRESSION
+    out = proc.stdout
+    assert "status optimal, expected infeasible" in out
+    assert "no expected values for this instance" in out
+    assert "listed in the expected values but not among the instances solved" in out
+
+
+def test_record_writes_a_baseline_that_passes(tmp_path):
+    record = tmp_path / "baseline.toml"
+    proc = batch(str(TINY / "cheapest-site"), str(TINY / "infeasible-capacity"), "--record",
+                 str(record))
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert batch(str(TINY / "cheapest-site"), str(TINY / "infeasible-capacity"), "--expect",
+                 str(record)).returncode == ExitCode.OK
+
+
+def test_judge_tolerances():
+    d = Defaults(rtol=1e-3, atol=0.0)
+    exp = Expected(status="optimal", objective=1000.0)
+    assert judge("x", "", "optimal", 1000.9, True, 0.0, exp, d, True).verdict == "pass"
+    assert judge("x", "", "optimal", 1001.1, True, 0.0, exp, d, True).verdict == "fail"
+    exp = Expected(status="optimal", objective=1000.0, atol=5.0, rtol=0.0)
+    assert judge("x", "", "optimal", 1004.0, True, 0.0, exp, d, True).verdict == "pass"
+    assert judge("x", "", "optimal", 1000.0, False, 0.0, exp, d, True).verdict == "error"
+
+
+def test_bad_expected_file_is_bad_input(tmp_path):
+    path = tmp_path / "e.toml"
+    path.write_text("[instances.a]\nobjectiv = 1\n")
+    with pytest.raises(InputError, match="objectiv"):
+        read_expected(path)
+    proc = batch(str(TINY / "cheapest-site"), "--expect", str(path))
+    assert proc.returncode == ExitCode.BAD_INPUT
+    assert batch("no/such/folder").returncode == ExitCode.BAD_INPUT

@@ -1,0 +1,64 @@
+"""Plot helpers draw what the tables say (Agg backend, no display)."""
+
+from __future__ import annotations
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import siteopt
+from siteopt import plots
+from siteopt.output import write_result
+from tests.conftest import TINY
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return siteopt.solve(siteopt.load_instance(TINY / "committed-phase"))
+
+
+def test_schedule_has_one_bar_per_phase(result, tmp_path):
+    import matplotlib.pyplot as plt
+
+    fig = plots.plot_schedule(result)
+    bars = fig.axes[0].patches
+    sched = result.tables["schedule"]
+    assert len(bars) == len(sched) == 2
+    assert sorted(b.get_x() for b in bars) == sorted(sched["online_year"])
+    assert any(b.get_hatch() for b in bars)  # the committed phase
+    folder = write_result(result, tmp_path / "r")  # a result folder works as well
+    assert len(plots.plot_schedule(folder).axes[0].patches) == 2
+    plt.close("all")
+
+
+def test_capacity_and_power(result):
+    import matplotlib.pyplot as plt
+
+    fig = plots.plot_capacity(result)
+    assert fig.axes[0].get_ylabel() == "IT MW online"
+    fig = plots.plot_power(result)
+    zones = result.tables["power"]["zone"].unique()
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == list(zones)
+    plt.close("all")
+
+
+def test_sweep_views():
+    import matplotlib.pyplot as plt
+
+    table = pd.DataFrame({
+        "a": [1.0, 1.0, 2.0, 2.0], "b": [0.5, 1.0, 0.5, 1.0], "has_plan": [True] * 3 + [False],
+        "objective": [10.0, 20.0, 30.0, None],
+        "open_year.S1": pd.array([2030, None, 2031, None], dtype="Int64"),
+        "open_year.S2": pd.array([None, None, None, None], dtype="Int64"),
+    })
+    fig = plots.plot_heatmap(table, "a", "b")
+    data = fig.axes[0].images[0].get_array()
+    assert data[0, 0] == 10.0 and data[1, 0] == 20.0 and data[0, 1] == 30.0
+    assert data.mask[1, 1]  # no plan: blank
+    fig = plots.plot_sites_opened(table, ["a", "b"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["S1"]  # S2 never opens
+    assert sorted(t.get_text() for t in ax.texts) == ["'30", "'31"]
+    plt.close("all")
