@@ -6,10 +6,12 @@ The Python API mirrors the command line::
     inst = siteopt.load_instance("instances/vietnam-2026")   # or no argument: the bundled one
     result = siteopt.solve(inst, time_limit=60)
     result.tables["schedule"]                                # pandas DataFrames
+    table = siteopt.run_scenarios("out", grid={"demand.scale": [0.9, 1.1]})  # a sweep
 """
 
 from __future__ import annotations
 
+from siteopt import plots
 from siteopt.checker import CheckReport, check_plan
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
 from siteopt.instance import Instance, from_tables, load_instance
@@ -37,5 +39,5 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float = 1
 __all__ = [
     "CheckReport", "ExitCode", "InputError", "Instance", "Problem", "Result", "SiteoptError",
     "SolveOptions", "apply_overrides", "build", "check_plan", "from_tables", "load_instance",
-    "read_table", "run_scenarios", "solve", "write_result",
+    "plots", "read_table", "run_scenarios", "solve", "write_result",
 ]

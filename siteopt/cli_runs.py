@@ -20,7 +20,7 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Load the spec, run the scenarios with a progress bar, print where the table is."""
     from siteopt.plan import Result
-    from siteopt.sweep import Scenario, load_sweep, run_sweep
+    from siteopt.sweep import Scenario, load_sweep, run_sweep, scenario_folder
 
     sweep = load_sweep(args.spec)
     target = args.out or Path("results") / args.spec.stem
@@ -38,7 +38,10 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
         err.print(f"{sweep.instance.meta.name}: {total} scenario(s) on {where} -> {target}")
 
     def listener(event: str, s: Scenario, result: Result | None, error: str | None) -> None:
-        ok = event == "skipped" or (result is not None and result.has_plan and result.verified)
+        if event == "skipped":  # finished earlier: done if its folder holds a plan
+            ok = (scenario_folder(target, s.id) / "schedule.csv").is_file()
+        else:
+            ok = result is not None and result.has_plan and result.verified
         counts["done" if ok else "failed"] += 1
         if event == "skipped":
             verb = "already done"

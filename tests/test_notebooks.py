@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 
@@ -35,6 +37,9 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("SITEOPT_NOTEBOOK_QUICK", "1")
     monkeypatch.setenv("SITEOPT_NOTEBOOK_OUT", str(tmp_path / "results"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # the kernel (and its Dask workers) import this checkout's siteopt, as the tests do
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p))
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
