@@ -10,9 +10,11 @@ rebuilt, and it is warm-started from the previous plan (`setSolution`), which Hi
 first incumbent if it is still feasible. Otherwise a new HiGHS object is made (and no warm
 start is possible). Every plan is still extracted and verified by `plan.solve`.
 
-Warm starts make the result depend on the order of the scenarios (a different, equally good
-plan may be found), so `siteopt sweep` does not use them; `benchmarks/resolve.py` measures
-what they gain against rebuilding.
+Measured by `benchmarks/resolve.py` (README): no speed-up beyond noise on the Vietnam
+instance (x1.06 over four tariff re-solves), because the model is still built and compiled
+(~0.1 s) and HiGHS restarts its MIP search after any change. Warm starts also make the result
+depend on the order of the scenarios (a different, equally good plan may be found), so
+`siteopt sweep` does not use them.
 """
 
 from __future__ import annotations
