@@ -135,7 +135,8 @@ def _overrides_epilog() -> str:
         "                                       COL= (empty) matches empty cells\n"
         "  e.g. demand[region=hanoi].scale=1.5  headroom[zone=hanoi_west].headroom_mw=40\n"
         "       budgets[year=2028].scale=0.8    latency_targets[region=hanoi].max_rtt_ms=8\n"
-        "scalar keys:\n" + keys + "\ntables (filter columns; numeric columns):\n"
+        "scalar keys:\n" + keys + "\ntables[key columns] (any column may filter): numeric "
+        "columns:\n"
         + table_override_help())
 
 

@@ -20,7 +20,9 @@ Grammar (spaces are not significant)::
              | TABLE [ "[" filter { "," filter } "]" ] "." target
     filter  := COLUMN "=" [ VALUE { "|" VALUE } ]       (a row matches any listed value;
                                                           an empty list matches empty cells;
-                                                          FROM..TO for whole-number columns)
+                                                          FROM..TO for whole-number columns;
+                                                          a list column matches if it names
+                                                          any of the values)
     target  := "scale"                                  (multiply the table's quantity column)
              | COLUMN                                   (set the column to VALUE)
              | COLUMN ".scale" | COLUMN ".add"          (multiply by / add VALUE; numbers only)
@@ -227,6 +229,15 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
+def _is_empty(v: object) -> bool:
+    """An empty cell: missing number or year, empty text or id, empty list."""
+    if isinstance(v, tuple):
+        return not v
+    if v is None or isinstance(v, str):
+        return not v
+    return bool(pd.isna(v))
+
+
 def _rows(frame: pd.DataFrame, ov: TableOverride) -> pd.Series:
     """Rows matching every filter; a filter matching no row is an InputError."""
     table = TABLES_BY_NAME[ov.table]
@@ -235,7 +246,9 @@ def _rows(frame: pd.DataFrame, ov: TableOverride) -> pd.Series:
         col = table.column(name)
         cells = frame[name]
         if not items:
-            hit = cells.isna() | (cells.astype(object).astype(str) == "")
+            hit = cells.map(_is_empty).astype(bool)
+        elif col.kind == "list":  # a row matches if its list names any of the values
+            hit = cells.map(lambda v, w=set(items): bool(set(v or ()) & w)).astype(bool)
         elif col.kind in ("int", "year"):
             wanted: set[int] = set()
             for item in items:
@@ -252,7 +265,9 @@ def _rows(frame: pd.DataFrame, ov: TableOverride) -> pd.Series:
         else:
             hit = cells.astype(object).astype(str).isin(items)
         if not hit.any():
-            present = sorted({str(v) for v in cells if not pd.isna(v)})
+            present = sorted({str(x) for v in cells
+                              for x in (v if isinstance(v, tuple) else [v])
+                              if not _is_empty(x)})
             shown = ", ".join(present[:20]) + (" ..." if len(present) > 20 else "")
             raise InputError(Problem(SOURCE, f"{name} among the values of {table.file} "
                                      f"({shown or 'no rows'})", column=ov.key,

@@ -91,10 +91,28 @@ def test_scale_set_add_by_id(vietnam):
     ("phases[site=shtp].committed_year=2040", "within the horizon 2026-2035"),
     ("demand[region=ai_gpu,class=sens].scale=2", "filters matching at least one row"),
     ("phases[site=shtp,phase=p2].cooling=steam", "cooling"),
+    ("phases[cooling=steam].scale=2", r"cooling among the values of phases.csv \(air, dlc"),
 ])
 def test_bad_values_are_input_errors(vietnam, item, message):
     with pytest.raises(InputError, match=message):
         apply_overrides(vietnam, parse_assignments([item]))
+
+
+def test_list_and_empty_filters(vietnam):
+    # phases that may use immersion: Hoa Lac p1-p2, Da Nang p1-p3, Quynh Lap p1-p2
+    inst = apply_overrides(vietnam, {"phases[cooling=immersion].capex_usd_m.scale": 2})
+    old = vietnam.tables["phases"].set_index(["site", "phase"])["capex_usd_m"]
+    new = inst.tables["phases"].set_index(["site", "phase"])["capex_usd_m"]
+    doubled = sorted(k for k in old.index if new[k] != old[k])
+    assert doubled == [("danang_htp", "p1"), ("danang_htp", "p2"), ("danang_htp", "p3"),
+                       ("hoalac", "p1"), ("hoalac", "p2"), ("quynhlap", "p1"),
+                       ("quynhlap", "p2")]
+    assert all(new[k] == 2 * old[k] for k in doubled)
+    # empty cells: the phases without a committed year
+    inst = apply_overrides(vietnam, {"phases[committed_year=].lead_months.add": 12})
+    ph = inst.tables["phases"]
+    assert (ph.loc[ph["committed_year"].notna(), "lead_months"]
+            == vietnam.tables["phases"].loc[ph["committed_year"].notna(), "lead_months"]).all()
 
 
 def test_grid_headroom_override_moves_the_hand_derived_optimum():
