@@ -1,42 +1,19 @@
-"""Infeasible instances are explained in the planner's terms."""
+"""Infeasible instances are explained in the planner's terms (API and `siteopt solve`)."""
 
 from __future__ import annotations
 
 import siteopt
 from siteopt.cli import main
 from siteopt.errors import ExitCode
-from siteopt.explain import explain_infeasible, fixed_conflicts
+from siteopt.explain import explain, explain_infeasible
 from tests.conftest import TINY
 
 
 def test_unmeetable_demand_is_named_with_its_shortfall():
     reasons = explain_infeasible(siteopt.load_instance(TINY / "infeasible-capacity"))
-    assert reasons == [
-        "demand R/cloud in 2030: 10.00 of 20.00 IT MW cannot be served (capacity, lead times, "
-        "grid headroom, budgets or latency targets do not allow it)"]
-
-
-def test_committed_spend_over_budget_is_named(tiny_copy):
-    folder = tiny_copy("committed-phase")
-    (folder / "phases.csv").write_text(
-        "site,phase,it_mw,capex_usd_m,cooling,lead_months,committed_year\n"
-        "A,P1,10,100,air,0,2030\n")
-    (folder / "budgets.csv").write_text("sponsor,year,max_capex_usd_m\n,2030,60\n")
-    inst = siteopt.load_instance(folder)
-    # the committed phase (100) and its site's opening (10) are both committed spend
-    assert fixed_conflicts(inst) == [
-        "budget (sponsor all, year 2030) spends 110.000 USD M, limit 60.0 on committed phases "
-        "and their sites alone"]
-    assert siteopt.solve(inst).status == "infeasible"
-
-
-def test_existing_load_over_headroom_is_named(tiny_copy):
-    folder = tiny_copy("existing-capacity")
-    (folder / "headroom.csv").write_text("zone,year,headroom_mw\nZ,2030,15\n")
-    reasons = fixed_conflicts(siteopt.load_instance(folder))
-    assert reasons == ["zone Z draws 20.000 facility MW in 2030, limit 15.000 with existing and "
-                       "committed capacity alone, even with every grid upgrade bought as early "
-                       "as possible"]
+    assert reasons[-1] == (
+        "demand R/cloud in 2030: 10.00 of 20.00 IT MW cannot be served: the sites able to serve "
+        "it, even beyond its latency target (A), can have at most 10.00 IT MW by 2030")
 
 
 def test_headroom_an_upgrade_can_fix_is_not_blamed(tiny_copy):
@@ -46,10 +23,24 @@ def test_headroom_an_upgrade_can_fix_is_not_blamed(tiny_copy):
     (folder / "sites.csv").write_text("site,zone,node,existing_it_mw,existing_cooling\n"
                                       "A,Z,a,10,air\nB,Z2,b,0,\n")
     (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,30\n")
+    explanation = explain(siteopt.load_instance(folder))
+    assert [f.check for f in explanation.findings if f.level == "error"] == [
+        "check_capacity_in_time"]
+    assert [v.kind for v in explanation.violations] == ["demand"]
+    assert explanation.violations[0].message.startswith("demand R/cloud in 2030: 10.00 of 30.00")
+
+
+def test_allowed_unserved_demand_is_no_violation():
+    explanation = explain(siteopt.load_instance(TINY / "phase-timing"))
+    assert not explanation.infeasible
+    assert [f.level for f in explanation.findings] == ["warning"] * len(explanation.findings)
+
+
+def test_explanation_is_deterministic(tiny_copy):
+    folder = tiny_copy("latency-target")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m\nA,P1,5,120\nB,P1,10,100\n")
     inst = siteopt.load_instance(folder)
-    assert fixed_conflicts(inst) == []
-    reasons = explain_infeasible(inst)
-    assert len(reasons) == 1 and reasons[0].startswith("demand R/cloud in 2030: 10.00 of 30.00")
+    assert explain_infeasible(inst) == explain_infeasible(inst)
 
 
 def test_cli_prints_the_explanation_and_exits_infeasible(capsys):
