@@ -1,7 +1,8 @@
-"""The `siteopt` command line: solve, validate, graph, export, schema.
+"""The `siteopt` command line: solve, validate, explain, graph, export, schema.
 
 Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
-2 bad input or usage, 3 infeasible, 4 no plan within the limits.
+2 bad input or usage, 3 infeasible, 4 no plan within the limits, 130 / 143 stopped by
+SIGINT (Ctrl-C) / SIGTERM (the best plan found so far is written, marked `interrupted`).
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check an instance and report every problem")
     _instance_arg(p, optional=True)
 
+    p = sub.add_parser("explain", help="explain why an instance has no plan (pre-solve checks "
+                       "and an elastic re-solve with priced violations)")
+    _instance_arg(p, optional=False)
+    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="time limit of the elastic re-solve")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a scalar parameter of instance.toml (repeatable)")
+
     p = sub.add_parser("graph", help="connectivity report, latency matrix, GraphML export")
     _instance_arg(p, optional=True)
     p.add_argument("--graphml", type=Path, metavar="FILE", help="write the fiber graph here")
@@ -153,6 +162,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
                            seed=args.seed, progress=not args.quiet,
                            log_file=str(args.log) if args.log else None)
     result = solve(inst, options)
+    if result.interrupted_by is not None:
+        return _interrupted(result, args)
     if args.quiet:
         def show(x: float | None) -> str:
             return "-" if x is None else f"{x:.10g}"
@@ -194,6 +205,25 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _interrupted(result: Result, args: argparse.Namespace) -> int:
+    """A solve stopped by a signal: keep its verified plan (marked interrupted) or nothing."""
+    from siteopt.interrupt import Interrupted, signal_name
+
+    name = signal_name(result.interrupted_by)
+    code = Interrupted(int(result.interrupted_by or 2)).exit_code
+    if result.has_plan and result.verified:
+        gap = "-" if result.gap is None else f"{100 * result.gap:.4f}%"
+        _err.print(f"[yellow]stopped by {name}[/yellow]: best plan found so far, objective "
+                   f"{result.objective:,.2f} USD M, gap {gap}, verified")
+        if args.out:
+            _write(result, args.out)
+            _err.print(f"results (marked {result.status}) written to {args.out}")
+    else:
+        _err.print(f"[yellow]stopped by {name}[/yellow] before a verified plan was found; "
+                   "nothing written")
+    return code
+
+
 def _write(result: Result, out: Path) -> None:
     """Write the result folder; a folder that cannot be written is a usage error."""
     from siteopt.output import write_result
@@ -216,6 +246,41 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"fingerprint {inst.fingerprint}")
     for w in inst.warnings:
         _err.print(f"[yellow]warning:[/yellow] {w}")
+    from siteopt.presolve import presolve_checks
+
+    findings = presolve_checks(inst)
+    for f in findings:
+        colour = "red" if f.level == "error" else "yellow"
+        _err.print(f"[{colour}]{f.level}:[/{colour}] {f}")
+    if any(f.level == "error" for f in findings):
+        _err.print("[red]The pre-solve checks prove that no plan exists (infeasible).[/red]")
+        return ExitCode.INFEASIBLE
+    return ExitCode.OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Pre-solve findings and the elastic plan's violations; exit 3 if no plan can exist."""
+    from siteopt.explain import explain
+    from siteopt.solver import SolveOptions
+
+    inst = _load(args)
+    out = _console()
+    explanation = explain(inst, SolveOptions(time_limit=args.time_limit))
+    for f in explanation.findings:
+        colour = "red" if f.level == "error" else "yellow"
+        out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {f}")
+    for v in explanation.violations:
+        out.print(f"[red]violation[/red] ({v.kind}): {v.message}")
+    if explanation.infeasible:
+        out.print(f"{inst.meta.name}: infeasible; the smallest set of violations that makes a "
+                  f"plan possible is listed above (elastic re-solve: "
+                  f"{explanation.elastic_status})")
+        return ExitCode.INFEASIBLE
+    if explanation.elastic_status not in ("optimal", "time_limit", "limit"):
+        out.print(f"{inst.meta.name}: the elastic re-solve found no plan "
+                  f"({explanation.elastic_status})")
+        return ExitCode.NO_PLAN
+    out.print(f"{inst.meta.name}: feasible; no hard constraint needs to be relaxed")
     return ExitCode.OK
 
 
@@ -269,15 +334,21 @@ def _usage_problem(text: str) -> Problem:
     return Problem("command line", text)
 
 
-COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "graph": cmd_graph,
-            "export": cmd_export, "schema": cmd_schema}
+COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "explain": cmd_explain,
+            "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `siteopt` console script."""
+    from siteopt.interrupt import Interrupted, sigterm_raises
+
     args = make_parser().parse_args(argv)
     try:
-        code = COMMANDS[args.command](args)
+        with sigterm_raises():
+            code = COMMANDS[args.command](args)
+    except Interrupted as exc:
+        _err.print(f"[red]stopped by {exc}[/red]; nothing written")
+        return exc.exit_code
     except InputError as exc:
         _err.print(f"[red]error:[/red] {exc}")
         return int(exc.exit_code)
@@ -285,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         _err.print(f"[red]error:[/red] {exc}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        _err.print("[red]interrupted[/red]")
+        _err.print("[red]stopped by SIGINT[/red]; nothing written")
         return 130
     except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("SITEOPT_DEBUG"):

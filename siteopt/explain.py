@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pyomo.environ as pyo
 
 from siteopt.instance import Instance, from_tables
+from siteopt.interrupt import Interrupted
 from siteopt.model.build import create_model
 from siteopt.model.data import ModelData, build_data
 from siteopt.model.elastic import (
@@ -170,6 +171,8 @@ def elastic_violations(inst: Instance, options: SolveOptions | None = None,
     opts = options or SolveOptions()
     outcome = solve_matrices(mat, SolveOptions(time_limit=opts.time_limit, gap=opts.gap,
                                                threads=opts.threads, seed=opts.seed))
+    if outcome.interrupted_by is not None:
+        raise Interrupted(outcome.interrupted_by)
     if outcome.x is None:
         return outcome.status, []
     load_values(m, mat, outcome.x)

@@ -11,8 +11,11 @@ import pandas as pd
 
 from siteopt.checker import CheckReport, check_plan
 from siteopt.instance import Instance
+from siteopt.interrupt import signal_name
 from siteopt.model.build import create_model
 from siteopt.model.data import ModelData, build_data
+from siteopt.numerics import coefficient_ranges, numerics_warnings
+from siteopt.presolve import errors, presolve_checks
 from siteopt.results import RESULT_TABLES, extract
 from siteopt.solver import (
     SolveOptions,
@@ -45,6 +48,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     solver_status: str = ""
     check: CheckReport | None = None
+    coefficient_ranges: dict[str, list[float] | None] = field(default_factory=dict)
+    interrupted_by: int | None = None  # SIGINT or SIGTERM, if a signal stopped the solve
 
     @property
     def has_plan(self) -> bool:
@@ -70,6 +75,8 @@ class Result:
             "solve_seconds": self.timings.get("solve", 0.0),
             "timings_seconds": self.timings,
             "model_size": self.size,
+            "coefficient_ranges": self.coefficient_ranges,
+            "interrupted_by": signal_name(self.interrupted_by),
             "options": {"time_limit": self.options.time_limit, "gap": self.options.gap,
                         "threads": self.options.threads, "seed": self.options.seed},
             "warnings": self.warnings,
@@ -94,11 +101,27 @@ def build(inst: Instance) -> tuple[ModelData, object]:
     return data, create_model(data)
 
 
-def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
-    """Solve `inst`; the returned plan, if any, has been checked by `siteopt.checker`."""
+def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = True) -> Result:
+    """Solve `inst`; the returned plan, if any, has been checked by `siteopt.checker`.
+
+    With `checks`, the pre-solve checks run first: their warnings join the result's, and an
+    error (a proof of infeasibility) returns an infeasible result without building a model.
+    """
     options = options or SolveOptions()
     timings: dict[str, float] = {}
+    warnings = list(inst.warnings)
     t = time.perf_counter()
+    if checks:
+        findings = presolve_checks(inst)
+        timings["presolve"] = time.perf_counter() - t
+        warnings += [str(f) for f in findings if f.level == "warning"]
+        if errors(findings):
+            return Result(status="infeasible", objective=None, bound=None, gap=None,
+                          verified=False, violations=[str(f) for f in errors(findings)],
+                          tables={}, timings=timings, size={}, instance_name=inst.meta.name,
+                          fingerprint=inst.fingerprint, options=options, warnings=warnings,
+                          solver_status="pre-solve checks")
+        t = time.perf_counter()
     data = build_data(inst)
     timings["data"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -106,7 +129,7 @@ def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
     timings["build"] = time.perf_counter() - t
     t = time.perf_counter()
     base = dict(instance_name=inst.meta.name, fingerprint=inst.fingerprint, options=options,
-                warnings=list(inst.warnings))
+                warnings=warnings)
     try:
         mat = compile_model(model)
     except TrivialInfeasibilityError as exc:
@@ -118,10 +141,15 @@ def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
     rows, cols, nnz = mat.shape
     size = {"rows": rows, "columns": cols, "nonzeros": nnz,
             "integer_columns": int(mat.integrality.sum())}
+    ranges = coefficient_ranges(mat)
+    warnings += numerics_warnings(mat, ranges)
+    base.update(coefficient_ranges=ranges)
     outcome = solve_matrices(mat, options)
     timings["solve"] = outcome.solve_seconds
+    base.update(interrupted_by=outcome.interrupted_by)
     if outcome.x is None:
-        status = outcome.status if outcome.status in ("infeasible", "unbounded") else "no_plan"
+        status = (outcome.status if outcome.status in ("infeasible", "unbounded", "interrupted")
+                  else "no_plan")
         return Result(status=status, objective=None, bound=_finite(outcome.bound), gap=None,
                       verified=False, violations=[], tables={}, timings=timings, size=size,
                       solver_status=outcome.model_status, **base)

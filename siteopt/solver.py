@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siteopt.errors import SiteoptError
+from siteopt.interrupt import cancel_on_signals
 
 INF = math.inf
 
@@ -73,6 +74,7 @@ class SolverOutcome:
     solve_seconds: float
     nodes: int = 0
     incumbents: list[tuple[float, float]] = field(default_factory=list)
+    interrupted_by: int | None = None  # the signal that stopped the solve, if any
 
     @property
     def has_plan(self) -> bool:
@@ -232,7 +234,7 @@ _STATUS = {
 
 def solve_matrices(mat: Matrices, options: SolveOptions,
                    on_progress: ProgressFn | None = None) -> SolverOutcome:
-    """Solve the compiled model with HiGHS; Ctrl-C stops the solve and keeps the best plan."""
+    """Solve the compiled model with HiGHS; SIGINT or SIGTERM stops it with the best plan."""
     h = to_highs(mat, options)
     incumbents: list[tuple[float, float]] = []
     show = on_progress or (_progress_printer(options.progress_after) if options.progress
@@ -252,9 +254,14 @@ def solve_matrices(mat: Matrices, options: SolveOptions,
 
     h.cbMipInterrupt += on_interrupt
     h.cbMipImprovingSolution += on_improve
-    h.HandleKeyboardInterrupt = sys.platform != "win32"
+    # HiGHS runs in a worker thread; SIGINT/SIGTERM ask it to stop via its interrupt
+    # callbacks, and it returns the best plan found so far (siteopt.interrupt)
+    h.HandleUserInterrupt = True
     start = time.perf_counter()
-    h.solve()
+    with cancel_on_signals(h.cancelSolve) as received:
+        h.startSolve()
+        while not h.wait(0.1)[0]:
+            pass
     seconds = time.perf_counter() - start
     model_status = h.getModelStatus()
     name = h.modelStatusToString(model_status)
@@ -276,7 +283,8 @@ def solve_matrices(mat: Matrices, options: SolveOptions,
     return SolverOutcome(status=status, model_status=name, x=x, objective=objective,
                          bound=bound, gap=gap, solve_seconds=seconds,
                          nodes=int(info.mip_node_count) if is_mip else 0,
-                         incumbents=incumbents)
+                         incumbents=incumbents,
+                         interrupted_by=received[0] if received else None)
 
 
 def load_values(model: pyo.ConcreteModel, mat: Matrices, x: np.ndarray) -> None:

@@ -90,7 +90,8 @@ def test_infeasible_exit_code(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "infeasible" and summary["instance"] == "tiny-infeasible-capacity"
-    assert "10.00 of 20.00 IT MW cannot be served" in summary["violations"][0]
+    assert "short by 10.00 IT MW" in summary["violations"][0]
+    assert "10.00 of 20.00 IT MW cannot be served" in summary["violations"][-1]
 
 
 def test_validate_and_graph(tmp_path):

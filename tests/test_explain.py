@@ -16,18 +16,19 @@ def test_unmeetable_demand_is_named_with_its_shortfall():
         "it, even beyond its latency target (A), can have at most 10.00 IT MW by 2030")
 
 
-def test_headroom_an_upgrade_can_fix_is_not_blamed(tiny_copy):
-    """Existing plant over headroom that an available upgrade covers is no cause; the demand
-    that cannot be met is (regression from review)."""
+def test_existing_plant_an_upgrade_covers_is_not_a_fixed_conflict(tiny_copy):
+    """Existing plant (15 facility MW) over Z's derated headroom (10) but within reach of its
+    upgrades (+9) is no pre-solve error; the elastic plan names what 30 MW of demand needs:
+    A's phase too, 11 MW beyond Z's limit (regression from review)."""
     folder = tiny_copy("grid-upgrade")
     (folder / "sites.csv").write_text("site,zone,node,existing_it_mw,existing_cooling\n"
                                       "A,Z,a,10,air\nB,Z2,b,0,\n")
     (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,30\n")
     explanation = explain(siteopt.load_instance(folder))
-    assert [f.check for f in explanation.findings if f.level == "error"] == [
-        "check_capacity_in_time"]
-    assert [v.kind for v in explanation.violations] == ["demand"]
-    assert explanation.violations[0].message.startswith("demand R/cloud in 2030: 10.00 of 30.00")
+    assert [f.check for f in explanation.findings] == ["check_zone_fits_a_phase"]
+    assert [v.message for v in explanation.violations] == [
+        "zone Z headroom short by 11.00 facility MW in 2030: the plan needs 30.00 MW, the limit "
+        "is 19.00 MW (derated headroom 10.00 + upgrades 9.00) [headroom.csv line 2]"]
 
 
 def test_allowed_unserved_demand_is_no_violation():
