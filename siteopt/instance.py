@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +20,15 @@ import pandas as pd
 from pydantic import ValidationError
 
 from siteopt.errors import InputError, Problem
-from siteopt.schema import METADATA_FILE, TABLES, TABLES_BY_NAME, Column, Metadata, Table
+from siteopt.schema import (
+    MAX_MAGNITUDE,
+    METADATA_FILE,
+    TABLES,
+    TABLES_BY_NAME,
+    Column,
+    Metadata,
+    Table,
+)
 
 #: Tables that must have at least one row.
 NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
@@ -89,6 +99,20 @@ def read_metadata(folder: Path) -> Metadata:
         ) from exc
 
 
+def _extra_fields(text: str) -> tuple[list[str], tuple[int, int] | None]:
+    """The header's names, and where non-empty fields go beyond the header's count.
+
+    Returns (line, number of fields) of the first such line, or None; pandas would drop
+    those fields with only a warning.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    names = next(reader, [])
+    for record in reader:
+        if len(record) > len(names) and any(f.strip() for f in record[len(names):]):
+            return names, (reader.line_num, len(record))
+    return names, None
+
+
 def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
     path = folder / table.file
     if not path.is_file():
@@ -97,16 +121,25 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
                                     found="no such file"))
         return None
     try:
-        header = path.read_text(encoding="utf-8-sig").splitlines()[:1]
-        names = next(csv.reader(header), []) if header else []
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                            encoding="utf-8-sig", skipinitialspace=True, index_col=False,
-                            skip_blank_lines=False)
+        text = path.read_text(encoding="utf-8-sig")
+        names, extra = _extra_fields(text)
+        if extra is not None:
+            line, n = extra
+            problems.append(Problem(table.file, f"comma-separated text with at most the header's "
+                                    f"{len(names)} fields on every line (is a value missing "
+                                    "its quotes?)", row=line,
+                                    found=f"{n} fields"))
+            return None
+        with warnings.catch_warnings():  # trailing empty fields: pandas warns, nothing is lost
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                                na_filter=False, skipinitialspace=True, index_col=False,
+                                skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         problems.append(Problem(table.file, "a header line with column names", row=1,
                                 found="an empty file"))
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
         message = str(exc).strip().splitlines()[-1]
         line = re.search(r"line (\d+)", message)
         problems.append(Problem(table.file, "comma-separated UTF-8 text with the header's "
@@ -198,6 +231,9 @@ def _parse_cell(col: Column, text: str, meta: Metadata) -> tuple[object, str | N
             return None, _describe(col, meta)
         if col.maximum is not None and number > col.maximum:
             return None, _describe(col, meta)
+        if abs(number) > MAX_MAGNITUDE:
+            return None, (f"{_describe(col, meta)} of magnitude at most {MAX_MAGNITUDE:.0e} "
+                          "(larger values are beyond siteopt's numeric range: check the unit)")
     return value, None
 
 

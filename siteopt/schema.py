@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ColumnKind = Literal["id", "text", "int", "year", "float", "bool", "list"]
 
@@ -62,6 +62,11 @@ class Table:
 
 
 NONNEG = 0.0
+
+#: Largest magnitude of any number in an instance (cells and instance.toml). Larger values
+#: are beyond the units' sense (10 TW, USD 10 trillion) and would push the model's
+#: coefficients out of HiGHS's comfort zone (see `siteopt.numerics`).
+MAX_MAGNITUDE = 1e7
 
 SITES = Table(
     name="sites",
@@ -307,7 +312,15 @@ METADATA_FILE = "instance.toml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _magnitude(cls, value: object) -> object:
+        if isinstance(value, float | int) and not isinstance(value, bool) and abs(
+                value) > MAX_MAGNITUDE:
+            raise ValueError(f"a number of magnitude at most {MAX_MAGNITUDE:.0e}")
+        return value
 
 
 class Horizon(_Strict):
