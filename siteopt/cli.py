@@ -178,7 +178,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         _err.print("[red]No plan satisfies every hard constraint (infeasible).[/red]")
         reasons = explain_infeasible(inst, options)
         for reason in reasons[:30]:
-            _err.print(f"  - {reason}")
+            _err.print(f"  - {reason}", soft_wrap=True)
         if len(reasons) > 30:
             _err.print(f"  ... and {len(reasons) - 30} more")
         if not reasons:
@@ -251,7 +251,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     findings = presolve_checks(inst)
     for f in findings:
         colour = "red" if f.level == "error" else "yellow"
-        _err.print(f"[{colour}]{f.level}:[/{colour}] {f}")
+        _err.print(f"[{colour}]{f.level}:[/{colour}] {f}", soft_wrap=True)
     if any(f.level == "error" for f in findings):
         _err.print("[red]The pre-solve checks prove that no plan exists (infeasible).[/red]")
         return ExitCode.INFEASIBLE
@@ -268,13 +268,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     explanation = explain(inst, SolveOptions(time_limit=args.time_limit))
     for f in explanation.findings:
         colour = "red" if f.level == "error" else "yellow"
-        out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {f}")
+        out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {f}", soft_wrap=True)
     for v in explanation.violations:
-        out.print(f"[red]violation[/red] ({v.kind}): {v.message}")
+        out.print(f"[red]violation[/red] ({v.kind}): {v.message}", soft_wrap=True)
     if explanation.infeasible:
         out.print(f"{inst.meta.name}: infeasible; the smallest set of violations that makes a "
                   f"plan possible is listed above (elastic re-solve: "
-                  f"{explanation.elastic_status})")
+                  f"{explanation.elastic_status})", soft_wrap=True)
         return ExitCode.INFEASIBLE
     if explanation.elastic_status not in ("optimal", "time_limit", "limit"):
         out.print(f"{inst.meta.name}: the elastic re-solve found no plan "

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import siteopt
 from siteopt.cli import main
 from siteopt.errors import ExitCode
 from siteopt.explain import explain, explain_infeasible
-from tests.conftest import TINY
+from tests.conftest import REPO, TINY
 
 
 def test_unmeetable_demand_is_named_with_its_shortfall():
@@ -49,3 +53,30 @@ def test_cli_prints_the_explanation_and_exits_infeasible(capsys):
     err = capsys.readouterr().err
     assert code == ExitCode.INFEASIBLE
     assert "R/cloud in 2030: 10.00 of 20.00 IT MW cannot be served" in err
+
+
+def _run(*args: str, seed: str = "0") -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    return subprocess.run([sys.executable, "-m", "siteopt", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=300, env=env)
+
+
+def test_explain_command_exit_codes_and_determinism(tiny_copy):
+    folder = tiny_copy("latency-target")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m\nA,P1,5,120\nB,P1,10,100\n")
+    first = _run("explain", str(folder), seed="1")
+    assert first.returncode == ExitCode.INFEASIBLE, first.stderr
+    assert ("violation (latency): demand R/cloud in 2030: 3.00 IT MW must be served from site B "
+            "at 2.90 ms round trip, beyond its 2 ms latency target") in first.stdout
+    # the same explanation, byte for byte, under another hash seed
+    assert _run("explain", str(folder), seed="2").stdout == first.stdout
+    feasible = _run("explain", str(TINY / "cheapest-site"))
+    assert feasible.returncode == ExitCode.OK and "feasible" in feasible.stdout
+    assert _run("explain", "no/such/folder").returncode == ExitCode.BAD_INPUT
+
+
+def test_validate_reports_presolve_errors_with_the_infeasible_code():
+    proc = _run("validate", str(TINY / "infeasible-capacity"))
+    assert proc.returncode == ExitCode.INFEASIBLE
+    assert "error: 2030: total demand 20.00 IT MW exceeds all capacity" in proc.stderr
+    assert "Traceback" not in proc.stderr
