@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
 
@@ -37,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        _err.print(f"siteopt: error: {message}")
+        _err.print(f"siteopt: error: {escape(message)}")
         sys.exit(ExitCode.BAD_INPUT)
 
 
@@ -168,7 +169,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         def show(x: float | None) -> str:
             return "-" if x is None else f"{x:.10g}"
 
-        out.print(f"{inst.meta.name}: {result.status} objective {show(result.objective)} "
+        out.print(f"{escape(inst.meta.name)}: {result.status} objective {show(result.objective)} "
                   f"gap {show(result.gap)} verified {result.verified}")
     else:
         print_summary(result, inst, out)
@@ -178,30 +179,31 @@ def cmd_solve(args: argparse.Namespace) -> int:
         _err.print("[red]No plan satisfies every hard constraint (infeasible).[/red]")
         reasons = explain_infeasible(inst, options)
         for reason in reasons[:30]:
-            _err.print(f"  - {reason}", soft_wrap=True)
+            _err.print(f"  - {escape(reason)}", soft_wrap=True)
         if len(reasons) > 30:
             _err.print(f"  ... and {len(reasons) - 30} more")
         if not reasons:
-            _err.print("  no single cause found; " + " ".join(result.violations))
+            _err.print("  no single cause found; " + escape(" ".join(result.violations)))
         result.violations = reasons or result.violations
         if args.out:
             _write(result, args.out)  # summary only: never leave an older plan behind
         return ExitCode.INFEASIBLE
     if not result.has_plan:
-        _err.print(f"[red]No plan found within the limits[/red] (solver: {result.solver_status})")
+        _err.print("[red]No plan found within the limits[/red] "
+                   f"(solver: {escape(result.solver_status)})")
         if args.out:
             _write(result, args.out)
         return ExitCode.NO_PLAN
     if not result.verified:
         _err.print("[red]The solver's plan failed independent verification; this is a bug in "
-                   "siteopt. Violations:[/red]\n  " + "\n  ".join(result.violations[:20]))
+                   "siteopt. Violations:[/red]\n  " + escape("\n  ".join(result.violations[:20])))
         if args.out:
             _write(result, args.out)
         return ExitCode.INTERNAL_ERROR
     if args.out:
         _write(result, args.out)
         if not args.quiet:
-            out.print(f"results written to {args.out}")
+            out.print(f"results written to {escape(str(args.out))}")
     return ExitCode.OK
 
 
@@ -217,7 +219,7 @@ def _interrupted(result: Result, args: argparse.Namespace) -> int:
                    f"{result.objective:,.2f} USD M, gap {gap}, verified")
         if args.out:
             _write(result, args.out)
-            _err.print(f"results (marked {result.status}) written to {args.out}")
+            _err.print(f"results (marked {result.status}) written to {escape(str(args.out))}")
     else:
         _err.print(f"[yellow]stopped by {name}[/yellow] before a verified plan was found; "
                    "nothing written")
@@ -240,18 +242,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     inst = _load(args)
     t = inst.tables
     _console().print(
-        f"{inst.meta.name}: valid ({len(t['sites'])} sites, {len(t['phases'])} phases, "
+        f"{escape(inst.meta.name)}: valid ({len(t['sites'])} sites, {len(t['phases'])} phases, "
         f"{len(t['zones'])} zones, {len(t['regions'])} regions, {len(t['classes'])} classes, "
         f"{len(t['links'])} links, years {inst.years[0]}-{inst.years[-1]}); "
         f"fingerprint {inst.fingerprint}")
     for w in inst.warnings:
-        _err.print(f"[yellow]warning:[/yellow] {w}")
+        _err.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
     from siteopt.presolve import presolve_checks
 
     findings = presolve_checks(inst)
     for f in findings:
         colour = "red" if f.level == "error" else "yellow"
-        _err.print(f"[{colour}]{f.level}:[/{colour}] {f}", soft_wrap=True)
+        _err.print(f"[{colour}]{f.level}:[/{colour}] {escape(str(f))}", soft_wrap=True)
     if any(f.level == "error" for f in findings):
         _err.print("[red]The pre-solve checks prove that no plan exists (infeasible).[/red]")
         return ExitCode.INFEASIBLE
@@ -268,19 +270,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     explanation = explain(inst, SolveOptions(time_limit=args.time_limit))
     for f in explanation.findings:
         colour = "red" if f.level == "error" else "yellow"
-        out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {f}", soft_wrap=True)
+        out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {escape(str(f))}", soft_wrap=True)
     for v in explanation.violations:
-        out.print(f"[red]violation[/red] ({v.kind}): {v.message}", soft_wrap=True)
+        out.print(f"[red]violation[/red] ({v.kind}): {escape(v.message)}", soft_wrap=True)
     if explanation.infeasible:
-        out.print(f"{inst.meta.name}: infeasible; the smallest set of violations that makes a "
-                  f"plan possible is listed above (elastic re-solve: "
+        out.print(f"{escape(inst.meta.name)}: infeasible; the smallest set of violations that "
+                  "makes a plan possible is listed above (elastic re-solve: "
                   f"{explanation.elastic_status})", soft_wrap=True)
         return ExitCode.INFEASIBLE
     if explanation.elastic_status not in ("optimal", "time_limit", "limit"):
-        out.print(f"{inst.meta.name}: the elastic re-solve found no plan "
+        out.print(f"{escape(inst.meta.name)}: the elastic re-solve found no plan "
                   f"({explanation.elastic_status})")
         return ExitCode.NO_PLAN
-    out.print(f"{inst.meta.name}: feasible; no hard constraint needs to be relaxed")
+    out.print(f"{escape(inst.meta.name)}: feasible; no hard constraint needs to be relaxed")
     return ExitCode.OK
 
 
@@ -318,7 +320,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if path:
             with atomic_file(path, suffix=suffix) as tmp:
                 h.writeModel(str(tmp))
-            _console().print(f"wrote {path}")
+            _console().print(f"wrote {escape(str(path))}")
     return ExitCode.OK
 
 
@@ -350,10 +352,10 @@ def main(argv: list[str] | None = None) -> int:
         _err.print(f"[red]stopped by {exc}[/red]; nothing written")
         return exc.exit_code
     except InputError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         return int(exc.exit_code)
     except SiteoptError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
         _err.print("[red]stopped by SIGINT[/red]; nothing written")
@@ -361,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("SITEOPT_DEBUG"):
             raise
-        _err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+        _err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} "
                    "(set SITEOPT_DEBUG=1 for a traceback; please report it)")
         return int(ExitCode.INTERNAL_ERROR)
     return int(code)

@@ -125,7 +125,7 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         out.append(Violation("headroom", x, y, (
             f"zone {z}{name} headroom short by {x:.2f} facility MW in {y}: the plan needs "
             f"{power:.2f} MW, the limit is {limit:.2f} MW (derated headroom "
-            f"{head:.2f} + upgrades {limit - head:.2f}) "
+            f"{head:.2f} + upgrades {max(0.0, limit - head):.2f}) "
             f"[{_line(inst, 'headroom', head_line[z, y])}]")))
     for b, x in slack_values(m, "budget").items():
         if x <= TOL:

@@ -39,7 +39,8 @@ CELLS = ("", " ", "nan", "NaN", "inf", "-inf", "Infinity", "-1", "-0", "0", "1e3
          "-1e308", "1e7", "1e12", "1e-300", "2030.5", "9999", "-2030", "abc", "true", "maybe",
          "1,5", '"5"', '"a,b"', "0x10", "1_000", "٣", "5e", ".", "A", "B", "Z", "air",
          "cloud", "R", "city", "unknown-id", "Hà Nội", "東京", "🚀", "\u200b", "\u202e", "a|a",
-         "a||b", "|", "air|immersion", "\ufeffA", "\x00", "\x7f", "2030", "2031", "12", "0.5")
+         "a||b", "|", "air|immersion", "\ufeffA", "\x00", "\x7f", "2030", "2031", "12", "0.5",
+         "[/x]", "[red]", "[bold", "\\", "%s", "{0}", "$HOME", "<b>")
 
 #: Numbers that are valid somewhere: zero, tiny, huge, fractional, years, percentages.
 NUMBERS = ("0", "0.0", "1", "2", "5", "8", "12", "20", "100", "0.5", "0.01", "1e-9", "1e-300",
@@ -47,7 +48,7 @@ NUMBERS = ("0", "0.0", "1", "2", "5", "8", "12", "20", "100", "0.5", "0.01", "1e
 
 #: Values for instance.toml keys (TOML syntax): special floats, wrong types, extremes.
 TOML_VALUES = ("nan", "inf", "-inf", "-1", "0", "1e400", "1e300", '"text"', "true", "[1, 2]",
-               "99999", "2029", "2031", "0.5", '""', "{a = 1}")
+               "99999", "2029", "2031", "0.5", '""', "{a = 1}", '"[/x]"', '"[red]"')
 
 TOML_KEYS = ("first_year", "last_year", "discount_rate", "tariff_usd_per_mwh",
              "allow_unserved", "unserved_penalty_usd_m_per_mw_year", "max_utilization",
