@@ -113,6 +113,9 @@ def make_parser() -> argparse.ArgumentParser:
     _instance_arg(p, optional=False)
     p.add_argument("--time-limit", type=_positive_float, metavar="S",
                    help="time limit of the elastic re-solve")
+    p.add_argument("--iis", action="store_true",
+                   help="also print HiGHS's irreducible infeasible subsystem of the LP "
+                   "relaxation, mapped to instance rows")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a scalar parameter of instance.toml (repeatable)")
 
@@ -273,6 +276,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
         out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {escape(str(f))}", soft_wrap=True)
     for v in explanation.violations:
         out.print(f"[red]violation[/red] ({v.kind}): {escape(v.message)}", soft_wrap=True)
+    if args.iis:
+        from siteopt.iis import iis_conflict
+
+        conflict = iis_conflict(inst)
+        if conflict is None:
+            out.print("IIS: the LP relaxation is feasible; the conflict lies in whole-phase "
+                      "decisions")
+        elif not conflict:
+            out.print("IIS: HiGHS found none")
+        for item in conflict or []:
+            out.print(f"IIS: {escape(item)}", soft_wrap=True)
     if explanation.infeasible:
         out.print(f"{escape(inst.meta.name)}: infeasible; the smallest set of violations that "
                   "makes a plan possible is listed above (elastic re-solve: "

@@ -8,6 +8,7 @@ cause with its ids, year and amount (derived by hand in the comment of each case
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 import siteopt
 from siteopt.explain import explain
 from siteopt.presolve import presolve_checks
+from tests.conftest import TINY
 
 
 def _set(folder: Path, files: dict[str, str]) -> None:
@@ -153,7 +155,28 @@ def test_the_cases_plant_distinct_causes():
 
 
 def test_feasible_instance_has_nothing_to_explain():
-    from tests.conftest import TINY
-
     explanation = explain(siteopt.load_instance(TINY / "grid-upgrade"))
     assert not explanation.infeasible and explanation.violations == []
+
+
+def test_iis_names_the_conflicting_instance_rows(tiny_copy):
+    """HiGHS's IIS of the LP relaxation, mapped back: the budget row and the site whose
+    committed opening it cannot pay for; the zone row and the phase (at its lower bound 0:
+    nothing to switch off) beside the existing plant."""
+    from siteopt.iis import iis_conflict
+
+    found = {}
+    for case in ("committed spend", "existing over headroom", "zone headroom"):
+        base, files, _e, _p = CASES[case]
+        folder = tiny_copy(base)
+        _set(folder, files)
+        found[case] = iis_conflict(siteopt.load_instance(folder))
+        shutil.rmtree(folder)
+    assert found["committed spend"] == ["row budget[0] (budgets.csv line 2)",
+                                        "lower bound of open[A,2030] (sites.csv line 2)"]
+    assert found["existing over headroom"] == [
+        "row grid_headroom[Z,2030] (headroom.csv line 2)",
+        "lower bound of online[B,P1,air,2030] (phases.csv line 2)"]
+    assert "row grid_headroom[Z,2030] (headroom.csv line 2)" in found["zone headroom"]
+    assert "upper bound of upgrade[U2,2030] (upgrades.csv line 2)" in found["zone headroom"]
+    assert iis_conflict(siteopt.load_instance(TINY / "grid-upgrade")) is None
