@@ -94,7 +94,8 @@ def make_elastic(m: pyo.ConcreteModel, d: ModelData, weights: ElasticWeights,
         terms.append(pyo.quicksum(weights.unserved * m.unserved[k] for k in d.RCY))
     if beyond_target:
         terms.append(pyo.quicksum(weights.latency * m.serve[k] for k in beyond_target))
-    m.total_cost.deactivate()
+    for objective in list(m.component_objects(pyo.Objective, active=True)):
+        objective.deactivate()  # whichever objective the model was built with
     m.violation = pyo.Objective(expr=pyo.quicksum(terms) if terms else 0.0, sense=pyo.minimize)
 
 
