@@ -96,6 +96,9 @@ def iis_conflict(inst: Instance, options: SolveOptions | None = None) -> list[st
     h = to_highs(relaxed, options or SolveOptions())
     # the irreducible strategy (deletion filter): the light default often returns nothing
     h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
+    # a HiGHS run elsewhere in this process may have left its thread scheduler at another
+    # thread count, which makes this run fail before it starts (status kNotset)
+    highspy.Highs.resetGlobalScheduler(True)
     h.run()
     if "Infeasible" not in str(h.getModelStatus()):
         return None

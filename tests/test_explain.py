@@ -80,3 +80,21 @@ def test_validate_reports_presolve_errors_with_the_infeasible_code():
     assert proc.returncode == ExitCode.INFEASIBLE
     assert "error: 2030: total demand 20.00 IT MW exceeds all capacity" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_foreign_highs_run_does_not_break_later_solves(tmp_path):
+    """A HiGHS run elsewhere in the process (default threads) left its scheduler behind, and
+    the IIS run returned "not set" and reported the LP relaxation feasible (regression)."""
+    import highspy
+
+    from siteopt.iis import iis_conflict
+
+    lp = tmp_path / "m.lp"
+    lp.write_text("minimize\n obj: x + y\nsubject to\n c: x + y >= 1\nbounds\n x <= 4\n"
+                  "general\n y\nend\n")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(lp))
+    h.run()
+    assert iis_conflict(siteopt.load_instance(TINY / "infeasible-capacity"))
+    assert siteopt.solve(siteopt.load_instance(TINY / "cheapest-site")).status == "optimal"
