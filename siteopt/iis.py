@@ -82,7 +82,10 @@ def _describe(mapper: _RowMap, family: str, index: tuple, what: str) -> str:
 
 
 def iis_conflict(inst: Instance, options: SolveOptions | None = None) -> list[str] | None:
-    """The IIS of the LP relaxation as sentences, [] if HiGHS finds none, None if feasible."""
+    """The IIS of the LP relaxation as sentences; None if the LP relaxation is feasible.
+
+    [] when HiGHS gives no IIS (or no verdict on the relaxation).
+    """
     d = build_data(inst)
     model = create_model(d)
     try:
@@ -100,8 +103,11 @@ def iis_conflict(inst: Instance, options: SolveOptions | None = None) -> list[st
     # thread count, which makes this run fail before it starts (status kNotset)
     highspy.Highs.resetGlobalScheduler(True)
     h.run()
-    if "Infeasible" not in str(h.getModelStatus()):
+    status_name = str(h.getModelStatus())
+    if status_name.endswith("kOptimal"):
         return None
+    if "Infeasible" not in status_name:  # the LP solve failed: no verdict either way
+        return []
     status, iis = h.getIis()
     if "Ok" not in str(status) or not iis.valid_:
         return []
