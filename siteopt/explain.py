@@ -80,7 +80,8 @@ def _line(inst: Instance, table: str, i: int) -> str:
     return f"{TABLES_BY_NAME[table].file} line {n}"
 
 
-def _demand_context(view: InstanceView, d: ModelData, r: str, c: str, y: int) -> str:
+def _demand_context(view: InstanceView, d: ModelData, targets: set[tuple[str, str]], r: str,
+                    c: str, y: int) -> str:
     """What bounds (r, c, y): the sites able to serve it (latency aside) and their capacity."""
     allowed = frozenset(d.class_cooling[c])
     sites = sorted({s for s, r2, c2, _y in d.SRCY if (r2, c2) == (r, c)},
@@ -95,7 +96,8 @@ def _demand_context(view: InstanceView, d: ModelData, r: str, c: str, y: int) ->
                 f"{view.earliest(hosts, allowed)}")
     util = f", {view.util:g} of it sellable" if view.util < 1 else ""
     shared = "" if view.util * cap < d.demand[r, c, y] - TOL else ", shared with other demand"
-    return (f"the sites able to serve it, even beyond its latency target ({', '.join(sites)}), "
+    beyond = ", even beyond its latency target," if (r, c) in targets else ""
+    return (f"the sites able to serve it ({', '.join(sites)}){beyond} "
             f"can have at most {cap:.2f} IT MW{cool} by {y}{util}{shared}")
 
 
@@ -105,13 +107,15 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
     """The elastic plan's violations, one sentence each, in a stable order."""
     out: list[Violation] = []
     view = InstanceView(inst)
+    lt = inst.table("latency_targets")
+    with_target = set(zip(lt["region"], lt["class"], strict=True))
     if price_unserved:
         for r, c, y in d.RCY:
             x = float(m.unserved[r, c, y].value or 0.0)
             if x > TOL:
                 out.append(Violation("demand", x, y, (
                     f"demand {r}/{c} in {y}: {x:.2f} of {d.demand[r, c, y]:.2f} IT MW cannot be "
-                    f"served: {_demand_context(view, d, r, c, y)}")))
+                    f"served: {_demand_context(view, d, with_target, r, c, y)}")))
     head_line = {(z, int(y)): i for i, (z, y) in enumerate(
         inst.table("headroom")[["zone", "year"]].itertuples(index=False))}
     zone_name = dict(zip(inst.table("zones")["zone"], inst.table("zones")["name"], strict=True))

@@ -248,7 +248,7 @@ def check_demand_reach(view: InstanceView) -> list[Finding]:
             continue  # the same bound as check_capacity_in_time's for that year
         within = "within its latency target" if target is not None else "connected to it"
         if region_node[region] == "":
-            within = "(location-free region)"
+            within = "able to host it (location-free region)"
         cool = "" if allowed == frozenset(view.all_cooling) else (
             f" on {'|'.join(sorted(allowed))} cooling")
         if cap <= EPS:

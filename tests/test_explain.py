@@ -17,7 +17,7 @@ def test_unmeetable_demand_is_named_with_its_shortfall():
     reasons = explain_infeasible(siteopt.load_instance(TINY / "infeasible-capacity"))
     assert reasons[-1] == (
         "demand R/cloud in 2030: 10.00 of 20.00 IT MW cannot be served: the sites able to serve "
-        "it, even beyond its latency target (A), can have at most 10.00 IT MW by 2030")
+        "it (A) can have at most 10.00 IT MW by 2030")
 
 
 def test_existing_plant_an_upgrade_covers_is_not_a_fixed_conflict(tiny_copy):
