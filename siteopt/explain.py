@@ -118,6 +118,9 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
                     f"served: {_demand_context(view, d, with_target, r, c, y)}")))
     head_line = {(z, int(y)): i for i, (z, y) in enumerate(
         inst.table("headroom")[["zone", "year"]].itertuples(index=False))}
+    upgrade_from: dict[str, int] = {}
+    for u, uy in d.UY:
+        upgrade_from[u] = min(upgrade_from.get(u, uy), uy)
     zone_name = dict(zip(inst.table("zones")["zone"], inst.table("zones")["name"], strict=True))
     for (z, y), x in slack_values(m, "grid_headroom").items():
         if x <= TOL:
@@ -126,11 +129,15 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         name = f" ({zone_name[z]})" if zone_name.get(z) else ""
         limit = power - x
         head = d.derate[z] * d.headroom[z, y]
+        later = [f"{u} only from {upgrade_from[u]}" if u in upgrade_from else
+                 f"{u} not within the horizon" for u in d.U
+                 if d.upgrade_zone[u] == z and upgrade_from.get(u, y + 1) > y]
         out.append(Violation("headroom", x, y, (
             f"zone {z}{name} headroom short by {x:.2f} facility MW in {y}: the plan needs "
             f"{power:.2f} MW, the limit is {limit:.2f} MW (derated headroom "
-            f"{head:.2f} + upgrades {max(0.0, limit - head):.2f}) "
-            f"[{_line(inst, 'headroom', head_line[z, y])}]")))
+            f"{head:.2f} + upgrades {max(0.0, limit - head):.2f}"
+            + (f"; upgrades can be online: {', '.join(later)}" if later else "")
+            + f") [{_line(inst, 'headroom', head_line[z, y])}]")))
     for b, x in slack_values(m, "budget").items():
         if x <= TOL:
             continue

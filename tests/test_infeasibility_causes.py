@@ -67,7 +67,8 @@ CASES: dict[str, tuple[str, dict[str, str], list[str], list[str] | None]] = {
         "demand.csv": "region,class,year,it_mw\nR,cloud,2030,8\nR,cloud,2031,8\n",
         "upgrades.csv": "upgrade,zone,add_mw,capex_usd_m,lead_months\nU1,Z,5,20,12\n"}, [
         "zone Z headroom short by 5.00 facility MW in 2030: the plan needs 15.00 MW, the "
-        "limit is 10.00 MW"], None),
+        "limit is 10.00 MW (derated headroom 10.00 + upgrades 0.00; upgrades can be online: "
+        "U1 only from 2031) [headroom.csv line 2]"], None),
     # 2030 needs a 100 USD M phase (lead 0) under a 50 USD M budget for 2030.
     "annual budget": ("annual-budget", {"instance.toml": "allow_unserved = false"}, [
         "budget (all sponsors, 2030) short by 50.00 USD M: the plan needs 100.00 USD M, the "
