@@ -31,7 +31,8 @@ class SolveOptions:
     """Options of one solve; defaults aim at a proven optimum, reproducibly."""
 
     time_limit: float | None = None
-    gap: float = 1e-4
+    #: None: the instance's `solver.gap` (1e-4 unless the instance asks for another)
+    gap: float | None = None
     threads: int = 1
     seed: int = 0
     progress: bool = False
@@ -164,7 +165,7 @@ def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highs
         lp.col_names_ = [_safe_name(v.name) for v in mat.columns]
         lp.row_names_ = _row_names(mat.rows)
     h.passModel(lp)
-    h.setOptionValue("mip_rel_gap", float(options.gap))
+    h.setOptionValue("mip_rel_gap", float(1e-4 if options.gap is None else options.gap))
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
     if options.time_limit is not None:
@@ -230,10 +231,18 @@ _STATUS = {
 }
 
 
-def solve_matrices(mat: Matrices, options: SolveOptions,
-                   on_progress: ProgressFn | None = None) -> SolverOutcome:
-    """Solve the compiled model with HiGHS; Ctrl-C stops the solve and keeps the best plan."""
+def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn | None = None,
+                   start: np.ndarray | None = None) -> SolverOutcome:
+    """Solve the compiled model with HiGHS; Ctrl-C stops the solve and keeps the best plan.
+
+    `start`, a value per column, is handed to HiGHS as a starting plan.
+    """
     h = to_highs(mat, options)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=float)
+        sol.value_valid = True
+        h.setSolution(sol)
     incumbents: list[tuple[float, float]] = []
     show = on_progress or (_progress_printer(options.progress_after) if options.progress
                            else None)
@@ -277,6 +286,13 @@ def solve_matrices(mat: Matrices, options: SolveOptions,
                          bound=bound, gap=gap, solve_seconds=seconds,
                          nodes=int(info.mip_node_count) if is_mip else 0,
                          incumbents=incumbents)
+
+
+def column_values(mat: Matrices, values: dict[int, float]) -> np.ndarray:
+    """Values per column of `mat` from a map of id(var) to value (missing: lower bound)."""
+    return np.fromiter((values.get(id(v), lo) for v, lo in zip(
+        mat.columns, np.where(np.isfinite(mat.col_lower), mat.col_lower, 0.0), strict=True)),
+        float, len(mat.columns))
 
 
 def load_values(model: pyo.ConcreteModel, mat: Matrices, x: np.ndarray) -> None:

@@ -213,8 +213,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     """
     hosts = hosting_sites(tables)
     lt = tables["latency_targets"]
-    targets = {(r, c): t for r, c, t in lt[["region", "class", "max_rtt_ms"]].itertuples(
-        index=False)}
+    targets = latency_targets(meta, tables)
     target_line = {(r, c): _line(lt, i) for i, (r, c) in enumerate(
         zip(lt["region"], lt["class"], strict=True))}
     region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
@@ -245,10 +244,35 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
             if meta.service.allow_unserved:
                 warnings.append(text + "; its demand will be unserved")
             else:
-                problems.append(Problem(_file("latency_targets"), "a target some site can meet "
-                                        "(or service.allow_unserved = true)",
-                                        row=target_line[region, cls], column="max_rtt_ms",
-                                        found=text))
+                covering = meta.siting.objective == "uncovered_mw"
+                if covering:
+                    warnings.append(text + "; it cannot be covered")
+                elif (region, cls) in target_line:
+                    problems.append(Problem(_file("latency_targets"), "a target some site can "
+                                            "meet (or service.allow_unserved = true)",
+                                            row=target_line[region, cls], column="max_rtt_ms",
+                                            found=text))
+                else:
+                    problems.append(Problem("instance.toml", "a default target some site can "
+                                            "meet (or service.allow_unserved = true)",
+                                            column="latency.max_rtt_ms", found=text))
+
+
+def latency_targets(meta: Metadata, tables: Tables) -> dict[tuple[str, str], float]:
+    """The round-trip target of every (region with a node, class) that has one.
+
+    A row of latency_targets.csv wins; otherwise `latency.max_rtt_ms` applies, if set.
+    """
+    lt = tables["latency_targets"]
+    targets = {(r, c): float(t) for r, c, t in lt[["region", "class", "max_rtt_ms"]].itertuples(
+        index=False)}
+    default = meta.latency.max_rtt_ms
+    if default is not None:
+        located = tables["regions"].loc[tables["regions"]["node"] != "", "region"]
+        for region in located:
+            for cls in tables["classes"]["class"]:
+                targets.setdefault((region, cls), float(default))
+    return targets
 
 
 def hosting_sites(tables: Tables) -> dict[str, set[str]]:
