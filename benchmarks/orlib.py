@@ -11,7 +11,7 @@ For each problem this script
 
 Run from the repository root (takes hours with the default limit; see docs/benchmarks.md):
 
-    python benchmarks/orlib.py                       # capa/b/c x 4 capacities, pmed6..pmed40
+    python benchmarks/orlib.py                       # capa/b/c x 4 capacities, pmed1..pmed40
     python benchmarks/orlib.py --only capa_8000 pmed6 --time-limit 60
     python benchmarks/orlib.py --table               # print the Markdown table of the CSV
 
@@ -21,7 +21,9 @@ The published optima come from `../shared/benchmarks/orlib/optima.csv` (or --orl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import fcntl
 import json
 import os
 import platform
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,14 +81,15 @@ class Problem:
 
 
 def problems(orlib: Path) -> list[Problem]:
-    """capa/b/c at four capacities, pmed6..pmed40, the UflLib samples too slow for tests.
+    """capa/b/c at four capacities, pmed1..pmed40, the UflLib samples too slow for tests.
 
-    The small problems are tests (tests/test_orlib.py).
+    cap41..cap134, the uncapacitated small files and pmed1..pmed5 are also tests
+    (tests/test_orlib.py).
     """
     out = [Problem(f"{base}_{c}", "orlib-cap", orlib / "cap" / f"{base}.txt", c)
            for base, caps in CAPACITIES.items() for c in caps]
     out += [Problem(f"pmed{k}", "orlib-pmed", orlib / "pmed" / f"pmed{k}.txt")
-            for k in range(6, 41)]
+            for k in range(1, 41)]
     out += [Problem(name, "orlib-ufl", orlib / "ufl" / "uflLib" / name)
             for name in ("E10.1", "MO1", "MP1")]
     return out
@@ -225,6 +229,20 @@ def machine() -> str:
             f"highspy {v['highspy']}, HiGHS threads 1")
 
 
+@contextlib.contextmanager
+def _exclusive(lock: Path | None) -> Iterator[None]:
+    """Hold an exclusive flock on `lock` (no-op without one)."""
+    if lock is None:
+        yield
+        return
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line of the benchmark."""
     ap = argparse.ArgumentParser(description=__doc__,
@@ -236,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", help="instance names to run (default: all)")
     ap.add_argument("--redo", action="store_true", help="measure again rows already present")
     ap.add_argument("--table", action="store_true", help="print the Markdown table and exit")
+    ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file while "
+                    "measuring each problem (keeps other heavy jobs on a shared machine "
+                    "from overlapping a measurement)")
     args = ap.parse_args(argv)
     if args.table:
         print(f"Machine: {machine()}\n")
@@ -248,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     for p in todo:
         if p.name in done and not args.redo:
             continue
-        with tempfile.TemporaryDirectory(prefix="siteopt-bench-") as work:
+        with _exclusive(args.lock), tempfile.TemporaryDirectory(prefix="siteopt-bench-") as work:
             row = bench_one(p, optima.get(p.name), args.time_limit, Path(work))
         append_row(args.out, row)
         print(f"{p.name}: {row.get('status')} obj {row.get('objective')} "

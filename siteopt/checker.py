@@ -245,8 +245,7 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
         u_mw = miss.get((r, c, y), 0.0)
         if abs(s_mw + u_mw - d) > _tol(d):
             v.append(f"demand {r}/{c}/{y}: served {s_mw:.4f} + unserved {u_mw:.4f} != {d}")
-        if u_mw > TOL and not meta.service.allow_unserved and (
-                meta.siting.objective != "uncovered_mw"):
+        if u_mw > TOL and not meta.unserved_allowed:
             v.append(f"demand {r}/{c}/{y}: {u_mw:.4f} MW unserved but unserved is forbidden")
     listed = set(zip(demand["region"], demand["class"], demand["year"].astype(int), strict=True))
     for key, x in miss.items():

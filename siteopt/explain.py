@@ -80,9 +80,10 @@ def explain_infeasible(inst: Instance, options: SolveOptions | None = None) -> l
     from siteopt.plan import solve
 
     reasons = fixed_conflicts(inst)
-    if reasons or inst.meta.service.allow_unserved:
+    if reasons or inst.meta.unserved_allowed:
         return reasons
     elastic = apply_overrides(inst, {"service.allow_unserved": True,
+                                     "siting.objective": "total_cost",
                                      "service.unserved_penalty_usd_m_per_mw_year":
                                          ELASTIC_PENALTY})
     opts = options or SolveOptions()

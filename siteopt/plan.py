@@ -161,7 +161,8 @@ def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
                       solver_status=outcome.model_status, **base)
     primary = outcome
     if data.objective != "total_cost" and outcome.status == "optimal":
-        outcome, mat = _cheapest_keeping(model, mat, outcome, options, timings)
+        outcome, mat = _cheapest_keeping(model, mat, outcome, options, timings,
+                                         base["warnings"])  # type: ignore[arg-type]
     t = time.perf_counter()
     load_values(model, mat, outcome.x)
     tables = extract(model, data, inst)
@@ -187,7 +188,7 @@ def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
 
 
 def _cheapest_keeping(model: object, mat: Matrices, primary: SolverOutcome,
-                      options: SolveOptions, timings: dict[str, float]
+                      options: SolveOptions, timings: dict[str, float], warnings: list[str]
                       ) -> tuple[SolverOutcome, Matrices]:
     """Second stage: the cheapest plan whose primary objective stays at its optimum.
 
@@ -206,7 +207,12 @@ def _cheapest_keeping(model: object, mat: Matrices, primary: SolverOutcome,
                             start=column_values(mat2, values))
     timings["solve"] += second.solve_seconds
     if second.x is None:
+        warnings.append(f"the second stage (cheapest plan at that objective) found no plan "
+                        f"({second.status}); the first-stage plan is reported")
         return primary, mat
+    if second.status != "optimal":
+        warnings.append(f"the second stage (cheapest plan at that objective) stopped at "
+                        f"{second.status}: total_cost may not be the least possible")
     return second, mat2
 
 

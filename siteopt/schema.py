@@ -399,6 +399,19 @@ class Metadata(_Strict):
     siting: Siting = Siting()
     solver: Solver = Solver()
 
+    @property
+    def unserved_allowed(self) -> bool:
+        """Whether demand may go unserved in a plan.
+
+        Maximal covering minimizes unserved demand, so it is always allowed there; p-center
+        and set covering require all demand served (else serving nothing would be optimal);
+        under total_cost, `service.allow_unserved` decides.
+        """
+        objective = self.siting.objective
+        if objective == "uncovered_mw":
+            return True
+        return objective == "total_cost" and self.service.allow_unserved
+
 
 #: Sections of `instance.toml`, for the format reference.
 METADATA_SECTIONS: dict[str, type[_Strict]] = {

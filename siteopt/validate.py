@@ -241,21 +241,17 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
             site = reach.loc[reach["rtt_ms"].idxmin(), "site"]
             text = (f"region {region}, class {cls}: no site within {target:g} ms round trip "
                     f"(nearest: {site} at {best:.2f} ms)")
-            if meta.service.allow_unserved:
+            if meta.unserved_allowed:
                 warnings.append(text + "; its demand will be unserved")
+            elif (region, cls) in target_line:
+                problems.append(Problem(_file("latency_targets"), "a target some site can "
+                                        "meet (or unserved demand allowed)",
+                                        row=target_line[region, cls], column="max_rtt_ms",
+                                        found=text))
             else:
-                covering = meta.siting.objective == "uncovered_mw"
-                if covering:
-                    warnings.append(text + "; it cannot be covered")
-                elif (region, cls) in target_line:
-                    problems.append(Problem(_file("latency_targets"), "a target some site can "
-                                            "meet (or service.allow_unserved = true)",
-                                            row=target_line[region, cls], column="max_rtt_ms",
-                                            found=text))
-                else:
-                    problems.append(Problem("instance.toml", "a default target some site can "
-                                            "meet (or service.allow_unserved = true)",
-                                            column="latency.max_rtt_ms", found=text))
+                problems.append(Problem("instance.toml", "a default target some site can "
+                                        "meet (or unserved demand allowed)",
+                                        column="latency.max_rtt_ms", found=text))
 
 
 def latency_targets(meta: Metadata, tables: Tables) -> dict[tuple[str, str], float]:
@@ -293,10 +289,27 @@ def hosting_sites(tables: Tables) -> dict[str, set[str]]:
     }
 
 
+def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
+                 warnings: list[str]) -> None:
+    """`siting.sites` is a count the sites can meet: existing sites are open whatever happens."""
+    p = meta.siting.sites
+    if p is None:
+        return
+    n_sites = len(tables["sites"])
+    n_existing = int((tables["sites"]["existing_it_mw"] > 0).sum())
+    if meta.siting.sites_rule == "exactly" and p > n_sites:
+        problems.append(Problem("instance.toml", f"siting.sites <= the {n_sites} sites in "
+                                f"{_file('sites')}", column="siting.sites", found=str(p)))
+    if p < n_existing:
+        problems.append(Problem("instance.toml", f"siting.sites >= the {n_existing} sites with "
+                                "existing capacity (they are open from the first year)",
+                                column="siting.sites", found=str(p)))
+
+
 CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
-    check_budgets, check_latency_targets,
+    check_budgets, check_latency_targets, check_siting,
 )
 
 

@@ -139,3 +139,20 @@ def test_set_covering_with_a_looser_target_needs_one_site():
     assert result.objective == pytest.approx(1.0)
     sites = result.tables["sites"]
     assert set(sites.loc[sites["open_year"].notna(), "site"]) == {"C"}
+
+
+@pytest.mark.parametrize("name", ["p-center", "set-covering"])
+def test_p_center_and_set_covering_serve_all_demand_even_if_unserved_is_allowed(name):
+    """Else serving nothing would be optimal: both classic problems require full service."""
+    inst = siteopt.load_instance(TINY / name)
+    result = siteopt.solve(inst, overrides={"service.allow_unserved": True})
+    assert result.objective == pytest.approx(CLASSIC[name][1])
+    assert result.tables["unserved"]["unserved_mw"].sum() == pytest.approx(0.0)
+
+
+def test_site_count_beyond_the_sites_is_bad_input():
+    from siteopt.errors import InputError
+
+    inst = siteopt.load_instance(TINY / "p-median")
+    with pytest.raises(InputError, match=r"siting\.sites"):
+        siteopt.apply_overrides(inst, {"siting.sites": 5})

@@ -280,7 +280,7 @@ def build_data(inst: Instance) -> ModelData:
         upgrade_sponsor=dict(zip(U, upgrades["sponsor"], strict=True)), UY=UY, demand=demand,
         RCY=RCY, SRCY=SRCY, SKY=SKY, service_cost=service_cost, latency=latency,
         groups=groups, class_cooling=class_techs, budgets=budgets,
-        allow_unserved=meta.service.allow_unserved or meta.siting.objective == "uncovered_mw",
+        allow_unserved=meta.unserved_allowed,
         unserved_penalty=meta.service.unserved_penalty_usd_m_per_mw_year,
         max_utilization=meta.service.max_utilization,
         strong_linking=meta.service.strong_linking,
