@@ -46,8 +46,9 @@ CAPACITIES = {"capa": (8000, 10000, 12000, 14000), "capb": (5000, 6000, 7000, 80
               "capc": (5000, 5750, 6500, 7250)}
 
 FIELDS = ["instance", "kind", "published", "status", "objective", "bound", "gap", "matched",
-          "siteopt_wall_s", "siteopt_highs_s", "siteopt_overhead_s", "siteopt_peak_mb",
-          "highs_status", "highs_objective", "highs_wall_s", "highs_peak_mb", "wall_ratio",
+          "siteopt_wall_s", "siteopt_cpu_s", "siteopt_highs_s", "siteopt_overhead_s",
+          "siteopt_peak_mb", "highs_status", "highs_objective", "highs_wall_s", "highs_cpu_s",
+          "highs_peak_mb", "wall_ratio", "cpu_ratio",
           "time_limit_s", "rows", "columns", "nonzeros"]
 
 HIGHS_ALONE = r"""
@@ -102,9 +103,12 @@ def published(orlib: Path) -> dict[str, float]:
                 if r["family"] in ("cap", "pmed", "ufl_uflLib")}
 
 
-def run_measured(cmd: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, float,
-                                                            float]:
-    """Run `cmd` in a fresh process; return it, its wall seconds and its own peak RSS in MB.
+def run_measured(cmd: list[str], timeout: float
+                 ) -> tuple[subprocess.CompletedProcess, float, float, float]:
+    """Run `cmd` in a fresh process; return it, its wall and CPU seconds and peak RSS in MB.
+
+    CPU seconds (user + system) of a single-threaded run equal its wall time on an idle
+    machine and are robust to other jobs sharing the cores, so both are recorded.
 
     Output goes to temporary files and the child is reaped with os.wait4, whose resource
     usage is that child's alone (RUSAGE_CHILDREN would be the maximum over all children).
@@ -123,7 +127,7 @@ def run_measured(cmd: list[str], timeout: float) -> tuple[subprocess.CompletedPr
         out.seek(0)
         err.seek(0)
         done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
-    return done, wall, usage.ru_maxrss / 1024
+    return done, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def siteopt_cmd(*args: str) -> list[str]:
@@ -139,11 +143,12 @@ def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> d
         args += ["--capacity", str(p.capacity)]
     subprocess.run(siteopt_cmd(*args), check=True, capture_output=True, cwd=REPO)
     res = work / f"{p.name}-result"
-    proc, wall, peak = run_measured(
+    proc, wall, cpu, peak = run_measured(
         siteopt_cmd("solve", str(inst), "--out", str(res), "--time-limit", str(time_limit),
                     "--gap", "0", "--quiet"), timeout=time_limit * 3 + 600)
     row: dict[str, object] = {"instance": p.name, "kind": p.kind, "published": opt,
-                              "siteopt_wall_s": round(wall, 2), "siteopt_peak_mb": round(peak),
+                              "siteopt_wall_s": round(wall, 2), "siteopt_cpu_s": round(cpu, 2),
+                              "siteopt_peak_mb": round(peak),
                               "time_limit_s": time_limit}
     summary_path = res / "summary.json"
     if summary_path.exists():
@@ -161,14 +166,16 @@ def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> d
     mps = work / f"{p.name}.mps"
     subprocess.run(siteopt_cmd("export", str(inst), "--mps", str(mps)), check=True,
                    capture_output=True, cwd=REPO)
-    hproc, hwall, hpeak = run_measured(
+    hproc, hwall, hcpu, hpeak = run_measured(
         [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit)],
         timeout=time_limit * 3 + 600)
     if hproc.returncode == 0 and hproc.stdout.strip():
         h = json.loads(hproc.stdout.strip().splitlines()[-1])
         row.update(highs_status=h["status"], highs_objective=h["objective"],
-                   highs_wall_s=round(hwall, 2), highs_peak_mb=round(hpeak))
+                   highs_wall_s=round(hwall, 2), highs_cpu_s=round(hcpu, 2),
+                   highs_peak_mb=round(hpeak))
         row["wall_ratio"] = round(wall / hwall, 3) if hwall > 0 else None
+        row["cpu_ratio"] = round(cpu / hcpu, 3) if hcpu > 0 else None
     else:
         row.update(highs_status=f"exit {hproc.returncode}", highs_wall_s=round(hwall, 2))
     return row
@@ -205,9 +212,9 @@ def _num(x: str, digits: int = 2) -> str:
 def markdown_table(rows: list[dict[str, str]]) -> str:
     """The results as a Markdown table, in problem order."""
     head = ("| instance | published | siteopt objective | bound | gap % | status | matched | "
-            "siteopt wall s | HiGHS in siteopt s | HiGHS alone wall s | ratio | peak MB "
-            "siteopt / alone |")
-    lines = [head, "|" + "---|" * 12]
+            "siteopt wall s | HiGHS in siteopt s | HiGHS alone wall s | wall ratio | "
+            "siteopt CPU s | HiGHS alone CPU s | CPU ratio | peak MB siteopt / alone |")
+    lines = [head, "|" + "---|" * 15]
     for r in rows:
         gap = "–" if r.get("gap") in ("", None) else f"{100 * float(r['gap']):.4f}"
         lines.append(
@@ -215,7 +222,9 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
             f"{_num(r['bound'], 3)} | {gap} | {r['status']} | "
             f"{'yes' if r.get('matched') == 'True' else 'no'} | {_num(r['siteopt_wall_s'])} | "
             f"{_num(r['siteopt_highs_s'])} | {_num(r['highs_wall_s'])} | "
-            f"{_num(r['wall_ratio'], 3)} | {r['siteopt_peak_mb']} / {r['highs_peak_mb']} |")
+            f"{_num(r['wall_ratio'], 3)} | {_num(r['siteopt_cpu_s'])} | "
+            f"{_num(r['highs_cpu_s'])} | {_num(r['cpu_ratio'], 3)} | "
+            f"{r['siteopt_peak_mb']} / {r['highs_peak_mb']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -275,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{p.name}: {row.get('status')} obj {row.get('objective')} "
               f"(published {row.get('published')}) gap {row.get('gap')} "
               f"siteopt {row.get('siteopt_wall_s')} s, HiGHS alone {row.get('highs_wall_s')} s, "
-              f"ratio {row.get('wall_ratio')}", flush=True)
+              f"ratio {row.get('wall_ratio')} (CPU {row.get('cpu_ratio')})", flush=True)
     return 0
 
 

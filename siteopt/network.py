@@ -13,6 +13,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
+from siteopt.instance import records_frame
 from siteopt.schema import Latency
 
 
@@ -67,7 +68,7 @@ def latency_table(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
             path = paths[rnode]
             km = sum(graph.edges[a, b]["km"] for a, b in itertools.pairwise(path))
             rows.append((site, region, latency.rtt_ms_fixed + dist[rnode], km, len(path) - 1))
-    return pd.DataFrame(rows, columns=["site", "region", "rtt_ms", "km", "hops"])
+    return records_frame(rows, ["site", "region", "rtt_ms", "km", "hops"], text=("site", "region"))
 
 
 def components(graph: nx.Graph) -> list[set[str]]:

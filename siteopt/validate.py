@@ -218,10 +218,19 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
         zip(lt["region"], lt["class"], strict=True))}
     region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
     demand = tables["demand"]
-    segments = demand.loc[demand["it_mw"] > 0].groupby(["region", "class"], sort=False)
-    for (region, cls), rows in segments:
+    positive = demand.loc[demand["it_mw"] > 0, ["region", "class"]]
+    first_row: dict[tuple[str, str], int] = {}
+    for i, key in zip(positive.index, positive.itertuples(index=False, name=None), strict=True):
+        first_row.setdefault(key, int(i))
+    # (rtt, site) per region, once: a scan of the whole latency table per segment is
+    # quadratic on benchmark-sized instances
+    by_region: dict[str, list[tuple[float, str]]] = {}
+    for site, region, rtt in lat[["site", "region", "rtt_ms"]].itertuples(index=False,
+                                                                           name=None):
+        by_region.setdefault(region, []).append((float(rtt), site))
+    for (region, cls), row in first_row.items():
         candidates = hosts.get(cls, set())
-        line = _line(demand, int(rows.index[0]))
+        line = _line(demand, row)
         if not candidates:
             problems.append(Problem(_file("demand"), f"a class some site can host (no phase or "
                                     f"existing capacity has a cooling allowed for {cls})",
@@ -229,16 +238,15 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
             continue
         if region_node[region] == "":
             continue
-        reach = lat.loc[(lat["region"] == region) & lat["site"].isin(candidates)]
-        if reach.empty:
+        reach = [(rtt, site) for rtt, site in by_region.get(region, ()) if site in candidates]
+        if not reach:
             problems.append(Problem(_file("demand"), f"a region connected by fiber to a site "
                                     f"that can host class {cls}", row=line, column="region",
                                     found=f"{region} (node {region_node[region]} is cut off)"))
             continue
         target = targets.get((region, cls))
-        best = float(reach["rtt_ms"].min())
+        best, site = min(reach)
         if target is not None and best > target + 1e-9:
-            site = reach.loc[reach["rtt_ms"].idxmin(), "site"]
             text = (f"region {region}, class {cls}: no site within {target:g} ms round trip "
                     f"(nearest: {site} at {best:.2f} ms)")
             if meta.unserved_allowed:

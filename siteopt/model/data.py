@@ -13,7 +13,7 @@ from itertools import combinations
 
 import pandas as pd
 
-from siteopt.instance import Instance
+from siteopt.instance import Instance, records_frame
 from siteopt.validate import hosting_sites, latency_targets, phase_sequences
 
 #: Money is carried in USD M; energy tariffs are given in USD/MWh.
@@ -128,7 +128,8 @@ def allowed_pairs(inst: Instance) -> pd.DataFrame:
                 if rtt is None or (target is not None and rtt > target + 1e-9):
                     continue
                 rows.append((site, region, cls, rtt))
-    return pd.DataFrame(rows, columns=["site", "region", "class", "rtt_ms"])
+    return records_frame(rows, ["site", "region", "class", "rtt_ms"],
+                         text=("site", "region", "class"))
 
 
 def build_data(inst: Instance) -> ModelData:
