@@ -2,8 +2,9 @@
 
 The problems are solved by the same data-center model as the Vietnam plans (one year, one
 phase per site, an explicit serving-cost table); models/classic.md §6 shows the reduction.
-Optima: ../shared/benchmarks/orlib/optima.csv (rounded to 3 decimals, inconsistently, hence
-the absolute tolerance 1e-3 beside the relative 1e-9).
+Files and optima: tests/data/orlib/ (a vendored subset, see its README; the optima are
+rounded to 3 decimals, inconsistently, hence the absolute tolerance 1e-3 beside the
+relative 1e-9).
 """
 
 from __future__ import annotations
@@ -20,13 +21,10 @@ from siteopt.importers.orlib import import_orlib, read_pmed
 from tests.conftest import REPO
 from tests.test_cli import run
 
-ORLIB = REPO.parent / "shared" / "benchmarks" / "orlib"
-pytestmark = pytest.mark.skipif(not ORLIB.is_dir(), reason="OR-Library files not found")
+ORLIB = REPO / "tests" / "data" / "orlib"
 
 
 def _optima() -> dict[tuple[str, str], float]:
-    if not ORLIB.is_dir():
-        return {}
     with open(ORLIB / "optima.csv", newline="") as f:
         return {(r["family"], r["instance"]): float(r["optimal_value"])
                 for r in csv.DictReader(f)}
@@ -105,8 +103,10 @@ def test_pmed_duplicate_edges_keep_the_last_length(tmp_path):
 
 
 def test_capacity_word_needs_the_capacity_option(tmp_path):
+    f = tmp_path / "capx.txt"  # the capa/b/c layout: the word 'capacity' for each capacity
+    f.write_text("2 1\ncapacity 100.\ncapacity 50.\n 7 3.5 4.25\n")
     with pytest.raises(InputError) as err:
-        import_orlib("orlib-cap", ORLIB / "cap" / "capa.txt", tmp_path / "capa")
+        import_orlib("orlib-cap", f, tmp_path / "capa")
     assert "--capacity" in str(err.value) and "line 2" in str(err.value)
     assert not (tmp_path / "capa").exists()
 
@@ -132,7 +132,20 @@ def test_cli_import_then_solve(tmp_path):
     assert _matches(summary["objective"], OPTIMA["cap", "cap41"])
 
 
+def test_capacity_option_fills_in_the_capacity(tmp_path):
+    """Two warehouses of capacity 5 (fixed 100, 50), one customer of demand 7 costing 3.5
+    from the first and 4.25 from the second: both must open, 5 + 2 split by cost."""
+    f = tmp_path / "capx.txt"
+    f.write_text("2 1\ncapacity 100.\ncapacity 50.\n 7 3.5 4.25\n")
+    folder = import_orlib("orlib-cap", f, tmp_path / "capx", capacity=5)
+    result = siteopt.solve(siteopt.load_instance(folder))
+    assert result.objective == pytest.approx(150 + 3.5 * 5 / 7 + 4.25 * 2 / 7)
+
+
 def test_cli_capacity_word_exits_with_bad_input(tmp_path):
-    proc = run("import", "orlib-cap", str(ORLIB / "cap" / "capb.txt"), str(tmp_path / "b"))
+    f = tmp_path / "capx.txt"
+    f.write_text("2 1\ncapacity 100.\ncapacity 50.\n 7 3.5 4.25\n")
+    proc = run("import", "orlib-cap", str(f), str(tmp_path / "b"))
     assert proc.returncode == ExitCode.BAD_INPUT
     assert "--capacity" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "b").exists()
