@@ -561,6 +561,12 @@ def add_objective_bound(m: pyo.ConcreteModel, value: float) -> None:
     objective_bound: primary <= value; then total_cost is minimized among those plans.
     """
     primary = primary_objective(m)
-    m.objective_bound = pyo.Constraint(expr=primary.expr <= value)
+
+    def rule(m: pyo.ConcreteModel) -> object:
+        if pyo.is_constant(primary.expr) or primary.expr.is_fixed():
+            return pyo.Constraint.Skip  # e.g. one round-trip level: nothing to keep
+        return primary.expr <= value
+
+    m.objective_bound = pyo.Constraint(rule=rule)
     primary.deactivate()
     m.total_cost.activate()
