@@ -377,6 +377,7 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
         for c, techs in d.class_cooling.items():
             if k in techs:
                 existing[s, c] += mw
+    techs_of = {c: sorted(techs) for c, techs in d.class_cooling.items()}
 
     def rule(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
         D = d.demand[r, c, y]
@@ -385,7 +386,7 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
         if base >= D - 1e-12:
             return pyo.Constraint.Skip
         terms = [(min(D, u * d.phase_it[sp]), m.online[sp[0], sp[1], k, y])
-                 for k in sorted(d.class_cooling[c]) for sp in ix.site_phase_y[s, k, y]]
+                 for k in techs_of[c] for sp in ix.site_phase_y[s, k, y]]
         return m.serve[s, r, c, y] <= base + pyo.quicksum(a * x for a, x in terms)
 
     m.serve_link = pyo.Constraint(m.SRCY, rule=rule)
