@@ -1,4 +1,4 @@
-"""The `siteopt` command line: solve, validate, explain, graph, export, schema.
+"""The `siteopt` command line: solve, validate, explain, graph, export, schema, import.
 
 Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
 2 bad input or usage, 3 infeasible, 4 no plan within the limits, 130 / 143 stopped by
@@ -94,8 +94,9 @@ def make_parser() -> argparse.ArgumentParser:
                    "(atomically: complete or absent)")
     p.add_argument("--time-limit", type=_positive_float, metavar="S",
                    help="stop after S seconds with the best plan found and its gap")
-    p.add_argument("--gap", type=_nonneg_float, default=1e-4, metavar="G",
-                   help="relative optimality gap to stop at (default 1e-4)")
+    p.add_argument("--gap", type=_nonneg_float, default=None, metavar="G",
+                   help="relative optimality gap to stop at (default: the instance's "
+                   "solver.gap, 1e-4 unless set)")
     p.add_argument("--threads", type=_int_in(0, 256), default=1, metavar="N",
                    help="HiGHS threads (default 1, reproducible; 0 = HiGHS's choice)")
     p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0,
@@ -132,6 +133,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
 
     p = sub.add_parser("schema", help="print the instance format reference (Markdown)")
+
+    p = sub.add_parser("import", help="turn a published benchmark file into an instance folder",
+                       description="Read an OR-Library file and write an ordinary instance "
+                       "folder (one year, one phase per site) that `siteopt solve` solves.")
+    p.add_argument("kind", choices=("orlib-cap", "orlib-ufl", "orlib-pmed"),
+                   help="orlib-cap: capacitated warehouse location (capinfo); orlib-ufl: "
+                   "uncapacitated (capinfo format with capacities ignored, or UflLib); "
+                   "orlib-pmed: p-median on a graph (pmedinfo)")
+    p.add_argument("file", type=Path, help="the benchmark file")
+    p.add_argument("out", type=Path, help="instance folder to write (atomically)")
+    p.add_argument("--capacity", type=_positive_float, metavar="C",
+                   help="capacity of every warehouse (needed for capa/capb/capc, whose "
+                   "files say 'capacity'; replaces the file's values otherwise)")
     return parser
 
 
@@ -346,12 +360,23 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a benchmark file as an instance folder."""
+    from siteopt.importers.orlib import import_orlib
+
+    if args.capacity is not None and args.kind != "orlib-cap":
+        raise InputError(_usage_problem("--capacity applies to orlib-cap only"))
+    out = import_orlib(args.kind, args.file, args.out, capacity=args.capacity)
+    _console().print(f"wrote instance {out}")
+    return ExitCode.OK
+
+
 def _usage_problem(text: str) -> Problem:
     return Problem("command line", text)
 
 
 COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "explain": cmd_explain,
-            "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema}
+            "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema, "import": cmd_import}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ from siteopt.model.elastic import (
 from siteopt.presolve import Finding, InstanceView, errors, presolve_checks
 from siteopt.schema import TABLES_BY_NAME
 from siteopt.solver import SolveOptions, compile_model, load_values, solve_matrices
+from siteopt.validate import latency_targets
 
 #: Violations smaller than this (MW or USD M) are solver noise.
 TOL = 1e-6
@@ -66,9 +67,15 @@ class Explanation:
 
 
 def _elastic_instance(inst: Instance) -> Instance:
-    """`inst` with latency targets lifted and unserved demand allowed (validated again)."""
-    meta = inst.meta.model_copy(update={"service": inst.meta.service.model_copy(
-        update={"allow_unserved": True})})
+    """`inst` with latency targets lifted and unserved demand allowed (validated again).
+
+    The elastic objective replaces any `siting.objective`, so the copy is read as a cost
+    model (under which `allow_unserved` frees unserved demand).
+    """
+    meta = inst.meta.model_copy(update={
+        "service": inst.meta.service.model_copy(update={"allow_unserved": True}),
+        "latency": inst.meta.latency.model_copy(update={"max_rtt_ms": None}),
+        "siting": inst.meta.siting.model_copy(update={"objective": "total_cost"})})
     tables = dict(inst.tables)
     tables["latency_targets"] = tables["latency_targets"].iloc[0:0]
     return from_tables(meta, tables, path=inst.path, fingerprint=inst.fingerprint + "+elastic")
@@ -173,10 +180,8 @@ def elastic_violations(inst: Instance, options: SolveOptions | None = None,
     relaxed = _elastic_instance(inst)
     d = build_data(relaxed)
     m = create_model(d)
-    targets = {(r, c): float(t) for r, c, t in inst.table("latency_targets")[
-        ["region", "class", "max_rtt_ms"]].itertuples(index=False)}
-    beyond = over_target(d, targets)
-    price_unserved = not inst.meta.service.allow_unserved
+    beyond = over_target(d, latency_targets(inst.meta, inst.tables))
+    price_unserved = not inst.meta.unserved_allowed
     make_elastic(m, d, weights or ElasticWeights.for_data(d), price_unserved, beyond)
     mat = compile_model(m)
     opts = options or SolveOptions()

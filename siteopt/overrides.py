@@ -44,7 +44,7 @@ def apply_overrides(inst: Instance, values: Mapping[str, object]) -> Instance:
             raise InputError(Problem("--set", "one of " + ", ".join(sorted(known)), column=key,
                                      found=key))
         section, name = key.split(".", 1)
-        data[section][name] = value
+        data[section][name] = None if value == "" else value  # empty clears an optional key
     try:
         meta = Metadata.model_validate(data)
     except ValidationError as exc:

@@ -28,7 +28,7 @@ import pandas as pd
 from siteopt.instance import Instance
 from siteopt.model.data import first_online_year, lead_years, spend_years
 from siteopt.network import components, instance_graph
-from siteopt.validate import phase_sequences
+from siteopt.validate import latency_targets, phase_sequences
 
 #: Slack in MW or USD M below which a shortfall is rounding, not a finding.
 EPS = 1e-6
@@ -124,7 +124,7 @@ class InstanceView:
         self.class_cooling = {c: frozenset(a or self.all_cooling) for c, a in zip(
             classes["class"], classes["cooling"], strict=True)}
         self.util = inst.meta.service.max_utilization
-        self.allow_unserved = inst.meta.service.allow_unserved
+        self.allow_unserved = inst.meta.unserved_allowed
 
     def capacity(self, site: str, year: int, allowed: frozenset[str] | None = None,
                  ) -> tuple[float, list[str]]:
@@ -217,8 +217,7 @@ def check_demand_reach(view: InstanceView) -> list[Finding]:
     such site can have any capacity yet (timing) or the bound is below the demand.
     """
     inst = view.inst
-    targets = {(r, c): t for r, c, t in inst.table("latency_targets")[
-        ["region", "class", "max_rtt_ms"]].itertuples(index=False)}
+    targets = latency_targets(inst.meta, inst.tables)
     region_node = dict(zip(inst.table("regions")["region"], inst.table("regions")["node"],
                            strict=True))
     lat = inst.latency

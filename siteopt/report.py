@@ -9,7 +9,7 @@ from rich.table import Table
 
 from siteopt.instance import Instance
 from siteopt.model.build import COST_TERMS
-from siteopt.plan import Result
+from siteopt.plan import OBJECTIVE_UNITS, Result
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -24,9 +24,14 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
                   f"(solver: {escape(result.solver_status)})")
         return
     verdict = "[green]verified[/green]" if result.verified else "[red]NOT verified[/red]"
+    name = result.objective_name
     con.print(f"[bold]{escape(inst.meta.name)}[/bold]  status [bold]{result.status}[/bold]  "
-              f"objective {_fmt(result.objective)} USD M (PV)  bound {_fmt(result.bound)}  "
+              f"{name} {_fmt(result.objective)} {OBJECTIVE_UNITS[name]}  "
+              f"bound {_fmt(result.bound)}  "
               f"gap {_fmt(None if result.gap is None else 100 * result.gap, 4)}%  {verdict}")
+    if name != "total_cost":
+        con.print(f"cheapest plan at that {name}: total_cost {_fmt(result.total_cost)} USD M "
+                  "(PV)")
     size = result.size
     if size:
         con.print(f"model {size['rows']:,} rows x {size['columns']:,} columns, "

@@ -32,7 +32,8 @@ class SolveOptions:
     """Options of one solve; defaults aim at a proven optimum, reproducibly."""
 
     time_limit: float | None = None
-    gap: float = 1e-4
+    #: None: the instance's `solver.gap` (1e-4 unless the instance asks for another)
+    gap: float | None = None
     threads: int = 1
     seed: int = 0
     progress: bool = False
@@ -166,7 +167,7 @@ def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highs
         lp.col_names_ = [_safe_name(v.name) for v in mat.columns]
         lp.row_names_ = _row_names(mat.rows)
     h.passModel(lp)
-    h.setOptionValue("mip_rel_gap", float(options.gap))
+    h.setOptionValue("mip_rel_gap", float(1e-4 if options.gap is None else options.gap))
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
     if options.time_limit is not None:
@@ -232,10 +233,18 @@ _STATUS = {
 }
 
 
-def solve_matrices(mat: Matrices, options: SolveOptions,
-                   on_progress: ProgressFn | None = None) -> SolverOutcome:
-    """Solve the compiled model with HiGHS; SIGINT or SIGTERM stops it with the best plan."""
+def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn | None = None,
+                   start: np.ndarray | None = None) -> SolverOutcome:
+    """Solve the compiled model with HiGHS; SIGINT or SIGTERM stops it with the best plan.
+
+    `start`, a value per column, is handed to HiGHS as a starting plan.
+    """
     h = to_highs(mat, options)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=float)
+        sol.value_valid = True
+        h.setSolution(sol)
     incumbents: list[tuple[float, float]] = []
     show = on_progress or (_progress_printer(options.progress_after) if options.progress
                            else None)
@@ -285,6 +294,13 @@ def solve_matrices(mat: Matrices, options: SolveOptions,
                          nodes=int(info.mip_node_count) if is_mip else 0,
                          incumbents=incumbents,
                          interrupted_by=received[0] if received else None)
+
+
+def column_values(mat: Matrices, values: dict[int, float]) -> np.ndarray:
+    """Values per column of `mat` from a map of id(var) to value (missing: lower bound)."""
+    return np.fromiter((values.get(id(v), lo) for v, lo in zip(
+        mat.columns, np.where(np.isfinite(mat.col_lower), mat.col_lower, 0.0), strict=True)),
+        float, len(mat.columns))
 
 
 def load_values(model: pyo.ConcreteModel, mat: Matrices, x: np.ndarray) -> None:
