@@ -25,7 +25,7 @@ from siteopt.sweep import read_table, run_scenarios
 __version__ = "0.1.0"
 
 
-def solve(instance: Instance, *, time_limit: float | None = None, gap: float = 1e-4,
+def solve(instance: Instance, *, time_limit: float | None = None, gap: float | None = None,
           threads: int = 1, seed: int = 0, overrides: dict[str, object] | None = None,
           progress: bool = False) -> Result:
     """Solve an instance and return its verified plan (see `Result`)."""

@@ -34,6 +34,7 @@ class CheckReport:
 
     violations: list[str] = field(default_factory=list)
     objective: float = math.nan
+    total_cost: float = math.nan
     cost_by_term: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -77,7 +78,11 @@ def _rtt(inst: Instance) -> dict[tuple[str, str], float]:
 
 def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
                reported_objective: float | None = None) -> CheckReport:
-    """Check every rule of the instance on `plan` and recompute its objective (USD M, PV)."""
+    """Check every rule of the instance on `plan` and recompute its objective.
+
+    The objective is the instance's `siting.objective` (total_cost: USD M present value;
+    max_rtt: ms; uncovered_mw: MW-years; site_count: sites), recomputed from the plan alone.
+    """
     rep = CheckReport()
     v = rep.violations
     meta = inst.meta
@@ -225,7 +230,7 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
             if lat is None:
                 v.append(f"site {s} serves {r} with no fiber path")
             else:
-                limit = targets.get((r, c))
+                limit = targets.get((r, c), meta.latency.max_rtt_ms)
                 if limit is not None and lat > limit + 1e-9:
                     v.append(f"site {s} serves {r}/{c} at {lat:.3f} ms, target {limit} ms")
     demand = inst.table("demand")
@@ -240,7 +245,7 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
         u_mw = miss.get((r, c, y), 0.0)
         if abs(s_mw + u_mw - d) > _tol(d):
             v.append(f"demand {r}/{c}/{y}: served {s_mw:.4f} + unserved {u_mw:.4f} != {d}")
-        if u_mw > TOL and not meta.service.allow_unserved:
+        if u_mw > TOL and not meta.unserved_allowed:
             v.append(f"demand {r}/{c}/{y}: {u_mw:.4f} MW unserved but unserved is forbidden")
     listed = set(zip(demand["region"], demand["class"], demand["year"].astype(int), strict=True))
     for key, x in miss.items():
@@ -344,8 +349,21 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
             scope = f"sponsor {sponsor or 'all'}, year {year if not pd.isna(year) else 'all'}"
             v.append(f"budget ({scope}) spends {total:.3f} USD M, limit {limit}")
 
+    # ---- siting: number of sites, the chosen objective ------------------------------------------
+    n_open = sum(1 for oy in open_year.values() if oy is not None)
+    p = meta.siting.sites
+    if p is not None and (n_open > p or (meta.siting.sites_rule == "exactly" and n_open != p)):
+        v.append(f"{n_open} sites open, siting asks for {meta.siting.sites_rule} {p}")
     rep.cost_by_term = {t: sum(disc[y] * x for y, x in by.items()) for t, by in terms.items()}
-    rep.objective = sum(rep.cost_by_term.values())
+    rep.total_cost = sum(rep.cost_by_term.values())
+    used = [rtt[s, r] for s, r, _c, _y, mw in serve_rows
+            if mw > TOL and region_node.get(r, "") != "" and (s, r) in rtt]
+    rep.objective = {
+        "total_cost": rep.total_cost,
+        "max_rtt": max(used, default=0.0),
+        "uncovered_mw": float(sum(miss.values())),
+        "site_count": float(n_open),
+    }[meta.siting.objective]
     if reported_objective is not None and abs(reported_objective - rep.objective) > OBJ_RTOL * max(
             1.0, abs(rep.objective)):
         v.append(f"reported objective {reported_objective:.6f} != recomputed "
@@ -354,6 +372,6 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
     if costs is not None and len(costs):
         for term, value in rep.cost_by_term.items():
             reported = float((costs[term] * costs["discount"]).sum())
-            if abs(reported - value) > OBJ_RTOL * max(1.0, abs(rep.objective)):
+            if abs(reported - value) > OBJ_RTOL * max(1.0, abs(rep.total_cost)):
                 v.append(f"cost term {term}: reported {reported:.6f} != recomputed {value:.6f}")
     return rep

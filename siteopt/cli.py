@@ -1,8 +1,11 @@
-"""The `siteopt` command line: solve, validate, graph, export, schema, sweep, batch.
+"""The `siteopt` command line: solve, validate, explain, graph, export, schema, import, sweep.
+
+Also `batch`, which solves many instances against expected values.
 
 Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
 2 bad input or usage, 3 infeasible, 4 no plan within the limits, 5 batch regression or
-failed sweep scenarios.
+failed sweep scenarios, 130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM (the best plan found
+so far is written, marked `interrupted`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
 
@@ -37,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        _err.print(f"siteopt: error: {message}")
+        _err.print(f"siteopt: error: {escape(message)}")
         sys.exit(ExitCode.BAD_INPUT)
 
 
@@ -90,8 +94,9 @@ def make_parser() -> argparse.ArgumentParser:
                    "(atomically: complete or absent)")
     p.add_argument("--time-limit", type=_positive_float, metavar="S",
                    help="stop after S seconds with the best plan found and its gap")
-    p.add_argument("--gap", type=_nonneg_float, default=1e-4, metavar="G",
-                   help="relative optimality gap to stop at (default 1e-4)")
+    p.add_argument("--gap", type=_nonneg_float, default=None, metavar="G",
+                   help="relative optimality gap to stop at (default: the instance's "
+                   "solver.gap, 1e-4 unless set)")
     p.add_argument("--threads", type=_int_in(0, 256), default=1, metavar="N",
                    help="HiGHS threads (default 1, reproducible; 0 = HiGHS's choice)")
     p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0,
@@ -103,6 +108,17 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check an instance and report every problem")
     _instance_arg(p, optional=True)
+
+    p = sub.add_parser("explain", help="explain why an instance has no plan (pre-solve checks "
+                       "and an elastic re-solve with priced violations)")
+    _instance_arg(p, optional=False)
+    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="time limit of the elastic re-solve")
+    p.add_argument("--iis", action="store_true",
+                   help="also print HiGHS's irreducible infeasible subsystem of the LP "
+                   "relaxation, mapped to instance rows")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a scalar parameter of instance.toml (repeatable)")
 
     p = sub.add_parser("graph", help="connectivity report, latency matrix, GraphML export")
     _instance_arg(p, optional=True)
@@ -118,6 +134,19 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the instance format reference (Markdown)")
     _add_batch_parsers(sub)
+
+    p = sub.add_parser("import", help="turn a published benchmark file into an instance folder",
+                       description="Read an OR-Library file and write an ordinary instance "
+                       "folder (one year, one phase per site) that `siteopt solve` solves.")
+    p.add_argument("kind", choices=("orlib-cap", "orlib-ufl", "orlib-pmed"),
+                   help="orlib-cap: capacitated warehouse location (capinfo); orlib-ufl: "
+                   "uncapacitated (capinfo format with capacities ignored, or UflLib); "
+                   "orlib-pmed: p-median on a graph (pmedinfo)")
+    p.add_argument("file", type=Path, help="the benchmark file")
+    p.add_argument("out", type=Path, help="instance folder to write (atomically)")
+    p.add_argument("--capacity", type=_positive_float, metavar="C",
+                   help="capacity of every warehouse (needed for capa/capb/capc, whose "
+                   "files say 'capacity'; replaces the file's values otherwise)")
     return parser
 
 
@@ -206,11 +235,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
                            seed=args.seed, progress=not args.quiet,
                            log_file=str(args.log) if args.log else None)
     result = solve(inst, options)
+    if result.interrupted_by is not None:
+        return _interrupted(result, args)
     if args.quiet:
         def show(x: float | None) -> str:
             return "-" if x is None else f"{x:.10g}"
 
-        out.print(f"{inst.meta.name}: {result.status} objective {show(result.objective)} "
+        out.print(f"{escape(inst.meta.name)}: {result.status} objective {show(result.objective)} "
                   f"gap {show(result.gap)} verified {result.verified}")
     else:
         print_summary(result, inst, out)
@@ -220,31 +251,51 @@ def cmd_solve(args: argparse.Namespace) -> int:
         _err.print("[red]No plan satisfies every hard constraint (infeasible).[/red]")
         reasons = explain_infeasible(inst, options)
         for reason in reasons[:30]:
-            _err.print(f"  - {reason}")
+            _err.print(f"  - {escape(reason)}", soft_wrap=True)
         if len(reasons) > 30:
             _err.print(f"  ... and {len(reasons) - 30} more")
         if not reasons:
-            _err.print("  no single cause found; " + " ".join(result.violations))
+            _err.print("  no single cause found; " + escape(" ".join(result.violations)))
         result.violations = reasons or result.violations
         if args.out:
             _write(result, args.out)  # summary only: never leave an older plan behind
         return ExitCode.INFEASIBLE
     if not result.has_plan:
-        _err.print(f"[red]No plan found within the limits[/red] (solver: {result.solver_status})")
+        _err.print("[red]No plan found within the limits[/red] "
+                   f"(solver: {escape(result.solver_status)})")
         if args.out:
             _write(result, args.out)
         return ExitCode.NO_PLAN
     if not result.verified:
         _err.print("[red]The solver's plan failed independent verification; this is a bug in "
-                   "siteopt. Violations:[/red]\n  " + "\n  ".join(result.violations[:20]))
+                   "siteopt. Violations:[/red]\n  " + escape("\n  ".join(result.violations[:20])))
         if args.out:
             _write(result, args.out)
         return ExitCode.INTERNAL_ERROR
     if args.out:
         _write(result, args.out)
         if not args.quiet:
-            out.print(f"results written to {args.out}")
+            out.print(f"results written to {escape(str(args.out))}")
     return ExitCode.OK
+
+
+def _interrupted(result: Result, args: argparse.Namespace) -> int:
+    """A solve stopped by a signal: keep its verified plan (marked interrupted) or nothing."""
+    from siteopt.interrupt import Interrupted, signal_name
+
+    name = signal_name(result.interrupted_by)
+    code = Interrupted(int(result.interrupted_by or 2)).exit_code
+    if result.has_plan and result.verified:
+        gap = "-" if result.gap is None else f"{100 * result.gap:.4f}%"
+        _err.print(f"[yellow]stopped by {name}[/yellow]: best plan found so far, objective "
+                   f"{result.objective:,.2f} USD M, gap {gap}, verified")
+        if args.out:
+            _write(result, args.out)
+            _err.print(f"results (marked {result.status}) written to {escape(str(args.out))}")
+    else:
+        _err.print(f"[yellow]stopped by {name}[/yellow] before a verified plan was found; "
+                   "nothing written")
+    return code
 
 
 def _write(result: Result, out: Path) -> None:
@@ -263,12 +314,58 @@ def cmd_validate(args: argparse.Namespace) -> int:
     inst = _load(args)
     t = inst.tables
     _console().print(
-        f"{inst.meta.name}: valid ({len(t['sites'])} sites, {len(t['phases'])} phases, "
+        f"{escape(inst.meta.name)}: valid ({len(t['sites'])} sites, {len(t['phases'])} phases, "
         f"{len(t['zones'])} zones, {len(t['regions'])} regions, {len(t['classes'])} classes, "
         f"{len(t['links'])} links, years {inst.years[0]}-{inst.years[-1]}); "
         f"fingerprint {inst.fingerprint}")
     for w in inst.warnings:
-        _err.print(f"[yellow]warning:[/yellow] {w}")
+        _err.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
+    from siteopt.presolve import presolve_checks
+
+    findings = presolve_checks(inst)
+    for f in findings:
+        colour = "red" if f.level == "error" else "yellow"
+        _err.print(f"[{colour}]{f.level}:[/{colour}] {escape(str(f))}", soft_wrap=True)
+    if any(f.level == "error" for f in findings):
+        _err.print("[red]The pre-solve checks prove that no plan exists (infeasible).[/red]")
+        return ExitCode.INFEASIBLE
+    return ExitCode.OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Pre-solve findings and the elastic plan's violations; exit 3 if no plan can exist."""
+    from siteopt.explain import explain
+    from siteopt.solver import SolveOptions
+
+    inst = _load(args)
+    out = _console()
+    explanation = explain(inst, SolveOptions(time_limit=args.time_limit))
+    for f in explanation.findings:
+        colour = "red" if f.level == "error" else "yellow"
+        out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {escape(str(f))}", soft_wrap=True)
+    for v in explanation.violations:
+        out.print(f"[red]violation[/red] ({v.kind}): {escape(v.message)}", soft_wrap=True)
+    if args.iis:
+        from siteopt.iis import iis_conflict
+
+        conflict = iis_conflict(inst)
+        if conflict is None:
+            out.print("IIS: the LP relaxation is feasible; the conflict lies in whole-phase "
+                      "decisions")
+        elif not conflict:
+            out.print("IIS: HiGHS found none")
+        for item in conflict or []:
+            out.print(f"IIS: {escape(item)}", soft_wrap=True)
+    if explanation.infeasible:
+        out.print(f"{escape(inst.meta.name)}: infeasible; the smallest set of violations that "
+                  "makes a plan possible is listed above (elastic re-solve: "
+                  f"{explanation.elastic_status})", soft_wrap=True)
+        return ExitCode.INFEASIBLE
+    if explanation.elastic_status not in ("optimal", "time_limit", "limit"):
+        out.print(f"{escape(inst.meta.name)}: the elastic re-solve found no plan "
+                  f"({explanation.elastic_status})")
+        return ExitCode.NO_PLAN
+    out.print(f"{escape(inst.meta.name)}: feasible; no hard constraint needs to be relaxed")
     return ExitCode.OK
 
 
@@ -306,7 +403,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if path:
             with atomic_file(path, suffix=suffix) as tmp:
                 h.writeModel(str(tmp))
-            _console().print(f"wrote {path}")
+            _console().print(f"wrote {escape(str(path))}")
     return ExitCode.OK
 
 
@@ -315,6 +412,17 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from siteopt.docs import instance_format_markdown
 
     sys.stdout.write(instance_format_markdown())
+    return ExitCode.OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a benchmark file as an instance folder."""
+    from siteopt.importers.orlib import import_orlib
+
+    if args.capacity is not None and args.kind != "orlib-cap":
+        raise InputError(_usage_problem("--capacity applies to orlib-cap only"))
+    out = import_orlib(args.kind, args.file, args.out, capacity=args.capacity)
+    _console().print(f"wrote instance {out}")
     return ExitCode.OK
 
 
@@ -340,29 +448,35 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return run_batch_command(args, _console(), _err)
 
 
-COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "graph": cmd_graph,
-            "export": cmd_export, "schema": cmd_schema, "sweep": cmd_sweep,
-            "batch": cmd_batch}
+COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "explain": cmd_explain,
+            "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema, "import": cmd_import,
+            "sweep": cmd_sweep, "batch": cmd_batch}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `siteopt` console script."""
+    from siteopt.interrupt import Interrupted, sigterm_raises
+
     args = make_parser().parse_args(argv)
     try:
-        code = COMMANDS[args.command](args)
+        with sigterm_raises():
+            code = COMMANDS[args.command](args)
+    except Interrupted as exc:
+        _err.print(f"[red]stopped by {exc}[/red]; nothing written")
+        return exc.exit_code
     except InputError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         return int(exc.exit_code)
     except SiteoptError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        _err.print("[red]interrupted[/red]")
+        _err.print("[red]stopped by SIGINT[/red]; nothing written")
         return 130
     except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("SITEOPT_DEBUG"):
             raise
-        _err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+        _err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} "
                    "(set SITEOPT_DEBUG=1 for a traceback; please report it)")
         return int(ExitCode.INTERNAL_ERROR)
     return int(code)

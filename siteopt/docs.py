@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siteopt.schema import METADATA_FILE, METADATA_SECTIONS, REQUIRED, TABLES
+from siteopt.schema import MAX_MAGNITUDE, METADATA_FILE, METADATA_SECTIONS, REQUIRED, TABLES
 
 
 def _default(value: object) -> str:
@@ -22,7 +22,8 @@ def instance_format_markdown() -> str:
         f"`{METADATA_FILE}`. Money is in USD M, power in MW (IT MW for servers, facility MW = "
         "IT MW x PUE for the grid), time in calendar years. Empty cells take the default. "
         "Any table may carry extra `source` and `note` columns (kept, never used); any other "
-        "unknown column is an error. Lists separate ids with `|`.\n",
+        "unknown column is an error. Lists separate ids with `|`. Every number, in the tables "
+        f"and in `{METADATA_FILE}`, is finite and of magnitude at most {MAX_MAGNITUDE:.0e}.\n",
         f"## `{METADATA_FILE}`\n",
         "Top level: `name` (required), `description`. Sections and keys (keys outside "
         "`horizon` can be overridden with `siteopt solve --set section.key=value`):\n",

@@ -8,23 +8,58 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from siteopt.errors import InputError, Problem
-from siteopt.schema import METADATA_FILE, TABLES, TABLES_BY_NAME, Column, Metadata, Table
+from siteopt.schema import (
+    MAX_MAGNITUDE,
+    METADATA_FILE,
+    TABLES,
+    TABLES_BY_NAME,
+    Column,
+    Metadata,
+    Table,
+)
 
 #: Tables that must have at least one row.
 NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
 
 #: Extra columns any table may carry for provenance; they are kept but never used.
 NOTE_COLUMNS = ("source", "note")
+
+
+def records_frame(rows: list[tuple], columns: list[str], text: tuple[str, ...]) -> pd.DataFrame:
+    """A DataFrame of `rows` whose `text` columns hold plain Python strings (object dtype).
+
+    pandas 3 infers Arrow-backed strings, which cost several times more per cell in the
+    Python loops that build the model and the checks.
+    """
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    return pd.DataFrame({name: pd.Series(list(values), dtype=object if name in text else None)
+                         for name, values in zip(columns, cols, strict=True)})
+
+
+class LineNumbers(tuple):
+    """Each row's line number in its file, kept in `DataFrame.attrs["line"]`.
+
+    Immutable, so a deep copy may share it: pandas deep-copies `attrs` on nearly every
+    operation, which for a plain list of a large table's lines cost seconds per load.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> LineNumbers:
+        return self
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -89,6 +124,20 @@ def read_metadata(folder: Path) -> Metadata:
         ) from exc
 
 
+def _extra_fields(text: str) -> tuple[list[str], tuple[int, int] | None]:
+    """The header's names, and where non-empty fields go beyond the header's count.
+
+    Returns (line, number of fields) of the first such line, or None; pandas would drop
+    those fields with only a warning.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    names = next(reader, [])
+    for record in reader:
+        if len(record) > len(names) and any(f.strip() for f in record[len(names):]):
+            return names, (reader.line_num, len(record))
+    return names, None
+
+
 def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
     path = folder / table.file
     if not path.is_file():
@@ -97,16 +146,25 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
                                     found="no such file"))
         return None
     try:
-        header = path.read_text(encoding="utf-8-sig").splitlines()[:1]
-        names = next(csv.reader(header), []) if header else []
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                            encoding="utf-8-sig", skipinitialspace=True, index_col=False,
-                            skip_blank_lines=False)
+        text = path.read_text(encoding="utf-8-sig")
+        names, extra = _extra_fields(text)
+        if extra is not None:
+            line, n = extra
+            problems.append(Problem(table.file, f"comma-separated text with at most the header's "
+                                    f"{len(names)} fields on every line (is a value missing "
+                                    "its quotes?)", row=line,
+                                    found=f"{n} fields"))
+            return None
+        with warnings.catch_warnings():  # trailing empty fields: pandas warns, nothing is lost
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False,
+                                na_filter=False, skipinitialspace=True, index_col=False,
+                                skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         problems.append(Problem(table.file, "a header line with column names", row=1,
                                 found="an empty file"))
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
         message = str(exc).strip().splitlines()[-1]
         line = re.search(r"line (\d+)", message)
         problems.append(Problem(table.file, "comma-separated UTF-8 text with the header's "
@@ -117,12 +175,12 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
         frame.columns = [str(c).strip() for c in names]
     else:
         frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.map(str.strip)
+    frame = frame.map(str.strip).astype(object)  # plain str cells (see records_frame)
     # keep each row's line number in the file, then drop blank lines
     lines = [i + 2 for i in range(len(frame))]
     keep = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else []
     frame = frame.loc[keep].reset_index(drop=True)
-    frame.attrs["line"] = [n for n, k in zip(lines, keep, strict=True) if k]
+    frame.attrs["line"] = LineNumbers(n for n, k in zip(lines, keep, strict=True) if k)
     return frame
 
 
@@ -198,7 +256,49 @@ def _parse_cell(col: Column, text: str, meta: Metadata) -> tuple[object, str | N
             return None, _describe(col, meta)
         if col.maximum is not None and number > col.maximum:
             return None, _describe(col, meta)
+        if abs(number) > MAX_MAGNITUDE:
+            return None, (f"{_describe(col, meta)} of magnitude at most {MAX_MAGNITUDE:.0e} "
+                          "(larger values are beyond siteopt's numeric range: check the unit)")
     return value, None
+
+
+def _fast_column(col: Column, cells: pd.Series, meta: Metadata) -> list[object] | None:
+    """The parsed column when every cell is plainly valid, in one vectorized pass.
+
+    None sends the column through `_parse_cell` cell by cell, which words each problem;
+    both paths give the same values for valid input (the per-cell one is the reference).
+    """
+    if col.kind not in ("id", "int", "year", "float"):
+        return None
+    empty = (cells == "").to_numpy()
+    if empty.any() and (col.required or col.kind == "id"):
+        return None
+    if col.kind == "id":
+        if cells.str.contains(r"[|\n\r\t]", regex=True).any():
+            return None
+        return list(cells)
+    numbers = pd.to_numeric(cells.where(~empty, "nan"), errors="coerce").to_numpy(float)
+    given = numbers[~empty]
+    if not np.isfinite(given).all():
+        return None
+    if col.kind in ("int", "year") and (given != np.round(given)).any():
+        return None
+    low, high = col.minimum, col.maximum
+    if col.kind == "year":
+        low, high = meta.horizon.first_year, meta.horizon.last_year
+    if (low is not None and (given < low).any()) or (high is not None and (given > high).any()):
+        return None
+    if col.kind != "year" and (np.abs(given) > MAX_MAGNITUDE).any():
+        return None
+    if col.kind == "float":
+        out: list[object] = numbers.tolist()
+    else:
+        out = [int(v) for v in numbers.tolist()] if not empty.any() else [
+            None if e else int(v) for v, e in zip(numbers.tolist(), empty, strict=True)]
+    if empty.any():
+        for i in np.flatnonzero(empty):
+            out[i] = col.default
+    return out
 
 
 def _describe(col: Column, meta: Metadata) -> str:
@@ -221,8 +321,12 @@ def _typed(table: Table, frame: pd.DataFrame, meta: Metadata,
     data: dict[str, list[object]] = {}
     lines = frame.attrs.get("line") or [i + 2 for i in range(len(frame))]
     for col in table.columns:
-        values: list[object] = []
         cells = frame[col.name] if col.name in frame.columns else [""] * len(frame)
+        fast = _fast_column(col, cells, meta) if isinstance(cells, pd.Series) else None
+        if fast is not None:
+            data[col.name] = fast
+            continue
+        values: list[object] = []
         for i, text in enumerate(cells):
             value, expected = _parse_cell(col, text, meta)
             if expected is not None:
@@ -233,7 +337,10 @@ def _typed(table: Table, frame: pd.DataFrame, meta: Metadata,
     for name in NOTE_COLUMNS:
         if name in frame.columns:
             data[name] = list(frame[name])
-    typed = pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
+    # text-like columns as plain Python objects: the model and checks loop over them, and
+    # iterating pandas' Arrow-backed strings costs several times more per cell
+    typed = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in data.items()},
+                         index=pd.RangeIndex(len(frame)))
     for col in table.columns:
         if col.kind == "float":
             typed[col.name] = pd.to_numeric(typed[col.name], errors="coerce").astype(float)
@@ -241,7 +348,7 @@ def _typed(table: Table, frame: pd.DataFrame, meta: Metadata,
             typed[col.name] = pd.array(
                 [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
                  for v in typed[col.name]], dtype="Int64")
-    typed.attrs["line"] = list(lines)
+    typed.attrs["line"] = LineNumbers(lines)
     return typed
 
 
@@ -251,8 +358,9 @@ def _check_keys(table: Table, frame: pd.DataFrame, problems: list[Problem]) -> N
     keys = list(table.key)
     lines = frame.attrs.get("line") or [i + 2 for i in range(len(frame))]
     first_line: dict[tuple[str, ...], int] = {}
-    shown_keys = frame[keys].astype(object).where(frame[keys].notna(), "").astype(str)
-    for i, values in enumerate(shown_keys.itertuples(index=False, name=None)):
+    shown_keys = frame[keys].astype(object).where(frame[keys].notna(), "")
+    for i, raw in enumerate(shown_keys.itertuples(index=False, name=None)):
+        values = tuple(str(v) for v in raw)
         if values in first_line:
             shown = ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
             problems.append(Problem(table.file, f"a unique ({', '.join(keys)}); line "
@@ -269,7 +377,7 @@ def _empty(table: Table) -> pd.DataFrame:
             frame[col.name] = frame[col.name].astype(float)
         elif col.kind in ("int", "year"):
             frame[col.name] = frame[col.name].astype("Int64")
-    frame.attrs["line"] = []
+    frame.attrs["line"] = LineNumbers()
     return frame
 
 
@@ -314,8 +422,8 @@ def from_tables(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | No
             lines = frame.attrs.get("line")
             frame = frame.reset_index(drop=True)  # positional access throughout
             if lines:
-                frame.attrs["line"] = lines
-        frame.attrs.setdefault("line", [i + 2 for i in range(len(frame))])
+                frame.attrs["line"] = LineNumbers(lines)
+        frame.attrs.setdefault("line", LineNumbers(range(2, len(frame) + 2)))
         full[t.name] = frame
     for name, frame in full.items():
         missing = [c.name for c in TABLES_BY_NAME[name].columns if c.name not in frame.columns]

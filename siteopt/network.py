@@ -7,12 +7,12 @@ all paths (Dijkstra on that per-link weight).
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import networkx as nx
 import pandas as pd
 
+from siteopt.instance import records_frame
 from siteopt.schema import Latency
 
 
@@ -60,14 +60,33 @@ def latency_table(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
     for site, node in sites[["site", "node"]].itertuples(index=False):
         if node not in graph:
             continue
-        dist, paths = nx.single_source_dijkstra(graph, node, weight="rtt_ms")
+        dist, km, hops = _shortest_from(graph, node)
         for region, rnode in region_nodes.itertuples(index=False):
             if rnode not in dist:
                 continue
-            path = paths[rnode]
-            km = sum(graph.edges[a, b]["km"] for a, b in itertools.pairwise(path))
-            rows.append((site, region, latency.rtt_ms_fixed + dist[rnode], km, len(path) - 1))
-    return pd.DataFrame(rows, columns=["site", "region", "rtt_ms", "km", "hops"])
+            rows.append((site, region, latency.rtt_ms_fixed + dist[rnode], km[rnode],
+                         hops[rnode]))
+    return records_frame(rows, ["site", "region", "rtt_ms", "km", "hops"], text=("site", "region"))
+
+
+def _shortest_from(graph: nx.Graph, source: str
+                   ) -> tuple[dict[str, float], dict[str, float], dict[str, int]]:
+    """Round trip from `source` to every reachable node, with the km and hops of its route.
+
+    The route is networkx's Dijkstra path (first predecessor to reach the final distance);
+    km and hops are carried along the predecessor tree in settling order instead of
+    building every path as a list.
+    """
+    pred, dist = nx.dijkstra_predecessor_and_distance(graph, source, weight="rtt_ms")
+    km: dict[str, float] = {source: 0.0}
+    hops: dict[str, int] = {source: 0}
+    for v in dist:  # settling order: a node's first predecessor is settled before it
+        if v == source:
+            continue
+        u = pred[v][0]
+        km[v] = km[u] + graph.edges[u, v]["km"]
+        hops[v] = hops[u] + 1
+    return dist, km, hops
 
 
 def components(graph: nx.Graph) -> list[set[str]]:

@@ -42,12 +42,42 @@ def _usual_mode(path: Path, directory: bool) -> None:
     path.chmod((0o777 if directory else 0o666) & ~_umask())
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove temporary siblings of `target` left by a siteopt process that no longer runs.
+
+    A process killed outright (SIGKILL, power loss) cannot clean up; its temporary folders
+    carry its process id (`.NAME.tmp-PID-xxxx`), so a later run removes them once that
+    process is gone, and a rerun starts from a clean slate.
+    """
+    removed = []
+    for path in sorted(target.parent.glob(f".{target.name}.*-*-*")):
+        kind, _, rest = path.name[len(target.name) + 2:].partition("-")
+        pid = rest.split("-", 1)[0]
+        if kind in ("tmp", "old") and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a temporary folder that replaces `target` only if the block completes."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    remove_stale_temporaries(target)
+    pid = os.getpid()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{pid}-", dir=target.parent))
     try:
         yield tmp
         _usual_mode(tmp, directory=True)
@@ -55,7 +85,8 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             _usual_mode(path, directory=path.is_dir())
         old = None
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{pid}-",
+                                        dir=target.parent))
             os.replace(target, old / "previous")
         try:
             os.replace(tmp, target)

@@ -194,7 +194,7 @@ def apply_overrides(inst: Instance, values: Mapping[str, object]) -> Instance:
     for target, value in parsed:
         if isinstance(target, str):
             section, name = target.split(".", 1)
-            data[section][name] = value
+            data[section][name] = None if value == "" else value  # empty clears an optional key
     try:
         meta = Metadata.model_validate(data)
     except ValidationError as exc:

@@ -5,21 +5,25 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
-from siteopt.checker import CheckReport, check_plan
+from siteopt.checker import TOL, CheckReport, check_plan
 from siteopt.instance import Instance
-from siteopt.model.build import create_model
+from siteopt.interrupt import signal_name
+from siteopt.model.build import add_objective_bound, create_model
 from siteopt.model.data import ModelData, build_data
+from siteopt.numerics import coefficient_ranges, numerics_warnings
+from siteopt.presolve import errors, presolve_checks
 from siteopt.results import RESULT_TABLES, extract
 from siteopt.solver import (
     Matrices,
     SolveOptions,
     SolverOutcome,
     TrivialInfeasibilityError,
+    column_values,
     compile_model,
     load_values,
     solve_matrices,
@@ -48,6 +52,10 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     solver_status: str = ""
     check: CheckReport | None = None
+    coefficient_ranges: dict[str, list[float] | None] = field(default_factory=dict)
+    interrupted_by: int | None = None  # SIGINT or SIGTERM, if a signal stopped the solve
+    objective_name: str = "total_cost"
+    total_cost: float | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -62,8 +70,10 @@ class Result:
             "instance_fingerprint": self.fingerprint,
             "status": self.status,
             "solver_status": self.solver_status,
+            "objective_name": self.objective_name,
             "objective": self.objective,
-            "objective_unit": "USD M (present value)",
+            "objective_unit": OBJECTIVE_UNITS[self.objective_name],
+            "total_cost": self.total_cost,
             "bound": self.bound,
             "gap": self.gap,
             "verified": self.verified,
@@ -73,6 +83,8 @@ class Result:
             "solve_seconds": self.timings.get("solve", 0.0),
             "timings_seconds": self.timings,
             "model_size": self.size,
+            "coefficient_ranges": self.coefficient_ranges,
+            "interrupted_by": signal_name(self.interrupted_by),
             "options": {"time_limit": self.options.time_limit, "gap": self.options.gap,
                         "threads": self.options.threads, "seed": self.options.seed},
             "warnings": self.warnings,
@@ -102,13 +114,57 @@ def build(inst: Instance) -> tuple[ModelData, object]:
 Runner = Callable[[Matrices, SolveOptions], SolverOutcome]
 
 
-def solve(inst: Instance, options: SolveOptions | None = None,
+#: Unit of each `siting.objective`, for summaries.
+OBJECTIVE_UNITS = {"total_cost": "USD M (present value)", "max_rtt": "ms (worst served round trip)",
+                   "uncovered_mw": "MW-years of demand not covered within target",
+                   "site_count": "sites open at the end of the horizon"}
+
+
+def objective_value(name: str, tables: dict[str, pd.DataFrame]) -> float:
+    """The value of objective `name` for a plan, from its result tables."""
+    if name == "total_cost":
+        return float(tables["costs"]["total_pv"].sum())
+    if name == "max_rtt":
+        served = tables["served"]
+        rtt = served.loc[served["serve_mw"] > TOL, "rtt_ms"].dropna()
+        return float(rtt.max()) if len(rtt) else 0.0
+    if name == "uncovered_mw":
+        return float(tables["unserved"]["unserved_mw"].sum())
+    if name == "site_count":
+        return float(tables["sites"]["open_year"].notna().sum())
+    raise ValueError(name)
+
+
+def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = True,
           runner: Runner | None = None) -> Result:
-    """Solve `inst`; the returned plan, if any, has been checked by `siteopt.checker`."""
+    """Solve `inst`; the returned plan, if any, has been checked by `siteopt.checker`.
+
+    With `checks`, the pre-solve checks run first: their warnings join the result's, and an
+    error (a proof of infeasibility) returns an infeasible result without building a model.
+
+    With a `siting.objective` other than total_cost the solve is lexicographic: first the
+    chosen objective, then the cheapest plan (total_cost) among those that keep it.
+    `runner` solves the compiled matrices (default `solver.solve_matrices`).
+    """
     options = options or SolveOptions()
     runner = runner or solve_matrices
+    if options.gap is None:
+        options = replace(options, gap=inst.meta.solver.gap)
     timings: dict[str, float] = {}
+    warnings = list(inst.warnings)
     t = time.perf_counter()
+    if checks:
+        findings = presolve_checks(inst)
+        timings["presolve"] = time.perf_counter() - t
+        warnings += [str(f) for f in findings if f.level == "warning"]
+        if errors(findings):
+            return Result(status="infeasible", objective=None, bound=None, gap=None,
+                          verified=False, violations=[str(f) for f in errors(findings)],
+                          tables={}, timings=timings, size={}, instance_name=inst.meta.name,
+                          fingerprint=inst.fingerprint, options=options, warnings=warnings,
+                          solver_status="pre-solve checks",
+                          objective_name=inst.meta.siting.objective)
+        t = time.perf_counter()
     data = build_data(inst)
     timings["data"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -116,7 +172,7 @@ def solve(inst: Instance, options: SolveOptions | None = None,
     timings["build"] = time.perf_counter() - t
     t = time.perf_counter()
     base = dict(instance_name=inst.meta.name, fingerprint=inst.fingerprint, options=options,
-                warnings=list(inst.warnings))
+                warnings=warnings, objective_name=data.objective)
     try:
         mat = compile_model(model)
     except TrivialInfeasibilityError as exc:
@@ -128,30 +184,79 @@ def solve(inst: Instance, options: SolveOptions | None = None,
     rows, cols, nnz = mat.shape
     size = {"rows": rows, "columns": cols, "nonzeros": nnz,
             "integer_columns": int(mat.integrality.sum())}
+    ranges = coefficient_ranges(mat)
+    warnings += numerics_warnings(mat, ranges)
+    base.update(coefficient_ranges=ranges)
     outcome = runner(mat, options)
     timings["solve"] = outcome.solve_seconds
+    base.update(interrupted_by=outcome.interrupted_by)
     if outcome.x is None:
-        status = outcome.status if outcome.status in ("infeasible", "unbounded") else "no_plan"
+        status = (outcome.status if outcome.status in ("infeasible", "unbounded", "interrupted")
+                  else "no_plan")
         return Result(status=status, objective=None, bound=_finite(outcome.bound), gap=None,
                       verified=False, violations=[], tables={}, timings=timings, size=size,
                       solver_status=outcome.model_status, **base)
+    primary = outcome
+    if data.objective != "total_cost" and outcome.status == "optimal":
+        outcome, mat, stopped_by = _cheapest_keeping(model, mat, outcome, options, timings,
+                                                     warnings)
+        base.update(interrupted_by=stopped_by)
     t = time.perf_counter()
     load_values(model, mat, outcome.x)
     tables = extract(model, data, inst)
     timings["extract"] = time.perf_counter() - t
     t = time.perf_counter()
-    objective = float(tables["costs"]["total_pv"].sum())
+    total_cost = float(tables["costs"]["total_pv"].sum())
+    objective = objective_value(data.objective, tables)
     report = check_plan(inst, tables, objective)
     violations = list(report.violations)
-    if abs(outcome.objective - objective) > 1e-6 * max(1.0, abs(objective)):
-        violations.append(f"HiGHS objective {outcome.objective:.6f} differs from the model's "
-                          f"cost terms {objective:.6f}")
+    compare = [(primary.objective, objective, data.objective)]
+    if outcome is not primary:
+        compare.append((outcome.objective, total_cost, "total_cost"))
+    for solver_value, value, name in compare:
+        if abs(solver_value - value) > 1e-6 * max(1.0, abs(value)):
+            violations.append(f"HiGHS {name} {solver_value:.6f} differs from the plan's "
+                              f"recomputed value {value:.6f}")
     timings["verify"] = time.perf_counter() - t
     timings["total"] = sum(timings.values())
-    return Result(status=outcome.status, objective=objective, bound=_finite(outcome.bound),
-                  gap=_finite(outcome.gap), verified=not violations, violations=violations,
-                  tables=tables, timings=timings, size=size, solver_status=outcome.model_status,
-                  check=report, **base)
+    return Result(status=primary.status, objective=objective, bound=_finite(primary.bound),
+                  gap=_finite(primary.gap), verified=not violations, violations=violations,
+                  tables=tables, timings=timings, size=size, solver_status=primary.model_status,
+                  check=report, total_cost=total_cost, **base)
+
+
+def _cheapest_keeping(model: object, mat: Matrices, primary: SolverOutcome,
+                      options: SolveOptions, timings: dict[str, float], warnings: list[str]
+                      ) -> tuple[SolverOutcome, Matrices, int | None]:
+    """Second stage: the cheapest plan whose primary objective stays at its optimum.
+
+    Falls back to the first-stage plan if the second stage finds nothing better in time.
+    Also returns the signal that stopped the second stage, if one did.
+    """
+    t = time.perf_counter()
+    values = {id(v): float(x) for v, x in zip(mat.columns, primary.x, strict=True)}
+    slack = max(1e-6, 1e-9 * abs(primary.objective))
+    add_objective_bound(model, primary.objective + slack)
+    mat2 = compile_model(model)
+    timings["handoff"] += time.perf_counter() - t
+    limit = options.time_limit
+    if limit is not None:
+        limit = max(1.0, limit - primary.solve_seconds)
+    second = solve_matrices(mat2, replace(options, time_limit=limit),
+                            start=column_values(mat2, values))
+    timings["solve"] += second.solve_seconds
+    if second.interrupted_by is not None:
+        warnings.append(f"the second stage (cheapest plan at that objective) was stopped by "
+                        f"{signal_name(second.interrupted_by)}: total_cost may not be the least "
+                        "possible")
+    if second.x is None:
+        warnings.append(f"the second stage (cheapest plan at that objective) found no plan "
+                        f"({second.status}); the first-stage plan is reported")
+        return primary, mat, second.interrupted_by
+    if second.status != "optimal":
+        warnings.append(f"the second stage (cheapest plan at that objective) stopped at "
+                        f"{second.status}: total_cost may not be the least possible")
+    return second, mat2, second.interrupted_by
 
 
 def _finite(x: float) -> float | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from siteopt.instance import Instance
 from siteopt.model.build import COST_TERMS
-from siteopt.plan import Result
+from siteopt.plan import OBJECTIVE_UNITS, Result
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -19,13 +20,18 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     """Status, objective, gap, sites, phase schedule, power vs headroom, costs, unserved."""
     con = console or Console()
     if not result.has_plan:
-        con.print(f"[bold]{inst.meta.name}[/bold]  status [bold]{result.status}[/bold]  "
-                  f"(solver: {result.solver_status})")
+        con.print(f"[bold]{escape(inst.meta.name)}[/bold]  status [bold]{result.status}[/bold]  "
+                  f"(solver: {escape(result.solver_status)})")
         return
     verdict = "[green]verified[/green]" if result.verified else "[red]NOT verified[/red]"
-    con.print(f"[bold]{inst.meta.name}[/bold]  status [bold]{result.status}[/bold]  "
-              f"objective {_fmt(result.objective)} USD M (PV)  bound {_fmt(result.bound)}  "
+    name = result.objective_name
+    con.print(f"[bold]{escape(inst.meta.name)}[/bold]  status [bold]{result.status}[/bold]  "
+              f"{name} {_fmt(result.objective)} {OBJECTIVE_UNITS[name]}  "
+              f"bound {_fmt(result.bound)}  "
               f"gap {_fmt(None if result.gap is None else 100 * result.gap, 4)}%  {verdict}")
+    if name != "total_cost":
+        con.print(f"cheapest plan at that {name}: total_cost {_fmt(result.total_cost)} USD M "
+                  "(PV)")
     size = result.size
     if size:
         con.print(f"model {size['rows']:,} rows x {size['columns']:,} columns, "
@@ -33,9 +39,9 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
                   f"solved in {result.timings.get('solve', 0):.2f} s "
                   f"(total {result.timings.get('total', 0):.2f} s)")
     for w in result.warnings:
-        con.print(f"[yellow]warning:[/yellow] {w}")
+        con.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
     for v in result.violations[:20]:
-        con.print(f"[red]violation:[/red] {v}")
+        con.print(f"[red]violation:[/red] {escape(v)}", soft_wrap=True)
     if not result.tables:
         return
     t = result.tables
@@ -46,7 +52,8 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     for col in ("site", "name", "zone", "open year", "IT MW at end"):
         tab.add_column(col)
     for r in opened.itertuples(index=False):
-        tab.add_row(r.site, r.name, r.zone, "existing" if r.existing else str(r.open_year),
+        tab.add_row(escape(r.site), escape(r.name), escape(r.zone),
+                    "existing" if r.existing else str(r.open_year),
                     _fmt(r.it_mw_final, 1))
     con.print(tab)
 
@@ -56,7 +63,8 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
                 "of which in horizon", ""):
         tab.add_column(col)
     for r in sched.itertuples(index=False):
-        tab.add_row(str(r.online_year), r.site, r.phase, r.cooling, _fmt(r.it_mw, 1),
+        tab.add_row(str(r.online_year), escape(r.site), escape(r.phase), escape(r.cooling),
+                    _fmt(r.it_mw, 1),
                     _fmt(r.capex_usd_m, 1), _fmt(r.capex_in_horizon_usd_m, 1),
                     "committed" if r.committed else "")
     con.print(tab)
@@ -67,7 +75,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
         for col in ("upgrade", "zone", "online year", "+MW", "capex USD M"):
             tab.add_column(col)
         for r in ups.itertuples(index=False):
-            tab.add_row(r.upgrade, r.zone, str(r.online_year), _fmt(r.add_mw, 1),
+            tab.add_row(escape(r.upgrade), escape(r.zone), str(r.online_year), _fmt(r.add_mw, 1),
                         _fmt(r.capex_usd_m, 1))
         con.print(tab)
 
@@ -87,7 +95,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
             tight = p >= lim - 1e-6 and p > 0
             cell = f"{p:,.0f}/{lim:,.0f}"
             cells.append(f"[bold]{cell}[/bold]" if tight else cell)
-        tab.add_row(str(z), *cells)
+        tab.add_row(escape(str(z)), *cells)
     con.print(tab)
 
     costs = t["costs"]
@@ -107,7 +115,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
         for col in ("region", "class", "MW-years", "worst year MW"):
             tab.add_column(col)
         for (r, c), row in agg.iterrows():
-            tab.add_row(str(r), str(c), _fmt(row["sum"]), _fmt(row["max"]))
+            tab.add_row(escape(str(r)), escape(str(c)), _fmt(row["sum"]), _fmt(row["max"]))
         con.print(tab)
     else:
         con.print("Unserved demand: none")
@@ -117,9 +125,9 @@ def print_graph_report(inst: Instance, latency: pd.DataFrame, comps: list[set[st
                        console: Console | None = None) -> None:
     """Connectivity (components) and the site-to-region latency matrix."""
     con = console or Console()
-    con.print(f"[bold]{inst.meta.name}[/bold]: {len(comps)} connected component(s)")
+    con.print(f"[bold]{escape(inst.meta.name)}[/bold]: {len(comps)} connected component(s)")
     for i, comp in enumerate(comps, 1):
-        con.print(f"  component {i}: {len(comp)} nodes: {', '.join(sorted(comp))}")
+        con.print(f"  component {i}: {len(comp)} nodes: {escape(', '.join(sorted(comp)))}")
     if latency.empty:
         con.print("no connected site-region pair")
         return
@@ -127,7 +135,7 @@ def print_graph_report(inst: Instance, latency: pd.DataFrame, comps: list[set[st
     tab = Table(title="Round-trip latency, site -> region (ms)", title_justify="left")
     tab.add_column("site")
     for r in matrix.columns:
-        tab.add_column(str(r), justify="right")
+        tab.add_column(escape(str(r)), justify="right")
     for s, row in matrix.iterrows():
-        tab.add_row(str(s), *[("-" if pd.isna(x) else f"{x:.1f}") for x in row])
+        tab.add_row(escape(str(s)), *[("-" if pd.isna(x) else f"{x:.1f}") for x in row])
     con.print(tab)

@@ -13,6 +13,7 @@ import pyomo.environ as pyo
 from siteopt.instance import Instance
 from siteopt.model.build import COST_TERMS
 from siteopt.model.data import ModelData, spend_years
+from siteopt.validate import latency_targets
 
 #: Values closer to zero than this are reported as zero (solver noise, MW or USD M).
 ZERO = 1e-7
@@ -131,7 +132,7 @@ def _power(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
 
 
 def _served(m: pyo.ConcreteModel, d: ModelData, inst: Instance) -> pd.DataFrame:
-    targets = inst.table("latency_targets").set_index(["region", "class"])["max_rtt_ms"]
+    targets = latency_targets(inst.meta, inst.tables)
     rows = []
     for s, r, c, y in d.SRCY:
         v = _val(m.serve[s, r, c, y])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ColumnKind = Literal["id", "text", "int", "year", "float", "bool", "list"]
 
@@ -62,6 +62,11 @@ class Table:
 
 
 NONNEG = 0.0
+
+#: Largest magnitude of any number in an instance (cells and instance.toml). Larger values
+#: are beyond the units' sense (10 TW, USD 10 trillion) and would push the model's
+#: coefficients out of HiGHS's comfort zone (see `siteopt.numerics`).
+MAX_MAGNITUDE = 1e7
 
 SITES = Table(
     name="sites",
@@ -307,7 +312,15 @@ METADATA_FILE = "instance.toml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _magnitude(cls, value: object) -> object:
+        if isinstance(value, float | int) and not isinstance(value, bool) and abs(
+                value) > MAX_MAGNITUDE:
+            raise ValueError(f"a number of magnitude at most {MAX_MAGNITUDE:.0e}")
+        return value
 
 
 class Horizon(_Strict):
@@ -361,6 +374,30 @@ class Latency(_Strict):
                                   "traversed (switching, routing).")
     rtt_ms_fixed: float = Field(0.0, ge=0, description="Round-trip delay added once per path "
                                 "(end equipment).")
+    max_rtt_ms: float | None = Field(None, gt=0, description="Latency target for every region "
+                                     "and class without a row in latency_targets.csv; empty: "
+                                     "no limit.")
+
+
+class Siting(_Strict):
+    """Which classic location objective to optimize, and how many sites may be open."""
+
+    objective: Literal["total_cost", "max_rtt", "uncovered_mw", "site_count"] = Field(
+        "total_cost", description="What to minimize: total_cost (present value; with `sites` "
+        "this is the p-median), max_rtt (worst served round trip: p-center), uncovered_mw "
+        "(demand not served within its latency target: maximal covering) or site_count "
+        "(sites needed to serve all demand within target: set covering).")
+    sites: int | None = Field(None, ge=0, description="p: the number of sites open at the end "
+                              "of the horizon (existing sites count); empty: any number.")
+    sites_rule: Literal["exactly", "at_most"] = Field(
+        "exactly", description="Whether `sites` is an exact count or an upper limit.")
+
+
+class Solver(_Strict):
+    """Solver defaults the instance asks for; command-line options override them."""
+
+    gap: float = Field(1e-4, ge=0, le=1, description="Relative optimality gap to stop at "
+                       "(0: prove optimality down to HiGHS's absolute gap of 1e-6).")
 
 
 class Metadata(_Strict):
@@ -372,12 +409,28 @@ class Metadata(_Strict):
     economics: Economics = Economics()
     service: Service = Service()
     latency: Latency = Latency()
+    siting: Siting = Siting()
+    solver: Solver = Solver()
+
+    @property
+    def unserved_allowed(self) -> bool:
+        """Whether demand may go unserved in a plan.
+
+        Maximal covering minimizes unserved demand, so it is always allowed there; p-center
+        and set covering require all demand served (else serving nothing would be optimal);
+        under total_cost, `service.allow_unserved` decides.
+        """
+        objective = self.siting.objective
+        if objective == "uncovered_mw":
+            return True
+        return objective == "total_cost" and self.service.allow_unserved
 
 
 #: Sections of `instance.toml`, for the format reference.
 METADATA_SECTIONS: dict[str, type[_Strict]] = {
     "horizon": Horizon, "economics": Economics, "service": Service, "latency": Latency,
+    "siting": Siting, "solver": Solver,
 }
 #: Sections whose scalars `--set section.key=value` may override. The horizon is not among
 #: them: every year in the tables is validated against it when the files are read.
-OVERRIDABLE_SECTIONS = ("economics", "service", "latency")
+OVERRIDABLE_SECTIONS = ("economics", "service", "latency", "siting", "solver")

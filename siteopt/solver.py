@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siteopt.errors import SiteoptError
+from siteopt.interrupt import cancel_on_signals
 
 INF = math.inf
 
@@ -31,7 +32,8 @@ class SolveOptions:
     """Options of one solve; defaults aim at a proven optimum, reproducibly."""
 
     time_limit: float | None = None
-    gap: float = 1e-4
+    #: None: the instance's `solver.gap` (1e-4 unless the instance asks for another)
+    gap: float | None = None
     threads: int = 1
     seed: int = 0
     progress: bool = False
@@ -73,6 +75,7 @@ class SolverOutcome:
     solve_seconds: float
     nodes: int = 0
     incumbents: list[tuple[float, float]] = field(default_factory=list)
+    interrupted_by: int | None = None  # the signal that stopped the solve, if any
 
     @property
     def has_plan(self) -> bool:
@@ -164,7 +167,7 @@ def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highs
         lp.col_names_ = [_safe_name(v.name) for v in mat.columns]
         lp.row_names_ = _row_names(mat.rows)
     h.passModel(lp)
-    h.setOptionValue("mip_rel_gap", float(options.gap))
+    h.setOptionValue("mip_rel_gap", float(1e-4 if options.gap is None else options.gap))
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
     if options.time_limit is not None:
@@ -230,15 +233,21 @@ _STATUS = {
 }
 
 
-def solve_matrices(mat: Matrices, options: SolveOptions,
-                   on_progress: ProgressFn | None = None,
-                   highs: highspy.Highs | None = None) -> SolverOutcome:
-    """Solve the compiled model with HiGHS; Ctrl-C stops the solve and keeps the best plan.
+def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn | None = None,
+                   highs: highspy.Highs | None = None,
+                   start: np.ndarray | None = None) -> SolverOutcome:
+    """Solve the compiled model with HiGHS; SIGINT or SIGTERM stops it with the best plan.
 
     `highs`, if given, already holds `mat` (e.g. a persistent object updated in place by
-    `siteopt.resolve`) and is solved as it is; otherwise a new one is made.
+    `siteopt.resolve`) and is solved as it is; otherwise a new one is made. `start`, a value
+    per column, is handed to HiGHS as a starting plan.
     """
     h = highs if highs is not None else to_highs(mat, options)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=float)
+        sol.value_valid = True
+        h.setSolution(sol)
     incumbents: list[tuple[float, float]] = []
     show = on_progress or (_progress_printer(options.progress_after) if options.progress
                            else None)
@@ -257,9 +266,14 @@ def solve_matrices(mat: Matrices, options: SolveOptions,
 
     h.cbMipInterrupt += on_interrupt
     h.cbMipImprovingSolution += on_improve
-    h.HandleKeyboardInterrupt = sys.platform != "win32"
+    # HiGHS runs in a worker thread; SIGINT/SIGTERM ask it to stop via its interrupt
+    # callbacks, and it returns the best plan found so far (siteopt.interrupt)
+    h.HandleUserInterrupt = True
     start = time.perf_counter()
-    h.solve()
+    with cancel_on_signals(h.cancelSolve) as received:
+        h.startSolve()
+        while not h.wait(0.1)[0]:
+            pass
     seconds = time.perf_counter() - start
     model_status = h.getModelStatus()
     name = h.modelStatusToString(model_status)
@@ -281,7 +295,15 @@ def solve_matrices(mat: Matrices, options: SolveOptions,
     return SolverOutcome(status=status, model_status=name, x=x, objective=objective,
                          bound=bound, gap=gap, solve_seconds=seconds,
                          nodes=int(info.mip_node_count) if is_mip else 0,
-                         incumbents=incumbents)
+                         incumbents=incumbents,
+                         interrupted_by=received[0] if received else None)
+
+
+def column_values(mat: Matrices, values: dict[int, float]) -> np.ndarray:
+    """Values per column of `mat` from a map of id(var) to value (missing: lower bound)."""
+    return np.fromiter((values.get(id(v), lo) for v, lo in zip(
+        mat.columns, np.where(np.isfinite(mat.col_lower), mat.col_lower, 0.0), strict=True)),
+        float, len(mat.columns))
 
 
 def load_values(model: pyo.ConcreteModel, mat: Matrices, x: np.ndarray) -> None:

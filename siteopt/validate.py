@@ -213,16 +213,24 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     """
     hosts = hosting_sites(tables)
     lt = tables["latency_targets"]
-    targets = {(r, c): t for r, c, t in lt[["region", "class", "max_rtt_ms"]].itertuples(
-        index=False)}
+    targets = latency_targets(meta, tables)
     target_line = {(r, c): _line(lt, i) for i, (r, c) in enumerate(
         zip(lt["region"], lt["class"], strict=True))}
     region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
     demand = tables["demand"]
-    segments = demand.loc[demand["it_mw"] > 0].groupby(["region", "class"], sort=False)
-    for (region, cls), rows in segments:
+    positive = demand.loc[demand["it_mw"] > 0, ["region", "class"]]
+    first_row: dict[tuple[str, str], int] = {}
+    for i, key in zip(positive.index, positive.itertuples(index=False, name=None), strict=True):
+        first_row.setdefault(key, int(i))
+    # (rtt, site) per region, once: a scan of the whole latency table per segment is
+    # quadratic on benchmark-sized instances
+    by_region: dict[str, list[tuple[float, str]]] = {}
+    for site, region, rtt in lat[["site", "region", "rtt_ms"]].itertuples(index=False,
+                                                                           name=None):
+        by_region.setdefault(region, []).append((float(rtt), site))
+    for (region, cls), row in first_row.items():
         candidates = hosts.get(cls, set())
-        line = _line(demand, int(rows.index[0]))
+        line = _line(demand, row)
         if not candidates:
             problems.append(Problem(_file("demand"), f"a class some site can host (no phase or "
                                     f"existing capacity has a cooling allowed for {cls})",
@@ -230,25 +238,45 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
             continue
         if region_node[region] == "":
             continue
-        reach = lat.loc[(lat["region"] == region) & lat["site"].isin(candidates)]
-        if reach.empty:
+        reach = [(rtt, site) for rtt, site in by_region.get(region, ()) if site in candidates]
+        if not reach:
             problems.append(Problem(_file("demand"), f"a region connected by fiber to a site "
                                     f"that can host class {cls}", row=line, column="region",
                                     found=f"{region} (node {region_node[region]} is cut off)"))
             continue
         target = targets.get((region, cls))
-        best = float(reach["rtt_ms"].min())
+        best, site = min(reach)
         if target is not None and best > target + 1e-9:
-            site = reach.loc[reach["rtt_ms"].idxmin(), "site"]
             text = (f"region {region}, class {cls}: no site within {target:g} ms round trip "
                     f"(nearest: {site} at {best:.2f} ms)")
-            if meta.service.allow_unserved:
+            if meta.unserved_allowed:
                 warnings.append(text + "; its demand will be unserved")
-            else:
-                problems.append(Problem(_file("latency_targets"), "a target some site can meet "
-                                        "(or service.allow_unserved = true)",
+            elif (region, cls) in target_line:
+                problems.append(Problem(_file("latency_targets"), "a target some site can "
+                                        "meet (or unserved demand allowed)",
                                         row=target_line[region, cls], column="max_rtt_ms",
                                         found=text))
+            else:
+                problems.append(Problem("instance.toml", "a default target some site can "
+                                        "meet (or unserved demand allowed)",
+                                        column="latency.max_rtt_ms", found=text))
+
+
+def latency_targets(meta: Metadata, tables: Tables) -> dict[tuple[str, str], float]:
+    """The round-trip target of every (region with a node, class) that has one.
+
+    A row of latency_targets.csv wins; otherwise `latency.max_rtt_ms` applies, if set.
+    """
+    lt = tables["latency_targets"]
+    targets = {(r, c): float(t) for r, c, t in lt[["region", "class", "max_rtt_ms"]].itertuples(
+        index=False)}
+    default = meta.latency.max_rtt_ms
+    if default is not None:
+        located = tables["regions"].loc[tables["regions"]["node"] != "", "region"]
+        for region in located:
+            for cls in tables["classes"]["class"]:
+                targets.setdefault((region, cls), float(default))
+    return targets
 
 
 def hosting_sites(tables: Tables) -> dict[str, set[str]]:
@@ -269,10 +297,27 @@ def hosting_sites(tables: Tables) -> dict[str, set[str]]:
     }
 
 
+def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
+                 warnings: list[str]) -> None:
+    """`siting.sites` is a count the sites can meet: existing sites are open whatever happens."""
+    p = meta.siting.sites
+    if p is None:
+        return
+    n_sites = len(tables["sites"])
+    n_existing = int((tables["sites"]["existing_it_mw"] > 0).sum())
+    if meta.siting.sites_rule == "exactly" and p > n_sites:
+        problems.append(Problem("instance.toml", f"siting.sites <= the {n_sites} sites in "
+                                f"{_file('sites')}", column="siting.sites", found=str(p)))
+    if p < n_existing:
+        problems.append(Problem("instance.toml", f"siting.sites >= the {n_existing} sites with "
+                                "existing capacity (they are open from the first year)",
+                                column="siting.sites", found=str(p)))
+
+
 CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
-    check_budgets, check_latency_targets,
+    check_budgets, check_latency_targets, check_siting,
 )
 
 

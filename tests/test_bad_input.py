@@ -128,3 +128,18 @@ def test_bom_and_spaces_are_accepted(tiny_copy):
     (folder / "sites.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
     inst = load_instance(folder)
     assert list(inst.table("sites")["zone"]) == ["Z", "Z"]
+
+
+def test_markup_like_text_is_printed_verbatim(tiny_copy, capsys):
+    """Text in brackets (rich's markup syntax) in ids, names and bad cells is shown as is
+    (regression: '[/x]' in a cell crashed the error message with a traceback)."""
+    folder = tiny_copy("cheapest-site")
+    _edit(folder / "phases.csv", "A,P1,10,100", "A,P1,[/x],100")
+    assert main(["solve", str(folder), "--quiet"]) == ExitCode.BAD_INPUT
+    assert "found '[/x]'" in capsys.readouterr().err
+    _edit(folder / "phases.csv", "A,P1,[/x],100", "[/s],P1,10,100")
+    _edit(folder / "sites.csv", "A,Z,a", "[/s],Z,a")
+    _edit(folder / "instance.toml", 'name = "tiny-cheapest-site"', 'name = "[red]x"')
+    assert main(["solve", str(folder)]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "[red]x  status optimal" in out and "[/s]" in out

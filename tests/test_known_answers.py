@@ -26,7 +26,7 @@ EXPECTED = {
 
 def test_every_tiny_instance_has_an_expectation():
     folders = {p.name for p in TINY.iterdir() if p.is_dir()}
-    assert folders == set(EXPECTED) | {"infeasible-capacity"}
+    assert folders == set(EXPECTED) | set(CLASSIC) | {"infeasible-capacity"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -95,3 +95,64 @@ def test_class_not_served_by_cooling_that_never_comes_online(tiny_copy):
     uns = result.tables["unserved"]
     assert list(uns["class"]) == ["ai"]
     assert uns["unserved_mw"].sum() == pytest.approx(6.0)
+
+
+# The classic objectives on the path a-b-c-d (lengths 1, 2, 4; demand 10 at a, 1 elsewhere;
+# serving cost = distance), derived in instances/tiny/README.md:
+# name -> (objective name, objective value, total_cost, sites open)
+CLASSIC = {
+    "p-median": ("total_cost", 4.0, 4.0, {"A", "D"}),
+    "p-center": ("max_rtt", 1.0, 1.0, {"A", "C", "D"}),
+    "max-covering": ("uncovered_mw", 1.0, 112.0, {"B"}),
+    "set-covering": ("site_count", 2.0, 12.0, {"B", "D"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIC))
+def test_classic_objective(name):
+    objective_name, value, total_cost, opened = CLASSIC[name]
+    result = siteopt.solve(siteopt.load_instance(TINY / name))
+    assert result.status == "optimal"
+    assert result.verified, result.violations
+    assert result.objective_name == objective_name
+    assert result.objective == pytest.approx(value, abs=1e-9)
+    assert result.check is not None
+    assert result.check.objective == pytest.approx(value, abs=1e-9)
+    assert result.total_cost == pytest.approx(total_cost, abs=1e-9)
+    sites = result.tables["sites"]
+    assert set(sites.loc[sites["open_year"].notna(), "site"]) == opened
+
+
+def test_p_center_without_the_limit_opens_every_useful_site():
+    """With no p, the worst round trip is 0: every region is served at its own node."""
+    inst = siteopt.load_instance(TINY / "p-center")
+    result = siteopt.solve(inst, overrides={"siting.sites": ""})
+    assert result.objective == pytest.approx(0.0)
+    assert result.verified
+
+
+def test_set_covering_with_a_looser_target_needs_one_site():
+    """Within 5 ms, site B reaches a (1), c (2) and d (6 > 5: no); C reaches a (3), b (2),
+    d (4): one site, C, covers everything."""
+    inst = siteopt.load_instance(TINY / "set-covering")
+    result = siteopt.solve(inst, overrides={"latency.max_rtt_ms": 5})
+    assert result.objective == pytest.approx(1.0)
+    sites = result.tables["sites"]
+    assert set(sites.loc[sites["open_year"].notna(), "site"]) == {"C"}
+
+
+@pytest.mark.parametrize("name", ["p-center", "set-covering"])
+def test_p_center_and_set_covering_serve_all_demand_even_if_unserved_is_allowed(name):
+    """Else serving nothing would be optimal: both classic problems require full service."""
+    inst = siteopt.load_instance(TINY / name)
+    result = siteopt.solve(inst, overrides={"service.allow_unserved": True})
+    assert result.objective == pytest.approx(CLASSIC[name][1])
+    assert result.tables["unserved"]["unserved_mw"].sum() == pytest.approx(0.0)
+
+
+def test_site_count_beyond_the_sites_is_bad_input():
+    from siteopt.errors import InputError
+
+    inst = siteopt.load_instance(TINY / "p-median")
+    with pytest.raises(InputError, match=r"siting\.sites"):
+        siteopt.apply_overrides(inst, {"siting.sites": 5})

@@ -93,6 +93,10 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
         add_grid_headroom(m, d, ix)
         add_upgrade_monotone(m, d)
         add_budget(m, d)
+        add_site_limit(m, d)
+        define_rtt_levels(m, d)
+        add_rtt_level_order(m, d)
+        add_rtt_reach(m, d)
         define_objective(m, d)
     return m
 
@@ -373,6 +377,7 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
         for c, techs in d.class_cooling.items():
             if k in techs:
                 existing[s, c] += mw
+    techs_of = {c: sorted(techs) for c, techs in d.class_cooling.items()}
 
     def rule(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
         D = d.demand[r, c, y]
@@ -381,7 +386,7 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
         if base >= D - 1e-12:
             return pyo.Constraint.Skip
         terms = [(min(D, u * d.phase_it[sp]), m.online[sp[0], sp[1], k, y])
-                 for k in sorted(d.class_cooling[c]) for sp in ix.site_phase_y[s, k, y]]
+                 for k in techs_of[c] for sp in ix.site_phase_y[s, k, y]]
         return m.serve[s, r, c, y] <= base + pyo.quicksum(a * x for a, x in terms)
 
     m.serve_link = pyo.Constraint(m.SRCY, rule=rule)
@@ -466,8 +471,103 @@ def add_budget(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.budget = pyo.Constraint(m.B, rule=rule)
 
 
+def add_site_limit(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """sum_s open[s,T] == p (or <= p): the p of the p-median, p-center and maximal covering."""
+    if d.p_sites is None:
+        return
+    count = pyo.quicksum(m.open[s, d.last_year] for s in d.S)
+    m.site_limit = pyo.Constraint(
+        expr=count == d.p_sites if d.site_rule == "exactly" else count <= d.p_sites)
+
+
+def _level_of(d: ModelData) -> dict[tuple[str, str], int]:
+    position = {v: i for i, v in enumerate(d.rtt_levels)}
+    return {(s, r): position[round(v, 9)] for (s, r), v in d.latency.items()
+            if v == v and round(v, 9) in position}
+
+
+def define_rtt_levels(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """p-center only: rtt_level[l] = 1 when the worst served round trip reaches rtt_levels[l]."""
+    if d.objective != "max_rtt":
+        return
+    m.L = pyo.Set(initialize=range(1, len(d.rtt_levels)), ordered=True)
+    m.rtt_level = pyo.Var(m.L, within=pyo.Binary)
+
+
+def add_rtt_level_order(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """rtt_level[l] <= rtt_level[l-1]: reaching a level means reaching every lower one."""
+    if d.objective != "max_rtt":
+        return
+
+    def rule(m: pyo.ConcreteModel, lv: int) -> object:
+        if lv == 1:
+            return pyo.Constraint.Skip
+        return m.rtt_level[lv] <= m.rtt_level[lv - 1]
+
+    m.rtt_level_order = pyo.Constraint(m.L, rule=rule)
+
+
+def add_rtt_reach(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """serve[s,r,c,y] <= demand[r,c,y] * rtt_level[l(s,r)]: using a pair reaches its level.
+
+    Pairs at the lowest level (and location-free regions) have no row: they never raise
+    the worst served round trip above rtt_levels[0].
+    """
+    if d.objective != "max_rtt":
+        return
+    level = _level_of(d)
+    keys = [key for key in d.SRCY if level.get((key[0], key[1]), 0) >= 1]
+    m.rtt_reach_index = pyo.Set(initialize=keys, dimen=4, ordered=True)
+
+    def rule(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
+        return m.serve[s, r, c, y] <= d.demand[r, c, y] * m.rtt_level[level[s, r]]
+
+    m.rtt_reach = pyo.Constraint(m.rtt_reach_index, rule=rule)
+
+
 def define_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """total_cost = sum_y discount[y] * sum_term cost[term,y] (present value, USD M)."""
+    """total_cost = sum_y discount[y] * sum_term cost[term,y] (present value, USD M).
+
+    With another `siting.objective`, total_cost stays defined but inactive and the chosen
+    objective (max_rtt, uncovered_mw or site_count) is minimized instead.
+    """
     m.total_cost = pyo.Objective(
         expr=pyo.quicksum(d.discount[y] * m.cost[term, y] for term in COST_TERMS for y in d.Y),
         sense=pyo.minimize)
+    if d.objective == "total_cost":
+        return
+    m.total_cost.deactivate()
+    if d.objective == "max_rtt":
+        levels = d.rtt_levels
+        m.max_rtt = pyo.Objective(expr=(levels[0] if levels else 0.0) + pyo.quicksum(
+            (levels[lv] - levels[lv - 1]) * m.rtt_level[lv] for lv in m.L), sense=pyo.minimize)
+    elif d.objective == "uncovered_mw":
+        m.uncovered_mw = pyo.Objective(expr=pyo.quicksum(m.unserved[key] for key in d.RCY),
+                                       sense=pyo.minimize)
+    elif d.objective == "site_count":
+        m.site_count = pyo.Objective(expr=pyo.quicksum(m.open[s, d.last_year] for s in d.S),
+                                     sense=pyo.minimize)
+    else:
+        raise ValueError(d.objective)
+
+
+def primary_objective(m: pyo.ConcreteModel) -> pyo.Objective:
+    """The active objective of a built model."""
+    return next(m.component_data_objects(pyo.Objective, active=True))
+
+
+def add_objective_bound(m: pyo.ConcreteModel, value: float) -> None:
+    """Second stage of a lexicographic solve: keep the primary objective at its optimum.
+
+    objective_bound: primary <= value; then total_cost is minimized among those plans.
+    """
+    primary = primary_objective(m)
+
+    def rule(m: pyo.ConcreteModel) -> object:
+        if pyo.is_constant(primary.expr) or primary.expr.is_fixed():
+            return pyo.Constraint.Skip  # e.g. one round-trip level: nothing to keep
+        return primary.expr <= value
+
+    m.objective_bound = pyo.Constraint(rule=rule)
+    primary.deactivate()
+    m.total_cost.activate()

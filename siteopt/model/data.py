@@ -13,8 +13,8 @@ from itertools import combinations
 
 import pandas as pd
 
-from siteopt.instance import Instance
-from siteopt.validate import hosting_sites, phase_sequences
+from siteopt.instance import Instance, records_frame
+from siteopt.validate import hosting_sites, latency_targets, phase_sequences
 
 #: Money is carried in USD M; energy tariffs are given in USD/MWh.
 USD_PER_USD_M = 1e6
@@ -82,6 +82,10 @@ class ModelData:
     unserved_penalty: float
     max_utilization: float
     strong_linking: bool
+    objective: str
+    p_sites: int | None
+    site_rule: str
+    rtt_levels: list[float]
 
     @property
     def first_year(self) -> int:
@@ -108,7 +112,7 @@ def allowed_pairs(inst: Instance) -> pd.DataFrame:
     tables = inst.tables
     lat = inst.latency
     hosts = hosting_sites(tables)
-    targets = tables["latency_targets"].set_index(["region", "class"])["max_rtt_ms"].to_dict()
+    targets = latency_targets(inst.meta, tables)
     rows = []
     lat_by = {(s, r): v for s, r, v in lat[["site", "region", "rtt_ms"]].itertuples(index=False)}
     for region, node in tables["regions"][["region", "node"]].itertuples(index=False):
@@ -124,7 +128,8 @@ def allowed_pairs(inst: Instance) -> pd.DataFrame:
                 if rtt is None or (target is not None and rtt > target + 1e-9):
                     continue
                 rows.append((site, region, cls, rtt))
-    return pd.DataFrame(rows, columns=["site", "region", "class", "rtt_ms"])
+    return records_frame(rows, ["site", "region", "class", "rtt_ms"],
+                         text=("site", "region", "class"))
 
 
 def build_data(inst: Instance) -> ModelData:
@@ -276,11 +281,26 @@ def build_data(inst: Instance) -> ModelData:
         upgrade_sponsor=dict(zip(U, upgrades["sponsor"], strict=True)), UY=UY, demand=demand,
         RCY=RCY, SRCY=SRCY, SKY=SKY, service_cost=service_cost, latency=latency,
         groups=groups, class_cooling=class_techs, budgets=budgets,
-        allow_unserved=meta.service.allow_unserved,
+        allow_unserved=meta.unserved_allowed,
         unserved_penalty=meta.service.unserved_penalty_usd_m_per_mw_year,
         max_utilization=meta.service.max_utilization,
         strong_linking=meta.service.strong_linking,
+        objective=meta.siting.objective, p_sites=meta.siting.sites,
+        site_rule=meta.siting.sites_rule,
+        rtt_levels=_rtt_levels(meta.siting.objective, SRCY, latency),
     )
+
+
+def _rtt_levels(objective: str, SRCY: list[tuple[str, str, str, int]],
+                latency: dict[tuple[str, str], float]) -> list[float]:
+    """L: the distinct round trips of the pairs that may serve, ascending (p-center only).
+
+    Location-free regions have no latency and so never set the worst served round trip.
+    """
+    if objective != "max_rtt":
+        return []
+    values = {round(latency[s, r], 9) for s, r, _c, _y in SRCY}
+    return sorted(v for v in values if not math.isnan(v))
 
 
 def _ordered_keys(demand: dict[tuple[str, str, int], float], regions: pd.Series,

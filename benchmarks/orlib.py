@@ -1,0 +1,292 @@
+"""Benchmark: the large OR-Library problems, siteopt against HiGHS alone on the same model.
+
+For each problem this script
+1. imports the OR-Library file into an instance folder (`siteopt import`, not timed);
+2. runs `siteopt solve DIR --out R --time-limit T --gap 0` in a fresh process and takes its
+   wall time (start-up, load + validation, graph, build, hand-off, HiGHS, extraction,
+   independent verification, atomic write) and peak memory;
+3. exports the same model to MPS (`siteopt export`, not timed) and runs HiGHS alone on it in a
+   fresh process (highspy: read the MPS, solve with the same options), wall time and memory;
+4. appends one row to the results CSV (existing rows are kept, so an interrupted run resumes).
+
+Run from the repository root (takes hours with the default limit; see docs/benchmarks.md):
+
+    python benchmarks/orlib.py                       # capa/b/c x 4 capacities, pmed1..pmed40
+    python benchmarks/orlib.py --only capa_8000 pmed6 --time-limit 60
+    python benchmarks/orlib.py --table               # print the Markdown table of the CSV
+
+The published optima come from `../shared/benchmarks/orlib/optima.csv` (or --orlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import fcntl
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the checkout's siteopt, installed or not
+DEFAULT_ORLIB = REPO.parent / "shared" / "benchmarks" / "orlib"
+DEFAULT_OUT = REPO / "benchmarks" / "results" / "orlib.csv"
+
+#: Beasley (1988), Table 1: the four capacities of each of capa, capb, capc.
+CAPACITIES = {"capa": (8000, 10000, 12000, 14000), "capb": (5000, 6000, 7000, 8000),
+              "capc": (5000, 5750, 6500, 7250)}
+
+FIELDS = ["instance", "kind", "published", "status", "objective", "bound", "gap", "matched",
+          "siteopt_wall_s", "siteopt_cpu_s", "siteopt_highs_s", "siteopt_overhead_s",
+          "siteopt_peak_mb", "highs_status", "highs_objective", "highs_wall_s", "highs_cpu_s",
+          "highs_peak_mb", "wall_ratio", "cpu_ratio",
+          "time_limit_s", "rows", "columns", "nonzeros"]
+
+HIGHS_ALONE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import highspy
+h = highspy.Highs()
+h.setOptionValue("output_flag", False)
+h.readModel(sys.argv[1])
+h.setOptionValue("mip_rel_gap", 0.0)
+h.setOptionValue("threads", 1)
+h.setOptionValue("random_seed", 0)
+h.setOptionValue("time_limit", float(sys.argv[2]))
+h.run()
+info = h.getInfo()
+status = h.modelStatusToString(h.getModelStatus())
+print(json.dumps({"status": status, "objective": info.objective_function_value,
+                  "bound": info.mip_dual_bound, "gap": info.mip_gap,
+                  "wall": time.perf_counter() - t0}))
+"""
+
+
+@dataclass
+class Problem:
+    """One benchmark problem: its name, importer, file and capacity."""
+
+    name: str
+    kind: str
+    file: Path
+    capacity: float | None = None
+
+
+def problems(orlib: Path) -> list[Problem]:
+    """capa/b/c at four capacities, pmed1..pmed40, the UflLib samples too slow for tests.
+
+    cap41..cap134, the uncapacitated small files and pmed1..pmed5 are also tests
+    (tests/test_orlib.py).
+    """
+    out = [Problem(f"{base}_{c}", "orlib-cap", orlib / "cap" / f"{base}.txt", c)
+           for base, caps in CAPACITIES.items() for c in caps]
+    out += [Problem(f"pmed{k}", "orlib-pmed", orlib / "pmed" / f"pmed{k}.txt")
+            for k in range(1, 41)]
+    out += [Problem(name, "orlib-ufl", orlib / "ufl" / "uflLib" / name)
+            for name in ("E10.1", "MO1", "MP1")]
+    return out
+
+
+def published(orlib: Path) -> dict[str, float]:
+    """Published optima by instance name (family cap and pmed)."""
+    with open(orlib / "optima.csv", newline="") as f:
+        return {r["instance"]: float(r["optimal_value"]) for r in csv.DictReader(f)
+                if r["family"] in ("cap", "pmed", "ufl_uflLib")}
+
+
+def run_measured(cmd: list[str], timeout: float
+                 ) -> tuple[subprocess.CompletedProcess, float, float, float]:
+    """Run `cmd` in a fresh process; return it, its wall and CPU seconds and peak RSS in MB.
+
+    CPU seconds (user + system) of a single-threaded run equal its wall time on an idle
+    machine and are robust to other jobs sharing the cores, so both are recorded.
+
+    Output goes to temporary files and the child is reaped with os.wait4, whose resource
+    usage is that child's alone (RUSAGE_CHILDREN would be the maximum over all children).
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=REPO)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+    return done, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def siteopt_cmd(*args: str) -> list[str]:
+    """The siteopt CLI of this checkout, in a fresh interpreter."""
+    return [sys.executable, "-m", "siteopt", *args]
+
+
+def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> dict[str, object]:
+    """Measure one problem (see the module docstring)."""
+    inst = work / p.name
+    args = ["import", p.kind, str(p.file), str(inst)]
+    if p.capacity is not None:
+        args += ["--capacity", str(p.capacity)]
+    subprocess.run(siteopt_cmd(*args), check=True, capture_output=True, cwd=REPO)
+    res = work / f"{p.name}-result"
+    proc, wall, cpu, peak = run_measured(
+        siteopt_cmd("solve", str(inst), "--out", str(res), "--time-limit", str(time_limit),
+                    "--gap", "0", "--quiet"), timeout=time_limit * 3 + 600)
+    row: dict[str, object] = {"instance": p.name, "kind": p.kind, "published": opt,
+                              "siteopt_wall_s": round(wall, 2), "siteopt_cpu_s": round(cpu, 2),
+                              "siteopt_peak_mb": round(peak),
+                              "time_limit_s": time_limit}
+    summary_path = res / "summary.json"
+    if summary_path.exists():
+        s = json.loads(summary_path.read_text())
+        highs_s = s["timings_seconds"].get("solve", 0.0)
+        row.update(status=s["status"], objective=s["objective"], bound=s["bound"], gap=s["gap"],
+                   siteopt_highs_s=round(highs_s, 2),
+                   siteopt_overhead_s=round(wall - highs_s, 2),
+                   rows=s["model_size"].get("rows"), columns=s["model_size"].get("columns"),
+                   nonzeros=s["model_size"].get("nonzeros"))
+        if opt is not None and s["objective"] is not None:
+            row["matched"] = abs(s["objective"] - opt) <= 1e-3 + 1e-9 * abs(opt)
+    else:
+        row.update(status=f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}")
+    mps = work / f"{p.name}.mps"
+    subprocess.run(siteopt_cmd("export", str(inst), "--mps", str(mps)), check=True,
+                   capture_output=True, cwd=REPO)
+    hproc, hwall, hcpu, hpeak = run_measured(
+        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit)],
+        timeout=time_limit * 3 + 600)
+    if hproc.returncode == 0 and hproc.stdout.strip():
+        h = json.loads(hproc.stdout.strip().splitlines()[-1])
+        row.update(highs_status=h["status"], highs_objective=h["objective"],
+                   highs_wall_s=round(hwall, 2), highs_cpu_s=round(hcpu, 2),
+                   highs_peak_mb=round(hpeak))
+        row["wall_ratio"] = round(wall / hwall, 3) if hwall > 0 else None
+        row["cpu_ratio"] = round(cpu / hcpu, 3) if hcpu > 0 else None
+    else:
+        row.update(highs_status=f"exit {hproc.returncode}", highs_wall_s=round(hwall, 2))
+    return row
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows already measured."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def append_row(path: Path, row: dict[str, object]) -> None:
+    """Append one row, writing the header first if the file is new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
+        if new:
+            w.writeheader()
+        w.writerow(row)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _num(x: str, digits: int = 2) -> str:
+    try:
+        return f"{float(x):,.{digits}f}"
+    except (TypeError, ValueError):
+        return x or "–"
+
+
+def markdown_table(rows: list[dict[str, str]]) -> str:
+    """The results as a Markdown table, in problem order."""
+    head = ("| instance | published | siteopt objective | bound | gap % | status | matched | "
+            "siteopt wall s | HiGHS in siteopt s | HiGHS alone wall s | wall ratio | "
+            "siteopt CPU s | HiGHS alone CPU s | CPU ratio | peak MB siteopt / alone |")
+    lines = [head, "|" + "---|" * 15]
+    for r in rows:
+        gap = "–" if r.get("gap") in ("", None) else f"{100 * float(r['gap']):.4f}"
+        lines.append(
+            f"| {r['instance']} | {_num(r['published'], 3)} | {_num(r['objective'], 3)} | "
+            f"{_num(r['bound'], 3)} | {gap} | {r['status']} | "
+            f"{'yes' if r.get('matched') == 'True' else 'no'} | {_num(r['siteopt_wall_s'])} | "
+            f"{_num(r['siteopt_highs_s'])} | {_num(r['highs_wall_s'])} | "
+            f"{_num(r['wall_ratio'], 3)} | {_num(r['siteopt_cpu_s'])} | "
+            f"{_num(r['highs_cpu_s'])} | {_num(r['cpu_ratio'], 3)} | "
+            f"{r['siteopt_peak_mb']} / {r['highs_peak_mb']} |")
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> str:
+    """The machine and versions, for the benchmarks document."""
+    from siteopt.plan import package_versions
+
+    v = package_versions()
+    cpus = os.cpu_count()
+    return (f"{platform.platform()}, {cpus} cores, Python {v['python']}, pyomo {v['pyomo']}, "
+            f"highspy {v['highspy']}, HiGHS threads 1")
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path | None) -> Iterator[None]:
+    """Hold an exclusive flock on `lock` (no-op without one)."""
+    if lock is None:
+        yield
+        return
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line of the benchmark."""
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--orlib", type=Path, default=DEFAULT_ORLIB, help="OR-Library folder")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results CSV (appended)")
+    ap.add_argument("--time-limit", type=float, default=300.0,
+                    help="HiGHS time limit per solve, seconds (siteopt and HiGHS alone)")
+    ap.add_argument("--only", nargs="*", help="instance names to run (default: all)")
+    ap.add_argument("--redo", action="store_true", help="measure again rows already present")
+    ap.add_argument("--table", action="store_true", help="print the Markdown table and exit")
+    ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file while "
+                    "measuring each problem (keeps other heavy jobs on a shared machine "
+                    "from overlapping a measurement)")
+    args = ap.parse_args(argv)
+    if args.table:
+        print(f"Machine: {machine()}\n")
+        print(markdown_table(read_rows(args.out)))
+        return 0
+    optima = published(args.orlib)
+    done = {r["instance"] for r in read_rows(args.out)}
+    todo = [p for p in problems(args.orlib) if not args.only or p.name in args.only]
+    print(f"# {machine()}", flush=True)
+    for p in todo:
+        if p.name in done and not args.redo:
+            continue
+        with _exclusive(args.lock), tempfile.TemporaryDirectory(prefix="siteopt-bench-") as work:
+            row = bench_one(p, optima.get(p.name), args.time_limit, Path(work))
+        append_row(args.out, row)
+        print(f"{p.name}: {row.get('status')} obj {row.get('objective')} "
+              f"(published {row.get('published')}) gap {row.get('gap')} "
+              f"siteopt {row.get('siteopt_wall_s')} s, HiGHS alone {row.get('highs_wall_s')} s, "
+              f"ratio {row.get('wall_ratio')} (CPU {row.get('cpu_ratio')})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

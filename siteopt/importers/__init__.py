@@ -1,0 +1,1 @@
+"""Importers that turn published benchmark files into ordinary siteopt instance folders."""

@@ -1,0 +1,29 @@
+"""Writing an instance folder (`instance.toml` plus one CSV per table), atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import tomli_w
+
+from siteopt.output import atomic_dir
+from siteopt.schema import METADATA_FILE, TABLES_BY_NAME
+
+
+def write_instance(out: Path, meta: Mapping[str, object],
+                   tables: Mapping[str, pd.DataFrame]) -> Path:
+    """Write `meta` and `tables` as an instance folder that appears complete or not at all.
+
+    Floats are written with Python's shortest round-trip repr, so a benchmark's numbers are
+    read back bit for bit. Tables are written in schema order; unknown names are an error.
+    """
+    unknown = sorted(set(tables) - set(TABLES_BY_NAME))
+    if unknown:
+        raise ValueError(f"not instance tables: {unknown}")
+    with atomic_dir(Path(out)) as tmp:
+        (tmp / METADATA_FILE).write_text(tomli_w.dumps(dict(meta)), encoding="utf-8")
+        for name, frame in tables.items():
+            frame.to_csv(tmp / TABLES_BY_NAME[name].file, index=False, lineterminator="\n")
+    return Path(out)

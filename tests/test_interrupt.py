@@ -1,0 +1,139 @@
+"""Ctrl-C (SIGINT) and SIGTERM during a real solve: a complete, marked result or nothing.
+
+The bundled Vietnam instance takes long enough (~10-30 s) to be stopped mid-solve: the test
+waits for the progress line that shows a plan, then signals the `siteopt` process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from siteopt import output, plan
+from siteopt.cli import main
+from siteopt.plan import RESULT_TABLES
+from tests.conftest import REPO, TINY
+
+
+def _start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "siteopt", *args], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_plan(proc: subprocess.Popen, timeout: float = 120.0) -> bool:
+    """Read stderr until a progress line shows a plan; False if the solve ended first."""
+    deadline = time.monotonic() + timeout
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "best plan" in line and "none yet" not in line:
+            return True
+        assert time.monotonic() < deadline, "no plan within the timeout"
+    return False
+
+
+def _no_temporaries(parent: Path) -> None:
+    assert not [p.name for p in parent.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_solve_keeps_the_best_plan_marked(sig, tmp_path):
+    out = tmp_path / "r"
+    proc = _start("solve", "--out", str(out))
+    signalled = _wait_for_plan(proc)
+    if signalled:
+        proc.send_signal(sig)
+    _stdout, stderr = proc.communicate(timeout=300)
+    assert "Traceback" not in stderr
+    if not signalled:  # the solve finished before a progress line: nothing to interrupt
+        assert proc.returncode == 0
+        return
+    assert proc.returncode in (128 + sig, 0), stderr
+    if proc.returncode == 0:  # the signal raced the end of the solve: a normal result
+        assert json.loads((out / "summary.json").read_text())["status"] == "optimal"
+        return
+    # complete and marked, or absent: never half-written
+    if out.exists():
+        assert sorted(p.name for p in out.iterdir()) == sorted(
+            [f"{t}.csv" for t in RESULT_TABLES] + ["summary.json"])
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["status"] == "interrupted"
+        assert summary["interrupted_by"] == sig.name
+        assert summary["verified"] is True
+        assert summary["gap"] is not None and summary["gap"] >= 0
+        assert summary["bound"] <= summary["objective"]
+        assert f"stopped by {sig.name}" in stderr
+    _no_temporaries(tmp_path)
+
+    # a rerun into the same folder behaves as a fresh run
+    proc = subprocess.run([sys.executable, "-m", "siteopt", "solve", str(TINY / "cheapest-site"),
+                           "--out", str(out), "--quiet"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["interrupted_by"] is None
+    assert summary["instance"] == "tiny-cheapest-site"
+    _no_temporaries(tmp_path)
+
+
+def _earlier_result(out: Path) -> dict[str, bytes]:
+    assert main(["solve", str(TINY / "cheapest-site"), "--out", str(out), "--quiet"]) == 0
+    return {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def test_sigterm_before_the_solve_writes_nothing(tmp_path, monkeypatch, capsys):
+    """SIGTERM while the model is being built: exit 143, the earlier results stay as they were."""
+    out = tmp_path / "r"
+    before = _earlier_result(out)
+    real = plan.build_data
+
+    def build_data_then_signal(inst):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(inst)
+
+    monkeypatch.setattr(plan, "build_data", build_data_then_signal)
+    assert main(["solve", str(TINY / "cooling-class"), "--out", str(out)]) == 128 + 15
+    assert "stopped by SIGTERM" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    _no_temporaries(tmp_path)
+
+
+def test_sigint_while_writing_leaves_no_half_written_folder(tmp_path, monkeypatch, capsys):
+    """Ctrl-C after the first result file is written: the folder is never swapped in."""
+    out = tmp_path / "r"
+    before = _earlier_result(out)
+    real = output._write_csv
+    calls = []
+
+    def write_then_signal(frame, path):
+        real(frame, path)
+        calls.append(path)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(output, "_write_csv", write_then_signal)
+    assert main(["solve", str(TINY / "cooling-class"), "--out", str(out), "--quiet"]) == 130
+    assert len(calls) == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    _no_temporaries(tmp_path)
+
+
+def test_rerun_removes_what_a_killed_run_left(tmp_path):
+    """A run killed outright (SIGKILL) leaves its hidden temporary folder; the next run into
+    the same folder removes it, while a live process's temporary folder is left alone."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = tmp_path / f".r.tmp-{int(dead.stdout)}-abc"
+    stale.mkdir()
+    (stale / "schedule.csv").write_text("half")
+    live = tmp_path / f".r.tmp-{os.getpid()}-xyz"
+    live.mkdir()
+    out = tmp_path / "r"
+    assert output.remove_stale_temporaries(out) == [stale]
+    assert not stale.exists() and live.exists()

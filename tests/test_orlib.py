@@ -1,0 +1,151 @@
+"""The OR-Library benchmarks, imported into ordinary instances, match their published optima.
+
+The problems are solved by the same data-center model as the Vietnam plans (one year, one
+phase per site, an explicit serving-cost table); models/classic.md §6 shows the reduction.
+Files and optima: tests/data/orlib/ (a vendored subset, see its README; the optima are
+rounded to 3 decimals, inconsistently, hence the absolute tolerance 1e-3 beside the
+relative 1e-9).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+import siteopt
+from siteopt.errors import ExitCode, InputError
+from siteopt.importers.orlib import import_orlib, read_pmed
+from tests.conftest import REPO
+from tests.test_cli import run
+
+ORLIB = REPO / "tests" / "data" / "orlib"
+
+
+def _optima() -> dict[tuple[str, str], float]:
+    with open(ORLIB / "optima.csv", newline="") as f:
+        return {(r["family"], r["instance"]): float(r["optimal_value"])
+                for r in csv.DictReader(f)}
+
+
+OPTIMA = _optima()
+CAP_SMALL = sorted((i for f, i in OPTIMA if f == "cap" and i[3:].isdigit()),
+                   key=lambda i: int(i[3:]))
+UFL_SMALL = sorted((i for f, i in OPTIMA if f == "ufl_orlib" and i[3:].isdigit()),
+                   key=lambda i: int(i[3:]))
+#: UflLib samples fast enough for CI; E10.1, MO1 and MP1 (tens of seconds to minutes) are in
+#: benchmarks/orlib.py.
+UFLLIB = ["B1.1", "B1.2", "D1.1"]
+PMED_SMALL = [f"pmed{k}" for k in range(1, 6)]
+
+
+def _matches(value: float | None, published: float) -> bool:
+    return value is not None and abs(value - published) <= 1e-3 + 1e-9 * abs(published)
+
+
+def _solve(kind: str, source: Path, tmp_path: Path) -> siteopt.Result:
+    folder = import_orlib(kind, source, tmp_path / source.stem)
+    result = siteopt.solve(siteopt.load_instance(folder))
+    assert result.status == "optimal"
+    assert result.verified, result.violations
+    return result
+
+
+def test_the_small_sets_are_complete():
+    assert len(CAP_SMALL) == 37 and CAP_SMALL[0] == "cap41" and CAP_SMALL[-1] == "cap134"
+    assert len(UFL_SMALL) == 12
+    assert {i for f, i in OPTIMA if f == "ufl_uflLib"} >= set(UFLLIB)
+
+
+@pytest.mark.parametrize("name", CAP_SMALL)
+def test_capacitated_optimum(name, tmp_path):
+    result = _solve("orlib-cap", ORLIB / "cap" / f"{name}.txt", tmp_path)
+    assert _matches(result.objective, OPTIMA["cap", name]), result.objective
+
+
+@pytest.mark.parametrize("name", UFL_SMALL)
+def test_uncapacitated_optimum(name, tmp_path):
+    result = _solve("orlib-ufl", ORLIB / "cap" / f"{name}.txt", tmp_path)
+    published = OPTIMA["ufl_orlib", name]
+    assert _matches(result.objective, published), result.objective
+    # the UflLib-style solution file holds the same value, unrounded, as its last token
+    opt_file = ORLIB / "ufl" / "opt" / f"{name}.txt.opt"
+    assert _matches(result.objective, float(opt_file.read_text().split()[-1]))
+
+
+@pytest.mark.parametrize("name", UFLLIB)
+def test_ufllib_sample_optimum(name, tmp_path):
+    result = _solve("orlib-ufl", ORLIB / "ufl" / "uflLib" / name, tmp_path)
+    assert _matches(result.objective, OPTIMA["ufl_uflLib", name]), result.objective
+
+
+@pytest.mark.parametrize("name", PMED_SMALL)
+def test_pmedian_optimum(name, tmp_path):
+    result = _solve("orlib-pmed", ORLIB / "pmed" / f"{name}.txt", tmp_path)
+    assert _matches(result.objective, OPTIMA["pmed", name]), result.objective
+    sites = result.tables["sites"]
+    p = int((ORLIB / "pmed" / f"{name}.txt").read_text().split()[2])
+    assert sites["open_year"].notna().sum() == p
+
+
+def test_pmed_duplicate_edges_keep_the_last_length(tmp_path):
+    """The format's rule: a later line for the same pair overwrites the earlier length."""
+    f = tmp_path / "dup.txt"
+    f.write_text("3 3 1\n1 2 5\n2 3 1\n2 1 9\n")
+    graph = read_pmed(f).graph
+    assert graph.edges[1, 2]["length"] == 9
+    folder = import_orlib("orlib-pmed", f, tmp_path / "dup")
+    result = siteopt.solve(siteopt.load_instance(folder))
+    # median at 2: 9 (vertex 1) + 0 + 1 (vertex 3) = 10; at 1: 0 + 9 + 10; at 3: 10 + 1 + 0
+    assert result.objective == pytest.approx(10.0)
+
+
+def test_capacity_word_needs_the_capacity_option(tmp_path):
+    f = tmp_path / "capx.txt"  # the capa/b/c layout: the word 'capacity' for each capacity
+    f.write_text("2 1\ncapacity 100.\ncapacity 50.\n 7 3.5 4.25\n")
+    with pytest.raises(InputError) as err:
+        import_orlib("orlib-cap", f, tmp_path / "capa")
+    assert "--capacity" in str(err.value) and "line 2" in str(err.value)
+    assert not (tmp_path / "capa").exists()
+
+
+def test_truncated_file_names_the_line_and_what_was_expected(tmp_path):
+    f = tmp_path / "cut.txt"
+    f.write_text("2 2\n100 10\n100 x\n")
+    with pytest.raises(InputError) as err:
+        import_orlib("orlib-cap", f, tmp_path / "cut")
+    text = str(err.value)
+    assert "line 3" in text and "fixed cost of warehouse 2" in text and "'x'" in text
+
+
+def test_cli_import_then_solve(tmp_path):
+    """The issue's two commands, through the real entry point."""
+    inst, res = tmp_path / "cap41", tmp_path / "res"
+    proc = run("import", "orlib-cap", str(ORLIB / "cap" / "cap41.txt"), str(inst))
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    proc = run("solve", str(inst), "--out", str(res), "--quiet")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    summary = json.loads((res / "summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["verified"]
+    assert _matches(summary["objective"], OPTIMA["cap", "cap41"])
+
+
+def test_capacity_option_fills_in_the_capacity(tmp_path):
+    """Two warehouses of capacity 5 (fixed 100, 50), one customer of demand 7 costing 3.5
+    from the first and 4.25 from the second: both must open, 5 + 2 split by cost."""
+    f = tmp_path / "capx.txt"
+    f.write_text("2 1\ncapacity 100.\ncapacity 50.\n 7 3.5 4.25\n")
+    folder = import_orlib("orlib-cap", f, tmp_path / "capx", capacity=5)
+    result = siteopt.solve(siteopt.load_instance(folder))
+    assert result.objective == pytest.approx(150 + 3.5 * 5 / 7 + 4.25 * 2 / 7)
+
+
+def test_cli_capacity_word_exits_with_bad_input(tmp_path):
+    f = tmp_path / "capx.txt"
+    f.write_text("2 1\ncapacity 100.\ncapacity 50.\n 7 3.5 4.25\n")
+    proc = run("import", "orlib-cap", str(f), str(tmp_path / "b"))
+    assert proc.returncode == ExitCode.BAD_INPUT
+    assert "--capacity" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "b").exists()

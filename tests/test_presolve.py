@@ -1,0 +1,87 @@
+"""Pre-solve checks: each names its rows, and an error is a proof of infeasibility."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+import siteopt
+from siteopt.errors import InputError
+from siteopt.explain import explain
+from siteopt.plan import solve
+from siteopt.presolve import presolve_checks
+from tests.conftest import TINY
+from tests.test_properties import instances
+
+
+def _by_check(folder) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in presolve_checks(siteopt.load_instance(folder)):
+        out.setdefault(f.check, []).append(f"{f.level}: {f}")
+    return out
+
+
+def test_bundled_instances_have_no_errors():
+    for folder in sorted(TINY.iterdir()):
+        if folder.is_dir() and folder.name != "infeasible-capacity":
+            found = _by_check(folder)
+            assert not any(m.startswith("error") for ms in found.values() for m in ms), found
+    assert _by_check(None) == {}  # Vietnam: nothing to report
+
+
+def test_phase_after_the_horizon_is_warned(tiny_copy):
+    folder = tiny_copy("phase-timing")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m,lead_months\n"
+                                       "A,P1,10,100,48\n")
+    assert _by_check(folder)["check_phase_horizon"] == [
+        "warning: phase A/P1 can come online in 2034 at the earliest (earliest decision, lead "
+        "48 months, earlier phases), after the horizon ends in 2032: it is never built "
+        "[phases.csv line 2]"]
+
+
+def test_budget_below_every_phase_is_warned():
+    assert _by_check(TINY / "sponsor-budget")["check_budget_below_cheapest_phase"] == [
+        "warning: budget (sponsor X, the whole horizon) of 90.00 USD M is smaller than the "
+        "cheapest phase it could pay for (A/P1: 100.00 USD M): nothing new can be built within "
+        "it [budgets.csv line 2]"]
+
+
+def test_zone_too_small_for_any_phase_is_warned(tiny_copy):
+    folder = tiny_copy("grid-upgrade")
+    (folder / "upgrades.csv").unlink()
+    assert _by_check(folder)["check_zone_fits_a_phase"] == [
+        "warning: zone Z: its smallest phase A/P1 needs 15.00 facility MW but the zone never "
+        "has more than 10.00 MW spare (headroom and upgrades less existing and committed "
+        "plant): no phase in it can come online [zones.csv line 2]"]
+
+
+def test_site_on_a_separate_fiber_island_is_warned(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    (folder / "sites.csv").write_text("site,zone,node,open_cost_usd_m\nA,Z,a,10\nB,Z,b,5\n"
+                                      "C,Z,island,1\n")
+    (folder / "links.csv").write_text("a,b,km\na,city,100\nb,city,300\nisland,reef,5\n")
+    assert _by_check(folder)["check_graph_components"] == [
+        "warning: the fiber graph has 2 separate parts; sites C (nodes island, reef) are cut "
+        "off from every region with a location and can serve only location-free demand "
+        "[sites.csv line 4]"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(instances())
+def test_presolve_errors_and_elastic_violations_agree_with_the_solver(drawn):
+    """An error is a proof: the MILP (solved without the checks) is infeasible too; and the
+    elastic re-solve finds violations exactly when the MILP is infeasible."""
+    meta, tables = drawn
+    try:
+        inst = siteopt.from_tables(meta, tables)
+    except InputError:
+        return
+    result = solve(inst, checks=False)
+    assert result.status in ("optimal", "infeasible")
+    errors = [f for f in presolve_checks(inst) if f.level == "error"]
+    if errors:
+        assert result.status == "infeasible", [str(e) for e in errors]
+    explanation = explain(inst)
+    assert explanation.elastic_status == "optimal"
+    assert bool(explanation.violations) == (result.status == "infeasible"), (
+        result.status, [v.message for v in explanation.violations])
