@@ -55,7 +55,8 @@ class Tokens:
                 lines.append(number)
         return cls(Path(path), values, lines)
 
-    def _where(self) -> int | None:
+    def where(self) -> int | None:
+        """Line of the next token (the last line at the end of the file)."""
         if self.pos < len(self.lines):
             return self.lines[self.pos]
         return self.lines[-1] if self.lines else None
@@ -63,7 +64,7 @@ class Tokens:
     def next(self, what: str) -> str:
         """The next token; running out is an input error naming what was expected."""
         if self.pos >= len(self.values):
-            raise InputError(Problem(str(self.path), what, row=self._where(),
+            raise InputError(Problem(str(self.path), what, row=self.where(),
                                      found="end of file"))
         token = self.values[self.pos]
         self.pos += 1
@@ -71,7 +72,7 @@ class Tokens:
 
     def number(self, what: str, minimum: float | None = 0.0) -> float:
         """The next token as a finite float (>= minimum unless None)."""
-        line = self._where()
+        line = self.where()
         token = self.next(what)
         try:
             value = float(token)
@@ -85,7 +86,7 @@ class Tokens:
 
     def count(self, what: str, minimum: int = 1) -> int:
         """The next token as a whole number >= minimum."""
-        line = self._where()
+        line = self.where()
         value = self.number(what)
         if value != int(value) or value < minimum:
             raise InputError(Problem(str(self.path), f"{what}: a whole number >= {minimum}",
@@ -96,7 +97,7 @@ class Tokens:
         """Trailing tokens mean the file is not what its header says."""
         if self.pos < len(self.values):
             raise InputError(Problem(str(self.path), "end of file (sizes in the header "
-                                     "account for every token)", row=self._where(),
+                                     "account for every token)", row=self.where(),
                                      found=self.values[self.pos]))
 
 
@@ -119,7 +120,7 @@ def read_cap(path: Path, capacity: float | None = None) -> FacilityProblem:
     n = tok.count("number of customers n")
     caps, fixed = np.empty(m), np.empty(m)
     for i in range(m):
-        line = tok._where()
+        line = tok.where()
         if tok.values[tok.pos:tok.pos + 1] == ["capacity"]:
             tok.pos += 1
             if capacity is None:
@@ -219,7 +220,7 @@ def read_pmed(path: Path) -> PMedianProblem:
     graph = nx.Graph()
     graph.add_nodes_from(range(1, n + 1))
     for k in range(e):
-        line = tok._where()
+        line = tok.where()
         a = tok.count(f"edge {k + 1}: first vertex")
         b = tok.count(f"edge {k + 1}: second vertex")
         w = tok.number(f"edge {k + 1}: length")
