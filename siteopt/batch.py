@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import math
 import time
-import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from siteopt.errors import InputError, Problem
 from siteopt.instance import load_instance
@@ -40,6 +39,7 @@ from siteopt.output import atomic_file
 from siteopt.plan import solve
 from siteopt.schema import METADATA_FILE
 from siteopt.solver import SolveOptions
+from siteopt.tomlfile import read_toml_model
 
 
 class _Strict(BaseModel):
@@ -90,21 +90,7 @@ class Case:
 
 def read_expected(path: str | Path) -> ExpectFile:
     """Read and validate an expected-values file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(Problem(str(path), "an expected-values file (TOML)",
-                                 found="no such file"))
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-        return ExpectFile.model_validate(raw)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(str(path), "valid TOML", found=str(exc))) from exc
-    except ValidationError as exc:
-        raise InputError([
-            Problem(str(path), err["msg"], column=".".join(str(x) for x in err["loc"]),
-                    found=None if err["type"] == "missing" else str(err.get("input")))
-            for err in exc.errors()
-        ]) from exc
+    return read_toml_model(path, ExpectFile, "an expected-values file (TOML)")
 
 
 def instance_folders(paths: Iterable[str | Path]) -> list[Path]:

@@ -44,14 +44,13 @@ import json
 import logging
 import signal
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from siteopt.errors import InputError, Problem
 from siteopt.instance import Instance, load_instance
@@ -59,6 +58,7 @@ from siteopt.output import atomic_file, write_result
 from siteopt.overrides import apply_overrides, parse_key
 from siteopt.plan import Result, solve
 from siteopt.solver import SolveOptions
+from siteopt.tomlfile import read_toml_model
 
 Value = str | int | float | bool
 Overrides = dict[str, Value]
@@ -143,21 +143,7 @@ class SweepReport:
 
 def read_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec; problems name the spec file and the key."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(Problem(str(path), "a sweep spec file (TOML)", found="no such file"))
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(str(path), "valid TOML", found=str(exc))) from exc
-    try:
-        return SweepSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError([
-            Problem(str(path), err["msg"], column=".".join(str(x) for x in err["loc"]),
-                    found=None if err["type"] == "missing" else str(err.get("input")))
-            for err in exc.errors()
-        ]) from exc
+    return read_toml_model(path, SweepSpec, "a sweep spec file (TOML)")
 
 
 def _round(x: float) -> float:
