@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
-from siteopt.instance import Instance, from_tables
+from siteopt.instance import Instance, from_tables, row_line
 from siteopt.interrupt import Interrupted
 from siteopt.model.build import create_model
 from siteopt.model.data import ModelData, build_data
@@ -82,9 +82,7 @@ def _elastic_instance(inst: Instance) -> Instance:
 
 
 def _line(inst: Instance, table: str, i: int) -> str:
-    lines = inst.table(table).attrs.get("line")
-    n = lines[i] if lines and i < len(lines) else i + 2
-    return f"{TABLES_BY_NAME[table].file} line {n}"
+    return f"{TABLES_BY_NAME[table].file} line {row_line(inst.table(table), i)}"
 
 
 def _demand_context(view: InstanceView, d: ModelData, targets: set[tuple[str, str]], r: str,

@@ -49,6 +49,12 @@ def records_frame(rows: list[tuple], columns: list[str], text: tuple[str, ...]) 
                          for name, values in zip(columns, cols, strict=True)})
 
 
+def row_line(frame: pd.DataFrame, i: int) -> int:
+    """Line number in its file of row `i` of a table (the header is line 1)."""
+    lines = frame.attrs.get("line")
+    return lines[i] if lines and i < len(lines) else i + 2
+
+
 class LineNumbers(tuple):
     """Each row's line number in its file, kept in `DataFrame.attrs["line"]`.
 

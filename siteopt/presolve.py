@@ -25,7 +25,7 @@ from typing import Literal
 
 import pandas as pd
 
-from siteopt.instance import Instance
+from siteopt.instance import Instance, row_line
 from siteopt.model.data import first_online_year, lead_years, spend_years
 from siteopt.network import components, instance_graph
 from siteopt.validate import latency_targets, phase_sequences
@@ -48,11 +48,6 @@ class Finding:
     def __str__(self) -> str:
         where = f" [{'; '.join(self.rows)}]" if self.rows else ""
         return f"{self.message}{where}"
-
-
-def _line(frame: pd.DataFrame, i: int) -> int:
-    lines = frame.attrs.get("line")
-    return lines[i] if lines and i < len(lines) else i + 2
 
 
 def _rows(file: str, lines: list[int], limit: int = 6) -> str:
@@ -92,7 +87,7 @@ class InstanceView:
         self.all_cooling = tuple(cooling["cooling"])
         sites = t["sites"]
         self.sites = list(sites["site"])
-        self.site_line = {s: _line(sites, i) for i, s in enumerate(sites["site"])}
+        self.site_line = {s: row_line(sites, i) for i, s in enumerate(sites["site"])}
         self.site_zone = dict(zip(sites["site"], sites["zone"], strict=True))
         self.site_sponsor = dict(zip(sites["site"], sites["sponsor"], strict=True))
         self.open_cost = dict(zip(sites["site"], sites["open_cost_usd_m"], strict=True))
@@ -119,7 +114,7 @@ class InstanceView:
                     capex=float(row["capex_usd_m"]),
                     coolings=tuple(row["cooling"]) or self.buildable, first=first,
                     lead_months=int(row["lead_months"]), committed=committed,
-                    line=_line(phases, i)))
+                    line=row_line(phases, i)))
         classes = t["classes"]
         self.class_cooling = {c: frozenset(a or self.all_cooling) for c, a in zip(
             classes["class"], classes["cooling"], strict=True)}
@@ -195,7 +190,7 @@ def check_capacity_in_time(view: InstanceView) -> list[Finding]:
         built = sum(view.capacity(s, year)[0] for s in view.sites)
         sellable = view.util * built
         if need > sellable + EPS * max(1.0, need):
-            lines = [_line(demand, i) for i in range(len(demand)) if mask[i]]
+            lines = [row_line(demand, i) for i in range(len(demand)) if mask[i]]
             util = (f" x max_utilization {view.util:g} = {sellable:.2f} sellable"
                     if view.util < 1 else "")
             out.append(Finding(
@@ -259,7 +254,7 @@ def check_demand_reach(view: InstanceView) -> list[Finding]:
                     + (f" ({sellable:.2f} sellable)" if view.util < 1 else "")
                     + f", short by {need - sellable:.2f} IT MW")
         out.append(Finding("check_demand_reach", _shortfall_level(view), text,
-                           (_rows("demand.csv", [_line(demand, i)]),)))
+                           (_rows("demand.csv", [row_line(demand, i)]),)))
     return out
 
 
@@ -327,7 +322,7 @@ def check_committed_budgets(view: InstanceView) -> list[Finding]:
                 "check_committed_budgets", "error",
                 f"budget ({_budget_scope(view, sponsor, year)}) of {limit:.2f} USD M is smaller "
                 f"than the committed spend {total:.2f} USD M ({detail})",
-                (_rows("budgets.csv", [_line(budgets, i)]),
+                (_rows("budgets.csv", [row_line(budgets, i)]),
                  _rows("phases.csv", [x[4] for x in items if not x[3].startswith("opening")]))))
     return out
 
@@ -365,7 +360,7 @@ def check_budget_below_cheapest_phase(view: InstanceView) -> list[Finding]:
                 "check_budget_below_cheapest_phase", "warning",
                 f"budget ({_budget_scope(view, sponsor, year)}) of {limit:.2f} USD M is smaller "
                 f"than the cheapest phase it could pay for ({name}: {cost:.2f} USD M): nothing "
-                "new can be built within it", (_rows("budgets.csv", [_line(budgets, i)]),)))
+                "new can be built within it", (_rows("budgets.csv", [row_line(budgets, i)]),)))
     return out
 
 
@@ -382,7 +377,7 @@ def _zone_limits(view: InstanceView) -> dict[tuple[str, int], tuple[float, float
         for y in view.inst.years:
             if y >= first:
                 upgrade_mw[r.zone, y] += float(r.add_mw)
-    return {(z, int(y)): (derate[z] * float(h), upgrade_mw[z, int(y)], _line(head, i))
+    return {(z, int(y)): (derate[z] * float(h), upgrade_mw[z, int(y)], row_line(head, i))
             for i, (z, y, h) in enumerate(head[["zone", "year", "headroom_mw"]].itertuples(
                 index=False))}
 
@@ -434,7 +429,7 @@ def check_zone_fits_a_phase(view: InstanceView) -> list[Finding]:
     limits = _zone_limits(view)
     power = _fixed_power(view)
     out = []
-    zones_line = {z: _line(view.inst.table("zones"), i)
+    zones_line = {z: row_line(view.inst.table("zones"), i)
                   for i, z in enumerate(view.inst.table("zones")["zone"])}
     for z in view.inst.table("zones")["zone"]:
         free = [ph for s in view.sites if view.site_zone[s] == z

@@ -12,16 +12,12 @@ from collections.abc import Callable
 import pandas as pd
 
 from siteopt.errors import InputError, Problem
+from siteopt.instance import row_line
 from siteopt.network import instance_graph, latency_table, node_ids
 from siteopt.schema import TABLES_BY_NAME, Metadata
 
 Tables = dict[str, pd.DataFrame]
 Check = Callable[[Metadata, Tables, list[Problem], list[str]], None]
-
-
-def _line(frame: pd.DataFrame, i: int) -> int:
-    lines = frame.attrs.get("line")
-    return lines[i] if lines and i < len(lines) else i + 2
 
 
 def _file(name: str) -> str:
@@ -40,7 +36,7 @@ def check_years(meta: Metadata, tables: Tables, problems: list[Problem],
             for i, value in enumerate(frame[col.name]):
                 if not pd.isna(value) and not first <= int(value) <= last:
                     problems.append(Problem(table.file, f"a year within the horizon "
-                                            f"{first}-{last}", row=_line(frame, i),
+                                            f"{first}-{last}", row=row_line(frame, i),
                                             column=col.name, found=str(value)))
 
 
@@ -66,7 +62,7 @@ def check_references(meta: Metadata, tables: Tables, problems: list[Problem],
                     problems.append(Problem(table.file, f"an id listed in {_file(target)}"
                                             if target != "nodes" else
                                             "a node of the fiber graph (nodes.csv or a link "
-                                            "end in links.csv)", row=_line(frame, i),
+                                            "end in links.csv)", row=row_line(frame, i),
                                             column=column, found=value))
 
 
@@ -83,19 +79,19 @@ def check_cooling(meta: Metadata, tables: Tables, problems: list[Problem],
         for tech in row.cooling:
             if tech not in buildable:
                 what = "a buildable technology of cooling.csv"
-                problems.append(Problem(_file("phases"), what, row=_line(phases, i),
+                problems.append(Problem(_file("phases"), what, row=row_line(phases, i),
                                         column="cooling", found=tech))
     classes = tables["classes"]
     for i, row in enumerate(classes.itertuples(index=False)):
         for tech in row.cooling:
             if tech not in known:
                 problems.append(Problem(_file("classes"), "a technology of cooling.csv",
-                                        row=_line(classes, i), column="cooling", found=tech))
+                                        row=row_line(classes, i), column="cooling", found=tech))
     sites = tables["sites"]
     for i, row in enumerate(sites.itertuples(index=False)):
         if row.existing_it_mw > 0 and row.existing_cooling not in known:
             problems.append(Problem(_file("sites"), "the cooling technology of the existing "
-                                    "capacity (an id of cooling.csv)", row=_line(sites, i),
+                                    "capacity (an id of cooling.csv)", row=row_line(sites, i),
                                     column="existing_cooling", found=row.existing_cooling))
 
 
@@ -111,14 +107,14 @@ def check_phases(meta: Metadata, tables: Tables, problems: list[Problem],
         if (site, int(value)) in seen:
             problems.append(Problem(_file("phases"), f"a build order unique within site {site} "
                                     f"(line {seen[(site, int(value))]} has it too)",
-                                    row=_line(phases, i), column="order", found=str(value)))
-        seen[(site, int(value))] = _line(phases, i)
+                                    row=row_line(phases, i), column="order", found=str(value)))
+        seen[(site, int(value))] = row_line(phases, i)
     for i, row in enumerate(phases.itertuples(index=False)):
         if pd.isna(row.committed_year):
             continue
         if len(row.cooling) != 1:
             problems.append(Problem(_file("phases"), "exactly one cooling technology for a "
-                                    "committed phase", row=_line(phases, i), column="cooling",
+                                    "committed phase", row=row_line(phases, i), column="cooling",
                                     found="|".join(row.cooling)))
     for site, group in phase_sequences(phases).items():
         last = None
@@ -128,7 +124,7 @@ def check_phases(meta: Metadata, tables: Tables, problems: list[Problem],
             if committed and last is not None and (last == "open" or year < last):
                 problems.append(Problem(_file("phases"), f"committed phases of site {site} in "
                                         "build order (an earlier phase must be committed no "
-                                        "later)", row=_line(phases, i), column="committed_year",
+                                        "later)", row=row_line(phases, i), column="committed_year",
                                         found=str(year)))
             last = year if committed else "open"
 
@@ -160,7 +156,7 @@ def check_site_capacity(meta: Metadata, tables: Tables, problems: list[Problem],
         fixed = row.existing_it_mw + committed.get(row.site, 0.0)
         if fixed > row.max_it_mw + 1e-9:
             problems.append(Problem(_file("sites"), f"a cap of at least the existing and "
-                                    f"committed capacity ({fixed:g} IT MW)", row=_line(sites, i),
+                                    f"committed capacity ({fixed:g} IT MW)", row=row_line(sites, i),
                                     column="max_it_mw", found=f"{row.max_it_mw:g}"))
 
 
@@ -189,7 +185,7 @@ def check_budgets(meta: Metadata, tables: Tables, problems: list[Problem],
         if sponsor and sponsor not in sponsors:
             problems.append(Problem(_file("budgets"), "a sponsor named in sites.csv or "
                                     "upgrades.csv, or empty for all sponsors",
-                                    row=_line(budgets, i), column="sponsor", found=sponsor))
+                                    row=row_line(budgets, i), column="sponsor", found=sponsor))
 
 
 def check_latency_targets(meta: Metadata, tables: Tables, problems: list[Problem],
@@ -201,7 +197,7 @@ def check_latency_targets(meta: Metadata, tables: Tables, problems: list[Problem
         if region in regions.index and regions[region] == "":
             problems.append(Problem(_file("latency_targets"), "a region with a node "
                                     "(location-free regions have no latency)",
-                                    row=_line(targets, i), column="region", found=region))
+                                    row=row_line(targets, i), column="region", found=region))
 
 
 def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
@@ -214,7 +210,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     hosts = hosting_sites(tables)
     lt = tables["latency_targets"]
     targets = latency_targets(meta, tables)
-    target_line = {(r, c): _line(lt, i) for i, (r, c) in enumerate(
+    target_line = {(r, c): row_line(lt, i) for i, (r, c) in enumerate(
         zip(lt["region"], lt["class"], strict=True))}
     region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
     demand = tables["demand"]
@@ -230,7 +226,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
         by_region.setdefault(region, []).append((float(rtt), site))
     for (region, cls), row in first_row.items():
         candidates = hosts.get(cls, set())
-        line = _line(demand, row)
+        line = row_line(demand, row)
         if not candidates:
             problems.append(Problem(_file("demand"), f"a class some site can host (no phase or "
                                     f"existing capacity has a cooling allowed for {cls})",
