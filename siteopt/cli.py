@@ -390,9 +390,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the model as LP and/or MPS (by HiGHS, with Pyomo's names)."""
+    from siteopt.model.compile import compile_model
     from siteopt.output import atomic_file
     from siteopt.plan import build
-    from siteopt.solver import SolveOptions, compile_model, to_highs
+    from siteopt.solver import SolveOptions, to_highs
 
     if not args.lp and not args.mps:
         raise InputError(_usage_problem("export needs --lp FILE and/or --mps FILE"))

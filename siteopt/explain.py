@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 from siteopt.instance import Instance, from_tables, row_line
 from siteopt.interrupt import Interrupted
 from siteopt.model.build import create_model
+from siteopt.model.compile import compile_model
 from siteopt.model.data import ModelData, build_data
 from siteopt.model.elastic import (
     ElasticWeights,
@@ -31,7 +32,7 @@ from siteopt.model.elastic import (
 )
 from siteopt.presolve import Finding, InstanceView, errors, presolve_checks
 from siteopt.schema import TABLES_BY_NAME
-from siteopt.solver import SolveOptions, compile_model, load_values, solve_matrices
+from siteopt.solver import SolveOptions, load_values, solve_matrices
 from siteopt.validate import latency_targets
 
 #: Violations smaller than this (MW or USD M) are solver noise.

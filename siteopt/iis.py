@@ -15,15 +15,10 @@ import pyomo.environ as pyo
 
 from siteopt.instance import Instance
 from siteopt.model.build import create_model
+from siteopt.model.compile import Matrices, TrivialInfeasibilityError, compile_model
 from siteopt.model.data import ModelData, build_data
 from siteopt.schema import TABLES_BY_NAME
-from siteopt.solver import (
-    Matrices,
-    SolveOptions,
-    TrivialInfeasibilityError,
-    compile_model,
-    to_highs,
-)
+from siteopt.solver import SolveOptions, to_highs
 
 
 def _lines(inst: Instance, table: str, keys: list[str]) -> dict[tuple, int]:

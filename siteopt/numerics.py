@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from siteopt.solver import Matrices
+    from siteopt.model.compile import Matrices
 
 #: (smallest allowed nonzero |value|, largest allowed |value|) per part of the model.
 COMFORT: dict[str, tuple[float, float]] = {

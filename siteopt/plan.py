@@ -14,17 +14,15 @@ from siteopt.checker import TOL, CheckReport, check_plan
 from siteopt.instance import Instance
 from siteopt.interrupt import signal_name
 from siteopt.model.build import add_objective_bound, create_model
+from siteopt.model.compile import Matrices, TrivialInfeasibilityError, compile_model
 from siteopt.model.data import ModelData, build_data
 from siteopt.numerics import coefficient_ranges, numerics_warnings
 from siteopt.presolve import errors, presolve_checks
 from siteopt.results import RESULT_TABLES, extract
 from siteopt.solver import (
-    Matrices,
     SolveOptions,
     SolverOutcome,
-    TrivialInfeasibilityError,
     column_values,
-    compile_model,
     load_values,
     solve_matrices,
 )

@@ -25,8 +25,9 @@ import highspy
 import numpy as np
 
 from siteopt.instance import Instance
+from siteopt.model.compile import Matrices
 from siteopt.plan import Result, solve
-from siteopt.solver import Matrices, SolveOptions, SolverOutcome, solve_matrices, to_highs
+from siteopt.solver import SolveOptions, SolverOutcome, solve_matrices, to_highs
 
 
 @dataclass

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from siteopt.errors import SiteoptError
 from siteopt.interrupt import cancel_on_signals
+from siteopt.model.compile import Matrices
 
 INF = math.inf
 
@@ -39,27 +38,6 @@ class SolveOptions:
     progress: bool = False
     progress_after: float = 2.0
     log_file: str | None = None
-
-
-@dataclass
-class Matrices:
-    """The compiled model: min c x + offset, row_lower <= A x <= row_upper, bounds, integrality."""
-
-    columns: list[pyo.Var]
-    rows: list[tuple[object, int]]
-    cost: np.ndarray
-    offset: float
-    A: object
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    integrality: np.ndarray
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        """(rows, columns, nonzeros)."""
-        return self.A.shape[0], self.A.shape[1], int(self.A.nnz)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -81,35 +59,6 @@ class SolverOutcome:
     def has_plan(self) -> bool:
         """Whether a feasible plan is available."""
         return self.x is not None
-
-
-class TrivialInfeasibilityError(SiteoptError):
-    """A constraint with only fixed terms is violated (e.g. committed spend over a budget)."""
-
-
-def compile_model(model: pyo.ConcreteModel) -> Matrices:
-    """Compile the Pyomo model to sparse matrices in mixed (<=, >=, ==) form."""
-    from pyomo.common.errors import InfeasibleConstraintException
-
-    try:
-        info = LinearStandardFormCompiler().write(model, mixed_form=True)
-    except InfeasibleConstraintException as exc:
-        raise TrivialInfeasibilityError(str(exc)) from exc
-    A = info.A.tocsc()
-    n_rows = A.shape[0]
-    rhs = np.asarray(info.rhs, dtype=float)
-    sense = np.fromiter((mult for _con, mult in info.rows), dtype=np.int8, count=n_rows)
-    row_lower = np.where(sense == 1, -INF, rhs)
-    row_upper = np.where(sense == -1, INF, rhs)
-    cols = info.columns
-    col_lower = np.fromiter((-INF if v.lb is None else v.lb for v in cols), float, len(cols))
-    col_upper = np.fromiter((INF if v.ub is None else v.ub for v in cols), float, len(cols))
-    integrality = np.fromiter((1 if v.is_integer() else 0 for v in cols), np.int8, len(cols))
-    cost = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(len(cols))
-    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
-    return Matrices(columns=cols, rows=info.rows, cost=cost, offset=offset, A=A,
-                    row_lower=row_lower, row_upper=row_upper, col_lower=col_lower,
-                    col_upper=col_upper, integrality=integrality)
 
 
 _BANNER_SHOWN = False
@@ -161,12 +110,13 @@ def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highs
     lp.a_matrix_.start_ = mat.A.indptr  # type: ignore[attr-defined]
     lp.a_matrix_.index_ = mat.A.indices  # type: ignore[attr-defined]
     lp.a_matrix_.value_ = mat.A.data  # type: ignore[attr-defined]
-    if mat.integrality.any():
-        lp.integrality_ = [highspy.HighsVarType(int(v)) for v in mat.integrality]
     if names:
         lp.col_names_ = [_safe_name(v.name) for v in mat.columns]
         lp.row_names_ = _row_names(mat.rows)
     h.passModel(lp)
+    integer = np.flatnonzero(mat.integrality).astype(np.int32)
+    if len(integer):  # only the integer columns: a list of every column's type is slow
+        h.changeColsIntegrality(len(integer), integer, np.ones(len(integer), dtype=np.uint8))
     h.setOptionValue("mip_rel_gap", float(1e-4 if options.gap is None else options.gap))
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
+from scipy.sparse import csr_array
 
+from siteopt.model.arrays import ArrayConstraint, ArrayLinearExpression, csr_rows, ragged_take
 from siteopt.model.data import ModelData, spend_years
 
 #: Objective terms, in reporting order (columns of the `costs` result table).
@@ -33,14 +36,6 @@ class _Index:
         self.site_k_y: dict[tuple[str, int], list[str]] = defaultdict(list)
         for s, k, y in d.SKY:
             self.site_k_y[s, y].append(k)
-        self.serve_by_site: dict[tuple[str, int], list[tuple[str, str, str, int]]] = (
-            defaultdict(list))
-        self.serve_by_rc: dict[tuple[str, str, int], list[tuple[str, str, str, int]]] = (
-            defaultdict(list))
-        for key in d.SRCY:
-            s, r, c, y = key
-            self.serve_by_site[s, y].append(key)
-            self.serve_by_rc[r, c, y].append(key)
         self.rcy_by_year: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
         for key in d.RCY:
             self.rcy_by_year[key[2]].append(key)
@@ -70,14 +65,81 @@ class _Index:
                     self.upgrade_spend[u, tau].append(((u, y), d.upgrade_capex[u] / len(years)))
 
 
+class _Pairs:
+    """The serve keys SRCY as integer arrays (positions in S, C, RCY; year offsets).
+
+    Families with a term or a row per served pair are assembled from these with numpy.
+    """
+
+    def __init__(self, d: ModelData):
+        n = len(d.SRCY)
+        self.n = n
+        self.n_years = len(d.Y)
+        s_pos = {s: i for i, s in enumerate(d.S)}
+        c_pos = {c: i for i, c in enumerate(d.C)}
+        rcy_pos = {key: i for i, key in enumerate(d.RCY)}
+        sites, regions, classes, years = (zip(*d.SRCY, strict=True) if n
+                                          else ((), (), (), ()))
+        self.site = np.fromiter(map(s_pos.__getitem__, sites), np.int64, n)
+        self.cls = np.fromiter(map(c_pos.__getitem__, classes), np.int64, n)
+        self.year = np.fromiter(years, np.int64, n) - d.first_year
+        self.rcy = np.fromiter(map(rcy_pos.__getitem__, zip(regions, classes, years,
+                                                             strict=True)), np.int64, n)
+        r_pos = {r: i for i, r in enumerate(d.R)}
+        self.region = np.fromiter(map(r_pos.__getitem__, regions), np.int64, n)
+        demand = np.fromiter((d.demand[key] for key in d.RCY), float, len(d.RCY))
+        self.demand = demand[self.rcy]
+        self.service_cost = _pair_values(d.service_cost, s_pos, r_pos,
+                                         self.site * len(d.R) + self.region)
+        self.site_year = self.site * self.n_years + self.year
+
+
+def _pair_values(values: dict[tuple[str, str], float], s_pos: dict[str, int],
+                 r_pos: dict[str, int], codes: np.ndarray) -> np.ndarray:
+    """values[s, r] (0 where absent) for pair codes s * |R| + r."""
+    n = len(values)
+    keys = np.fromiter((s_pos[s] * len(r_pos) + r_pos[r] for s, r in values), np.int64, n)
+    vals = np.fromiter(values.values(), float, n)
+    order = np.argsort(keys)
+    keys, vals = keys[order], vals[order]
+    if not n:
+        return np.zeros(len(codes))
+    where = np.searchsorted(keys, codes).clip(max=n - 1)
+    return np.where(keys[where] == codes, vals[where], 0.0)
+
+
+class _Columns:
+    """Every variable of the model in one tuple, so array families address them by position.
+
+    Position of var[key] = start[var name] + position of key in the variable's index set.
+    """
+
+    NAMES = ("open", "online", "upgrade", "serve", "it_load", "unserved")
+
+    def __init__(self, m: pyo.ConcreteModel):
+        self.start: dict[str, int] = {}
+        x: list[pyo.Var] = []
+        for name in self.NAMES:
+            self.start[name] = len(x)
+            x.extend(getattr(m, name).values())
+        self.x = tuple(x)
+
+    def add(self, m: pyo.ConcreteModel, name: str) -> None:
+        """Append a variable declared after the standard ones (e.g. rtt_level)."""
+        self.start[name] = len(self.x)
+        self.x = self.x + tuple(getattr(m, name).values())
+
+
 def create_model(d: ModelData) -> pyo.ConcreteModel:
     """Assemble the model of `models/siteplan.md` from derived data."""
     with PauseGC():
         m = pyo.ConcreteModel(name="siteplan")
         ix = _Index(d)
+        pairs = _Pairs(d)
         define_sets(m, d)
         define_variables(m, d)
-        define_expressions(m, d, ix)
+        cols = _Columns(m)
+        define_expressions(m, d, ix, pairs, cols)
         add_open_monotone(m, d)
         add_online_monotone(m, d)
         add_phase_once(m, d)
@@ -85,18 +147,18 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
         add_open_with_first_phase(m, d, ix)
         add_site_max_capacity(m, d, ix)
         add_it_load_capacity(m, d)
-        add_it_load_balance(m, d, ix)
-        add_cooling_class(m, d, ix)
-        add_demand_balance(m, d, ix)
-        add_serve_link(m, d, ix)
-        add_demand_cover(m, d, ix)
+        add_it_load_balance(m, d, pairs, cols)
+        add_cooling_class(m, d, pairs, cols)
+        add_demand_balance(m, d, pairs, cols)
+        add_serve_link(m, d, pairs, cols)
+        add_demand_cover(m, d, ix, pairs, cols)
         add_grid_headroom(m, d, ix)
         add_upgrade_monotone(m, d)
         add_budget(m, d)
         add_site_limit(m, d)
-        define_rtt_levels(m, d)
+        define_rtt_levels(m, d, cols)
         add_rtt_level_order(m, d)
-        add_rtt_reach(m, d)
+        add_rtt_reach(m, d, pairs, cols)
         define_objective(m, d)
     return m
 
@@ -146,8 +208,10 @@ def _prev(d: ModelData, y: int) -> int | None:
     return y - 1 if y > d.first_year else None
 
 
-def define_expressions(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def define_expressions(m: pyo.ConcreteModel, d: ModelData, ix: _Index, pairs: _Pairs,
+                       cols: _Columns) -> None:
     """build, capacity, power, capex, upgrade_capex and the yearly cost terms."""
+    service = _service_cost_by_year(d, pairs, cols)
 
     def build(m: pyo.ConcreteModel, s: str, p: str, k: str, y: int) -> object:
         prev = (s, p, k, y - 1)
@@ -201,15 +265,28 @@ def define_expressions(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
         if term == "upgrade_cost":
             return pyo.quicksum(m.upgrade_capex[u, y] for u in d.U)
         if term == "service_cost":
-            return pyo.quicksum(d.service_cost[key[0], key[1]] * m.serve[key]
-                                for site in d.S for key in ix.serve_by_site[site, y]
-                                if (key[0], key[1]) in d.service_cost)
+            return service.get(y, 0)
         if term == "unserved_penalty":
             return pyo.quicksum(d.unserved_penalty * m.unserved[key]
                                 for key in ix.rcy_by_year[y])
         raise ValueError(term)
 
     m.cost = pyo.Expression(m.TERMS, m.Y, rule=cost)
+
+
+def _service_cost_by_year(d: ModelData, pairs: _Pairs, cols: _Columns
+                          ) -> dict[int, ArrayLinearExpression]:
+    """Service cost of year y: sum over served pairs of service_cost[s,r] * serve[s,r,c,y].
+
+    Kept as arrays as well (one term per served pair is the largest part of the objective).
+    """
+    paying = np.flatnonzero(pairs.service_cost)
+    out = {}
+    for offset in np.unique(pairs.year[paying]).tolist():
+        idx = paying[pairs.year[paying] == offset]
+        out[d.first_year + offset] = ArrayLinearExpression(
+            pairs.service_cost[idx], cols.start["serve"] + idx, cols.x)
+    return out
 
 
 def _upgrade_build(m: pyo.ConcreteModel, ix: _Index, key: tuple[str, int]) -> object:
@@ -315,84 +392,164 @@ def add_it_load_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.it_load_capacity = pyo.Constraint(m.SKY, rule=rule)
 
 
-def add_it_load_balance(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
-    """sum_k it_load[s,k,y] == sum_{r,c} serve[s,r,c,y]: served load runs on some cooling."""
+def add_it_load_balance(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
+                        cols: _Columns) -> None:
+    """sum_k it_load[s,k,y] == sum_{r,c} serve[s,r,c,y]: served load runs on some cooling.
 
-    def rule(m: pyo.ConcreteModel, s: str, y: int) -> object:
-        if not ix.site_k_y[s, y]:  # no capacity yet, so no serve variables either (SRCY)
-            return pyo.Constraint.Skip
-        return pyo.quicksum(m.it_load[s, k, y] for k in ix.site_k_y[s, y]) == pyo.quicksum(
-            m.serve[key] for key in ix.serve_by_site[s, y])
+    One row per (s, y) with capacity possible (serve exists only there, see SRCY).
+    """
+    ny = pairs.n_years
+    s_pos = {s: i for i, s in enumerate(d.S)}
+    sky_code = np.fromiter((s_pos[s] * ny + y - d.first_year for s, _k, y in d.SKY),
+                           np.int64, len(d.SKY))
+    codes = np.unique(sky_code)
+    if not np.isin(pairs.site_year, codes).all():
+        raise AssertionError("a serve variable exists where its site has no capacity")
+    n_sky = len(d.SKY)
+    row = np.concatenate([np.searchsorted(codes, sky_code),
+                          np.searchsorted(codes, pairs.site_year)])
+    col = np.concatenate([cols.start["it_load"] + np.arange(n_sky),
+                          cols.start["serve"] + np.arange(pairs.n)])
+    val = np.concatenate([np.ones(n_sky), -np.ones(pairs.n)])
+    keys = [(d.S[c // ny], d.first_year + c % ny) for c in codes.tolist()]
+    zero = np.zeros(len(keys))
+    m.it_load_balance = ArrayConstraint(
+        keys, csr_rows(len(keys), row, col, val, len(cols.x)), zero, zero, cols.x)
 
-    m.it_load_balance = pyo.Constraint(m.S, m.Y, rule=rule)
 
-
-def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
+                      cols: _Columns) -> None:
     """For each cooling group g of a site: load of classes hostable only within g <= load on g.
 
-    By Hall's theorem these rows (over the union-closure of the classes' allowed sets) make
-    the per-cooling loads splittable among the classes exactly.
+    sum_{r, c in classes(g)} serve[s,r,c,y] <= sum_{k in g} it_load[s,k,y], one row per
+    (s, g, y) in cooling_class_index (s has a serve variable in y) where some such pair is
+    served. By Hall's theorem these rows (over the
+    union-closure of the classes' allowed sets) make the per-cooling loads splittable
+    among the classes exactly.
     """
-    keys = []
-    for s in d.S:
-        for gi, _ in enumerate(d.groups[s]):
-            keys.extend((s, gi, y) for y in d.Y if ix.serve_by_site[s, y])
-    m.cooling_class_index = pyo.Set(initialize=keys, dimen=3, ordered=True)
+    ny, n_c = pairs.n_years, len(d.C)
+    c_pos = {c: i for i, c in enumerate(d.C)}
+    k_pos = {k: i for i, k in enumerate(d.K)}
+    groups = [(si, gi, techs, classes) for si, s in enumerate(d.S)
+              for gi, (techs, classes) in enumerate(d.groups[s])]
+    # group ids per (site, class) and per (site, cooling), as ragged lists
+    by_sc: dict[int, list[int]] = defaultdict(list)
+    by_sk: dict[int, list[int]] = defaultdict(list)
+    for g, (si, _gi, techs, classes) in enumerate(groups):
+        for c in classes:
+            by_sc[si * n_c + c_pos[c]].append(g)
+        for k in techs:
+            by_sk[si * len(d.K) + k_pos[k]].append(g)
+    serve_g, serve_j = _expand(by_sc, pairs.site * n_c + pairs.cls)
+    serve_code = serve_g * ny + pairs.year[serve_j]
+    s_pos = {s: i for i, s in enumerate(d.S)}
+    sky_sk = np.fromiter((s_pos[s] * len(d.K) + k_pos[k] for s, k, _y in d.SKY), np.int64,
+                         len(d.SKY))
+    sky_year = np.fromiter((y - d.first_year for _s, _k, y in d.SKY), np.int64, len(d.SKY))
+    load_g, load_j = _expand(by_sk, sky_sk)
+    load_code = load_g * ny + sky_year[load_j]
+    codes = np.unique(serve_code)
+    has_row = np.isin(load_code, codes)
+    row = np.concatenate([np.searchsorted(codes, serve_code),
+                          np.searchsorted(codes, load_code[has_row])])
+    col = np.concatenate([cols.start["serve"] + serve_j,
+                          cols.start["it_load"] + load_j[has_row]])
+    val = np.concatenate([np.ones(len(serve_j)), -np.ones(int(has_row.sum()))])
+    keys = [(d.S[groups[c // ny][0]], groups[c // ny][1], d.first_year + c % ny)
+            for c in codes.tolist()]
+    served = set(np.unique(pairs.site_year).tolist())
+    m.cooling_class_index = pyo.Set(initialize=[
+        (d.S[si], gi, y) for si, gi, _t, _c in groups for y in d.Y
+        if si * ny + y - d.first_year in served], dimen=3, ordered=True)
+    m.cooling_class = ArrayConstraint(
+        keys, csr_rows(len(keys), row, col, val, len(cols.x)), np.full(len(keys), -np.inf),
+        np.zeros(len(keys)), cols.x)
 
-    def rule(m: pyo.ConcreteModel, s: str, gi: int, y: int) -> object:
-        techs, classes = d.groups[s][gi]
-        keys = [key for key in ix.serve_by_site[s, y] if key[2] in classes]
-        if not keys:
-            return pyo.Constraint.Skip
-        present = [k for k in ix.site_k_y[s, y] if k in techs]
-        return pyo.quicksum(m.serve[key] for key in keys) <= pyo.quicksum(
-            m.it_load[s, k, y] for k in present)
 
-    m.cooling_class = pyo.Constraint(m.cooling_class_index, rule=rule)
+def _expand(lists: dict[int, list[int]], codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each i and each value v of lists[codes[i]] (none if absent): arrays (v, i)."""
+    if not lists:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = np.array(sorted(lists), dtype=np.int64)
+    sizes = [len(lists[key]) for key in keys.tolist()]
+    flat = np.fromiter((v for key in keys.tolist() for v in lists[key]), np.int64, sum(sizes))
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    where = np.searchsorted(keys, codes).clip(max=len(keys) - 1)
+    counts = np.where(keys[where] == codes, ptr[where + 1] - ptr[where], 0)
+    owner, pos = ragged_take(ptr[where], counts)
+    return flat[pos], owner
 
-
-def add_demand_balance(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def add_demand_balance(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
+                       cols: _Columns) -> None:
     """sum_s serve[s,r,c,y] + unserved[r,c,y] == demand[r,c,y]."""
+    n = len(d.RCY)
+    row = np.concatenate([pairs.rcy, np.arange(n)])
+    col = np.concatenate([cols.start["serve"] + np.arange(pairs.n),
+                          cols.start["unserved"] + np.arange(n)])
+    demand = np.fromiter((d.demand[key] for key in d.RCY), float, n)
+    m.demand_balance = ArrayConstraint(
+        list(d.RCY), csr_rows(n, row, col, np.ones(len(row)), len(cols.x)), demand, demand,
+        cols.x)
 
-    def rule(m: pyo.ConcreteModel, r: str, c: str, y: int) -> object:
-        return (pyo.quicksum(m.serve[key] for key in ix.serve_by_rc[r, c, y])
-                + m.unserved[r, c, y] == d.demand[r, c, y])
 
-    m.demand_balance = pyo.Constraint(m.RCY, rule=rule)
-
-
-def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
+                   cols: _Columns) -> None:
     """Per-pair strong linking of service to the phases able to host it.
 
     serve[s,r,c,y] <= min(D, u E) + sum_{p, k in A_c} min(D, u it_mw[p]) online[s,p,k,y]
     with D = demand[r,c,y], u = max_utilization and E the existing capacity of s on coolings
     in A_c. Valid because min(D, sum_p a_p x_p) <= sum_p min(D, a_p) x_p for binary x; it
     is much tighter than the aggregate capacity rows when a region's demand is small
-    beside a phase (the LP can no longer serve it from a sliver of a phase).
+    beside a phase (the LP can no longer serve it from a sliver of a phase). No row where
+    existing capacity alone covers D.
     """
     if not d.strong_linking:
         return
-    existing: dict[tuple[str, str], float] = defaultdict(float)
+    ny, n_c = pairs.n_years, len(d.C)
+    u = d.max_utilization
+    s_pos = {s: i for i, s in enumerate(d.S)}
+    existing = np.zeros(len(d.S) * n_c)
     for (s, k), mw in d.existing.items():
-        for c, techs in d.class_cooling.items():
-            if k in techs:
-                existing[s, c] += mw
-    techs_of = {c: sorted(techs) for c, techs in d.class_cooling.items()}
+        for ci, c in enumerate(d.C):
+            if k in d.class_cooling[c]:
+                existing[s_pos[s] * n_c + ci] += mw
+    # the online terms able to host class c at site s in year y, grouped by (s, c, y)
+    hosts: dict[int, list[int]] = defaultdict(list)
+    for j, (s, _p, k, y) in enumerate(d.SPKY):
+        for ci, c in enumerate(d.C):
+            if k in d.class_cooling[c]:
+                hosts[(s_pos[s] * n_c + ci) * ny + y - d.first_year].append(j)
+    D = pairs.demand
+    base = np.minimum(D, u * existing[pairs.site * n_c + pairs.cls])
+    kept = np.flatnonzero(base < D - 1e-12)
+    code = (pairs.site[kept] * n_c + pairs.cls[kept]) * ny + pairs.year[kept]
+    spky, owner = _expand(hosts, code)
+    phase_it = np.fromiter((d.phase_it[s, p] for s, p, _k, _y in d.SPKY), float, len(d.SPKY))
+    row = np.concatenate([np.arange(len(kept)), owner])
+    col = np.concatenate([cols.start["serve"] + kept, cols.start["online"] + spky])
+    val = np.concatenate([np.ones(len(kept)),
+                          -np.minimum(D[kept][owner], u * phase_it[spky])])
+    keys = [d.SRCY[j] for j in kept.tolist()]
+    m.serve_link = ArrayConstraint(
+        keys, csr_rows(len(keys), row, col, val, len(cols.x)), np.full(len(keys), -np.inf),
+        base[kept], cols.x)
 
-    def rule(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
-        D = d.demand[r, c, y]
-        u = d.max_utilization
-        base = min(D, u * existing[s, c])
-        if base >= D - 1e-12:
-            return pyo.Constraint.Skip
-        terms = [(min(D, u * d.phase_it[sp]), m.online[sp[0], sp[1], k, y])
-                 for k in techs_of[c] for sp in ix.site_phase_y[s, k, y]]
-        return m.serve[s, r, c, y] <= base + pyo.quicksum(a * x for a, x in terms)
 
-    m.serve_link = pyo.Constraint(m.SRCY, rule=rule)
+def _reach_sets(d: ModelData, pairs: _Pairs) -> dict[tuple[str, str], frozenset[str]]:
+    """For each (region, class) with a served pair: the sites able to serve it (any year)."""
+    n_c, n_s = len(d.C), len(d.S)
+    codes = np.unique((pairs.region * n_c + pairs.cls) * n_s + pairs.site)
+    rc, site = np.divmod(codes, n_s)
+    starts = np.flatnonzero(np.r_[True, rc[1:] != rc[:-1]])
+    out = {}
+    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), len(codes)], strict=True):
+        r, c = divmod(int(rc[lo]), n_c)
+        out[d.R[r], d.C[c]] = frozenset(d.S[i] for i in site[lo:hi].tolist())
+    return out
 
 
-def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index, pairs: _Pairs,
+                     cols: _Columns) -> None:
     """For each reach set T and year: sellable capacity of T covers the demand only T can serve.
 
     sum_{(r,c): reach(r,c) subset of T} (demand - unserved) <=
@@ -400,34 +557,76 @@ def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
     Implied by the LP relaxation, so it does not move the root bound by itself; it hands HiGHS
     an explicit knapsack over the phase binaries from which its cover and MIR separators derive
     the integer-rounding cuts that the chain serve -> it_load -> capacity hides.
+    Reach sets are numbered by (size, sorted site ids); a row exists where T has demand in y.
     """
     if not d.strong_linking:
         return
-    reach: dict[tuple[str, str], frozenset[str]] = {}
-    for s, r, c, _y in d.SRCY:
-        reach[r, c] = reach.get((r, c), frozenset()) | {s}
+    reach = _reach_sets(d, pairs)
     sets = sorted(set(reach.values()), key=lambda t: (len(t), sorted(t)))
-    keys = []
-    members: dict[int, tuple[list[tuple[str, str]], frozenset[str], frozenset[str]]] = {}
+    number = {T: i for i, T in enumerate(sets)}
+    m.demand_cover_index = pyo.Set(initialize=[(i, y) for i in range(len(sets)) for y in d.Y],
+                                   dimen=2, ordered=True)
+    s_pos = {s: i for i, s in enumerate(d.S)}
+    k_pos = {k: i for i, k in enumerate(d.K)}
+    ny, u = pairs.n_years, d.max_utilization
+    # M[i, s] = 1 for s in T_i; T_j is a subset of T_i where (M M^T)[j, i] = |T_j|
+    member = csr_array((np.ones(sum(len(T) for T in sets)),
+                           (np.repeat(np.arange(len(sets)), [len(T) for T in sets]),
+                            [s_pos[s] for T in sets for s in T])), shape=(len(sets), len(d.S)))
+    overlap = (member @ member.T).tocoo()
+    size = np.array([len(T) for T in sets])
+    inside = overlap.data == size[overlap.row]
+    subset_of: dict[int, list[int]] = defaultdict(list)  # j -> every i with T_j in T_i
+    for j, i in zip(overlap.row[inside].tolist(), overlap.col[inside].tolist(), strict=True):
+        subset_of[j].append(i)
+    # demand side: each (r,c,y) of a segment counts in every set containing its reach set
+    rcy_set = np.fromiter((number[reach[r, c]] if (r, c) in reach else -1
+                           for r, c, _y in d.RCY), np.int64, len(d.RCY))
+    has = np.flatnonzero(rcy_set >= 0)
+    set_i, owner = _expand(subset_of, rcy_set[has])
+    rcy = has[owner]
+    rcy_year = np.fromiter((y - d.first_year for _r, _c, y in d.RCY), np.int64, len(d.RCY))
+    demand = np.fromiter((d.demand[key] for key in d.RCY), float, len(d.RCY))
+    need_code = set_i * ny + rcy_year[rcy]
+    codes = np.unique(need_code)
+    # A_T as a bit mask over K, from the classes of the segments each set covers
+    class_bits = {c: sum(1 << k_pos[k] for k in techs) for c, techs in d.class_cooling.items()}
+    techs = np.zeros(len(sets), np.int64)
+    for (_r, c), T in reach.items():
+        for i in subset_of[number[T]]:
+            techs[i] |= class_bits[c]
+    # capacity side: each online[s,p,k,y] (and existing MW) of s in T_i with k in A_T
+    sets_of_site: dict[int, list[int]] = defaultdict(list)
     for i, T in enumerate(sets):
-        segs = [rc for rc, sites in reach.items() if sites <= T]
-        techs = frozenset().union(*(d.class_cooling[c] for _r, c in segs))
-        members[i] = (segs, T, techs)
-        keys.extend((i, y) for y in d.Y)
-    m.demand_cover_index = pyo.Set(initialize=keys, dimen=2, ordered=True)
-
-    def rule(m: pyo.ConcreteModel, i: int, y: int) -> object:
-        segs, T, techs = members[i]
-        need = [(r, c) for r, c in segs if (r, c, y) in d.demand]
-        if not need:
-            return pyo.Constraint.Skip
-        cap = pyo.quicksum(m.capacity[s, k, y] for s in sorted(T) for k in ix.site_k_y[s, y]
-                           if k in techs)
-        return pyo.quicksum(d.demand[r, c, y] - m.unserved[r, c, y] for r, c in need) <= (
-            d.max_utilization * cap)
-
-    m.demand_cover = pyo.Constraint(m.demand_cover_index, rule=rule)
-
+        for s in T:
+            sets_of_site[s_pos[s]].append(i)
+    spky_site = np.fromiter((s_pos[s] for s, _p, _k, _y in d.SPKY), np.int64, len(d.SPKY))
+    spky_k = np.fromiter((k_pos[k] for _s, _p, k, _y in d.SPKY), np.int64, len(d.SPKY))
+    spky_year = np.fromiter((y - d.first_year for _s, _p, _k, y in d.SPKY), np.int64,
+                            len(d.SPKY))
+    phase_it = np.fromiter((d.phase_it[s, p] for s, p, _k, _y in d.SPKY), float, len(d.SPKY))
+    cap_i, spky = _expand(sets_of_site, spky_site)
+    ok = ((techs[cap_i] >> spky_k[spky]) & 1).astype(bool)
+    cap_i, spky = cap_i[ok], spky[ok]
+    cap_code = cap_i * ny + spky_year[spky]
+    cap_in = np.isin(cap_code, codes)
+    existing = np.zeros(len(codes))
+    for (s, k), mw in d.existing.items():  # existing capacity is there from the first year
+        for i in sets_of_site[s_pos[s]]:
+            if (techs[i] >> k_pos[k]) & 1:
+                lo = np.searchsorted(codes, i * ny)
+                hi = np.searchsorted(codes, (i + 1) * ny)
+                existing[lo:hi] += mw
+    row = np.concatenate([np.searchsorted(codes, need_code),
+                          np.searchsorted(codes, cap_code[cap_in])])
+    col = np.concatenate([cols.start["unserved"] + rcy, cols.start["online"] + spky[cap_in]])
+    val = np.concatenate([-np.ones(len(rcy)), -u * phase_it[spky[cap_in]]])
+    upper = u * existing - np.bincount(np.searchsorted(codes, need_code), demand[rcy],
+                                       minlength=len(codes))
+    keys = [(c // ny, d.first_year + c % ny) for c in codes.tolist()]
+    m.demand_cover = ArrayConstraint(
+        keys, csr_rows(len(keys), row, col, val, len(cols.x)), np.full(len(keys), -np.inf),
+        upper, cols.x)
 
 def add_grid_headroom(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
     """power[z,y] <= derate[z] * headroom[z,y] + sum_u add_mw[u] * upgrade[u,y]."""
@@ -486,12 +685,13 @@ def _level_of(d: ModelData) -> dict[tuple[str, str], int]:
             if v == v and round(v, 9) in position}
 
 
-def define_rtt_levels(m: pyo.ConcreteModel, d: ModelData) -> None:
+def define_rtt_levels(m: pyo.ConcreteModel, d: ModelData, cols: _Columns) -> None:
     """p-center only: rtt_level[l] = 1 when the worst served round trip reaches rtt_levels[l]."""
     if d.objective != "max_rtt":
         return
     m.L = pyo.Set(initialize=range(1, len(d.rtt_levels)), ordered=True)
     m.rtt_level = pyo.Var(m.L, within=pyo.Binary)
+    cols.add(m, "rtt_level")
 
 
 def add_rtt_level_order(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -507,7 +707,7 @@ def add_rtt_level_order(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.rtt_level_order = pyo.Constraint(m.L, rule=rule)
 
 
-def add_rtt_reach(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_rtt_reach(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs, cols: _Columns) -> None:
     """serve[s,r,c,y] <= demand[r,c,y] * rtt_level[l(s,r)]: using a pair reaches its level.
 
     Pairs at the lowest level (and location-free regions) have no row: they never raise
@@ -515,14 +715,20 @@ def add_rtt_reach(m: pyo.ConcreteModel, d: ModelData) -> None:
     """
     if d.objective != "max_rtt":
         return
-    level = _level_of(d)
-    keys = [key for key in d.SRCY if level.get((key[0], key[1]), 0) >= 1]
+    level_of = _level_of(d)
+    level = np.fromiter((level_of.get((s, r), 0) for s, r, _c, _y in d.SRCY), np.int64,
+                        pairs.n)
+    kept = np.flatnonzero(level >= 1)
+    n = len(kept)
+    row = np.concatenate([np.arange(n), np.arange(n)])
+    col = np.concatenate([cols.start["serve"] + kept,
+                          cols.start["rtt_level"] + level[kept] - 1])
+    val = np.concatenate([np.ones(n), -pairs.demand[kept]])
+    keys = [d.SRCY[j] for j in kept.tolist()]
     m.rtt_reach_index = pyo.Set(initialize=keys, dimen=4, ordered=True)
-
-    def rule(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
-        return m.serve[s, r, c, y] <= d.demand[r, c, y] * m.rtt_level[level[s, r]]
-
-    m.rtt_reach = pyo.Constraint(m.rtt_reach_index, rule=rule)
+    m.rtt_reach = ArrayConstraint(
+        keys, csr_rows(n, row, col, val, len(cols.x)),
+        np.full(n, -np.inf), np.zeros(n), cols.x)
 
 
 def define_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
