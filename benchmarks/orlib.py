@@ -21,23 +21,27 @@ The published optima come from `../shared/benchmarks/orlib/optima.csv` (or --orl
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
-import fcntl
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # the checkout's siteopt, installed or not
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import (
+    HIGHS_ALONE,
+    REPO,
+    append_row,
+    exclusive,
+    machine,
+    read_rows,
+    run_measured,
+    siteopt_cmd,
+)
+from harness import num as _num
+
 DEFAULT_ORLIB = REPO.parent / "shared" / "benchmarks" / "orlib"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "orlib.csv"
 
@@ -50,26 +54,6 @@ FIELDS = ["instance", "kind", "published", "status", "objective", "bound", "gap"
           "siteopt_peak_mb", "highs_status", "highs_objective", "highs_wall_s", "highs_cpu_s",
           "highs_peak_mb", "wall_ratio", "cpu_ratio",
           "time_limit_s", "rows", "columns", "nonzeros"]
-
-HIGHS_ALONE = r"""
-import json, sys, time
-t0 = time.perf_counter()
-import highspy
-h = highspy.Highs()
-h.setOptionValue("output_flag", False)
-h.readModel(sys.argv[1])
-h.setOptionValue("mip_rel_gap", 0.0)
-h.setOptionValue("threads", 1)
-h.setOptionValue("random_seed", 0)
-h.setOptionValue("time_limit", float(sys.argv[2]))
-h.run()
-info = h.getInfo()
-status = h.modelStatusToString(h.getModelStatus())
-print(json.dumps({"status": status, "objective": info.objective_function_value,
-                  "bound": info.mip_dual_bound, "gap": info.mip_gap,
-                  "wall": time.perf_counter() - t0}))
-"""
-
 
 @dataclass
 class Problem:
@@ -101,38 +85,6 @@ def published(orlib: Path) -> dict[str, float]:
     with open(orlib / "optima.csv", newline="") as f:
         return {r["instance"]: float(r["optimal_value"]) for r in csv.DictReader(f)
                 if r["family"] in ("cap", "pmed", "ufl_uflLib")}
-
-
-def run_measured(cmd: list[str], timeout: float
-                 ) -> tuple[subprocess.CompletedProcess, float, float, float]:
-    """Run `cmd` in a fresh process; return it, its wall and CPU seconds and peak RSS in MB.
-
-    CPU seconds (user + system) of a single-threaded run equal its wall time on an idle
-    machine and are robust to other jobs sharing the cores, so both are recorded.
-
-    Output goes to temporary files and the child is reaped with os.wait4, whose resource
-    usage is that child's alone (RUSAGE_CHILDREN would be the maximum over all children).
-    """
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=REPO)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _pid, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
-    return done, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
-def siteopt_cmd(*args: str) -> list[str]:
-    """The siteopt CLI of this checkout, in a fresh interpreter."""
-    return [sys.executable, "-m", "siteopt", *args]
 
 
 def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> dict[str, object]:
@@ -167,7 +119,7 @@ def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> d
     subprocess.run(siteopt_cmd("export", str(inst), "--mps", str(mps)), check=True,
                    capture_output=True, cwd=REPO)
     hproc, hwall, hcpu, hpeak = run_measured(
-        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit)],
+        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit), "0"],
         timeout=time_limit * 3 + 600)
     if hproc.returncode == 0 and hproc.stdout.strip():
         h = json.loads(hproc.stdout.strip().splitlines()[-1])
@@ -179,34 +131,6 @@ def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> d
     else:
         row.update(highs_status=f"exit {hproc.returncode}", highs_wall_s=round(hwall, 2))
     return row
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    """Rows already measured."""
-    if not path.exists():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def append_row(path: Path, row: dict[str, object]) -> None:
-    """Append one row, writing the header first if the file is new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
-        if new:
-            w.writeheader()
-        w.writerow(row)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _num(x: str, digits: int = 2) -> str:
-    try:
-        return f"{float(x):,.{digits}f}"
-    except (TypeError, ValueError):
-        return x or "–"
 
 
 def markdown_table(rows: list[dict[str, str]]) -> str:
@@ -226,30 +150,6 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
             f"{_num(r['highs_cpu_s'])} | {_num(r['cpu_ratio'], 3)} | "
             f"{r['siteopt_peak_mb']} / {r['highs_peak_mb']} |")
     return "\n".join(lines) + "\n"
-
-
-def machine() -> str:
-    """The machine and versions, for the benchmarks document."""
-    from siteopt.plan import package_versions
-
-    v = package_versions()
-    cpus = os.cpu_count()
-    return (f"{platform.platform()}, {cpus} cores, Python {v['python']}, pyomo {v['pyomo']}, "
-            f"highspy {v['highspy']}, HiGHS threads 1")
-
-
-@contextlib.contextmanager
-def _exclusive(lock: Path | None) -> Iterator[None]:
-    """Hold an exclusive flock on `lock` (no-op without one)."""
-    if lock is None:
-        yield
-        return
-    with open(lock, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     for p in todo:
         if p.name in done and not args.redo:
             continue
-        with _exclusive(args.lock), tempfile.TemporaryDirectory(prefix="siteopt-bench-") as work:
+        with exclusive(args.lock), tempfile.TemporaryDirectory(prefix="siteopt-bench-") as work:
             row = bench_one(p, optima.get(p.name), args.time_limit, Path(work))
-        append_row(args.out, row)
+        append_row(args.out, row, FIELDS)
         print(f"{p.name}: {row.get('status')} obj {row.get('objective')} "
               f"(published {row.get('published')}) gap {row.get('gap')} "
               f"siteopt {row.get('siteopt_wall_s')} s, HiGHS alone {row.get('highs_wall_s')} s, "

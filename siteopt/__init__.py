@@ -11,16 +11,42 @@ The Python API mirrors the command line::
 
 from __future__ import annotations
 
-from siteopt import plots
-from siteopt.checker import CheckReport, check_plan
-from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
-from siteopt.instance import Instance, from_tables, load_instance
-from siteopt.output import write_result
-from siteopt.overrides import apply_overrides
-from siteopt.plan import Result, build
-from siteopt.plan import solve as _solve
-from siteopt.solver import SolveOptions
-from siteopt.sweep import read_table, run_scenarios
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from siteopt import plots
+    from siteopt.checker import CheckReport, check_plan
+    from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
+    from siteopt.instance import Instance, from_tables, load_instance
+    from siteopt.output import write_result
+    from siteopt.overrides import apply_overrides
+    from siteopt.plan import Result, build
+    from siteopt.solver import SolveOptions
+    from siteopt.sweep import read_table, run_scenarios
+
+#: Where each name of the API lives; imported on first use, so that `python -m siteopt`
+#: (which imports this package first) does not load plotting or Dask for a solve.
+_LAZY = {
+    "CheckReport": "siteopt.checker", "check_plan": "siteopt.checker",
+    "ExitCode": "siteopt.errors", "InputError": "siteopt.errors", "Problem": "siteopt.errors",
+    "SiteoptError": "siteopt.errors", "Instance": "siteopt.instance",
+    "from_tables": "siteopt.instance", "load_instance": "siteopt.instance",
+    "write_result": "siteopt.output", "apply_overrides": "siteopt.overrides",
+    "Result": "siteopt.plan", "build": "siteopt.plan", "SolveOptions": "siteopt.solver",
+    "read_table": "siteopt.sweep", "run_scenarios": "siteopt.sweep",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name == "plots":
+        return importlib.import_module("siteopt.plots")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'siteopt' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
@@ -29,6 +55,10 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
           threads: int = 1, seed: int = 0, overrides: dict[str, object] | None = None,
           progress: bool = False) -> Result:
     """Solve an instance and return its verified plan (see `Result`)."""
+    from siteopt.overrides import apply_overrides
+    from siteopt.plan import solve as _solve
+    from siteopt.solver import SolveOptions
+
     if overrides:
         instance = apply_overrides(instance, overrides)
     options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed,

@@ -11,6 +11,7 @@ import hashlib
 import io
 import math
 import re
+import time
 import tomllib
 import warnings
 from dataclasses import dataclass, field
@@ -84,6 +85,9 @@ class Instance:
     fingerprint: str
     latency: pd.DataFrame
     warnings: tuple[str, ...] = field(default=())
+    #: seconds spent making it: read (parse + per-table checks), checks (cross-table), graph
+    #: (fiber graph, latency matrix, reachability)
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def years(self) -> list[int]:
@@ -443,9 +447,10 @@ def from_tables(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | No
             digest.update(pd.util.hash_pandas_object(full[name].astype(str), index=False)
                           .to_numpy().tobytes())
         fingerprint = digest.hexdigest()[:16]
-    warnings, latency = cross_check(meta, full)
+    timings: dict[str, float] = {}
+    warnings, latency = cross_check(meta, full, timings)
     return Instance(path=path, meta=meta, tables=full, fingerprint=fingerprint,
-                    latency=latency, warnings=tuple(warnings))
+                    latency=latency, warnings=tuple(warnings), timings=timings)
 
 
 def load_instance(path: str | Path | None = None) -> Instance:
@@ -462,7 +467,11 @@ def load_instance(path: str | Path | None = None) -> Instance:
     if not folder.is_dir():
         raise InputError(Problem(str(folder), "an instance folder (CSV tables + instance.toml)",
                                  found="no such folder"))
+    start = time.perf_counter()
     meta = read_metadata(folder)
     tables = read_tables(folder, meta)
     names = [METADATA_FILE] + [t.file for t in TABLES]
-    return from_tables(meta, tables, path=folder, fingerprint=_fingerprint(folder, names))
+    read = time.perf_counter() - start
+    inst = from_tables(meta, tables, path=folder, fingerprint=_fingerprint(folder, names))
+    inst.timings["read"] = read
+    return inst

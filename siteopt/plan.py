@@ -148,7 +148,8 @@ def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = Tr
     runner = runner or solve_matrices
     if options.gap is None:
         options = replace(options, gap=inst.meta.solver.gap)
-    timings: dict[str, float] = {}
+    # the instance's own making (read, checks, graph) is part of the job's time
+    timings: dict[str, float] = dict(inst.timings)
     warnings = list(inst.warnings)
     t = time.perf_counter()
     if checks:

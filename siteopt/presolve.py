@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from siteopt.instance import Instance, row_line
@@ -215,8 +216,17 @@ def check_demand_reach(view: InstanceView) -> list[Finding]:
     targets = latency_targets(inst.meta, inst.tables)
     region_node = dict(zip(inst.table("regions")["region"], inst.table("regions")["node"],
                            strict=True))
+    site_pos = {s: i for i, s in enumerate(view.sites)}
     lat = inst.latency
-    rtt = {(s, r): v for s, r, v in lat[["site", "region", "rtt_ms"]].itertuples(index=False)}
+    by_region: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    lat_site = np.fromiter(map(site_pos.__getitem__, lat["site"]), np.int64, len(lat))
+    lat_rtt = lat["rtt_ms"].to_numpy(dtype=float)
+    for region, idx in lat.groupby("region", sort=False).indices.items():
+        by_region[region] = (lat_site[idx], lat_rtt[idx])
+    years = inst.years
+    hosts: dict[frozenset[str], np.ndarray] = {}  # per allowed set: can site s host it
+    caps: dict[frozenset[str], np.ndarray] = {}  # per allowed set: capacity bound [s, year]
+    reaches: dict[tuple[str, str], np.ndarray] = {}  # sites that may serve (r, c), in order
     demand = inst.table("demand")
     year_total: dict[int, float] = defaultdict(float)
     for y, mw in zip(demand["year"], demand["it_mw"], strict=True):
@@ -228,18 +238,28 @@ def check_demand_reach(view: InstanceView) -> list[Finding]:
             continue
         allowed = view.class_cooling[cls]
         target = targets.get((region, cls))
-        reach = [s for s in view.sites if region_node[region] == "" or (
-            (s, region) in rtt and (target is None or rtt[s, region] <= target + 1e-9))]
-        reach = [s for s in reach if view.hosts(s, allowed)]
-        if not reach:
+        if allowed not in hosts:
+            hosts[allowed] = np.array([view.hosts(s, allowed) for s in view.sites], bool)
+            caps[allowed] = np.array([[view.capacity(s, y, allowed)[0] for y in years]
+                                      for s in view.sites]).reshape(len(view.sites), len(years))
+        if (region, cls) not in reaches:
+            if region_node[region] == "":
+                ok = np.arange(len(view.sites))
+            else:
+                sites, rtts = by_region.get(region, (np.zeros(0, np.int64), np.zeros(0)))
+                ok = np.sort(sites[rtts <= target + 1e-9] if target is not None else sites)
+            reaches[region, cls] = ok[hosts[allowed][ok]]
+        idx = reaches[region, cls]
+        if not len(idx):
             continue  # no site at all: validation reports it (or warned: unserved)
-        cap = sum(view.capacity(s, year, allowed)[0] for s in reach)
+        cap = float(caps[allowed][idx, year - years[0]].sum())
         sellable = view.util * cap
         if need <= sellable + EPS * max(1.0, need):
             continue
-        if (len(reach) == len(view.sites) and allowed == frozenset(view.all_cooling)
+        if (len(idx) == len(view.sites) and allowed == frozenset(view.all_cooling)
                 and year_total[year] <= need + EPS):
             continue  # the same bound as check_capacity_in_time's for that year
+        reach = [view.sites[j] for j in idx.tolist()]
         within = "within its latency target" if target is not None else "connected to it"
         if region_node[region] == "":
             within = "able to host it (location-free region)"

@@ -7,6 +7,7 @@ latency), `unserved` (unserved), `costs` (cost terms per year and their present 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -133,13 +134,13 @@ def _power(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
 
 def _served(m: pyo.ConcreteModel, d: ModelData, inst: Instance) -> pd.DataFrame:
     targets = latency_targets(inst.meta, inst.tables)
+    values = np.fromiter((v.value for v in m.serve.values()), float, len(d.SRCY))
     rows = []
-    for s, r, c, y in d.SRCY:
-        v = _val(m.serve[s, r, c, y])
-        if v:
-            rows.append({"site": s, "region": r, "class": c, "year": y, "serve_mw": v,
-                         "rtt_ms": d.latency.get((s, r), float("nan")),
-                         "max_rtt_ms": targets.get((r, c), float("nan"))})
+    for j in np.flatnonzero(np.abs(values) >= ZERO).tolist():
+        s, r, c, y = d.SRCY[j]
+        rows.append({"site": s, "region": r, "class": c, "year": y, "serve_mw": values[j],
+                     "rtt_ms": d.latency.get((s, r), float("nan")),
+                     "max_rtt_ms": targets.get((r, c), float("nan"))})
     return pd.DataFrame(rows, columns=["site", "region", "class", "year", "serve_mw", "rtt_ms",
                                        "max_rtt_ms"])
 

@@ -7,6 +7,7 @@ headroom calendar, and the fiber graph (run before any model is built).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pandas as pd
@@ -317,21 +318,27 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def cross_check(meta: Metadata, tables: Tables) -> tuple[list[str], pd.DataFrame]:
+def cross_check(meta: Metadata, tables: Tables, timings: dict[str, float] | None = None
+                ) -> tuple[list[str], pd.DataFrame]:
     """Run every cross-table check, then the graph check on valid references.
 
     Raise InputError with all problems; else return the warnings and the site-region
     latency table (computed once here, reused by the model and the `graph` command).
+    `timings`, if given, receives the seconds of the checks and of the graph work.
     """
     problems: list[Problem] = []
     warnings: list[str] = []
+    start = time.perf_counter()
     for check in CHECKS:
         check(meta, tables, problems, warnings)
     if problems:  # the graph needs valid references
         raise InputError(problems)
+    middle = time.perf_counter()
     graph = instance_graph(tables, meta.latency)
     lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
     check_reachability(meta, tables, lat, problems, warnings)
     if problems:
         raise InputError(problems)
+    if timings is not None:
+        timings.update(checks=middle - start, graph=time.perf_counter() - middle)
     return warnings, lat

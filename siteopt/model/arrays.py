@@ -131,6 +131,13 @@ class ArrayLinearExpression(LinearExpression):
         super().__init__(constant=0, linear_coefs=self.coefs.tolist(),
                          linear_vars=[x[i] for i in self.positions.tolist()])
 
+    def __call__(self, exception: bool = True) -> float | None:
+        """The value at the variables' current values (from the arrays, not term by term)."""
+        values = [self.x[i].value for i in self.positions.tolist()]
+        if any(v is None for v in values):
+            return super().__call__(exception)  # Pyomo's own error or None
+        return float(np.dot(self.coefs, values)) if values else 0.0
+
     def create_node_with_local_data(self, args: tuple, classtype: type | None = None
                                     ) -> LinearExpression:
         """A plain LinearExpression over new args (clones and substitutions drop the arrays)."""

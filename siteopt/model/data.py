@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from itertools import combinations
 
+import numpy as np
 import pandas as pd
 
 from siteopt.instance import Instance, records_frame
@@ -108,28 +109,46 @@ def allowed_pairs(inst: Instance) -> pd.DataFrame:
     """(site, region, class) triples that may serve: connected, within target, coolable.
 
     Location-free regions (no node) may be served from any site; latency is then NaN.
+    Ordered by region, class and site (the tables' orders).
     """
+    return records_frame(list(zip(*_allowed_pair_columns(inst), strict=True)),
+                         ["site", "region", "class", "rtt_ms"],
+                         text=("site", "region", "class"))
+
+
+def _allowed_pair_columns(inst: Instance) -> tuple[list[str], list[str], list[str], list[float]]:
+    """The columns of `allowed_pairs` as lists (site, region, class, rtt_ms)."""
     tables = inst.tables
-    lat = inst.latency
+    sites = list(tables["sites"]["site"])
+    regions = list(tables["regions"]["region"])
+    classes = list(tables["classes"]["class"])
+    s_pos = {s: i for i, s in enumerate(sites)}
+    r_pos = {r: i for i, r in enumerate(regions)}
     hosts = hosting_sites(tables)
     targets = latency_targets(inst.meta, tables)
-    rows = []
-    lat_by = {(s, r): v for s, r, v in lat[["site", "region", "rtt_ms"]].itertuples(index=False)}
-    for region, node in tables["regions"][["region", "node"]].itertuples(index=False):
-        for cls in tables["classes"]["class"]:
-            target = targets.get((region, cls))
-            for site in tables["sites"]["site"]:
-                if site not in hosts[cls]:
-                    continue
-                if node == "":
-                    rows.append((site, region, cls, float("nan")))
-                    continue
-                rtt = lat_by.get((site, region))
-                if rtt is None or (target is not None and rtt > target + 1e-9):
-                    continue
-                rows.append((site, region, cls, rtt))
-    return records_frame(rows, ["site", "region", "class", "rtt_ms"],
-                         text=("site", "region", "class"))
+    lat = inst.latency
+    lat_site = np.fromiter(map(s_pos.__getitem__, lat["site"]), np.int64, len(lat))
+    lat_region = np.fromiter(map(r_pos.__getitem__, lat["region"]), np.int64, len(lat))
+    lat_rtt = lat["rtt_ms"].to_numpy(dtype=float)
+    free = np.array([r_pos[r] for r, node in zip(regions, tables["regions"]["node"],
+                                                   strict=True) if node == ""], dtype=np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for ci, c in enumerate(classes):
+        host = np.zeros(len(sites), bool)
+        host[[s_pos[s] for s in hosts[c]]] = True
+        target = np.array([targets.get((r, c), np.inf) for r in regions], dtype=float)
+        ok = host[lat_site] & (lat_rtt <= target[lat_region] + 1e-9)
+        parts.append((lat_site[ok], lat_region[ok], np.full(int(ok.sum()), ci), lat_rtt[ok]))
+        hs = np.flatnonzero(host)  # location-free regions: every hosting site, no latency
+        parts.append((np.tile(hs, len(free)), np.repeat(free, len(hs)),
+                      np.full(len(hs) * len(free), ci), np.full(len(hs) * len(free), np.nan)))
+    site_i, region_i, class_i = (np.concatenate([p[k] for p in parts]).astype(np.int64)
+                                 for k in range(3))
+    rtt = np.concatenate([p[3] for p in parts])
+    order = np.lexsort((site_i, class_i, region_i))
+    return ([sites[i] for i in site_i[order].tolist()],
+            [regions[i] for i in region_i[order].tolist()],
+            [classes[i] for i in class_i[order].tolist()], rtt[order].tolist())
 
 
 def build_data(inst: Instance) -> ModelData:
@@ -216,10 +235,9 @@ def build_data(inst: Instance) -> ModelData:
               demand_tab[["region", "class", "year", "it_mw"]].itertuples(index=False) if v > 0}
     RCY = _ordered_keys(demand, t["regions"]["region"], t["classes"]["class"])
 
-    pairs = allowed_pairs(inst)
-    pair_list = list(pairs[["site", "region", "class"]].itertuples(index=False, name=None))
-    latency = {(s, r): v for s, r, v in pairs[["site", "region", "rtt_ms"]].itertuples(
-        index=False, name=None)}
+    pair_sites, pair_regions, pair_classes, pair_rtt = _allowed_pair_columns(inst)
+    pair_list = list(zip(pair_sites, pair_regions, pair_classes, strict=True))
+    latency = dict(zip(zip(pair_sites, pair_regions, strict=True), pair_rtt, strict=True))
     # Site-level cooling: technologies available at each site, and years each can have capacity.
     first_cap: dict[tuple[str, str], int] = {}
     for (s, k), _mw in existing.items():
@@ -260,8 +278,9 @@ def build_data(inst: Instance) -> ModelData:
             if g != site_techs and any(a <= g for a in allowed.values())
         ]
 
-    service_cost = {(s, r): float(v) for s, r, v in t["service_costs"][
-        ["site", "region", "cost_usd_m_per_mw_year"]].itertuples(index=False)}
+    costs = t["service_costs"]
+    service_cost = dict(zip(zip(costs["site"], costs["region"], strict=True),
+                            costs["cost_usd_m_per_mw_year"].astype(float).tolist(), strict=True))
 
     budgets = [(sp, None if pd.isna(y) else int(y), float(v)) for sp, y, v in
                t["budgets"][["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False)]
