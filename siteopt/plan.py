@@ -187,6 +187,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = Tr
     warnings += numerics_warnings(mat, ranges)
     base.update(coefficient_ranges=ranges)
     outcome = runner(mat, options)
+    timings["handoff"] += outcome.pass_seconds
     timings["solve"] = outcome.solve_seconds
     base.update(interrupted_by=outcome.interrupted_by)
     if outcome.x is None:
@@ -244,6 +245,7 @@ def _cheapest_keeping(model: object, mat: Matrices, primary: SolverOutcome,
     second = solve_matrices(mat2, replace(options, time_limit=limit),
                             start=column_values(mat2, values))
     timings["solve"] += second.solve_seconds
+    timings["handoff"] += second.pass_seconds
     if second.interrupted_by is not None:
         warnings.append(f"the second stage (cheapest plan at that objective) was stopped by "
                         f"{signal_name(second.interrupted_by)}: total_cost may not be the least "

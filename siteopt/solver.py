@@ -54,6 +54,7 @@ class SolverOutcome:
     nodes: int = 0
     incumbents: list[tuple[float, float]] = field(default_factory=list)
     interrupted_by: int | None = None  # the signal that stopped the solve, if any
+    pass_seconds: float = 0.0  # passing the matrices to HiGHS (part of the hand-off)
 
     @property
     def has_plan(self) -> bool:
@@ -192,7 +193,9 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
     `siteopt.resolve`) and is solved as it is; otherwise a new one is made. `start`, a value
     per column, is handed to HiGHS as a starting plan.
     """
+    passed = time.perf_counter()
     h = highs if highs is not None else to_highs(mat, options)
+    pass_seconds = time.perf_counter() - passed
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = np.asarray(start, dtype=float)
@@ -246,7 +249,8 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
                          bound=bound, gap=gap, solve_seconds=seconds,
                          nodes=int(info.mip_node_count) if is_mip else 0,
                          incumbents=incumbents,
-                         interrupted_by=received[0] if received else None)
+                         interrupted_by=received[0] if received else None,
+                         pass_seconds=pass_seconds)
 
 
 def column_values(mat: Matrices, values: dict[int, float]) -> np.ndarray:

@@ -14,16 +14,23 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from siteopt.instance import load_instance
+from siteopt.errors import InputError
+from siteopt.instance import from_tables, load_instance
+from siteopt.model.arrays import ArrayConstraint, ArrayLinearExpression, csr_rows
 from siteopt.model.build import add_objective_bound, create_model
-from siteopt.model.compile import compile_model
+from siteopt.model.compile import TrivialInfeasibilityError, compile_model
 from siteopt.model.data import build_data
 from siteopt.overrides import apply_overrides, parse_assignments
 from tests.conftest import TINY, VIETNAM
 from tests.reference_families import rule_model
+from tests.test_properties import instances
 
 Canonical = tuple[dict[str, tuple[float, float, dict[str, float]]], dict[str, float], float]
 
@@ -122,8 +129,6 @@ def test_second_stage_bound_on_an_array_objective() -> None:
 
 
 def test_rows_keep_the_model_order_and_keys() -> None:
-    import pyomo.environ as pyo
-
     d = build_data(load_instance(VIETNAM))
     m = create_model(d)
     mat = compile_model(m)
@@ -139,8 +144,6 @@ def test_rows_keep_the_model_order_and_keys() -> None:
 
 def test_deactivated_rows_and_user_constraints_are_compiled() -> None:
     """A row switched off is left out; a constraint added by a user is compiled too."""
-    import pyomo.environ as pyo
-
     d = build_data(load_instance(VIETNAM))
     m = create_model(d)
     before = compile_model(m).shape
@@ -150,3 +153,101 @@ def test_deactivated_rows_and_user_constraints_are_compiled() -> None:
     assert mat.shape[0] == before[0]
     names = [con.name for con, _ in mat.rows]
     assert "extra" in names and f"demand_balance[{','.join(map(str, d.RCY[0]))}]" not in names
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(instances(), st.sampled_from([[], ["siting.objective=max_rtt"],
+                                     ["siting.objective=uncovered_mw", "siting.sites=1"]]))
+def test_random_instances_compile_to_the_rule_based_model(drawn, overrides) -> None:
+    """Every feature (existing, committed, coolings, classes, budgets, unserved on or off)."""
+    meta, tables = drawn
+    try:
+        inst = apply_overrides(from_tables(meta, tables), parse_assignments(overrides))
+    except InputError:
+        return  # e.g. a class no site can host: not a model
+    d = build_data(inst)
+    try:
+        fast = _fast(create_model(d))
+    except TrivialInfeasibilityError:  # then Pyomo's compilation has an infeasible row too
+        with pytest.raises((AssertionError, InfeasibleConstraintException)):
+            _reference(rule_model(create_model(d), d))
+        return
+    _assert_same(fast, _reference(rule_model(create_model(d), d)))
+
+
+def test_array_constraint_rows_behave_like_pyomo_rows() -> None:
+    """Keys, lookup, names, bounds, body values, (de)activation of an ArrayConstraint."""
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(["a", "b", "c"], bounds=(0, 10))
+    x = tuple(m.x.values())
+    A = csr_rows(2, np.array([0, 0, 1]), np.array([0, 1, 2]), np.array([1.0, 2.0, -1.0]), 3)
+    m.fam = ArrayConstraint([("p", 1), ("q", 2)], A, np.array([-np.inf, 3.0]),
+                            np.array([4.0, 3.0]), x)
+    assert list(m.fam) == [("p", 1), ("q", 2)] and ("q", 2) in m.fam and ("z", 0) not in m.fam
+    row = m.fam["p", 1]
+    assert row.name == "fam[p,1]" and row.index() == ("p", 1)
+    assert row.lower is None and row.upper == 4.0 and m.fam["q", 2].equality
+    m.x["a"].set_value(1.0)
+    m.x["b"].set_value(1.5)
+    m.x["c"].set_value(3.0)
+    assert pyo.value(row.body) == pytest.approx(4.0) and m.fam["q", 2]() == pytest.approx(-3.0)
+    m.fam["q", 2].deactivate()
+    assert list(m.fam.active_rows()) == [True, False]
+    m.fam.deactivate()
+    m.fam.activate()  # the family only: the row switched off stays off
+    assert list(m.fam.active_rows()) == [True, False]
+    names = [con.name for con, _ in compile_model(_with_objective(m)).rows]
+    assert names == ["fam[p,1]"]
+    with pytest.raises(ValueError, match="ranged"):
+        m.bad = ArrayConstraint([0], csr_rows(1, np.array([0]), np.array([0]), np.ones(1), 3),
+                                np.array([1.0]), np.array([2.0]), x)
+
+
+def _with_objective(m: pyo.ConcreteModel) -> pyo.ConcreteModel:
+    m.obj = pyo.Objective(expr=sum(m.x.values()))
+    return m
+
+
+def test_array_linear_expression_values_and_clones() -> None:
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(4), initialize=2.0)
+    e = ArrayLinearExpression(np.array([1.0, -3.0]), np.array([0, 3]), tuple(m.x.values()))
+    assert e() == pytest.approx(-4.0) and pyo.value(2 * e) == pytest.approx(-8.0)
+    clone = e.clone()
+    assert pyo.value(clone) == pytest.approx(-4.0)
+    m.x[3].set_value(None)
+    assert e(exception=False) is None
+
+
+def test_objective_reader_and_its_fallback_agree() -> None:
+    """Minimizing -e (read by siteopt) and maximizing e (left to Pyomo's compiler, which
+    turns it into minimizing -e) compile to the same costs."""
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(3), bounds=(0, 1))
+    m.y = pyo.Var(bounds=(0, 1))
+    m.y.fix(0.5)
+    m.e = pyo.Expression(expr=2 * m.x[0] - m.x[1] / 4 + 3 * m.y + 7)
+    m.c = pyo.Constraint(expr=m.x[0] + m.x[2] <= 1)
+    m.obj = pyo.Objective(expr=-(m.e + ArrayLinearExpression(np.array([5.0]), np.array([2]),
+                                                             tuple(m.x.values()))))
+    low = compile_model(m)
+    m.obj.deactivate()
+    m.obj2 = pyo.Objective(expr=m.e + 5 * m.x[2], sense=pyo.maximize)
+    high = compile_model(m)
+    cost_low = {v.name: c for v, c in zip(low.columns, low.cost, strict=True)}
+    cost_high = {v.name: c for v, c in zip(high.columns, high.cost, strict=True)}
+    assert cost_low == pytest.approx(cost_high)
+    assert low.offset == pytest.approx(-8.5) and high.offset == pytest.approx(-8.5)
+    assert cost_low == pytest.approx({"x[0]": -2.0, "x[1]": 0.25, "x[2]": -5.0})
+
+
+def test_row_list_indexes_like_a_list() -> None:
+    d = build_data(load_instance(VIETNAM))
+    mat = compile_model(create_model(d))
+    rows = list(mat.rows)
+    assert len(rows) == len(mat.rows) == mat.shape[0]
+    for i in (0, 1, len(rows) // 2, len(rows) - 1, -1):
+        assert mat.rows[i] == rows[i]
+    with pytest.raises(IndexError):
+        mat.rows[len(rows)]
