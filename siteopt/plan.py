@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
+from pyomo.common.gc_manager import PauseGC
 
 from siteopt.checker import TOL, CheckReport, check_plan
 from siteopt.instance import Instance
@@ -144,8 +145,13 @@ def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = Tr
     chosen objective, then the cheapest plan (total_cost) among those that keep it.
     `runner` solves the compiled matrices (default `solver.solve_matrices`).
     """
-    options = options or SolveOptions()
-    runner = runner or solve_matrices
+    # the model and its tables are millions of objects: a full garbage collection now and
+    # then would cost more than building them (freed by reference counting all the same)
+    with PauseGC():
+        return _solve(inst, options or SolveOptions(), checks, runner or solve_matrices)
+
+
+def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner) -> Result:
     if options.gap is None:
         options = replace(options, gap=inst.meta.solver.gap)
     # the instance's own making (read, checks, graph) is part of the job's time

@@ -12,6 +12,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from siteopt.instance import Instance
+from siteopt.model.arrays import array_terms
 from siteopt.model.build import COST_TERMS
 from siteopt.model.data import ModelData, spend_years
 from siteopt.validate import latency_targets
@@ -24,7 +25,10 @@ RESULT_TABLES = ("schedule", "sites", "upgrades", "capacity", "power", "served",
 
 
 def _val(x: object) -> float:
-    v = float(pyo.value(x))
+    return _zero(float(pyo.value(x)))
+
+
+def _zero(v: float) -> float:
     return 0.0 if abs(v) < ZERO else v
 
 
@@ -160,7 +164,9 @@ def _costs(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     for y in d.Y:
         row: dict[str, float] = {"year": y, "discount": d.discount[y]}
         for term in COST_TERMS:
-            row[term] = _val(m.cost[term, y])
+            expr = m.cost[term, y]
+            arrays = array_terms(m, expr.expr)  # the per-pair service cost: no term walk
+            row[term] = _zero(arrays.value()) if arrays is not None else _val(expr)
         row["total"] = sum(row[t] for t in COST_TERMS)
         row["total_pv"] = row["total"] * d.discount[y]
         rows.append(row)

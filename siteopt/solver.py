@@ -97,27 +97,35 @@ def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highs
     if options.log_file:
         h.setOptionValue("log_file", options.log_file)
         h.setOptionValue("log_to_console", False)
-    lp = highspy.HighsLp()
-    n_rows, n_cols, _ = mat.shape
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
-    lp.col_cost_ = mat.cost
-    lp.offset_ = mat.offset
-    lp.col_lower_ = mat.col_lower
-    lp.col_upper_ = mat.col_upper
-    lp.row_lower_ = mat.row_lower
-    lp.row_upper_ = mat.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.A.indptr  # type: ignore[attr-defined]
-    lp.a_matrix_.index_ = mat.A.indices  # type: ignore[attr-defined]
-    lp.a_matrix_.value_ = mat.A.data  # type: ignore[attr-defined]
+    n_rows, n_cols, nnz = mat.shape
+    A = mat.A
     if names:
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_cols
+        lp.num_row_ = n_rows
+        lp.col_cost_ = mat.cost
+        lp.offset_ = mat.offset
+        lp.col_lower_ = mat.col_lower
+        lp.col_upper_ = mat.col_upper
+        lp.row_lower_ = mat.row_lower
+        lp.row_upper_ = mat.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr
+        lp.a_matrix_.index_ = A.indices
+        lp.a_matrix_.value_ = A.data
         lp.col_names_ = [_safe_name(v.name) for v in mat.columns]
         lp.row_names_ = _row_names(mat.rows)
-    h.passModel(lp)
-    integer = np.flatnonzero(mat.integrality).astype(np.int32)
-    if len(integer):  # only the integer columns: a list of every column's type is slow
-        h.changeColsIntegrality(len(integer), integer, np.ones(len(integer), dtype=np.uint8))
+        h.passModel(lp)
+        integer = np.flatnonzero(mat.integrality).astype(np.int32)
+        if len(integer):
+            h.changeColsIntegrality(len(integer), integer,
+                                    np.ones(len(integer), dtype=np.uint8))
+    else:  # the arrays as they are: an order of magnitude faster than filling a HighsLp
+        h.passModel(n_cols, n_rows, nnz, int(highspy.MatrixFormat.kColwise),
+                    int(highspy.ObjSense.kMinimize), mat.offset, mat.cost, mat.col_lower,
+                    mat.col_upper, mat.row_lower, mat.row_upper,
+                    A.indptr.astype(np.int32, copy=False), A.indices.astype(np.int32, copy=False),
+                    A.data, mat.integrality.astype(np.int32))
     h.setOptionValue("mip_rel_gap", float(1e-4 if options.gap is None else options.gap))
     h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))

@@ -23,7 +23,12 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siteopt.errors import InputError
 from siteopt.instance import from_tables, load_instance
-from siteopt.model.arrays import ArrayConstraint, ArrayLinearExpression, csr_rows
+from siteopt.model.arrays import (
+    ArrayConstraint,
+    array_linear_expression,
+    array_terms,
+    csr_rows,
+)
 from siteopt.model.build import add_objective_bound, create_model
 from siteopt.model.compile import TrivialInfeasibilityError, compile_model
 from siteopt.model.data import build_data
@@ -142,6 +147,20 @@ def test_rows_keep_the_model_order_and_keys() -> None:
     assert m.demand_balance[d.RCY[0]].upper == pytest.approx(d.demand[d.RCY[0]])
 
 
+def test_array_columns_follow_the_variables_index_order() -> None:
+    """The fast read of a variable's elements gives values() order, so positions hold."""
+    from siteopt.model.build import _Columns
+
+    d = build_data(load_instance(VIETNAM))
+    m = create_model(d)
+    cols = _Columns(m)
+    for name in _Columns.NAMES:
+        start = cols.start[name]
+        var = getattr(m, name)
+        assert list(cols.x[start:start + len(var)]) == list(var.values())
+    assert array_terms(m, m.cost["service_cost", d.Y[0]].expr) is not None
+
+
 def test_deactivated_rows_and_user_constraints_are_compiled() -> None:
     """A row switched off is left out; a constraint added by a user is compiled too."""
     d = build_data(load_instance(VIETNAM))
@@ -209,15 +228,23 @@ def _with_objective(m: pyo.ConcreteModel) -> pyo.ConcreteModel:
     return m
 
 
-def test_array_linear_expression_values_and_clones() -> None:
+def test_array_kept_expressions_are_plain_pyomo_expressions() -> None:
+    """Pyomo's visitors, writers and clones see an ordinary LinearExpression."""
+    from pyomo.repn import generate_standard_repn
+
     m = pyo.ConcreteModel()
-    m.x = pyo.Var(range(4), initialize=2.0)
-    e = ArrayLinearExpression(np.array([1.0, -3.0]), np.array([0, 3]), tuple(m.x.values()))
-    assert e() == pytest.approx(-4.0) and pyo.value(2 * e) == pytest.approx(-8.0)
-    clone = e.clone()
-    assert pyo.value(clone) == pytest.approx(-4.0)
-    m.x[3].set_value(None)
-    assert e(exception=False) is None
+    m.x = pyo.Var(range(4), initialize=2.0, bounds=(0, 5))
+    e = array_linear_expression(m, np.array([1.0, -3.0]), np.array([0, 3]), tuple(m.x.values()))
+    assert pyo.value(e) == pytest.approx(-4.0) and array_terms(m, e).value() == pytest.approx(-4.0)
+    repn = generate_standard_repn(2 * e)
+    assert [v.name for v in repn.linear_vars] == ["x[0]", "x[3]"]
+    assert list(repn.linear_coefs) == [2.0, -6.0]
+    m.c = pyo.Constraint(expr=e + m.x[1] >= -9)  # Pyomo's own compiler reads it in a row
+    info = LinearStandardFormCompiler().write(m, mixed_form=True)
+    assert info.A.nnz == 3
+    clone = m.clone()
+    assert array_terms(clone, clone.c.body) is None  # a copy is read term by term
+    assert pyo.value(clone.c.body) == pytest.approx(-2.0)
 
 
 def test_objective_reader_and_its_fallback_agree() -> None:
@@ -229,8 +256,8 @@ def test_objective_reader_and_its_fallback_agree() -> None:
     m.y.fix(0.5)
     m.e = pyo.Expression(expr=2 * m.x[0] - m.x[1] / 4 + 3 * m.y + 7)
     m.c = pyo.Constraint(expr=m.x[0] + m.x[2] <= 1)
-    m.obj = pyo.Objective(expr=-(m.e + ArrayLinearExpression(np.array([5.0]), np.array([2]),
-                                                             tuple(m.x.values()))))
+    m.obj = pyo.Objective(expr=-(m.e + array_linear_expression(
+        m, np.array([5.0]), np.array([2]), tuple(m.x.values()))))
     low = compile_model(m)
     m.obj.deactivate()
     m.obj2 = pyo.Objective(expr=m.e + 5 * m.x[2], sense=pyo.maximize)

@@ -10,8 +10,10 @@ the compiler (`siteopt.model.compile`) takes the whole block as arrays.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,20 @@ class _ArrayConstraintData(_MatrixConstraintData):
     def index(self) -> object:
         """The key of this row (as for rows of a rule-built constraint)."""
         return self.parent_component().row_keys[self._index]  # type: ignore[attr-defined]
+
+
+class _Bounds:
+    """Row bounds as MatrixConstraint reads them (None for an infinite one), from an array."""
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, i: int) -> float | None:
+        v = float(self.values[i])
+        return None if math.isinf(v) else v
 
 
 class ArrayConstraint(MatrixConstraint):
@@ -58,9 +74,8 @@ class ArrayConstraint(MatrixConstraint):
         self.lower_bounds = lower
         self.upper_bounds = upper
         self._positions: dict[object, int] | None = None
-        super().__init__(A.data, A.indices, A.indptr,
-                         [None if v == -INF else float(v) for v in lower.tolist()],
-                         [None if v == INF else float(v) for v in upper.tolist()], x)
+        # MatrixConstraint's rows read their bounds as _lower[i] / _upper[i] (None: none)
+        super().__init__(A.data, A.indices, A.indptr, _Bounds(lower), _Bounds(upper), x)
 
     def construct(self, data: object = None) -> None:
         """Create the row objects (cheap: no expressions are built)."""
@@ -115,33 +130,46 @@ class ArrayConstraint(MatrixConstraint):
         return np.fromiter((row._active for row in self._data), bool, len(self._data))
 
 
-class ArrayLinearExpression(LinearExpression):
-    """sum_i coefs[i] * x[positions[i]], kept as arrays beside the Pyomo terms.
+@dataclass(frozen=True)
+class ArrayTerms:
+    """sum_i coefs[i] * x[positions[i]]: the terms of one linear expression, as arrays."""
 
-    An ordinary linear expression for Pyomo; the compiler reads the arrays instead of
-    visiting one term at a time.
+    expr: LinearExpression
+    coefs: np.ndarray
+    positions: np.ndarray
+    x: tuple[pyo.Var, ...]
+
+    def value(self) -> float:
+        """The expression's value at the variables' current values (None counts as 0)."""
+        values = np.fromiter((self.x[i].value or 0.0 for i in self.positions.tolist()), float,
+                             len(self.positions))
+        return float(self.coefs @ values)
+
+
+#: Attribute of a model holding its ArrayTerms by id of the expression.
+_REGISTRY = "_siteopt_array_terms"
+
+
+def array_linear_expression(model: pyo.Block, coefs: np.ndarray, positions: np.ndarray,
+                            x: tuple[pyo.Var, ...]) -> LinearExpression:
+    """An ordinary Pyomo LinearExpression whose terms `model` also keeps as arrays.
+
+    Pyomo sees a plain expression (every writer and visitor handles it); siteopt's compiler
+    and result tables read the arrays (see `array_terms`) instead of visiting each term.
     """
+    coefs = np.asarray(coefs, dtype=float)
+    positions = np.asarray(positions, dtype=np.int64)
+    expr = LinearExpression(constant=0, linear_coefs=coefs.tolist(),
+                            linear_vars=[x[i] for i in positions.tolist()])
+    registry = model.__dict__.setdefault(_REGISTRY, {})
+    registry[id(expr)] = ArrayTerms(expr, coefs, positions, x)
+    return expr
 
-    __slots__ = ("coefs", "positions", "x")
 
-    def __init__(self, coefs: np.ndarray, positions: np.ndarray, x: tuple[pyo.Var, ...]):
-        self.coefs = np.asarray(coefs, dtype=float)
-        self.positions = np.asarray(positions, dtype=np.int64)
-        self.x = x
-        super().__init__(constant=0, linear_coefs=self.coefs.tolist(),
-                         linear_vars=[x[i] for i in self.positions.tolist()])
-
-    def __call__(self, exception: bool = True) -> float | None:
-        """The value at the variables' current values (from the arrays, not term by term)."""
-        values = [self.x[i].value for i in self.positions.tolist()]
-        if any(v is None for v in values):
-            return super().__call__(exception)  # Pyomo's own error or None
-        return float(np.dot(self.coefs, values)) if values else 0.0
-
-    def create_node_with_local_data(self, args: tuple, classtype: type | None = None
-                                    ) -> LinearExpression:
-        """A plain LinearExpression over new args (clones and substitutions drop the arrays)."""
-        return LinearExpression(list(args))
+def array_terms(model: pyo.Block, expr: object) -> ArrayTerms | None:
+    """The arrays kept for `expr` by `model`, if it made them (and expr is still that object)."""
+    terms = model.__dict__.get(_REGISTRY, {}).get(id(expr))
+    return terms if terms is not None and terms.expr is expr else None
 
 
 def ragged_take(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

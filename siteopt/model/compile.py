@@ -18,10 +18,11 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.common.errors import InfeasibleConstraintException
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siteopt.errors import SiteoptError
-from siteopt.model.arrays import ArrayConstraint, ArrayLinearExpression
+from siteopt.model.arrays import ArrayConstraint, ArrayTerms, array_terms
 
 INF = math.inf
 
@@ -103,10 +104,17 @@ class TrivialInfeasibilityError(SiteoptError):
 
 def compile_model(model: pyo.ConcreteModel) -> Matrices:
     """Compile the model's active objective and constraints to sparse matrices."""
+    # a model holds millions of objects: full garbage collections while compiling it
+    # would cost more than the compilation
+    with PauseGC():
+        return _compile(model)
+
+
+def _compile(model: pyo.ConcreteModel) -> Matrices:
     blocks = [c for c in model.component_objects(pyo.Constraint, active=True, descend_into=True)
               if isinstance(c, ArrayConstraint)]
     objectives = list(model.component_data_objects(pyo.Objective, active=True))
-    objective = _ObjectiveTerms.of(objectives[0]) if len(objectives) == 1 else None
+    objective = _ObjectiveTerms.of(model, objectives[0]) if len(objectives) == 1 else None
     hidden = blocks + ([objectives[0]] if objective is not None else [])
     for component in hidden:
         component.deactivate()
@@ -144,15 +152,37 @@ def compile_model(model: pyo.ConcreteModel) -> Matrices:
     if A.nnz < 2**31:  # HiGHS's index type: converting here saves a copy in the hand-off
         A.indices = A.indices.astype(np.int32, copy=False)
         A.indptr = A.indptr.astype(np.int32, copy=False)
-    col_lower = np.fromiter((-INF if v.lb is None else v.lb for v in columns), float, n_cols)
-    col_upper = np.fromiter((INF if v.ub is None else v.ub for v in columns), float, n_cols)
-    integrality = np.fromiter((1 if v.is_integer() else 0 for v in columns), np.int8, n_cols)
+    col_lower, col_upper, integrality = _column_bounds(columns)
     return Matrices(
         columns=columns, rows=RowList([p.rows for p in ordered]), cost=cost,
         offset=offset, A=A,
         row_lower=np.concatenate([p.lower for p in ordered]) if ordered else np.zeros(0),
         row_upper=np.concatenate([p.upper for p in ordered]) if ordered else np.zeros(0),
         col_lower=col_lower, col_upper=col_upper, integrality=integrality)
+
+
+def _column_bounds(columns: list[pyo.Var]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower and upper bounds (+-inf for none) and integrality (1 or 0) of each column.
+
+    A variable without bounds of its own takes its domain's, looked up once per domain.
+    """
+    n = len(columns)
+    lower, upper = np.empty(n), np.empty(n)
+    integer = np.zeros(n, np.int8)
+    by_domain: dict[int, tuple[float, float, int]] = {}
+    for i, v in enumerate(columns):
+        # VarData keeps its own bounds in _lb/_ub (None: the domain's); the public
+        # properties re-derive them per call, several times slower over 1e5+ columns
+        own = v._lb is not None or v._ub is not None
+        known = None if own else by_domain.get(id(v.domain))
+        if known is None:
+            lb, ub = v.bounds
+            known = (-INF if lb is None else lb, INF if ub is None else ub,
+                     1 if v.is_integer() else 0)
+            if not own:
+                by_domain[id(v.domain)] = known
+        lower[i], upper[i], integer[i] = known
+    return lower, upper, integer
 
 
 @dataclass
@@ -313,24 +343,25 @@ class _UnsupportedTermError(Exception):
 
 
 class _ObjectiveTerms:
-    """The linear form of a minimized objective, with ArrayLinearExpression terms as arrays.
+    """The linear form of a minimized objective, reading array-kept expressions as arrays.
 
     Reads sums, products and quotients by constants, negations, named expressions, variables
     and constants; anything else (or a maximized objective) leaves the objective to Pyomo.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, model: pyo.ConcreteModel) -> None:
+        self.model = model
         self.coef: dict[int, float] = {}
         self.var: dict[int, pyo.Var] = {}
-        self.arrays: list[tuple[ArrayLinearExpression, float]] = []
+        self.arrays: list[tuple[ArrayTerms, float]] = []
         self.constant = 0.0
 
     @classmethod
-    def of(cls, objective: pyo.Objective) -> _ObjectiveTerms | None:
+    def of(cls, model: pyo.ConcreteModel, objective: pyo.Objective) -> _ObjectiveTerms | None:
         """The terms of `objective`, or None where Pyomo's compiler must read it."""
         if objective.sense != pyo.minimize:
             return None
-        terms = cls()
+        terms = cls(model)
         try:
             terms._add(objective.expr, 1.0)
         except _UnsupportedTermError:
@@ -341,8 +372,9 @@ class _ObjectiveTerms:
         if expr.__class__ in (int, float) or isinstance(expr, (int, float, np.number)):
             self.constant += scale * float(expr)  # type: ignore[arg-type]
             return
-        if isinstance(expr, ArrayLinearExpression):
-            self.arrays.append((expr, scale))
+        arrays = array_terms(self.model, expr)
+        if arrays is not None:
+            self.arrays.append((arrays, scale))
             return
         if expr.is_variable_type():  # type: ignore[attr-defined]
             if expr.fixed:  # type: ignore[attr-defined]
