@@ -7,6 +7,7 @@ The Python API mirrors the command line::
     result = siteopt.solve(inst, time_limit=60)
     result.tables["schedule"]                                # pandas DataFrames
     table = siteopt.run_scenarios("out", grid={"demand.scale": [0.9, 1.1]})  # a sweep
+    siteopt.generate_instance(siteopt.GeneratorSpec(sites=20, regions=50, years=5), "gen")
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from siteopt import plots
 from siteopt.checker import CheckReport, check_plan
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
+from siteopt.generate import GeneratorSpec, generate_instance
 from siteopt.instance import Instance, from_tables, load_instance
 from siteopt.output import write_result
 from siteopt.overrides import apply_overrides
@@ -37,7 +39,8 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
 
 
 __all__ = [
-    "CheckReport", "ExitCode", "InputError", "Instance", "Problem", "Result", "SiteoptError",
-    "SolveOptions", "apply_overrides", "build", "check_plan", "from_tables", "load_instance",
-    "plots", "read_table", "run_scenarios", "solve", "write_result",
+    "CheckReport", "ExitCode", "GeneratorSpec", "InputError", "Instance", "Problem", "Result",
+    "SiteoptError", "SolveOptions", "apply_overrides", "build", "check_plan", "from_tables",
+    "generate_instance", "load_instance", "plots", "read_table", "run_scenarios", "solve",
+    "write_result",
 ]

@@ -442,6 +442,10 @@ class _Build:
     lead_months: np.ndarray
     cooling: list[str]
 
+    def site_mw(self, n_sites: int) -> np.ndarray:
+        """IT MW of every phase of each site, summed."""
+        return np.bincount(self.phase_site, weights=self.it_mw, minlength=n_sites)
+
 
 def _phases(spec: GeneratorSpec, rng: np.random.Generator) -> _Build:
     n = spec.sites
@@ -632,8 +636,7 @@ def generate_tables(spec: GeneratorSpec) -> tuple[dict[str, object], dict[str, p
     tables |= _grid_tables(spec, rng, ids, build, demand, zone)
     tables |= {"nodes": net.nodes, "links": net.links}
     tables |= _demand_tables(spec, ids, demand, net, rtt, targets, hosts)
-    tables["budgets"] = _budgets(spec, rng, demand, build, open_cost, existing, sponsor,
-                                 ids.sponsor)
+    tables["budgets"] = _budgets(spec, rng, demand, build, open_cost, sponsor, ids.sponsor)
     meta = {
         "name": f"synthetic-s{spec.sites}-r{spec.regions}-y{spec.years}-seed{spec.seed}",
         "description": (
@@ -653,7 +656,6 @@ def _site_tables(spec: GeneratorSpec, rng: np.random.Generator, ids: _Ids, sites
                  build: _Build, demand: _Demand, existing: np.ndarray, zone: np.ndarray,
                  sponsor: np.ndarray, open_cost: np.ndarray) -> dict[str, pd.DataFrame]:
     """sites, phases and cooling."""
-    phase_total = np.bincount(build.phase_site, weights=build.it_mw, minlength=spec.sites)
     cooling = COOLING if existing.any() else COOLING[1:]
     return {
         "sites": pd.DataFrame({
@@ -662,7 +664,7 @@ def _site_tables(spec: GeneratorSpec, rng: np.random.Generator, ids: _Ids, sites
             "lat": np.round(sites.lat, 4), "lon": np.round(sites.lon, 4),
             "open_cost_usd_m": open_cost,
             "site_fixed_om_usd_m_per_year": np.round(rng.uniform(0.3, 1.5, spec.sites), 2),
-            "max_it_mw": np.round(demand.existing_mw + phase_total, 1),
+            "max_it_mw": np.round(demand.existing_mw + build.site_mw(spec.sites), 1),
             "existing_it_mw": demand.existing_mw,
             "existing_cooling": np.where(existing, "legacy", ""),
         }),
@@ -684,10 +686,10 @@ def _grid_tables(spec: GeneratorSpec, rng: np.random.Generator, ids: _Ids, build
                  demand: _Demand, zone: np.ndarray) -> dict[str, pd.DataFrame]:
     """zones, headroom (existing plant plus a growing share of the phases) and upgrades."""
     n_z, n_y = spec.n_zones, spec.years
-    phase_total = np.bincount(build.phase_site, weights=build.it_mw, minlength=spec.sites)
     existing_power = np.bincount(zone, weights=demand.existing_mw * COOLING[0][2],
                                  minlength=n_z)
-    phase_power = np.bincount(zone, weights=phase_total * PLANNING_PUE, minlength=n_z)
+    phase_power = np.bincount(zone, weights=build.site_mw(spec.sites) * PLANNING_PUE,
+                              minlength=n_z)
     derate = np.where(rng.random(n_z) < 0.3, np.round(rng.uniform(0.85, 0.95, n_z), 2), 1.0)
     tariff = np.round(rng.uniform(0.9, 1.15, n_z), 2)
     short = rng.random(n_z) < spec.short_zone_share
@@ -759,8 +761,8 @@ def _demand_tables(spec: GeneratorSpec, ids: _Ids, demand: _Demand, net: _Networ
 
 
 def _budgets(spec: GeneratorSpec, rng: np.random.Generator, demand: _Demand, build: _Build,
-             open_cost: np.ndarray, existing: np.ndarray, sponsor: np.ndarray,
-             sponsor_ids: list[str]) -> pd.DataFrame:
+             open_cost: np.ndarray, sponsor: np.ndarray, sponsor_ids: list[str]
+             ) -> pd.DataFrame:
     """All-sponsor envelope and yearly limits, and a horizon budget per sponsor."""
     util = SERVICE["max_utilization"]
     peak = float(demand.mw[:, :, -1].sum())
@@ -768,15 +770,15 @@ def _budgets(spec: GeneratorSpec, rng: np.random.Generator, demand: _Demand, bui
     new_mw = max(0.0, peak / util - float(demand.existing_mw.sum()))
     need = new_mw * per_mw * 1.05 + float(open_cost.sum()) * 0.5
     first = build.phase_no == 1
-    # cheapest first phase with its opening, at the dearest cooling: any budget covers one
-    cheapest = float((build.capex[first] * 1.15 + np.where(
-        existing[build.phase_site[first]], 0.0, open_cost[build.phase_site[first]])).min())
+    # first phases with their opening (0 at existing sites), at the dearest cooling: every
+    # budget can pay for the cheapest one in its scope
+    first_cost = build.capex[first] * 1.15 + open_cost[build.phase_site[first]]
+    cheapest = float(first_cost.min())
     envelope = max(1.3 * need, 1.25 * cheapest)
     yearly = np.maximum(1.8 * need / max(1, spec.years - 1) * rng.uniform(0.8, 1.2, spec.years),
                         1.25 * cheapest)
     site_capex = np.bincount(build.phase_site, weights=build.capex, minlength=spec.sites)
     own = np.bincount(sponsor, weights=site_capex, minlength=len(sponsor_ids))
-    first_cost = build.capex[first] * 1.15 + open_cost[build.phase_site[first]]
     own_cheapest = np.full(len(sponsor_ids), np.inf)
     np.minimum.at(own_cheapest, sponsor[build.phase_site[first]], first_cost)
     per_sponsor = np.maximum(own * rng.uniform(0.5, 0.8, len(sponsor_ids)),
