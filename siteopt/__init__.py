@@ -7,6 +7,7 @@ The Python API mirrors the command line::
     result = siteopt.solve(inst, time_limit=60)
     result.tables["schedule"]                                # pandas DataFrames
     table = siteopt.run_scenarios("out", grid={"demand.scale": [0.9, 1.1]})  # a sweep
+    siteopt.generate_instance(siteopt.GeneratorSpec(sites=20, regions=50, years=5), "gen")
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from siteopt import plots
     from siteopt.checker import CheckReport, check_plan
     from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
+    from siteopt.generate import GeneratorSpec, generate_instance
     from siteopt.instance import Instance, from_tables, load_instance
     from siteopt.output import write_result
     from siteopt.overrides import apply_overrides
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "CheckReport": "siteopt.checker", "check_plan": "siteopt.checker",
     "ExitCode": "siteopt.errors", "InputError": "siteopt.errors", "Problem": "siteopt.errors",
-    "SiteoptError": "siteopt.errors", "Instance": "siteopt.instance",
+    "SiteoptError": "siteopt.errors", "GeneratorSpec": "siteopt.generate",
+    "generate_instance": "siteopt.generate", "Instance": "siteopt.instance",
     "from_tables": "siteopt.instance", "load_instance": "siteopt.instance",
     "write_result": "siteopt.output", "apply_overrides": "siteopt.overrides",
     "Result": "siteopt.plan", "build": "siteopt.plan", "SolveOptions": "siteopt.solver",
@@ -67,7 +70,8 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
 
 
 __all__ = [
-    "CheckReport", "ExitCode", "InputError", "Instance", "Problem", "Result", "SiteoptError",
-    "SolveOptions", "apply_overrides", "build", "check_plan", "from_tables", "load_instance",
-    "plots", "read_table", "run_scenarios", "solve", "write_result",
+    "CheckReport", "ExitCode", "GeneratorSpec", "InputError", "Instance", "Problem", "Result",
+    "SiteoptError", "SolveOptions", "apply_overrides", "build", "check_plan", "from_tables",
+    "generate_instance", "load_instance", "plots", "read_table", "run_scenarios", "solve",
+    "write_result",
 ]

@@ -1,6 +1,7 @@
 """The `siteopt` command line: solve, validate, explain, graph, export, schema, import, sweep.
 
-Also `batch`, which solves many instances against expected values.
+Also `batch`, which solves many instances against expected values, and `generate`, which
+writes seeded synthetic instances.
 
 Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
 2 bad input or usage, 3 infeasible, 4 no plan within the limits, 5 batch regression or
@@ -76,6 +77,7 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
                                              f"got {text}")
         return value
 
+    parse.__name__ = "whole number"  # argparse: "invalid whole number value: 'x'"
     return parse
 
 
@@ -147,7 +149,30 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity", type=_positive_float, metavar="C",
                    help="capacity of every warehouse (needed for capa/capb/capc, whose "
                    "files say 'capacity'; replaces the file's values otherwise)")
+    _add_generate_parser(sub)
     return parser
+
+
+def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
+    """The `generate` subcommand: a seeded synthetic instance of a preset or given size."""
+    from siteopt.generate import PRESETS
+
+    sizes = ", ".join(f"{name} {s.sites}x{s.regions}x{s.years}" for name, s in PRESETS.items())
+    p = sub.add_parser("generate", help="write a seeded synthetic instance folder (metros, "
+                       "fiber, grid zones, phases, demand classes, budgets)",
+                       description="Write a synthetic instance whose every number is a "
+                       "seeded assumption (see its README.md and siteopt/generate.py). Sizes "
+                       f"of the presets (sites x regions x years): {sizes}. --sites, "
+                       "--regions and --years override the preset's.")
+    p.add_argument("out", type=Path, help="instance folder to write (atomically; an existing "
+                   "instance folder is replaced)")
+    p.add_argument("--preset", choices=list(PRESETS), default="small",
+                   help="named size (default: small)")
+    p.add_argument("--sites", type=_int_in(1, 100_000), metavar="N", help="candidate sites")
+    p.add_argument("--regions", type=_int_in(1, 1_000_000), metavar="M", help="demand regions")
+    p.add_argument("--years", type=_int_in(1, 100), metavar="Y", help="years in the horizon")
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0,
+                   help="random seed (default 0); the same seed writes the same files")
 
 
 def _overrides_epilog() -> str:
@@ -427,6 +452,33 @@ def cmd_import(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate a synthetic instance and print a one-line summary of what was written."""
+    from dataclasses import replace
+
+    from siteopt.generate import PRESETS, generate_tables, write_generated
+
+    sizes = {k: getattr(args, k) for k in ("sites", "regions", "years")
+             if getattr(args, k) is not None}
+    try:
+        spec = replace(PRESETS[args.preset], seed=args.seed, **sizes)
+    except ValueError as exc:
+        raise InputError(_usage_problem(str(exc))) from exc
+    meta, tables = generate_tables(spec)
+    try:
+        out = write_generated(spec, meta, tables, args.out)
+    except OSError as exc:
+        raise InputError(Problem(str(args.out), "a folder siteopt can create and write",
+                                 found=exc.strerror or str(exc))) from exc
+    rows = ", ".join(f"{name} {len(frame)}" for name, frame in tables.items())
+    _console().print(
+        f"wrote {escape(str(out))}: {spec.sites} sites, {spec.regions} regions, {spec.years} "
+        f"years ({spec.first_year}-{spec.last_year}), seed {spec.seed}, "
+        f"{len(tables['service_costs'])} site-region pairs within a latency target; rows: "
+        f"{rows}", soft_wrap=True)
+    return ExitCode.OK
+
+
 def _usage_problem(text: str) -> Problem:
     return Problem("command line", text)
 
@@ -451,7 +503,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "explain": cmd_explain,
             "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema, "import": cmd_import,
-            "sweep": cmd_sweep, "batch": cmd_batch}
+            "sweep": cmd_sweep, "batch": cmd_batch, "generate": cmd_generate}
 
 
 def main(argv: list[str] | None = None) -> int:
