@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+import siteopt
 from siteopt.errors import InputError
 from siteopt.instance import from_tables, load_instance
 from siteopt.model.arrays import (
@@ -278,3 +279,22 @@ def test_row_list_indexes_like_a_list() -> None:
         assert mat.rows[i] == rows[i]
     with pytest.raises(IndexError):
         mat.rows[len(rows)]
+
+
+def test_pyomo_writers_and_solver_interfaces_read_the_fast_model(tmp_path: Path) -> None:
+    """The model stays a Pyomo model: LP/NL writers and Pyomo's HiGHS interface work on it."""
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    inst = load_instance(TINY / "service-cost")
+    d = build_data(inst)
+    m = create_model(d)
+    for ext in ("lp", "nl", "mps"):
+        m.write(str(tmp_path / f"model.{ext}"),
+                io_options={"symbolic_solver_labels": True} if ext != "nl" else {})
+        assert (tmp_path / f"model.{ext}").stat().st_size > 0
+    assert "demand_balance(" in (tmp_path / "model.lp").read_text()
+    results = SolverFactory("highs").solve(m)
+    expected = siteopt.solve(inst).objective
+    assert results.incumbent_objective == pytest.approx(expected, rel=1e-6)
+    row = next(iter(m.demand_balance.values()))
+    assert row.expr is not None and row.lb == row.ub and row() == pytest.approx(row.ub)

@@ -35,6 +35,34 @@ class _ArrayConstraintData(_MatrixConstraintData):
         """The key of this row (as for rows of a rule-built constraint)."""
         return self.parent_component().row_keys[self._index]  # type: ignore[attr-defined]
 
+    def to_bounded_expression(self, evaluate_bounds: bool = False) -> tuple[object, object,
+                                                                              object]:
+        """(lower, body, upper), as Pyomo's writers and solver interfaces read a row."""
+        return self.lower, self.body, self.upper
+
+    @property
+    def _expr(self) -> object:
+        """The row as a relational expression (made on demand; rows store arrays)."""
+        lower, body, upper = self.to_bounded_expression()
+        if lower is not None and lower == upper:
+            return body == upper
+        return body <= upper if lower is None else lower <= body
+
+    @property
+    def expr(self) -> object:
+        """The row as a relational expression, e.g. `serve[...] - 5.0*online[...] <= 0`."""
+        return self._expr
+
+    @property
+    def lb(self) -> float | None:
+        """The lower bound, None if there is none."""
+        return self.lower
+
+    @property
+    def ub(self) -> float | None:
+        """The upper bound, None if there is none."""
+        return self.upper
+
 
 class _Bounds:
     """Row bounds as MatrixConstraint reads them (None for an infinite one), from an array."""
