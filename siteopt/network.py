@@ -10,7 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
 
 from siteopt.instance import records_frame
 from siteopt.schema import Latency
@@ -53,40 +56,66 @@ def latency_table(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
     have no row. Sorted by site then region, in the order of the input tables.
     """
     region_nodes = regions.loc[regions["node"] != "", ["region", "node"]]
-    by_node: dict[str, list[str]] = {}
-    for region, node in region_nodes.itertuples(index=False):
-        by_node.setdefault(node, []).append(region)
-    rows = []
-    for site, node in sites[["site", "node"]].itertuples(index=False):
-        if node not in graph:
-            continue
-        dist, km, hops = _shortest_from(graph, node)
-        for region, rnode in region_nodes.itertuples(index=False):
-            if rnode not in dist:
-                continue
-            rows.append((site, region, latency.rtt_ms_fixed + dist[rnode], km[rnode],
-                         hops[rnode]))
-    return records_frame(rows, ["site", "region", "rtt_ms", "km", "hops"], text=("site", "region"))
+    region_nodes = region_nodes[region_nodes["node"].isin(graph.nodes)]
+    site_nodes = sites.loc[sites["node"].isin(graph.nodes), ["site", "node"]]
+    if site_nodes.empty or region_nodes.empty:
+        return records_frame([], ["site", "region", "rtt_ms", "km", "hops"],
+                             text=("site", "region"))
+    order = list(graph.nodes)
+    index = {node: i for i, node in enumerate(order)}
+    sources = list(dict.fromkeys(site_nodes["node"]))
+    dist, km, hops = _shortest_from(graph, order, [index[n] for n in sources])
+    row_of = {node: i for i, node in enumerate(sources)}
+    s_row = np.repeat([row_of[n] for n in site_nodes["node"]], len(region_nodes))
+    r_col = np.tile([index[n] for n in region_nodes["node"]], len(site_nodes))
+    rtt = dist[s_row, r_col]
+    ok = np.isfinite(rtt)
+    return pd.DataFrame({  # text as object dtype, as records_frame makes it
+        "site": pd.Series(np.repeat(site_nodes["site"].to_numpy(dtype=object),
+                                    len(region_nodes))[ok], dtype=object),
+        "region": pd.Series(np.tile(region_nodes["region"].to_numpy(dtype=object),
+                                    len(site_nodes))[ok], dtype=object),
+        "rtt_ms": latency.rtt_ms_fixed + rtt[ok], "km": km[s_row, r_col][ok],
+        "hops": hops[s_row, r_col][ok].astype(np.int64)})
 
 
-def _shortest_from(graph: nx.Graph, source: str
-                   ) -> tuple[dict[str, float], dict[str, float], dict[str, int]]:
-    """Round trip from `source` to every reachable node, with the km and hops of its route.
+#: Weight given to links of zero round trip, which SciPy's sparse graph would otherwise drop;
+#: removed again per such link on a route.
+_EPS = 1e-9
 
-    The route is networkx's Dijkstra path (first predecessor to reach the final distance);
-    km and hops are carried along the predecessor tree in settling order instead of
-    building every path as a list.
+
+def _shortest_from(graph: nx.Graph, order: list[str], sources: list[int]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Round trip (without the fixed term), km and hops from each source to every node.
+
+    One multi-source Dijkstra over the graph's `rtt_ms` weights (SciPy, on networkx's sparse
+    export; the route is a shortest one by round trip); km, hops and zero-weight links are
+    summed along each source's predecessor tree by pointer doubling. Unreachable nodes have
+    an infinite round trip.
     """
-    pred, dist = nx.dijkstra_predecessor_and_distance(graph, source, weight="rtt_ms")
-    km: dict[str, float] = {source: 0.0}
-    hops: dict[str, int] = {source: 0}
-    for v in dist:  # settling order: a node's first predecessor is settled before it
-        if v == source:
-            continue
-        u = pred[v][0]
-        km[v] = km[u] + graph.edges[u, v]["km"]
-        hops[v] = hops[u] + 1
-    return dist, km, hops
+    weights = nx.to_scipy_sparse_array(graph, nodelist=order, weight="rtt_ms", format="coo")
+    kms = nx.to_scipy_sparse_array(graph, nodelist=order, weight="km", format="csr")
+    n = len(order)
+    zero = weights.data <= 0
+    shifted = csr_array((np.where(zero, _EPS, weights.data), (weights.row, weights.col)),
+                        shape=(n, n))
+    is_zero = csr_array((zero.astype(float), (weights.row, weights.col)), shape=(n, n))
+    dist, pred = dijkstra(shifted, directed=False, indices=sources, return_predecessors=True)
+    rows = np.arange(len(sources))[:, None]
+    parent = np.where(pred < 0, np.arange(n)[None, :], pred)  # roots point to themselves
+    link = (parent.ravel(), np.tile(np.arange(n), len(sources)))
+    km = np.asarray(kms[link], dtype=float).reshape(parent.shape)
+    zeros = np.asarray(is_zero[link], dtype=float).reshape(parent.shape)
+    hops = (pred >= 0).astype(np.int64)
+    while True:  # after k rounds each node has summed the last 2^k links of its route
+        up = parent[rows, parent]
+        if np.array_equal(up, parent):
+            break
+        km = km + km[rows, parent]  # a root's own sums are 0
+        zeros = zeros + zeros[rows, parent]
+        hops = hops + hops[rows, parent]
+        parent = up
+    return np.where(zeros > 0, dist - _EPS * zeros, dist), km, hops
 
 
 def components(graph: nx.Graph) -> list[set[str]]:

@@ -150,12 +150,12 @@ def test_rows_keep_the_model_order_and_keys() -> None:
 
 def test_array_columns_follow_the_variables_index_order() -> None:
     """The fast read of a variable's elements gives values() order, so positions hold."""
-    from siteopt.model.build import _Columns
+    from siteopt.model.indexing import Columns
 
     d = build_data(load_instance(VIETNAM))
     m = create_model(d)
-    cols = _Columns(m)
-    for name in _Columns.NAMES:
+    cols = Columns(m)
+    for name in Columns.NAMES:
         start = cols.start[name]
         var = getattr(m, name)
         assert list(cols.x[start:start + len(var)]) == list(var.values())

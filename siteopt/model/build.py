@@ -12,150 +12,24 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from scipy.sparse import csr_array
 
-from siteopt.model.arrays import (
-    ArrayConstraint,
-    array_linear_expression,
-    csr_rows,
-    ragged_take,
-)
-from siteopt.model.data import ModelData, spend_years
+from siteopt.model.arrays import ArrayConstraint, array_linear_expression, csr_rows
+from siteopt.model.data import ModelData
+from siteopt.model.indexing import Columns, Lookups, PairArrays, expand
 
 #: Objective terms, in reporting order (columns of the `costs` result table).
 COST_TERMS = ("capex", "open_cost", "fixed_om", "energy", "upgrade_cost", "service_cost",
               "unserved_penalty")
 
 
-class _Index:
-    """Lookups over the sparse index sets, built once per model."""
-
-    def __init__(self, d: ModelData):
-        self.online_k: dict[tuple[str, str, int], list[str]] = defaultdict(list)
-        self.spky = set(d.SPKY)
-        for s, p, k, y in d.SPKY:
-            self.online_k[s, p, y].append(k)
-        self.site_phase_y: dict[tuple[str, str, int], list[tuple[str, str]]] = defaultdict(list)
-        for s, p, k, y in d.SPKY:
-            self.site_phase_y[s, k, y].append((s, p))
-        self.first_phase = {s: p for (s, p), prev in d.phase_prev.items() if prev is None}
-        self.sky = set(d.SKY)
-        self.site_k_y: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for s, k, y in d.SKY:
-            self.site_k_y[s, y].append(k)
-        self.rcy_by_year: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
-        for key in d.RCY:
-            self.rcy_by_year[key[2]].append(key)
-        self.zone_sites: dict[str, list[str]] = defaultdict(list)
-        for s in d.S:
-            self.zone_sites[d.site_zone[s]].append(s)
-        self.zone_upgrades: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for u, y in d.UY:
-            self.zone_upgrades[d.upgrade_zone[u], y].append(u)
-        self.uy = set(d.UY)
-        # capex spend: for each site and spend year, the (online key, weight) pairs paying then
-        self.phase_spend: dict[tuple[str, int], list[tuple[tuple[str, str, str, int], float]]] = (
-            defaultdict(list))
-        for s, p, k, y in d.SPKY:
-            lead = d.phase_lead[s, p]
-            years = spend_years(y, lead)
-            amount = d.phase_capex[s, p] * d.capex_factor[k] / len(years)
-            for tau in years:
-                if d.first_year <= tau <= d.last_year:
-                    self.phase_spend[s, tau].append(((s, p, k, y), amount))
-        self.upgrade_spend: dict[tuple[str, int], list[tuple[tuple[str, int], float]]] = (
-            defaultdict(list))
-        for u, y in d.UY:
-            years = spend_years(y, d.upgrade_lead[u])
-            for tau in years:
-                if d.first_year <= tau <= d.last_year:
-                    self.upgrade_spend[u, tau].append(((u, y), d.upgrade_capex[u] / len(years)))
-
-
-class _Pairs:
-    """The serve keys SRCY as integer arrays (positions in S, C, RCY; year offsets).
-
-    Families with a term or a row per served pair are assembled from these with numpy.
-    """
-
-    def __init__(self, d: ModelData):
-        n = len(d.SRCY)
-        self.n = n
-        self.n_years = len(d.Y)
-        s_pos = {s: i for i, s in enumerate(d.S)}
-        c_pos = {c: i for i, c in enumerate(d.C)}
-        rcy_pos = {key: i for i, key in enumerate(d.RCY)}
-        sites, regions, classes, years = (zip(*d.SRCY, strict=True) if n
-                                          else ((), (), (), ()))
-        self.site = np.fromiter(map(s_pos.__getitem__, sites), np.int64, n)
-        self.cls = np.fromiter(map(c_pos.__getitem__, classes), np.int64, n)
-        self.year = np.fromiter(years, np.int64, n) - d.first_year
-        self.rcy = np.fromiter(map(rcy_pos.__getitem__, zip(regions, classes, years,
-                                                             strict=True)), np.int64, n)
-        r_pos = {r: i for i, r in enumerate(d.R)}
-        self.region = np.fromiter(map(r_pos.__getitem__, regions), np.int64, n)
-        demand = np.fromiter((d.demand[key] for key in d.RCY), float, len(d.RCY))
-        self.demand = demand[self.rcy]
-        self.service_cost = _pair_values(d.service_cost, s_pos, r_pos,
-                                         self.site * len(d.R) + self.region)
-        self.site_year = self.site * self.n_years + self.year
-
-
-def _pair_values(values: dict[tuple[str, str], float], s_pos: dict[str, int],
-                 r_pos: dict[str, int], codes: np.ndarray) -> np.ndarray:
-    """values[s, r] (0 where absent) for pair codes s * |R| + r."""
-    n = len(values)
-    keys = np.fromiter((s_pos[s] * len(r_pos) + r_pos[r] for s, r in values), np.int64, n)
-    vals = np.fromiter(values.values(), float, n)
-    order = np.argsort(keys)
-    keys, vals = keys[order], vals[order]
-    if not n:
-        return np.zeros(len(codes))
-    where = np.searchsorted(keys, codes).clip(max=n - 1)
-    return np.where(keys[where] == codes, vals[where], 0.0)
-
-
-class _Columns:
-    """Every variable of the model in one tuple, so array families address them by position.
-
-    Position of var[key] = start[var name] + position of key in the variable's index set.
-    """
-
-    NAMES = ("open", "online", "upgrade", "serve", "it_load", "unserved")
-
-    def __init__(self, m: pyo.ConcreteModel):
-        self.start: dict[str, int] = {}
-        x: list[pyo.Var] = []
-        for name in self.NAMES:
-            self.start[name] = len(x)
-            x.extend(_in_index_order(getattr(m, name)))
-        self.x = tuple(x)
-
-    def add(self, m: pyo.ConcreteModel, name: str) -> None:
-        """Append a variable declared after the standard ones (e.g. rtt_level)."""
-        self.start[name] = len(self.x)
-        self.x = self.x + tuple(_in_index_order(getattr(m, name)))
-
-
-def _in_index_order(var: pyo.Var) -> list[pyo.Var]:
-    """The elements of a fully built indexed variable, in the order of its index set.
-
-    A dense variable built over an ordered set holds its elements in a dict filled in that
-    order; reading it directly is ten times faster than `values()` (which re-walks the set).
-    """
-    data = var._data
-    if len(data) == len(var.index_set()) and var.index_set().isordered():
-        return list(data.values())
-    return list(var.values())
-
-
 def create_model(d: ModelData) -> pyo.ConcreteModel:
     """Assemble the model of `models/siteplan.md` from derived data."""
     with PauseGC():
         m = pyo.ConcreteModel(name="siteplan")
-        ix = _Index(d)
-        pairs = _Pairs(d)
+        ix = Lookups(d)
+        pairs = PairArrays(d)
         define_sets(m, d)
         define_variables(m, d)
-        cols = _Columns(m)
+        cols = Columns(m)
         define_expressions(m, d, ix, pairs, cols)
         add_open_monotone(m, d)
         add_online_monotone(m, d)
@@ -168,7 +42,7 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
         add_cooling_class(m, d, pairs, cols)
         add_demand_balance(m, d, pairs, cols)
         add_serve_link(m, d, pairs, cols)
-        add_demand_cover(m, d, ix, pairs, cols)
+        add_demand_cover(m, d, pairs, cols)
         add_grid_headroom(m, d, ix)
         add_upgrade_monotone(m, d)
         add_budget(m, d)
@@ -225,8 +99,8 @@ def _prev(d: ModelData, y: int) -> int | None:
     return y - 1 if y > d.first_year else None
 
 
-def define_expressions(m: pyo.ConcreteModel, d: ModelData, ix: _Index, pairs: _Pairs,
-                       cols: _Columns) -> None:
+def define_expressions(m: pyo.ConcreteModel, d: ModelData, ix: Lookups, pairs: PairArrays,
+                       cols: Columns) -> None:
     """build, capacity, power, capex, upgrade_capex and the yearly cost terms."""
     service = _service_cost_by_year(m, d, pairs, cols)
 
@@ -291,7 +165,7 @@ def define_expressions(m: pyo.ConcreteModel, d: ModelData, ix: _Index, pairs: _P
     m.cost = pyo.Expression(m.TERMS, m.Y, rule=cost)
 
 
-def _service_cost_by_year(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs, cols: _Columns
+def _service_cost_by_year(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays, cols: Columns
                           ) -> dict[int, object]:
     """Service cost of year y: sum over served pairs of service_cost[s,r] * serve[s,r,c,y].
 
@@ -306,7 +180,7 @@ def _service_cost_by_year(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs, col
     return out
 
 
-def _upgrade_build(m: pyo.ConcreteModel, ix: _Index, key: tuple[str, int]) -> object:
+def _upgrade_build(m: pyo.ConcreteModel, ix: Lookups, key: tuple[str, int]) -> object:
     u, y = key
     return m.upgrade[u, y] - (m.upgrade[u, y - 1] if (u, y - 1) in ix.uy else 0)
 
@@ -350,7 +224,7 @@ def add_phase_once(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.phase_once = pyo.Constraint(m.SP, rule=rule)
 
 
-def add_phase_order(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def add_phase_order(m: pyo.ConcreteModel, d: ModelData, ix: Lookups) -> None:
     """sum_k online[s,p,k,y] <= sum_k online[s,prev(p),k,y]: phases come online in order."""
     position = {sp: i for i, sp in enumerate(d.SP)}
     keys = sorted({(s, p, y) for s, p, _k, y in d.SPKY if d.phase_prev[s, p] is not None},
@@ -367,7 +241,7 @@ def add_phase_order(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
     m.phase_order = pyo.Constraint(m.phase_order_index, rule=rule)
 
 
-def add_open_with_first_phase(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def add_open_with_first_phase(m: pyo.ConcreteModel, d: ModelData, ix: Lookups) -> None:
     """open[s,y] == sum_k online[s,first(s),k,y]: a new site is open while its first phase is.
 
     Years before that phase can be online have open fixed to 0 (see define_variables).
@@ -382,7 +256,7 @@ def add_open_with_first_phase(m: pyo.ConcreteModel, d: ModelData, ix: _Index) ->
     m.open_with_first_phase = pyo.Constraint(m.S, m.Y, rule=rule)
 
 
-def add_site_max_capacity(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def add_site_max_capacity(m: pyo.ConcreteModel, d: ModelData, ix: Lookups) -> None:
     """sum_k capacity[s,k,y] <= max_it[s] where a site cap is given and could bind."""
     total_possible: dict[str, float] = defaultdict(float)
     for (s, _k), mw in d.existing.items():
@@ -409,8 +283,8 @@ def add_it_load_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.it_load_capacity = pyo.Constraint(m.SKY, rule=rule)
 
 
-def add_it_load_balance(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
-                        cols: _Columns) -> None:
+def add_it_load_balance(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
+                        cols: Columns) -> None:
     """sum_k it_load[s,k,y] == sum_{r,c} serve[s,r,c,y]: served load runs on some cooling.
 
     One row per (s, y) with capacity possible (serve exists only there, see SRCY).
@@ -434,8 +308,8 @@ def add_it_load_balance(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
         keys, csr_rows(len(keys), row, col, val, len(cols.x)), zero, zero, cols.x)
 
 
-def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
-                      cols: _Columns) -> None:
+def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
+                      cols: Columns) -> None:
     """For each cooling group g of a site: load of classes hostable only within g <= load on g.
 
     sum_{r, c in classes(g)} serve[s,r,c,y] <= sum_{k in g} it_load[s,k,y], one row per
@@ -457,13 +331,13 @@ def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
             by_sc[si * n_c + c_pos[c]].append(g)
         for k in techs:
             by_sk[si * len(d.K) + k_pos[k]].append(g)
-    serve_g, serve_j = _expand(by_sc, pairs.site * n_c + pairs.cls)
+    serve_g, serve_j = expand(by_sc, pairs.site * n_c + pairs.cls)
     serve_code = serve_g * ny + pairs.year[serve_j]
     s_pos = {s: i for i, s in enumerate(d.S)}
     sky_sk = np.fromiter((s_pos[s] * len(d.K) + k_pos[k] for s, k, _y in d.SKY), np.int64,
                          len(d.SKY))
     sky_year = np.fromiter((y - d.first_year for _s, _k, y in d.SKY), np.int64, len(d.SKY))
-    load_g, load_j = _expand(by_sk, sky_sk)
+    load_g, load_j = expand(by_sk, sky_sk)
     load_code = load_g * ny + sky_year[load_j]
     codes = np.unique(serve_code)
     has_row = np.isin(load_code, codes)
@@ -483,21 +357,9 @@ def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
         np.zeros(len(keys)), cols.x)
 
 
-def _expand(lists: dict[int, list[int]], codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each i and each value v of lists[codes[i]] (none if absent): arrays (v, i)."""
-    if not lists:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    keys = np.array(sorted(lists), dtype=np.int64)
-    sizes = [len(lists[key]) for key in keys.tolist()]
-    flat = np.fromiter((v for key in keys.tolist() for v in lists[key]), np.int64, sum(sizes))
-    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    where = np.searchsorted(keys, codes).clip(max=len(keys) - 1)
-    counts = np.where(keys[where] == codes, ptr[where + 1] - ptr[where], 0)
-    owner, pos = ragged_take(ptr[where], counts)
-    return flat[pos], owner
 
-def add_demand_balance(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
-                       cols: _Columns) -> None:
+def add_demand_balance(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
+                       cols: Columns) -> None:
     """sum_s serve[s,r,c,y] + unserved[r,c,y] == demand[r,c,y]."""
     n = len(d.RCY)
     row = np.concatenate([pairs.rcy, np.arange(n)])
@@ -509,8 +371,8 @@ def add_demand_balance(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
         cols.x)
 
 
-def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
-                   cols: _Columns) -> None:
+def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
+                   cols: Columns) -> None:
     """Per-pair strong linking of service to the phases able to host it.
 
     serve[s,r,c,y] <= min(D, u E) + sum_{p, k in A_c} min(D, u it_mw[p]) online[s,p,k,y]
@@ -540,7 +402,7 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
     base = np.minimum(D, u * existing[pairs.site * n_c + pairs.cls])
     kept = np.flatnonzero(base < D - 1e-12)
     code = (pairs.site[kept] * n_c + pairs.cls[kept]) * ny + pairs.year[kept]
-    spky, owner = _expand(hosts, code)
+    spky, owner = expand(hosts, code)
     phase_it = np.fromiter((d.phase_it[s, p] for s, p, _k, _y in d.SPKY), float, len(d.SPKY))
     row = np.concatenate([np.arange(len(kept)), owner])
     col = np.concatenate([cols.start["serve"] + kept, cols.start["online"] + spky])
@@ -552,7 +414,7 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs,
         base[kept], cols.x)
 
 
-def _reach_sets(d: ModelData, pairs: _Pairs) -> dict[tuple[str, str], frozenset[str]]:
+def _reach_sets(d: ModelData, pairs: PairArrays) -> dict[tuple[str, str], frozenset[str]]:
     """For each (region, class) with a served pair: the sites able to serve it (any year)."""
     n_c, n_s = len(d.C), len(d.S)
     codes = np.unique((pairs.region * n_c + pairs.cls) * n_s + pairs.site)
@@ -565,8 +427,8 @@ def _reach_sets(d: ModelData, pairs: _Pairs) -> dict[tuple[str, str], frozenset[
     return out
 
 
-def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index, pairs: _Pairs,
-                     cols: _Columns) -> None:
+def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
+                     cols: Columns) -> None:
     """For each reach set T and year: sellable capacity of T covers the demand only T can serve.
 
     sum_{(r,c): reach(r,c) subset of T} (demand - unserved) <=
@@ -600,7 +462,7 @@ def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index, pairs: _Pai
     rcy_set = np.fromiter((number[reach[r, c]] if (r, c) in reach else -1
                            for r, c, _y in d.RCY), np.int64, len(d.RCY))
     has = np.flatnonzero(rcy_set >= 0)
-    set_i, owner = _expand(subset_of, rcy_set[has])
+    set_i, owner = expand(subset_of, rcy_set[has])
     rcy = has[owner]
     rcy_year = np.fromiter((y - d.first_year for _r, _c, y in d.RCY), np.int64, len(d.RCY))
     demand = np.fromiter((d.demand[key] for key in d.RCY), float, len(d.RCY))
@@ -622,7 +484,7 @@ def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index, pairs: _Pai
     spky_year = np.fromiter((y - d.first_year for _s, _p, _k, y in d.SPKY), np.int64,
                             len(d.SPKY))
     phase_it = np.fromiter((d.phase_it[s, p] for s, p, _k, _y in d.SPKY), float, len(d.SPKY))
-    cap_i, spky = _expand(sets_of_site, spky_site)
+    cap_i, spky = expand(sets_of_site, spky_site)
     ok = ((techs[cap_i] >> spky_k[spky]) & 1).astype(bool)
     cap_i, spky = cap_i[ok], spky[ok]
     cap_code = cap_i * ny + spky_year[spky]
@@ -645,7 +507,7 @@ def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index, pairs: _Pai
         keys, csr_rows(len(keys), row, col, val, len(cols.x)), np.full(len(keys), -np.inf),
         upper, cols.x)
 
-def add_grid_headroom(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
+def add_grid_headroom(m: pyo.ConcreteModel, d: ModelData, ix: Lookups) -> None:
     """power[z,y] <= derate[z] * headroom[z,y] + sum_u add_mw[u] * upgrade[u,y]."""
 
     def rule(m: pyo.ConcreteModel, z: str, y: int) -> object:
@@ -702,7 +564,7 @@ def _level_of(d: ModelData) -> dict[tuple[str, str], int]:
             if v == v and round(v, 9) in position}
 
 
-def define_rtt_levels(m: pyo.ConcreteModel, d: ModelData, cols: _Columns) -> None:
+def define_rtt_levels(m: pyo.ConcreteModel, d: ModelData, cols: Columns) -> None:
     """p-center only: rtt_level[l] = 1 when the worst served round trip reaches rtt_levels[l]."""
     if d.objective != "max_rtt":
         return
@@ -724,7 +586,7 @@ def add_rtt_level_order(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.rtt_level_order = pyo.Constraint(m.L, rule=rule)
 
 
-def add_rtt_reach(m: pyo.ConcreteModel, d: ModelData, pairs: _Pairs, cols: _Columns) -> None:
+def add_rtt_reach(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays, cols: Columns) -> None:
     """serve[s,r,c,y] <= demand[r,c,y] * rtt_level[l(s,r)]: using a pair reaches its level.
 
     Pairs at the lowest level (and location-free regions) have no row: they never raise
