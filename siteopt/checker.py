@@ -47,8 +47,11 @@ def _tol(scale: float) -> float:
     return TOL * max(1.0, abs(scale))
 
 
-def _rtt(inst: Instance) -> dict[tuple[str, str], float]:
-    """Round-trip latency of every connected (site, region) pair, by scipy's Dijkstra."""
+def _rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """Round-trip latency of the given connected (site, region) pairs.
+
+    SciPy's Dijkstra on the checker's own graph, from the sites of those pairs only.
+    """
     lat = inst.meta.latency
     links = inst.table("links")
     nodes = sorted(set(links["a"]) | set(links["b"]) | set(inst.table("nodes")["node"]))
@@ -60,19 +63,24 @@ def _rtt(inst: Instance) -> dict[tuple[str, str], float]:
         i, j = sorted((pos[a], pos[b]))
         best[i, j] = min(best.get((i, j), math.inf), float(wt))
     n = len(nodes)
+    site_node = dict(zip(inst.table("sites")["site"], inst.table("sites")["node"], strict=True))
+    region_node = dict(zip(inst.table("regions")["region"], inst.table("regions")["node"],
+                           strict=True))
+    wanted = sorted((s, r) for s, r in pairs if region_node.get(r) and site_node.get(s) in pos)
+    if not n or not wanted:
+        return {}
     ii = [k[0] for k in best]
     jj = [k[1] for k in best]
     vals = [max(v, 1e-12) for v in best.values()]  # zero weight would vanish in a sparse matrix
     graph = coo_matrix((vals, (ii, jj)), shape=(n, n)).tocsr()
-    sites = inst.table("sites")
-    regions = inst.table("regions")
-    site_idx = [pos[x] for x in sites["node"]]
-    dist = dijkstra(graph, directed=False, indices=site_idx) if n else np.zeros((0, 0))
+    sources = sorted({pos[site_node[s]] for s, _r in wanted})
+    row = {node: i for i, node in enumerate(sources)}
+    dist = dijkstra(graph, directed=False, indices=sources)
     out = {}
-    for si, s in enumerate(sites["site"]):
-        for r, node in zip(regions["region"], regions["node"], strict=True):
-            if node and np.isfinite(dist[si, pos[node]]):
-                out[s, r] = lat.rtt_ms_fixed + float(dist[si, pos[node]])
+    for s, r in wanted:
+        d = dist[row[pos[site_node[s]]], pos[region_node[r]]]
+        if np.isfinite(d):
+            out[s, r] = lat.rtt_ms_fixed + float(d)
     return out
 
 
@@ -209,13 +217,13 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
                 v.append(f"zone {z} draws {power:.3f} facility MW in {y}, limit {limit:.3f}")
 
     # ---- service: latency, open sites, demand balance -------------------------------------------
-    rtt = _rtt(inst)
     targets = inst.table("latency_targets").set_index(["region", "class"])["max_rtt_ms"]
     region_node = inst.table("regions").set_index("region")["node"]
     classes = inst.table("classes").set_index("class")
     served = plan["served"]
     serve_rows = list(served[["site", "region", "class", "year", "serve_mw"]].itertuples(
         index=False, name=None))
+    rtt = _rtt(inst, {(s, r) for s, r, _c, _y, _mw in serve_rows})
     for s, r, c, y, mw in serve_rows:
         if mw < -TOL:
             v.append(f"negative service {s}->{r}/{c} in {y}: {mw}")
