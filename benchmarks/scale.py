@@ -199,14 +199,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=60.0,
                     help="HiGHS time limit per solve, seconds (siteopt and HiGHS alone)")
     ap.add_argument("--only", nargs="*", help="instance names to run (default: all)")
-    ap.add_argument("--redo", action="store_true", help="measure again rows already present")
+    ap.add_argument("--redo", action="store_true",
+                    help="measure again instances already in the CSV (the table shows the "
+                    "latest row of each)")
     ap.add_argument("--table", action="store_true", help="print the Markdown tables and exit")
     ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file while "
                     "measuring each instance (keeps other heavy jobs from overlapping)")
     args = ap.parse_args(argv)
-    if args.table:
+    if args.table:  # the latest row of each instance (--redo appends), in suite order
+        latest = {r["instance"]: r for r in read_rows(args.out)}
+        order = [c.name for c in cases() if c.name in latest]
         print(f"Machine: {machine()}\n")
-        print(markdown_tables(read_rows(args.out)))
+        print(markdown_tables([latest[name] for name in order]))
         return 0
     done = {r["instance"] for r in read_rows(args.out)}
     todo = [c for c in cases() if not args.only or c.name in args.only]
