@@ -5,9 +5,11 @@ Not a test and not part of the package: the scripts in this folder import it by 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import fcntl
+import json
 import os
 import platform
 import subprocess
@@ -16,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -128,3 +131,48 @@ def num(x: object, digits: int = 2) -> str:
         return f"{float(x):,.{digits}f}"  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(x) if x not in (None, "") else "–"
+
+
+@dataclass
+class HighsAlone:
+    """HiGHS alone on a model's MPS export: its JSON line (None if it failed) and usage."""
+
+    result: dict[str, float | str] | None
+    returncode: int
+    wall: float
+    cpu: float
+    peak_mb: float
+
+
+def highs_alone(folder: Path, mps: Path, time_limit: float, gap: float,
+                timeout: float) -> HighsAlone:
+    """HiGHS alone on the instance in `folder`, exported to `mps` (not timed).
+
+    A fresh process with siteopt's options: 1 thread, seed 0, `gap`, `time_limit`.
+    """
+    subprocess.run(siteopt_cmd("export", str(folder), "--mps", str(mps)), check=True,
+                   capture_output=True, cwd=REPO)
+    proc, wall, cpu, peak = run_measured(
+        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit), str(gap)],
+        timeout=timeout)
+    result = (json.loads(proc.stdout.strip().splitlines()[-1])
+              if proc.returncode == 0 and proc.stdout.strip() else None)
+    return HighsAlone(result, proc.returncode, wall, cpu, peak)
+
+
+def benchmark_parser(doc: str, default_orlib: Path, default_out: Path,
+                     default_time_limit: float) -> argparse.ArgumentParser:
+    """The options every benchmark script shares (its own are added by the caller)."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--orlib", type=Path, default=default_orlib, help="OR-Library folder")
+    ap.add_argument("--out", type=Path, default=default_out, help="results CSV (appended)")
+    ap.add_argument("--time-limit", type=float, default=default_time_limit,
+                    help="HiGHS time limit per solve, seconds (siteopt and HiGHS alone)")
+    ap.add_argument("--only", nargs="*", help="instance names to run (default: all)")
+    ap.add_argument("--redo", action="store_true",
+                    help="measure again instances already in the CSV (appends a row)")
+    ap.add_argument("--table", action="store_true", help="print the Markdown table(s) and exit")
+    ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file while "
+                    "measuring each instance (keeps other heavy jobs from overlapping)")
+    return ap

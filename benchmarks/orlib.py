@@ -20,7 +20,6 @@ The published optima come from `../shared/benchmarks/orlib/optima.csv` (or --orl
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import subprocess
@@ -31,10 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
-    HIGHS_ALONE,
     REPO,
     append_row,
+    benchmark_parser,
     exclusive,
+    highs_alone,
     machine,
     read_rows,
     run_measured,
@@ -115,21 +115,16 @@ def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> d
             row["matched"] = abs(s["objective"] - opt) <= 1e-3 + 1e-9 * abs(opt)
     else:
         row.update(status=f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}")
-    mps = work / f"{p.name}.mps"
-    subprocess.run(siteopt_cmd("export", str(inst), "--mps", str(mps)), check=True,
-                   capture_output=True, cwd=REPO)
-    hproc, hwall, hcpu, hpeak = run_measured(
-        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit), "0"],
-        timeout=time_limit * 3 + 600)
-    if hproc.returncode == 0 and hproc.stdout.strip():
-        h = json.loads(hproc.stdout.strip().splitlines()[-1])
-        row.update(highs_status=h["status"], highs_objective=h["objective"],
-                   highs_wall_s=round(hwall, 2), highs_cpu_s=round(hcpu, 2),
-                   highs_peak_mb=round(hpeak))
-        row["wall_ratio"] = round(wall / hwall, 3) if hwall > 0 else None
-        row["cpu_ratio"] = round(cpu / hcpu, 3) if hcpu > 0 else None
+    h = highs_alone(inst, work / f"{p.name}.mps", time_limit, 0.0,
+                    timeout=time_limit * 3 + 600)
+    if h.result is not None:
+        row.update(highs_status=h.result["status"], highs_objective=h.result["objective"],
+                   highs_wall_s=round(h.wall, 2), highs_cpu_s=round(h.cpu, 2),
+                   highs_peak_mb=round(h.peak_mb))
+        row["wall_ratio"] = round(wall / h.wall, 3) if h.wall > 0 else None
+        row["cpu_ratio"] = round(cpu / h.cpu, 3) if h.cpu > 0 else None
     else:
-        row.update(highs_status=f"exit {hproc.returncode}", highs_wall_s=round(hwall, 2))
+        row.update(highs_status=f"exit {h.returncode}", highs_wall_s=round(h.wall, 2))
     return row
 
 
@@ -154,18 +149,7 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line of the benchmark."""
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--orlib", type=Path, default=DEFAULT_ORLIB, help="OR-Library folder")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results CSV (appended)")
-    ap.add_argument("--time-limit", type=float, default=300.0,
-                    help="HiGHS time limit per solve, seconds (siteopt and HiGHS alone)")
-    ap.add_argument("--only", nargs="*", help="instance names to run (default: all)")
-    ap.add_argument("--redo", action="store_true", help="measure again rows already present")
-    ap.add_argument("--table", action="store_true", help="print the Markdown table and exit")
-    ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file while "
-                    "measuring each problem (keeps other heavy jobs on a shared machine "
-                    "from overlapping a measurement)")
+    ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 300.0)
     args = ap.parse_args(argv)
     if args.table:
         print(f"Machine: {machine()}\n")

@@ -24,7 +24,6 @@ wall ratio siteopt / HiGHS alone. Rows are appended to the CSV (an interrupted r
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -36,10 +35,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
-    HIGHS_ALONE,
     REPO,
     append_row,
+    benchmark_parser,
     exclusive,
+    highs_alone,
     machine,
     num,
     read_rows,
@@ -143,21 +143,17 @@ def bench_one(case: Case, time_limit: float, work: Path, orlib: Path) -> dict[st
     gap = s["options"]["gap"] if s["options"]["gap"] is not None else gap
     solve = t.get("solve", 0.0)
     row["overhead_ratio"] = round((wall - solve) / solve, 3) if solve > 0 else None
-    mps = work / f"{case.name}.mps"
-    subprocess.run(siteopt_cmd("export", str(folder), "--mps", str(mps)), check=True,
-                   capture_output=True, cwd=REPO)
-    hproc, hwall, hcpu, hpeak = run_measured(
-        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit), str(gap)],
-        timeout=time_limit * 3 + 900)
-    if hproc.returncode == 0 and hproc.stdout.strip():
-        h = json.loads(hproc.stdout.strip().splitlines()[-1])
-        row.update(highs_status=h["status"], highs_objective=h["objective"],
-                   highs_gap=h["gap"], highs_read_s=round(h["read"], 3),
-                   highs_solve_s=round(h["solve"], 3), highs_wall_s=round(hwall, 2),
-                   highs_cpu_s=round(hcpu, 2), highs_peak_mb=round(hpeak))
-        row["wall_ratio"] = round(wall / hwall, 3) if hwall > 0 else None
+    h = highs_alone(folder, work / f"{case.name}.mps", time_limit, gap,
+                    timeout=time_limit * 3 + 900)
+    if h.result is not None:
+        r = h.result
+        row.update(highs_status=r["status"], highs_objective=r["objective"],
+                   highs_gap=r["gap"], highs_read_s=round(r["read"], 3),
+                   highs_solve_s=round(r["solve"], 3), highs_wall_s=round(h.wall, 2),
+                   highs_cpu_s=round(h.cpu, 2), highs_peak_mb=round(h.peak_mb))
+        row["wall_ratio"] = round(wall / h.wall, 3) if h.wall > 0 else None
     else:
-        row.update(highs_status=f"exit {hproc.returncode}", highs_wall_s=round(hwall, 2))
+        row.update(highs_status=f"exit {h.returncode}", highs_wall_s=round(h.wall, 2))
     return row
 
 
@@ -192,19 +188,7 @@ def markdown_tables(rows: list[dict[str, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line of the benchmark."""
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--orlib", type=Path, default=DEFAULT_ORLIB, help="OR-Library folder")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results CSV (appended)")
-    ap.add_argument("--time-limit", type=float, default=60.0,
-                    help="HiGHS time limit per solve, seconds (siteopt and HiGHS alone)")
-    ap.add_argument("--only", nargs="*", help="instance names to run (default: all)")
-    ap.add_argument("--redo", action="store_true",
-                    help="measure again instances already in the CSV (the table shows the "
-                    "latest row of each)")
-    ap.add_argument("--table", action="store_true", help="print the Markdown tables and exit")
-    ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file while "
-                    "measuring each instance (keeps other heavy jobs from overlapping)")
+    ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 60.0)
     args = ap.parse_args(argv)
     if args.table:  # the latest row of each instance (--redo appends), in suite order
         latest = {r["instance"]: r for r in read_rows(args.out)}

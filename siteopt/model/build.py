@@ -290,7 +290,7 @@ def add_it_load_balance(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
     One row per (s, y) with capacity possible (serve exists only there, see SRCY).
     """
     ny = pairs.n_years
-    s_pos = {s: i for i, s in enumerate(d.S)}
+    s_pos = pairs.s_pos
     sky_code = np.fromiter((s_pos[s] * ny + y - d.first_year for s, _k, y in d.SKY),
                            np.int64, len(d.SKY))
     codes = np.unique(sky_code)
@@ -319,8 +319,8 @@ def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
     among the classes exactly.
     """
     ny, n_c = pairs.n_years, len(d.C)
-    c_pos = {c: i for i, c in enumerate(d.C)}
-    k_pos = {k: i for i, k in enumerate(d.K)}
+    c_pos = pairs.c_pos
+    k_pos = pairs.k_pos
     groups = [(si, gi, techs, classes) for si, s in enumerate(d.S)
               for gi, (techs, classes) in enumerate(d.groups[s])]
     # group ids per (site, class) and per (site, cooling), as ragged lists
@@ -333,7 +333,7 @@ def add_cooling_class(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
             by_sk[si * len(d.K) + k_pos[k]].append(g)
     serve_g, serve_j = expand(by_sc, pairs.site * n_c + pairs.cls)
     serve_code = serve_g * ny + pairs.year[serve_j]
-    s_pos = {s: i for i, s in enumerate(d.S)}
+    s_pos = pairs.s_pos
     sky_sk = np.fromiter((s_pos[s] * len(d.K) + k_pos[k] for s, k, _y in d.SKY), np.int64,
                          len(d.SKY))
     sky_year = np.fromiter((y - d.first_year for _s, _k, y in d.SKY), np.int64, len(d.SKY))
@@ -386,7 +386,7 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
         return
     ny, n_c = pairs.n_years, len(d.C)
     u = d.max_utilization
-    s_pos = {s: i for i, s in enumerate(d.S)}
+    s_pos = pairs.s_pos
     existing = np.zeros(len(d.S) * n_c)
     for (s, k), mw in d.existing.items():
         for ci, c in enumerate(d.C):
@@ -445,8 +445,8 @@ def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
     number = {T: i for i, T in enumerate(sets)}
     m.demand_cover_index = pyo.Set(initialize=[(i, y) for i in range(len(sets)) for y in d.Y],
                                    dimen=2, ordered=True)
-    s_pos = {s: i for i, s in enumerate(d.S)}
-    k_pos = {k: i for i, k in enumerate(d.K)}
+    s_pos = pairs.s_pos
+    k_pos = pairs.k_pos
     ny, u = pairs.n_years, d.max_utilization
     # M[i, s] = 1 for s in T_i; T_j is a subset of T_i where (M M^T)[j, i] = |T_j|
     member = csr_array((np.ones(sum(len(T) for T in sets)),

@@ -280,9 +280,7 @@ def _check_constant_rows(block: ArrayConstraint, rows: np.ndarray, lower: np.nda
     """Rows left with fixed terms only must hold as they are, or the model is infeasible."""
     bad = _violated(lower, upper)
     if bad.any():
-        row = block.values()[int(rows[np.flatnonzero(bad)[0]])]
-        raise TrivialInfeasibilityError(
-            f"model contains a trivially infeasible constraint, '{row.name}'")
+        _infeasible(block.values()[int(rows[np.flatnonzero(bad)[0]])])
 
 
 def _in_component_order(model: pyo.ConcreteModel, lsfc: _Part, parts: dict[int, _Part]
@@ -317,13 +315,17 @@ def _without_empty_rows(part: _Part) -> _Part:
     where = np.flatnonzero(empty)
     bad = _violated(part.lower[where], part.upper[where])
     if bad.any():
-        row = part.rows.row(int(where[np.flatnonzero(bad)[0]]))
-        raise TrivialInfeasibilityError(
-            f"model contains a trivially infeasible constraint, '{row.name}'")  # type: ignore[attr-defined]
+        _infeasible(part.rows.row(int(where[np.flatnonzero(bad)[0]])))
     kept = np.flatnonzero(~empty)
     objects = part.rows.objects
     return _Part(rows=_Rows([objects[i] for i in kept.tolist()], None, part.rows.mult[kept]),
                  A=A[kept], lower=part.lower[kept], upper=part.upper[kept])
+
+
+def _infeasible(row: object) -> None:
+    """Raise for a row whose terms are all fixed and whose bounds they violate."""
+    raise TrivialInfeasibilityError(
+        f"model contains a trivially infeasible constraint, '{row.name}'")  # type: ignore[attr-defined]
 
 
 def _violated(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:

@@ -71,8 +71,10 @@ class PairArrays:
         n = len(d.SRCY)
         self.n = n
         self.n_years = len(d.Y)
-        s_pos = {s: i for i, s in enumerate(d.S)}
-        c_pos = {c: i for i, c in enumerate(d.C)}
+        #: positions in S, C and K, as the arrays number them
+        self.s_pos = s_pos = {s: i for i, s in enumerate(d.S)}
+        self.c_pos = c_pos = {c: i for i, c in enumerate(d.C)}
+        self.k_pos = {k: i for i, k in enumerate(d.K)}
         rcy_pos = {key: i for i, key in enumerate(d.RCY)}
         sites, regions, classes, years = (zip(*d.SRCY, strict=True) if n
                                           else ((), (), (), ()))
