@@ -33,7 +33,7 @@ import json, sys, time, tempfile, os
 from pyomo.common.gc_manager import PauseGC
 import pyomo.environ as pyo
 import highspy
-from siteopt.instance import load_instance
+from siteopt.data.load import load_instance
 from siteopt.model.build import create_model
 from siteopt.model.data import build_data
 
@@ -43,7 +43,7 @@ t = time.perf_counter()
 with PauseGC():
     if method == "siteopt":
         from siteopt.model.compile import compile_model
-        from siteopt.solver import SolveOptions, to_highs
+        from siteopt.solver.highs import SolveOptions, to_highs
         h = to_highs(compile_model(m), SolveOptions())
         size = h.getNumCol(), h.getNumRow(), h.getNumNz()
     elif method == "pyomo-standard-form":

@@ -103,7 +103,7 @@ def append_row(path: Path, row: dict[str, object], fields: list[str]) -> None:
 
 def machine() -> str:
     """The machine and versions, for the benchmarks document."""
-    from siteopt.plan import package_versions
+    from siteopt.solver.pipeline import package_versions
 
     v = package_versions()
     cpus = os.cpu_count()

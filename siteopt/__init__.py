@@ -16,34 +16,36 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from siteopt import plots
-    from siteopt.checker import CheckReport, check_plan
+    from siteopt.data.instance import Instance
+    from siteopt.data.load import from_tables, load_instance
+    from siteopt.data.overrides import apply_overrides
     from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
-    from siteopt.generate import GeneratorSpec, generate_instance
-    from siteopt.instance import Instance, from_tables, load_instance
-    from siteopt.output import write_result
-    from siteopt.overrides import apply_overrides
-    from siteopt.plan import Result, build
-    from siteopt.solver import SolveOptions
-    from siteopt.sweep import read_table, run_scenarios
+    from siteopt.io.write import write_result
+    from siteopt.report import plots
+    from siteopt.scenarios.sweep import read_table, run_scenarios
+    from siteopt.solver.highs import SolveOptions
+    from siteopt.solver.pipeline import Result, build
+    from siteopt.synth.generate import GeneratorSpec, generate_instance
+    from siteopt.verify.checker import CheckReport, check_plan
 
 #: Where each name of the API lives; imported on first use, so that `python -m siteopt`
 #: (which imports this package first) does not load plotting or Dask for a solve.
 _LAZY = {
-    "CheckReport": "siteopt.checker", "check_plan": "siteopt.checker",
+    "CheckReport": "siteopt.verify.checker", "check_plan": "siteopt.verify.checker",
     "ExitCode": "siteopt.errors", "InputError": "siteopt.errors", "Problem": "siteopt.errors",
-    "SiteoptError": "siteopt.errors", "GeneratorSpec": "siteopt.generate",
-    "generate_instance": "siteopt.generate", "Instance": "siteopt.instance",
-    "from_tables": "siteopt.instance", "load_instance": "siteopt.instance",
-    "write_result": "siteopt.output", "apply_overrides": "siteopt.overrides",
-    "Result": "siteopt.plan", "build": "siteopt.plan", "SolveOptions": "siteopt.solver",
-    "read_table": "siteopt.sweep", "run_scenarios": "siteopt.sweep",
+    "SiteoptError": "siteopt.errors", "GeneratorSpec": "siteopt.synth.generate",
+    "generate_instance": "siteopt.synth.generate", "Instance": "siteopt.data.instance",
+    "from_tables": "siteopt.data.load", "load_instance": "siteopt.data.load",
+    "write_result": "siteopt.io.write", "apply_overrides": "siteopt.data.overrides",
+    "Result": "siteopt.solver.pipeline", "build": "siteopt.solver.pipeline",
+    "SolveOptions": "siteopt.solver.highs",
+    "read_table": "siteopt.scenarios.sweep", "run_scenarios": "siteopt.scenarios.sweep",
 }
 
 
 def __getattr__(name: str) -> object:
     if name == "plots":
-        return importlib.import_module("siteopt.plots")
+        return importlib.import_module("siteopt.report.plots")
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -58,9 +60,9 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
           threads: int = 1, seed: int = 0, overrides: dict[str, object] | None = None,
           progress: bool = False) -> Result:
     """Solve an instance and return its verified plan (see `Result`)."""
-    from siteopt.overrides import apply_overrides
-    from siteopt.plan import solve as _solve
-    from siteopt.solver import SolveOptions
+    from siteopt.data.overrides import apply_overrides
+    from siteopt.solver.highs import SolveOptions
+    from siteopt.solver.pipeline import solve as _solve
 
     if overrides:
         instance = apply_overrides(instance, overrides)

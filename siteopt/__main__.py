@@ -2,6 +2,6 @@
 
 import sys
 
-from siteopt.cli import main
+from siteopt.cli.main import main
 
 sys.exit(main())

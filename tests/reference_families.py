@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from siteopt.model.build import _level_of
+from siteopt.model.classic import _level_of
 from siteopt.model.data import ModelData
 
 

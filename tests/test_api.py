@@ -6,7 +6,7 @@ import pytest
 
 import siteopt
 from siteopt.errors import InputError
-from siteopt.output import atomic_dir, write_result
+from siteopt.io.write import atomic_dir, write_result
 from tests.conftest import TINY
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from siteopt.cli import main
+from siteopt.cli.main import main
+from siteopt.data.load import load_instance
 from siteopt.errors import ExitCode, InputError
-from siteopt.instance import load_instance
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from siteopt.batch import Defaults, Expected, judge, read_expected
 from siteopt.errors import ExitCode, InputError
+from siteopt.scenarios.batch import Defaults, Expected, judge, read_expected
 from tests.conftest import REPO, TINY
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import siteopt
-from siteopt.checker import check_plan
+from siteopt.verify.checker import check_plan
 from tests.conftest import TINY
 
 

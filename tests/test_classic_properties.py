@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import siteopt
-from siteopt.importers.orlib import import_orlib
+from siteopt.io.orlib import import_orlib
 
 
 @st.composite

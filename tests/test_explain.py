@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import siteopt
-from siteopt.cli import main
+from siteopt.cli.main import main
 from siteopt.errors import ExitCode
-from siteopt.explain import explain, explain_infeasible
+from siteopt.solver.explain import explain, explain_infeasible
 from tests.conftest import REPO, TINY
 
 
@@ -87,7 +87,7 @@ def test_a_foreign_highs_run_does_not_break_later_solves(tmp_path):
     the IIS run returned "not set" and reported the LP relaxation feasible (regression)."""
     import highspy
 
-    from siteopt.iis import iis_conflict
+    from siteopt.solver.iis import iis_conflict
 
     lp = tmp_path / "m.lp"
     lp.write_text("minimize\n obj: x + y\nsubject to\n c: x + y >= 1\nbounds\n x <= 4\n"

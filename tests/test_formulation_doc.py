@@ -9,10 +9,10 @@ import pyomo.environ as pyo
 import pytest
 
 import siteopt
-from siteopt.bundled import models_path
-from siteopt.model.build import add_objective_bound
+from siteopt.io.bundled import models_path
 from siteopt.model.data import ModelData
-from siteopt.plan import build
+from siteopt.model.objective import add_objective_bound
+from siteopt.solver.pipeline import build
 from tests.conftest import TINY
 
 KINDS = {pyo.Set: "set", pyo.Var: "variable", pyo.Expression: "expression",

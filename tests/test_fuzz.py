@@ -24,11 +24,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from siteopt.cli import main
+from siteopt.checks.presolve import presolve_checks
+from siteopt.cli.main import main
+from siteopt.data.load import load_instance
 from siteopt.errors import InputError
-from siteopt.instance import load_instance
-from siteopt.plan import RESULT_TABLES
-from siteopt.presolve import presolve_checks
+from siteopt.solver.pipeline import RESULT_TABLES
 from tests.conftest import REPO, TINY
 
 BASES = ("cheapest-site", "cooling-class", "grid-upgrade", "annual-budget", "latency-target",

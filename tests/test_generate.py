@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import siteopt
+from siteopt.checks.presolve import errors, presolve_checks
+from siteopt.data.instance import Instance
+from siteopt.data.load import load_instance
+from siteopt.data.rules import hosting_sites, latency_targets
 from siteopt.errors import ExitCode, InputError
-from siteopt.generate import PRESETS, GeneratorSpec, generate_instance, preset
-from siteopt.instance import Instance, load_instance
-from siteopt.presolve import errors, presolve_checks
-from siteopt.validate import hosting_sites, latency_targets
+from siteopt.synth.generate import PRESETS, GeneratorSpec, generate_instance, preset
 from tests.conftest import REPO
 from tests.test_cli import run
 
@@ -54,7 +55,7 @@ def test_identical_under_another_hash_seed(tmp_path):
     """No set or dict order leaks into the files: a process with another hash seed agrees."""
     generate_instance(preset("small", seed=3), tmp_path / "here")
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
-    code = ("import sys; from pathlib import Path; from siteopt.generate import preset, "
+    code = ("import sys; from pathlib import Path; from siteopt.synth.generate import preset, "
             "generate_instance; generate_instance(preset('small', seed=3), Path(sys.argv[1]))")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], check=True, env=env,
                    timeout=120)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import siteopt
-from siteopt.explain import explain
-from siteopt.presolve import presolve_checks
+from siteopt.checks.presolve import presolve_checks
+from siteopt.solver.explain import explain
 from tests.conftest import TINY
 
 
@@ -164,7 +164,7 @@ def test_iis_names_the_conflicting_instance_rows(tiny_copy):
     """HiGHS's IIS of the LP relaxation, mapped back: the budget row and the site whose
     committed opening it cannot pay for; the zone row and the phase (at its lower bound 0:
     nothing to switch off) beside the existing plant."""
-    from siteopt.iis import iis_conflict
+    from siteopt.solver.iis import iis_conflict
 
     found = {}
     for case in ("committed spend", "existing over headroom", "zone headroom"):

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from siteopt import output, plan
-from siteopt.cli import main
-from siteopt.plan import RESULT_TABLES
+from siteopt.cli.main import main
+from siteopt.io import write as output
+from siteopt.solver import pipeline as plan
+from siteopt.solver.pipeline import RESULT_TABLES
 from tests.conftest import REPO, TINY
 
 

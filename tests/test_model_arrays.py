@@ -22,18 +22,19 @@ from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 import siteopt
+from siteopt.data.load import from_tables, load_instance
+from siteopt.data.overrides import apply_overrides, parse_assignments
 from siteopt.errors import InputError
-from siteopt.instance import from_tables, load_instance
 from siteopt.model.arrays import (
     ArrayConstraint,
     array_linear_expression,
     array_terms,
     csr_rows,
 )
-from siteopt.model.build import add_objective_bound, create_model
+from siteopt.model.build import create_model
 from siteopt.model.compile import TrivialInfeasibilityError, compile_model
 from siteopt.model.data import build_data
-from siteopt.overrides import apply_overrides, parse_assignments
+from siteopt.model.objective import add_objective_bound
 from tests.conftest import TINY, VIETNAM
 from tests.reference_families import rule_model
 from tests.test_properties import instances

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import siteopt
 from siteopt.model.compile import compile_model
-from siteopt.numerics import COMFORT, MATRIX_RATIO, coefficient_ranges, numerics_warnings
-from siteopt.plan import build
+from siteopt.solver.numerics import COMFORT, MATRIX_RATIO, coefficient_ranges, numerics_warnings
+from siteopt.solver.pipeline import build
 from tests.conftest import TINY, VIETNAM
 
 

@@ -17,7 +17,7 @@ import pytest
 
 import siteopt
 from siteopt.errors import ExitCode, InputError
-from siteopt.importers.orlib import import_orlib, read_pmed
+from siteopt.io.orlib import import_orlib, read_pmed
 from tests.conftest import REPO
 from tests.test_cli import run
 

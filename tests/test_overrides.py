@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import siteopt
+from siteopt.data.overrides import TableOverride, apply_overrides, parse_assignments, parse_key
 from siteopt.errors import ExitCode, InputError
-from siteopt.overrides import TableOverride, apply_overrides, parse_assignments, parse_key
 from tests.conftest import TINY, VIETNAM
 from tests.test_cli import run
 

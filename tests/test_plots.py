@@ -8,7 +8,7 @@ import pytest
 
 import siteopt
 from siteopt import plots
-from siteopt.output import write_result
+from siteopt.io.write import write_result
 from tests.conftest import TINY
 
 matplotlib.use("Agg")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 import siteopt
+from siteopt.checks.presolve import presolve_checks
 from siteopt.errors import InputError
-from siteopt.explain import explain
-from siteopt.plan import solve
-from siteopt.presolve import presolve_checks
+from siteopt.solver.explain import explain
+from siteopt.solver.pipeline import solve
 from tests.conftest import TINY
 from tests.test_properties import instances
 

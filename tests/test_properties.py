@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import siteopt
 from siteopt.errors import InputError
-from siteopt.schema import Economics, Horizon, Latency, Metadata, Service
+from siteopt.io.schema import Economics, Horizon, Latency, Metadata, Service
 
 COOLING = pd.DataFrame({"cooling": ["air", "dlc", "liquid", "legacy"], "name": "",
                         "pue": [1.5, 1.25, 1.15, 1.9], "capex_factor": [1.0, 1.1, 1.2, 1.0],

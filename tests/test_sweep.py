@@ -16,8 +16,7 @@ import pytest
 
 import siteopt
 from siteopt.errors import ExitCode, InputError
-from siteopt.solver import SolveOptions
-from siteopt.sweep import (
+from siteopt.scenarios.sweep import (
     SweepSpec,
     expand,
     load_sweep,
@@ -26,6 +25,7 @@ from siteopt.sweep import (
     scenario_folder,
     scenario_id,
 )
+from siteopt.solver.highs import SolveOptions
 from tests.conftest import REPO, TINY
 
 #: tiny/grid-upgrade over headroom of zone Z: A needs 15 facility MW from Z (10 derated +

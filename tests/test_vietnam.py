@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 import siteopt
-from siteopt.bundled import default_instance_path
+from siteopt.io.bundled import default_instance_path
 from tests.conftest import VIETNAM
 
 

@@ -20,8 +20,9 @@ import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.core.base.component import ActiveComponent
-from pyomo.core.base.matrix_constraint import MatrixConstraint, _MatrixConstraintData
 from pyomo.core.expr.numeric_expr import LinearExpression
+
+from siteopt.model.pyomo_internals import MatrixConstraint, _MatrixConstraintData
 
 INF = np.inf
 

@@ -23,6 +23,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from siteopt.errors import SiteoptError
 from siteopt.model.arrays import ArrayConstraint, ArrayTerms, array_terms
+from siteopt.model.pyomo_internals import check_pyomo, has_own_bounds, matrix_variables
 
 INF = math.inf
 
@@ -104,6 +105,7 @@ class TrivialInfeasibilityError(SiteoptError):
 
 def compile_model(model: pyo.ConcreteModel) -> Matrices:
     """Compile the model's active objective and constraints to sparse matrices."""
+    check_pyomo()
     # a model holds millions of objects: full garbage collections while compiling it
     # would cost more than the compilation
     with PauseGC():
@@ -171,9 +173,7 @@ def _column_bounds(columns: list[pyo.Var]) -> tuple[np.ndarray, np.ndarray, np.n
     integer = np.zeros(n, np.int8)
     by_domain: dict[int, tuple[float, float, int]] = {}
     for i, v in enumerate(columns):
-        # VarData keeps its own bounds in _lb/_ub (None: the domain's); the public
-        # properties re-derive them per call, several times slower over 1e5+ columns
-        own = v._lb is not None or v._ub is not None
+        own = has_own_bounds(v)
         known = None if own else by_domain.get(id(v.domain))
         if known is None:
             lb, ub = v.bounds
@@ -200,7 +200,7 @@ def _block_part(block: ArrayConstraint, cmap: _ColumnMap) -> _Part:
 
     Variables not yet among `columns` are appended (in the family's variable order).
     """
-    x = block._x
+    x = matrix_variables(block)
     A = block.A
     keep = block.active_rows()
     if not keep.all():

@@ -14,21 +14,18 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from siteopt.instance import Instance, records_frame
-from siteopt.validate import hosting_sites, latency_targets, phase_sequences
+from siteopt.data.instance import Instance
+from siteopt.data.rules import (
+    first_online_year,
+    hosting_sites,
+    latency_targets,
+    lead_years,
+    phase_sequences,
+)
+from siteopt.io.frames import records_frame
 
 #: Money is carried in USD M; energy tariffs are given in USD/MWh.
 USD_PER_USD_M = 1e6
-
-
-def lead_years(lead_months: int) -> int:
-    """Whole construction years between decision and online year (0: online in decision year)."""
-    return math.ceil(lead_months / 12)
-
-
-def spend_years(online_year: int, lead: int) -> list[int]:
-    """Years over which capex is spent, evenly, for something online in `online_year`."""
-    return [online_year] if lead == 0 else list(range(online_year - lead, online_year))
 
 
 @dataclass
@@ -97,12 +94,6 @@ class ModelData:
     def last_year(self) -> int:
         """Last year of the horizon."""
         return self.Y[-1]
-
-
-def first_online_year(earliest: object, lead: int, first_year: int) -> int:
-    """First year something can be online: decision (not before the horizon) plus lead."""
-    decision = first_year if pd.isna(earliest) else max(int(earliest), first_year)  # type: ignore[arg-type]
-    return decision + lead
 
 
 def allowed_pairs(inst: Instance) -> pd.DataFrame:

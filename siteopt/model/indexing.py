@@ -12,8 +12,10 @@ from collections import defaultdict
 import numpy as np
 import pyomo.environ as pyo
 
+from siteopt.data.rules import spend_years
 from siteopt.model.arrays import ragged_take
-from siteopt.model.data import ModelData, spend_years
+from siteopt.model.data import ModelData
+from siteopt.model.pyomo_internals import element_dict
 
 
 class Lookups:
@@ -134,7 +136,7 @@ def in_index_order(var: pyo.Var) -> list[pyo.Var]:
     A dense variable built over an ordered set holds its elements in a dict filled in that
     order; reading it directly is ten times faster than `values()` (which re-walks the set).
     """
-    data = var._data
+    data = element_dict(var)
     if len(data) == len(var.index_set()) and var.index_set().isordered():
         return list(data.values())
     return list(var.values())

@@ -1,0 +1,1 @@
+"""Pre-solve checks: what the data alone proves about feasibility, before any model."""

@@ -1,0 +1,1 @@
+"""The `siteopt` command line."""

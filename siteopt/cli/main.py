@@ -1,0 +1,541 @@
+"""The `siteopt` command line: solve, validate, explain, graph, export, schema, import, sweep.
+
+Also `batch`, which solves many instances against expected values, and `generate`, which
+writes seeded synthetic instances.
+
+Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
+2 bad input or usage, 3 infeasible, 4 no plan within the limits, 5 batch regression or
+failed sweep scenarios, 130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM (the best plan found
+so far is written, marked `interrupted`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+
+from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
+
+if TYPE_CHECKING:
+    from siteopt.data.instance import Instance
+    from siteopt.solver.pipeline import Result
+
+_err = Console(stderr=True, highlight=False,
+               width=None if Console(stderr=True).is_terminal else 120)
+
+
+def _console() -> Console:
+    """Standard output; 120 columns when not a terminal (files, pipes, CI logs)."""
+    probe = Console()
+    return Console(highlight=False, width=None if probe.is_terminal else 120)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with siteopt's exit code for usage errors."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        _err.print(f"siteopt: error: {escape(message)}")
+        sys.exit(ExitCode.BAD_INPUT)
+
+
+def _instance_arg(p: argparse.ArgumentParser, optional: bool) -> None:
+    help_text = "instance folder (CSV tables + instance.toml)"
+    if optional:
+        p.add_argument("instance", nargs="?", default=None,
+                       help=help_text + "; default: the bundled Vietnam 2026 instance")
+    else:
+        p.add_argument("instance", help=help_text)
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, "
+                                             f"got {text}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse: "invalid whole number value: 'x'"
+    return parse
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(prog="siteopt", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("solve", help="solve an instance and print (and write) the plan",
+                       epilog=_overrides_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _instance_arg(p, optional=True)
+    p.add_argument("--out", type=Path, help="write summary.json and result CSVs here "
+                   "(atomically: complete or absent)")
+    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="stop after S seconds with the best plan found and its gap")
+    p.add_argument("--gap", type=_nonneg_float, default=None, metavar="G",
+                   help="relative optimality gap to stop at (default: the instance's "
+                   "solver.gap, 1e-4 unless set)")
+    p.add_argument("--threads", type=_int_in(0, 256), default=1, metavar="N",
+                   help="HiGHS threads (default 1, reproducible; 0 = HiGHS's choice)")
+    p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0,
+                   help="HiGHS random seed (default 0)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a parameter: KEY=VALUE, see below (repeatable)")
+    p.add_argument("--log", type=Path, metavar="FILE", help="write HiGHS's log to FILE")
+    p.add_argument("--quiet", action="store_true", help="print only the one-line status")
+
+    p = sub.add_parser("validate", help="check an instance and report every problem")
+    _instance_arg(p, optional=True)
+
+    p = sub.add_parser("explain", help="explain why an instance has no plan (pre-solve checks "
+                       "and an elastic re-solve with priced violations)")
+    _instance_arg(p, optional=False)
+    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="time limit of the elastic re-solve")
+    p.add_argument("--iis", action="store_true",
+                   help="also print HiGHS's irreducible infeasible subsystem of the LP "
+                   "relaxation, mapped to instance rows")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a scalar parameter of instance.toml (repeatable)")
+
+    p = sub.add_parser("graph", help="connectivity report, latency matrix, GraphML export")
+    _instance_arg(p, optional=True)
+    p.add_argument("--graphml", type=Path, metavar="FILE", help="write the fiber graph here")
+    p.add_argument("--latency-csv", type=Path, metavar="FILE",
+                   help="write the site-region latency table here")
+
+    p = sub.add_parser("export", help="write the model as an LP or MPS file")
+    _instance_arg(p, optional=False)
+    p.add_argument("--lp", type=Path, metavar="FILE", help="LP file to write")
+    p.add_argument("--mps", type=Path, metavar="FILE", help="MPS file to write")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+
+    p = sub.add_parser("schema", help="print the instance format reference (Markdown)")
+    _add_batch_parsers(sub)
+
+    p = sub.add_parser("import", help="turn a published benchmark file into an instance folder",
+                       description="Read an OR-Library file and write an ordinary instance "
+                       "folder (one year, one phase per site) that `siteopt solve` solves.")
+    p.add_argument("kind", choices=("orlib-cap", "orlib-ufl", "orlib-pmed"),
+                   help="orlib-cap: capacitated warehouse location (capinfo); orlib-ufl: "
+                   "uncapacitated (capinfo format with capacities ignored, or UflLib); "
+                   "orlib-pmed: p-median on a graph (pmedinfo)")
+    p.add_argument("file", type=Path, help="the benchmark file")
+    p.add_argument("out", type=Path, help="instance folder to write (atomically)")
+    p.add_argument("--capacity", type=_positive_float, metavar="C",
+                   help="capacity of every warehouse (needed for capa/capb/capc, whose "
+                   "files say 'capacity'; replaces the file's values otherwise)")
+    _add_generate_parser(sub)
+    return parser
+
+
+def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
+    """The `generate` subcommand: a seeded synthetic instance of a preset or given size."""
+    from siteopt.synth.generate import PRESETS
+
+    sizes = ", ".join(f"{name} {s.sites}x{s.regions}x{s.years}" for name, s in PRESETS.items())
+    p = sub.add_parser("generate", help="write a seeded synthetic instance folder (metros, "
+                       "fiber, grid zones, phases, demand classes, budgets)",
+                       description="Write a synthetic instance whose every number is a "
+                       "seeded assumption (see its README.md and siteopt/synth/generate.py). Sizes "
+                       f"of the presets (sites x regions x years): {sizes}. --sites, "
+                       "--regions and --years override the preset's.")
+    p.add_argument("out", type=Path, help="instance folder to write (atomically; an existing "
+                   "instance folder is replaced)")
+    p.add_argument("--preset", choices=list(PRESETS), default="small",
+                   help="named size (default: small)")
+    p.add_argument("--sites", type=_int_in(1, 100_000), metavar="N", help="candidate sites")
+    p.add_argument("--regions", type=_int_in(1, 1_000_000), metavar="M", help="demand regions")
+    p.add_argument("--years", type=_int_in(1, 100), metavar="Y", help="years in the horizon")
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0,
+                   help="random seed (default 0); the same seed writes the same files")
+
+
+def _overrides_epilog() -> str:
+    """The override vocabulary of --set and sweep specs, for --help."""
+    from siteopt.data.overrides import override_keys, table_override_help
+
+    keys = "\n".join(f"  {k}: {d}" for k, d in override_keys().items())
+    return (
+        "overrides (--set KEY=VALUE; the same keys in sweep specs and the API):\n"
+        "  SECTION.NAME=V                       a scalar of instance.toml, listed below\n"
+        "  TABLE.scale=F                        multiply the table's quantity column\n"
+        "  TABLE[COL=ID,...].COLUMN=V           set a column in the matching rows\n"
+        "  TABLE[COL=ID|ID,...].COLUMN.scale=F  multiply (also .add=X); COL=A..B for years;\n"
+        "                                       COL= (empty) matches empty cells\n"
+        "  e.g. demand[region=hanoi].scale=1.5  headroom[zone=hanoi_west].headroom_mw=40\n"
+        "       budgets[year=2028].scale=0.8    latency_targets[region=hanoi].max_rtt_ms=8\n"
+        "scalar keys:\n" + keys + "\ntables[key columns] (any column may filter): numeric "
+        "columns:\n"
+        + table_override_help())
+
+
+def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
+    """The `sweep` and `batch` subcommands (many scenarios or instances at once)."""
+    p = sub.add_parser("sweep", help="solve a grid, list or random sample of override "
+                       "scenarios in parallel (Dask) into one tidy table",
+                       description="Solve the scenarios of a sweep spec (TOML; see "
+                       "siteopt.scenarios.sweep) on a local Dask cluster or an existing scheduler. "
+                       "Results: OUT/scenarios/<id>/ per scenario and OUT/results.parquet. "
+                       "Started again, a sweep skips the scenarios already finished.",
+                       epilog=_overrides_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", type=Path, help="sweep spec (TOML)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<spec name>)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_int_in(0, 1024), default=2, metavar="N",
+                       help="local Dask worker processes (default 2; 0 = solve in this "
+                       "process, one scenario after another)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+    p = sub.add_parser("batch", help="solve many instances, compare with expected values, "
+                       "write JUnit XML (for CI)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="instance folder, or a folder of instance folders")
+    p.add_argument("--expect", type=Path, metavar="FILE",
+                   help="expected status and objective per instance "
+                        "(TOML; see siteopt.scenarios.batch)")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
+    p.add_argument("--record", type=Path, metavar="FILE",
+                   help="write the results as an expected-values file (a new baseline)")
+    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="seconds per instance (an expected file may set its own)")
+    p.add_argument("--gap", type=_nonneg_float, default=1e-4, metavar="G",
+                   help="relative optimality gap (default 1e-4)")
+
+
+def _version() -> str:
+    from siteopt.solver.pipeline import package_versions
+
+    v = package_versions()
+    return f"siteopt {v['siteopt']} (pyomo {v['pyomo']}, highspy {v['highspy']})"
+
+
+def _load(args: argparse.Namespace) -> Instance:
+    """The instance named on the command line, with its --set overrides applied."""
+    from siteopt.data.load import load_instance
+    from siteopt.data.overrides import apply_overrides, parse_assignments
+
+    inst = load_instance(args.instance)
+    overrides = parse_assignments(getattr(args, "overrides", []) or [])
+    return apply_overrides(inst, overrides)
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    """Solve, print the summary, write the results; the exit code says how it went."""
+    from siteopt.report.console import print_summary
+    from siteopt.solver.highs import SolveOptions
+    from siteopt.solver.pipeline import solve
+
+    if args.log and not args.log.parent.is_dir():
+        raise InputError(_usage_problem(f"--log: no folder {args.log.parent} for {args.log}"))
+    inst = _load(args)
+    out = _console()
+    options = SolveOptions(time_limit=args.time_limit, gap=args.gap, threads=args.threads,
+                           seed=args.seed, progress=not args.quiet,
+                           log_file=str(args.log) if args.log else None)
+    result = solve(inst, options)
+    if result.interrupted_by is not None:
+        return _interrupted(result, args)
+    if args.quiet:
+        def show(x: float | None) -> str:
+            return "-" if x is None else f"{x:.10g}"
+
+        out.print(f"{escape(inst.meta.name)}: {result.status} objective {show(result.objective)} "
+                  f"gap {show(result.gap)} verified {result.verified}")
+    else:
+        print_summary(result, inst, out)
+    if result.status == "infeasible":
+        from siteopt.solver.explain import explain_infeasible
+
+        _err.print("[red]No plan satisfies every hard constraint (infeasible).[/red]")
+        reasons = explain_infeasible(inst, options)
+        for reason in reasons[:30]:
+            _err.print(f"  - {escape(reason)}", soft_wrap=True)
+        if len(reasons) > 30:
+            _err.print(f"  ... and {len(reasons) - 30} more")
+        if not reasons:
+            _err.print("  no single cause found; " + escape(" ".join(result.violations)))
+        result.violations = reasons or result.violations
+        if args.out:
+            _write(result, args.out)  # summary only: never leave an older plan behind
+        return ExitCode.INFEASIBLE
+    if not result.has_plan:
+        _err.print("[red]No plan found within the limits[/red] "
+                   f"(solver: {escape(result.solver_status)})")
+        if args.out:
+            _write(result, args.out)
+        return ExitCode.NO_PLAN
+    if not result.verified:
+        _err.print("[red]The solver's plan failed independent verification; this is a bug in "
+                   "siteopt. Violations:[/red]\n  " + escape("\n  ".join(result.violations[:20])))
+        if args.out:
+            _write(result, args.out)
+        return ExitCode.INTERNAL_ERROR
+    if args.out:
+        _write(result, args.out)
+        if not args.quiet:
+            out.print(f"results written to {escape(str(args.out))}")
+    return ExitCode.OK
+
+
+def _interrupted(result: Result, args: argparse.Namespace) -> int:
+    """A solve stopped by a signal: keep its verified plan (marked interrupted) or nothing."""
+    from siteopt.solver.interrupt import Interrupted, signal_name
+
+    name = signal_name(result.interrupted_by)
+    code = Interrupted(int(result.interrupted_by or 2)).exit_code
+    if result.has_plan and result.verified:
+        gap = "-" if result.gap is None else f"{100 * result.gap:.4f}%"
+        _err.print(f"[yellow]stopped by {name}[/yellow]: best plan found so far, objective "
+                   f"{result.objective:,.2f} USD M, gap {gap}, verified")
+        if args.out:
+            _write(result, args.out)
+            _err.print(f"results (marked {result.status}) written to {escape(str(args.out))}")
+    else:
+        _err.print(f"[yellow]stopped by {name}[/yellow] before a verified plan was found; "
+                   "nothing written")
+    return code
+
+
+def _write(result: Result, out: Path) -> None:
+    """Write the result folder; a folder that cannot be written is a usage error."""
+    from siteopt.io.write import write_result
+
+    try:
+        write_result(result, out)
+    except OSError as exc:
+        raise InputError(Problem("--out", "a folder siteopt can create and write",
+                                 found=f"{out} ({exc.strerror or exc})")) from exc
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Load and check an instance; print its size and warnings."""
+    inst = _load(args)
+    t = inst.tables
+    _console().print(
+        f"{escape(inst.meta.name)}: valid ({len(t['sites'])} sites, {len(t['phases'])} phases, "
+        f"{len(t['zones'])} zones, {len(t['regions'])} regions, {len(t['classes'])} classes, "
+        f"{len(t['links'])} links, years {inst.years[0]}-{inst.years[-1]}); "
+        f"fingerprint {inst.fingerprint}")
+    for w in inst.warnings:
+        _err.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
+    from siteopt.checks.presolve import presolve_checks
+
+    findings = presolve_checks(inst)
+    for f in findings:
+        colour = "red" if f.level == "error" else "yellow"
+        _err.print(f"[{colour}]{f.level}:[/{colour}] {escape(str(f))}", soft_wrap=True)
+    if any(f.level == "error" for f in findings):
+        _err.print("[red]The pre-solve checks prove that no plan exists (infeasible).[/red]")
+        return ExitCode.INFEASIBLE
+    return ExitCode.OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Pre-solve findings and the elastic plan's violations; exit 3 if no plan can exist."""
+    from siteopt.solver.explain import explain
+    from siteopt.solver.highs import SolveOptions
+
+    inst = _load(args)
+    out = _console()
+    explanation = explain(inst, SolveOptions(time_limit=args.time_limit))
+    for f in explanation.findings:
+        colour = "red" if f.level == "error" else "yellow"
+        out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {escape(str(f))}", soft_wrap=True)
+    for v in explanation.violations:
+        out.print(f"[red]violation[/red] ({v.kind}): {escape(v.message)}", soft_wrap=True)
+    if args.iis:
+        from siteopt.solver.iis import iis_conflict
+
+        conflict = iis_conflict(inst)
+        if conflict is None:
+            out.print("IIS: the LP relaxation is feasible; the conflict lies in whole-phase "
+                      "decisions")
+        elif not conflict:
+            out.print("IIS: HiGHS found none")
+        for item in conflict or []:
+            out.print(f"IIS: {escape(item)}", soft_wrap=True)
+    if explanation.infeasible:
+        out.print(f"{escape(inst.meta.name)}: infeasible; the smallest set of violations that "
+                  "makes a plan possible is listed above (elastic re-solve: "
+                  f"{explanation.elastic_status})", soft_wrap=True)
+        return ExitCode.INFEASIBLE
+    if explanation.elastic_status not in ("optimal", "time_limit", "limit"):
+        out.print(f"{escape(inst.meta.name)}: the elastic re-solve found no plan "
+                  f"({explanation.elastic_status})")
+        return ExitCode.NO_PLAN
+    out.print(f"{escape(inst.meta.name)}: feasible; no hard constraint needs to be relaxed")
+    return ExitCode.OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Print connectivity and latencies; optionally export GraphML and the latency table."""
+    from siteopt.data.network import components, instance_graph, write_graphml
+    from siteopt.io.write import atomic_file
+    from siteopt.report.console import print_graph_report
+
+    inst = _load(args)
+    graph = instance_graph(inst.tables, inst.meta.latency)
+    lat = inst.latency
+    print_graph_report(inst, lat, components(graph), _console())
+    if args.graphml:
+        with atomic_file(args.graphml) as tmp:
+            write_graphml(graph, inst.table("sites"), inst.table("regions"), tmp)
+    if args.latency_csv:
+        with atomic_file(args.latency_csv) as tmp:
+            lat.to_csv(tmp, index=False, float_format="%.6g")
+    return ExitCode.OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the model as LP and/or MPS (by HiGHS, with Pyomo's names)."""
+    from siteopt.io.write import atomic_file
+    from siteopt.model.compile import compile_model
+    from siteopt.solver.highs import SolveOptions, to_highs
+    from siteopt.solver.pipeline import build
+
+    if not args.lp and not args.mps:
+        raise InputError(_usage_problem("export needs --lp FILE and/or --mps FILE"))
+    inst = _load(args)
+    _data, model = build(inst)
+    h = to_highs(compile_model(model), SolveOptions(), names=True)
+    for path, suffix in ((args.lp, ".lp"), (args.mps, ".mps")):
+        if path:
+            with atomic_file(path, suffix=suffix) as tmp:
+                h.writeModel(str(tmp))
+            _console().print(f"wrote {escape(str(path))}")
+    return ExitCode.OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the instance format reference."""
+    from siteopt.io.formatdoc import instance_format_markdown
+
+    sys.stdout.write(instance_format_markdown())
+    return ExitCode.OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a benchmark file as an instance folder."""
+    from siteopt.io.orlib import import_orlib
+
+    if args.capacity is not None and args.kind != "orlib-cap":
+        raise InputError(_usage_problem("--capacity applies to orlib-cap only"))
+    out = import_orlib(args.kind, args.file, args.out, capacity=args.capacity)
+    _console().print(f"wrote instance {out}")
+    return ExitCode.OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate a synthetic instance and print a one-line summary of what was written."""
+    from dataclasses import replace
+
+    from siteopt.synth.generate import PRESETS, generate_tables, write_generated
+
+    sizes = {k: getattr(args, k) for k in ("sites", "regions", "years")
+             if getattr(args, k) is not None}
+    try:
+        spec = replace(PRESETS[args.preset], seed=args.seed, **sizes)
+    except ValueError as exc:
+        raise InputError(_usage_problem(str(exc))) from exc
+    meta, tables = generate_tables(spec)
+    try:
+        out = write_generated(spec, meta, tables, args.out)
+    except OSError as exc:
+        raise InputError(Problem(str(args.out), "a folder siteopt can create and write",
+                                 found=exc.strerror or str(exc))) from exc
+    rows = ", ".join(f"{name} {len(frame)}" for name, frame in tables.items())
+    _console().print(
+        f"wrote {escape(str(out))}: {spec.sites} sites, {spec.regions} regions, {spec.years} "
+        f"years ({spec.first_year}-{spec.last_year}), seed {spec.seed}, "
+        f"{len(tables['service_costs'])} site-region pairs within a latency target; rows: "
+        f"{rows}", soft_wrap=True)
+    return ExitCode.OK
+
+
+def _usage_problem(text: str) -> Problem:
+    return Problem("command line", text)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep with a progress bar; exit 5 if a scenario raised or failed verification.
+
+    Scenarios without a plan (infeasible, none within the limits) count as failed in the
+    progress bar but are results, written like the others: they do not change the exit code.
+    """
+    from siteopt.cli.runs import run_sweep_command
+
+    return run_sweep_command(args, _console(), _err)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Solve instances, compare with --expect, print a table, write JUnit XML."""
+    from siteopt.cli.runs import run_batch_command
+
+    return run_batch_command(args, _console(), _err)
+
+
+COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "explain": cmd_explain,
+            "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema, "import": cmd_import,
+            "sweep": cmd_sweep, "batch": cmd_batch, "generate": cmd_generate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `siteopt` console script."""
+    from siteopt.solver.interrupt import Interrupted, sigterm_raises
+
+    args = make_parser().parse_args(argv)
+    try:
+        with sigterm_raises():
+            code = COMMANDS[args.command](args)
+    except Interrupted as exc:
+        _err.print(f"[red]stopped by {exc}[/red]; nothing written")
+        return exc.exit_code
+    except InputError as exc:
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
+        return int(exc.exit_code)
+    except SiteoptError as exc:
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _err.print("[red]stopped by SIGINT[/red]; nothing written")
+        return 130
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if os.environ.get("SITEOPT_DEBUG"):
+            raise
+        _err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} "
+                   "(set SITEOPT_DEBUG=1 for a traceback; please report it)")
+        return int(ExitCode.INTERNAL_ERROR)
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

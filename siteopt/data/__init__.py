@@ -1,0 +1,1 @@
+"""The validated instance, its fiber network, the domain rules, validation and overrides."""

@@ -1,0 +1,37 @@
+"""The validated instance: metadata plus one typed DataFrame per table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from siteopt.io.schema import Metadata
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A validated instance: metadata plus one typed DataFrame per table.
+
+    Tables keep file order; optional tables that are absent are empty with all columns.
+    """
+
+    path: Path | None
+    meta: Metadata
+    tables: dict[str, pd.DataFrame]
+    fingerprint: str
+    latency: pd.DataFrame
+    warnings: tuple[str, ...] = field(default=())
+    #: seconds spent making it: read (parse + per-table checks), checks (cross-table), graph
+    #: (fiber graph, latency matrix, reachability)
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def years(self) -> list[int]:
+        """The horizon's years in order."""
+        return list(range(self.meta.horizon.first_year, self.meta.horizon.last_year + 1))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The typed table called `name` (see `siteopt.io.schema`)."""
+        return self.tables[name]

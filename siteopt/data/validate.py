@@ -1,0 +1,299 @@
+"""Cross-table rules of an instance, each a named check that reports the rows involved.
+
+Per-cell rules (types, ranges, duplicate keys) are applied while reading; these checks need
+several tables at once: references between tables, cooling lists, committed phases, the
+headroom calendar, and the fiber graph (run before any model is built).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pandas as pd
+
+from siteopt.data.network import instance_graph, latency_table, node_ids
+from siteopt.data.rules import hosting_sites, latency_targets, phase_sequences
+from siteopt.errors import InputError, Problem
+from siteopt.io.frames import row_line
+from siteopt.io.schema import TABLES_BY_NAME, Metadata
+
+Tables = dict[str, pd.DataFrame]
+Check = Callable[[Metadata, Tables, list[Problem], list[str]], None]
+
+
+def _file(name: str) -> str:
+    return TABLES_BY_NAME[name].file
+
+
+def check_years(meta: Metadata, tables: Tables, problems: list[Problem],
+                warnings: list[str]) -> None:
+    """Every year-valued cell lies in the horizon (tables built in code skip the reader)."""
+    first, last = meta.horizon.first_year, meta.horizon.last_year
+    for name, table in TABLES_BY_NAME.items():
+        frame = tables[name]
+        for col in table.columns:
+            if col.kind != "year" or col.name not in frame.columns:
+                continue
+            for i, value in enumerate(frame[col.name]):
+                if not pd.isna(value) and not first <= int(value) <= last:
+                    problems.append(Problem(table.file, f"a year within the horizon "
+                                            f"{first}-{last}", row=row_line(frame, i),
+                                            column=col.name, found=str(value)))
+
+
+def check_references(meta: Metadata, tables: Tables, problems: list[Problem],
+                     warnings: list[str]) -> None:
+    """Every id that names a row of another table names one that exists."""
+    known = {
+        "zones": set(tables["zones"]["zone"]),
+        "sites": set(tables["sites"]["site"]),
+        "regions": set(tables["regions"]["region"]),
+        "classes": set(tables["classes"]["class"]),
+        "nodes": node_ids(tables["nodes"], tables["links"]),
+    }
+    for name, table in TABLES_BY_NAME.items():
+        frame = tables[name]
+        for column, target in table.references.items():
+            if target == "nodes" and name == "links" and tables["nodes"].empty:
+                continue
+            for i, value in enumerate(frame[column]):
+                if value == "" and not table.column(column).required:
+                    continue
+                if value not in known[target]:
+                    problems.append(Problem(table.file, f"an id listed in {_file(target)}"
+                                            if target != "nodes" else
+                                            "a node of the fiber graph (nodes.csv or a link "
+                                            "end in links.csv)", row=row_line(frame, i),
+                                            column=column, found=value))
+
+
+def check_cooling(meta: Metadata, tables: Tables, problems: list[Problem],
+                  warnings: list[str]) -> None:
+    """Cooling lists name known technologies; phases only buildable ones; existing plant has one."""
+    cooling = tables["cooling"]
+    known = set(cooling["cooling"])
+    buildable = set(cooling.loc[cooling["buildable"].astype(bool), "cooling"])
+    if not buildable:
+        problems.append(Problem(_file("cooling"), "at least one row with buildable = true"))
+    phases = tables["phases"]
+    for i, row in enumerate(phases.itertuples(index=False)):
+        for tech in row.cooling:
+            if tech not in buildable:
+                what = "a buildable technology of cooling.csv"
+                problems.append(Problem(_file("phases"), what, row=row_line(phases, i),
+                                        column="cooling", found=tech))
+    classes = tables["classes"]
+    for i, row in enumerate(classes.itertuples(index=False)):
+        for tech in row.cooling:
+            if tech not in known:
+                problems.append(Problem(_file("classes"), "a technology of cooling.csv",
+                                        row=row_line(classes, i), column="cooling", found=tech))
+    sites = tables["sites"]
+    for i, row in enumerate(sites.itertuples(index=False)):
+        if row.existing_it_mw > 0 and row.existing_cooling not in known:
+            problems.append(Problem(_file("sites"), "the cooling technology of the existing "
+                                    "capacity (an id of cooling.csv)", row=row_line(sites, i),
+                                    column="existing_cooling", found=row.existing_cooling))
+
+
+def check_phases(meta: Metadata, tables: Tables, problems: list[Problem],
+                 warnings: list[str]) -> None:
+    """Phase orders are unique per site, and committed phases are consistent with their order."""
+    phases = tables["phases"]
+    seen: dict[tuple[str, int], int] = {}
+    order = phases["order"].copy()
+    for i, (site, value) in enumerate(zip(phases["site"], order, strict=True)):
+        if pd.isna(value):
+            continue
+        if (site, int(value)) in seen:
+            problems.append(Problem(_file("phases"), f"a build order unique within site {site} "
+                                    f"(line {seen[(site, int(value))]} has it too)",
+                                    row=row_line(phases, i), column="order", found=str(value)))
+        seen[(site, int(value))] = row_line(phases, i)
+    for i, row in enumerate(phases.itertuples(index=False)):
+        if pd.isna(row.committed_year):
+            continue
+        if len(row.cooling) != 1:
+            problems.append(Problem(_file("phases"), "exactly one cooling technology for a "
+                                    "committed phase", row=row_line(phases, i), column="cooling",
+                                    found="|".join(row.cooling)))
+    for site, group in phase_sequences(phases).items():
+        last = None
+        for i in group:
+            year = phases.at[i, "committed_year"]
+            committed = not pd.isna(year)
+            if committed and last is not None and (last == "open" or year < last):
+                problems.append(Problem(_file("phases"), f"committed phases of site {site} in "
+                                        "build order (an earlier phase must be committed no "
+                                        "later)", row=row_line(phases, i), column="committed_year",
+                                        found=str(year)))
+            last = year if committed else "open"
+
+
+def check_site_capacity(meta: Metadata, tables: Tables, problems: list[Problem],
+                        warnings: list[str]) -> None:
+    """A site's cap holds its existing capacity and committed phases."""
+    committed: dict[str, float] = {}
+    phases = tables["phases"]
+    for site, mw, year in zip(phases["site"], phases["it_mw"], phases["committed_year"],
+                              strict=True):
+        if not pd.isna(year):
+            committed[site] = committed.get(site, 0.0) + float(mw)
+    sites = tables["sites"]
+    for i, row in enumerate(sites.itertuples(index=False)):
+        if pd.isna(row.max_it_mw):
+            continue
+        fixed = row.existing_it_mw + committed.get(row.site, 0.0)
+        if fixed > row.max_it_mw + 1e-9:
+            problems.append(Problem(_file("sites"), f"a cap of at least the existing and "
+                                    f"committed capacity ({fixed:g} IT MW)", row=row_line(sites, i),
+                                    column="max_it_mw", found=f"{row.max_it_mw:g}"))
+
+
+def check_headroom(meta: Metadata, tables: Tables, problems: list[Problem],
+                   warnings: list[str]) -> None:
+    """Every zone has a headroom value for every year of the horizon."""
+    head = tables["headroom"]
+    years = set(range(meta.horizon.first_year, meta.horizon.last_year + 1))
+    have: dict[str, set[int]] = {}
+    for zone, year in zip(head["zone"], head["year"], strict=True):
+        have.setdefault(zone, set()).add(int(year))
+    for zone in tables["zones"]["zone"]:
+        missing = sorted(years - have.get(zone, set()))
+        if missing:
+            shown = ", ".join(str(y) for y in missing[:12]) + (" ..." if len(missing) > 12 else "")
+            problems.append(Problem(_file("headroom"), f"a row for zone {zone} in every horizon "
+                                    "year", column="year", found=f"none for {shown}"))
+
+
+def check_budgets(meta: Metadata, tables: Tables, problems: list[Problem],
+                  warnings: list[str]) -> None:
+    """Budget sponsors are sponsors of some site or upgrade."""
+    sponsors = set(tables["sites"]["sponsor"]) | set(tables["upgrades"]["sponsor"])
+    budgets = tables["budgets"]
+    for i, sponsor in enumerate(budgets["sponsor"]):
+        if sponsor and sponsor not in sponsors:
+            problems.append(Problem(_file("budgets"), "a sponsor named in sites.csv or "
+                                    "upgrades.csv, or empty for all sponsors",
+                                    row=row_line(budgets, i), column="sponsor", found=sponsor))
+
+
+def check_latency_targets(meta: Metadata, tables: Tables, problems: list[Problem],
+                          warnings: list[str]) -> None:
+    """Latency targets only for regions that have a location."""
+    regions = tables["regions"].set_index("region")["node"]
+    targets = tables["latency_targets"]
+    for i, region in enumerate(targets["region"]):
+        if region in regions.index and regions[region] == "":
+            problems.append(Problem(_file("latency_targets"), "a region with a node "
+                                    "(location-free regions have no latency)",
+                                    row=row_line(targets, i), column="region", found=region))
+
+
+def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
+                       problems: list[Problem], warnings: list[str]) -> None:
+    """Every region with demand is reachable by a site that can host its class.
+
+    Reachable means connected over the fiber graph (latencies `lat`) and, unless unserved
+    demand is allowed, within the region's latency target.
+    """
+    hosts = hosting_sites(tables)
+    lt = tables["latency_targets"]
+    targets = latency_targets(meta, tables)
+    target_line = {(r, c): row_line(lt, i) for i, (r, c) in enumerate(
+        zip(lt["region"], lt["class"], strict=True))}
+    region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
+    demand = tables["demand"]
+    positive = demand.loc[demand["it_mw"] > 0, ["region", "class"]]
+    first_row: dict[tuple[str, str], int] = {}
+    for i, key in zip(positive.index, positive.itertuples(index=False, name=None), strict=True):
+        first_row.setdefault(key, int(i))
+    # (rtt, site) per region, once: a scan of the whole latency table per segment is
+    # quadratic on benchmark-sized instances
+    by_region: dict[str, list[tuple[float, str]]] = {}
+    for site, region, rtt in lat[["site", "region", "rtt_ms"]].itertuples(index=False,
+                                                                           name=None):
+        by_region.setdefault(region, []).append((float(rtt), site))
+    for (region, cls), row in first_row.items():
+        candidates = hosts.get(cls, set())
+        line = row_line(demand, row)
+        if not candidates:
+            problems.append(Problem(_file("demand"), f"a class some site can host (no phase or "
+                                    f"existing capacity has a cooling allowed for {cls})",
+                                    row=line, column="class", found=cls))
+            continue
+        if region_node[region] == "":
+            continue
+        reach = [(rtt, site) for rtt, site in by_region.get(region, ()) if site in candidates]
+        if not reach:
+            problems.append(Problem(_file("demand"), f"a region connected by fiber to a site "
+                                    f"that can host class {cls}", row=line, column="region",
+                                    found=f"{region} (node {region_node[region]} is cut off)"))
+            continue
+        target = targets.get((region, cls))
+        best, site = min(reach)
+        if target is not None and best > target + 1e-9:
+            text = (f"region {region}, class {cls}: no site within {target:g} ms round trip "
+                    f"(nearest: {site} at {best:.2f} ms)")
+            if meta.unserved_allowed:
+                warnings.append(text + "; its demand will be unserved")
+            elif (region, cls) in target_line:
+                problems.append(Problem(_file("latency_targets"), "a target some site can "
+                                        "meet (or unserved demand allowed)",
+                                        row=target_line[region, cls], column="max_rtt_ms",
+                                        found=text))
+            else:
+                problems.append(Problem("instance.toml", "a default target some site can "
+                                        "meet (or unserved demand allowed)",
+                                        column="latency.max_rtt_ms", found=text))
+
+
+def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
+                 warnings: list[str]) -> None:
+    """`siting.sites` is a count the sites can meet: existing sites are open whatever happens."""
+    p = meta.siting.sites
+    if p is None:
+        return
+    n_sites = len(tables["sites"])
+    n_existing = int((tables["sites"]["existing_it_mw"] > 0).sum())
+    if meta.siting.sites_rule == "exactly" and p > n_sites:
+        problems.append(Problem("instance.toml", f"siting.sites <= the {n_sites} sites in "
+                                f"{_file('sites')}", column="siting.sites", found=str(p)))
+    if p < n_existing:
+        problems.append(Problem("instance.toml", f"siting.sites >= the {n_existing} sites with "
+                                "existing capacity (they are open from the first year)",
+                                column="siting.sites", found=str(p)))
+
+
+CHECKS: tuple[Check, ...] = (
+    check_years, check_references, check_cooling, check_phases, check_site_capacity,
+    check_headroom,
+    check_budgets, check_latency_targets, check_siting,
+)
+
+
+def cross_check(meta: Metadata, tables: Tables, timings: dict[str, float] | None = None
+                ) -> tuple[list[str], pd.DataFrame]:
+    """Run every cross-table check, then the graph check on valid references.
+
+    Raise InputError with all problems; else return the warnings and the site-region
+    latency table (computed once here, reused by the model and the `graph` command).
+    `timings`, if given, receives the seconds of the checks and of the graph work.
+    """
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    start = time.perf_counter()
+    for check in CHECKS:
+        check(meta, tables, problems, warnings)
+    if problems:  # the graph needs valid references
+        raise InputError(problems)
+    middle = time.perf_counter()
+    graph = instance_graph(tables, meta.latency)
+    lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
+    check_reachability(meta, tables, lat, problems, warnings)
+    if problems:
+        raise InputError(problems)
+    if timings is not None:
+        timings.update(checks=middle - start, graph=time.perf_counter() - middle)
+    return warnings, lat

@@ -1,1 +1,0 @@
-"""Importers that turn published benchmark files into ordinary siteopt instance folders."""

@@ -1,0 +1,1 @@
+"""The instance format and files: schema, reading tables, writing folders atomically, importers."""

@@ -1,0 +1,359 @@
+"""Reading an instance folder (CSV tables + `instance.toml`) into typed tables.
+
+Every problem found is reported with its file, line and column and what was expected; all
+problems of a folder are collected before failing, so one run shows everything to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+import tomllib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from siteopt.errors import InputError, Problem
+from siteopt.io.frames import LineNumbers
+from siteopt.io.schema import (
+    MAX_MAGNITUDE,
+    METADATA_FILE,
+    TABLES,
+    Column,
+    Metadata,
+    Table,
+)
+
+#: Tables that must have at least one row.
+NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
+
+#: Extra columns any table may carry for provenance; they are kept but never used.
+NOTE_COLUMNS = ("source", "note")
+
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def folder_fingerprint(folder: Path, names: list[str]) -> str:
+    """A short digest of the named files' bytes: the identity of an instance folder."""
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def read_metadata(folder: Path) -> Metadata:
+    """Read and validate `instance.toml`."""
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        raise InputError(Problem(METADATA_FILE, "the instance metadata file (TOML)",
+                                 found="no such file"))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(Problem(METADATA_FILE, "valid TOML", found=str(exc))) from exc
+    try:
+        return Metadata.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(
+            [
+                Problem(METADATA_FILE, err["msg"], column=".".join(str(x) for x in err["loc"]),
+                        found=None if err["type"] == "missing" else str(err.get("input")))
+                for err in exc.errors()
+            ]
+        ) from exc
+
+
+def _extra_fields(text: str) -> tuple[list[str], tuple[int, int] | None]:
+    """The header's names, and where non-empty fields go beyond the header's count.
+
+    Returns (line, number of fields) of the first such line, or None; pandas would drop
+    those fields with only a warning.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    names = next(reader, [])
+    for record in reader:
+        if len(record) > len(names) and any(f.strip() for f in record[len(names):]):
+            return names, (reader.line_num, len(record))
+    return names, None
+
+
+def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
+    path = folder / table.file
+    if not path.is_file():
+        if table.required:
+            problems.append(Problem(table.file, f"a file with the {table.name} table",
+                                    found="no such file"))
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        names, extra = _extra_fields(text)
+        if extra is not None:
+            line, n = extra
+            problems.append(Problem(table.file, f"comma-separated text with at most the header's "
+                                    f"{len(names)} fields on every line (is a value missing "
+                                    "its quotes?)", row=line,
+                                    found=f"{n} fields"))
+            return None
+        with warnings.catch_warnings():  # trailing empty fields: pandas warns, nothing is lost
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False,
+                                na_filter=False, skipinitialspace=True, index_col=False,
+                                skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        problems.append(Problem(table.file, "a header line with column names", row=1,
+                                found="an empty file"))
+        return None
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
+        message = str(exc).strip().splitlines()[-1]
+        line = re.search(r"line (\d+)", message)
+        problems.append(Problem(table.file, "comma-separated UTF-8 text with the header's "
+                                "number of fields on every line",
+                                row=int(line.group(1)) if line else None, found=message))
+        return None
+    if len(names) == len(frame.columns):  # pandas renames a repeated name 'x' to 'x.1'
+        frame.columns = [str(c).strip() for c in names]
+    else:
+        frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.map(str.strip).astype(object)  # plain str cells (see records_frame)
+    # keep each row's line number in the file, then drop blank lines
+    lines = [i + 2 for i in range(len(frame))]
+    keep = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else []
+    frame = frame.loc[keep].reset_index(drop=True)
+    frame.attrs["line"] = LineNumbers(n for n, k in zip(lines, keep, strict=True) if k)
+    return frame
+
+
+def _check_columns(table: Table, frame: pd.DataFrame, problems: list[Problem]) -> bool:
+    known = {c.name for c in table.columns}
+    ok = True
+    seen: set[str] = set()
+    for name in frame.columns:
+        if name in seen:
+            problems.append(Problem(table.file, "each column name once", row=1, column=name,
+                                    found="a repeated column"))
+            ok = False
+        seen.add(name)
+        if name not in known and name not in NOTE_COLUMNS:
+            hint = ", ".join(sorted(known | set(NOTE_COLUMNS)))
+            problems.append(Problem(table.file, f"one of the columns {hint}", row=1,
+                                    column=name, found="an unknown column"))
+            ok = False
+    missing = [c.name for c in table.columns if c.required and c.name not in frame.columns]
+    for name in missing:
+        extra = ""
+        if len(frame.columns) == 1 and any(s in frame.columns[0] for s in ";\t|"):
+            extra = " (is the file comma-separated?)"
+        problems.append(Problem(table.file, f"a column '{name}'{extra}", row=1, column=name,
+                                found="no such column"))
+    return ok and not missing
+
+
+def _parse_cell(col: Column, text: str, meta: Metadata) -> tuple[object, str | None]:
+    """Convert one cell; return (value, None) or (None, what was expected)."""
+    if text == "":
+        if col.required:
+            return None, f"a value ({_describe(col, meta)})"
+        return col.default, None
+    kind = col.kind
+    try:
+        if kind == "id":
+            if any(ch in text for ch in "|\n\r\t"):
+                return None, "an id without '|', tabs or line breaks"
+            value: object = text
+        elif kind == "text":
+            value = text
+        elif kind == "list":
+            items = [item.strip() for item in text.split("|")]
+            if any(item == "" for item in items):
+                return None, "ids separated by '|' with no empty item"
+            if len(set(items)) != len(items):
+                return None, "ids separated by '|' with no repeats"
+            value = tuple(items)
+        elif kind == "bool":
+            low = text.lower()
+            if low not in _TRUE | _FALSE:
+                return None, "true or false"
+            value = low in _TRUE
+        elif kind in ("int", "year"):
+            number = float(text)
+            if not math.isfinite(number) or number != int(number):
+                return None, _describe(col, meta)
+            value = int(number)
+        else:
+            value = float(text)
+            if not math.isfinite(value):
+                return None, _describe(col, meta)
+    except ValueError:
+        return None, _describe(col, meta)
+    if kind == "year":
+        first, last = meta.horizon.first_year, meta.horizon.last_year
+        if not first <= int(value) <= last:  # type: ignore[call-overload]
+            return None, f"a year within the horizon {first}-{last}"
+    if kind in ("int", "float"):
+        number = float(value)  # type: ignore[arg-type]
+        if col.minimum is not None and number < col.minimum:
+            return None, _describe(col, meta)
+        if col.maximum is not None and number > col.maximum:
+            return None, _describe(col, meta)
+        if abs(number) > MAX_MAGNITUDE:
+            return None, (f"{_describe(col, meta)} of magnitude at most {MAX_MAGNITUDE:.0e} "
+                          "(larger values are beyond siteopt's numeric range: check the unit)")
+    return value, None
+
+
+def _fast_column(col: Column, cells: pd.Series, meta: Metadata) -> list[object] | None:
+    """The parsed column when every cell is plainly valid, in one vectorized pass.
+
+    None sends the column through `_parse_cell` cell by cell, which words each problem;
+    both paths give the same values for valid input (the per-cell one is the reference).
+    """
+    if col.kind not in ("id", "int", "year", "float"):
+        return None
+    empty = (cells == "").to_numpy()
+    if empty.any() and (col.required or col.kind == "id"):
+        return None
+    if col.kind == "id":
+        if cells.str.contains(r"[|\n\r\t]", regex=True).any():
+            return None
+        return list(cells)
+    numbers = pd.to_numeric(cells.where(~empty, "nan"), errors="coerce").to_numpy(float)
+    given = numbers[~empty]
+    if not np.isfinite(given).all():
+        return None
+    if col.kind in ("int", "year") and (given != np.round(given)).any():
+        return None
+    low, high = col.minimum, col.maximum
+    if col.kind == "year":
+        low, high = meta.horizon.first_year, meta.horizon.last_year
+    if (low is not None and (given < low).any()) or (high is not None and (given > high).any()):
+        return None
+    if col.kind != "year" and (np.abs(given) > MAX_MAGNITUDE).any():
+        return None
+    if col.kind == "float":
+        out: list[object] = numbers.tolist()
+    else:
+        out = [int(v) for v in numbers.tolist()] if not empty.any() else [
+            None if e else int(v) for v, e in zip(numbers.tolist(), empty, strict=True)]
+    if empty.any():
+        for i in np.flatnonzero(empty):
+            out[i] = col.default
+    return out
+
+
+def _describe(col: Column, meta: Metadata) -> str:
+    if col.kind == "year":
+        return (f"a whole year within the horizon {meta.horizon.first_year}-"
+                f"{meta.horizon.last_year}")
+    noun = {"int": "a whole number", "float": "a finite number", "bool": "true or false",
+            "id": "an id", "text": "text", "list": "ids separated by '|'"}[col.kind]
+    if col.minimum is not None and col.maximum is not None:
+        noun += f" from {col.minimum:g} to {col.maximum:g}"
+    elif col.minimum is not None:
+        noun += f" >= {col.minimum:g}"
+    if col.unit and col.unit != "-":
+        noun += f" ({col.unit})"
+    return noun
+
+
+def _typed(table: Table, frame: pd.DataFrame, meta: Metadata,
+           problems: list[Problem]) -> pd.DataFrame:
+    data: dict[str, list[object]] = {}
+    lines = frame.attrs.get("line") or [i + 2 for i in range(len(frame))]
+    for col in table.columns:
+        cells = frame[col.name] if col.name in frame.columns else [""] * len(frame)
+        fast = _fast_column(col, cells, meta) if isinstance(cells, pd.Series) else None
+        if fast is not None:
+            data[col.name] = fast
+            continue
+        values: list[object] = []
+        for i, text in enumerate(cells):
+            value, expected = _parse_cell(col, text, meta)
+            if expected is not None:
+                problems.append(Problem(table.file, expected, row=lines[i], column=col.name,
+                                        found=text))
+            values.append(value)
+        data[col.name] = values
+    for name in NOTE_COLUMNS:
+        if name in frame.columns:
+            data[name] = list(frame[name])
+    # text-like columns as plain Python objects: the model and checks loop over them, and
+    # iterating pandas' Arrow-backed strings costs several times more per cell
+    typed = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in data.items()},
+                         index=pd.RangeIndex(len(frame)))
+    for col in table.columns:
+        if col.kind == "float":
+            typed[col.name] = pd.to_numeric(typed[col.name], errors="coerce").astype(float)
+        elif col.kind in ("int", "year"):
+            typed[col.name] = pd.array(
+                [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+                 for v in typed[col.name]], dtype="Int64")
+    typed.attrs["line"] = LineNumbers(lines)
+    return typed
+
+
+def _check_keys(table: Table, frame: pd.DataFrame, problems: list[Problem]) -> None:
+    if frame.empty:
+        return
+    keys = list(table.key)
+    lines = frame.attrs.get("line") or [i + 2 for i in range(len(frame))]
+    first_line: dict[tuple[str, ...], int] = {}
+    shown_keys = frame[keys].astype(object).where(frame[keys].notna(), "")
+    for i, raw in enumerate(shown_keys.itertuples(index=False, name=None)):
+        values = tuple(str(v) for v in raw)
+        if values in first_line:
+            shown = ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+            problems.append(Problem(table.file, f"a unique ({', '.join(keys)}); line "
+                                    f"{first_line[values]} has the same", row=lines[i],
+                                    column=keys[-1], found=shown))
+        else:
+            first_line[values] = lines[i]
+
+
+def empty_table(table: Table) -> pd.DataFrame:
+    """An empty table with every column of its schema, typed as the reader would type it."""
+    frame = pd.DataFrame({c.name: pd.Series([], dtype=object) for c in table.columns})
+    for col in table.columns:
+        if col.kind == "float":
+            frame[col.name] = frame[col.name].astype(float)
+        elif col.kind in ("int", "year"):
+            frame[col.name] = frame[col.name].astype("Int64")
+    frame.attrs["line"] = LineNumbers()
+    return frame
+
+
+def read_tables(folder: Path, meta: Metadata) -> dict[str, pd.DataFrame]:
+    """Read every table of `folder`, typed per schema; raise InputError listing all problems."""
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for table in TABLES:
+        raw = _read_csv(folder, table, problems)
+        if raw is None:
+            tables[table.name] = empty_table(table)
+            continue
+        if not _check_columns(table, raw, problems):
+            tables[table.name] = empty_table(table)
+            continue
+        typed = _typed(table, raw, meta, problems)
+        _check_keys(table, typed, problems)
+        if typed.empty and table.name in NONEMPTY:
+            problems.append(Problem(table.file, f"at least one row in the {table.name} table",
+                                    row=2, found="no rows"))
+        tables[table.name] = typed
+    if problems:
+        raise InputError(problems)
+    return tables
+
+

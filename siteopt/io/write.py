@@ -1,0 +1,152 @@
+"""Writing a result folder atomically: it appears complete, or not at all.
+
+Files are written into a temporary sibling folder which is then renamed into place; an
+existing folder of the same name is swapped out only after the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+
+def _clean(obj: object) -> object:
+    """JSON-safe values: NaN and infinities become null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _usual_mode(path: Path, directory: bool) -> None:
+    """Give a temporary file or folder the mode a plain open()/mkdir() would have given it."""
+    path.chmod((0o777 if directory else 0o666) & ~_umask())
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove temporary siblings of `target` left by a siteopt process that no longer runs.
+
+    A process killed outright (SIGKILL, power loss) cannot clean up; its temporary folders
+    carry its process id (`.NAME.tmp-PID-xxxx`), so a later run removes them once that
+    process is gone, and a rerun starts from a clean slate.
+    """
+    removed = []
+    for path in sorted(target.parent.glob(f".{target.name}.*-*-*")):
+        kind, _, rest = path.name[len(target.name) + 2:].partition("-")
+        pid = rest.split("-", 1)[0]
+        if kind in ("tmp", "old") and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder that replaces `target` only if the block completes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
+    pid = os.getpid()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{pid}-", dir=target.parent))
+    try:
+        yield tmp
+        _usual_mode(tmp, directory=True)
+        for path in tmp.rglob("*"):
+            _usual_mode(path, directory=path.is_dir())
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{pid}-",
+                                        dir=target.parent))
+            os.replace(target, old / "previous")
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if old is not None:  # put the previous results back
+                os.replace(old / "previous", target)
+            raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path that replaces `target` only if the block completes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        _usual_mode(tmp, directory=False)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class ResultLike(Protocol):
+    """What a result folder is written from: named tables and a JSON-ready summary."""
+
+    tables: dict[str, pd.DataFrame]
+
+    def summary(self) -> dict[str, object]:
+        """The contents of `summary.json`."""
+        ...
+
+
+def write_result(result: ResultLike, out: str | Path,
+                 extra_json: Mapping[str, object] | None = None) -> Path:
+    """Write `summary.json` and one CSV per result table into `out`, atomically.
+
+    `extra_json` adds `NAME.json` files to the same folder (e.g. a sweep's `scenario.json`),
+    so that they appear together with the results or not at all.
+    """
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        for name, value in (extra_json or {}).items():
+            (tmp / f"{name}.json").write_text(json.dumps(_clean(value), indent=2) + "\n",
+                                              encoding="utf-8")
+        for name, table in result.tables.items():
+            _write_csv(table, tmp / f"{name}.csv")
+        summary = _clean(result.summary())
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n",
+                                          encoding="utf-8")
+    return out
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, float_format="%.9g", lineterminator="\n")

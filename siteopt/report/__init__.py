@@ -1,0 +1,1 @@
+"""What a person reads: the console summary and the plots."""

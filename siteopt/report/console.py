@@ -1,0 +1,141 @@
+"""The human-readable summary of a plan, printed by `siteopt solve`."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from siteopt.data.instance import Instance
+from siteopt.model.sets import COST_TERMS
+from siteopt.solver.pipeline import OBJECTIVE_UNITS, Result
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def print_summary(result: Result, inst: Instance, console: Console | None = None) -> None:
+    """Status, objective, gap, sites, phase schedule, power vs headroom, costs, unserved."""
+    con = console or Console()
+    if not result.has_plan:
+        con.print(f"[bold]{escape(inst.meta.name)}[/bold]  status [bold]{result.status}[/bold]  "
+                  f"(solver: {escape(result.solver_status)})")
+        return
+    verdict = "[green]verified[/green]" if result.verified else "[red]NOT verified[/red]"
+    name = result.objective_name
+    con.print(f"[bold]{escape(inst.meta.name)}[/bold]  status [bold]{result.status}[/bold]  "
+              f"{name} {_fmt(result.objective)} {OBJECTIVE_UNITS[name]}  "
+              f"bound {_fmt(result.bound)}  "
+              f"gap {_fmt(None if result.gap is None else 100 * result.gap, 4)}%  {verdict}")
+    if name != "total_cost":
+        con.print(f"cheapest plan at that {name}: total_cost {_fmt(result.total_cost)} USD M "
+                  "(PV)")
+    size = result.size
+    if size:
+        con.print(f"model {size['rows']:,} rows x {size['columns']:,} columns, "
+                  f"{size['nonzeros']:,} nonzeros ({size['integer_columns']:,} integer); "
+                  f"solved in {result.timings.get('solve', 0):.2f} s "
+                  f"(total {result.timings.get('total', 0):.2f} s)")
+    for w in result.warnings:
+        con.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
+    for v in result.violations[:20]:
+        con.print(f"[red]violation:[/red] {escape(v)}", soft_wrap=True)
+    if not result.tables:
+        return
+    t = result.tables
+
+    sites = t["sites"]
+    opened = sites[sites["open_year"].notna()]
+    tab = Table(title="Sites open", title_justify="left")
+    for col in ("site", "name", "zone", "open year", "IT MW at end"):
+        tab.add_column(col)
+    for r in opened.itertuples(index=False):
+        tab.add_row(escape(r.site), escape(r.name), escape(r.zone),
+                    "existing" if r.existing else str(r.open_year),
+                    _fmt(r.it_mw_final, 1))
+    con.print(tab)
+
+    sched = t["schedule"]
+    tab = Table(title="Phase schedule", title_justify="left")
+    for col in ("year", "site", "phase", "cooling", "IT MW", "capex USD M",
+                "of which in horizon", ""):
+        tab.add_column(col)
+    for r in sched.itertuples(index=False):
+        tab.add_row(str(r.online_year), escape(r.site), escape(r.phase), escape(r.cooling),
+                    _fmt(r.it_mw, 1),
+                    _fmt(r.capex_usd_m, 1), _fmt(r.capex_in_horizon_usd_m, 1),
+                    "committed" if r.committed else "")
+    con.print(tab)
+
+    ups = t["upgrades"]
+    if len(ups):
+        tab = Table(title="Grid upgrades bought", title_justify="left")
+        for col in ("upgrade", "zone", "online year", "+MW", "capex USD M"):
+            tab.add_column(col)
+        for r in ups.itertuples(index=False):
+            tab.add_row(escape(r.upgrade), escape(r.zone), str(r.online_year), _fmt(r.add_mw, 1),
+                        _fmt(r.capex_usd_m, 1))
+        con.print(tab)
+
+    power = t["power"]
+    years = sorted(power["year"].unique())
+    shown = years if len(years) <= 6 else sorted(
+        {*years[:: max(1, len(years) // 5)], years[-1]})
+    tab = Table(title="Facility power / limit by zone (MW)", title_justify="left")
+    tab.add_column("zone")
+    for y in shown:
+        tab.add_column(str(y), justify="right")
+    for z, grp in power.groupby("zone", sort=False):
+        g = grp.set_index("year")
+        cells = []
+        for y in shown:
+            p, lim = g.at[y, "power_mw"], g.at[y, "limit_mw"]
+            tight = p >= lim - 1e-6 and p > 0
+            cell = f"{p:,.0f}/{lim:,.0f}"
+            cells.append(f"[bold]{cell}[/bold]" if tight else cell)
+        tab.add_row(escape(str(z)), *cells)
+    con.print(tab)
+
+    costs = t["costs"]
+    tab = Table(title="Cost breakdown (USD M)", title_justify="left")
+    tab.add_column("term")
+    tab.add_column("undiscounted", justify="right")
+    tab.add_column("present value", justify="right")
+    for term in COST_TERMS:
+        tab.add_row(term, _fmt(costs[term].sum()), _fmt((costs[term] * costs["discount"]).sum()))
+    tab.add_row("[bold]total[/bold]", _fmt(costs["total"].sum()), _fmt(costs["total_pv"].sum()))
+    con.print(tab)
+
+    uns = t["unserved"]
+    if len(uns):
+        agg = uns.groupby(["region", "class"], sort=False)["unserved_mw"].agg(["sum", "max"])
+        tab = Table(title="Unserved demand", title_justify="left")
+        for col in ("region", "class", "MW-years", "worst year MW"):
+            tab.add_column(col)
+        for (r, c), row in agg.iterrows():
+            tab.add_row(escape(str(r)), escape(str(c)), _fmt(row["sum"]), _fmt(row["max"]))
+        con.print(tab)
+    else:
+        con.print("Unserved demand: none")
+
+
+def print_graph_report(inst: Instance, latency: pd.DataFrame, comps: list[set[str]],
+                       console: Console | None = None) -> None:
+    """Connectivity (components) and the site-to-region latency matrix."""
+    con = console or Console()
+    con.print(f"[bold]{escape(inst.meta.name)}[/bold]: {len(comps)} connected component(s)")
+    for i, comp in enumerate(comps, 1):
+        con.print(f"  component {i}: {len(comp)} nodes: {escape(', '.join(sorted(comp)))}")
+    if latency.empty:
+        con.print("no connected site-region pair")
+        return
+    matrix = latency.pivot(index="site", columns="region", values="rtt_ms")
+    tab = Table(title="Round-trip latency, site -> region (ms)", title_justify="left")
+    tab.add_column("site")
+    for r in matrix.columns:
+        tab.add_column(escape(str(r)), justify="right")
+    for s, row in matrix.iterrows():
+        tab.add_row(escape(str(s)), *[("-" if pd.isna(x) else f"{x:.1f}") for x in row])
+    con.print(tab)

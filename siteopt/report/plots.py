@@ -1,0 +1,168 @@
+"""Plots of a plan and of a sweep (matplotlib), for notebooks and reports.
+
+Plan views take a `Result`, its `tables` dict, or a result folder written by `--out`:
+`plot_schedule` (phase Gantt chart), `plot_capacity` (IT MW by site over time),
+`plot_power` (facility power against the grid limit, one panel per zone).
+Sweep views take the tidy table of `siteopt.scenarios.sweep` (`results.parquet`):
+`plot_heatmap` (a value such as the objective over two overrides) and `plot_sites_opened`
+(which sites each scenario opens, and when). Each returns the matplotlib Figure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Colours of the usual cooling technologies; others get the default cycle.
+COOLING_COLOURS = {"legacy": "#9e9e9e", "air": "#4c72b0", "dlc": "#dd8452",
+                   "immersion": "#55a868"}
+
+
+def _tables(plan: object) -> dict[str, pd.DataFrame]:
+    """The result tables of a Result, a dict of tables or a result folder."""
+    if isinstance(plan, dict):
+        return plan
+    if isinstance(plan, str | Path):
+        folder = Path(plan)
+        return {p.stem: pd.read_csv(p) for p in folder.glob("*.csv")}
+    tables = getattr(plan, "tables", None)
+    if tables is None:
+        raise TypeError("expected a Result, a dict of result tables or a result folder")
+    return tables
+
+
+def _figure(width: float, height: float) -> tuple[Figure, object]:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return fig, ax
+
+
+def plot_schedule(plan: object, title: str = "Phase schedule") -> Figure:
+    """Gantt chart: one bar per built phase from its online year to the horizon's end.
+
+    Bars are coloured by cooling and hatched when committed; the label gives the IT MW.
+    """
+    t = _tables(plan)
+    sched = t["schedule"].sort_values(["site", "online_year", "phase"]).reset_index(drop=True)
+    last = int(t["costs"]["year"].max())
+    first = int(t["costs"]["year"].min())
+    fig, ax = _figure(9, 0.35 * max(len(sched), 3) + 1.2)
+    for i, r in enumerate(sched.itertuples(index=False)):
+        colour = COOLING_COLOURS.get(str(r.cooling), "#8172b3")
+        ax.barh(i, last + 1 - r.online_year, left=r.online_year, color=colour,
+                hatch="//" if bool(r.committed) else None, edgecolor="white")
+        ax.text(r.online_year + 0.1, i, f"{r.it_mw:g} MW {r.cooling}", va="center",
+                fontsize=8, color="white")
+    ax.set_yticks(range(len(sched)), [f"{s} {p}" for s, p in zip(sched["site"], sched["phase"],
+                                                                  strict=True)])
+    ax.invert_yaxis()
+    ax.set_xlim(first, last + 1)
+    ax.set_xticks(range(first, last + 2))
+    ax.set_xlabel("year online (hatched: committed)")
+    ax.set_title(title)
+    return fig
+
+
+def plot_capacity(plan: object, title: str = "IT capacity by site") -> Figure:
+    """Stacked IT MW online per site and year (all coolings)."""
+    t = _tables(plan)
+    cap = t["capacity"].pivot_table(index="year", columns="site", values="capacity_mw",
+                                    aggfunc="sum", fill_value=0.0)
+    years = sorted(t["costs"]["year"])
+    cap = cap.reindex(years, fill_value=0.0)
+    fig, ax = _figure(9, 4.5)
+    ax.stackplot(cap.index, cap.T.to_numpy(), labels=list(cap.columns), step="post")
+    ax.set_xlabel("year")
+    ax.set_ylabel("IT MW online")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8, ncols=2)
+    return fig
+
+
+def plot_power(plan: object, title: str = "Facility power against the grid limit") -> Figure:
+    """One panel per zone: facility MW drawn by its sites against headroom (+ upgrades)."""
+    import matplotlib.pyplot as plt
+
+    t = _tables(plan)
+    power = t["power"]
+    zones = list(dict.fromkeys(power["zone"]))
+    cols = min(4, len(zones))
+    rows = int(np.ceil(len(zones) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), sharex=True,
+                             layout="constrained", squeeze=False)
+    for ax, zone in zip(axes.ravel(), zones, strict=False):
+        g = power[power["zone"] == zone]
+        ax.step(g["year"], g["limit_mw"], where="post", color="black", label="limit")
+        ax.step(g["year"], g["headroom_mw"], where="post", color="grey", linestyle=":",
+                label="headroom (derated)")
+        ax.bar(g["year"], g["power_mw"], color="#4c72b0", alpha=0.8, label="power")
+        ax.set_title(str(zone), fontsize=9)
+    for ax in axes.ravel()[len(zones):]:
+        ax.set_visible(False)
+    axes.ravel()[0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.supylabel("facility MW")
+    return fig
+
+
+def plot_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "objective",
+                 title: str | None = None, fmt: str = "{:,.0f}") -> Figure:
+    """A value of the sweep table (mean over repeats) over two override columns.
+
+    Cells without a plan (infeasible, no plan in time) stay blank and are marked "-".
+    """
+    grid = table.pivot_table(index=y, columns=x, values=value, aggfunc="mean", dropna=False)
+    grid = grid.sort_index().sort_index(axis=1)
+    fig, ax = _figure(1.1 * len(grid.columns) + 3, 0.6 * len(grid.index) + 2)
+    data = grid.to_numpy(dtype=float)
+    im = ax.imshow(np.ma.masked_invalid(data), cmap="viridis", aspect="auto", origin="lower")
+    for (i, j), v in np.ndenumerate(data):
+        ax.text(j, i, "-" if np.isnan(v) else fmt.format(v), ha="center", va="center",
+                fontsize=8, color="white")
+    ax.set_xticks(range(len(grid.columns)), [f"{c:g}" if isinstance(c, float) else str(c)
+                                             for c in grid.columns])
+    ax.set_yticks(range(len(grid.index)), [f"{c:g}" if isinstance(c, float) else str(c)
+                                           for c in grid.index])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title or value)
+    fig.colorbar(im, ax=ax, label=value)
+    return fig
+
+
+def plot_sites_opened(table: pd.DataFrame, by: list[str] | str,
+                      title: str = "Sites opened (year) per scenario") -> Figure:
+    """Which site each scenario opens and in which year; scenarios sorted by `by`.
+
+    Rows are sites (those open in some scenario), columns scenarios labelled by their `by`
+    values; a cell shows the opening year ('28 for 2028; existing sites show the first
+    year), blank if never.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    plans = table[table["has_plan"]].sort_values(by).reset_index(drop=True)
+    cols = [c for c in plans.columns if c.startswith("open_year.")]
+    opened = [c for c in cols if plans[c].notna().any()]
+    years = plans[opened].astype(float).to_numpy().T if opened else np.zeros((0, len(plans)))
+    fig, ax = _figure(0.45 * len(plans) + 3, 0.45 * len(opened) + 2.5)
+    im = ax.imshow(np.ma.masked_invalid(years), cmap="plasma_r", aspect="auto")
+    for (i, j), v in np.ndenumerate(years):
+        if not np.isnan(v):
+            ax.text(j, i, f"'{int(v) % 100:02d}", ha="center", va="center", fontsize=7)
+    ax.set_yticks(range(len(opened)), [c.removeprefix("open_year.") for c in opened])
+    labels = [", ".join(_short(plans.at[i, k]) for k in by) for i in range(len(plans))]
+    ax.set_xticks(range(len(plans)), labels, rotation=90, fontsize=7)
+    ax.set_xlabel(" / ".join(by))
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label="open year")
+    return fig
+
+
+def _short(v: object) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,1 @@
+"""Many solves: sensitivity sweeps on Dask and batch runs against expected results."""

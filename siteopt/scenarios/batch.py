@@ -1,0 +1,243 @@
+"""Batch solves for CI: solve many instances and compare each with its expected result.
+
+The expected-values file (TOML) lists instances by name (`instance.toml`'s `name`)::
+
+    [defaults]                       # optional; these are the defaults
+    rtol = 1e-6                      # relative tolerance on the objective
+    atol = 1e-6                      # absolute tolerance on the objective (USD M)
+
+    [instances.tiny-cheapest-site]
+    status = "optimal"
+    objective = 110.0
+    reason = "hand-derived, instances/tiny/README.md"   # why this value (kept with it)
+
+    [instances.vietnam-2026]
+    status = "optimal"
+    objective = 5585.29
+    rtol = 2e-4                      # per instance; also time_limit and gap (solve options)
+
+A case passes when the status is the expected one, a plan (if any) is verified, and the
+objective lies within max(atol, rtol * |expected|) of the expected value. With an expected
+file, an instance that is not listed fails (nothing is compared silently), and so does a listed
+instance that was not solved.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from siteopt.data.load import load_instance
+from siteopt.errors import InputError, Problem
+from siteopt.io.schema import METADATA_FILE
+from siteopt.io.tomlfile import read_toml_model
+from siteopt.io.write import atomic_file
+from siteopt.solver.highs import SolveOptions
+from siteopt.solver.pipeline import solve
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Defaults(_Strict):
+    """Tolerances applied where an instance gives none."""
+
+    rtol: float = Field(1e-6, ge=0)
+    atol: float = Field(1e-6, ge=0)
+
+
+class Expected(_Strict):
+    """The expected outcome of one instance, with optional solve options."""
+
+    status: str | None = None
+    objective: float | None = None
+    rtol: float | None = Field(None, ge=0)
+    atol: float | None = Field(None, ge=0)
+    time_limit: float | None = Field(None, gt=0)
+    gap: float | None = Field(None, ge=0)
+    reason: str = ""
+
+
+class ExpectFile(_Strict):
+    """The contents of an expected-values file."""
+
+    defaults: Defaults = Defaults()
+    instances: dict[str, Expected] = Field(default_factory=dict)
+
+
+@dataclass
+class Case:
+    """One instance of a batch and its verdict."""
+
+    name: str
+    path: str
+    verdict: str  # "pass", "fail" or "error"
+    message: str
+    status: str | None = None
+    objective: float | None = None
+    expected: float | None = None
+    gap: float | None = None
+    verified: bool | None = None
+    seconds: float = 0.0
+
+
+def read_expected(path: str | Path) -> ExpectFile:
+    """Read and validate an expected-values file."""
+    return read_toml_model(path, ExpectFile, "an expected-values file (TOML)")
+
+
+def instance_folders(paths: Iterable[str | Path]) -> list[Path]:
+    """Instance folders named by `paths`, in order.
+
+    A path is an instance folder (with `instance.toml`) or a folder of instance folders
+    (taken sorted), so `instances/tiny` names every tiny instance.
+    """
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if (p / METADATA_FILE).is_file():
+            out.append(p)
+        elif p.is_dir() and (found := sorted(c for c in p.iterdir()
+                                             if (c / METADATA_FILE).is_file())):
+            out.extend(found)
+        else:
+            raise InputError(Problem(str(p), "an instance folder or a folder of instance "
+                                     "folders", found="no instance.toml there"))
+    return out
+
+
+def judge(name: str, path: str, status: str, objective: float | None, verified: bool,
+          gap: float | None, exp: Expected | None, defaults: Defaults,
+          checked: bool) -> Case:
+    """The verdict on one solved instance against its expectation."""
+    case = Case(name=name, path=path, verdict="pass", message="", status=status,
+                objective=objective, gap=gap, verified=verified,
+                expected=exp.objective if exp else None)
+    problems: list[str] = []
+    if objective is not None and not verified:
+        case.verdict = "error"
+        problems.append("the plan failed independent verification")
+    if exp is None:
+        if checked:
+            problems.append("no expected values for this instance")
+    else:
+        if exp.status is not None and status != exp.status:
+            problems.append(f"status {status}, expected {exp.status}")
+        if exp.objective is not None:
+            if objective is None:
+                problems.append(f"no objective, expected {exp.objective:.6f}")
+            else:
+                rtol = defaults.rtol if exp.rtol is None else exp.rtol
+                atol = defaults.atol if exp.atol is None else exp.atol
+                tol = max(atol, rtol * abs(exp.objective))
+                diff = objective - exp.objective
+                if not math.isfinite(diff) or abs(diff) > tol:
+                    problems.append(f"objective {objective:.6f} differs from expected "
+                                    f"{exp.objective:.6f} by {diff:+.6g} (tolerance {tol:.3g})")
+    if problems and case.verdict == "pass":
+        case.verdict = "fail"
+    case.message = "; ".join(problems)
+    return case
+
+
+def run_batch(paths: Iterable[str | Path], expect: ExpectFile | None = None,
+              options: SolveOptions | None = None,
+              on_case: Callable[[Case], None] | None = None) -> list[Case]:
+    """Solve every instance in `paths` and judge it; listed-but-unsolved instances fail."""
+    options = options or SolveOptions()
+    defaults = expect.defaults if expect else Defaults()
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for folder in instance_folders(paths):
+        start = time.perf_counter()
+        try:
+            inst = load_instance(folder)
+        except InputError as exc:
+            case = Case(name=folder.name, path=str(folder), verdict="error", message=str(exc))
+        else:
+            name = inst.meta.name
+            seen.add(name)
+            exp = expect.instances.get(name) if expect else None
+            opts = SolveOptions(
+                time_limit=exp.time_limit if exp and exp.time_limit else options.time_limit,
+                gap=exp.gap if exp and exp.gap is not None else options.gap,
+                threads=options.threads, seed=options.seed)
+            try:
+                result = solve(inst, opts)
+            except Exception as exc:  # one broken instance must not hide the others
+                case = Case(name=name, path=str(folder), verdict="error",
+                            message=f"{type(exc).__name__}: {exc}")
+            else:
+                case = judge(name, str(folder), result.status, result.objective,
+                             result.verified, result.gap, exp, defaults, expect is not None)
+        case.seconds = time.perf_counter() - start
+        cases.append(case)
+        if on_case:
+            on_case(case)
+    if expect:
+        for name, exp in expect.instances.items():
+            if name not in seen:
+                case = Case(name=name, path="", verdict="fail", message="listed in the "
+                            "expected values but not among the instances solved",
+                            expected=exp.objective)
+                cases.append(case)
+                if on_case:
+                    on_case(case)
+    return cases
+
+
+def junit_xml(cases: list[Case], suite: str = "siteopt-batch") -> ET.ElementTree:
+    """A JUnit XML report: one testcase per instance, failure/error elements as judged."""
+    root = ET.Element("testsuites")
+    ts = ET.SubElement(root, "testsuite", {
+        "name": suite, "tests": str(len(cases)),
+        "failures": str(sum(c.verdict == "fail" for c in cases)),
+        "errors": str(sum(c.verdict == "error" for c in cases)), "skipped": "0",
+        "time": f"{sum(c.seconds for c in cases):.3f}",
+    })
+    for c in cases:
+        tc = ET.SubElement(ts, "testcase", {"classname": "siteopt.scenarios.batch", "name": c.name,
+                                            "file": c.path, "time": f"{c.seconds:.3f}"})
+        if c.verdict == "fail":
+            ET.SubElement(tc, "failure", {"message": c.message, "type": "regression"}).text = (
+                c.message)
+        elif c.verdict == "error":
+            ET.SubElement(tc, "error", {"message": c.message, "type": "error"}).text = c.message
+        ET.SubElement(tc, "system-out").text = (
+            f"status={c.status} objective={c.objective} expected={c.expected} gap={c.gap} "
+            f"verified={c.verified}")
+    root.set("tests", ts.get("tests", "0"))
+    root.set("failures", ts.get("failures", "0"))
+    root.set("errors", ts.get("errors", "0"))
+    return ET.ElementTree(root)
+
+
+def write_junit(cases: list[Case], path: str | Path) -> Path:
+    """Write the JUnit XML report atomically."""
+    path = Path(path)
+    tree = junit_xml(cases)
+    ET.indent(tree)
+    with atomic_file(path, suffix=".xml") as tmp:
+        tree.write(tmp, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def expected_toml(cases: list[Case]) -> str:
+    """An expected-values file recording these results (to start or refresh a baseline)."""
+    lines = ["[defaults]", "rtol = 1e-6", "atol = 1e-6", ""]
+    for c in cases:
+        if c.status is None:
+            continue
+        lines.append(f'[instances."{c.name}"]')
+        lines.append(f'status = "{c.status}"')
+        if c.objective is not None:
+            lines.append(f"objective = {c.objective!r}")
+        lines.append('reason = "recorded by siteopt batch --record; say why when it changes"')
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,462 @@
+"""Sensitivity sweeps: many override scenarios of one instance, solved in parallel on Dask.
+
+A sweep spec (TOML) names a base instance and its scenarios::
+
+    instance = "../instances/vietnam-2026"   # relative to the spec; omitted: the bundled one
+    [solve]                                  # per-scenario solve options
+    time_limit = 20
+    gap = 0.005
+    [base]                                   # overrides applied to every scenario
+    "economics.discount_rate" = 0.08
+    [grid]                                   # full factorial over these values
+    "headroom[zone=hanoi_west].scale" = [0.5, 1.0, 1.5]
+    "budgets[sponsor=,year=].scale" = [0.8, 1.0]
+    [[scenarios]]                            # explicit scenarios, one table each
+    "demand.scale" = 1.3
+    [sample]                                 # seeded random sample
+    n = 20
+    seed = 1
+    uniform = { "demand.scale" = [0.8, 1.3] }
+    choice = { "phases[site=shtp,phase=p4].cooling" = ["air", "dlc"] }
+
+The scenarios are the `[[scenarios]]` entries, then the grid points, then the samples, each with the
+base overrides first; duplicates are solved once. Override keys follow `siteopt.data.overrides`.
+
+Every scenario has a stable id (a hash of the instance fingerprint, its overrides and the
+solve options) and its own result folder `OUT/scenarios/<id>/`, written atomically with a
+`scenario.json` beside the usual result files. A sweep that is started again skips the
+scenarios whose folder exists, so killing a sweep loses at most the scenarios in flight and
+never redoes a finished one. The tidy table `OUT/results.parquet` (one row per scenario) is
+rebuilt from the folders.
+
+Scenarios run on Dask: a local cluster of `workers` processes by default, or an existing
+scheduler given by address (its workers need siteopt installed; they receive the instance
+from the client and return the results, so no shared file system is needed). `workers=0`
+solves in this process, one scenario after another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from siteopt.data.instance import Instance
+from siteopt.data.load import load_instance
+from siteopt.data.overrides import apply_overrides, parse_key
+from siteopt.errors import InputError, Problem
+from siteopt.io.tomlfile import read_toml_model
+from siteopt.io.write import atomic_file, write_result
+from siteopt.solver.highs import SolveOptions
+from siteopt.solver.pipeline import Result, solve
+
+Value = str | int | float | bool
+Overrides = dict[str, Value]
+
+#: File names inside a sweep's output folder.
+SCENARIO_DIR = "scenarios"
+TABLE_FILE = "results.parquet"
+SCENARIO_FILE = "scenario"  # scenario.json in each scenario folder
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SolveSpec(_Strict):
+    """Solve options of every scenario (see `siteopt solve`)."""
+
+    time_limit: float | None = Field(None, gt=0, description="Seconds per scenario.")
+    gap: float = Field(1e-4, ge=0, description="Relative gap to stop at.")
+    threads: int = Field(1, ge=0, le=256, description="HiGHS threads per scenario.")
+    seed: int = Field(0, ge=0, description="HiGHS random seed.")
+
+
+class SampleSpec(_Strict):
+    """A seeded random sample: `n` scenarios, each key drawn independently."""
+
+    n: int = Field(ge=1, le=100_000)
+    seed: int = 0
+    uniform: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    choice: dict[str, list[Value]] = Field(default_factory=dict)
+
+
+class SweepSpec(_Strict):
+    """The contents of a sweep spec file."""
+
+    instance: str | None = None
+    solve: SolveSpec = SolveSpec()
+    base: dict[str, Value] = Field(default_factory=dict)
+    grid: dict[str, list[Value]] = Field(default_factory=dict)
+    scenarios: list[dict[str, Value]] = Field(default_factory=list)
+    sample: SampleSpec | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One scenario of a sweep: its stable id, position and overrides."""
+
+    id: str
+    index: int
+    overrides: Overrides
+
+
+@dataclass
+class Sweep:
+    """A loaded sweep: the base instance, solve options and scenarios."""
+
+    instance: Instance
+    options: SolveOptions
+    scenarios: list[Scenario]
+    spec_path: Path | None = None
+
+
+@dataclass
+class SweepReport:
+    """What a sweep run did."""
+
+    out: Path
+    table: pd.DataFrame
+    skipped: list[str] = field(default_factory=list)
+    solved: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No scenario raised an error and every plan found was verified."""
+        if self.errors:
+            return False
+        plans = self.table[self.table["has_plan"]] if len(self.table) else self.table
+        return bool(plans["verified"].all()) if len(plans) else True
+
+
+def read_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep spec; problems name the spec file and the key."""
+    return read_toml_model(path, SweepSpec, "a sweep spec file (TOML)")
+
+
+def _round(x: float) -> float:
+    """Sampled values with 6 significant digits: readable, and stable through text."""
+    return float(f"{x:.6g}")
+
+
+def expand(spec: SweepSpec) -> list[Overrides]:
+    """The scenarios' overrides in order: explicit, grid, sample; base first in each."""
+    out: list[Overrides] = [{**spec.base, **item} for item in spec.scenarios]
+    if spec.grid:
+        keys = list(spec.grid)
+        for values in itertools.product(*(spec.grid[k] for k in keys)):
+            out.append({**spec.base, **dict(zip(keys, values, strict=True))})
+    if spec.sample is not None:
+        rng = np.random.default_rng(spec.sample.seed)
+        for _ in range(spec.sample.n):
+            item: Overrides = {}
+            for key, (low, high) in spec.sample.uniform.items():
+                item[key] = _round(float(rng.uniform(low, high)))
+            for key, options in spec.sample.choice.items():
+                item[key] = options[int(rng.integers(len(options)))]
+            out.append({**spec.base, **item})
+    if not out:
+        out.append(dict(spec.base))
+    return out
+
+
+def scenario_id(fingerprint: str, overrides: Overrides, options: SolveOptions) -> str:
+    """A stable id: the same instance, overrides (in order) and options give the same id."""
+    payload = json.dumps({"instance": fingerprint, "overrides": list(overrides.items()),
+                          "options": _options_dict(options)}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def _options_dict(options: SolveOptions) -> dict[str, object]:
+    return {"time_limit": options.time_limit, "gap": options.gap, "threads": options.threads,
+            "seed": options.seed}
+
+
+def load_sweep(spec: SweepSpec | str | Path, instance: Instance | None = None) -> Sweep:
+    """Load the base instance and check every scenario's overrides before anything runs."""
+    spec_path = None
+    if not isinstance(spec, SweepSpec):
+        spec_path = Path(spec)
+        spec = read_spec(spec_path)
+    if instance is None:
+        folder = None
+        if spec.instance is not None:
+            folder = Path(spec.instance)
+            if not folder.is_absolute() and spec_path is not None:
+                folder = spec_path.resolve().parent / folder
+        instance = load_instance(folder)
+    s = spec.solve
+    options = SolveOptions(time_limit=s.time_limit, gap=s.gap, threads=s.threads, seed=s.seed)
+    scenarios: list[Scenario] = []
+    seen: set[str] = set()
+    for overrides in expand(spec):
+        for key in overrides:
+            parse_key(key)
+        sid = scenario_id(instance.fingerprint, overrides, options)
+        if sid in seen:
+            continue
+        seen.add(sid)
+        try:
+            apply_overrides(instance, overrides)
+        except InputError as exc:
+            raise InputError([Problem(str(spec_path or "sweep spec"),
+                                      f"valid overrides in scenario {len(scenarios)}: {p}")
+                              for p in exc.problems]) from exc
+        scenarios.append(Scenario(id=sid, index=len(scenarios), overrides=overrides))
+    return Sweep(instance=instance, options=options, scenarios=scenarios, spec_path=spec_path)
+
+
+def solve_scenario(instance: Instance, overrides: Overrides, options: SolveOptions) -> Result:
+    """Solve one scenario (runs on a Dask worker; top-level so that it pickles)."""
+    return solve(apply_overrides(instance, overrides), options)
+
+
+def scenario_folder(out: Path, sid: str) -> Path:
+    """The result folder of scenario `sid`."""
+    return Path(out) / SCENARIO_DIR / sid
+
+
+def is_done(out: Path, sid: str) -> bool:
+    """Whether scenario `sid` has a complete result folder (folders appear atomically)."""
+    return (scenario_folder(out, sid) / f"{SCENARIO_FILE}.json").is_file()
+
+
+def write_scenario(out: Path, scenario: Scenario, result: Result) -> Path:
+    """Write the scenario's result folder atomically, with its `scenario.json`."""
+    info = {"id": scenario.id, "index": scenario.index, "overrides": scenario.overrides,
+            "options": _options_dict(result.options)}
+    return write_result(result, scenario_folder(out, scenario.id),
+                        extra_json={SCENARIO_FILE: info})
+
+
+# ---- the tidy table ---------------------------------------------------------------------
+
+def scenario_row(folder: Path) -> dict[str, object]:
+    """One row of the tidy table from a finished scenario folder.
+
+    Columns: scenario, index, one column per override key, status, objective, bound, gap,
+    verified, timings, sites_opened, `open_year.<site>`, `first_year.<site>.<phase>`,
+    `mw.<site>.<year>` (IT MW online, all coolings), `mw_cooling.<cooling>` (IT MW online in
+    the last year by cooling), `cooling.<site>.<phase>`, unserved MW-years and peak MW.
+    """
+    info = json.loads((folder / f"{SCENARIO_FILE}.json").read_text(encoding="utf-8"))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    row: dict[str, object] = {"scenario": info["id"], "index": info["index"]}
+    row.update(info["overrides"])
+    timings = summary.get("timings_seconds") or {}
+    row.update({
+        "status": summary["status"], "has_plan": (folder / "schedule.csv").is_file(),
+        "objective": summary["objective"], "bound": summary["bound"], "gap": summary["gap"],
+        "verified": summary["verified"], "solve_seconds": summary["solve_seconds"],
+        "total_seconds": timings.get("total", summary["solve_seconds"]),
+        "unserved_mw_years": summary.get("unserved_mw_years", 0.0),
+    })
+    if not row["has_plan"]:
+        return row
+    sites = pd.read_csv(folder / "sites.csv")
+    schedule = pd.read_csv(folder / "schedule.csv")
+    capacity = pd.read_csv(folder / "capacity.csv")
+    unserved = pd.read_csv(folder / "unserved.csv")
+    opened = sites[sites["open_year"].notna()]
+    row["sites_opened"] = "|".join(opened["site"].astype(str))
+    row["n_sites_opened"] = len(opened)
+    row["new_sites_opened"] = "|".join(opened.loc[~opened["existing"].astype(bool), "site"]
+                                       .astype(str))
+    for site, year in zip(sites["site"], sites["open_year"], strict=True):
+        row[f"open_year.{site}"] = None if pd.isna(year) else int(year)
+    for r in schedule.itertuples(index=False):
+        row[f"first_year.{r.site}.{r.phase}"] = int(r.online_year)
+        row[f"cooling.{r.site}.{r.phase}"] = str(r.cooling)
+    mw = capacity.groupby(["site", "year"])["capacity_mw"].sum()
+    for (site, year), value in mw.items():
+        row[f"mw.{site}.{year}"] = float(value)
+    if len(capacity):
+        last = capacity[capacity["year"] == capacity["year"].max()]
+        for cooling, value in last.groupby("cooling")["capacity_mw"].sum().items():
+            row[f"mw_cooling.{cooling}"] = float(value)
+    row["unserved_peak_mw"] = (float(unserved.groupby("year")["unserved_mw"].sum().max())
+                               if len(unserved) else 0.0)
+    return row
+
+
+def build_table(out: Path, scenarios: list[Scenario]) -> pd.DataFrame:
+    """The tidy table of the finished scenarios among `scenarios`, in scenario order."""
+    rows = [scenario_row(scenario_folder(out, s.id)) for s in scenarios if is_done(out, s.id)]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["scenario", "index", "status", "objective"])
+    wide_prefixes = ("open_year.", "first_year.", "cooling.", "mw.", "mw_cooling.")
+    fixed = [c for c in frame.columns if not c.startswith(wide_prefixes)]
+    wide = sorted(c for c in frame.columns if c not in fixed)
+    frame = frame[fixed + wide]
+    for col in frame.columns:
+        if col.startswith(("first_year.", "open_year.")):
+            frame[col] = frame[col].astype("Int64")
+        elif col.startswith(("mw.", "mw_cooling.")):
+            frame[col] = frame[col].astype(float).fillna(0.0)
+        elif frame[col].dtype == object:
+            values = frame[col].dropna()
+            if len(values) and not all(isinstance(v, str) for v in values):
+                numeric = all(isinstance(v, int | float) and not isinstance(v, bool)
+                              for v in values)
+                frame[col] = frame[col].astype(float) if numeric else frame[col].map(
+                    lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                    else str(v))
+    return frame.sort_values("index").reset_index(drop=True)
+
+
+def write_table(out: Path, table: pd.DataFrame) -> Path:
+    """Write the tidy table as Parquet, atomically."""
+    path = Path(out) / TABLE_FILE
+    with atomic_file(path, suffix=".parquet") as tmp:
+        table.to_parquet(tmp, index=False)
+    return path
+
+
+def read_table(out: str | Path) -> pd.DataFrame:
+    """The tidy table of a sweep's output folder."""
+    return pd.read_parquet(Path(out) / TABLE_FILE)
+
+
+# ---- running ----------------------------------------------------------------------------
+
+Listener = Callable[[str, Scenario, Result | None, str | None], None]
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the sweep like Ctrl-C: the cluster is shut down, finished work is kept."""
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
+    """A Dask client: to `scheduler` if given, else to a new local cluster of processes."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError(Problem("--scheduler", "the address of a running Dask scheduler "
+                                     "(tcp://HOST:PORT)", found=f"{scheduler} ({exc})")) from exc
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 2,
+              scheduler: str | None = None, listener: Listener | None = None) -> SweepReport:
+    """Solve every unfinished scenario of `sweep`, write its folder, then the tidy table.
+
+    `listener(event, scenario, result, error)` is told of each scenario: event "skipped"
+    (already finished), "done" (folder written) or "error" (the task raised; nothing is
+    written, so a later run retries it).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    report = SweepReport(out=out, table=pd.DataFrame())
+    todo = []
+    for s in sweep.scenarios:
+        if is_done(out, s.id):
+            report.skipped.append(s.id)
+            if listener:
+                listener("skipped", s, None, None)
+        else:
+            todo.append(s)
+    write_table(out, build_table(out, sweep.scenarios))
+
+    def finish(s: Scenario, result: Result | None, error: str | None) -> None:
+        if result is not None:
+            write_scenario(out, s, result)
+            report.solved.append(s.id)
+        else:
+            report.errors[s.id] = error or "unknown error"
+        if listener:
+            listener("done" if result is not None else "error", s, result, error)
+
+    with _term_as_interrupt():
+        try:
+            if todo and workers == 0 and not scheduler:
+                for s in todo:
+                    try:
+                        result = solve_scenario(sweep.instance, s.overrides, sweep.options)
+                    except Exception as exc:  # a failed scenario must not stop the sweep
+                        finish(s, None, f"{type(exc).__name__}: {exc}")
+                    else:
+                        finish(s, result, None)
+            elif todo:
+                _run_dask(sweep, todo, workers, scheduler, finish)
+        finally:
+            report.table = build_table(out, sweep.scenarios)
+            write_table(out, report.table)
+            report.seconds = time.perf_counter() - start
+    return report
+
+
+def _run_dask(sweep: Sweep, todo: list[Scenario], workers: int | None, scheduler: str | None,
+              finish: Callable[[Scenario, Result | None, str | None], None]) -> None:
+    from distributed import as_completed
+
+    with dask_client(min(workers or 1, len(todo)), scheduler) as client:
+        base = client.scatter(sweep.instance, broadcast=True)  # type: ignore[attr-defined]
+        futures = [client.submit(solve_scenario, base, s.overrides,  # type: ignore[attr-defined]
+                                 sweep.options, key=f"scenario-{s.id}", pure=False)
+                   for s in todo]
+        by_key = {fut.key: s for fut, s in zip(futures, todo, strict=True)}
+        for fut in as_completed(futures):
+            s = by_key[fut.key]
+            if fut.status == "finished":
+                finish(s, fut.result(), None)
+            else:
+                exc = fut.exception()
+                finish(s, None, f"{type(exc).__name__}: {exc}")
+            fut.release()
+
+
+def run_scenarios(out: str | Path, *, instance: Instance | str | Path | None = None,
+                  grid: dict[str, list[Value]] | None = None,
+                  scenarios: list[dict[str, Value]] | None = None,
+                  base: dict[str, Value] | None = None, time_limit: float | None = None,
+                  gap: float = 1e-4, workers: int | None = 2,
+                  scheduler: str | None = None) -> pd.DataFrame:
+    """Run a sweep given in code (as a spec file would give it) and return its tidy table.
+
+    For notebooks: `instance` is an Instance, a folder, or None for the bundled one; results
+    go to `out` and a second call with the same arguments only reads them back.
+    """
+    spec = SweepSpec(solve=SolveSpec(time_limit=time_limit, gap=gap), base=base or {},
+                     grid=grid or {}, scenarios=scenarios or [])
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+    sweep = load_sweep(spec, instance=instance)
+    return run_sweep(sweep, out, workers=workers, scheduler=scheduler).table

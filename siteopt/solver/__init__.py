@@ -1,0 +1,1 @@
+"""Solving: HiGHS options and runs, the solve pipeline, result tables, infeasibility diagnosis."""

@@ -1,0 +1,211 @@
+"""Explaining an infeasible instance in the planner's terms.
+
+Two sources, reported in this order:
+
+1. the pre-solve checks (`siteopt.checks.presolve`): cheap bounds whose errors prove
+   infeasibility and name the instance rows (committed spend over a budget, existing plant
+   over a zone's headroom, demand beyond all capacity that can be online in time);
+2. the elastic re-solve (`siteopt.model.elastic`): the model with priced slacks on demand,
+   zone headroom, budgets, site caps and latency targets, solved for the smallest weighted
+   violation. Each positive slack becomes one sentence naming ids, years and amounts, e.g.
+   "zone hanoi-west headroom short by 42.00 facility MW in 2028".
+
+`explain(inst)` returns both (`Explanation`); `explain_infeasible(inst)` the sentences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyomo.environ as pyo
+
+from siteopt.checks.presolve import Finding, InstanceView, errors, presolve_checks
+from siteopt.data.instance import Instance
+from siteopt.data.load import from_tables
+from siteopt.data.rules import latency_targets
+from siteopt.io.frames import row_line
+from siteopt.io.schema import TABLES_BY_NAME
+from siteopt.model.build import create_model
+from siteopt.model.compile import compile_model
+from siteopt.model.data import ModelData, build_data
+from siteopt.model.elastic import (
+    ElasticWeights,
+    make_elastic,
+    over_target,
+    slack_values,
+)
+from siteopt.solver.highs import SolveOptions, load_values, solve_matrices
+from siteopt.solver.interrupt import Interrupted
+
+#: Violations smaller than this (MW or USD M) are solver noise.
+TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One limit the elastic plan had to break, in domain terms."""
+
+    kind: str  # "demand", "headroom", "budget", "site_cap" or "latency"
+    amount: float  # IT MW, facility MW or USD M, per `kind`
+    year: int | None
+    message: str
+
+
+@dataclass
+class Explanation:
+    """Why an instance has no plan: pre-solve findings and the elastic plan's violations."""
+
+    findings: list[Finding] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    elastic_status: str = "not run"
+
+    @property
+    def infeasible(self) -> bool:
+        """Whether some hard constraint must be broken for a plan to exist."""
+        return bool(errors(self.findings) or self.violations)
+
+    def reasons(self) -> list[str]:
+        """Pre-solve errors, then the elastic plan's violations, as sentences."""
+        return [str(f) for f in errors(self.findings)] + [v.message for v in self.violations]
+
+
+def _elastic_instance(inst: Instance) -> Instance:
+    """`inst` with latency targets lifted and unserved demand allowed (validated again).
+
+    The elastic objective replaces any `siting.objective`, so the copy is read as a cost
+    model (under which `allow_unserved` frees unserved demand).
+    """
+    meta = inst.meta.model_copy(update={
+        "service": inst.meta.service.model_copy(update={"allow_unserved": True}),
+        "latency": inst.meta.latency.model_copy(update={"max_rtt_ms": None}),
+        "siting": inst.meta.siting.model_copy(update={"objective": "total_cost"})})
+    tables = dict(inst.tables)
+    tables["latency_targets"] = tables["latency_targets"].iloc[0:0]
+    return from_tables(meta, tables, path=inst.path, fingerprint=inst.fingerprint + "+elastic")
+
+
+def _line(inst: Instance, table: str, i: int) -> str:
+    return f"{TABLES_BY_NAME[table].file} line {row_line(inst.table(table), i)}"
+
+
+def _demand_context(view: InstanceView, d: ModelData, targets: set[tuple[str, str]], r: str,
+                    c: str, y: int) -> str:
+    """What bounds (r, c, y): the sites able to serve it (latency aside) and their capacity."""
+    allowed = frozenset(d.class_cooling[c])
+    sites = sorted({s for s, r2, c2, _y in d.SRCY if (r2, c2) == (r, c)},
+                   key=d.S.index)
+    hosts = [s for s in d.S if view.hosts(s, allowed)]
+    cool = "" if allowed == frozenset(d.K) else f" on {'|'.join(sorted(allowed))} cooling"
+    if not hosts:
+        return f"no site can host class {c}"
+    cap = sum(view.capacity(s, y, allowed)[0] for s in sites)
+    if cap <= TOL:
+        return (f"no site able to serve it can have capacity{cool} by {y}; "
+                f"{view.earliest(hosts, allowed)}")
+    util = f", {view.util:g} of it sellable" if view.util < 1 else ""
+    shared = "" if view.util * cap < d.demand[r, c, y] - TOL else ", shared with other demand"
+    beyond = ", even beyond its latency target," if (r, c) in targets else ""
+    return (f"the sites able to serve it ({', '.join(sites)}){beyond} "
+            f"can have at most {cap:.2f} IT MW{cool} by {y}{util}{shared}")
+
+
+def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
+              beyond: dict[tuple[str, str, str, int], tuple[float, float]],
+              price_unserved: bool) -> list[Violation]:
+    """The elastic plan's violations, one sentence each, in a stable order."""
+    out: list[Violation] = []
+    view = InstanceView(inst)
+    lt = inst.table("latency_targets")
+    with_target = set(zip(lt["region"], lt["class"], strict=True))
+    if price_unserved:
+        for r, c, y in d.RCY:
+            x = float(m.unserved[r, c, y].value or 0.0)
+            if x > TOL:
+                out.append(Violation("demand", x, y, (
+                    f"demand {r}/{c} in {y}: {x:.2f} of {d.demand[r, c, y]:.2f} IT MW cannot be "
+                    f"served: {_demand_context(view, d, with_target, r, c, y)}")))
+    head_line = {(z, int(y)): i for i, (z, y) in enumerate(
+        inst.table("headroom")[["zone", "year"]].itertuples(index=False))}
+    upgrade_from: dict[str, int] = {}
+    for u, uy in d.UY:
+        upgrade_from[u] = min(upgrade_from.get(u, uy), uy)
+    zone_name = dict(zip(inst.table("zones")["zone"], inst.table("zones")["name"], strict=True))
+    for (z, y), x in slack_values(m, "grid_headroom").items():
+        if x <= TOL:
+            continue
+        power = float(pyo.value(m.power[z, y]))
+        name = f" ({zone_name[z]})" if zone_name.get(z) else ""
+        limit = power - x
+        head = d.derate[z] * d.headroom[z, y]
+        later = [f"{u} only from {upgrade_from[u]}" if u in upgrade_from else
+                 f"{u} not within the horizon" for u in d.U
+                 if d.upgrade_zone[u] == z and upgrade_from.get(u, y + 1) > y]
+        out.append(Violation("headroom", x, y, (
+            f"zone {z}{name} headroom short by {x:.2f} facility MW in {y}: the plan needs "
+            f"{power:.2f} MW, the limit is {limit:.2f} MW (derated headroom "
+            f"{head:.2f} + upgrades {max(0.0, limit - head):.2f}"
+            + (f"; upgrades can be online: {', '.join(later)}" if later else "")
+            + f") [{_line(inst, 'headroom', head_line[z, y])}]")))
+    for b, x in slack_values(m, "budget").items():
+        if x <= TOL:
+            continue
+        sponsor, year, limit = d.budgets[int(b)]  # type: ignore[call-overload]
+        who = f"sponsor {sponsor}" if sponsor else "all sponsors"
+        when = "the whole horizon" if year is None else str(year)
+        out.append(Violation("budget", x, year, (
+            f"budget ({who}, {when}) short by {x:.2f} USD M: the plan needs "
+            f"{limit + x:.2f} USD M, the limit is {limit:.2f} "
+            f"[{_line(inst, 'budgets', int(b))}]")))  # type: ignore[call-overload]
+    site_row = {s: i for i, s in enumerate(inst.table("sites")["site"])}
+    for (s, y), x in slack_values(m, "site_max_capacity").items():
+        if x <= TOL:
+            continue
+        out.append(Violation("site_cap", x, y, (
+            f"site {s} capacity cap short by {x:.2f} IT MW in {y}: the plan needs "
+            f"{d.max_it[s] + x:.2f} IT MW, max_it_mw is {d.max_it[s]:g} "
+            f"[{_line(inst, 'sites', site_row[s])}]")))
+    for key, (rtt, target) in beyond.items():
+        x = float(m.serve[key].value or 0.0)
+        if x > TOL:
+            s, r, c, y = key
+            out.append(Violation("latency", x, y, (
+                f"demand {r}/{c} in {y}: {x:.2f} IT MW must be served from site {s} at "
+                f"{rtt:.2f} ms round trip, beyond its {target:g} ms latency target")))
+    order = {"demand": 0, "headroom": 1, "site_cap": 2, "budget": 3, "latency": 4}
+    return sorted(out, key=lambda v: (order[v.kind], v.year or 0, v.message))
+
+
+def elastic_violations(inst: Instance, options: SolveOptions | None = None,
+                       weights: ElasticWeights | None = None) -> tuple[str, list[Violation]]:
+    """Solve the elastic copy of `inst`; return its solver status and violations."""
+    relaxed = _elastic_instance(inst)
+    d = build_data(relaxed)
+    m = create_model(d)
+    beyond = over_target(d, latency_targets(inst.meta, inst.tables))
+    price_unserved = not inst.meta.unserved_allowed
+    make_elastic(m, d, weights or ElasticWeights.for_data(d), price_unserved, beyond)
+    mat = compile_model(m)
+    opts = options or SolveOptions()
+    outcome = solve_matrices(mat, SolveOptions(time_limit=opts.time_limit, gap=opts.gap,
+                                               threads=opts.threads, seed=opts.seed))
+    if outcome.interrupted_by is not None:
+        raise Interrupted(outcome.interrupted_by)
+    if outcome.x is None:
+        return outcome.status, []
+    load_values(m, mat, outcome.x)
+    return outcome.status, _describe(inst, d, m, beyond, price_unserved)
+
+
+def explain(inst: Instance, options: SolveOptions | None = None) -> Explanation:
+    """Pre-solve findings and the elastic plan's violations for `inst`."""
+    findings = presolve_checks(inst)
+    status, violations = elastic_violations(inst, options)
+    return Explanation(findings=findings, violations=violations, elastic_status=status)
+
+
+def explain_infeasible(inst: Instance, options: SolveOptions | None = None) -> list[str]:
+    """Reasons, in domain terms, why `inst` has no feasible plan (empty if none found)."""
+    return explain(inst, options).reasons()
+
+
+__all__ = ["Explanation", "Violation", "elastic_violations", "explain", "explain_infeasible"]
