@@ -26,6 +26,7 @@ from siteopt.solver.highs import (
 )
 from siteopt.solver.interrupt import signal_name
 from siteopt.solver.numerics import coefficient_ranges, numerics_warnings
+from siteopt.solver.polish import polish
 from siteopt.solver.results import RESULT_TABLES, extract
 from siteopt.verify.checker import TOL, CheckReport, check_plan
 
@@ -207,6 +208,14 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner) 
         outcome, mat, stopped_by = _cheapest_keeping(model, mat, outcome, options, timings,
                                                      warnings)
         base.update(interrupted_by=stopped_by)
+    t = time.perf_counter()
+    polished, problem = polish(mat, outcome, options)
+    timings["polish"] = time.perf_counter() - t
+    if problem:
+        warnings.append(problem)
+    if outcome is primary:
+        primary = polished
+    outcome = polished
     t = time.perf_counter()
     load_values(model, mat, outcome.x)
     tables = extract(model, data, inst)

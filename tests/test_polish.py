@@ -1,0 +1,56 @@
+"""Plans never depend on HiGHS's integrality tolerance: integers rounded, the rest re-solved."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siteopt.cli.main import main
+from siteopt.data.load import load_instance
+from siteopt.data.overrides import apply_overrides
+from siteopt.model.compile import compile_model
+from siteopt.solver.highs import SolveOptions, solve_matrices
+from siteopt.solver.pipeline import build, solve
+from siteopt.solver.polish import polish, relative_gap
+
+ORLIB = Path(__file__).parent / "data" / "orlib"
+TINY = Path(__file__).parents[1] / "instances" / "tiny"
+
+
+def test_a_fractional_binary_is_rounded_and_the_continuous_part_follows():
+    """A closed site at open = 1e-6 serving 1e-6 MW becomes closed and serving nothing."""
+    _data, model = build(load_instance(TINY / "cheapest-site"))
+    mat = compile_model(model)
+    outcome = solve_matrices(mat, SolveOptions())
+    x = outcome.x.copy()
+    ints = np.flatnonzero(mat.integrality == 1)
+    closed = [i for i in ints if x[i] < 0.5]
+    assert closed, "the tiny instance leaves some binary at 0"
+    x[closed[0]] = 1e-6  # within HiGHS's integrality tolerance
+    outcome.x = x
+    polished, problem = polish(mat, outcome, SolveOptions())
+    assert problem is None
+    assert polished.x[closed[0]] == 0.0
+    assert np.all(np.isin(polished.x[ints], (0.0, 1.0)))
+    assert polished.objective == pytest.approx(outcome.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize(("objective", "bound", "gap"), [
+    (100.0, 99.0, 0.01), (0.0, 0.0, 0.0), (5.0, 5.0, 0.0), (5.0, float("-inf"), float("inf")),
+])
+def test_relative_gap(objective, bound, gap):
+    assert relative_gap(objective, bound) == pytest.approx(gap)
+
+
+@pytest.mark.slow
+def test_maximal_covering_on_pmed5_is_verified(tmp_path):
+    """The reported case: p = 10, 50 ms; the second stage left open = 1e-6 at a closed site."""
+    folder = tmp_path / "P5"
+    assert main(["import", "orlib-pmed", str(ORLIB / "pmed" / "pmed5.txt"), str(folder)]) == 0
+    inst = apply_overrides(load_instance(folder), {"siting.objective": "uncovered_mw",
+                                                    "latency.max_rtt_ms": 50,
+                                                    "siting.sites": 10})
+    result = solve(inst, SolveOptions())
+    assert result.status == "optimal" and result.verified, result.violations
+    assert result.objective == pytest.approx(20.0)
+    assert len(result.tables["sites"].dropna(subset=["open_year"])) == 10
