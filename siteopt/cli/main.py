@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
+from siteopt.solver import METHOD_NAMES as SOLVE_METHODS
 
 if TYPE_CHECKING:
     from siteopt.data.instance import Instance
@@ -103,6 +104,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="HiGHS threads (default 1, reproducible; 0 = HiGHS's choice)")
     p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0,
                    help="HiGHS random seed (default 0)")
+    p.add_argument("--method", choices=SOLVE_METHODS, default="auto",
+                   help="how the model is solved (default auto: chosen by size and structure; "
+                   "see README)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a parameter: KEY=VALUE, see below (repeatable)")
     p.add_argument("--log", type=Path, metavar="FILE", help="write HiGHS's log to FILE")
@@ -259,7 +263,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     out = _console()
     options = SolveOptions(time_limit=args.time_limit, gap=args.gap, threads=args.threads,
                            seed=args.seed, progress=not args.quiet,
-                           log_file=str(args.log) if args.log else None)
+                           log_file=str(args.log) if args.log else None, method=args.method)
     result = solve(inst, options)
     if result.interrupted_by is not None:
         return _interrupted(result, args)

@@ -38,6 +38,8 @@ class SolveOptions:
     progress: bool = False
     progress_after: float = 2.0
     log_file: str | None = None
+    #: how the model is solved (`siteopt.solver.methods`): auto picks by size and structure
+    method: str = "auto"
 
 
 @dataclass

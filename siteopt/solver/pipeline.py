@@ -25,6 +25,7 @@ from siteopt.solver.highs import (
     solve_matrices,
 )
 from siteopt.solver.interrupt import signal_name
+from siteopt.solver.methods import MethodReport, run_method
 from siteopt.solver.numerics import coefficient_ranges, numerics_warnings
 from siteopt.solver.polish import polish
 from siteopt.solver.results import RESULT_TABLES, extract
@@ -57,6 +58,7 @@ class Result:
     interrupted_by: int | None = None  # SIGINT or SIGTERM, if a signal stopped the solve
     objective_name: str = "total_cost"
     total_cost: float | None = None
+    method: MethodReport | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -87,7 +89,9 @@ class Result:
             "coefficient_ranges": self.coefficient_ranges,
             "interrupted_by": signal_name(self.interrupted_by),
             "options": {"time_limit": self.options.time_limit, "gap": self.options.gap,
-                        "threads": self.options.threads, "seed": self.options.seed},
+                        "threads": self.options.threads, "seed": self.options.seed,
+                        "method": self.options.method},
+            "method": self.method.as_json() if self.method is not None else None,
             "warnings": self.warnings,
             "versions": package_versions(),
         }
@@ -144,15 +148,17 @@ def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = Tr
 
     With a `siting.objective` other than total_cost the solve is lexicographic: first the
     chosen objective, then the cheapest plan (total_cost) among those that keep it.
-    `runner` solves the compiled matrices (default `solver.solve_matrices`).
+    `runner` solves the compiled matrices instead of the method `options.method` names
+    (`siteopt.solver.methods`).
     """
     # the model and its tables are millions of objects: a full garbage collection now and
     # then would cost more than building them (freed by reference counting all the same)
     with PauseGC():
-        return _solve(inst, options or SolveOptions(), checks, runner or solve_matrices)
+        return _solve(inst, options or SolveOptions(), checks, runner)
 
 
-def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner) -> Result:
+def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner | None
+           ) -> Result:
     if options.gap is None:
         options = replace(options, gap=inst.meta.solver.gap)
     # the instance's own making (read, checks, graph) is part of the job's time
@@ -193,7 +199,11 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner) 
     ranges = coefficient_ranges(mat)
     warnings += numerics_warnings(mat, ranges)
     base.update(coefficient_ranges=ranges)
-    outcome = runner(mat, options)
+    if runner is None:
+        outcome, method = run_method(mat, data, options)
+    else:
+        outcome, method = runner(mat, options), MethodReport(requested="custom", name="custom")
+    base.update(method=method)
     timings["handoff"] += outcome.pass_seconds
     timings["solve"] = outcome.solve_seconds
     base.update(interrupted_by=outcome.interrupted_by)
@@ -208,9 +218,14 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner) 
         outcome, mat, stopped_by = _cheapest_keeping(model, mat, outcome, options, timings,
                                                      warnings)
         base.update(interrupted_by=stopped_by)
+        if outcome is not primary:
+            method.phase("second stage: cheapest plan at that objective",
+                         outcome.solve_seconds, outcome)
     t = time.perf_counter()
     polished, problem = polish(mat, outcome, options)
     timings["polish"] = time.perf_counter() - t
+    method.phase("polish: integers rounded, continuous part re-solved", timings["polish"],
+                 polished)
     if problem:
         warnings.append(problem)
     if outcome is primary:

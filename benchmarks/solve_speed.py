@@ -1,0 +1,227 @@
+"""Benchmark: time to a proven optimum (or the gap at a fixed limit), siteopt against HiGHS alone.
+
+The reference is HiGHS alone on *today's formulation*: the model as siteopt built it at the
+baseline commit (`BASELINE`, before this round's solve work), exported to MPS by that
+commit's own code (`git archive` into a temporary folder, `python -m siteopt export`), so the
+reference stays reproducible however the model changes later. Both sides run in fresh
+processes in the same run, one after the other, with the same gap (1e-4) and time limit.
+
+siteopt runs `siteopt solve DIR --method M` (default `auto`); its `summary.json` gives the
+status, gap, method and the per-phase times. The table reports wall seconds, the gap at the
+limit, and the ratio HiGHS alone / siteopt (> 1: siteopt is faster).
+
+    python benchmarks/solve_speed.py                          # every case (about an hour)
+    python benchmarks/solve_speed.py --only vietnam gen-small
+    python benchmarks/solve_speed.py --only vietnam --method highs   # one method
+    python benchmarks/solve_speed.py --table                  # Markdown table of the CSV
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import (
+    HIGHS_ALONE,
+    REPO,
+    append_row,
+    benchmark_parser,
+    exclusive,
+    machine,
+    num,
+    read_rows,
+    run_measured,
+    siteopt_cmd,
+)
+
+#: The commit whose formulation is "today's" for this round: main before the solve work.
+BASELINE = "0483af4"
+
+DEFAULT_ORLIB = REPO.parent / "shared" / "benchmarks" / "orlib"
+DEFAULT_OUT = REPO / "benchmarks" / "results" / "solve_speed.csv"
+
+FREE_COOLING = "phases[committed_year=].cooling=air|dlc|immersion"
+
+FIELDS = ["instance", "method", "time_limit_s", "columns", "integer_columns", "status",
+          "objective", "bound", "gap", "solve_s", "siteopt_wall_s", "siteopt_cpu_s",
+          "siteopt_peak_mb", "method_used", "phases", "highs_status", "highs_objective",
+          "highs_gap", "highs_solve_s", "highs_wall_s", "highs_peak_mb", "speedup",
+          "baseline"]
+
+
+@dataclass
+class Case:
+    """One benchmark instance: how to make its folder, its overrides and its time limit."""
+
+    name: str
+    source: str  # bundled | generate | orlib-cap | orlib-pmed
+    arg: str = ""
+    time_limit: float = 600.0
+    overrides: list[str] = field(default_factory=list)
+    capacity: float | None = None
+
+
+def cases() -> list[Case]:
+    """The cases of the solve-speed targets."""
+    out = [Case("vietnam", "bundled", time_limit=600),
+           Case("vietnam-free-cooling", "bundled", time_limit=600, overrides=[FREE_COOLING]),
+           Case("gen-small", "generate", "small", time_limit=600),
+           Case("gen-medium", "generate", "medium", time_limit=60),
+           Case("gen-large", "generate", "large", time_limit=180),
+           Case("gen-400k", "generate", "400k", time_limit=300)]
+    out += [Case("capa_14000", "orlib-cap", "capa.txt", 180, capacity=14000),
+            Case("capb_5000", "orlib-cap", "capb.txt", 180, capacity=5000),
+            Case("capc_5750", "orlib-cap", "capc.txt", 180, capacity=5750)]
+    out += [Case("pmed5-pcenter-33", "orlib-pmed", "pmed5.txt", 300,
+                 ["siting.objective=max_rtt", "siting.sites=33"]),
+            Case("pmed10-pcenter-67", "orlib-pmed", "pmed10.txt", 300,
+                 ["siting.objective=max_rtt", "siting.sites=67"])]
+    out += [Case(f"pmed{k}", "orlib-pmed", f"pmed{k}.txt", 60) for k in (10, 20, 30, 40)]
+    return out
+
+
+def prepare(case: Case, work: Path, orlib: Path) -> Path:
+    """Make the instance folder of `case` in `work` (not timed)."""
+    if case.source == "bundled":
+        return REPO / "instances" / "vietnam-2026"
+    folder = work / case.name
+    if case.source == "generate":
+        args = ["generate", str(folder), "--preset", case.arg, "--seed", "0"]
+    else:
+        sub = "cap" if case.source == "orlib-cap" else "pmed"
+        args = ["import", case.source, str(orlib / sub / case.arg), str(folder)]
+        if case.capacity is not None:
+            args += ["--capacity", str(case.capacity)]
+    subprocess.run(siteopt_cmd(*args), check=True, capture_output=True, cwd=REPO)
+    return folder
+
+
+def baseline_checkout(work: Path) -> Path:
+    """The baseline commit's files in `work/baseline` (from `git archive`, no work tree)."""
+    dest = work / "baseline"
+    if not dest.exists():
+        dest.mkdir()
+        archive = work / "baseline.tar"
+        with open(archive, "wb") as f:
+            subprocess.run(["git", "archive", BASELINE], check=True, stdout=f, cwd=REPO)
+        with tarfile.open(archive) as tar:
+            tar.extractall(dest, filter="data")
+    return dest
+
+
+def export_baseline(case: Case, folder: Path, mps: Path, work: Path) -> None:
+    """Today's formulation of the case as MPS, written by the baseline commit's own code."""
+    base = baseline_checkout(work)
+    sets = [a for o in case.overrides for a in ("--set", o)]
+    subprocess.run([sys.executable, "-m", "siteopt", "export", str(folder), "--mps", str(mps),
+                    *sets], check=True, capture_output=True, cwd=base,
+                   env={"PYTHONPATH": str(base), "PATH": "/usr/bin:/bin"})
+
+
+def bench_one(case: Case, method: str, work: Path, orlib: Path) -> dict[str, object]:
+    """Measure one case: siteopt with `method`, then HiGHS alone on the baseline export."""
+    folder = prepare(case, work, orlib)
+    res = work / f"{case.name}-result"
+    sets = [a for o in case.overrides for a in ("--set", o)]
+    limit = case.time_limit
+    proc, wall, cpu, peak = run_measured(
+        siteopt_cmd("solve", str(folder), "--out", str(res), "--time-limit", str(limit),
+                    "--method", method, "--quiet", *sets), timeout=limit * 3 + 600)
+    row: dict[str, object] = {"instance": case.name, "method": method, "time_limit_s": limit,
+                              "siteopt_wall_s": round(wall, 2), "siteopt_cpu_s": round(cpu, 2),
+                              "siteopt_peak_mb": round(peak), "baseline": BASELINE}
+    summary = res / "summary.json"
+    if summary.exists():
+        s = json.loads(summary.read_text())
+        row.update(status=s["status"] if s["verified"] else f"{s['status']} (NOT verified)",
+                   objective=s["objective"], bound=s["bound"], gap=s["gap"],
+                   solve_s=round(s["timings_seconds"].get("solve", 0.0), 2),
+                   columns=s["model_size"].get("columns"),
+                   integer_columns=s["model_size"].get("integer_columns"),
+                   method_used=s.get("method", {}).get("name", ""),
+                   phases=json.dumps(s.get("method", {}).get("phases", [])))
+    else:
+        row["status"] = f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"
+    mps = work / f"{case.name}.mps"
+    export_baseline(case, folder, mps, work)
+    h_proc, h_wall, _h_cpu, h_peak = run_measured(
+        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(limit), "1e-4"],
+        timeout=limit * 3 + 600)
+    if h_proc.returncode == 0 and h_proc.stdout.strip():
+        r = json.loads(h_proc.stdout.strip().splitlines()[-1])
+        row.update(highs_status=r["status"], highs_objective=r["objective"],
+                   highs_gap=r["gap"], highs_solve_s=round(r["solve"], 2),
+                   highs_wall_s=round(h_wall, 2), highs_peak_mb=round(h_peak))
+        row["speedup"] = round(h_wall / wall, 2) if wall > 0 else None
+    else:
+        row.update(highs_status=f"exit {h_proc.returncode}", highs_wall_s=round(h_wall, 2))
+    return row
+
+
+def _gap(x: object) -> str:
+    try:
+        return f"{100 * float(x):.3f}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "–"
+
+
+def markdown_table(rows: list[dict[str, str]]) -> str:
+    """siteopt against HiGHS alone on today's formulation, one row per (instance, method)."""
+    head = ("| instance | limit s | siteopt method | status | objective | gap % | wall s | "
+            "peak MB | HiGHS alone (baseline) status | objective | gap % | wall s | peak MB | "
+            "speed-up |")
+    lines = [head, "|" + "---|" * 14]
+    for r in rows:
+        lines.append(
+            f"| {r['instance']} | {num(r.get('time_limit_s'), 0)} | "
+            f"{r.get('method_used') or r.get('method')} | {r.get('status')} | "
+            f"{num(r.get('objective'))} | {_gap(r.get('gap'))} | {num(r.get('siteopt_wall_s'))} | "
+            f"{num(r.get('siteopt_peak_mb'), 0)} | {r.get('highs_status', '–')} | "
+            f"{num(r.get('highs_objective'))} | {_gap(r.get('highs_gap'))} | "
+            f"{num(r.get('highs_wall_s'))} | {num(r.get('highs_peak_mb'), 0)} | "
+            f"{num(r.get('speedup'))} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line of the benchmark."""
+    ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 0.0)
+    ap.add_argument("--method", default="auto", help="siteopt's --method (default auto)")
+    args = ap.parse_args(argv)
+    names = [c.name for c in cases()]
+    if args.table:  # the latest row of each (instance, method), in suite order
+        latest = {(r["instance"], r["method"]): r for r in read_rows(args.out)}
+        print(f"Machine: {machine()}\n")
+        order = sorted(latest, key=lambda k: (names.index(k[0]) if k[0] in names else 99, k[1]))
+        print(markdown_table([latest[k] for k in order]))
+        return 0
+    unknown = set(args.only or ()) - set(names)
+    if unknown:
+        ap.error(f"unknown cases {sorted(unknown)}; one of {names}")
+    done = {(r["instance"], r["method"]) for r in read_rows(args.out)}
+    print(f"# {machine()}; baseline formulation {BASELINE}", flush=True)
+    for case in cases():
+        if args.only and case.name not in args.only:
+            continue
+        if (case.name, args.method) in done and not args.redo:
+            continue
+        if args.time_limit:
+            case.time_limit = args.time_limit
+        with exclusive(args.lock), tempfile.TemporaryDirectory(prefix="siteopt-speed-") as work:
+            row = bench_one(case, args.method, Path(work), args.orlib)
+        append_row(args.out, row, FIELDS)
+        print(f"{case.name} [{row.get('method_used') or args.method}]: {row.get('status')} "
+              f"gap {_gap(row.get('gap'))} % in {row.get('siteopt_wall_s')} s; HiGHS alone "
+              f"{row.get('highs_status')} gap {_gap(row.get('highs_gap'))} % in "
+              f"{row.get('highs_wall_s')} s; speed-up {row.get('speedup')}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
