@@ -58,8 +58,12 @@ __version__ = "0.1.0"
 
 def solve(instance: Instance, *, time_limit: float | None = None, gap: float | None = None,
           threads: int = 1, seed: int = 0, overrides: dict[str, object] | None = None,
-          progress: bool = False) -> Result:
-    """Solve an instance and return its verified plan (see `Result`)."""
+          progress: bool = False, method: str = "auto") -> Result:
+    """Solve an instance and return its verified plan (see `Result`).
+
+    `method` is `siteopt solve --method`: `auto` (chosen by size and structure) or one of
+    `siteopt.solver.METHOD_NAMES`.
+    """
     from siteopt.data.overrides import apply_overrides
     from siteopt.solver.highs import SolveOptions
     from siteopt.solver.pipeline import solve as _solve
@@ -67,7 +71,7 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
     if overrides:
         instance = apply_overrides(instance, overrides)
     options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed,
-                           progress=progress)
+                           progress=progress, method=method)
     return _solve(instance, options)
 
 

@@ -69,9 +69,11 @@ def test_p_median_and_p_center_match_enumeration(tmp_path_factory, case):
     result = siteopt.solve(inst)
     assert result.verified, result.violations
     assert result.objective == pytest.approx(median, abs=1e-6)
-    result = siteopt.solve(inst, overrides={"siting.objective": "max_rtt"})
-    assert result.verified, result.violations
-    assert result.objective == pytest.approx(center, abs=1e-6)
+    for method in ("highs", "radius"):  # the radius ladder in one run, and bisection
+        result = siteopt.solve(inst, overrides={"siting.objective": "max_rtt"}, method=method)
+        assert result.verified, result.violations
+        assert result.objective == pytest.approx(center, abs=1e-6), method
+        assert result.status == "optimal" and result.gap == pytest.approx(0, abs=1e-9)
 
 
 @CASES

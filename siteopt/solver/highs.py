@@ -40,6 +40,8 @@ class SolveOptions:
     log_file: str | None = None
     #: how the model is solved (`siteopt.solver.methods`): auto picks by size and structure
     method: str = "auto"
+    #: further HiGHS options (name, value) a method sets on its runs, e.g. presolve off
+    highs_options: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass
@@ -133,6 +135,8 @@ def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highs
     h.setOptionValue("random_seed", int(options.seed))
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))
+    for name, value in options.highs_options:
+        h.setOptionValue(name, value)
     return h
 
 

@@ -7,9 +7,12 @@ model's size and structure; the choice and each phase's time are recorded in sum
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from siteopt.model.compile import Matrices
 from siteopt.model.data import ModelData
@@ -53,12 +56,98 @@ def run_highs(mat: Matrices, data: ModelData, options: SolveOptions,
     return outcome
 
 
+def _level_columns(mat: Matrices) -> dict[int, int]:
+    """Column of each `rtt_level[l]` variable of a p-center model, by level l."""
+    return {int(v.index()): j for j, v in enumerate(mat.columns)
+            if v.parent_component().local_name == "rtt_level"}
+
+
+def run_radius_search(mat: Matrices, data: ModelData, options: SolveOptions,
+                      report: MethodReport) -> SolverOutcome:
+    """p-center (`max_rtt`) by bisection over the distinct round trips `rtt_levels`.
+
+    "Some plan serves every pair within rtt_levels[k]" is monotone in k, so the optimum is
+    the least k for which the whole model, with every pair beyond rtt_levels[k] forbidden
+    (`rtt_level[l] = 0` for l > k), is feasible. Each probe is a feasibility MILP (zero
+    objective: HiGHS stops at its first plan), much easier than the ladder's optimisation.
+    The search keeps a valid bound throughout: rtt_levels[lo + 1] after proving level lo
+    infeasible; a probe that runs out of time ends the search with that bound and the best
+    plan found, and the pipeline's second stage then finds the cheapest plan at the optimum.
+    """
+    levels = data.rtt_levels
+    if data.objective != "max_rtt" or len(levels) < 2:
+        return run_highs(mat, data, options, report)
+    cols = _level_columns(mat)
+    zero = np.zeros_like(mat.cost)
+    deadline = None if options.time_limit is None else time.perf_counter() + options.time_limit
+    lo, hi = -1, len(levels) - 1  # level lo proven infeasible (-1: none), level hi unknown
+    best: tuple[int, np.ndarray] | None = None
+    complete, interrupted_by, nodes, pass_seconds = True, None, 0, 0.0
+    spent = 0.0
+    while lo + 1 < hi or best is None:
+        k = (lo + 1 + hi) // 2 if best is not None or lo + 1 < hi else hi
+        remaining = None if deadline is None else deadline - time.perf_counter()
+        if remaining is not None and remaining <= 0:
+            complete = False
+            break
+        upper = mat.col_upper.copy()
+        for lv, j in cols.items():
+            if lv > k:
+                upper[j] = 0.0
+        probe = replace(mat, cost=zero, offset=0.0, col_upper=upper)
+        start = time.perf_counter()
+        out = solve_matrices(probe, replace(options, time_limit=remaining, gap=0.0,
+                                            progress=False))
+        spent += out.solve_seconds
+        nodes += out.nodes
+        pass_seconds += out.pass_seconds
+        report.phase(f"radius <= {levels[k]:g}", time.perf_counter() - start,
+                     note="feasible" if out.x is not None else out.status)
+        if out.interrupted_by is not None:
+            interrupted_by, complete = out.interrupted_by, False
+            if out.x is not None:
+                best = (k, out.x)
+            break
+        if out.x is not None:
+            best, hi = (k, out.x), k
+        elif out.status == "infeasible":
+            lo = k
+            if lo == len(levels) - 1:
+                break
+            if best is None and lo + 1 == hi:
+                continue
+        else:  # time limit or another stop without a verdict
+            complete = False
+            break
+    bound = levels[lo + 1] if lo + 1 < len(levels) else math.inf
+    if best is None:
+        status = "infeasible" if lo == len(levels) - 1 else (
+            "interrupted" if interrupted_by is not None else "time_limit")
+        return SolverOutcome(status=status, model_status=status, x=None, objective=math.inf,
+                             bound=bound, gap=math.inf, solve_seconds=spent, nodes=nodes,
+                             interrupted_by=interrupted_by, pass_seconds=pass_seconds)
+    k, x = best
+    x = x.copy()
+    for lv, j in cols.items():  # the ladder's values of a plan within levels[k]
+        x[j] = 1.0 if lv <= k else 0.0
+    objective = levels[k]
+    status = "optimal" if complete and hi == lo + 1 else (
+        "interrupted" if interrupted_by is not None else "time_limit")
+    gap = 0.0 if status == "optimal" else (objective - bound) / max(abs(objective), 1e-10)
+    return SolverOutcome(status=status, model_status=f"radius search: {status}", x=x,
+                         objective=objective, bound=bound if status != "optimal" else objective,
+                         gap=gap, solve_seconds=spent, nodes=nodes,
+                         interrupted_by=interrupted_by, pass_seconds=pass_seconds)
+
+
 #: Every method by name (`auto` is resolved by `choose`).
-METHODS: dict[str, Method] = {"highs": run_highs}
+METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search}
 
 
 def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, str]:
     """The method `auto` runs for this model, and why."""
+    if data.objective == "max_rtt" and len(data.rtt_levels) >= 2:
+        return "radius", "p-center objective: bisection over round-trip levels"
     return "highs", "one HiGHS run on the strengthened model"
 
 
