@@ -214,10 +214,12 @@ def apply_overrides(inst: Instance, values: Mapping[str, object]) -> Instance:
                 tables[target.table] = frame
                 copied.add(target.table)
             _apply_table(tables[target.table], target, value, meta)
-    from siteopt.data.load import from_tables
+    from siteopt.data.load import make_instance
 
-    return from_tables(meta, tables, path=inst.path,
-                       fingerprint=f"{inst.fingerprint}+{_digest(values)}")
+    # the changed tables go through the per-table rules again (a new id may repeat a key)
+    return make_instance(meta, tables, path=inst.path,
+                         fingerprint=f"{inst.fingerprint}+{_digest(values)}",
+                         checked=set(tables) - copied)
 
 
 def _text(value: object) -> str:
