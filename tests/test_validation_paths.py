@@ -73,3 +73,46 @@ def test_plan_of_a_bad_api_instance_is_never_verified():
     tables["phases"].loc[0, "it_mw"] = -10.0
     with pytest.raises(InputError):
         siteopt.from_tables(inst.meta, tables)
+
+
+def test_self_loop_link_is_rejected_with_its_row():
+    inst, tables = _tables()
+    tables["links"] = pd.concat([tables["links"], pd.DataFrame(
+        {"a": ["a"], "b": ["a"], "km": [5.0], "extra_rtt_ms": [0.0]})], ignore_index=True)
+    tables["links"].attrs = {}
+    with pytest.raises(InputError, match=r"links\.csv, line 4, column 'b': expected a link "
+                       "between two different nodes"):
+        siteopt.from_tables(inst.meta, tables)
+
+
+def test_self_loop_link_in_a_folder_is_rejected(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    with (folder / "links.csv").open("a") as f:
+        f.write("city,city,0\n")
+    with pytest.raises(InputError, match=r"links\.csv, line 4, column 'b'"):
+        siteopt.load_instance(folder)
+
+
+def test_negative_km_from_tables_is_rejected():
+    inst, tables = _tables()
+    tables["links"].loc[0, "km"] = -1.0
+    with pytest.raises(InputError, match=r"links\.csv, line 2, column 'km'"):
+        siteopt.from_tables(inst.meta, tables)
+
+
+@pytest.mark.parametrize("p", [0, 5])
+def test_infeasible_site_count_is_one_validation_error_naming_siting_sites(p):
+    inst = siteopt.load_instance(TINY / "p-median")
+    with pytest.raises(InputError, match=r"instance\.toml, column 'siting\.sites'") as err:
+        siteopt.apply_overrides(inst, {"siting.sites": p})
+    assert err.value.exit_code == 2
+    assert len(err.value.problems) == 1
+
+
+def test_partial_service_costs_are_warned_once_with_count_and_examples():
+    inst, tables = _tables("service-cost")
+    assert not any("service_costs" in w for w in inst.warnings)
+    tables["service_costs"] = tables["service_costs"].iloc[:1]
+    warned = [w for w in siteopt.from_tables(inst.meta, tables).warnings if "service_costs" in w]
+    assert warned == ["service_costs.csv prices 1 of the 2 allowed (site, region) pairs; the "
+                      "other 1 are served at cost 0 (e.g. B->R)"]
