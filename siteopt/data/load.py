@@ -60,7 +60,8 @@ def from_tables(meta: Metadata | Mapping[str, object], tables: Mapping[str, pd.D
 
 
 def make_instance(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | None = None,
-                  fingerprint: str = "", checked: Iterable[str] = ()) -> Instance:
+                  fingerprint: str = "", checked: Iterable[str] = (),
+                  overrides: tuple[tuple[str, object], ...] = ()) -> Instance:
     """The one constructor of a validated Instance (`from_tables` and `load_instance` call it).
 
     `checked` names tables that already passed `check_table` unchanged (the reader's output,
@@ -91,7 +92,8 @@ def make_instance(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | 
     timings: dict[str, float] = {}
     warnings, latency = cross_check(meta, full, timings)
     return Instance(path=path, meta=meta, tables=full, fingerprint=fingerprint,
-                    latency=latency, warnings=tuple(warnings), timings=timings)
+                    latency=latency, warnings=tuple(warnings), timings=timings,
+                    overrides=overrides)
 
 
 def load_instance(path: str | Path | None = None) -> Instance:
