@@ -274,7 +274,9 @@ class Facts:
     def cost_by_term(self) -> dict[str, float]:
         """Present value of each cost term."""
         terms, _ = self.costs
-        return {t: sum(self.discount[y] * x for y, x in by.items()) for t, by in terms.items()}
+        rate = self.eco.discount_rate  # any year: a bad plan may name one outside the horizon
+        return {t: sum((1 + rate) ** -(y - self.y0) * x for y, x in by.items())
+                for t, by in terms.items()}
 
     @cached_property
     def n_open(self) -> int:
