@@ -266,11 +266,6 @@ class Facts:
         return terms, spend
 
     @cached_property
-    def discount(self) -> dict[int, float]:
-        """Discount factor per year."""
-        return {y: (1 + self.eco.discount_rate) ** -(y - self.y0) for y in self.years}
-
-    @cached_property
     def cost_by_term(self) -> dict[str, float]:
         """Present value of each cost term."""
         terms, _ = self.costs
