@@ -172,7 +172,7 @@ def _gap(x: object) -> str:
 
 
 def markdown_table(rows: list[dict[str, str]]) -> str:
-    """siteopt against HiGHS alone on today's formulation, one row per (instance, method)."""
+    """Siteopt against HiGHS alone on today's formulation, one row per (instance, method)."""
     head = ("| instance | limit s | siteopt method | status | objective | gap % | wall s | "
             "peak MB | HiGHS alone (baseline) status | objective | gap % | wall s | peak MB | "
             "speed-up |")

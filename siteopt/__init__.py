@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from siteopt.data.instance import Instance
     from siteopt.data.load import from_tables, load_instance
     from siteopt.data.overrides import apply_overrides
-    from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
+    from siteopt.errors import ExitCode, InputError, Problem, SiteoptError, UnverifiedPlanError
     from siteopt.io.write import write_result
     from siteopt.report import plots
     from siteopt.scenarios.sweep import read_table, run_scenarios
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "CheckReport": "siteopt.verify.checker", "check_plan": "siteopt.verify.checker",
     "ExitCode": "siteopt.errors", "InputError": "siteopt.errors", "Problem": "siteopt.errors",
-    "SiteoptError": "siteopt.errors", "GeneratorSpec": "siteopt.synth.generate",
+    "SiteoptError": "siteopt.errors", "UnverifiedPlanError": "siteopt.errors",
+    "GeneratorSpec": "siteopt.synth.generate",
     "generate_instance": "siteopt.synth.generate", "Instance": "siteopt.data.instance",
     "from_tables": "siteopt.data.load", "load_instance": "siteopt.data.load",
     "write_result": "siteopt.io.write", "apply_overrides": "siteopt.data.overrides",
@@ -58,11 +59,14 @@ __version__ = "0.1.0"
 
 def solve(instance: Instance, *, time_limit: float | None = None, gap: float | None = None,
           threads: int = 1, seed: int = 0, overrides: dict[str, object] | None = None,
-          progress: bool = False, method: str = "auto") -> Result:
+          progress: bool = False, strict: bool = True, method: str = "auto") -> Result:
     """Solve an instance and return its verified plan (see `Result`).
 
-    `method` is `siteopt solve --method`: `auto` (chosen by size and structure) or one of
-    `siteopt.solver.METHOD_NAMES`.
+    A plan the independent checker rejects raises `UnverifiedPlanError` (its `result`
+    holds the plan and `violations`); with `strict=False` it is returned instead, flagged by
+    `result.verified == False` and `result.violations`. Results without a plan (infeasible,
+    no plan within the limits) are returned either way. `method` is `siteopt solve
+    --method`: `auto` (chosen by size and structure) or one of `siteopt.solver.METHOD_NAMES`.
     """
     from siteopt.data.overrides import apply_overrides
     from siteopt.solver.highs import SolveOptions
@@ -72,12 +76,18 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
         instance = apply_overrides(instance, overrides)
     options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, seed=seed,
                            progress=progress, method=method)
-    return _solve(instance, options)
+    result = _solve(instance, options)
+    if strict and result.has_plan and not result.verified:
+        from siteopt.errors import UnverifiedPlanError
+
+        raise UnverifiedPlanError(result, result.violations)
+    return result
 
 
 __all__ = [
     "CheckReport", "ExitCode", "GeneratorSpec", "InputError", "Instance", "Problem", "Result",
-    "SiteoptError", "SolveOptions", "apply_overrides", "build", "check_plan", "from_tables",
+    "SiteoptError", "SolveOptions", "UnverifiedPlanError", "apply_overrides", "build",
+    "check_plan", "from_tables",
     "generate_instance", "load_instance", "plots", "read_table", "run_scenarios", "solve",
     "write_result",
 ]

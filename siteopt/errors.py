@@ -61,3 +61,21 @@ class InputError(SiteoptError):
             shown.append(f"... and {len(self.problems) - limit} more")
         noun = "problem" if len(self.problems) == 1 else "problems"
         super().__init__(f"{len(self.problems)} input {noun}:\n  " + "\n  ".join(shown))
+
+
+class UnverifiedPlanError(SiteoptError):
+    """The independent checker rejected the plan a solve returned: a bug, never a result.
+
+    `result` is the rejected `Result` (with its `violations`), for inspection.
+    """
+
+    exit_code = ExitCode.INTERNAL_ERROR
+
+    def __init__(self, result: object, violations: list[str], limit: int = 20):
+        self.result = result
+        self.violations = list(violations)
+        shown = self.violations[:limit]
+        if len(self.violations) > limit:
+            shown.append(f"... and {len(self.violations) - limit} more")
+        super().__init__(f"the plan failed independent verification ({len(self.violations)} "
+                         "violations):\n  " + "\n  ".join(shown))

@@ -49,3 +49,26 @@ def test_failed_rewrite_keeps_the_previous_results(tmp_path):
         raise RuntimeError("killed mid-write")
     assert (out / "summary.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def _reject_every_plan(monkeypatch):
+    from siteopt.solver import pipeline
+    from siteopt.verify.checker import CheckReport
+
+    monkeypatch.setattr(pipeline, "check_plan",
+                        lambda inst, plan, objective=None: CheckReport(violations=["planted"]))
+
+
+def test_unverified_plan_raises_by_default(monkeypatch):
+    _reject_every_plan(monkeypatch)
+    inst = siteopt.load_instance(TINY / "cheapest-site")
+    with pytest.raises(siteopt.UnverifiedPlanError, match="planted") as err:
+        siteopt.solve(inst)
+    assert isinstance(err.value, siteopt.SiteoptError)
+    assert err.value.result.violations == ["planted"]
+
+
+def test_unverified_plan_is_flagged_when_not_strict(monkeypatch):
+    _reject_every_plan(monkeypatch)
+    result = siteopt.solve(siteopt.load_instance(TINY / "cheapest-site"), strict=False)
+    assert not result.verified and result.violations == ["planted"]

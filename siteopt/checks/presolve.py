@@ -238,8 +238,9 @@ def check_demand_reach(view: InstanceView) -> list[Finding]:
     for y, mw in zip(demand["year"], demand["it_mw"], strict=True):
         year_total[int(y)] += float(mw)
     out = []
-    for i, row in enumerate(demand.itertuples(index=False)):
-        region, cls, year, need = row.region, row._1, int(row.year), float(row.it_mw)
+    rows = demand[["region", "class", "year", "it_mw"]].itertuples(index=False, name=None)
+    for i, (region, cls, year_cell, mw) in enumerate(rows):  # by name: any column order
+        year, need = int(year_cell), float(mw)
         if need <= EPS:
             continue
         allowed = view.class_cooling[cls]

@@ -154,7 +154,32 @@ def make_parser() -> argparse.ArgumentParser:
                    help="capacity of every warehouse (needed for capa/capb/capc, whose "
                    "files say 'capacity'; replaces the file's values otherwise)")
     _add_generate_parser(sub)
+    _add_verify_parser(sub)
     return parser
+
+
+def _add_verify_parser(sub: argparse._SubParsersAction) -> None:
+    """The `verify` subcommand: re-check a result folder against its instance."""
+    p = sub.add_parser("verify", help="re-check a result folder with the independent checker "
+                       "(reloads the instance, applies the recorded overrides)")
+    p.add_argument("instance", type=Path, help="instance folder the result was solved from")
+    p.add_argument("result", type=Path, help="result folder (summary.json and the CSV tables)")
+    p.set_defaults(command="verify")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 if the folder's plan is verified, 1 listing the violations, 2 on bad input."""
+    from siteopt.verify.folder import verify_folder
+
+    check = verify_folder(args.instance, args.result)
+    if check.ok:
+        _console().print(f"verified: {escape(str(args.result))} is a valid plan of "
+                         f"{escape(str(args.instance))} (objective {check.report.objective:.6f})")
+        return ExitCode.OK
+    _err.print(f"[red]not verified:[/red] {len(check.report.violations)} violations")
+    for v in check.report.violations:
+        _err.print(f"  {escape(v)}", soft_wrap=True)
+    return ExitCode.INTERNAL_ERROR
 
 
 def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
@@ -509,6 +534,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "explain": cmd_explain,
             "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema, "import": cmd_import,
             "sweep": cmd_sweep, "batch": cmd_batch, "generate": cmd_generate}
+COMMANDS["verify"] = cmd_verify
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,9 @@ class Instance:
     #: seconds spent making it: read (parse + per-table checks), checks (cross-table), graph
     #: (fiber graph, latency matrix, reachability)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    #: the overrides applied to the loaded instance, in order (key, value as given), so a
+    #: result records them and `siteopt verify` can rebuild the same instance
+    overrides: tuple[tuple[str, object], ...] = field(default=())
 
     @property
     def years(self) -> list[int]:

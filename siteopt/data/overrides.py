@@ -214,10 +214,30 @@ def apply_overrides(inst: Instance, values: Mapping[str, object]) -> Instance:
                 tables[target.table] = frame
                 copied.add(target.table)
             _apply_table(tables[target.table], target, value, meta)
-    from siteopt.data.load import from_tables
+    from siteopt.data.load import make_instance
 
-    return from_tables(meta, tables, path=inst.path,
-                       fingerprint=f"{inst.fingerprint}+{_digest(values)}")
+    # the fingerprint is the loaded instance's plus a digest of every override applied to it
+    # so far: applying them in one call or in several gives the same (`siteopt verify`)
+    applied = inst.overrides + tuple(values.items())
+    base = inst.fingerprint.rsplit("+", 1)[0] if inst.overrides else inst.fingerprint
+    # the changed tables go through the per-table rules again (a new id may repeat a key)
+    return make_instance(meta, tables, path=inst.path, fingerprint=f"{base}+{_digest(applied)}",
+                         checked=set(tables) - copied, overrides=applied)
+
+
+def apply_recorded(inst: Instance, applied: Iterable[tuple[str, object]]) -> Instance:
+    """`inst` with a recorded sequence of overrides (`Instance.overrides`) applied again.
+
+    A key may repeat in the sequence (applied twice, e.g. two scalings); each run of
+    distinct keys is applied in one call.
+    """
+    run: dict[str, object] = {}
+    for key, value in applied:
+        if key in run:
+            inst = apply_overrides(inst, run)
+            run = {}
+        run[key] = value
+    return apply_overrides(inst, run)
 
 
 def _text(value: object) -> str:
@@ -322,6 +342,8 @@ def _apply_table(frame: pd.DataFrame, ov: TableOverride, value: object, meta: Me
         frame[ov.column] = column
 
 
-def _digest(values: Mapping[str, object]) -> str:
-    text = ";".join(f"{k}={values[k]}" for k in sorted(values))
+def _digest(applied: tuple[tuple[str, object], ...]) -> str:
+    keys = [k for k, _v in applied]
+    items = sorted(applied, key=lambda kv: kv[0]) if len(set(keys)) == len(keys) else applied
+    text = ";".join(f"{k}={v}" for k, v in items)
     return hashlib.sha256(text.encode()).hexdigest()[:8]

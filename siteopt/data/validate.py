@@ -249,9 +249,56 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                                         column="latency.max_rtt_ms", found=text))
 
 
+def check_service_costs(meta: Metadata, tables: Tables, lat: pd.DataFrame,
+                        problems: list[Problem], warnings: list[str]) -> None:
+    """Warn once if service_costs.csv prices some allowed (site, region) pairs but not all.
+
+    A pair without a row costs 0 (the documented default), which is what an empty table
+    means; a table that covers only part of the pairs usually forgot the rest. A
+    location-free region without any row is read as having no route to price (Vietnam's
+    `ai_gpu`); once the table prices one of its pairs, its other pairs count too.
+    """
+    costs = tables["service_costs"]
+    if costs.empty:
+        return
+    hosts = hosting_sites(tables)
+    targets = latency_targets(meta, tables)
+    region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
+    demand = tables["demand"]
+    wanted = set(demand.loc[demand["it_mw"] > 0, ["region", "class"]].itertuples(
+        index=False, name=None))
+    rtt: dict[str, dict[str, float]] = {}
+    for site, region, value in lat[["site", "region", "rtt_ms"]].itertuples(index=False,
+                                                                             name=None):
+        rtt.setdefault(region, {})[site] = float(value)
+    priced = set(zip(costs["site"], costs["region"], strict=True))
+    priced_regions = {r for _s, r in priced}
+    allowed: set[tuple[str, str]] = set()
+    for region, cls in wanted:
+        if region_node.get(region, "") == "" and region not in priced_regions:
+            continue
+        target = targets.get((region, cls))
+        for site in hosts.get(cls, ()):
+            if region_node.get(region, "") == "" or (site in rtt.get(region, {}) and (
+                    target is None or rtt[region][site] <= target + 1e-9)):
+                allowed.add((site, region))
+    missing = sorted(allowed - priced)
+    if missing and allowed & priced:
+        shown = ", ".join(f"{s}->{r}" for s, r in missing[:5])
+        warnings.append(f"{_file('service_costs')} prices {len(allowed & priced)} of the "
+                        f"{len(allowed)} allowed (site, region) pairs; the other {len(missing)} "
+                        f"are served at cost 0 (e.g. {shown}{', ...' if len(missing) > 5 else ''})")
+
+
 def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
                  warnings: list[str]) -> None:
-    """`siting.sites` is a count the sites can meet: existing sites are open whatever happens."""
+    """`siting.sites` is a count the sites can meet: existing sites are open whatever happens.
+
+    One rule for settings that alone make the instance infeasible: a validation error naming
+    `siting.sites` (exit 2), never a solve that reports its consequences (demand cannot be
+    served) without the cause: p above the number of sites under `exactly`, p below the
+    existing sites, and p = 0 when demand must be served.
+    """
     p = meta.siting.sites
     if p is None:
         return
@@ -260,16 +307,37 @@ def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
     if meta.siting.sites_rule == "exactly" and p > n_sites:
         problems.append(Problem("instance.toml", f"siting.sites <= the {n_sites} sites in "
                                 f"{_file('sites')}", column="siting.sites", found=str(p)))
+    demand = tables["demand"]
+    if p == 0 and not meta.unserved_allowed and bool((demand["it_mw"] > 0).any()):
+        problems.append(Problem("instance.toml", "siting.sites >= 1: with siting.sites = 0 no "
+                                "site may open, and the demand must be served (unserved "
+                                "demand is not allowed), so no plan exists", column="siting.sites",
+                                found=str(p)))
     if p < n_existing:
         problems.append(Problem("instance.toml", f"siting.sites >= the {n_existing} sites with "
                                 "existing capacity (they are open from the first year)",
                                 column="siting.sites", found=str(p)))
 
 
+def check_links(meta: Metadata, tables: Tables, problems: list[Problem],
+                warnings: list[str]) -> None:
+    """No link joins a node to itself (parallel links are fine: the faster one counts).
+
+    A self-loop is no fiber route, and it would enter the latency table's km and hop counts.
+    Negative km and delays are cell rules (`km >= 0`); zero km is a co-located link.
+    """
+    links = tables["links"]
+    for i, (a, b) in enumerate(zip(links["a"], links["b"], strict=True)):
+        if a == b:
+            problems.append(Problem(_file("links"), f"a link between two different nodes (not "
+                                    f"{a} to itself)", row=row_line(links, i), column="b",
+                                    found=b))
+
+
 CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
-    check_budgets, check_latency_targets, check_siting,
+    check_budgets, check_latency_targets, check_links, check_siting,
 )
 
 
@@ -292,6 +360,7 @@ def cross_check(meta: Metadata, tables: Tables, timings: dict[str, float] | None
     graph = instance_graph(tables, meta.latency)
     lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
     check_reachability(meta, tables, lat, problems, warnings)
+    check_service_costs(meta, tables, lat, problems, warnings)
     if problems:
         raise InputError(problems)
     if timings is not None:

@@ -334,24 +334,65 @@ def empty_table(table: Table) -> pd.DataFrame:
     return frame
 
 
+def check_table(table: Table, raw: pd.DataFrame, meta: Metadata,
+                problems: list[Problem]) -> pd.DataFrame:
+    """The per-table rules, on a table of text cells: columns, cells, keys, non-empty.
+
+    The one path every table takes, whether read from a file (`read_tables`) or given as a
+    DataFrame (`text_cells`, then this: `siteopt.data.load.from_tables`, overrides).
+    Columns are matched by name, so their order does not matter; the typed table has the
+    schema's column order. Problems name the file, the row's line (`attrs["line"]`, else its
+    position + 2: the line it has once written) and the column.
+    """
+    if not _check_columns(table, raw, problems):
+        return empty_table(table)
+    typed = _typed(table, raw, meta, problems)
+    _check_keys(table, typed, problems)
+    if typed.empty and table.name in NONEMPTY:
+        problems.append(Problem(table.file, f"at least one row in the {table.name} table",
+                                row=2, found="no rows"))
+    return typed
+
+
+def _cell_text(value: object) -> str:
+    """A DataFrame cell as the text a CSV file would hold (the inverse of `_parse_cell`)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        return "" if math.isnan(value) else repr(float(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, list | tuple | np.ndarray):
+        return "|".join(str(v).strip() for v in value)
+    return str(value).strip()
+
+
+def text_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """A DataFrame made in code as text cells, for `check_table` (the reader's input).
+
+    Each row keeps its line (`attrs["line"]`, if it has one per row) or gets its position
+    + 2, the line it would have in the written file.
+    """
+    text = pd.DataFrame({j: pd.Series([_cell_text(v) for v in frame.iloc[:, j]], dtype=object)
+                         for j in range(frame.shape[1])}, index=pd.RangeIndex(len(frame)))
+    text.columns = [str(c).strip() for c in frame.columns]  # repeats kept: check_table says so
+    lines = frame.attrs.get("line")
+    if not lines or len(lines) != len(frame):
+        lines = range(2, len(frame) + 2)
+    text.attrs["line"] = LineNumbers(lines)
+    return text
+
+
 def read_tables(folder: Path, meta: Metadata) -> dict[str, pd.DataFrame]:
     """Read every table of `folder`, typed per schema; raise InputError listing all problems."""
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         raw = _read_csv(folder, table, problems)
-        if raw is None:
-            tables[table.name] = empty_table(table)
-            continue
-        if not _check_columns(table, raw, problems):
-            tables[table.name] = empty_table(table)
-            continue
-        typed = _typed(table, raw, meta, problems)
-        _check_keys(table, typed, problems)
-        if typed.empty and table.name in NONEMPTY:
-            problems.append(Problem(table.file, f"at least one row in the {table.name} table",
-                                    row=2, found="no rows"))
-        tables[table.name] = typed
+        tables[table.name] = (empty_table(table) if raw is None
+                              else check_table(table, raw, meta, problems))
     if problems:
         raise InputError(problems)
     return tables

@@ -53,25 +53,63 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(target: Path) -> list[Path]:
-    """Remove temporary siblings of `target` left by a siteopt process that no longer runs.
+    """Clean up after a siteopt process that no longer runs; restore a lost `target`.
 
     A process killed outright (SIGKILL, power loss) cannot clean up; its temporary folders
-    carry its process id (`.NAME.tmp-PID-xxxx`), so a later run removes them once that
-    process is gone, and a rerun starts from a clean slate.
+    carry its process id (`.NAME.tmp-PID-xxxx`, `.NAME.old-PID-xxxx`), so a later run removes
+    them once that process is gone, and a rerun starts from a clean slate. A backup
+    (`old`) of a folder whose swap was cut short between its two renames is the previous
+    `target`: if `target` is missing it is put back, never removed.
     """
     removed = []
     for path in sorted(target.parent.glob(f".{target.name}.*-*-*")):
         kind, _, rest = path.name[len(target.name) + 2:].partition("-")
         pid = rest.split("-", 1)[0]
-        if kind in ("tmp", "old") and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
+        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if kind == "old" and not target.exists() and not os.path.lexists(target):
+            os.replace(path, target)
+            _fsync_dir(target.parent)
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
     return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk, where the platform allows."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file under `root`, then every folder (so the names are durable too)."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            with path.open("rb+") as f:
+                os.fsync(f.fileno())
+    for path in [*(p for p in root.rglob("*") if p.is_dir()), root]:
+        _fsync_dir(path)
 
 
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder that replaces `target` only if the block completes."""
+    """Yield a temporary folder that replaces `target` only if the block completes.
+
+    The swap never loses a folder: the new folder's files and names are fsync'ed, the old
+    `target` is renamed to a backup (`.NAME.old-PID-xxxx`), the new folder is renamed to
+    `target`, then the backup is removed. A failure or signal between the two renames puts
+    the backup back; a process killed outright leaves the backup, which the next run
+    restores (`remove_stale_temporaries`). The parent folder is fsync'ed after each rename.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(target)
@@ -82,20 +120,26 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         _usual_mode(tmp, directory=True)
         for path in tmp.rglob("*"):
             _usual_mode(path, directory=path.is_dir())
-        old = None
+        _fsync_tree(tmp)
+        backup = None
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{pid}-",
-                                        dir=target.parent))
-            os.replace(target, old / "previous")
+            holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{pid}-",
+                                           dir=target.parent))
+            holder.rmdir()  # a free name of the backup pattern: the rename creates it
+            os.replace(target, holder)
+            backup = holder
+            _fsync_dir(target.parent)
         try:
             os.replace(tmp, target)
-        except OSError:
-            if old is not None:  # put the previous results back
-                os.replace(old / "previous", target)
+        except BaseException:
+            if backup is not None and not os.path.lexists(target):
+                os.replace(backup, target)  # put the previous results back
+                backup = None
             raise
         finally:
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            _fsync_dir(target.parent)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -112,7 +156,10 @@ def atomic_file(target: Path, suffix: str = "") -> Iterator[Path]:
     try:
         yield tmp
         _usual_mode(tmp, directory=False)
+        with tmp.open("rb+") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, target)
+        _fsync_dir(target.parent)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -59,13 +59,13 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
 
     sched = t["schedule"]
     tab = Table(title="Phase schedule", title_justify="left")
-    for col in ("year", "site", "phase", "cooling", "IT MW", "capex USD M",
+    for col in ("year", "site", "phase", "cooling", "IT MW", "capex with cooling USD M",
                 "of which in horizon", ""):
         tab.add_column(col)
     for r in sched.itertuples(index=False):
         tab.add_row(str(r.online_year), escape(r.site), escape(r.phase), escape(r.cooling),
                     _fmt(r.it_mw, 1),
-                    _fmt(r.capex_usd_m, 1), _fmt(r.capex_in_horizon_usd_m, 1),
+                    _fmt(r.capex_with_cooling_usd_m, 1), _fmt(r.capex_in_horizon_usd_m, 1),
                     "committed" if r.committed else "")
     con.print(tab)
 

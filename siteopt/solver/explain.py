@@ -21,7 +21,7 @@ import pyomo.environ as pyo
 
 from siteopt.checks.presolve import Finding, InstanceView, errors, presolve_checks
 from siteopt.data.instance import Instance
-from siteopt.data.load import from_tables
+from siteopt.data.load import make_instance
 from siteopt.data.rules import latency_targets
 from siteopt.io.frames import row_line
 from siteopt.io.schema import TABLES_BY_NAME
@@ -81,7 +81,8 @@ def _elastic_instance(inst: Instance) -> Instance:
         "siting": inst.meta.siting.model_copy(update={"objective": "total_cost"})})
     tables = dict(inst.tables)
     tables["latency_targets"] = tables["latency_targets"].iloc[0:0]
-    return from_tables(meta, tables, path=inst.path, fingerprint=inst.fingerprint + "+elastic")
+    return make_instance(meta, tables, path=inst.path, fingerprint=inst.fingerprint + "+elastic",
+                         checked=tables)  # typed already; an empty table stays valid
 
 
 def _line(inst: Instance, table: str, i: int) -> str:

@@ -59,6 +59,9 @@ class Result:
     objective_name: str = "total_cost"
     total_cost: float | None = None
     method: MethodReport | None = None
+    #: overrides applied to the loaded instance, in order (`Instance.overrides`), recorded
+    #: in summary.json as [key, value] pairs so that `siteopt verify` can rebuild it
+    overrides: list[list[object]] = field(default_factory=list)
 
     @property
     def has_plan(self) -> bool:
@@ -88,6 +91,7 @@ class Result:
             "model_size": self.size,
             "coefficient_ranges": self.coefficient_ranges,
             "interrupted_by": signal_name(self.interrupted_by),
+            "overrides": self.overrides,
             "options": {"time_limit": self.options.time_limit, "gap": self.options.gap,
                         "threads": self.options.threads, "seed": self.options.seed,
                         "method": self.options.method},
@@ -154,7 +158,9 @@ def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = Tr
     # the model and its tables are millions of objects: a full garbage collection now and
     # then would cost more than building them (freed by reference counting all the same)
     with PauseGC():
-        return _solve(inst, options or SolveOptions(), checks, runner)
+        result = _solve(inst, options or SolveOptions(), checks, runner)
+    result.overrides = [[k, v] for k, v in inst.overrides]  # for `siteopt verify`
+    return result
 
 
 def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner | None

@@ -65,12 +65,13 @@ def _schedule(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
             span = spend_years(year, d.phase_lead[s, p])
             inside = sum(1 for y in span if d.first_year <= y <= d.last_year)
             rows.append({"site": s, "phase": p, "cooling": k, "online_year": year,
-                         "it_mw": d.phase_it[s, p], "capex_usd_m": capex,
+                         "it_mw": d.phase_it[s, p], "capex_with_cooling_usd_m": capex,
                          "capex_in_horizon_usd_m": capex * inside / len(span),
                          "committed": (s, p) in d.phase_committed})
     order = {sp: i for i, sp in enumerate(d.SP)}
     frame = pd.DataFrame(rows, columns=["site", "phase", "cooling", "online_year", "it_mw",
-                                        "capex_usd_m", "capex_in_horizon_usd_m", "committed"])
+                                        "capex_with_cooling_usd_m", "capex_in_horizon_usd_m",
+                                        "committed"])
     if not frame.empty:
         frame["_o"] = [order[(s, p)] for s, p in zip(frame["site"], frame["phase"], strict=True)]
         frame = frame.sort_values(["online_year", "_o"]).drop(columns="_o")

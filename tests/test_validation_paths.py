@@ -1,0 +1,118 @@
+"""Every way an instance is made goes through the same cell, key and cross-table rules."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+import siteopt
+from siteopt.checks.presolve import presolve_checks
+from siteopt.errors import InputError
+from tests.conftest import TINY
+
+
+def _tables(name: str = "cheapest-site"):
+    inst = siteopt.load_instance(TINY / name)
+    return inst, {k: v.copy() for k, v in inst.tables.items()}
+
+
+def test_presolve_reads_demand_columns_by_name_not_position():
+    inst, tables = _tables()
+    tables["demand"] = tables["demand"][["it_mw", "year", "class", "region"]]
+    other = siteopt.from_tables(inst.meta, tables)
+    assert [str(f) for f in presolve_checks(other)] == [str(f) for f in presolve_checks(inst)]
+    assert siteopt.solve(other).objective == pytest.approx(siteopt.solve(inst).objective)
+
+
+@pytest.mark.parametrize(("table", "column", "value", "expected"), [
+    ("phases", "it_mw", -5.0,
+     r"phases\.csv, line 2, column 'it_mw': expected a finite number >= 0"),
+    ("phases", "capex_usd_m", math.nan, r"phases\.csv, line 3, column 'capex_usd_m': expected a "
+     "value"),
+    ("cooling", "pue", 0.2, r"cooling\.csv, line 2, column 'pue': expected a finite number "
+     "from 1 to 5"),
+])
+def test_from_tables_applies_the_cell_rules(table, column, value, expected):
+    inst, tables = _tables()
+    row = 1 if (table, column) == ("phases", "capex_usd_m") else 0
+    tables[table].loc[row, column] = value
+    with pytest.raises(InputError, match=expected):
+        siteopt.from_tables(inst.meta, tables)
+
+
+def test_from_tables_rejects_duplicate_keys_by_row_position():
+    inst, tables = _tables()
+    demand = tables["demand"]
+    tables["demand"] = pd.concat([demand, demand], ignore_index=True)
+    tables["demand"].attrs = {}
+    with pytest.raises(InputError, match=r"demand\.csv, line 3, column 'year': expected a "
+                       r"unique \(region, class, year\); line 2 has the same"):
+        siteopt.from_tables(inst.meta, tables)
+
+
+def test_from_tables_in_any_column_order_equals_the_folder():
+    inst, tables = _tables()
+    shuffled = {k: v[list(reversed(v.columns))] for k, v in tables.items()}
+    other = siteopt.from_tables(inst.meta.model_dump(), shuffled)
+    for name, frame in inst.tables.items():
+        pd.testing.assert_frame_equal(other.tables[name], frame, check_dtype=False)
+
+
+def test_override_creating_a_duplicate_key_is_rejected():
+    inst = siteopt.load_instance(TINY / "cheapest-site")
+    with pytest.raises(InputError, match=r"phases\.csv, line 3, column 'phase': expected a "
+                       "unique"):
+        siteopt.apply_overrides(inst, {"phases[site=B].site": "A"})
+
+
+def test_plan_of_a_bad_api_instance_is_never_verified():
+    # before: from_tables took a negative it_mw, and the checker called the plan verified
+    inst, tables = _tables()
+    tables["phases"].loc[0, "it_mw"] = -10.0
+    with pytest.raises(InputError):
+        siteopt.from_tables(inst.meta, tables)
+
+
+def test_self_loop_link_is_rejected_with_its_row():
+    inst, tables = _tables()
+    tables["links"] = pd.concat([tables["links"], pd.DataFrame(
+        {"a": ["a"], "b": ["a"], "km": [5.0], "extra_rtt_ms": [0.0]})], ignore_index=True)
+    tables["links"].attrs = {}
+    with pytest.raises(InputError, match=r"links\.csv, line 4, column 'b': expected a link "
+                       "between two different nodes"):
+        siteopt.from_tables(inst.meta, tables)
+
+
+def test_self_loop_link_in_a_folder_is_rejected(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    with (folder / "links.csv").open("a") as f:
+        f.write("city,city,0\n")
+    with pytest.raises(InputError, match=r"links\.csv, line 4, column 'b'"):
+        siteopt.load_instance(folder)
+
+
+def test_negative_km_from_tables_is_rejected():
+    inst, tables = _tables()
+    tables["links"].loc[0, "km"] = -1.0
+    with pytest.raises(InputError, match=r"links\.csv, line 2, column 'km'"):
+        siteopt.from_tables(inst.meta, tables)
+
+
+@pytest.mark.parametrize("p", [0, 5])
+def test_infeasible_site_count_is_one_validation_error_naming_siting_sites(p):
+    inst = siteopt.load_instance(TINY / "p-median")
+    with pytest.raises(InputError, match=r"instance\.toml, column 'siting\.sites'") as err:
+        siteopt.apply_overrides(inst, {"siting.sites": p})
+    assert err.value.exit_code == 2
+    assert len(err.value.problems) == 1
+
+
+def test_partial_service_costs_are_warned_once_with_count_and_examples():
+    inst, tables = _tables("service-cost")
+    assert not any("service_costs" in w for w in inst.warnings)
+    tables["service_costs"] = tables["service_costs"].iloc[:1]
+    warned = [w for w in siteopt.from_tables(inst.meta, tables).warnings if "service_costs" in w]
+    assert warned == ["service_costs.csv prices 1 of the 2 allowed (site, region) pairs; the "
+                      "other 1 are served at cost 0 (e.g. B->R)"]
