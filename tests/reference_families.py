@@ -125,6 +125,30 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
             if k in techs:
                 existing[s, c] += mw
     techs_of = {c: sorted(techs) for c, techs in d.class_cooling.items()}
+    # build order per site, and the coolings each phase may ever use
+    chain: dict[str, list[str]] = defaultdict(list)
+    for s, p in d.SP:
+        if d.phase_prev[s, p] is None:
+            q = p
+            while q is not None:
+                chain[s].append(q)
+                q = next((b for (a, b), prev in d.phase_prev.items()
+                          if a == s and prev == (s, q)), None)
+    coolings: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for s, p, k, _y in d.SPKY:
+        coolings[s, p].add(k)
+
+    def coefficient(s: str, p: str, c: str, D: float) -> float:
+        """min(D, u it) outside the hosting prefix; the lifted step inside it."""
+        u = d.max_utilization
+        before = existing[s, c]
+        for q in chain[s]:
+            if not coolings[s, q] <= d.class_cooling[c]:
+                break  # the prefix of phases that can only host c ends here
+            if q == p:
+                return min(D, u * (before + d.phase_it[s, p])) - min(D, u * before)
+            before += d.phase_it[s, q]
+        return min(D, u * d.phase_it[s, p])
 
     def rule(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
         D = d.demand[r, c, y]
@@ -132,9 +156,9 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:
         base = min(D, u * existing[s, c])
         if base >= D - 1e-12:
             return pyo.Constraint.Skip
-        terms = [(min(D, u * d.phase_it[sp]), m.online[sp[0], sp[1], k, y])
+        terms = [(coefficient(s, sp[1], c, D), m.online[sp[0], sp[1], k, y])
                  for k in techs_of[c] for sp in ix.site_phase_y[s, k, y]]
-        return m.serve[s, r, c, y] <= base + pyo.quicksum(a * x for a, x in terms)
+        return m.serve[s, r, c, y] <= base + pyo.quicksum(a * x for a, x in terms if a != 0)
 
     m.serve_link = pyo.Constraint(m.SRCY, rule=rule)
 

@@ -29,6 +29,7 @@ from siteopt.model.limits import add_budget, add_grid_headroom
 from siteopt.model.objective import define_objective
 from siteopt.model.service import add_demand_balance, add_demand_cover, add_serve_link
 from siteopt.model.sets import define_sets, define_variables
+from siteopt.model.tightening import add_grid_cover, add_phase_on
 from siteopt.model.timing import (
     add_online_monotone,
     add_open_monotone,
@@ -39,8 +40,12 @@ from siteopt.model.timing import (
 )
 
 
-def create_model(d: ModelData) -> pyo.ConcreteModel:
-    """Assemble the model of `models/siteplan.md` from derived data."""
+def create_model(d: ModelData, tighten: bool = True) -> pyo.ConcreteModel:
+    """Assemble the model of `models/siteplan.md` from derived data.
+
+    `tighten` adds the tightening families (`siteopt.model.tightening`) and lifts the
+    `serve_link` coefficients; they change no plan and no optimum, only the LP bound.
+    """
     with PauseGC():
         m = pyo.ConcreteModel(name="siteplan")
         ix = Lookups(d)
@@ -59,7 +64,7 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
         add_it_load_balance(m, d, pairs, cols)
         add_cooling_class(m, d, pairs, cols)
         add_demand_balance(m, d, pairs, cols)
-        add_serve_link(m, d, pairs, cols)
+        add_serve_link(m, d, pairs, cols, tighten)
         add_demand_cover(m, d, pairs, cols)
         add_grid_headroom(m, d, ix)
         add_upgrade_monotone(m, d)
@@ -69,4 +74,7 @@ def create_model(d: ModelData) -> pyo.ConcreteModel:
         add_rtt_level_order(m, d)
         add_rtt_reach(m, d, pairs, cols)
         define_objective(m, d)
+        if tighten:
+            add_phase_on(m, d, ix)
+            add_grid_cover(m, d, ix)
     return m

@@ -30,7 +30,7 @@ def add_demand_balance(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
 
 
 def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
-                   cols: Columns) -> None:
+                   cols: Columns, tighten: bool = True) -> None:
     """Per-pair strong linking of service to the phases able to host it.
 
     serve[s,r,c,y] <= min(D, u E) + sum_{p, k in A_c} min(D, u it_mw[p]) online[s,p,k,y]
@@ -38,7 +38,8 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
     in A_c. Valid because min(D, sum_p a_p x_p) <= sum_p min(D, a_p) x_p for binary x; it
     is much tighter than the aggregate capacity rows when a region's demand is small
     beside a phase (the LP can no longer serve it from a sliver of a phase). No row where
-    existing capacity alone covers D.
+    existing capacity alone covers D. With `tighten`, the coefficients of the first phases
+    are lifted along the build order (`chain_coefficients`).
     """
     if not d.strong_linking:
         return
@@ -64,12 +65,82 @@ def add_serve_link(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
     phase_it = np.fromiter((d.phase_it[s, p] for s, p, _k, _y in d.SPKY), float, len(d.SPKY))
     row = np.concatenate([np.arange(len(kept)), owner])
     col = np.concatenate([cols.start["serve"] + kept, cols.start["online"] + spky])
-    val = np.concatenate([np.ones(len(kept)),
-                          -np.minimum(D[kept][owner], u * phase_it[spky])])
+    coef = np.minimum(D[kept][owner], u * phase_it[spky])
+    if tighten:
+        coef = _chain_coefficients(d, pairs, existing, kept, spky, owner, coef)
+    val = np.concatenate([np.ones(len(kept)), -coef])
     keys = [d.SRCY[j] for j in kept.tolist()]
     m.serve_link = ArrayConstraint(
         keys, csr_rows(len(keys), row, col, val, len(cols.x)), np.full(len(keys), -np.inf),
         base[kept], cols.x)
+
+
+def chain_order(d: ModelData) -> dict[tuple[str, str], tuple[int, float]]:
+    """Each phase's position in its site's build order and the IT MW of the phases before it."""
+    following = {prev: sp for sp, prev in d.phase_prev.items() if prev is not None}
+    out: dict[tuple[str, str], tuple[int, float]] = {}
+    for sp, prev in d.phase_prev.items():
+        if prev is not None:
+            continue
+        j, before, cur = 0, 0.0, sp
+        while cur is not None:
+            out[cur] = (j, before)
+            before += d.phase_it[cur]
+            j += 1
+            cur = following.get(cur)
+    return out
+
+
+def hosting_prefix(d: ModelData) -> dict[tuple[str, str], int]:
+    """For (site, class): how many first phases in build order can only host the class.
+
+    A phase counts if every cooling it may use (in any year) is allowed for the class; the
+    prefix ends at the first phase with a cooling the class cannot use.
+    """
+    coolings: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for s, p, k, _y in d.SPKY:
+        coolings[s, p].add(k)
+    order = chain_order(d)
+    out: dict[tuple[str, str], int] = {}
+    for sp, (j, _before) in order.items():
+        for c in d.C:
+            key = (sp[0], c)
+            out.setdefault(key, 1 << 30)
+            if not coolings[sp] <= d.class_cooling[c]:
+                out[key] = min(out[key], j)
+    return out
+
+
+def _chain_coefficients(d: ModelData, pairs: PairArrays, existing: np.ndarray,
+                        kept: np.ndarray, spky: np.ndarray, owner: np.ndarray,
+                        coef: np.ndarray) -> np.ndarray:
+    """`serve_link` coefficients lifted along the build order (`models/siteplan.md`).
+
+    For site s and class c let p_1, p_2, ... be the phases in build order, P the longest
+    prefix whose coolings all host c (`hosting_prefix`), C_j the IT MW of p_1..p_j and E the
+    existing MW hosting c. A phase p_j of P gets
+        min(D, u (E + C_j)) - min(D, u (E + C_{j-1}))     instead of  min(D, u it_j).
+    Valid: the online phases of an integer plan are a prefix p_1..p_m (`phase_order`); for
+    m <= |P| the right-hand side telescopes to min(D, u capacity); beyond P it is at least
+    that because min(D, .) is subadditive. Never larger than the plain coefficient.
+    """
+    order = chain_order(d)
+    prefix = hosting_prefix(d)
+    n_c, u = len(d.C), d.max_utilization
+    out = coef.copy()
+    pair = kept[owner]
+    demand = pairs.demand[pair]
+    cls = pairs.cls[pair]
+    for t, j in enumerate(spky.tolist()):
+        s, p, _k, _y = d.SPKY[j]
+        c = d.C[int(cls[t])]
+        position, before = order[s, p]
+        if position >= prefix.get((s, c), 1 << 30):
+            continue
+        e = existing[pairs.s_pos[s] * n_c + int(cls[t])]
+        D = demand[t]
+        out[t] = min(D, u * (e + before + d.phase_it[s, p])) - min(D, u * (e + before))
+    return out
 
 
 def _reach_sets(d: ModelData, pairs: PairArrays) -> dict[tuple[str, str], frozenset[str]]:

@@ -40,6 +40,8 @@ class SolveOptions:
     log_file: str | None = None
     #: how the model is solved (`siteopt.solver.methods`): auto picks by size and structure
     method: str = "auto"
+    #: add the tightening families (`siteopt.model.tightening`): same plans, tighter LP
+    tighten: bool = True
     #: further HiGHS options (name, value) a method sets on its runs, e.g. presolve off
     highs_options: tuple[tuple[str, object], ...] = ()
 

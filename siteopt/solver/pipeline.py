@@ -186,7 +186,7 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
     data = build_data(inst)
     timings["data"] = time.perf_counter() - t
     t = time.perf_counter()
-    model = create_model(data)
+    model = create_model(data, tighten=options.tighten)
     timings["build"] = time.perf_counter() - t
     t = time.perf_counter()
     base = dict(instance_name=inst.meta.name, fingerprint=inst.fingerprint, options=options,
