@@ -86,20 +86,18 @@ def run_radius_search(mat: Matrices, data: ModelData, options: SolveOptions,
     cols = _level_columns(mat)
     zero = np.zeros_like(mat.cost)
     deadline = None if options.time_limit is None else time.perf_counter() + options.time_limit
-    lo, hi = -1, len(levels) - 1  # level lo proven infeasible (-1: none), level hi unknown
-    best: tuple[int, np.ndarray] | None = None
-    complete, interrupted_by, nodes, pass_seconds = True, None, 0, 0.0
-    spent = 0.0
-    while lo + 1 < hi or best is None:
-        k = (lo + 1 + hi) // 2 if best is not None or lo + 1 < hi else hi
+    n = len(levels)
+    lo, hi = -1, n  # level lo proven infeasible (-1: none); level hi has a plan (n: none yet)
+    best: np.ndarray | None = None
+    stopped, interrupted_by, nodes, pass_seconds, spent = False, None, 0, 0.0, 0.0
+    while hi - lo > 1:
+        k = (lo + hi) // 2
         remaining = None if deadline is None else deadline - time.perf_counter()
         if remaining is not None and remaining <= 0:
-            complete = False
+            stopped = True
             break
         upper = mat.col_upper.copy()
-        for lv, j in cols.items():
-            if lv > k:
-                upper[j] = 0.0
+        upper[[j for lv, j in cols.items() if lv > k]] = 0.0
         probe = replace(mat, cost=zero, offset=0.0, col_upper=upper)
         start = time.perf_counter()
         out = solve_matrices(probe, replace(options, time_limit=remaining, gap=0.0,
@@ -109,40 +107,29 @@ def run_radius_search(mat: Matrices, data: ModelData, options: SolveOptions,
         pass_seconds += out.pass_seconds
         report.phase(f"radius <= {levels[k]:g}", time.perf_counter() - start,
                      note="feasible" if out.x is not None else out.status)
-        if out.interrupted_by is not None:
-            interrupted_by, complete = out.interrupted_by, False
-            if out.x is not None:
-                best = (k, out.x)
-            break
         if out.x is not None:
-            best, hi = (k, out.x), k
+            best, hi = out.x, k
         elif out.status == "infeasible":
             lo = k
-            if lo == len(levels) - 1:
-                break
-            if best is None and lo + 1 == hi:
-                continue
-        else:  # time limit or another stop without a verdict
-            complete = False
+        if out.interrupted_by is not None or (out.x is None and out.status != "infeasible"):
+            interrupted_by, stopped = out.interrupted_by, True  # no verdict: stop searching
             break
-    bound = levels[lo + 1] if lo + 1 < len(levels) else math.inf
+    bound = levels[lo + 1] if lo + 1 < n else math.inf
+    status = ("interrupted" if interrupted_by is not None else "time_limit") if stopped \
+        else "optimal"
     if best is None:
-        status = "infeasible" if lo == len(levels) - 1 else (
-            "interrupted" if interrupted_by is not None else "time_limit")
-        return SolverOutcome(status=status, model_status=status, x=None, objective=math.inf,
-                             bound=bound, gap=math.inf, solve_seconds=spent, nodes=nodes,
-                             interrupted_by=interrupted_by, pass_seconds=pass_seconds)
-    k, x = best
-    x = x.copy()
-    for lv, j in cols.items():  # the ladder's values of a plan within levels[k]
-        x[j] = 1.0 if lv <= k else 0.0
-    objective = levels[k]
-    status = "optimal" if complete and hi == lo + 1 else (
-        "interrupted" if interrupted_by is not None else "time_limit")
-    gap = 0.0 if status == "optimal" else (objective - bound) / max(abs(objective), 1e-10)
+        status = "infeasible" if not stopped else status
+        return SolverOutcome(status=status, model_status=f"radius search: {status}", x=None,
+                             objective=math.inf, bound=bound, gap=math.inf, solve_seconds=spent,
+                             nodes=nodes, interrupted_by=interrupted_by,
+                             pass_seconds=pass_seconds)
+    x = best.copy()
+    for lv, j in cols.items():  # the ladder's values of a plan within levels[hi]
+        x[j] = 1.0 if lv <= hi else 0.0
+    objective = levels[hi]
     return SolverOutcome(status=status, model_status=f"radius search: {status}", x=x,
-                         objective=objective, bound=bound if status != "optimal" else objective,
-                         gap=gap, solve_seconds=spent, nodes=nodes,
+                         objective=objective, bound=bound,
+                         gap=relative_gap(objective, bound), solve_seconds=spent, nodes=nodes,
                          interrupted_by=interrupted_by, pass_seconds=pass_seconds)
 
 
