@@ -89,7 +89,7 @@ def cut_outline(geojson: dict, box: tuple[float, float, float, float] = BOX,
             ring = _clip([list(map(float, p[:2])) for p in poly[0]], box)
             if len(ring) < 3:
                 continue
-            ring = _simplify(ring + [ring[0]], tol)
+            ring = _simplify([*ring, ring[0]], tol)
             ring = [[round(x, 2), round(y, 2)] for x, y in ring]
             if len(ring) >= 4:
                 countries.setdefault(feature["id"], []).append(ring)
