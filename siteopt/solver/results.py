@@ -211,27 +211,28 @@ def derive(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, pd.Data
       row against its limit, with slack_usd_m and binding;
     - `unserved.reason`: why that demand was not served (`unserved_reasons`).
 
-    Returns a new dict; the input tables are not changed.
+    Returns a new dict; the input tables are not changed. Idempotent: derived columns
+    already present are computed again.
     """
     out = dict(tables)
     phases = inst.table("phases")
     lead = {(s, p): lead_years(int(m)) for s, p, m in
             phases[["site", "phase", "lead_months"]].itertuples(index=False)}
-    sched = tables["schedule"].copy()
+    sched = tables["schedule"].drop(columns="decision_year", errors="ignore")
     decision = [int(y) - lead.get((s, p), 0) for s, p, y in
                 sched[["site", "phase", "online_year"]].itertuples(index=False)]
     pos = list(sched.columns).index("online_year") if "online_year" in sched else len(sched.columns)
     sched.insert(pos, "decision_year", pd.array(decision, dtype="Int64"))
     out["schedule"] = sched
-    power = tables["power"].copy()
+    power = tables["power"].drop(columns=["slack_mw", "binding"], errors="ignore")
     power["slack_mw"] = (power["limit_mw"] - power["power_mw"]).where(lambda x: x.abs() >= ZERO,
                                                                       0.0)
     power["binding"] = (power["power_mw"] > ZERO) & binding(power["slack_mw"], power["limit_mw"])
     out["power"] = power
     out["budgets"] = budget_spend(inst, sched, tables["sites"], tables["upgrades"])
-    unserved = tables["unserved"].copy()
-    unserved["reason"] = unserved_reasons(inst, unserved, power, out["budgets"],
-                                          tables["capacity"])
+    unserved = tables["unserved"].drop(columns="reason", errors="ignore")
+    unserved["reason"] = unserved_reasons(inst, {**out, "capacity": tables["capacity"],
+                                                 "unserved": unserved})
     out["unserved"] = unserved
     return out
 
@@ -324,31 +325,56 @@ def earliest_online(inst: Instance) -> dict[str, int]:
     return out
 
 
-def unserved_reasons(inst: Instance, unserved: pd.DataFrame, power: pd.DataFrame,
-                     budgets: pd.DataFrame, capacity: pd.DataFrame) -> list[str]:
-    """Why each row of `unserved` was not served: the rules that priced it out, in order.
+def _phase_needs(inst: Instance, schedule: pd.DataFrame
+                 ) -> dict[str, list[tuple[float, float, float]]]:
+    """Per site: (online year, facility MW, USD M per spend year) of every phase.
+
+    The online year is the plan's (infinite if not built); MW and USD M are the least over the
+    phase's allowed coolings (PUE, capex factor).
+    """
+    cooling = inst.table("cooling").set_index("cooling")
+    buildable = tuple(cooling.index[cooling["buildable"].astype(bool)])
+    online = {(s, p): float(y) for s, p, y in
+              schedule[["site", "phase", "online_year"]].itertuples(index=False)}
+    out: dict[str, list[tuple[float, float, float]]] = {}
+    for r in inst.table("phases").itertuples(index=False):
+        techs = [k for k in (r.cooling or buildable) if k in cooling.index]
+        pue = min((float(cooling.at[k, "pue"]) for k in techs), default=1.0)
+        factor = min((float(cooling.at[k, "capex_factor"]) for k in techs), default=1.0)
+        span = max(1, lead_years(int(r.lead_months)))
+        out.setdefault(r.site, []).append((online.get((r.site, r.phase), float("inf")),
+                                           float(r.it_mw) * pue,
+                                           float(r.capex_usd_m) * factor / span))
+    return out
+
+
+def unserved_reasons(inst: Instance, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Why each row of `tables["unserved"]` was not served: the rules that priced it out.
+
+    Among the sites allowed to serve it (`allowed_sites`), in this order:
 
     - "latency": no site that can host the class reaches the region within its target;
     - "lead time": no allowed site can have capacity online by that year;
-    - "headroom in zone Z": an allowed site's zone is at its grid limit that year;
-    - "budget B": a budget row that could pay for an allowed site binds (a yearly row of
-      that year or earlier, or a horizon row; of that site's sponsor or all sponsors);
-    - "site cap": every allowed site is built out (its max_it_mw or all its phases);
+    - "headroom in zone Z": an allowed site's zone binds that year (`power.binding`) or has
+      less slack than the smallest phase not online by then needs;
+    - "budget B": a budget row that could pay for an allowed site binds or has less slack
+      than a year's spend of the cheapest phase left (a yearly row of that year or earlier,
+      or a horizon row; of that site's sponsor or of all sponsors);
+    - "site cap": every allowed site is built out (all its phases, or its max_it_mw);
     - "cost": none of these binds, so leaving it unserved (priced at the penalty) was cheaper.
+
     Several binding rules are listed together, separated by "; ".
     """
+    unserved = tables["unserved"]
     if unserved.empty:
         return []
+    power, budgets = tables["power"], tables["budgets"]
     allowed = allowed_sites(inst)
     first = earliest_online(inst)
     st = inst.table("sites").set_index("site")
-    phases = inst.table("phases")
-    most = (st["existing_it_mw"] + phases.groupby("site")["it_mw"].sum().reindex(
-        st.index, fill_value=0.0)).clip(upper=st["max_it_mw"].fillna(float("inf"))).to_dict()
-    built = capacity.groupby(["site", "year"])["capacity_mw"].sum().to_dict()
-    tight = {(z, int(y)) for z, y, b in power[["zone", "year", "binding"]].itertuples(
-        index=False) if b}
-    bind = budgets[budgets["binding"].astype(bool)]
+    needs = _phase_needs(inst, tables["schedule"])
+    cap_site = tables["capacity"].groupby(["site", "year"])["capacity_mw"].sum().to_dict()
+    power_at = power.set_index(["zone", "year"])
     reasons = []
     for r, c, y in unserved[["region", "class", "year"]].itertuples(index=False):
         y = int(y)
@@ -363,13 +389,28 @@ def unserved_reasons(inst: Instance, unserved: pd.DataFrame, power: pd.DataFrame
             reasons.append(f"lead time: no allowed site can be online before {when}"
                            if when < 10**9 else "lead time: no allowed site has a phase")
             continue
-        found = [f"headroom in zone {z}" for z in sorted({st.at[s, "zone"] for s in ready})
-                 if (z, y) in tight]
-        sponsors = {str(st.at[s, "sponsor"]) for s in ready}
-        found += [f"budget {b.budget}" for b in bind.itertuples(index=False)
-                  if (not b.sponsor or b.sponsor in sponsors)
-                  and (pd.isna(b.year) or int(b.year) <= y)]
-        if all(built.get((s, y), 0.0) >= most[s] - 1e-6 for s in ready):
+        left = {s: [(mw, usd) for when, mw, usd in needs.get(s, []) if when > y
+                    and (pd.isna(st.at[s, "max_it_mw"])
+                         or cap_site.get((s, y), 0.0) < float(st.at[s, "max_it_mw"]) - 1e-6)]
+                for s in ready}
+        found = []
+        for z in sorted({st.at[s, "zone"] for s in ready}):
+            if (z, y) not in power_at.index:
+                continue
+            row = power_at.loc[(z, y)]
+            least = min((mw for s in ready if st.at[s, "zone"] == z for mw, _ in left[s]),
+                        default=None)
+            if bool(row["binding"]) or (least is not None and row["slack_mw"] < least - 1e-6):
+                found.append(f"headroom in zone {z}")
+        for b in budgets.itertuples(index=False):
+            if not pd.isna(b.year) and int(b.year) > y:
+                continue
+            payers = [s for s in ready if not b.sponsor or st.at[s, "sponsor"] == b.sponsor]
+            least = min((usd for s in payers for _, usd in left[s]), default=None)
+            if payers and (bool(b.binding) or (least is not None
+                                               and b.slack_usd_m < least - 1e-6)):
+                found.append(f"budget {b.budget}")
+        if not any(left[s] for s in ready):
             found.append("site cap")
         reasons.append("; ".join(found) if found else
                        "cost: serving it would cost more than the unserved penalty")
