@@ -52,7 +52,7 @@ def test_headroom_reason_and_binding_power():
 
 def test_budget_reason_and_spend():
     # annual-budget: 50 USD M in 2030 cannot pay a 100 USD M phase, so 2030 goes unserved
-    inst, result = _solve("annual-budget")
+    _inst, result = _solve("annual-budget")
     b = result.tables["budgets"]
     assert b[["budget", "spend_usd_m", "limit_usd_m", "slack_usd_m"]].values.tolist() == [
         ["all sponsors 2030", 0.0, 50.0, 50.0]]

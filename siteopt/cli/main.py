@@ -333,8 +333,11 @@ def _report_after_solve(args: argparse.Namespace, out: Console) -> None:
 
     try:
         path = write_report(args.out)
-    except (OSError, SiteoptError) as exc:
-        _err.print(f"[yellow]warning:[/yellow] no report written: {escape(str(exc))}")
+    except Exception as exc:  # the plan is written; a report that fails must not fail the solve
+        if os.environ.get("SITEOPT_DEBUG"):
+            raise
+        _err.print(f"[yellow]warning:[/yellow] no report written: {type(exc).__name__}: "
+                   f"{escape(str(exc))}")
         return
     if not args.quiet:
         out.print(f"report: {escape(str(path))}")

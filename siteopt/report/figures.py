@@ -66,6 +66,10 @@ def map_chart(rf: ResultFolder) -> Chart:
     t = rf.tables
     sched = t.get("schedule", pd.DataFrame(columns=["site"]))
     nodes = inst.table("nodes").set_index("node")
+    sites = t["sites"].merge(site_positions(inst), on="site", how="left")
+    if sites["lat"].isna().all():
+        return Chart("map", "Map", None, t["sites"],
+                     ["no map: neither sites.csv nor nodes.csv gives coordinates (lat, lon)"])
     fig = go.Figure()
     for iso, rings in load_outline().items():
         xs: list[float | None] = []
@@ -82,7 +86,7 @@ def map_chart(rf: ResultFolder) -> Chart:
     ly: list[float | None] = []
     drawn = []
     for a, b, km in links[["a", "b", "km"]].itertuples(index=False):
-        if a in nodes.index and b in nodes.index and _located(nodes, a) and _located(nodes, b):
+        if _located(nodes, a) and _located(nodes, b):
             lx += [nodes.at[a, "lon"], nodes.at[b, "lon"], None]
             ly += [nodes.at[a, "lat"], nodes.at[b, "lat"], None]
             drawn.append((a, b, km))
@@ -103,7 +107,7 @@ def map_chart(rf: ResultFolder) -> Chart:
     lost = uns.groupby("region")["unserved_mw"].sum() if len(uns) else pd.Series(dtype=float)
     rx, ry, rtext, rsize = [], [], [], []
     for r in regions.itertuples(index=False):
-        if r.node and r.node in nodes.index and _located(nodes, r.node):
+        if r.node and _located(nodes, r.node):
             rx.append(nodes.at[r.node, "lon"])
             ry.append(nodes.at[r.node, "lat"])
             mw = float(final.get(r.region, 0.0))
@@ -115,7 +119,6 @@ def map_chart(rf: ResultFolder) -> Chart:
                                          line=dict(color="#333", width=1)),
                              text=rtext, hoverinfo="text", meta="region"))
     # sites
-    sites = t["sites"].merge(inst.table("sites")[["site", "lat", "lon"]], on="site", how="left")
     opened = sites[sites["open_year"].notna()]
     sponsors = list(dict.fromkeys(opened["sponsor"].astype(str)))
     for i, sponsor in enumerate(sponsors):
@@ -148,7 +151,7 @@ def map_chart(rf: ResultFolder) -> Chart:
     overlay: list[int] = []
     for (s, r), mw in flows.items():
         node = region_node.get(r, "")
-        if not node or node not in nodes.index or s not in site_pos.index:
+        if not node or not _located(nodes, node) or pd.isna(site_pos.at[s, "lat"]):
             continue
         x0, y0 = site_pos.at[s, "lon"], site_pos.at[s, "lat"]
         x1, y1 = nodes.at[node, "lon"], nodes.at[node, "lat"]
@@ -187,7 +190,20 @@ def map_chart(rf: ResultFolder) -> Chart:
 
 
 def _located(nodes: pd.DataFrame, n: str) -> bool:
-    return not (pd.isna(nodes.at[n, "lat"]) or pd.isna(nodes.at[n, "lon"]))
+    return n in nodes.index and not (pd.isna(nodes.at[n, "lat"]) or pd.isna(nodes.at[n, "lon"]))
+
+
+def site_positions(inst: object) -> pd.DataFrame:
+    """Each site's lat/lon: its own in sites.csv, else its node's (NaN if neither)."""
+    sites = inst.table("sites")  # type: ignore[attr-defined]
+    nodes = inst.table("nodes").set_index("node")  # type: ignore[attr-defined]
+    rows = []
+    for r in sites.itertuples(index=False):
+        lat, lon = r.lat, r.lon
+        if (pd.isna(lat) or pd.isna(lon)) and _located(nodes, r.node):
+            lat, lon = nodes.at[r.node, "lat"], nodes.at[r.node, "lon"]
+        rows.append({"site": r.site, "lat": lat, "lon": lon})
+    return pd.DataFrame(rows, columns=["site", "lat", "lon"])
 
 
 # ---- timeline -----------------------------------------------------------------------------

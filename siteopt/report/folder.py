@@ -81,7 +81,8 @@ def read_result_folder(path: str | Path) -> ResultFolder:
     for name in ("sponsor", "budget"):
         for table in ("sites", "budgets"):
             if table in rf.tables and name in rf.tables[table]:
-                rf.tables[table][name] = rf.tables[table][name].fillna("").astype(str)
+                rf.tables[table][name] = [
+                    "" if pd.isna(v) else str(v) for v in rf.tables[table][name]]
     rf.instance = _find_instance(rf)
     if rf.instance is not None and rf.has_plan and _needs_derive(rf):
         try:
