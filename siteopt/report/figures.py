@@ -173,9 +173,13 @@ def map_chart(rf: ResultFolder) -> Chart:
     lons = [x for x in list(sites["lon"]) + rx if x is not None and not pd.isna(x)]
     mid = (min(lats) + max(lats)) / 2 if lats else 15.0
     if lats:
-        pad = 1.0
-        fig.update_xaxes(range=[min(lons) - pad, max(lons) + pad])
-        fig.update_yaxes(range=[min(lats) - pad, max(lats) + pad])
+        # a frame of about 16:10 on screen around the data, so the outline fills the width
+        y0, y1 = min(lats) - 1.0, max(lats) + 1.0
+        half = max((max(lons) - min(lons)) / 2 + 1.0,
+                   0.8 * (y1 - y0) * math.cos(math.radians(mid)))
+        centre = (min(lons) + max(lons)) / 2
+        fig.update_xaxes(range=[centre - half, centre + half])
+        fig.update_yaxes(range=[y0, y1])
     fig.update_xaxes(title="longitude (°E)", showgrid=False, zeroline=False)
     fig.update_yaxes(title="latitude (°N)", showgrid=False, zeroline=False, scaleanchor="x",
                      scaleratio=1 / math.cos(math.radians(mid)))

@@ -142,9 +142,9 @@ def header_html(rf: ResultFolder, title: str) -> str:
         f"report {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
     ]
     out = [f"<header><h1>{html.escape(title)}</h1>",
-           '<div class="facts">' + "".join(f"<span>{f}</span>" for f in facts) + "</div>",
+           '<div class="facts">' + " ".join(f"<span>{f}</span>" for f in facts) + "</div>",
            '<div class="facts"><small style="color:#cfd8e0">'
-           + "".join(f"<span>{f}</span>" for f in facts2) + "</small></div></header>"]
+           + " ".join(f"<span>{f}</span>" for f in facts2) + "</small></div></header>"]
     return "\n".join(out)
 
 
