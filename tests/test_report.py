@@ -139,10 +139,16 @@ def test_solve_writes_the_report_unless_told_not_to(tmp_path):
 
 
 def test_failed_solve_gets_a_report_that_says_so(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "siteopt", "solve",
-                           str(TINY / "infeasible-capacity"), "--out", str(tmp_path / "r")],
-                          capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert proc.returncode == ExitCode.INFEASIBLE
+    # solve leaves only summary.json when there is no plan; `report` says so on that folder
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "siteopt", *args], capture_output=True,
+                              text=True, cwd=REPO, timeout=300)
+
+    assert run("solve", str(TINY / "infeasible-capacity"), "--out",
+               str(tmp_path / "r")).returncode == ExitCode.INFEASIBLE
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["summary.json"]
+    proc = run("report", str(tmp_path / "r"))
+    assert proc.returncode == ExitCode.OK, proc.stderr
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "NO PLAN (infeasible)" in page and "only summary.json" in page
 

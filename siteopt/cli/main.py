@@ -301,14 +301,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
         result.violations = reasons or result.violations
         if args.out:
             _write(result, args.out)  # summary only: never leave an older plan behind
-            _report_after_solve(args, out)
         return ExitCode.INFEASIBLE
     if not result.has_plan:
         _err.print("[red]No plan found within the limits[/red] "
                    f"(solver: {escape(result.solver_status)})")
         if args.out:
             _write(result, args.out)
-            _report_after_solve(args, out)
         return ExitCode.NO_PLAN
     if not result.verified:
         _err.print("[red]The solver's plan failed independent verification; this is a bug in "

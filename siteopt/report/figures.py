@@ -250,7 +250,9 @@ def timeline_chart(rf: ResultFolder) -> Chart:
     fig.update_layout(**LAYOUT, barmode="overlay", height=140 + 26 * max(len(sched), 3),
                       title="Phase schedule (bars from the online year; grey: construction; "
                       "hatched: committed)")
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title="site phase")
+    width = max((len(x) for x in labels), default=8)
+    fig.update_layout(margin=dict(l=20 + 7 * width, r=20, t=50, b=50))
+    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], title=None)
     if years:
         fig.update_xaxes(range=[min(years[0], int(sched["decision_year"].min())
                                     if "decision_year" in sched and len(sched) else years[0])
