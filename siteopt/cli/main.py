@@ -313,24 +313,24 @@ def cmd_solve(args: argparse.Namespace) -> int:
                    "siteopt. Violations:[/red]\n  " + escape("\n  ".join(result.violations[:20])))
         if args.out:
             _write(result, args.out)
-            _report_after_solve(args, out)
+            _report_after_solve(args, out, inst)
         return ExitCode.INTERNAL_ERROR
     if args.out:
         _write(result, args.out)
         if not args.quiet:
             out.print(f"results written to {escape(str(args.out))}")
-        _report_after_solve(args, out)
+        _report_after_solve(args, out, inst)
     return ExitCode.OK
 
 
-def _report_after_solve(args: argparse.Namespace, out: Console) -> None:
+def _report_after_solve(args: argparse.Namespace, out: Console, inst: Instance) -> None:
     """Write OUT/report.html unless --no-report; a failure is a warning, not a failed solve."""
     if args.no_report:
         return
     from siteopt.report.html import write_report
 
     try:
-        path = write_report(args.out)
+        path = write_report(args.out, instance=inst)
     except Exception as exc:  # the plan is written; a report that fails must not fail the solve
         if os.environ.get("SITEOPT_DEBUG"):
             raise

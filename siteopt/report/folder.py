@@ -42,8 +42,12 @@ class ResultFolder:
         return "schedule" in self.tables and "sites" in self.tables
 
 
-def read_result_folder(path: str | Path) -> ResultFolder:
-    """Read `path`; raises `InputError` if it is not a result folder (no summary.json)."""
+def read_result_folder(path: str | Path, instance: Instance | None = None) -> ResultFolder:
+    """Read `path`; raises `InputError` if it is not a result folder (no summary.json).
+
+    `instance`: the instance the plan was solved on, if the caller has it (e.g. `solve`,
+    with its overrides applied); otherwise it is looked up from the summary.
+    """
     folder = Path(path)
     summary_file = folder / "summary.json"
     if not folder.is_dir():
@@ -83,7 +87,7 @@ def read_result_folder(path: str | Path) -> ResultFolder:
             if table in rf.tables and name in rf.tables[table]:
                 rf.tables[table][name] = [
                     "" if pd.isna(v) else str(v) for v in rf.tables[table][name]]
-    rf.instance = _find_instance(rf)
+    rf.instance = instance if instance is not None else _find_instance(rf)
     if rf.instance is not None and rf.has_plan and _needs_derive(rf):
         try:
             rf.tables = derive(rf.instance, rf.tables)

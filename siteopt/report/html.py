@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from siteopt.data.instance import Instance
 from siteopt.errors import InputError, Problem
 from siteopt.report import figures
 from siteopt.report.folder import ResultFolder, read_result_folder
@@ -232,10 +233,11 @@ def is_sweep(folder: Path) -> bool:
 
 
 def write_report(folder: str | Path, out: str | Path | None = None,
-                 scenario: str | None = None) -> Path:
+                 scenario: str | None = None, instance: Instance | None = None) -> Path:
     """Write the report of a result or sweep folder; returns the HTML file's path.
 
-    Default `out`: `FOLDER/report.html`. Raises `InputError` (exit code 2) for a folder that
+    Default `out`: `FOLDER/report.html`. `instance`: the solved instance if the caller has
+    it (otherwise found from summary.json). Raises `InputError` (exit code 2) for a folder that
     is neither, naming the missing file, or an unknown `scenario`.
     """
     from siteopt.io.write import atomic_file
@@ -248,7 +250,7 @@ def write_report(folder: str | Path, out: str | Path | None = None,
         if scenario is not None:
             raise InputError(Problem("--scenario", "a sweep folder (results.parquet and "
                                      "scenarios/)", found=str(folder)))
-        rf = read_result_folder(folder)
+        rf = read_result_folder(folder, instance)
         page = render(rf, f"siteopt plan: {rf.summary.get('instance', folder.name)}")
     if not target.parent.is_dir():
         raise InputError(Problem("--out", "a file in an existing folder", found=str(target)))
