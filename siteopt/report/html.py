@@ -97,6 +97,9 @@ def _chart_html(chart: figures.Chart, index: int) -> str:
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in chart.notes]
     if chart.figure is not None:
         fid = f"fig-{chart.key}-{index}"
+        # without a template, axes do not grow their margins for long labels by themselves
+        chart.figure.update_xaxes(automargin=True)
+        chart.figure.update_yaxes(automargin=True)
         data = chart.figure.to_json().replace("</", "<\\/")
         height = chart.figure.layout.height or 450
         parts.append(f'<div id="{fid}" class="lazy-plot" data-title="{html.escape(chart.title)}" '
