@@ -62,3 +62,41 @@ def test_sweep_views():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["S1"]  # S2 never opens
     assert sorted(t.get_text() for t in ax.texts) == ["'30", "'31"]
     plt.close("all")
+
+
+def test_power_limits_are_centred_on_the_bars_and_cover_the_last_year(result):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import StepPatch
+
+    power = result.tables["power"]
+    fig = plots.plot_power(result)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    for ax, (_zone, g) in zip(panels, power.groupby("zone", sort=False), strict=True):
+        g = g.sort_values("year")
+        years = g["year"].to_numpy()
+        bars = [p for p in ax.patches if not isinstance(p, StepPatch)]
+        assert [b.get_x() + b.get_width() / 2 for b in bars] == pytest.approx(list(years))
+        assert [b.get_height() for b in bars] == pytest.approx(list(g["power_mw"]))
+        limit = next(p for p in ax.patches if isinstance(p, StepPatch)
+                     and p.get_label() == "limit")
+        values, edges = limit.get_data()[:2]
+        assert list(values) == pytest.approx(list(g["limit_mw"]))  # the last year included
+        assert list(edges) == pytest.approx([*(years - 0.5), years[-1] + 0.5])
+        assert ax.get_xlabel() == "year"
+        assert [t.get_text() for t in ax.get_xticklabels()]  # every panel has its years
+    plt.close("all")
+
+
+def test_capacity_keeps_the_last_year(result):
+    import matplotlib.pyplot as plt
+
+    cap = result.tables["capacity"].groupby("year")["capacity_mw"].sum()
+    years = sorted(result.tables["costs"]["year"])
+    fig = plots.plot_capacity(result)
+    totals: dict[float, float] = {}
+    for bar in fig.axes[0].patches:
+        x = round(bar.get_x() + bar.get_width() / 2)
+        totals[x] = max(totals.get(x, 0.0), bar.get_y() + bar.get_height())
+    assert sorted(totals) == years
+    assert [totals[y] for y in years] == pytest.approx([cap.get(y, 0.0) for y in years])
+    plt.close("all")

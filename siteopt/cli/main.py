@@ -111,6 +111,22 @@ def make_parser() -> argparse.ArgumentParser:
                    help="override a parameter: KEY=VALUE, see below (repeatable)")
     p.add_argument("--log", type=Path, metavar="FILE", help="write HiGHS's log to FILE")
     p.add_argument("--quiet", action="store_true", help="print only the one-line status")
+    p.add_argument("--no-report", action="store_true",
+                   help="with --out: do not write DIR/report.html")
+
+    p = sub.add_parser("report", help="write one self-contained HTML report of a result or "
+                       "sweep folder",
+                       description="Write a single HTML file (plotly.js, styles and data "
+                       "inline; opening it requests nothing from any server): map, timeline, "
+                       "grid, money and service views with the numbers of every chart. A sweep "
+                       "folder (results.parquet, scenarios/) shows the scenarios side by side "
+                       "and one scenario's plan.")
+    p.add_argument("folder", type=Path, metavar="RESULT_DIR",
+                   help="a folder written by `solve --out` or `sweep`")
+    p.add_argument("--out", type=Path, metavar="FILE.html",
+                   help="the HTML file (default: RESULT_DIR/report.html)")
+    p.add_argument("--scenario", metavar="ID",
+                   help="sweep folders: the scenario whose plan is shown (default: the first)")
 
     p = sub.add_parser("validate", help="check an instance and report every problem")
     _instance_arg(p, optional=True)
@@ -326,11 +342,40 @@ def cmd_solve(args: argparse.Namespace) -> int:
                    "siteopt. Violations:[/red]\n  " + escape("\n  ".join(result.violations[:20])))
         if args.out:
             _write(result, args.out)
+            _report_after_solve(args, out, inst)
         return ExitCode.INTERNAL_ERROR
     if args.out:
         _write(result, args.out)
         if not args.quiet:
             out.print(f"results written to {escape(str(args.out))}")
+        _report_after_solve(args, out, inst)
+    return ExitCode.OK
+
+
+def _report_after_solve(args: argparse.Namespace, out: Console, inst: Instance) -> None:
+    """Write OUT/report.html unless --no-report; a failure is a warning, not a failed solve."""
+    if args.no_report:
+        return
+    from siteopt.report.html import write_report
+
+    try:
+        path = write_report(args.out, instance=inst)
+    except Exception as exc:  # the plan is written; a report that fails must not fail the solve
+        if os.environ.get("SITEOPT_DEBUG"):
+            raise
+        _err.print(f"[yellow]warning:[/yellow] no report written: {type(exc).__name__}: "
+                   f"{escape(str(exc))}")
+        return
+    if not args.quiet:
+        out.print(f"report: {escape(str(path))}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report of a result or sweep folder."""
+    from siteopt.report.html import write_report
+
+    path = write_report(args.folder, args.out, args.scenario)
+    _console().print(f"report: {escape(str(path))} ({path.stat().st_size:,} bytes)")
     return ExitCode.OK
 
 
@@ -531,8 +576,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return run_batch_command(args, _console(), _err)
 
 
-COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "explain": cmd_explain,
-            "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema, "import": cmd_import,
+COMMANDS = {"solve": cmd_solve, "report": cmd_report, "validate": cmd_validate,
+            "explain": cmd_explain, "graph": cmd_graph, "export": cmd_export,
+            "schema": cmd_schema, "import": cmd_import,
             "sweep": cmd_sweep, "batch": cmd_batch, "generate": cmd_generate}
 COMMANDS["verify"] = cmd_verify
 

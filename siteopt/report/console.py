@@ -58,12 +58,16 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     con.print(tab)
 
     sched = t["schedule"]
-    tab = Table(title="Phase schedule", title_justify="left")
-    for col in ("year", "site", "phase", "cooling", "IT MW", "capex with cooling USD M",
+    tab = Table(title="Phase schedule (decision: the year construction starts)",
+                title_justify="left")
+    for col in ("decision", "online", "site", "phase", "cooling", "IT MW",
+                "capex with cooling USD M",
                 "of which in horizon", ""):
         tab.add_column(col)
     for r in sched.itertuples(index=False):
-        tab.add_row(str(r.online_year), escape(r.site), escape(r.phase), escape(r.cooling),
+        decision = getattr(r, "decision_year", None)
+        tab.add_row("-" if decision is None or pd.isna(decision) else str(decision),
+                    str(r.online_year), escape(r.site), escape(r.phase), escape(r.cooling),
                     _fmt(r.it_mw, 1),
                     _fmt(r.capex_with_cooling_usd_m, 1), _fmt(r.capex_in_horizon_usd_m, 1),
                     "committed" if r.committed else "")
@@ -79,24 +83,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
                         _fmt(r.capex_usd_m, 1))
         con.print(tab)
 
-    power = t["power"]
-    years = sorted(power["year"].unique())
-    shown = years if len(years) <= 6 else sorted(
-        {*years[:: max(1, len(years) // 5)], years[-1]})
-    tab = Table(title="Facility power / limit by zone (MW)", title_justify="left")
-    tab.add_column("zone")
-    for y in shown:
-        tab.add_column(str(y), justify="right")
-    for z, grp in power.groupby("zone", sort=False):
-        g = grp.set_index("year")
-        cells = []
-        for y in shown:
-            p, lim = g.at[y, "power_mw"], g.at[y, "limit_mw"]
-            tight = p >= lim - 1e-6 and p > 0
-            cell = f"{p:,.0f}/{lim:,.0f}"
-            cells.append(f"[bold]{cell}[/bold]" if tight else cell)
-        tab.add_row(escape(str(z)), *cells)
-    con.print(tab)
+    print_power(t["power"], con)
 
     costs = t["costs"]
     tab = Table(title="Cost breakdown (USD M)", title_justify="left")
@@ -108,17 +95,111 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     tab.add_row("[bold]total[/bold]", _fmt(costs["total"].sum()), _fmt(costs["total_pv"].sum()))
     con.print(tab)
 
+    if "budgets" in t:
+        print_budgets(t["budgets"], con)
+
     uns = t["unserved"]
     if len(uns):
-        agg = uns.groupby(["region", "class"], sort=False)["unserved_mw"].agg(["sum", "max"])
         tab = Table(title="Unserved demand", title_justify="left")
-        for col in ("region", "class", "MW-years", "worst year MW"):
+        for col in ("region", "class", "MW-years", "worst year MW", "years", "why"):
             tab.add_column(col)
-        for (r, c), row in agg.iterrows():
-            tab.add_row(escape(str(r)), escape(str(c)), _fmt(row["sum"]), _fmt(row["max"]))
+        for row in unserved_summary(uns).itertuples(index=False):
+            tab.add_row(escape(str(row.region)), escape(str(row._1)), _fmt(row.mw_years),
+                        _fmt(row.worst_mw), escape(row.years), escape(row.reason))
         con.print(tab)
     else:
         con.print("Unserved demand: none")
+
+
+#: Most year columns the power table shows; beyond, the tightest years (and says so).
+MAX_POWER_YEARS = 12
+
+
+def power_years(power: pd.DataFrame, most: int = MAX_POWER_YEARS) -> tuple[list[int], list[int]]:
+    """The years the power table shows and those it hides (all years when few enough).
+
+    Beyond `most` years: the `most` years with the least total slack (tightest) in year order.
+    """
+    years = sorted(int(y) for y in power["year"].unique())
+    if len(years) <= most:
+        return years, []
+    slack = (power["limit_mw"] - power["power_mw"]).groupby(power["year"]).min()
+    shown = sorted(int(y) for y in slack.sort_values(kind="stable").index[:most])
+    return shown, [y for y in years if y not in shown]
+
+
+def print_power(power: pd.DataFrame, con: Console) -> None:
+    """Facility power / limit per zone and year; binding cells bold and marked with '*'."""
+    shown, hidden = power_years(power)
+    title = "Facility power / limit by zone (MW; * = within 1 % of the limit)"
+    if hidden:
+        title += (f"; the {len(shown)} tightest years of {len(shown) + len(hidden)}, hidden: "
+                  + ", ".join(map(str, hidden)))
+    tab = Table(title=title, title_justify="left")
+    tab.add_column("zone")
+    for y in shown:
+        tab.add_column(str(y), justify="right")
+    for z, grp in power.groupby("zone", sort=False):
+        g = grp.set_index("year")
+        cells = []
+        for y in shown:
+            p, lim = g.at[y, "power_mw"], g.at[y, "limit_mw"]
+            tight = (bool(g.at[y, "binding"]) if "binding" in g.columns
+                     else p >= lim - 1e-6 and p > 0)
+            cell = f"{p:,.0f}/{lim:,.0f}"
+            cells.append(f"[bold]{cell}*[/bold]" if tight else cell)
+        tab.add_row(escape(str(z)), *cells)
+    con.print(tab)
+
+
+def print_budgets(budgets: pd.DataFrame, con: Console, most: int = 20) -> None:
+    """Spend against every budget row (the binding and tightest rows if there are many)."""
+    if budgets.empty:
+        return
+    rows = budgets
+    title = "Budgets (USD M; * = within 1 % of the limit)"
+    if len(budgets) > most:
+        rows = budgets.assign(_s=budgets["slack_usd_m"] / budgets["limit_usd_m"].clip(lower=1e-9))
+        rows = rows.sort_values("_s", kind="stable").head(most)
+        title += f"; the {most} tightest of {len(budgets)} rows"
+    tab = Table(title=title, title_justify="left")
+    for col in ("budget", "spend", "limit", "slack", ""):
+        tab.add_column(col, justify="left" if col == "budget" else "right")
+    for r in rows.itertuples(index=False):
+        mark = "*" if bool(r.binding) else ""
+        tab.add_row(escape(str(r.budget)), _fmt(r.spend_usd_m, 1), _fmt(r.limit_usd_m, 1),
+                    _fmt(r.slack_usd_m, 1), mark)
+    con.print(tab)
+
+
+def unserved_summary(unserved: pd.DataFrame) -> pd.DataFrame:
+    """Unserved demand per region and class: MW-years, worst year, years, reasons.
+
+    Columns: region, class, mw_years, worst_mw, years ("2026-2028, 2031"), reason (the
+    distinct reasons of its years, "; "-joined).
+    """
+    rows = []
+    for (r, c), g in unserved.groupby(["region", "class"], sort=False):
+        reasons = list(dict.fromkeys(
+            part for text in g.get("reason", pd.Series(dtype=str)).fillna("")
+            for part in str(text).split("; ") if part))
+        rows.append({"region": r, "class": c, "mw_years": float(g["unserved_mw"].sum()),
+                     "worst_mw": float(g["unserved_mw"].max()),
+                     "years": year_ranges(sorted(int(y) for y in g["year"])),
+                     "reason": "; ".join(reasons) or "-"})
+    return pd.DataFrame(rows, columns=["region", "class", "mw_years", "worst_mw", "years",
+                                       "reason"])
+
+
+def year_ranges(years: list[int]) -> str:
+    """'2026-2028, 2031' for [2026, 2027, 2028, 2031]."""
+    parts: list[str] = []
+    for y in years:
+        if parts and int(parts[-1].split("-")[-1]) == y - 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{y}"
+        else:
+            parts.append(str(y))
+    return ", ".join(parts)
 
 
 def print_graph_report(inst: Instance, latency: pd.DataFrame, comps: list[set[str]],

@@ -71,14 +71,23 @@ def plot_schedule(plan: object, title: str = "Phase schedule") -> Figure:
 
 
 def plot_capacity(plan: object, title: str = "IT capacity by site") -> Figure:
-    """Stacked IT MW online per site and year (all coolings)."""
+    """Stacked bars of IT MW online per site and year (all coolings), centred on the year.
+
+    Every year of the horizon has its bar, the last one included.
+    """
     t = _tables(plan)
     cap = t["capacity"].pivot_table(index="year", columns="site", values="capacity_mw",
                                     aggfunc="sum", fill_value=0.0)
-    years = sorted(t["costs"]["year"])
+    years = sorted(int(y) for y in t["costs"]["year"])
     cap = cap.reindex(years, fill_value=0.0)
     fig, ax = _figure(9, 4.5)
-    ax.stackplot(cap.index, cap.T.to_numpy(), labels=list(cap.columns), step="post")
+    bottom = np.zeros(len(years))
+    for site in cap.columns:
+        values = cap[site].to_numpy(dtype=float)
+        ax.bar(years, values, bottom=bottom, width=0.8, label=str(site))
+        bottom += values
+    ax.set_xticks(years, [str(y) for y in years])
+    ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
     ax.set_xlabel("year")
     ax.set_ylabel("IT MW online")
     ax.set_title(title)
@@ -87,7 +96,13 @@ def plot_capacity(plan: object, title: str = "IT capacity by site") -> Figure:
 
 
 def plot_power(plan: object, title: str = "Facility power against the grid limit") -> Figure:
-    """One panel per zone: facility MW drawn by its sites against headroom (+ upgrades)."""
+    """One panel per zone: facility MW drawn by its sites against headroom (+ upgrades).
+
+    Bars are centred on their year; each year's limit (derated headroom plus upgrades, black)
+    and headroom (grey, dotted) are drawn as a level over that year's bar, from year - 0.5 to
+    year + 0.5, so a bar never seems to cross a limit it keeps; the last year included.
+    Binding years (within 1 % of the limit) have red bars. Every panel has its year labels.
+    """
     import matplotlib.pyplot as plt
 
     t = _tables(plan)
@@ -95,19 +110,29 @@ def plot_power(plan: object, title: str = "Facility power against the grid limit
     zones = list(dict.fromkeys(power["zone"]))
     cols = min(4, len(zones))
     rows = int(np.ceil(len(zones) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), sharex=True,
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows),
                              layout="constrained", squeeze=False)
     for ax, zone in zip(axes.ravel(), zones, strict=False):
-        g = power[power["zone"] == zone]
-        ax.step(g["year"], g["limit_mw"], where="post", color="black", label="limit")
-        ax.step(g["year"], g["headroom_mw"], where="post", color="grey", linestyle=":",
-                label="headroom (derated)")
-        ax.bar(g["year"], g["power_mw"], color="#4c72b0", alpha=0.8, label="power")
+        g = power[power["zone"] == zone].sort_values("year")
+        years = g["year"].to_numpy(dtype=int)
+        edges = np.append(years - 0.5, years[-1] + 0.5)
+        tight = (g["binding"].astype(bool).to_numpy() if "binding" in g.columns else
+                 (g["power_mw"] >= g["limit_mw"] - 1e-6).to_numpy() & (g["power_mw"] > 0))
+        ax.bar(years, g["power_mw"], width=0.8, alpha=0.8, label="power",
+               color=["#c44e52" if b else "#4c72b0" for b in tight])
+        ax.stairs(g["limit_mw"].to_numpy(dtype=float), edges, color="black", label="limit",
+                  baseline=None)
+        ax.stairs(g["headroom_mw"].to_numpy(dtype=float), edges, color="grey", linestyle=":",
+                  label="headroom (derated)", baseline=None)
         ax.set_title(str(zone), fontsize=9)
+        step = max(1, int(np.ceil(len(years) / 6)))
+        ax.set_xticks(years[::step], [str(y) for y in years[::step]], fontsize=7)
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_xlabel("year", fontsize=8)
     for ax in axes.ravel()[len(zones):]:
         ax.set_visible(False)
     axes.ravel()[0].legend(fontsize=7)
-    fig.suptitle(title)
+    fig.suptitle(title + " (red: binding)")
     fig.supylabel("facility MW")
     return fig
 

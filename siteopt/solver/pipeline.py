@@ -62,6 +62,7 @@ class Result:
     #: overrides applied to the loaded instance, in order (`Instance.overrides`), recorded
     #: in summary.json as [key, value] pairs so that `siteopt verify` can rebuild it
     overrides: list[list[object]] = field(default_factory=list)
+    instance_path: str | None = None  # the folder the instance was read from, if any
 
     @property
     def has_plan(self) -> bool:
@@ -74,6 +75,7 @@ class Result:
         return {
             "instance": self.instance_name,
             "instance_fingerprint": self.fingerprint,
+            "instance_path": self.instance_path,
             "status": self.status,
             "solver_status": self.solver_status,
             "objective_name": self.objective_name,
@@ -181,7 +183,8 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
                           tables={}, timings=timings, size={}, instance_name=inst.meta.name,
                           fingerprint=inst.fingerprint, options=options, warnings=warnings,
                           solver_status="pre-solve checks",
-                          objective_name=inst.meta.siting.objective)
+                          objective_name=inst.meta.siting.objective,
+                          instance_path=_path(inst))
         t = time.perf_counter()
     data = build_data(inst)
     timings["data"] = time.perf_counter() - t
@@ -190,7 +193,7 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
     timings["build"] = time.perf_counter() - t
     t = time.perf_counter()
     base = dict(instance_name=inst.meta.name, fingerprint=inst.fingerprint, options=options,
-                warnings=warnings, objective_name=data.objective)
+                warnings=warnings, objective_name=data.objective, instance_path=_path(inst))
     try:
         mat = compile_model(model)
     except TrivialInfeasibilityError as exc:
@@ -294,6 +297,10 @@ def _cheapest_keeping(model: object, mat: Matrices, primary: SolverOutcome,
         warnings.append(f"the second stage (cheapest plan at that objective) stopped at "
                         f"{second.status}: total_cost may not be the least possible")
     return second, mat2, second.interrupted_by
+
+
+def _path(inst: Instance) -> str | None:
+    return None if inst.path is None else str(inst.path.resolve())
 
 
 def _finite(x: float) -> float | None:

@@ -2,7 +2,13 @@
 
 Tables (pandas DataFrames, stable order): `schedule` (online), `sites` (open), `upgrades`
 (upgrade), `capacity` (capacity, it_load), `power` (power vs. headroom), `served` (serve, with
-latency), `unserved` (unserved), `costs` (cost terms per year and their present value).
+latency), `unserved` (unserved), `costs` (cost terms per year and their present value), and
+`budgets` (spend against every budget row).
+
+`extract` reads the decision tables off the model; `derive` then adds the planner-facing
+derived values (decision years, binding flags and slacks, budget spend, why demand went
+unserved) from those tables and the instance alone, never from the model, so that every derived
+number follows from tables the independent checker has checked.
 """
 
 from __future__ import annotations
@@ -12,7 +18,13 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from siteopt.data.instance import Instance
-from siteopt.data.rules import latency_targets, spend_years
+from siteopt.data.rules import (
+    first_online_year,
+    hosting_sites,
+    latency_targets,
+    lead_years,
+    spend_years,
+)
 from siteopt.model.arrays import array_terms
 from siteopt.model.data import ModelData
 from siteopt.model.sets import COST_TERMS
@@ -21,7 +33,12 @@ from siteopt.model.sets import COST_TERMS
 ZERO = 1e-7
 
 RESULT_TABLES = ("schedule", "sites", "upgrades", "capacity", "power", "served", "unserved",
-                 "costs")
+                 "costs", "budgets")
+
+#: A limit binds when its slack is at most this share of the limit (or BINDING_ABS).
+BINDING_SHARE = 0.01
+#: Absolute slack (MW or USD M) under which a limit always counts as binding.
+BINDING_ABS = 1e-4
 
 
 def _val(x: object) -> float:
@@ -50,7 +67,7 @@ def extract(m: pyo.ConcreteModel, d: ModelData, inst: Instance) -> dict[str, pd.
         "unserved": _unserved(m, d),
         "costs": _costs(m, d),
     }
-    return tables
+    return derive(inst, tables)
 
 
 def _schedule(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
@@ -172,3 +189,230 @@ def _costs(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
         row["total_pv"] = row["total"] * d.discount[y]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ---- derived values: from the checked tables and the instance only ----------------------------
+
+def binding(slack: pd.Series | float, limit: pd.Series | float) -> pd.Series | bool:
+    """Whether a limit binds: slack within `BINDING_SHARE` of the limit or `BINDING_ABS`."""
+    return slack <= np.maximum(BINDING_ABS, BINDING_SHARE * np.abs(limit))
+
+
+def derive(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The planner-facing derived columns and tables, computed from result tables alone.
+
+    The one function that derives values from the plan's checked tables (`schedule`, `sites`,
+    `upgrades`, `power`, `unserved`) and the instance; it reads no model. Adds:
+
+    - `schedule.decision_year`: the year construction must start, online_year minus the
+      phase's lead years (`rules.lead_years`; equal to online_year for a zero lead);
+    - `power.slack_mw` (limit_mw - power_mw) and `power.binding` (see `binding`);
+    - the `budgets` table: spend_usd_m (capex spread over its construction years, site
+      opening costs in the opening year, upgrade capex; `rules.spend_years`) of every budget
+      row against its limit, with slack_usd_m and binding;
+    - `unserved.reason`: why that demand was not served (`unserved_reasons`).
+
+    Returns a new dict; the input tables are not changed. Idempotent: derived columns
+    already present are computed again.
+    """
+    out = dict(tables)
+    phases = inst.table("phases")
+    lead = {(s, p): lead_years(int(m)) for s, p, m in
+            phases[["site", "phase", "lead_months"]].itertuples(index=False)}
+    sched = tables["schedule"].drop(columns="decision_year", errors="ignore")
+    decision = [int(y) - lead.get((s, p), 0) for s, p, y in
+                sched[["site", "phase", "online_year"]].itertuples(index=False)]
+    pos = list(sched.columns).index("online_year") if "online_year" in sched else len(sched.columns)
+    sched.insert(pos, "decision_year", pd.array(decision, dtype="Int64"))
+    out["schedule"] = sched
+    power = tables["power"].drop(columns=["slack_mw", "binding"], errors="ignore")
+    power["slack_mw"] = (power["limit_mw"] - power["power_mw"]).where(lambda x: x.abs() >= ZERO,
+                                                                      0.0)
+    power["binding"] = (power["power_mw"] > ZERO) & binding(power["slack_mw"], power["limit_mw"])
+    out["power"] = power
+    out["budgets"] = budget_spend(inst, sched, tables["sites"], tables["upgrades"])
+    unserved = tables["unserved"].drop(columns="reason", errors="ignore")
+    unserved["reason"] = unserved_reasons(inst, {**out, "capacity": tables["capacity"],
+                                                 "unserved": unserved})
+    out["unserved"] = unserved
+    return out
+
+
+def budget_label(sponsor: str, year: object) -> str:
+    """A budget row's name: 'all sponsors 2028', 'CMC horizon', ..."""
+    who = sponsor or "all sponsors"
+    return f"{who} {'horizon' if pd.isna(year) else int(year)}"
+
+
+def budget_spend(inst: Instance, schedule: pd.DataFrame, sites: pd.DataFrame,
+                 upgrades: pd.DataFrame) -> pd.DataFrame:
+    """Spend (USD M) of the plan against every row of budgets.csv, in file order.
+
+    Columns: budget (name), sponsor (empty: all), year (empty: the whole horizon),
+    spend_usd_m, limit_usd_m, slack_usd_m, binding.
+    """
+    years = set(inst.years)
+    st = inst.table("sites").set_index("site")
+    ups = inst.table("upgrades").set_index("upgrade")
+    lead = {(s, p): lead_years(int(m)) for s, p, m in
+            inst.table("phases")[["site", "phase", "lead_months"]].itertuples(index=False)}
+    spend: list[tuple[str, int, float]] = []  # (sponsor, year, USD M)
+
+    def spread(sponsor: str, total: float, online: int, lead_y: int) -> None:
+        span = spend_years(online, lead_y)
+        spend.extend((sponsor, y, total / len(span)) for y in span if y in years)
+
+    for r in schedule.itertuples(index=False):
+        spread(str(st.at[r.site, "sponsor"]), float(r.capex_with_cooling_usd_m), int(r.online_year),
+               lead.get((r.site, r.phase), 0))
+    for r in sites.itertuples(index=False):
+        if not pd.isna(r.open_year) and not bool(r.existing):
+            spend.append((str(st.at[r.site, "sponsor"]), int(r.open_year),
+                          float(st.at[r.site, "open_cost_usd_m"])))
+    for r in upgrades.itertuples(index=False):
+        spread(str(ups.at[r.upgrade, "sponsor"]), float(r.capex_usd_m), int(r.online_year),
+               lead_years(int(ups.at[r.upgrade, "lead_months"])))
+    rows = []
+    for sponsor, year, limit in inst.table("budgets")[
+            ["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False):
+        total = _zero(sum(x for sp, y, x in spend
+                          if (not sponsor or sp == sponsor) and (pd.isna(year) or y == int(year))))
+        slack = _zero(float(limit) - total)
+        rows.append({"budget": budget_label(sponsor, year), "sponsor": sponsor,
+                     "year": None if pd.isna(year) else int(year), "spend_usd_m": total,
+                     "limit_usd_m": float(limit), "slack_usd_m": slack,
+                     "binding": bool(binding(slack, float(limit)))})
+    frame = pd.DataFrame(rows, columns=["budget", "sponsor", "year", "spend_usd_m", "limit_usd_m",
+                                        "slack_usd_m", "binding"])
+    frame["year"] = frame["year"].astype("Int64")
+    return frame
+
+
+def allowed_sites(inst: Instance) -> dict[tuple[str, str], set[str]]:
+    """For each (region, class) with demand, the sites that may serve it at all.
+
+    A site may serve when it can host the class (cooling) and, for a region with a node,
+    reaches it over fiber within the latency target (any connected site without a target).
+    """
+    hosts = hosting_sites(inst.tables)
+    targets = latency_targets(inst.meta, inst.tables)
+    located = dict(zip(inst.table("regions")["region"], inst.table("regions")["node"],
+                       strict=True))
+    rtt: dict[str, dict[str, float]] = {}
+    for s, r, ms in inst.latency[["site", "region", "rtt_ms"]].itertuples(index=False):
+        rtt.setdefault(r, {})[s] = float(ms)
+    out = {}
+    demand = inst.table("demand")
+    for r, c in dict.fromkeys(zip(demand["region"], demand["class"], strict=True)):
+        sites = hosts.get(c, set())
+        if located.get(r, ""):
+            target = targets.get((r, c), float("inf"))
+            sites = {s for s in sites if rtt.get(r, {}).get(s, float("inf")) <= target + 1e-9}
+        out[r, c] = sites
+    return out
+
+
+def earliest_online(inst: Instance) -> dict[str, int]:
+    """First year each site can have any capacity (existing plant: the first year)."""
+    y0 = inst.years[0]
+    out: dict[str, int] = {}
+    for r in inst.table("sites").itertuples(index=False):
+        if r.existing_it_mw > 0:
+            out[r.site] = y0
+    for r in inst.table("phases").itertuples(index=False):
+        year = (int(r.committed_year) if not pd.isna(r.committed_year) else
+                first_online_year(r.earliest_decision_year, lead_years(int(r.lead_months)), y0))
+        out[r.site] = min(out.get(r.site, year), year)
+    return out
+
+
+def _phase_needs(inst: Instance, schedule: pd.DataFrame
+                 ) -> dict[str, list[tuple[float, float, float]]]:
+    """Per site: (online year, facility MW, USD M per spend year) of every phase.
+
+    The online year is the plan's (infinite if not built); MW and USD M are the least over the
+    phase's allowed coolings (PUE, capex factor).
+    """
+    cooling = inst.table("cooling").set_index("cooling")
+    buildable = tuple(cooling.index[cooling["buildable"].astype(bool)])
+    online = {(s, p): float(y) for s, p, y in
+              schedule[["site", "phase", "online_year"]].itertuples(index=False)}
+    out: dict[str, list[tuple[float, float, float]]] = {}
+    for r in inst.table("phases").itertuples(index=False):
+        techs = [k for k in (r.cooling or buildable) if k in cooling.index]
+        pue = min((float(cooling.at[k, "pue"]) for k in techs), default=1.0)
+        factor = min((float(cooling.at[k, "capex_factor"]) for k in techs), default=1.0)
+        span = max(1, lead_years(int(r.lead_months)))
+        out.setdefault(r.site, []).append((online.get((r.site, r.phase), float("inf")),
+                                           float(r.it_mw) * pue,
+                                           float(r.capex_usd_m) * factor / span))
+    return out
+
+
+def unserved_reasons(inst: Instance, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Why each row of `tables["unserved"]` was not served: the rules that priced it out.
+
+    Among the sites allowed to serve it (`allowed_sites`), in this order:
+
+    - "latency": no site that can host the class reaches the region within its target;
+    - "lead time": no allowed site can have capacity online by that year;
+    - "headroom in zone Z": an allowed site's zone binds that year (`power.binding`) or has
+      less slack than the smallest phase not online by then needs;
+    - "budget B": a budget row that could pay for an allowed site binds or has less slack
+      than a year's spend of the cheapest phase left (a yearly row of that year or earlier,
+      or a horizon row; of that site's sponsor or of all sponsors);
+    - "site cap": every allowed site is built out (all its phases, or its max_it_mw);
+    - "cost": none of these binds, so leaving it unserved (priced at the penalty) was cheaper.
+
+    Several binding rules are listed together, separated by "; ".
+    """
+    unserved = tables["unserved"]
+    if unserved.empty:
+        return []
+    power, budgets = tables["power"], tables["budgets"]
+    allowed = allowed_sites(inst)
+    first = earliest_online(inst)
+    st = inst.table("sites").set_index("site")
+    needs = _phase_needs(inst, tables["schedule"])
+    cap_site = tables["capacity"].groupby(["site", "year"])["capacity_mw"].sum().to_dict()
+    power_at = power.set_index(["zone", "year"])
+    reasons = []
+    for r, c, y in unserved[["region", "class", "year"]].itertuples(index=False):
+        y = int(y)
+        sites = allowed.get((r, c), set())
+        if not sites:
+            reasons.append("latency: no site able to host this class is within the region's "
+                           "latency target")
+            continue
+        ready = {s for s in sites if first.get(s, 10**9) <= y}
+        if not ready:
+            when = min(first.get(s, 10**9) for s in sites)
+            reasons.append(f"lead time: no allowed site can be online before {when}"
+                           if when < 10**9 else "lead time: no allowed site has a phase")
+            continue
+        left = {s: [(mw, usd) for when, mw, usd in needs.get(s, []) if when > y
+                    and (pd.isna(st.at[s, "max_it_mw"])
+                         or cap_site.get((s, y), 0.0) < float(st.at[s, "max_it_mw"]) - 1e-6)]
+                for s in ready}
+        found = []
+        for z in sorted({st.at[s, "zone"] for s in ready}):
+            if (z, y) not in power_at.index:
+                continue
+            row = power_at.loc[(z, y)]
+            least = min((mw for s in ready if st.at[s, "zone"] == z for mw, _ in left[s]),
+                        default=None)
+            if bool(row["binding"]) or (least is not None and row["slack_mw"] < least - 1e-6):
+                found.append(f"headroom in zone {z}")
+        for b in budgets.itertuples(index=False):
+            if not pd.isna(b.year) and int(b.year) > y:
+                continue
+            payers = [s for s in ready if not b.sponsor or st.at[s, "sponsor"] == b.sponsor]
+            least = min((usd for s in payers for _, usd in left[s]), default=None)
+            if payers and (bool(b.binding) or (least is not None
+                                               and b.slack_usd_m < least - 1e-6)):
+                found.append(f"budget {b.budget}")
+        if not any(left[s] for s in ready):
+            found.append("site cap")
+        reasons.append("; ".join(found) if found else
+                       "cost: serving it would cost more than the unserved penalty")
+    return reasons

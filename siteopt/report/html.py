@@ -1,0 +1,283 @@
+"""One self-contained HTML report of a result folder or a sweep (`siteopt report`).
+
+Everything is inline: plotly.js (one copy), the styles, the figures' data and the bundled
+country outline; opening the file makes no request to any server (no tiles, no topojson,
+no CDN, no web fonts). Sections: header (status, objective, gap, verified, instance,
+fingerprint, versions, dates), map, timeline, grid, money, service; every chart is followed by
+the table of its numbers. A sweep folder (`results.parquet` and `scenarios/<id>/`) gets the
+scenarios side by side and the same sections for one scenario (default: the first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from siteopt.data.instance import Instance
+from siteopt.errors import InputError, Problem
+from siteopt.report import figures
+from siteopt.report.folder import ResultFolder, read_result_folder
+
+#: The report's file name inside a result folder.
+REPORT_FILE = "report.html"
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;
+background:#fafafa}
+header{background:#1f2d3d;color:#fff;padding:14px 24px}
+header h1{margin:0 0 6px 0;font-size:22px}
+header .facts span{margin-right:18px;white-space:nowrap}
+.bad{color:#fff;background:#c0392b;padding:2px 8px;border-radius:3px;font-weight:bold}
+.good{color:#fff;background:#2e8b57;padding:2px 8px;border-radius:3px;font-weight:bold}
+nav{padding:6px 24px;background:#e8ecf0}
+nav a{margin-right:14px;color:#1f2d3d}
+main{padding:0 24px 40px 24px}
+section{background:#fff;border:1px solid #ddd;border-radius:4px;margin:16px 0;padding:8px 16px}
+.note{color:#8a4b00;background:#fff4e0;padding:6px 10px;border-radius:3px;margin:6px 0}
+table.numbers{border-collapse:collapse;font-size:12px;margin:6px 0}
+table.numbers th,table.numbers td{border:1px solid #ccc;padding:2px 6px;text-align:right}
+table.numbers th{background:#f0f0f0}
+details{margin:4px 0 10px 0}
+small{color:#666}
+"""
+
+
+#: Draws each figure when it comes near the viewport (the page opens fast however many
+#: charts it holds); `siteoptRenderAll()` draws them all (printing, tests) and resolves when
+#: done.
+LAZY_JS = """
+(function(){
+  var config = {displaylogo: false, responsive: true};
+  var done = {};
+  function draw(div){
+    if (done[div.id]) return done[div.id];
+    var fig = JSON.parse(document.getElementById(div.id + '-data').textContent);
+    done[div.id] = Plotly.newPlot(div, fig.data, fig.layout, config).then(function(){
+      div.style.minHeight = '';
+    });
+    return done[div.id];
+  }
+  var divs = Array.prototype.slice.call(document.querySelectorAll('.lazy-plot'));
+  window.siteoptRenderAll = function(){ return Promise.all(divs.map(draw)); };
+  if ('IntersectionObserver' in window) {
+    var io = new IntersectionObserver(function(entries){
+      entries.forEach(function(e){
+        if (e.isIntersecting) { io.unobserve(e.target); draw(e.target); }
+      });
+    }, {rootMargin: '300px'});
+    divs.forEach(function(d){ io.observe(d); });
+  } else { window.siteoptRenderAll(); }
+  window.addEventListener('beforeprint', function(){ window.siteoptRenderAll(); });
+})();
+"""
+
+
+def _plotlyjs() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _table_html(frame: pd.DataFrame, caption: str) -> str:
+    if frame is None or frame.empty:
+        return "<p><small>no rows</small></p>"
+    body = frame.to_html(index=False, classes="numbers", border=0, na_rep="",
+                         float_format=lambda x: f"{x:,.3f}".rstrip("0").rstrip("."),
+                         escape=True)
+    return (f"<details><summary>Numbers: {html.escape(caption)} ({len(frame)} rows)</summary>"
+            f"{body}</details>")
+
+
+def _chart_html(chart: figures.Chart, index: int) -> str:
+    parts = [f'<h3 id="{chart.key}">{html.escape(chart.title)}</h3>']
+    parts += [f'<p class="note">{html.escape(n)}</p>' for n in chart.notes]
+    if chart.figure is not None:
+        fid = f"fig-{chart.key}-{index}"
+        # without a template, axes do not grow their margins for long labels by themselves
+        chart.figure.update_xaxes(automargin=True)
+        chart.figure.update_yaxes(automargin=True)
+        data = chart.figure.to_json().replace("</", "<\\/")
+        height = chart.figure.layout.height or 450
+        parts.append(f'<div id="{fid}" class="lazy-plot" data-title="{html.escape(chart.title)}" '
+                     f'style="min-height:{height}px"></div>'
+                     f'<script type="application/json" id="{fid}-data">{data}</script>')
+    parts.append(_table_html(chart.table, chart.title))
+    return "\n".join(parts)
+
+
+def _fmt(x: object, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "-"
+    return f"{x:,.{digits}f}" if isinstance(x, int | float) else str(x)
+
+
+def header_html(rf: ResultFolder, title: str) -> str:
+    """Status, objective, gap, verified (red when not), instance, fingerprint, versions, dates."""
+    s = rf.summary
+    verified = bool(s.get("verified"))
+    has_plan = rf.has_plan
+    if not has_plan:
+        badge = f'<span class="bad">NO PLAN ({html.escape(str(s.get("status")))})</span>'
+    elif verified:
+        badge = '<span class="good">verified</span>'
+    else:
+        badge = '<span class="bad">FAILED independent verification</span>'
+    gap = s.get("gap")
+    versions = s.get("versions") or {}
+    solved = dt.datetime.fromtimestamp((rf.path / "summary.json").stat().st_mtime).strftime(
+        "%Y-%m-%d %H:%M")
+    facts = [
+        f"status <b>{html.escape(str(s.get('status')))}</b>",
+        f"{html.escape(str(s.get('objective_name', 'objective')))} "
+        f"<b>{_fmt(s.get('objective'))}</b> {html.escape(str(s.get('objective_unit', '')))}",
+        f"bound {_fmt(s.get('bound'))}",
+        f"gap {'-' if gap is None else f'{100 * float(gap):.4f} %'}",
+        badge,
+    ]
+    facts2 = [
+        f"instance <b>{html.escape(str(s.get('instance')))}</b>",
+        f"fingerprint <code>{html.escape(str(s.get('instance_fingerprint')))}</code>",
+        "versions " + html.escape(", ".join(f"{k} {v}" for k, v in versions.items())),
+        f"solved {solved}",
+        f"report {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
+    ]
+    out = [f"<header><h1>{html.escape(title)}</h1>",
+           '<div class="facts">' + " ".join(f"<span>{f}</span>" for f in facts) + "</div>",
+           '<div class="facts"><small style="color:#cfd8e0">'
+           + " ".join(f"<span>{f}</span>" for f in facts2) + "</small></div></header>"]
+    return "\n".join(out)
+
+
+def plan_sections(rf: ResultFolder) -> tuple[list[tuple[str, list[figures.Chart]]], list[str]]:
+    """The report's sections for a plan, and notes on what could not be drawn."""
+    notes = list(rf.notes)
+    s = rf.summary
+    for v in (s.get("violations") or [])[:30]:
+        notes.append(f"violation: {v}")
+    if not rf.has_plan:
+        return [], notes
+    t = rf.tables
+    sections: list[tuple[str, list[figures.Chart]]] = []
+
+    def attempt(name: str, needs: tuple[str, ...], make: object) -> None:
+        lacking = [f"{n}.csv" for n in needs if n not in t]
+        if lacking:
+            sections.append((name, [figures.Chart(name.lower(), name, None, pd.DataFrame(),
+                                                  [f"not drawn: {', '.join(lacking)} missing"])]))
+            return
+        result = make(rf)  # type: ignore[operator]
+        sections.append((name, result if isinstance(result, list) else [result]))
+
+    attempt("Map", ("sites",), figures.map_chart)
+    attempt("Timeline", ("schedule",), figures.timeline_chart)
+    attempt("Grid", ("power",), figures.grid_chart)
+    attempt("Money", ("costs",), figures.money_charts)
+    attempt("Service", ("served", "unserved"), figures.service_charts)
+    return sections, notes
+
+
+def _unserved_html(rf: ResultFolder) -> str:
+    from siteopt.report.console import unserved_summary
+
+    uns = rf.tables.get("unserved")
+    if uns is None:
+        return ""
+    if uns.empty:
+        return "<p>Unserved demand: none.</p>"
+    rows = unserved_summary(uns)
+    items = "".join(
+        f"<li><b>{html.escape(str(r.region))}/{html.escape(str(r._1))}</b>: "
+        f"{r.mw_years:,.2f} MW-years in {html.escape(r.years)}, because "
+        f"{html.escape(r.reason)}</li>" for r in rows.itertuples(index=False))
+    return f"<p>Unserved demand:</p><ul>{items}</ul>"
+
+
+def render(rf: ResultFolder, title: str, prefix: str = "",
+           extra: list[figures.Chart] | None = None) -> str:
+    """The whole HTML page of one plan (and optional sweep charts before it)."""
+    sections, notes = plan_sections(rf)
+    nav = [("sweep", "Scenarios")] if extra else []
+    nav += [(charts[0].key, name) for name, charts in sections]
+    body = [header_html(rf, title),
+            "<nav>" + "".join(f'<a href="#{k}">{html.escape(n)}</a>' for k, n in nav) + "</nav>",
+            "<main>", prefix]
+    if notes:
+        body.append("<section><h2>Notes</h2>" + "".join(
+            f'<p class="note">{html.escape(n)}</p>' for n in notes) + "</section>")
+    if rf.has_plan:
+        body.append(f"<section><h2>Summary</h2>{_unserved_html(rf)}</section>")
+    index = 0
+    for chart in extra or []:
+        body.append(f"<section>{_chart_html(chart, index)}</section>")
+        index += 1
+    for name, charts in sections:
+        inner = []
+        for chart in charts:
+            inner.append(_chart_html(chart, index))
+            index += 1
+        body.append(f"<section><h2>{html.escape(name)}</h2>{''.join(inner)}</section>")
+    body.append("</main>")
+    body.append(f"<script>{LAZY_JS}</script>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title>"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<style>{STYLE}</style>"
+            f"<script type=\"text/javascript\">{_plotlyjs()}</script></head><body>"
+            + "\n".join(body) + "</body></html>\n")
+
+
+def is_sweep(folder: Path) -> bool:
+    """Whether `folder` is a sweep output (results.parquet and scenarios/)."""
+    return (folder / "results.parquet").is_file() and (folder / "scenarios").is_dir()
+
+
+def write_report(folder: str | Path, out: str | Path | None = None,
+                 scenario: str | None = None, instance: Instance | None = None) -> Path:
+    """Write the report of a result or sweep folder; returns the HTML file's path.
+
+    Default `out`: `FOLDER/report.html`. `instance`: the solved instance if the caller has
+    it (otherwise found from summary.json). Raises `InputError` (exit code 2) for a folder that
+    is neither, naming the missing file, or an unknown `scenario`.
+    """
+    from siteopt.io.write import atomic_file
+
+    folder = Path(folder)
+    target = Path(out) if out else folder / REPORT_FILE
+    if is_sweep(folder):
+        page = sweep_page(folder, scenario)
+    else:
+        if scenario is not None:
+            raise InputError(Problem("--scenario", "a sweep folder (results.parquet and "
+                                     "scenarios/)", found=str(folder)))
+        rf = read_result_folder(folder, instance)
+        page = render(rf, f"siteopt plan: {rf.summary.get('instance', folder.name)}")
+    if not target.parent.is_dir():
+        raise InputError(Problem("--out", "a file in an existing folder", found=str(target)))
+    with atomic_file(target, suffix=".html") as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return target
+
+
+def sweep_page(folder: Path, scenario: str | None) -> str:
+    """The sweep report: the scenarios side by side, then one scenario's plan."""
+    table = pd.read_parquet(folder / "results.parquet")
+    if table.empty:
+        raise InputError(Problem(str(folder / "results.parquet"), "at least one scenario",
+                                 found="an empty table"))
+    ids = [str(s) for s in table["scenario"]]
+    chosen = scenario or ids[0]
+    if chosen not in ids:
+        raise InputError(Problem("--scenario", "one of " + ", ".join(ids[:20]),
+                                 found=chosen))
+    rf = read_result_folder(folder / "scenarios" / chosen)
+    overrides = json.dumps((rf.scenario or {}).get("overrides") or {})
+    prefix = (f"<p>Sweep <b>{html.escape(folder.name)}</b>: {len(table)} scenarios; the plan "
+              f"below is scenario <b>{html.escape(chosen)}</b> (overrides "
+              f"<code>{html.escape(overrides)}</code>); choose another with "
+              "<code>siteopt report SWEEP_DIR --scenario ID</code>.</p>")
+    return render(rf, f"siteopt sweep: {folder.name} (scenario {chosen})", prefix,
+                  [figures.sweep_chart(table)])

@@ -1,0 +1,169 @@
+"""The HTML report without a browser: contents, self-containment, missing files, sweeps."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import siteopt
+from siteopt.errors import ExitCode, InputError
+from siteopt.io.write import write_result
+from siteopt.report.html import write_report
+from tests.conftest import REPO, TINY
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    result = siteopt.solve(siteopt.load_instance(TINY / "committed-phase"))
+    return write_result(result, tmp_path_factory.mktemp("rep") / "plan")
+
+
+@pytest.fixture(scope="module")
+def gen_folder(tmp_path_factory):
+    """A generated tiny instance (it has coordinates) and its solved plan's folder."""
+    from siteopt.synth.generate import PRESETS, generate_instance
+
+    base = tmp_path_factory.mktemp("gen")
+    generate_instance(PRESETS["tiny"], base / "inst")
+    result = siteopt.solve(siteopt.load_instance(base / "inst"))
+    assert result.verified
+    return write_result(result, base / "plan")
+
+
+def _figures(page: str) -> dict[str, dict]:
+    return {m.group(1): json.loads(m.group(2).replace("<\\/", "</")) for m in re.finditer(
+        r'<script type="application/json" id="(fig-[\w-]+)-data">(.*?)</script>', page, re.S)}
+
+
+def test_report_is_one_self_contained_file(folder, tmp_path):
+    path = write_report(folder, tmp_path / "r.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.count("<script") == 2 + len(_figures(page))  # plotly.js, figures, the drawer
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", page)  # nothing fetched
+    assert "@import" not in page and "@font-face" not in page
+    import plotly
+
+    assert page.count(f"plotly.js v{plotly.__version__.split('.')[0]}") <= 1  # one copy
+    assert path.stat().st_size < 5_000_000
+    figs = _figures(page)
+    keys = {k.split("-")[1] for k in figs}
+    assert {"timeline", "grid", "costs", "service", "latency"} <= keys
+    assert "no map: neither sites.csv nor nodes.csv gives coordinates" in page
+    # every chart has its numbers as a table
+    assert page.count("<details>") >= len(figs)
+    assert "verified" in page and "committed-phase" in page
+
+
+def test_map_draws_the_opened_sites_and_the_links(gen_folder):
+    page = write_report(gen_folder).read_text(encoding="utf-8")
+    fig = next(f for k, f in _figures(page).items() if "map" in k)
+    tables = siteopt.plots._tables(gen_folder)
+    sites = tables["sites"]
+    drawn = sorted(s for t in fig["data"] if t.get("meta") == "site-opened"
+                   for s in t["customdata"])
+    assert drawn == sorted(sites.loc[sites["open_year"].notna(), "site"])
+    closed = [s for t in fig["data"] if t.get("meta") == "site-candidate"
+              for s in t["customdata"]]
+    assert sorted(closed) == sorted(sites.loc[sites["open_year"].isna(), "site"])
+    links = next(t for t in fig["data"] if t.get("meta") == "link")
+    inst = siteopt.load_instance(gen_folder.parent / "inst")
+    assert links["x"].count(None) == len(inst.table("links"))
+
+
+def test_gantt_has_one_bar_per_built_phase(folder):
+    page = write_report(folder).read_text(encoding="utf-8")
+    gantt = next(f for k, f in _figures(page).items() if "timeline" in k)
+    bars = [t for t in gantt["data"] if t.get("meta") == "phase"]
+    sched = siteopt.plots._tables(folder)["schedule"]
+    assert sum(len(t["y"]) for t in bars) == len(sched) == 2
+    assert any("committed" in " ".join(t["text"]) for t in bars)
+
+
+def test_missing_table_is_reported_not_raised(folder, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    (broken / "power.csv").unlink()
+    page = write_report(broken).read_text(encoding="utf-8")
+    assert "missing from the folder: power.csv" in page
+    assert "not drawn: power.csv missing" in page
+
+
+def test_unverified_plan_is_labelled_in_red(folder, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(folder, bad)
+    summary = json.loads((bad / "summary.json").read_text())
+    summary.update(verified=False, violations=["zone Z draws 99 MW in 2030, limit 15"])
+    (bad / "summary.json").write_text(json.dumps(summary))
+    page = write_report(bad).read_text(encoding="utf-8")
+    assert '<span class="bad">FAILED independent verification</span>' in page
+    assert "violation: zone Z draws 99 MW" in page
+
+
+def test_instance_not_found_still_renders(folder, tmp_path):
+    lost = tmp_path / "lost"
+    shutil.copytree(folder, lost)
+    summary = json.loads((lost / "summary.json").read_text())
+    summary["instance_path"] = str(tmp_path / "nowhere")
+    (lost / "summary.json").write_text(json.dumps(summary))
+    page = write_report(lost).read_text(encoding="utf-8")
+    assert "not found" in page and "the map" in page
+    assert "timeline" in " ".join(_figures(page))
+
+
+def test_not_a_result_folder_exits_2_naming_the_file(tmp_path):
+    with pytest.raises(InputError, match=r"summary\.json"):
+        write_report(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "siteopt", "report", str(tmp_path)],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == ExitCode.BAD_INPUT
+    assert "summary.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_solve_writes_the_report_unless_told_not_to(tmp_path):
+    def solve(*extra):
+        return subprocess.run([sys.executable, "-m", "siteopt", "solve",
+                               str(TINY / "cheapest-site"), *extra], capture_output=True,
+                              text=True, cwd=REPO, timeout=300)
+
+    proc = solve("--out", str(tmp_path / "a"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "a" / "report.html").is_file() and "report:" in proc.stdout
+    assert (tmp_path / "a" / "budgets.csv").is_file()
+    proc = solve("--out", str(tmp_path / "b"), "--no-report")
+    assert proc.returncode == 0 and not (tmp_path / "b" / "report.html").exists()
+
+
+def test_failed_solve_gets_a_report_that_says_so(tmp_path):
+    # solve leaves only summary.json when there is no plan; `report` says so on that folder
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "siteopt", *args], capture_output=True,
+                              text=True, cwd=REPO, timeout=300)
+
+    assert run("solve", str(TINY / "infeasible-capacity"), "--out",
+               str(tmp_path / "r")).returncode == ExitCode.INFEASIBLE
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["summary.json"]
+    proc = run("report", str(tmp_path / "r"))
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "NO PLAN (infeasible)" in page and "only summary.json" in page
+
+
+def test_sweep_report(tmp_path):
+    out = tmp_path / "sweep"
+    table = siteopt.run_scenarios(out, instance=TINY / "grid-upgrade",
+                                  grid={"demand.scale": [0.8, 1.0]}, workers=0)
+    page = write_report(out).read_text(encoding="utf-8")
+    figs = _figures(page)
+    sweep = next(f for k, f in figs.items() if "sweep" in k)
+    assert sorted(sweep["data"][0]["x"]) == sorted(table["scenario"])
+    assert any("timeline" in k for k in figs)  # the first scenario's plan
+    second = str(table["scenario"].iloc[1])
+    page = write_report(out, scenario=second).read_text(encoding="utf-8")
+    assert f"scenario <b>{second}</b>" in page
+    with pytest.raises(InputError, match="--scenario"):
+        write_report(out, scenario="nope")
