@@ -70,3 +70,14 @@ def test_pmed5_p_center_with_33_sites(tmp_path):
     assert result.status == "optimal" and result.verified
     assert result.objective == pytest.approx(48.0)
     assert result.bound == pytest.approx(48.0)
+
+
+def test_no_servable_pair_at_all_is_a_plan_with_everything_unserved():
+    """Every latency target out of reach and unserved demand allowed: a plan, not a crash."""
+    inst = siteopt.apply_overrides(siteopt.load_instance(TINY / "latency-target"), {
+        "latency_targets.max_rtt_ms": 0.01, "service.allow_unserved": True,
+        "service.unserved_penalty_usd_m_per_mw_year": 1000})
+    result = siteopt.solve(inst)
+    assert result.status == "optimal" and result.verified, result.violations
+    assert len(result.tables["served"]) == 0
+    assert result.tables["unserved"]["unserved_mw"].sum() > 0

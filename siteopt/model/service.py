@@ -147,6 +147,8 @@ def _reach_sets(d: ModelData, pairs: PairArrays) -> dict[tuple[str, str], frozen
     """For each (region, class) with a served pair: the sites able to serve it (any year)."""
     n_c, n_s = len(d.C), len(d.S)
     codes = np.unique((pairs.region * n_c + pairs.cls) * n_s + pairs.site)
+    if not len(codes):  # no site can serve anything (e.g. every target out of reach)
+        return {}
     rc, site = np.divmod(codes, n_s)
     starts = np.flatnonzero(np.r_[True, rc[1:] != rc[:-1]])
     out = {}
