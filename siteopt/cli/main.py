@@ -225,9 +225,10 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", type=Path, metavar="FILE",
                    help="write the results as an expected-values file (a new baseline)")
     p.add_argument("--time-limit", type=_positive_float, metavar="S",
-                   help="seconds per instance (an expected file may set its own)")
-    p.add_argument("--gap", type=_nonneg_float, default=1e-4, metavar="G",
-                   help="relative optimality gap (default 1e-4)")
+                   help="seconds per instance (default: the expected file's entry, else none)")
+    p.add_argument("--gap", type=_nonneg_float, default=None, metavar="G",
+                   help="relative optimality gap (default: the expected file's entry, else "
+                   "the instance's solver.gap, 1e-4 unless set)")
 
 
 def _version() -> str:

@@ -190,12 +190,13 @@ def apply_overrides(inst: Instance, values: Mapping[str, object]) -> Instance:
     """
     if not values:
         return inst
-    data = inst.meta.model_dump()
+    # only what was set, so that the result still knows which settings are explicit
+    data = inst.meta.model_dump(exclude_unset=True)
     parsed = [(parse_key(k), v) for k, v in values.items()]
     for target, value in parsed:
         if isinstance(target, str):
             section, name = target.split(".", 1)
-            data[section][name] = None if value == "" else value  # empty clears an optional key
+            data.setdefault(section, {})[name] = None if value == "" else value  # "" clears
     try:
         meta = Metadata.model_validate(data)
     except ValidationError as exc:

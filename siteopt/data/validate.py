@@ -266,10 +266,34 @@ def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
                                 column="siting.sites", found=str(p)))
 
 
+def check_service(meta: Metadata, tables: Tables, problems: list[Problem],
+                  warnings: list[str]) -> None:
+    """Warn of an explicit `service` setting that the objective overrides or that does nothing.
+
+    The rule itself is `Metadata.unserved_allowed`.
+    """
+    service, objective = meta.service, meta.siting.objective
+    explicit = service.model_fields_set
+    effective = meta.unserved_allowed
+    if "allow_unserved" in explicit and service.allow_unserved != effective:
+        why = ("maximal covering leaves demand unserved by design" if effective else
+               "it needs every MW of demand served (serving nothing would be optimal)")
+        warnings.append(f"service.allow_unserved = {str(service.allow_unserved).lower()} is "
+                        f"overridden by siting.objective = {objective}: {why}, so unserved "
+                        f"demand is {'allowed' if effective else 'not allowed'}")
+    if (objective == "total_cost" and "unserved_penalty_usd_m_per_mw_year" in explicit
+            and not effective):
+        how = ("is false" if "allow_unserved" in explicit
+               else "is not set (default false)")
+        warnings.append("service.unserved_penalty_usd_m_per_mw_year is set but "
+                        f"service.allow_unserved {how}: every MW of demand is a hard "
+                        "requirement and the penalty is not used")
+
+
 CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
-    check_budgets, check_latency_targets, check_siting,
+    check_budgets, check_latency_targets, check_siting, check_service,
 )
 
 

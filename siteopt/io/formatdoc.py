@@ -26,7 +26,10 @@ def instance_format_markdown() -> str:
         f"and in `{METADATA_FILE}`, is finite and of magnitude at most {MAX_MAGNITUDE:.0e}.\n",
         f"## `{METADATA_FILE}`\n",
         "Top level: `name` (required), `description`. Sections and keys (keys outside "
-        "`horizon` can be overridden with `siteopt solve --set section.key=value`):\n",
+        "`horizon` can be overridden with `siteopt solve --set section.key=value`). "
+        "Every command applies one precedence to every setting: a command-line flag (`--gap`, "
+        "`--set`; for `sweep` the spec's `[solve]`, for `batch` an entry of the expected "
+        "file), then the value in this file, then the default below:\n",
         "| key | default | meaning |",
         "|---|---|---|",
     ]

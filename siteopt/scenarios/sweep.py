@@ -78,7 +78,8 @@ class SolveSpec(_Strict):
     """Solve options of every scenario (see `siteopt solve`)."""
 
     time_limit: float | None = Field(None, gt=0, description="Seconds per scenario.")
-    gap: float = Field(1e-4, ge=0, description="Relative gap to stop at.")
+    gap: float | None = Field(None, ge=0, description="Relative gap to stop at; omitted: the "
+                              "instance's solver.gap (1e-4 unless set).")
     threads: int = Field(1, ge=0, le=256, description="HiGHS threads per scenario.")
     seed: int = Field(0, ge=0, description="HiGHS random seed.")
 
@@ -447,7 +448,7 @@ def run_scenarios(out: str | Path, *, instance: Instance | str | Path | None = N
                   grid: dict[str, list[Value]] | None = None,
                   scenarios: list[dict[str, Value]] | None = None,
                   base: dict[str, Value] | None = None, time_limit: float | None = None,
-                  gap: float = 1e-4, workers: int | None = 2,
+                  gap: float | None = None, workers: int | None = 2,
                   scheduler: str | None = None) -> pd.DataFrame:
     """Run a sweep given in code (as a spec file would give it) and return its tidy table.
 
