@@ -219,11 +219,13 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                    help="instance folder, or a folder of instance folders")
     p.add_argument("--expect", type=Path, metavar="FILE",
-                   help="expected status and objective per instance "
-                        "(TOML; see siteopt.scenarios.batch)")
+                   help="expected status and objective per instance, keyed by folder "
+                        "relative to FILE (TOML; see siteopt.scenarios.batch)")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     p.add_argument("--record", type=Path, metavar="FILE",
                    help="write the results as an expected-values file (a new baseline)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on expected instances not among PATH (default: skip them)")
     p.add_argument("--time-limit", type=_positive_float, metavar="S",
                    help="seconds per instance (default: the expected file's entry, else none)")
     p.add_argument("--gap", type=_nonneg_float, default=None, metavar="G",
