@@ -61,3 +61,12 @@ class InputError(SiteoptError):
             shown.append(f"... and {len(self.problems) - limit} more")
         noun = "problem" if len(self.problems) == 1 else "problems"
         super().__init__(f"{len(self.problems)} input {noun}:\n  " + "\n  ".join(shown))
+
+
+def did_you_mean(name: str, choices: object) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices` to a mistyped `name`, else ''."""
+    import difflib
+
+    options = [str(c) for c in choices]  # type: ignore[attr-defined]
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
