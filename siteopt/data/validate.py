@@ -16,7 +16,7 @@ from siteopt.data.network import instance_graph, latency_table, node_ids
 from siteopt.data.rules import hosting_sites, latency_targets, phase_sequences
 from siteopt.errors import InputError, Problem
 from siteopt.io.frames import row_line
-from siteopt.io.schema import TABLES_BY_NAME, Metadata
+from siteopt.io.schema import SOURCE_TAG, TABLES_BY_NAME, Metadata, source_tag_problem
 
 Tables = dict[str, pd.DataFrame]
 Check = Callable[[Metadata, Tables, list[Problem], list[str]], None]
@@ -266,6 +266,21 @@ def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
                                 column="siting.sites", found=str(p)))
 
 
+def check_source_tags(meta: Metadata, tables: Tables, problems: list[Problem],
+                      warnings: list[str]) -> None:
+    """Every `source_tag` cell holds provenance letters S, D and A only."""
+    for name, frame in tables.items():
+        if SOURCE_TAG not in frame.columns or name not in TABLES_BY_NAME:
+            continue
+        for i, value in enumerate(frame[SOURCE_TAG]):
+            text = "" if value is None or (isinstance(value, float) and pd.isna(value)) \
+                else str(value)
+            expected = source_tag_problem(text)
+            if expected is not None:
+                problems.append(Problem(_file(name), expected, row=row_line(frame, i),
+                                        column=SOURCE_TAG, found=text))
+
+
 def check_service(meta: Metadata, tables: Tables, problems: list[Problem],
                   warnings: list[str]) -> None:
     """Warn of an explicit `service` setting that the objective overrides or that does nothing.
@@ -294,6 +309,7 @@ CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
     check_budgets, check_latency_targets, check_siting, check_service,
+    check_source_tags,
 )
 
 

@@ -24,6 +24,7 @@ from siteopt.io.frames import LineNumbers
 from siteopt.io.schema import (
     MAX_MAGNITUDE,
     METADATA_FILE,
+    PROVENANCE_COLUMNS,
     TABLES,
     Column,
     Metadata,
@@ -34,8 +35,9 @@ from siteopt.io.tomlfile import validation_problems
 #: Tables that must have at least one row.
 NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
 
-#: Extra columns any table may carry for provenance; they are kept but never used.
-NOTE_COLUMNS = ("source", "note")
+#: Extra columns any table may carry for provenance; they are kept but never used
+#: (`source_tag` is checked by siteopt.data.validate.check_source_tags).
+NOTE_COLUMNS = PROVENANCE_COLUMNS
 
 
 _TRUE = {"true", "1", "yes", "y", "t"}

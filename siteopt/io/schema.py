@@ -68,6 +68,23 @@ NONNEG = 0.0
 #: coefficients out of HiGHS's comfort zone (see `siteopt.solver.numerics`).
 MAX_MAGNITUDE = 1e7
 
+#: Provenance columns any table may carry: kept with the rows, never used by the model.
+#: `source` is free text; `source_tag` says what kind of number the row holds, as letters
+#: among S (sourced: a reference), D (derived by arithmetic from sourced numbers) and
+#: A (assumed), comma-separated when a row mixes them ("S,A").
+PROVENANCE_COLUMNS = ("source", "source_tag", "note")
+SOURCE_TAG = "source_tag"
+SOURCE_TAG_LETTERS = ("S", "D", "A")
+
+
+def source_tag_problem(text: str) -> str | None:
+    """What a `source_tag` cell should be, if `text` is not one (empty is allowed)."""
+    letters = [part.strip() for part in str(text).split(",")] if str(text).strip() else []
+    if all(x in SOURCE_TAG_LETTERS for x in letters) and len(set(letters)) == len(letters):
+        return None
+    return ("provenance tags among S (sourced), D (derived), A (assumed), comma-separated "
+            "without repeats, e.g. S,A")
+
 SITES = Table(
     name="sites",
     meaning="Candidate and existing data-center sites.",
