@@ -250,7 +250,7 @@ def _overrides_epilog() -> str:
         "  TABLE[COL=ID,...].COLUMN=V           set a column in the matching rows\n"
         "  TABLE[COL=ID|ID,...].COLUMN.scale=F  multiply (also .add=X); COL=A..B for years;\n"
         "                                       COL= (empty) matches empty cells\n"
-        "  e.g. demand[region=hanoi].scale=1.5  headroom[zone=hanoi_west].headroom_mw=40\n"
+        "  e.g. demand[region=hanoi].scale=1.5  headroom[zone=hanoi_west].headroom_mw=75\n"
         "       budgets[year=2028].scale=0.8    latency_targets[region=hanoi].max_rtt_ms=8\n"
         "scalar keys:\n" + keys + "\ntables[key columns] (any column may filter): numeric "
         "columns:\n"

@@ -7,7 +7,7 @@ table, optionally restricted to rows by id:
     demand.scale=1.2                                   table quantity: multiply every row
     demand[region=hanoi].scale=1.5                     ... only the rows with region hanoi
     demand[region=hanoi|north,class=ai].it_mw.add=5    column: add (restricted by two filters)
-    headroom[zone=hanoi_west].headroom_mw=40           column: set
+    headroom[zone=hanoi_west].headroom_mw=75           column: set
     headroom[zone=hanoi_west,year=2026..2029].scale=0.5  years 2026 to 2029
     budgets[year=2028].scale=0.8                       the 2028 budget row(s)
     budgets[sponsor=,year=].max_capex_usd_m=7000       empty cells match empty filters
