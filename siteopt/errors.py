@@ -63,6 +63,15 @@ class InputError(SiteoptError):
         super().__init__(f"{len(self.problems)} input {noun}:\n  " + "\n  ".join(shown))
 
 
+def did_you_mean(name: str, choices: object) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices` to a mistyped `name`, else ''."""
+    import difflib
+
+    options = [str(c) for c in choices]  # type: ignore[attr-defined]
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 class UnverifiedPlanError(SiteoptError):
     """The independent checker rejected the plan a solve returned: a bug, never a result.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -10,7 +12,14 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from siteopt.errors import ExitCode, InputError
-from siteopt.scenarios.batch import Defaults, Expected, judge, read_expected
+from siteopt.scenarios.batch import (
+    Defaults,
+    Expected,
+    expected_toml,
+    judge,
+    read_expected,
+    run_batch,
+)
 from tests.conftest import REPO, TINY
 
 
@@ -24,11 +33,14 @@ N_TINY = sum(1 for p in TINY.iterdir() if (p / "instance.toml").is_file())
 
 
 def tiny_expectations(tmp_path, edit=None):
-    """instances/expected.toml without the Vietnam entry (tests solve only tiny ones)."""
+    """instances/expected.toml without the Vietnam entry (tests solve only tiny ones), its keys
+    made relative to the copy's folder."""
     text = (REPO / "instances" / "expected.toml").read_text()
     data = tomllib.loads(text)
     assert "vietnam-2026" in data["instances"]
     head, _, _ = text.partition("[instances.vietnam-2026]")
+    rel = os.path.relpath(TINY, tmp_path).replace(os.sep, "/")
+    head = head.replace('[instances."tiny/', f'[instances."{rel}/')
     if edit:
         head = edit(head)
     path = tmp_path / "expected.toml"
@@ -38,7 +50,7 @@ def tiny_expectations(tmp_path, edit=None):
 
 def test_every_bundled_instance_has_an_expectation_with_a_reason():
     expect = read_expected(REPO / "instances" / "expected.toml")
-    names = {f"tiny-{p.name}" for p in TINY.iterdir() if (p / "instance.toml").is_file()}
+    names = {f"tiny/{p.name}" for p in TINY.iterdir() if (p / "instance.toml").is_file()}
     assert set(expect.instances) == names | {"vietnam-2026"}
     assert all(e.reason for e in expect.instances.values())
 
@@ -53,7 +65,8 @@ def test_batch_passes_and_writes_junit(tmp_path):
     assert suite.get("tests") == str(N_TINY) and suite.get("failures") == "0"
     assert suite.get("errors") == "0"
     names = [tc.get("name") for tc in suite.iter("testcase")]
-    assert "tiny-infeasible-capacity" in names and len(names) == N_TINY
+    assert any(n.endswith("tiny/infeasible-capacity") for n in names)
+    assert len(names) == N_TINY
 
 
 def test_planted_regression_fails_with_junit_failure(tmp_path):
@@ -66,18 +79,19 @@ def test_planted_regression_fails_with_junit_failure(tmp_path):
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite.get("failures") == "1" and suite.get("tests") == str(N_TINY)
     failed = [tc for tc in suite.iter("testcase") if tc.find("failure") is not None]
-    assert [tc.get("name") for tc in failed] == ["tiny-cheapest-site"]
+    assert [tc.get("name").rsplit("/", 2)[-2:] for tc in failed] == [["tiny", "cheapest-site"]]
     message = failed[0].find("failure").get("message")
     assert "objective 110.000000 differs from expected 109.000000" in message
 
 
 def test_status_regression_and_missing_entries_fail(tmp_path):
-    # an instance without expectation, and an expectation without instance, both fail
+    # an instance without expectation fails, and with --strict an expectation without instance
+    rel = os.path.relpath(TINY, tmp_path).replace(os.sep, "/")
     expect = tmp_path / "e.toml"
-    expect.write_text('[instances.tiny-cheapest-site]\nstatus = "infeasible"\n'
-                      '[instances.tiny-gone]\nobjective = 1.0\n')
+    expect.write_text(f'[instances."{rel}/cheapest-site"]\nstatus = "infeasible"\n'
+                      f'[instances."{rel}/gone"]\nobjective = 1.0\n')
     proc = batch(str(TINY / "cheapest-site"), str(TINY / "phase-order"), "--expect",
-                 str(expect))
+                 str(expect), "--strict")
     assert proc.returncode == ExitCode.REGRESSION
     out = proc.stdout
     assert "status optimal, expected infeasible" in out
@@ -112,3 +126,42 @@ def test_bad_expected_file_is_bad_input(tmp_path):
     proc = batch(str(TINY / "cheapest-site"), "--expect", str(path))
     assert proc.returncode == ExitCode.BAD_INPUT
     assert batch("no/such/folder").returncode == ExitCode.BAD_INPUT
+
+
+def _same_name_twice(tmp_path):
+    """Two folders whose instance.toml carry the same name."""
+    for sub in ("a", "b"):
+        shutil.copytree(TINY / "cheapest-site", tmp_path / "set" / sub)
+    return tmp_path / "set"
+
+
+def test_instances_are_keyed_by_folder_not_name(tmp_path):
+    folders = _same_name_twice(tmp_path)
+    expect = tmp_path / "e.toml"
+    expect.write_text('[instances."set/a"]\nobjective = 110.0\n'
+                      '[instances."set/b"]\nobjective = 999.0\n')
+    cases = run_batch([folders], read_expected(expect), base=tmp_path)
+    assert [(c.name, c.verdict) for c in cases] == [("set/a", "pass"), ("set/b", "fail")]
+
+
+def test_record_round_trips_through_expect(tmp_path):
+    folders = _same_name_twice(tmp_path)
+    record = tmp_path / "baseline" / "expected.toml"
+    record.parent.mkdir()
+    cases = run_batch([folders, TINY / "infeasible-capacity"], base=record.parent)
+    record.write_text(expected_toml(cases, base=record.parent))
+    expect = read_expected(record)  # two instances of one name: two keys
+    assert set(expect.instances) == {"../set/a", "../set/b",
+                                     os.path.relpath(TINY / "infeasible-capacity",
+                                                     record.parent).replace(os.sep, "/")}
+    again = run_batch([folders, TINY / "infeasible-capacity"], expect, base=record.parent)
+    assert [c.verdict for c in again] == ["pass"] * 3
+
+
+def test_a_subset_of_the_expected_file_is_checked_others_skipped():
+    expected = REPO / "instances" / "expected.toml"
+    proc = batch(str(TINY / "cheapest-site"), "--expect", str(expected))
+    assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
+    assert f"1 passed, 0 failed, {N_TINY} skipped" in proc.stdout
+    strict = batch(str(TINY / "cheapest-site"), "--expect", str(expected), "--strict")
+    assert strict.returncode == ExitCode.REGRESSION

@@ -138,15 +138,25 @@ def test_schema_reference_is_up_to_date():
 
 
 def test_time_limit_returns_the_best_plan_with_its_gap(tmp_path):
+    # what 1 s achieves depends on the machine: each outcome is checked for what it must say
     out = tmp_path / "r"
     proc = run("solve", "--time-limit", "1", "--out", str(out), "--quiet")
-    assert proc.returncode == ExitCode.OK, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
+    if proc.returncode == ExitCode.NO_PLAN:  # a loaded machine: no plan within 1 s
+        assert summary["status"] == "no_plan"
+        assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+        return
+    assert proc.returncode == ExitCode.OK, proc.stderr
     assert summary["verified"] is True
     assert summary["status"] in ("time_limit", "optimal")
-    if summary["status"] == "time_limit":
-        assert summary["gap"] is not None and summary["gap"] >= 0
-        assert summary["bound"] <= summary["objective"]
+    _assert_gap_matches(summary)
+
+
+def _assert_gap_matches(summary: dict) -> None:
+    """The reported gap is the relative distance between the plan and the bound."""
+    objective, bound, gap = summary["objective"], summary["bound"], summary["gap"]
+    assert bound <= objective + 1e-6
+    assert gap == pytest.approx((objective - bound) / abs(objective), rel=1e-6, abs=1e-9)
 
 
 def test_no_plan_within_limits_exit_code(tmp_path):

@@ -181,7 +181,8 @@ def test_api_exports():
     assert siteopt.generate_instance is generate_instance
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(sites=st.integers(2, 8), regions=st.integers(2, 15), years=st.integers(1, 4),
        seed=st.integers(0, 2**32 - 1), classes=st.integers(1, 3))
 def test_any_small_spec_loads_and_validates(sites, regions, years, seed, classes):

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -28,15 +27,13 @@ def _start(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _wait_for_plan(proc: subprocess.Popen, timeout: float = 120.0) -> bool:
-    """Read stderr until a progress line shows a plan; False if the solve ended first."""
-    deadline = time.monotonic() + timeout
+def _wait_for_plan(proc: subprocess.Popen) -> bool:
+    """Read stderr until a progress line shows a plan; False if the solve ended first.
+
+    No deadline: however slow the machine, the solve either shows a plan or ends.
+    """
     assert proc.stderr is not None
-    for line in proc.stderr:
-        if "best plan" in line and "none yet" not in line:
-            return True
-        assert time.monotonic() < deadline, "no plan within the timeout"
-    return False
+    return any("best plan" in line and "none yet" not in line for line in proc.stderr)
 
 
 def _no_temporaries(parent: Path) -> None:
@@ -67,8 +64,10 @@ def test_signal_during_solve_keeps_the_best_plan_marked(sig, tmp_path):
         assert summary["status"] == "interrupted"
         assert summary["interrupted_by"] == sig.name
         assert summary["verified"] is True
-        assert summary["gap"] is not None and summary["gap"] >= 0
-        assert summary["bound"] <= summary["objective"]
+        objective, bound = summary["objective"], summary["bound"]
+        assert bound <= objective + 1e-6
+        assert summary["gap"] == pytest.approx((objective - bound) / abs(objective),
+                                               rel=1e-6, abs=1e-9)
         assert f"stopped by {sig.name}" in stderr
     _no_temporaries(tmp_path)
 

@@ -18,33 +18,89 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
 from siteopt.solver import METHOD_NAMES as SOLVE_METHODS
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from siteopt.data.instance import Instance
     from siteopt.solver.pipeline import Result
 
-_err = Console(stderr=True, highlight=False,
-               width=None if Console(stderr=True).is_terminal else 120)
+# Start-up: each command imports only what it needs, inside its function; `--help` and usage
+# errors import no pandas, Pyomo, HiGHS or rich (tests/test_startup.py keeps it so).
+
+
+def escape(text: str) -> str:
+    """Rich's markup escape, imported on first use."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+class _LazyStderr:
+    """The standard-error console, made on first use (rich costs start-up time)."""
+
+    _console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            width = None if Console(stderr=True).is_terminal else 120
+            self._console = Console(stderr=True, highlight=False, width=width)
+        return self._console
+
+    def print(self, *args: object, **kwargs: object) -> None:
+        self.get().print(*args, **kwargs)  # type: ignore[arg-type]
+
+
+_err = _LazyStderr()
 
 
 def _console() -> Console:
     """Standard output; 120 columns when not a terminal (files, pipes, CI logs)."""
+    from rich.console import Console
+
     probe = Console()
     return Console(highlight=False, width=None if probe.is_terminal else 120)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with siteopt's exit code for usage errors."""
+    """argparse with siteopt's exit code for usage errors.
+
+    `epilog_factory` and `description_factory`, if set, make those texts when help is
+    printed, so that building the parser imports nothing heavy.
+    """
+
+    epilog_factory: Callable[[], str] | None = None
+    description_factory: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        if self.epilog_factory is not None and self.epilog is None:
+            self.epilog = self.epilog_factory()
+        if self.description_factory is not None and self.description is None:
+            self.description = self.description_factory()
+        return super().format_help()
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        _err.print(f"siteopt: error: {escape(message)}")
+        sys.stderr.write(f"siteopt: error: {message}\n")  # plain: no rich for a usage error
         sys.exit(ExitCode.BAD_INPUT)
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: the package versions, imported only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show the versions of siteopt and its libraries")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(_version())
+        parser.exit()
 
 
 def _instance_arg(p: argparse.ArgumentParser, optional: bool) -> None:
@@ -86,12 +142,12 @@ def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="siteopt", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("solve", help="solve an instance and print (and write) the plan",
-                       epilog=_overrides_epilog(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.epilog_factory = _overrides_epilog  # type: ignore[attr-defined]
     _instance_arg(p, optional=True)
     p.add_argument("--out", type=Path, help="write summary.json and result CSVs here "
                    "(atomically: complete or absent)")
@@ -200,24 +256,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
     """The `generate` subcommand: a seeded synthetic instance of a preset or given size."""
-    from siteopt.synth.generate import PRESETS
-
-    sizes = ", ".join(f"{name} {s.sites}x{s.regions}x{s.years}" for name, s in PRESETS.items())
     p = sub.add_parser("generate", help="write a seeded synthetic instance folder (metros, "
-                       "fiber, grid zones, phases, demand classes, budgets)",
-                       description="Write a synthetic instance whose every number is a "
-                       "seeded assumption (see its README.md and siteopt/synth/generate.py). Sizes "
-                       f"of the presets (sites x regions x years): {sizes}. --sites, "
-                       "--regions and --years override the preset's.")
+                       "fiber, grid zones, phases, demand classes, budgets)")
+    p.description_factory = _generate_description  # type: ignore[attr-defined]
     p.add_argument("out", type=Path, help="instance folder to write (atomically; an existing "
                    "instance folder is replaced)")
-    p.add_argument("--preset", choices=list(PRESETS), default="small",
+    p.add_argument("--preset", choices=PRESET_NAMES, default="small",
                    help="named size (default: small)")
     p.add_argument("--sites", type=_int_in(1, 100_000), metavar="N", help="candidate sites")
     p.add_argument("--regions", type=_int_in(1, 1_000_000), metavar="M", help="demand regions")
     p.add_argument("--years", type=_int_in(1, 100), metavar="Y", help="years in the horizon")
     p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0,
                    help="random seed (default 0); the same seed writes the same files")
+
+
+#: The generator's presets (siteopt.synth.generate.PRESETS; a test keeps them equal).
+PRESET_NAMES = ["tiny", "small", "medium", "large", "400k", "xl"]
+
+
+def _generate_description() -> str:
+    from siteopt.synth.generate import PRESETS
+
+    sizes = ", ".join(f"{name} {s.sites}x{s.regions}x{s.years}" for name, s in PRESETS.items())
+    return ("Write a synthetic instance whose every number is a seeded assumption (see its "
+            "README.md and siteopt/synth/). Sizes of the presets (sites x regions x years): "
+            f"{sizes}. --sites, --regions and --years override the preset's.")
 
 
 def _overrides_epilog() -> str:
@@ -232,7 +295,7 @@ def _overrides_epilog() -> str:
         "  TABLE[COL=ID,...].COLUMN=V           set a column in the matching rows\n"
         "  TABLE[COL=ID|ID,...].COLUMN.scale=F  multiply (also .add=X); COL=A..B for years;\n"
         "                                       COL= (empty) matches empty cells\n"
-        "  e.g. demand[region=hanoi].scale=1.5  headroom[zone=hanoi_west].headroom_mw=40\n"
+        "  e.g. demand[region=hanoi].scale=1.5  headroom[zone=hanoi_west].headroom_mw=75\n"
         "       budgets[year=2028].scale=0.8    latency_targets[region=hanoi].max_rtt_ms=8\n"
         "scalar keys:\n" + keys + "\ntables[key columns] (any column may filter): numeric "
         "columns:\n"
@@ -247,8 +310,8 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
                        "siteopt.scenarios.sweep) on a local Dask cluster or an existing scheduler. "
                        "Results: OUT/scenarios/<id>/ per scenario and OUT/results.parquet. "
                        "Started again, a sweep skips the scenarios already finished.",
-                       epilog=_overrides_epilog(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.epilog_factory = _overrides_epilog  # type: ignore[attr-defined]
     p.add_argument("spec", type=Path, help="sweep spec (TOML)")
     p.add_argument("--out", type=Path, help="output folder (default: results/<spec name>)")
     where = p.add_mutually_exclusive_group()
@@ -264,15 +327,18 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                    help="instance folder, or a folder of instance folders")
     p.add_argument("--expect", type=Path, metavar="FILE",
-                   help="expected status and objective per instance "
-                        "(TOML; see siteopt.scenarios.batch)")
+                   help="expected status and objective per instance, keyed by folder "
+                        "relative to FILE (TOML; see siteopt.scenarios.batch)")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report here")
     p.add_argument("--record", type=Path, metavar="FILE",
                    help="write the results as an expected-values file (a new baseline)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on expected instances not among PATH (default: skip them)")
     p.add_argument("--time-limit", type=_positive_float, metavar="S",
-                   help="seconds per instance (an expected file may set its own)")
-    p.add_argument("--gap", type=_nonneg_float, default=1e-4, metavar="G",
-                   help="relative optimality gap (default 1e-4)")
+                   help="seconds per instance (default: the expected file's entry, else none)")
+    p.add_argument("--gap", type=_nonneg_float, default=None, metavar="G",
+                   help="relative optimality gap (default: the expected file's entry, else "
+                   "the instance's solver.gap, 1e-4 unless set)")
 
 
 def _version() -> str:
@@ -566,14 +632,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """
     from siteopt.cli.runs import run_sweep_command
 
-    return run_sweep_command(args, _console(), _err)
+    return run_sweep_command(args, _console(), _err.get())
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Solve instances, compare with --expect, print a table, write JUnit XML."""
     from siteopt.cli.runs import run_batch_command
 
-    return run_batch_command(args, _console(), _err)
+    return run_batch_command(args, _console(), _err.get())
 
 
 COMMANDS = {"solve": cmd_solve, "report": cmd_report, "validate": cmd_validate,

@@ -98,13 +98,15 @@ def run_batch_command(args: argparse.Namespace, out: Console, err: Console) -> i
         err.print(f"  {case.name}: {case.verdict} ({case.seconds:.1f} s)",  # type: ignore[attr-defined]
                   highlight=False)
 
-    cases = run_batch(args.paths, expect, options, on_case=show)
+    base = args.expect.parent if args.expect else Path(".")
+    cases = run_batch(args.paths, expect, options, on_case=show, base=base,
+                      strict=args.strict)
     tab = Table(title="siteopt batch", title_justify="left")
     for col in ("instance", "status", "objective", "expected", "gap %", "verified", "s",
                 "verdict"):
         tab.add_column(col)
     for c in cases:
-        colour = {"pass": "green", "fail": "red", "error": "red"}[c.verdict]
+        colour = {"pass": "green", "fail": "red", "error": "red", "skip": "yellow"}[c.verdict]
         tab.add_row(c.name, c.status or "-", _fmt(c.objective, 4), _fmt(c.expected, 4),
                     _fmt(None if c.gap is None else 100 * c.gap, 4),
                     "-" if c.verified is None else str(c.verified), f"{c.seconds:.1f}",
@@ -115,11 +117,13 @@ def run_batch_command(args: argparse.Namespace, out: Console, err: Console) -> i
         out.print(f"JUnit XML written to {args.junit}")
     if args.record:
         with atomic_file(args.record, suffix=".toml") as tmp:
-            tmp.write_text(expected_toml(cases), encoding="utf-8")
+            tmp.write_text(expected_toml(cases, base=args.record.parent), encoding="utf-8")
         out.print(f"expected values recorded in {args.record}")
-    bad = [c for c in cases if c.verdict != "pass"]
-    for c in bad:  # in full: table cells wrap long messages
+    bad = [c for c in cases if c.verdict not in ("pass", "skip")]
+    skipped = [c for c in cases if c.verdict == "skip"]
+    for c in bad + skipped:  # in full: table cells wrap long messages
         out.print(f"{c.verdict.upper()} {c.name}: {escape(c.message)}", highlight=False,
                   soft_wrap=True)
-    out.print(f"{len(cases) - len(bad)} passed, {len(bad)} failed")
+    out.print(f"{len(cases) - len(bad) - len(skipped)} passed, {len(bad)} failed"
+              + (f", {len(skipped)} skipped (not among the paths given)" if skipped else ""))
     return ExitCode.REGRESSION if bad else ExitCode.OK

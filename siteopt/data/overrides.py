@@ -7,7 +7,7 @@ table, optionally restricted to rows by id:
     demand.scale=1.2                                   table quantity: multiply every row
     demand[region=hanoi].scale=1.5                     ... only the rows with region hanoi
     demand[region=hanoi|north,class=ai].it_mw.add=5    column: add (restricted by two filters)
-    headroom[zone=hanoi_west].headroom_mw=40           column: set
+    headroom[zone=hanoi_west].headroom_mw=75           column: set
     headroom[zone=hanoi_west,year=2026..2029].scale=0.5  years 2026 to 2029
     budgets[year=2028].scale=0.8                       the 2028 budget row(s)
     budgets[sponsor=,year=].max_capex_usd_m=7000       empty cells match empty filters
@@ -44,7 +44,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from siteopt.data.instance import Instance
-from siteopt.errors import InputError, Problem
+from siteopt.errors import InputError, Problem, did_you_mean
 from siteopt.io.read import _parse_cell
 from siteopt.io.schema import (
     METADATA_SECTIONS,
@@ -54,6 +54,7 @@ from siteopt.io.schema import (
     Metadata,
     Table,
 )
+from siteopt.io.tomlfile import validation_problems
 
 #: The quantity column `TABLE.scale` multiplies, for the tables that have one.
 SCALE_COLUMNS: dict[str, str] = {
@@ -136,8 +137,14 @@ def parse_key(key: str) -> TableOverride | str:
     section = key.split(".", 1)[0]
     if match is None or match["table"] not in TABLES_BY_NAME:
         if section in METADATA_SECTIONS:
-            raise InputError(Problem(SOURCE, "one of " + ", ".join(sorted(override_keys())),
+            raise InputError(Problem(SOURCE, "a known key" + did_you_mean(key, override_keys())
+                                     + ": one of " + ", ".join(sorted(override_keys())),
                                      column=key, found=key))
+        if match is not None and did_you_mean(match["table"], TABLES_BY_NAME):
+            raise InputError(Problem(SOURCE, "a table" + did_you_mean(match["table"],
+                                                                      TABLES_BY_NAME)
+                                     + ": one of " + ", ".join(TABLES_BY_NAME), column=key,
+                                     found=match["table"]))
         raise InputError(Problem(SOURCE, "SECTION.NAME (one of " + ", ".join(
             sorted(override_keys())) + ") or TABLE[COLUMN=ID,...].COLUMN[.scale|.add] with "
             "TABLE one of " + ", ".join(TABLES_BY_NAME), column=key, found=key))
@@ -164,8 +171,9 @@ def _column(table: Table, name: str, key: str) -> Column:
     try:
         return table.column(name)
     except KeyError:
-        raise InputError(Problem(SOURCE, f"a column of {table.name}: " + ", ".join(
-            c.name for c in table.columns), column=key, found=name)) from None
+        names = [c.name for c in table.columns]
+        raise InputError(Problem(SOURCE, f"a column of {table.name}{did_you_mean(name, names)}: "
+                                 + ", ".join(names), column=key, found=name)) from None
 
 
 def _parse_filters(table: Table, text: str, key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -190,20 +198,17 @@ def apply_overrides(inst: Instance, values: Mapping[str, object]) -> Instance:
     """
     if not values:
         return inst
-    data = inst.meta.model_dump()
+    # only what was set, so that the result still knows which settings are explicit
+    data = inst.meta.model_dump(exclude_unset=True)
     parsed = [(parse_key(k), v) for k, v in values.items()]
     for target, value in parsed:
         if isinstance(target, str):
             section, name = target.split(".", 1)
-            data[section][name] = None if value == "" else value  # empty clears an optional key
+            data.setdefault(section, {})[name] = None if value == "" else value  # "" clears
     try:
         meta = Metadata.model_validate(data)
     except ValidationError as exc:
-        raise InputError([
-            Problem("--set", err["msg"], column=".".join(str(x) for x in err["loc"]),
-                    found=str(err.get("input")))
-            for err in exc.errors()
-        ]) from exc
+        raise InputError(validation_problems(exc, Metadata, SOURCE)) from exc
     tables = dict(inst.tables)
     copied: set[str] = set()
     for target, value in parsed:

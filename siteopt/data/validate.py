@@ -16,7 +16,7 @@ from siteopt.data.network import instance_graph, latency_table, node_ids
 from siteopt.data.rules import hosting_sites, latency_targets, phase_sequences
 from siteopt.errors import InputError, Problem
 from siteopt.io.frames import row_line
-from siteopt.io.schema import TABLES_BY_NAME, Metadata
+from siteopt.io.schema import SOURCE_TAG, TABLES_BY_NAME, Metadata, source_tag_problem
 
 Tables = dict[str, pd.DataFrame]
 Check = Callable[[Metadata, Tables, list[Problem], list[str]], None]
@@ -334,10 +334,50 @@ def check_links(meta: Metadata, tables: Tables, problems: list[Problem],
                                     found=b))
 
 
+def check_source_tags(meta: Metadata, tables: Tables, problems: list[Problem],
+                      warnings: list[str]) -> None:
+    """Every `source_tag` cell holds provenance letters S, D and A only."""
+    for name, frame in tables.items():
+        if SOURCE_TAG not in frame.columns or name not in TABLES_BY_NAME:
+            continue
+        for i, value in enumerate(frame[SOURCE_TAG]):
+            text = "" if value is None or (isinstance(value, float) and pd.isna(value)) \
+                else str(value)
+            expected = source_tag_problem(text)
+            if expected is not None:
+                problems.append(Problem(_file(name), expected, row=row_line(frame, i),
+                                        column=SOURCE_TAG, found=text))
+
+
+def check_service(meta: Metadata, tables: Tables, problems: list[Problem],
+                  warnings: list[str]) -> None:
+    """Warn of an explicit `service` setting that the objective overrides or that does nothing.
+
+    The rule itself is `Metadata.unserved_allowed`.
+    """
+    service, objective = meta.service, meta.siting.objective
+    explicit = service.model_fields_set
+    effective = meta.unserved_allowed
+    if "allow_unserved" in explicit and service.allow_unserved != effective:
+        why = ("maximal covering leaves demand unserved by design" if effective else
+               "it needs every MW of demand served (serving nothing would be optimal)")
+        warnings.append(f"service.allow_unserved = {str(service.allow_unserved).lower()} is "
+                        f"overridden by siting.objective = {objective}: {why}, so unserved "
+                        f"demand is {'allowed' if effective else 'not allowed'}")
+    if (objective == "total_cost" and "unserved_penalty_usd_m_per_mw_year" in explicit
+            and not effective):
+        how = ("is false" if "allow_unserved" in explicit
+               else "is not set (default false)")
+        warnings.append("service.unserved_penalty_usd_m_per_mw_year is set but "
+                        f"service.allow_unserved {how}: every MW of demand is a hard "
+                        "requirement and the penalty is not used")
+
+
 CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
-    check_budgets, check_latency_targets, check_links, check_siting,
+    check_budgets, check_latency_targets, check_links, check_siting, check_service,
+    check_source_tags,
 )
 
 

@@ -21,12 +21,18 @@ def instance_format_markdown() -> str:
         "An instance is a folder of CSV tables (comma-separated, UTF-8, one header line) and "
         f"`{METADATA_FILE}`. Money is in USD M, power in MW (IT MW for servers, facility MW = "
         "IT MW x PUE for the grid), time in calendar years. Empty cells take the default. "
-        "Any table may carry extra `source` and `note` columns (kept, never used); any other "
-        "unknown column is an error. Lists separate ids with `|`. Every number, in the tables "
+        "Any table may carry extra `source` and `note` columns (free text, kept, never used) "
+        "and a `source_tag` column: the kind of number the row holds, as letters among S "
+        "(sourced), D (derived from sourced numbers) and A (assumed), comma-separated when a "
+        "row mixes them (`S,A`); any other value is an error. Any other unknown column is an "
+        "error. Lists separate ids with `|`. Every number, in the tables "
         f"and in `{METADATA_FILE}`, is finite and of magnitude at most {MAX_MAGNITUDE:.0e}.\n",
         f"## `{METADATA_FILE}`\n",
         "Top level: `name` (required), `description`. Sections and keys (keys outside "
-        "`horizon` can be overridden with `siteopt solve --set section.key=value`):\n",
+        "`horizon` can be overridden with `siteopt solve --set section.key=value`). "
+        "Every command applies one precedence to every setting: a command-line flag (`--gap`, "
+        "`--set`; for `sweep` the spec's `[solve]`, for `batch` an entry of the expected "
+        "file), then the value in this file, then the default below:\n",
         "| key | default | meaning |",
         "|---|---|---|",
     ]

@@ -19,22 +19,25 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from siteopt.errors import InputError, Problem
+from siteopt.errors import InputError, Problem, did_you_mean
 from siteopt.io.frames import LineNumbers
 from siteopt.io.schema import (
     MAX_MAGNITUDE,
     METADATA_FILE,
+    PROVENANCE_COLUMNS,
     TABLES,
     Column,
     Metadata,
     Table,
 )
+from siteopt.io.tomlfile import validation_problems
 
 #: Tables that must have at least one row.
 NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
 
-#: Extra columns any table may carry for provenance; they are kept but never used.
-NOTE_COLUMNS = ("source", "note")
+#: Extra columns any table may carry for provenance; they are kept but never used
+#: (`source_tag` is checked by siteopt.data.validate.check_source_tags).
+NOTE_COLUMNS = PROVENANCE_COLUMNS
 
 
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -61,19 +64,14 @@ def read_metadata(folder: Path) -> Metadata:
         raise InputError(Problem(METADATA_FILE, "the instance metadata file (TOML)",
                                  found="no such file"))
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        raw = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(Problem(METADATA_FILE, "valid TOML", found=str(exc))) from exc
     try:
         return Metadata.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(
-            [
-                Problem(METADATA_FILE, err["msg"], column=".".join(str(x) for x in err["loc"]),
-                        found=None if err["type"] == "missing" else str(err.get("input")))
-                for err in exc.errors()
-            ]
-        ) from exc
+        raise InputError(validation_problems(exc, Metadata, METADATA_FILE, text)) from exc
 
 
 def _extra_fields(text: str) -> tuple[list[str], tuple[int, int] | None]:
@@ -147,8 +145,9 @@ def _check_columns(table: Table, frame: pd.DataFrame, problems: list[Problem]) -
             ok = False
         seen.add(name)
         if name not in known and name not in NOTE_COLUMNS:
-            hint = ", ".join(sorted(known | set(NOTE_COLUMNS)))
-            problems.append(Problem(table.file, f"one of the columns {hint}", row=1,
+            choices = sorted(known | set(NOTE_COLUMNS))
+            hint = did_you_mean(str(name), choices) + ": " + ", ".join(choices)
+            problems.append(Problem(table.file, f"one of the columns{hint}", row=1,
                                     column=name, found="an unknown column"))
             ok = False
     missing = [c.name for c in table.columns if c.required and c.name not in frame.columns]

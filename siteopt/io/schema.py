@@ -79,6 +79,23 @@ NONNEG = 0.0
 #: coefficients out of HiGHS's comfort zone (see `siteopt.solver.numerics`).
 MAX_MAGNITUDE = 1e7
 
+#: Provenance columns any table may carry: kept with the rows, never used by the model.
+#: `source` is free text; `source_tag` says what kind of number the row holds, as letters
+#: among S (sourced: a reference), D (derived by arithmetic from sourced numbers) and
+#: A (assumed), comma-separated when a row mixes them ("S,A").
+PROVENANCE_COLUMNS = ("source", "source_tag", "note")
+SOURCE_TAG = "source_tag"
+SOURCE_TAG_LETTERS = ("S", "D", "A")
+
+
+def source_tag_problem(text: str) -> str | None:
+    """What a `source_tag` cell should be, if `text` is not one (empty is allowed)."""
+    letters = [part.strip() for part in str(text).split(",")] if str(text).strip() else []
+    if all(x in SOURCE_TAG_LETTERS for x in letters) and len(set(letters)) == len(letters):
+        return None
+    return ("provenance tags among S (sourced), D (derived), A (assumed), comma-separated "
+            "without repeats, e.g. S,A")
+
 SITES = Table(
     name="sites",
     meaning="Candidate and existing data-center sites.",
@@ -365,10 +382,16 @@ class Economics(_Strict):
 class Service(_Strict):
     """How demand is served."""
 
-    allow_unserved: bool = Field(True, description="Allow unserved demand at a price; false "
-                                 "makes every MW of demand a hard requirement.")
+    allow_unserved: bool = Field(False, description="Allow unserved demand at the price "
+                                 "`unserved_penalty_usd_m_per_mw_year`. Default false: every MW "
+                                 "of demand is a hard requirement unless the instance says "
+                                 "otherwise (a plan never drops demand silently). Under "
+                                 "siting.objective uncovered_mw it is always allowed, under "
+                                 "max_rtt and site_count never; an explicit value that the "
+                                 "objective overrides is reported as a warning.")
     unserved_penalty_usd_m_per_mw_year: float = Field(
-        100.0, ge=0, description="Price of one IT MW of unserved demand for one year (USD M).")
+        100.0, ge=0, description="Price of one IT MW of unserved demand for one year (USD M); "
+        "used only when allow_unserved is true (a warning says so when it is set without it).")
     max_utilization: float = Field(1.0, gt=0, le=1, description="Largest share of built IT MW "
                                    "that can be sold (headroom for redundancy and churn).")
     strong_linking: bool = Field(True, description="Add the valid inequalities serve_link (per "
@@ -405,7 +428,11 @@ class Siting(_Strict):
 
 
 class Solver(_Strict):
-    """Solver defaults the instance asks for; command-line options override them."""
+    """Solver defaults the instance asks for.
+
+    Every command applies one precedence to each setting: a command-line flag (or a sweep
+    spec's `[solve]`, or a batch expected file's entry), then this section, then the default.
+    """
 
     gap: float = Field(1e-4, ge=0, le=1, description="Relative optimality gap to stop at "
                        "(0: prove optimality down to HiGHS's absolute gap of 1e-6).")

@@ -1,12 +1,13 @@
 """Batch solves for CI: solve many instances and compare each with its expected result.
 
-The expected-values file (TOML) lists instances by name (`instance.toml`'s `name`)::
+The expected-values file (TOML) lists instances by folder, relative to the expected file's
+own folder (two folders never share a key, whatever their `instance.toml` names say)::
 
     [defaults]                       # optional; these are the defaults
     rtol = 1e-6                      # relative tolerance on the objective
     atol = 1e-6                      # absolute tolerance on the objective (USD M)
 
-    [instances.tiny-cheapest-site]
+    [instances."tiny/cheapest-site"]
     status = "optimal"
     objective = 110.0
     reason = "hand-derived, instances/tiny/README.md"   # why this value (kept with it)
@@ -14,17 +15,23 @@ The expected-values file (TOML) lists instances by name (`instance.toml`'s `name
     [instances.vietnam-2026]
     status = "optimal"
     objective = 5585.29
-    rtol = 2e-4                      # per instance; also time_limit and gap (solve options)
+    rtol = 2e-4                      # per instance; also time_limit and gap (solve options;
+                                     # a command-line flag wins, then these, then the
+                                     # instance's solver section)
 
 A case passes when the status is the expected one, a plan (if any) is verified, and the
 objective lies within max(atol, rtol * |expected|) of the expected value. With an expected
-file, an instance that is not listed fails (nothing is compared silently), and so does a listed
-instance that was not solved.
+file, an instance that is not listed fails (nothing is compared silently). A listed instance
+that was not among the paths given is skipped with a note, so a subset of the expected file can
+be checked; with `strict` it fails. `expected_toml` writes the results in this format (keys
+relative to the file written), so a recorded baseline passes when checked.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -76,9 +83,9 @@ class ExpectFile(_Strict):
 class Case:
     """One instance of a batch and its verdict."""
 
-    name: str
+    name: str  # the key: the folder relative to the expected file
     path: str
-    verdict: str  # "pass", "fail" or "error"
+    verdict: str  # "pass", "fail", "error" or "skip"
     message: str
     status: str | None = None
     objective: float | None = None
@@ -86,6 +93,8 @@ class Case:
     gap: float | None = None
     verified: bool | None = None
     seconds: float = 0.0
+    time_limit: float | None = None  # the solve options given by the command or the file
+    gap_limit: float | None = None
 
 
 def read_expected(path: str | Path) -> ExpectFile:
@@ -146,46 +155,79 @@ def judge(name: str, path: str, status: str, objective: float | None, verified: 
     return case
 
 
+def case_options(options: SolveOptions, exp: Expected | None) -> SolveOptions:
+    """The options of one case: one precedence per setting.
+
+    The command line (`options`), then the expected file's entry, then the instance's
+    `solver` section (a None gap), then the default.
+    """
+    time_limit = options.time_limit
+    if time_limit is None and exp is not None:
+        time_limit = exp.time_limit
+    gap = options.gap
+    if gap is None and exp is not None:
+        gap = exp.gap
+    return SolveOptions(time_limit=time_limit, gap=gap, threads=options.threads,
+                        seed=options.seed)
+
+
+def instance_key(folder: str | Path, base: str | Path | None) -> str:
+    """The key of an instance folder in an expected file kept in folder `base`.
+
+    The folder's path relative to `base` (or to the working directory), with `/`.
+    """
+    rel = os.path.relpath(Path(folder).resolve(), Path(base or ".").resolve())
+    return Path(rel).as_posix()
+
+
 def run_batch(paths: Iterable[str | Path], expect: ExpectFile | None = None,
               options: SolveOptions | None = None,
-              on_case: Callable[[Case], None] | None = None) -> list[Case]:
-    """Solve every instance in `paths` and judge it; listed-but-unsolved instances fail."""
+              on_case: Callable[[Case], None] | None = None,
+              base: str | Path | None = None, strict: bool = False) -> list[Case]:
+    """Solve every instance in `paths` and judge it.
+
+    Instances are keyed by folder relative to `base` (the expected file's folder). Listed
+    instances not among `paths` are skipped with a note, or fail with `strict`.
+    """
     options = options or SolveOptions()
     defaults = expect.defaults if expect else Defaults()
     cases: list[Case] = []
     seen: set[str] = set()
     for folder in instance_folders(paths):
         start = time.perf_counter()
+        key = instance_key(folder, base)
+        seen.add(key)
+        exp = expect.instances.get(key) if expect else None
+        opts = case_options(options, exp)
         try:
             inst = load_instance(folder)
         except InputError as exc:
-            case = Case(name=folder.name, path=str(folder), verdict="error", message=str(exc))
+            case = Case(name=key, path=str(folder), verdict="error", message=str(exc))
         else:
-            name = inst.meta.name
-            seen.add(name)
-            exp = expect.instances.get(name) if expect else None
-            opts = SolveOptions(
-                time_limit=exp.time_limit if exp and exp.time_limit else options.time_limit,
-                gap=exp.gap if exp and exp.gap is not None else options.gap,
-                threads=options.threads, seed=options.seed)
             try:
                 result = solve(inst, opts)
             except Exception as exc:  # one broken instance must not hide the others
-                case = Case(name=name, path=str(folder), verdict="error",
+                case = Case(name=key, path=str(folder), verdict="error",
                             message=f"{type(exc).__name__}: {exc}")
             else:
-                case = judge(name, str(folder), result.status, result.objective,
+                case = judge(key, str(folder), result.status, result.objective,
                              result.verified, result.gap, exp, defaults, expect is not None)
         case.seconds = time.perf_counter() - start
+        case.time_limit, case.gap_limit = opts.time_limit, opts.gap
         cases.append(case)
         if on_case:
             on_case(case)
     if expect:
-        for name, exp in expect.instances.items():
-            if name not in seen:
-                case = Case(name=name, path="", verdict="fail", message="listed in the "
-                            "expected values but not among the instances solved",
-                            expected=exp.objective)
+        for key, exp in expect.instances.items():
+            if key not in seen:
+                if strict:
+                    case = Case(name=key, path="", verdict="fail", message="listed in the "
+                                "expected values but not among the instances solved (--strict)",
+                                expected=exp.objective)
+                else:
+                    case = Case(name=key, path="", verdict="skip", message="listed in the "
+                                "expected values, not among the paths given: not checked",
+                                expected=exp.objective)
                 cases.append(case)
                 if on_case:
                     on_case(case)
@@ -198,7 +240,8 @@ def junit_xml(cases: list[Case], suite: str = "siteopt-batch") -> ET.ElementTree
     ts = ET.SubElement(root, "testsuite", {
         "name": suite, "tests": str(len(cases)),
         "failures": str(sum(c.verdict == "fail" for c in cases)),
-        "errors": str(sum(c.verdict == "error" for c in cases)), "skipped": "0",
+        "errors": str(sum(c.verdict == "error" for c in cases)),
+        "skipped": str(sum(c.verdict == "skip" for c in cases)),
         "time": f"{sum(c.seconds for c in cases):.3f}",
     })
     for c in cases:
@@ -209,6 +252,8 @@ def junit_xml(cases: list[Case], suite: str = "siteopt-batch") -> ET.ElementTree
                 c.message)
         elif c.verdict == "error":
             ET.SubElement(tc, "error", {"message": c.message, "type": "error"}).text = c.message
+        elif c.verdict == "skip":
+            ET.SubElement(tc, "skipped", {"message": c.message})
         ET.SubElement(tc, "system-out").text = (
             f"status={c.status} objective={c.objective} expected={c.expected} gap={c.gap} "
             f"verified={c.verified}")
@@ -228,16 +273,30 @@ def write_junit(cases: list[Case], path: str | Path) -> Path:
     return path
 
 
-def expected_toml(cases: list[Case]) -> str:
-    """An expected-values file recording these results (to start or refresh a baseline)."""
+def expected_toml(cases: list[Case], base: str | Path | None = None) -> str:
+    """An expected-values file recording these results (to start or refresh a baseline).
+
+    Keys are the folders relative to `base`, the folder of the file to be written, so the
+    file passes `read_expected` and `run_batch(..., base=base)` as it is. The solve options
+    that were given (time limit, gap) are recorded with each result; cases without a result
+    (errors, skipped) are listed as comments.
+    """
     lines = ["[defaults]", "rtol = 1e-6", "atol = 1e-6", ""]
     for c in cases:
-        if c.status is None:
+        key = instance_key(c.path, base) if c.path else c.name
+        if c.status is None or c.verdict in ("error", "skip"):
+            lines.append(f"# {key}: not recorded ({c.verdict}: "
+                         f"{' '.join(c.message.split())[:200]})")
+            lines.append("")
             continue
-        lines.append(f'[instances."{c.name}"]')
-        lines.append(f'status = "{c.status}"')
+        lines.append(f"[instances.{json.dumps(key)}]")
+        lines.append(f"status = {json.dumps(c.status)}")
         if c.objective is not None:
-            lines.append(f"objective = {c.objective!r}")
+            lines.append(f"objective = {float(c.objective)!r}")
+        if c.time_limit is not None:
+            lines.append(f"time_limit = {float(c.time_limit)!r}")
+        if c.gap_limit is not None:
+            lines.append(f"gap = {float(c.gap_limit)!r}")
         lines.append('reason = "recorded by siteopt batch --record; say why when it changes"')
         lines.append("")
     return "\n".join(lines)

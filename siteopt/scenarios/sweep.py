@@ -22,11 +22,13 @@ A sweep spec (TOML) names a base instance and its scenarios::
 The scenarios are the `[[scenarios]]` entries, then the grid points, then the samples, each with the
 base overrides first; duplicates are solved once. Override keys follow `siteopt.data.overrides`.
 
-Every scenario has a stable id (a hash of the instance fingerprint, its overrides and the
-solve options) and its own result folder `OUT/scenarios/<id>/`, written atomically with a
-`scenario.json` beside the usual result files. A sweep that is started again skips the
-scenarios whose folder exists, so killing a sweep loses at most the scenarios in flight and
-never redoes a finished one. The tidy table `OUT/results.parquet` (one row per scenario) is
+Every scenario has a stable id (a hash of the instance fingerprint, its overrides, the
+solve options, siteopt's version and the formulation's version) and its own result folder
+`OUT/scenarios/<id>/`, written atomically with a `scenario.json` (which records the same
+versions) beside the usual result files. A sweep that is started again skips the scenarios
+whose folder exists and was written by the same versions, so killing a sweep loses at most
+the scenarios in flight and never redoes a finished one, and results of another version are
+never mixed in. The tidy table `OUT/results.parquet` (one row per scenario) is
 rebuilt from the folders.
 
 Scenarios run on Dask: a local cluster of `workers` processes by default, or an existing
@@ -52,12 +54,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from siteopt import __version__
 from siteopt.data.instance import Instance
 from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_overrides, parse_key
 from siteopt.errors import InputError, Problem
 from siteopt.io.tomlfile import read_toml_model
 from siteopt.io.write import atomic_file, write_result
+from siteopt.model import FORMULATION_VERSION
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.pipeline import Result, solve
 
@@ -78,7 +82,8 @@ class SolveSpec(_Strict):
     """Solve options of every scenario (see `siteopt solve`)."""
 
     time_limit: float | None = Field(None, gt=0, description="Seconds per scenario.")
-    gap: float = Field(1e-4, ge=0, description="Relative gap to stop at.")
+    gap: float | None = Field(None, ge=0, description="Relative gap to stop at; omitted: the "
+                              "instance's solver.gap (1e-4 unless set).")
     threads: int = Field(1, ge=0, le=256, description="HiGHS threads per scenario.")
     seed: int = Field(0, ge=0, description="HiGHS random seed.")
 
@@ -173,10 +178,20 @@ def expand(spec: SweepSpec) -> list[Overrides]:
     return out
 
 
+def versions() -> dict[str, object]:
+    """What wrote a scenario: siteopt's version and the formulation's."""
+    return {"siteopt": __version__, "formulation": FORMULATION_VERSION}
+
+
 def scenario_id(fingerprint: str, overrides: Overrides, options: SolveOptions) -> str:
-    """A stable id: the same instance, overrides (in order) and options give the same id."""
+    """A stable id of a scenario and of what solves it.
+
+    The same instance, overrides (in order), options and versions of siteopt and of the
+    formulation give the same id.
+    """
     payload = json.dumps({"instance": fingerprint, "overrides": list(overrides.items()),
-                          "options": _options_dict(options)}, sort_keys=True, default=str)
+                          "options": _options_dict(options), "versions": versions()},
+                         sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
@@ -230,14 +245,25 @@ def scenario_folder(out: Path, sid: str) -> Path:
 
 
 def is_done(out: Path, sid: str) -> bool:
-    """Whether scenario `sid` has a complete result folder (folders appear atomically)."""
-    return (scenario_folder(out, sid) / f"{SCENARIO_FILE}.json").is_file()
+    """Whether scenario `sid` has a complete result folder written by these versions.
+
+    Folders appear atomically; one written by another version of siteopt or of the
+    formulation is solved again, never mixed with this version's results.
+    """
+    path = scenario_folder(out, sid) / f"{SCENARIO_FILE}.json"
+    if not path.is_file():
+        return False
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("versions") == versions()
 
 
 def write_scenario(out: Path, scenario: Scenario, result: Result) -> Path:
     """Write the scenario's result folder atomically, with its `scenario.json`."""
     info = {"id": scenario.id, "index": scenario.index, "overrides": scenario.overrides,
-            "options": _options_dict(result.options)}
+            "options": _options_dict(result.options), "versions": versions()}
     return write_result(result, scenario_folder(out, scenario.id),
                         extra_json={SCENARIO_FILE: info})
 
@@ -447,7 +473,7 @@ def run_scenarios(out: str | Path, *, instance: Instance | str | Path | None = N
                   grid: dict[str, list[Value]] | None = None,
                   scenarios: list[dict[str, Value]] | None = None,
                   base: dict[str, Value] | None = None, time_limit: float | None = None,
-                  gap: float = 1e-4, workers: int | None = 2,
+                  gap: float | None = None, workers: int | None = 2,
                   scheduler: str | None = None) -> pd.DataFrame:
     """Run a sweep given in code (as a spec file would give it) and return its tidy table.
 
