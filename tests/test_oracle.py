@@ -203,9 +203,6 @@ def test_oracle_agrees_with_siteopt(drawn):
         return
     orc = Oracle(inst)
     assume(orc.combinations <= MAX_COMBINATIONS)
-    if meta.service.strong_linking and not orc.any_service:
-        event("skipped: known bug, no servable pair with strong_linking (see below)")
-        assume(False)
     n = orc.combinations
     event("combinations: " + ("<10" if n < 10 else "<100" if n < 100 else "<1000" if n < 1000
                               else "<=5000"))
@@ -241,10 +238,7 @@ def test_no_servable_pair_without_strong_linking():
     compare(inst)
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason=(
-    "model bug found by the oracle: with strong_linking (the default) and no (site, region, "
-    "class, year) service pair at all, add_demand_cover -> _reach_sets indexes an empty array "
-    "(siteopt/model/service.py, np.r_[True, ...] yields a start for zero codes); the optimum "
-    "is 400 (all demand unserved)"))
 def test_no_servable_pair_with_strong_linking():
+    """Found by the oracle: with no service pair at all, demand_cover's reach sets indexed an
+    empty array (IndexError); the optimum is 400, all demand unserved."""
     compare(_no_pair_instance(strong_linking=True))
