@@ -100,3 +100,43 @@ def test_capacity_keeps_the_last_year(result):
     assert sorted(totals) == years
     assert [totals[y] for y in years] == pytest.approx([cap.get(y, 0.0) for y in years])
     plt.close("all")
+
+
+def test_heatmap_marks_exactly_the_cells_not_proven_optimal():
+    """Drawn hatches and '*' texts read back: they sit on the time-limited scenarios only."""
+    import matplotlib.pyplot as plt
+
+    table = pd.DataFrame({
+        "a": [1.0, 1.0, 1.0, 2.0, 2.0, 2.0],
+        "b": [0.5, 1.0, 2.0, 0.5, 1.0, 2.0],
+        "status": ["optimal", "time_limit", "optimal", "infeasible", "optimal", "time_limit"],
+        "has_plan": [True, True, True, False, True, False],
+        "objective": [10.0, 20.0, 30.0, None, 50.0, None],
+        "gap": [0.001, 0.034, 0.004, None, 0.02, None],
+    })
+    table["value"] = table["objective"]
+
+    def marked(fig):
+        ax = fig.axes[0]
+        hatched = {(round(p.get_y() + 0.5), round(p.get_x() + 0.5)) for p in ax.patches
+                   if p.get_gid() == "unproven" and p.get_hatch()}
+        starred = {(round(t.get_position()[1]), round(t.get_position()[0]))
+                   for t in ax.texts if "*" in t.get_text() and t.get_gid() != "mark-note"}
+        assert hatched == starred == set(ax.marked_cells)
+        return hatched, ax
+
+    # rows are b (0.5, 1, 2), columns a (1, 2): (row, column)
+    cells, ax = marked(plots.plot_heatmap(table, "a", "b", mark=True))
+    assert cells == {(1, 0), (2, 1)}  # the two time_limit scenarios, not the infeasible one
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
+             for t in ax.texts if t.get_gid() != "mark-note"}
+    assert texts[(1, 0)] == "20*\ngap 3.4%" and texts[(2, 1)] == "-*"
+    assert texts[(0, 1)] == "-" and texts[(0, 0)] == "10"
+    assert any("not proven optimal" in t.get_text() for t in ax.texts)
+    # a gap above the target marks the cell too (a = 2, b = 1: gap 2 % > 0.5 %)
+    cells, _ = marked(plots.plot_heatmap(table, "a", "b", mark=True, gap_target=0.005))
+    assert cells == {(1, 0), (2, 1), (1, 1)}
+    # without mark nothing is hatched (the default stays as it was)
+    cells, _ = marked(plots.plot_heatmap(table, "a", "b"))
+    assert cells == set()
+    plt.close("all")

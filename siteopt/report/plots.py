@@ -138,19 +138,33 @@ def plot_power(plan: object, title: str = "Facility power against the grid limit
 
 
 def plot_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "objective",
-                 title: str | None = None, fmt: str = "{:,.0f}") -> Figure:
+                 title: str | None = None, fmt: str = "{:,.0f}", mark: bool = False,
+                 gap_target: float | None = None) -> Figure:
     """A value of the sweep table (mean over repeats) over two override columns.
 
     Cells without a plan (infeasible, no plan in time) stay blank and are marked "-".
+    With `mark`, cells whose plan is not proven optimal (some scenario of the cell has a
+    status other than "optimal", e.g. "time_limit", or a gap above `gap_target` when given)
+    are hatched, their text gets a "*" and the scenario's (largest) gap, and a note under
+    the axes explains the mark; the marked (row, column) cells are `ax.marked_cells`.
     """
     grid = table.pivot_table(index=y, columns=x, values=value, aggfunc="mean", dropna=False)
     grid = grid.sort_index().sort_index(axis=1)
     fig, ax = _figure(1.1 * len(grid.columns) + 3, 0.6 * len(grid.index) + 2)
     data = grid.to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(data), cmap="viridis", aspect="auto", origin="lower")
+    flagged = _unproven(table, x, y, gap_target).reindex(
+        index=grid.index, columns=grid.columns) if mark else None
+    marked: list[tuple[int, int]] = []
     for (i, j), v in np.ndenumerate(data):
-        ax.text(j, i, "-" if np.isnan(v) else fmt.format(v), ha="center", va="center",
-                fontsize=8, color="white")
+        text = "-" if np.isnan(v) else fmt.format(v)
+        gap = np.nan if flagged is None else float(flagged.iat[i, j])
+        if not np.isnan(gap):
+            marked.append((i, j))
+            text += "*" if np.isinf(gap) else f"*\ngap {100 * gap:.1f}%"
+            ax.add_patch(_hatch(j, i))
+        ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white")
+    ax.marked_cells = marked
     ax.set_xticks(range(len(grid.columns)), [f"{c:g}" if isinstance(c, float) else str(c)
                                              for c in grid.columns])
     ax.set_yticks(range(len(grid.index)), [f"{c:g}" if isinstance(c, float) else str(c)
@@ -158,8 +172,42 @@ def plot_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "objective",
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.set_title(title or value)
+    if mark:
+        limit = "" if gap_target is None else f" or gap above {100 * gap_target:g}%"
+        note = (f"* hatched: {len(marked)} cell(s) not proven optimal (stopped at a time limit"
+                f"{limit}); the value is the best plan found" if marked
+                else "all cells proven optimal (within the gap target)")
+        ax.annotate(note, xy=(0, 0), xycoords="axes fraction", xytext=(0, -36),
+                    textcoords="offset points", fontsize=7, va="top", gid="mark-note")
     fig.colorbar(im, ax=ax, label=value)
     return fig
+
+
+def _unproven(table: pd.DataFrame, x: str, y: str, gap_target: float | None) -> pd.DataFrame:
+    """Per (y, x) cell: the largest gap of its scenarios that are not proven optimal, else NaN.
+
+    A scenario counts when it stopped unproven (status "time_limit", "interrupted", "limit":
+    anything but "optimal" and the proven "infeasible"/"unbounded") or, when it has a plan,
+    its gap exceeds `gap_target`; a missing or infinite gap is reported as inf.
+    """
+    status = table["status"].astype(str)
+    gap = pd.to_numeric(table.get("gap", pd.Series(np.nan, index=table.index)),
+                        errors="coerce").astype(float)
+    bad = ~status.isin(["optimal", "infeasible", "unbounded"])  # those are proven
+    if gap_target is not None:
+        above = gap.fillna(0.0) > gap_target + 1e-12
+        if "has_plan" in table:
+            above &= table["has_plan"].astype(bool)
+        bad |= above
+    flagged = table[[x, y]].assign(_gap=gap.fillna(np.inf).where(bad))
+    return flagged.pivot_table(index=y, columns=x, values="_gap", aggfunc="max", dropna=False)
+
+
+def _hatch(j: int, i: int) -> object:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((j - 0.5, i - 0.5), 1.0, 1.0, fill=False, hatch="///",
+                     edgecolor="white", linewidth=0.0, gid="unproven")
 
 
 def plot_sites_opened(table: pd.DataFrame, by: list[str] | str,
