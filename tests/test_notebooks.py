@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import nbformat
 import pytest
@@ -25,8 +26,54 @@ def test_stored_without_outputs_and_calls_only_the_api(path):
             for line in cell.source.splitlines():
                 if line.startswith(("import ", "from ")):
                     assert line.split()[1].split(".")[0] in {
-                        "os", "pathlib", "matplotlib", "pandas", "siteopt"}, line
+                        "os", "pathlib", "matplotlib", "pandas", "siteopt", "IPython"}, line
     assert "CONCLUSION_" not in "".join(c.source for c in nb.cells)
+
+
+#: Text a markdown cell may contain although it has digits (none needed so far): a number in
+#: prose is a claim, and claims are computed in code cells (issue 12).
+MARKDOWN_DIGITS_ALLOWED: tuple[str, ...] = ()
+_HEADING_NUMBER = re.compile(r"^(#+\s*)\d+(\.\d+)*\.\s", re.MULTILINE)  # "## 1. Cooling"
+_LIST_NUMBER = re.compile(r"^(\s*)\d+\.(?=\s)", re.MULTILINE)  # "1. **What ...**"
+_FOOTNOTE = re.compile(r"\[\^\w+\]")  # "[^1]"
+
+
+def markdown_numbers(text: str) -> list[str]:
+    """The lines of a markdown cell that state a number (digits outside the allowed places).
+
+    Allowed: section numbers of headings, ordered-list markers, footnote references and the
+    strings of MARKDOWN_DIGITS_ALLOWED. Everything else with a digit is a stated number.
+    """
+    text = _HEADING_NUMBER.sub(r"\1", text)
+    text = _LIST_NUMBER.sub(r"\1", text)
+    text = _FOOTNOTE.sub("", text)
+    for allowed in MARKDOWN_DIGITS_ALLOWED:
+        text = text.replace(allowed, "")
+    return [line.strip() for line in text.splitlines() if re.search(r"\d", line)]
+
+
+def test_markdown_lint_flags_numbers():
+    assert markdown_numbers("## 1. Cooling\n\n1. **Why?** Because.\nSee [^2].") == []
+    assert markdown_numbers("rises from 27 % to 46 %") == ["rises from 27 % to 46 %"]
+    assert markdown_numbers("# 2035 plan") == ["# 2035 plan"]
+    assert markdown_numbers("at x1.3 the share") == ["at x1.3 the share"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_states_no_numbers(path):
+    """Prose stays qualitative: every number is printed by a code cell from the run."""
+    nb = nbformat.read(path, as_version=4)
+    stated = [line for cell in nb.cells if cell.cell_type == "markdown"
+              for line in markdown_numbers(cell.source)]
+    assert stated == [], f"{path.name}: compute these in a code cell: {stated}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_conclusion_is_computed(path):
+    """The closing conclusion is a code cell that builds its sentences from the results."""
+    nb = nbformat.read(path, as_version=4)
+    last = nb.cells[-1]
+    assert last.cell_type == "code" and "display(Markdown(" in last.source, path.name
 
 
 @pytest.mark.slow
@@ -49,3 +96,6 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     assert not any(out.get("output_type") == "error" for cell in nb.cells
                    if cell.cell_type == "code" for out in cell.outputs)
     assert list((tmp_path / "results").rglob("results.parquet"))
+    shown = [out["data"]["text/markdown"] for out in nb.cells[-1].outputs
+             if "text/markdown" in out.get("data", {})]
+    assert shown and "USD M" in shown[0]  # the computed conclusion was displayed
