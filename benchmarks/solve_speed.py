@@ -138,6 +138,8 @@ def export_baseline(case: Case, folder: Path, mps: Path, work: Path) -> str:
                        check=True, capture_output=True, cwd=REPO)
         return "current (baseline commit unavailable)"
     base = baseline_checkout(work)
+    if case.source == "bundled":  # the baseline's own copy: its reader predates new columns
+        folder = base / "instances" / "vietnam-2026"
     subprocess.run([sys.executable, "-m", "siteopt", "export", str(folder), "--mps", str(mps),
                     *sets], check=True, capture_output=True, cwd=base,
                    env={"PYTHONPATH": str(base), "PATH": "/usr/bin:/bin"})

@@ -82,7 +82,7 @@ def iis_conflict(inst: Instance, options: SolveOptions | None = None) -> list[st
     [] when HiGHS gives no IIS (or no verdict on the relaxation).
     """
     d = build_data(inst)
-    model = create_model(d)
+    model = create_model(d, tighten=False)  # rows that map back to instance rows only
     try:
         mat = compile_model(model)
     except TrivialInfeasibilityError as exc:  # one row alone is infeasible: that is the IIS
