@@ -150,6 +150,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="capacity of every warehouse (needed for capa/capb/capc, whose "
                    "files say 'capacity'; replaces the file's values otherwise)")
     _add_generate_parser(sub)
+    from siteopt.cli.decide import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -502,9 +505,24 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return run_batch_command(args, _console(), _err)
 
 
+def cmd_value(args: argparse.Namespace) -> int:
+    """Value of scarce inputs: re-solves around the optimum and fixed-plan demand duals."""
+    from siteopt.cli.decide import run_value
+
+    return run_value(args, _console(), _err)
+
+
+def cmd_alternatives(args: argparse.Namespace) -> int:
+    """Near-optimal alternatives within a cost slack, as different as possible."""
+    from siteopt.cli.decide import run_alternatives
+
+    return run_alternatives(args, _console(), _err)
+
+
 COMMANDS = {"solve": cmd_solve, "validate": cmd_validate, "explain": cmd_explain,
             "graph": cmd_graph, "export": cmd_export, "schema": cmd_schema, "import": cmd_import,
-            "sweep": cmd_sweep, "batch": cmd_batch, "generate": cmd_generate}
+            "sweep": cmd_sweep, "batch": cmd_batch, "generate": cmd_generate,
+            "value": cmd_value, "alternatives": cmd_alternatives}
 
 
 def main(argv: list[str] | None = None) -> int:
