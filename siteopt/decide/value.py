@@ -36,6 +36,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides
@@ -65,6 +66,10 @@ METHODS = {
     "fixed-plan dual": "LP dual of demand_balance with every binary fixed at the optimal plan "
                        "(marginal value assuming the plan does not change)",
 }
+
+
+#: Rows implied by the others once every binary is fixed (left out of the fixed-plan LP).
+IMPLIED_WHEN_FIXED = ("serve_link", "demand_cover")
 
 
 @dataclass
@@ -516,8 +521,14 @@ def demand_values(base: BasePlan, d: ModelData) -> pd.DataFrame:
     fixed_x = np.where(integer, np.round(base.x), base.x)
     lower = np.where(integer, fixed_x, mat.col_lower)
     upper = np.where(integer, fixed_x, mat.col_upper)
-    lp = replace(mat, col_lower=lower, col_upper=upper,
-                 integrality=np.zeros_like(mat.integrality))
+    # serve_link and demand_cover are implied once the binaries are fixed, but their
+    # coefficients hold the demand itself (min(D, u it)): left in, they would cap the
+    # ranging interval at today's demand
+    keep = np.array([family not in IMPLIED_WHEN_FIXED for family, _key in base.row_ids])
+    kept = np.flatnonzero(keep)
+    lp = replace(mat, A=sp.csc_array(sp.csr_array(mat.A)[kept]),
+                 row_lower=mat.row_lower[kept], row_upper=mat.row_upper[kept],
+                 col_lower=lower, col_upper=upper, integrality=np.zeros_like(mat.integrality))
     opts = SolveOptions()
     h = to_highs(lp, opts)
     outcome = solve_matrices(lp, opts, highs=h)
@@ -529,9 +540,11 @@ def demand_values(base: BasePlan, d: ModelData) -> pd.DataFrame:
     status, ranging = h.getRanging()
     ranged = status == highspy.HighsStatus.kOk
     rows = []
-    for i, (family, key) in enumerate(base.row_ids):
+    position = {int(i): n for n, i in enumerate(kept)}
+    for i_full, (family, key) in enumerate(base.row_ids):
         if family != "demand_balance":
             continue
+        i = position[i_full]
         r, c, y = key  # type: ignore[misc]
         dual = float(duals[i])
         lo = hi = math.nan
