@@ -69,14 +69,15 @@ class AlternativesReport:
     seed: int
     seconds: float
     stopped: str = ""
+    optimum_gap: float | None = None
     rejected: list[str] = field(default_factory=list)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     distances: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> dict[str, object]:
         """What `summary.json` holds."""
-        return {"optimum": self.optimum, "slack": self.slack, "cost_cap": _cap(self.optimum,
-                                                                                self.slack),
+        return {"optimum": self.optimum, "optimum_gap": self.optimum_gap, "slack": self.slack,
+                "cost_cap": _cap(self.optimum, self.slack),
                 "min_distance": self.min_distance, "seed": self.seed,
                 "plans": len(self.plans), "alternatives": len(self.plans) - 1,
                 "all_verified": all(p.result.verified for p in self.plans),
@@ -179,14 +180,16 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
                        seed: int = 0, min_distance: int = 1, batch: int = 2,
                        options: SolveOptions | None = None, workers: int | None = 0,
                        scheduler: str | None = None,
-                       listener: Callable[[str, int, int], None] | None = None
-                       ) -> AlternativesReport:
+                       listener: Callable[[str, int, int], None] | None = None,
+                       base_options: SolveOptions | None = None) -> AlternativesReport:
     """The optimum and up to `count` near-optimal alternatives (the optimum not counted).
 
     Each alternative costs at most (1 + slack) x the optimum, is verified, and differs from
     every other plan by at least `min_distance` in Hamming distance over the `open` and
     `online` binaries. Fewer are returned if no further plan exists (`stopped` says why).
-    `options` apply to each alternative's search (its gap is on the weighted distance).
+    `options` apply to each alternative's search (its gap is on the weighted distance);
+    `base_options` to the optimum (default: solved to the instance's gap, no time limit; a
+    time-limited base gives a cap relative to the best plan found, not the optimum).
     """
     if not (math.isfinite(slack) and slack >= 0):
         raise InputError(Problem("--slack", "a cost slack >= 0 (a share of the optimum, "
@@ -200,7 +203,8 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
         raise InputError(Problem("batch", "at least 1 solve per round", found=str(batch)))
     start = time.perf_counter()
     options = options or SolveOptions()
-    base_options = replace(options, progress=False, time_limit=None, gap=None)
+    base_options = replace(base_options or SolveOptions(threads=options.threads,
+                                                        seed=options.seed), progress=False)
     search = replace(options, progress=False,
                      gap=0.05 if options.gap is None else options.gap)
     if listener:
@@ -211,7 +215,7 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
     plans = [Plan("optimum", base.result, ones_of(base.names, np.round(base.x)),
                   seconds=base.result.timings.get("total", 0.0))]
     report = AlternativesReport(plans=plans, optimum=z, slack=slack, min_distance=min_distance,
-                                seed=seed, seconds=0.0)
+                                seed=seed, seconds=0.0, optimum_gap=base.result.gap)
     number = 0
     with Pool(base.instance, workers, scheduler) as pool:
         while len(plans) - 1 < count:
