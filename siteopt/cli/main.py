@@ -1,7 +1,8 @@
 """The `siteopt` command line: solve, validate, explain, graph, export, schema, import, sweep.
 
-Also `batch`, which solves many instances against expected values, and `generate`, which
-writes seeded synthetic instances.
+Also `batch`, which solves many instances against expected values, `generate`, which
+writes seeded synthetic instances, `value` (what scarce inputs of the optimal plan are worth)
+and `alternatives` (near-optimal plans that differ from it).
 
 Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
 2 bad input or usage, 3 infeasible, 4 no plan within the limits, 5 batch regression or
