@@ -76,7 +76,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cap-deltas", type=_float_list, metavar="D,D,...",
                    help="site cap steps in IT MW (default -20,-10,10,20,50)")
     p.add_argument("--latency-step", type=_number, default=1.0, metavar="MS",
-                   help="latency target step in ms (default 1)")
+                   help="latency target step in ms (default 1; 0 = no latency points)")
     p.add_argument("--headroom-scope", choices=("year", "onward"), default="year",
                    help="year: change that zone-year only (default); onward: from that year "
                    "to the end of the horizon")
@@ -150,7 +150,7 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
             inst, headroom_deltas=args.deltas or HEADROOM_DELTAS,
             budget_deltas=args.budget_deltas or BUDGET_DELTAS,
             site_cap_deltas=args.cap_deltas or SITE_CAP_DELTAS,
-            latency_step=args.latency_step, headroom_scope=args.headroom_scope,
+            latency_step=args.latency_step or None, headroom_scope=args.headroom_scope,
             max_curves=args.max_curves, options=options, workers=args.workers,
             scheduler=args.scheduler, listener=listener)
     base = report.base.result
