@@ -177,3 +177,26 @@ def test_cli_writes_the_files(tmp_path, capsys):
 def test_bad_input_exit_codes(argv, code, capsys):
     assert run_cli(argv) == code
     assert capsys.readouterr().err.strip()
+
+
+def test_headroom_of_one_year_is_worth_nothing_if_later_years_lack_it(tmp_path):
+    # two years, Z short by 3 MW in both: +5 MW in 2030 alone cannot host A (online in 2030
+    # means online in 2031 too); +5 MW from 2030 onward lets A replace B (saves 50)
+    folder = two_sites(tmp_path / "two")
+    for name, old, new in (("instance.toml", "last_year = 2030", "last_year = 2031"),
+                           ("demand.csv", "R,cloud,2030,8", "R,cloud,2030,8\nR,cloud,2031,8"),
+                           ("headroom.csv", "Z,2030,12.0\nZ2,2030,100",
+                            "Z,2030,12.0\nZ,2031,12.0\nZ2,2030,100\nZ2,2031,100")):
+        path = folder / name
+        path.write_text(path.read_text().replace(old, new))
+    inst = siteopt.load_instance(folder)
+    year = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None)
+    onward = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None,
+                             headroom_scope="onward")
+    assert year.base.objective == pytest.approx(150.0)
+    y = year.headroom.set_index("year")
+    assert y.loc[2030, "delta_objective"] == pytest.approx(0.0, abs=1e-6)
+    o = onward.headroom.set_index("year")
+    assert o.loc[2030, "delta_objective"] == pytest.approx(-50.0)
+    assert "year=2030..2031" in o.loc[2030, "override"]
+    assert o["verified"].eq(True).all()
