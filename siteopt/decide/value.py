@@ -203,11 +203,17 @@ def _latency_label(r: dict) -> str:
 def _point_line(r: dict, label: str, unit: str, res: float) -> str:
     delta = r["delta"]
     step = f"{delta:+g} {unit}" if unit != "USD M" else f"{delta:+g} USD M"
-    if r["status"] not in ("optimal",) or r["objective"] is None or pd.isna(r["objective"]):
+    if r["objective"] is None or pd.isna(r["objective"]):
         why = r.get("error") or r["status"]
         return f"{label}: {step}: no value ({why})"
     d = r["delta_objective"]
     per = r["value_per_unit"]
+    if r["status"] != "optimal":  # a plan within limits: its cost bounds the optimum above
+        gap = "-" if r["gap"] is None or pd.isna(r["gap"]) else f"{100 * r['gap']:.2f}%"
+        relax = delta > 0  # every family: a positive step relaxes
+        bound = (f"saves at least USD {max(0.0, -d):,.1f} M" if relax
+                 else f"costs at most USD {d:,.1f} M")
+        return (f"{label}: {step} {bound} [{r['status']}, gap {gap}: a bound, not a value]")
     exact = {"re-solve": "re-solve", "base plan feasible": "base plan still feasible",
              "implied": "implied"}[r["method"]]
     if abs(d) <= res:
