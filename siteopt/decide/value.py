@@ -388,14 +388,17 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                     max_curves: int | None = None,
                     options: SolveOptions | None = None, workers: int | None = 0,
                     scheduler: str | None = None,
-                    listener: Callable[[str, int, int], None] | None = None) -> ValueReport:
+                    listener: Callable[[str, int, int], None] | None = None,
+                    base_options: SolveOptions | None = None) -> ValueReport:
     """Value curves of the binding scarce inputs and demand marginals of the optimal plan.
 
     `headroom_scope` "year" changes the headroom of the one zone-year (the issue's
     definition); "onward" adds Δ from that year to the end of the horizon (headroom that
     arrives in that year and stays). `max_curves` keeps only the headroom curves of the
     zone-years closest to binding (slack over the zone's largest phase).
-    `listener(message, done, total)` is told of progress.
+    `listener(message, done, total)` is told of progress. `options` apply to the re-solves;
+    `base_options` to the base plan (default: `options` without their time limit, so that
+    every difference is taken from a proven optimum).
     Raises `NoPlanError` (exit 3 or 4) if the instance has no plan.
     """
     for name, deltas in (("headroom deltas", headroom_deltas), ("budget deltas", budget_deltas),
@@ -412,9 +415,12 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     if options.gap is None:
         options = replace(options, gap=instance.meta.solver.gap)
     options = replace(options, progress=False)
+    base_options = replace(base_options or replace(options, time_limit=None), progress=False)
+    if base_options.gap is None:
+        base_options = replace(base_options, gap=instance.meta.solver.gap)
     if listener:
         listener("solving the base plan", 0, 0)
-    base = solve_base(instance, options)
+    base = solve_base(instance, base_options)
     d = build_data(base.instance)
     points = _points(base, d, sorted(headroom_deltas), sorted(budget_deltas),
                      sorted(site_cap_deltas), latency_step, headroom_scope, max_curves)
@@ -493,6 +499,8 @@ def _frames(base: BasePlan, points: list[Point]) -> dict[str, pd.DataFrame]:
         for p in (q for q in points if q.kind == kind):
             obj = p.objective
             d_obj = None if obj is None else obj - z0
+            if d_obj is not None and abs(d_obj) < 1e-9 * max(1.0, abs(z0)):
+                d_obj = 0.0  # rounding of equal objectives
             # the value of one more unit: what it saves (positive = worth something)
             per = None if d_obj is None else -d_obj / p.delta
             rows.append({**{k: p.ids.get(k) for k in ids}, "delta": p.delta,
