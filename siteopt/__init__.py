@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from siteopt.data.instance import Instance
     from siteopt.data.load import from_tables, load_instance
     from siteopt.data.overrides import apply_overrides
+    from siteopt.decide.alternatives import near_optimal_plans
+    from siteopt.decide.value import value_of_inputs
     from siteopt.errors import ExitCode, InputError, Problem, SiteoptError, UnverifiedPlanError
     from siteopt.io.write import write_result
     from siteopt.report import plots
@@ -41,6 +43,8 @@ _LAZY = {
     "Result": "siteopt.solver.pipeline", "build": "siteopt.solver.pipeline",
     "SolveOptions": "siteopt.solver.highs",
     "read_table": "siteopt.scenarios.sweep", "run_scenarios": "siteopt.scenarios.sweep",
+    "value_of_inputs": "siteopt.decide.value",
+    "near_optimal_plans": "siteopt.decide.alternatives",
 }
 
 
@@ -87,7 +91,6 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
 __all__ = [
     "CheckReport", "ExitCode", "GeneratorSpec", "InputError", "Instance", "Problem", "Result",
     "SiteoptError", "SolveOptions", "UnverifiedPlanError", "apply_overrides", "build",
-    "check_plan", "from_tables",
-    "generate_instance", "load_instance", "plots", "read_table", "run_scenarios", "solve",
-    "write_result",
+    "check_plan", "from_tables", "generate_instance", "load_instance", "near_optimal_plans",
+    "plots", "read_table", "run_scenarios", "solve", "value_of_inputs", "write_result",
 ]

@@ -1,7 +1,8 @@
 """The `siteopt` command line: solve, validate, explain, graph, export, schema, import, sweep.
 
-Also `batch`, which solves many instances against expected values, and `generate`, which
-writes seeded synthetic instances.
+Also `batch`, which solves many instances against expected values, `generate`, which
+writes seeded synthetic instances, `value` (what scarce inputs of the optimal plan are worth)
+and `alternatives` (near-optimal plans that differ from it).
 
 Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
 2 bad input or usage, 3 infeasible, 4 no plan within the limits, 5 batch regression or
@@ -227,6 +228,9 @@ def make_parser() -> argparse.ArgumentParser:
                    "files say 'capacity'; replaces the file's values otherwise)")
     _add_generate_parser(sub)
     _add_verify_parser(sub)
+    from siteopt.cli.decide import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -642,11 +646,25 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return run_batch_command(args, _console(), _err.get())
 
 
+def cmd_value(args: argparse.Namespace) -> int:
+    """Value of scarce inputs: re-solves around the optimum and fixed-plan demand duals."""
+    from siteopt.cli.decide import run_value
+
+    return run_value(args, _console(), _err)
+
+
+def cmd_alternatives(args: argparse.Namespace) -> int:
+    """Near-optimal alternatives within a cost slack, as different as possible."""
+    from siteopt.cli.decide import run_alternatives
+
+    return run_alternatives(args, _console(), _err)
+
+
 COMMANDS = {"solve": cmd_solve, "report": cmd_report, "validate": cmd_validate,
             "explain": cmd_explain, "graph": cmd_graph, "export": cmd_export,
-            "schema": cmd_schema, "import": cmd_import,
-            "sweep": cmd_sweep, "batch": cmd_batch, "generate": cmd_generate}
-COMMANDS["verify"] = cmd_verify
+            "schema": cmd_schema, "import": cmd_import, "sweep": cmd_sweep, "batch": cmd_batch,
+            "generate": cmd_generate, "verify": cmd_verify, "value": cmd_value,
+            "alternatives": cmd_alternatives}
 
 
 def main(argv: list[str] | None = None) -> int:

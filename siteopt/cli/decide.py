@@ -1,0 +1,231 @@
+"""The console side of `siteopt value` and `siteopt alternatives`: options, progress, tables."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from siteopt.errors import ExitCode, InputError, Problem
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text}"
+                                         ) from None
+    if not values or any(not math.isfinite(v) or v == 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected non-zero finite numbers, got {text}")
+    return values
+
+
+def _number(text: str) -> float:
+    """Any float: the range is checked by the API, which says what it expects (exit 2)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text}") from None
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text}") from None
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("instance", nargs="?", default=None,
+                   help="instance folder; default: the bundled Vietnam 2026 instance")
+    p.add_argument("--out", type=Path, help="output folder")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a parameter of the base instance (repeatable)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_whole, default=2, metavar="N",
+                       help="local Dask worker processes (default 2; 0 = in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--time-limit", type=_number, metavar="S",
+                   help="seconds per re-solve (default none: each to the gap)")
+    p.add_argument("--gap", type=_number, default=None, metavar="G",
+                   help="relative gap of each re-solve")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """The `value` and `alternatives` subcommands."""
+    p = sub.add_parser(
+        "value", help="value of grid headroom, budgets, site caps, latency targets (exact "
+        "re-solves) and demand (duals of the fixed plan)",
+        description="Re-solve the instance with each binding zone-year's headroom, each "
+        "binding budget and site cap and each latency target changed by a step, and price "
+        "demand by LP duals with the optimal plan fixed. Writes summary.json and "
+        "headroom_values.csv, budget_values.csv, site_cap_values.csv, latency_values.csv, "
+        "demand_values.csv (see models/value-and-alternatives.md).")
+    _common(p)
+    p.add_argument("--deltas", type=_float_list, metavar="D,D,...",
+                   help="headroom steps in facility MW (default -50,-20,-10,10,20,50,100)")
+    p.add_argument("--budget-deltas", type=_float_list, metavar="D,D,...",
+                   help="budget steps in USD M (default -100,-50,50,100)")
+    p.add_argument("--cap-deltas", type=_float_list, metavar="D,D,...",
+                   help="site cap steps in IT MW (default -20,-10,10,20,50)")
+    p.add_argument("--latency-step", type=_number, default=1.0, metavar="MS",
+                   help="latency target step in ms (default 1; 0 = no latency points)")
+    p.add_argument("--headroom-scope", choices=("year", "onward"), default="year",
+                   help="year: change that zone-year only (default); onward: from that year "
+                   "to the end of the horizon")
+    p.add_argument("--max-curves", type=_whole, default=None, metavar="N",
+                   help="headroom curves only for the N zone-years closest to binding")
+
+    p = sub.add_parser(
+        "alternatives", help="near-optimal plans that differ from the optimum and each other",
+        description="Plans whose total cost is within (1 + slack) x the optimum that differ "
+        "as much as possible (Hamming distance over open/online binaries, random weights per "
+        "seed). Writes alternatives.csv, distances.csv, summary.json and DIR/<id>/ per plan.")
+    _common(p)
+    p.add_argument("--slack", type=_number, default=0.03, help="cost slack (default 0.03)")
+    p.add_argument("--count", type=_whole, default=10, help="alternatives (default 10)")
+    p.add_argument("--seed", type=_whole, default=0, help="seed of the search (default 0)")
+    p.add_argument("--min-distance", type=_whole, default=1, metavar="D",
+                   help="least Hamming distance between any two plans (default 1)")
+    p.add_argument("--batch", type=_whole, default=2, metavar="B",
+                   help="searches per round, run in parallel (default 2; fixes the result "
+                   "for a seed whatever the number of workers)")
+
+
+def _load(args: argparse.Namespace) -> object:
+    from siteopt.data.load import load_instance
+    from siteopt.data.overrides import apply_overrides, parse_assignments
+
+    inst = load_instance(args.instance)
+    return apply_overrides(inst, parse_assignments(args.overrides or []))
+
+
+def _options(args: argparse.Namespace) -> object:
+    from siteopt.solver.highs import SolveOptions
+
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise InputError(Problem("--time-limit", "seconds > 0", found=str(args.time_limit)))
+    if args.gap is not None and not args.gap >= 0:
+        raise InputError(Problem("--gap", "a gap >= 0", found=str(args.gap)))
+    if args.workers < 0:
+        raise InputError(Problem("--workers", "0 or more workers", found=str(args.workers)))
+    return SolveOptions(time_limit=args.time_limit, gap=args.gap)
+
+
+def _progress(title: str, err: Console, quiet: bool) -> tuple[Progress, object]:
+    progress = Progress(TextColumn(f"[bold]{title}[/bold]"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}  {task.fields[what]}"),
+                        TimeElapsedColumn(), console=err, disable=quiet)
+    task = progress.add_task(title, total=None, what="")
+    return progress, task
+
+
+def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """`siteopt value`: the value curves, the printout and the files."""
+    from siteopt.decide.value import (
+        BUDGET_DELTAS,
+        HEADROOM_DELTAS,
+        SITE_CAP_DELTAS,
+        value_of_inputs,
+    )
+
+    inst = _load(args)
+    options = _options(args)
+    if args.max_curves is not None and args.max_curves < 0:
+        raise InputError(Problem("--max-curves", "0 or more", found=str(args.max_curves)))
+    progress, task = _progress("value", err, args.quiet)
+
+    def listener(what: str, done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total or None, what=escape(what[:60]))
+
+    with progress:
+        report = value_of_inputs(
+            inst, headroom_deltas=args.deltas or HEADROOM_DELTAS,
+            budget_deltas=args.budget_deltas or BUDGET_DELTAS,
+            site_cap_deltas=args.cap_deltas or SITE_CAP_DELTAS,
+            latency_step=args.latency_step or None, headroom_scope=args.headroom_scope,
+            max_curves=args.max_curves, options=options, workers=args.workers,
+            scheduler=args.scheduler, listener=listener)
+    base = report.base.result
+    out.print(f"{escape(base.instance_name)}: optimum USD {base.objective:,.2f} M "
+              f"(gap {100 * (base.gap or 0):.3f}%, verified {base.verified}); "
+              f"{report.solves} re-solves in {report.seconds:.1f} s; differences below "
+              f"USD {report.resolution:,.2f} M are within the solvers' gap", soft_wrap=True)
+    for line in report.lines():
+        out.print(escape(line), soft_wrap=True)
+    if args.out:
+        try:
+            report.write(args.out)
+        except OSError as exc:
+            raise InputError(Problem("--out", "a folder siteopt can create and write",
+                                     found=f"{args.out} ({exc.strerror or exc})")) from exc
+        out.print(f"written to {escape(str(args.out))}")
+    bad = [f for f in (report.headroom, report.budgets, report.site_caps, report.latency)
+           if len(f) and (f["verified"] == False).any()]  # noqa: E712 (object column)
+    if bad:
+        err.print("[red]a re-solved plan failed independent verification (a bug)[/red]")
+        return ExitCode.INTERNAL_ERROR
+    return ExitCode.OK
+
+
+def run_alternatives(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """`siteopt alternatives`: the search, the comparison table and the files."""
+    from siteopt.decide.alternatives import near_optimal_plans
+
+    inst = _load(args)
+    options = _options(args)
+    progress, task = _progress("alternatives", err, args.quiet)
+
+    def listener(what: str, done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total, what=escape(what[:60]))
+
+    with progress:
+        report = near_optimal_plans(inst, slack=args.slack, count=args.count, seed=args.seed,
+                                    min_distance=args.min_distance, batch=args.batch,
+                                    options=options, workers=args.workers,
+                                    scheduler=args.scheduler, listener=listener)
+    out.print(comparison_table(report.table))
+    out.print(f"{len(report.plans) - 1} alternative(s) within {100 * report.slack:g}% of the "
+              f"optimum USD {report.optimum:,.2f} M, pairwise Hamming distance >= "
+              f"{report.min_distance}, seed {report.seed}, in {report.seconds:.1f} s; all "
+              f"verified: {all(p.result.verified for p in report.plans)}", soft_wrap=True)
+    if report.stopped:
+        out.print(f"stopped early: {escape(report.stopped)}", soft_wrap=True)
+    if args.out:
+        try:
+            report.write(args.out)
+        except OSError as exc:
+            raise InputError(Problem("--out", "a folder siteopt can create and write",
+                                     found=f"{args.out} ({exc.strerror or exc})")) from exc
+        out.print(f"written to {escape(str(args.out))}")
+    return ExitCode.OK
+
+
+def comparison_table(table: object) -> Table:
+    """The plans side by side: cost, sites, first online years, MW per zone and cooling."""
+    t = Table(title="near-optimal plans")
+    frame = table  # a DataFrame
+    for col in ("id", "USD M", "+%", "min dist", "sites"):
+        t.add_column(col, justify="right" if col not in ("id", "sites") else "left")
+    zones = [c for c in frame.columns if c.startswith("mw.")]
+    coolings = [c for c in frame.columns if c.startswith("cooling_mw.")]
+    firsts = [c for c in frame.columns if c.startswith("first_online.")]
+    t.add_column("first online")
+    t.add_column("MW per zone (last year)")
+    t.add_column("cooling MW")
+    for r in frame.to_dict("records"):
+        first = " ".join(f"{c.split('.', 1)[1]}:{r[c]}" for c in firsts
+                         if r[c] is not None and str(r[c]) != "<NA>")
+        mw = " ".join(f"{c[3:]}:{r[c]:.0f}" for c in zones if r[c])
+        cool = " ".join(f"{c.split('.', 1)[1]}:{r[c]:.0f}" for c in coolings if r[c])
+        dist = "-" if r["min_distance"] is None else str(r["min_distance"])
+        t.add_row(r["id"], f"{r['objective']:,.2f}", f"{r['pct_over_optimum']:.2f}", dist,
+                  str(r["sites"]).replace("|", " "), first, mw, cool)
+    return t

@@ -1,0 +1,575 @@
+"""What scarce inputs are worth at the optimal plan: exact re-solves and fixed-plan marginals.
+
+Two kinds of numbers, never mixed (`models/value-and-alternatives.md`):
+
+* **Re-solves** (exact, the MILP solved again): for every `grid_headroom` row that binds in
+  the base plan (its slack is less than one phase's facility MW in the zone), the optimal
+  total cost as a function of extra headroom Δ in that zone and year
+  (`headroom[zone=Z,year=Y].headroom_mw.add=Δ`); likewise for every `budget` row within one
+  phase's capex of its limit (`budgets[sponsor=..,year=..].max_capex_usd_m.add=Δ`), every
+  `site_max_capacity` within one phase of its cap (`sites[site=S].max_it_mw.add=Δ`) and
+  every latency target that a step would change
+  (`latency_targets[region=R,class=C].max_rtt_ms.add=±step`). These rows hold only
+  binaries, so their LP duals after fixing the binaries say nothing; none is reported.
+  Each point is solved through the ordinary pipeline (so its plan is verified by the
+  independent checker), warm-started from the base plan when that plan is feasible there.
+  Two points are settled without a solve, both exactly: a *restriction* (Δ < 0, a tighter
+  target) under which the base plan stays feasible keeps the base optimum (the checker
+  confirms the base plan on the restricted instance); and a relaxation Δ smaller than a
+  relaxation Δmax whose optimum equals the base optimum keeps it too (the optimum is
+  non-increasing in headroom, budget, cap and target).
+* **Marginal values of the fixed plan** (`demand_balance`): the LP duals with every binary
+  fixed at the optimal plan, i.e. what one more IT MW of demand of a region, class and year
+  costs if the build-out stays as planned, with HiGHS's ranging interval of the demand over
+  which that marginal holds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from siteopt.data.instance import Instance
+from siteopt.data.overrides import apply_overrides
+from siteopt.decide.engine import BasePlan, Pool, Resolved, plan_changes, solve_base, warm_resolve
+from siteopt.errors import InputError, Problem
+from siteopt.io.write import atomic_file
+from siteopt.model.data import ModelData, build_data
+from siteopt.solver.highs import SolveOptions, solve_matrices, to_highs
+from siteopt.verify.checker import check_plan
+
+#: Default steps of extra grid headroom (listed facility MW of the zone-year).
+HEADROOM_DELTAS = (-50.0, -20.0, -10.0, 10.0, 20.0, 50.0, 100.0)
+#: Default steps of a budget row (USD M).
+BUDGET_DELTAS = (-100.0, -50.0, 50.0, 100.0)
+#: Default steps of a site's IT cap (IT MW).
+SITE_CAP_DELTAS = (-20.0, -10.0, 10.0, 20.0, 50.0)
+#: Default latency step (ms of round trip).
+LATENCY_STEP = 1.0
+
+#: How each number was obtained (the `method` column).
+METHODS = {
+    "re-solve": "MILP re-solved with the override (exact up to the solver's gap)",
+    "base plan feasible": "a restriction under which the base plan stays feasible (checked): "
+                          "the base optimum, exactly, no solve",
+    "implied": "a smaller relaxation than one whose optimum equals the base optimum: the base "
+               "optimum, exactly (the optimum is monotone in the input), no solve",
+    "fixed-plan dual": "LP dual of demand_balance with every binary fixed at the optimal plan "
+                       "(marginal value assuming the plan does not change)",
+}
+
+
+#: Rows implied by the others once every binary is fixed (left out of the fixed-plan LP).
+IMPLIED_WHEN_FIXED = ("serve_link", "demand_cover")
+
+
+@dataclass
+class Point:
+    """One point of a value curve: an override of the base instance and what it gives."""
+
+    kind: str  # headroom, budget, site_cap, latency
+    ids: dict[str, object]  # e.g. zone, year
+    delta: float
+    overrides: dict[str, object]
+    restriction: bool
+    base_slack: float
+    key: str = ""
+    objective: float | None = None
+    status: str = "pending"
+    verified: bool | None = None
+    warm_started: bool = False
+    method: str = ""
+    gap: float | None = None
+    seconds: float = 0.0
+    changes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class ValueReport:
+    """Value curves (re-solves) and fixed-plan marginals around an optimal plan."""
+
+    base: BasePlan
+    headroom: pd.DataFrame
+    budgets: pd.DataFrame
+    site_caps: pd.DataFrame
+    latency: pd.DataFrame
+    demand: pd.DataFrame
+    seconds: float
+    solves: int
+    options: SolveOptions
+    workers: int | None
+    scheduler: str | None = None
+
+    def summary(self) -> dict[str, object]:
+        """What `summary.json` holds."""
+        base = self.base.result
+        tables = {"headroom": self.headroom, "budgets": self.budgets,
+                  "site_caps": self.site_caps, "latency": self.latency}
+        return {
+            "instance": base.instance_name, "instance_fingerprint": base.fingerprint,
+            "base_objective": base.objective, "base_gap": base.gap,
+            "base_status": base.status, "base_verified": base.verified,
+            "base_solve_seconds": base.timings.get("total"),
+            "resolution_usd_m": self.resolution,
+            "seconds": self.seconds, "re_solves": self.solves,
+            "workers": self.workers, "scheduler": self.scheduler,
+            "options": {"time_limit": self.options.time_limit, "gap": self.options.gap},
+            "points": {k: len(v) for k, v in tables.items()},
+            "all_verified": bool(all(v["verified"].fillna(True).astype(bool).all()
+                                     for v in tables.values() if len(v))),
+            "methods": METHODS,
+            "demand_rows": len(self.demand),
+            "note": "headroom, budget, site-cap and latency values are exact re-solves of the "
+                    "MILP (or exact without a solve, see methods); demand values are marginal "
+                    "values of the fixed optimal plan (LP duals with the binaries fixed)",
+        }
+
+    @property
+    def resolution(self) -> float:
+        """Differences of objectives smaller than this are within the solvers' gaps (USD M)."""
+        base = self.base.result
+        return float((self.options.gap or 0.0) * abs(base.objective or 0.0))
+
+    def write(self, out: str | Path) -> Path:
+        """Write summary.json and one CSV per family into `out`."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        files = {"headroom_values.csv": self.headroom, "budget_values.csv": self.budgets,
+                 "site_cap_values.csv": self.site_caps, "latency_values.csv": self.latency,
+                 "demand_values.csv": self.demand}
+        for name, frame in files.items():
+            with atomic_file(out / name) as tmp:
+                frame.to_csv(tmp, index=False, float_format="%.6g")
+        with atomic_file(out / "summary.json") as tmp:
+            Path(tmp).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n",
+                                 encoding="utf-8")
+        return out
+
+    def lines(self) -> list[str]:
+        """The readable findings, one line per point that changes the optimum."""
+        out: list[str] = []
+        res = max(self.resolution, 1e-6)
+        for title, frame, label, unit in (
+                ("grid headroom (exact re-solves)", self.headroom, _zone_year, "MW"),
+                ("budgets (exact re-solves)", self.budgets, _budget_label, "USD M"),
+                ("site caps (exact re-solves)", self.site_caps, _site_label, "MW"),
+                ("latency targets (exact re-solves)", self.latency, _latency_label, "ms")):
+            if not len(frame):
+                out.append(f"{title}: none binding")
+                continue
+            out.append(f"{title}:")
+            for r in frame.to_dict("records"):
+                out.append("  " + _point_line(r, label(r), unit, res))
+        if len(self.demand):
+            out.append("demand (marginal values of the fixed optimal plan, LP duals; the plan "
+                       "is assumed not to change):")
+            top = self.demand.sort_values("usd_m_per_mw", ascending=False).head(8)
+            for r in top.to_dict("records"):
+                out.append(f"  {r['region']} {r['class']} {r['year']}: one more IT MW costs "
+                           f"USD {r['usd_m_per_mw']:.3f} M (present value; "
+                           f"{r['usd_m_per_mw_year']:.3f} M in {r['year']} money), valid for "
+                           f"demand {r['valid_from_mw']:.4g}..{r['valid_to_mw']:.4g} MW")
+        return out
+
+
+def _zone_year(r: dict) -> str:
+    return f"{r['zone']} {r['year']}"
+
+
+def _budget_label(r: dict) -> str:
+    who = r["sponsor"] or "all sponsors"
+    when = "horizon" if r["year"] is None or pd.isna(r["year"]) else int(r["year"])
+    return f"budget {who} {when}"
+
+
+def _site_label(r: dict) -> str:
+    return f"site cap {r['site']}"
+
+
+def _latency_label(r: dict) -> str:
+    return f"latency {r['region']} {r['class']} ({r['max_rtt_ms']:g} ms)"
+
+
+def _point_line(r: dict, label: str, unit: str, res: float) -> str:
+    delta = r["delta"]
+    step = f"{delta:+g} {unit}" if unit != "USD M" else f"{delta:+g} USD M"
+    if r["objective"] is None or pd.isna(r["objective"]):
+        why = r.get("error") or r["status"]
+        return f"{label}: {step}: no value ({why})"
+    d = r["delta_objective"]
+    per = r["value_per_unit"]
+    if r["status"] != "optimal":  # a plan within limits: its cost bounds the optimum above
+        gap = "-" if r["gap"] is None or pd.isna(r["gap"]) else f"{100 * r['gap']:.2f}%"
+        relax = delta > 0  # every family: a positive step relaxes
+        bound = (f"saves at least USD {max(0.0, -d):,.1f} M" if relax
+                 else f"costs at most USD {d:,.1f} M")
+        return (f"{label}: {step} {bound} [{r['status']}, gap {gap}: a bound, not a value]")
+    exact = {"re-solve": "re-solve", "base plan feasible": "base plan still feasible",
+             "implied": "implied"}[r["method"]]
+    if abs(d) <= res:
+        text = f"{label}: {step}: no change [{exact}]"
+    else:
+        verb = "saves" if d < 0 else "costs"
+        per_unit = unit.split()[-1]
+        text = (f"{label}: {step} {verb} USD {abs(d):,.1f} M ({abs(per):,.3f} M/{per_unit}) "
+                f"[{exact}]")
+    if r.get("changes"):
+        text += "; " + "; ".join(r["changes"].split(" | "))
+    return text
+
+
+# ---- finding what binds ---------------------------------------------------------------------
+
+def row_slacks(base: BasePlan, families: Sequence[str]) -> pd.DataFrame:
+    """Slack of every row of `families` in the base plan: family, key, activity, slack."""
+    act = base.mat.A @ base.x
+    rows = []
+    for i, (family, key) in enumerate(base.row_ids):
+        if family not in families:
+            continue
+        lo, up = base.mat.row_lower[i], base.mat.row_upper[i]
+        slack = min(up - act[i] if np.isfinite(up) else math.inf,
+                    act[i] - lo if np.isfinite(lo) else math.inf)
+        rows.append({"family": family, "key": key, "activity": float(act[i]),
+                     "slack": max(0.0, float(slack))})
+    return pd.DataFrame(rows, columns=["family", "key", "activity", "slack"])
+
+
+def _empty(v: object) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v == ""
+
+
+def _phase_sizes(d: ModelData) -> tuple[dict, dict, dict]:
+    """Largest phase per zone (facility MW), per sponsor (capex USD M), per site (IT MW)."""
+    zone_mw: dict[str, float] = {}
+    sponsor_capex: dict[str, float] = {}
+    site_it: dict[str, float] = {}
+    for s, p, k, _y in d.SPKY:
+        z = d.site_zone[s]
+        zone_mw[z] = max(zone_mw.get(z, 0.0), d.phase_it[s, p] * d.pue[k])
+        sp = "" if _empty(d.site_sponsor[s]) else str(d.site_sponsor[s])
+        capex = d.phase_capex[s, p] * d.capex_factor[k]
+        sponsor_capex[sp] = max(sponsor_capex.get(sp, 0.0), capex)
+        sponsor_capex[""] = max(sponsor_capex.get("", 0.0), capex)
+        site_it[s] = max(site_it.get(s, 0.0), d.phase_it[s, p])
+    return zone_mw, sponsor_capex, site_it
+
+
+def _points(base: BasePlan, d: ModelData, headroom_deltas: Sequence[float],
+            budget_deltas: Sequence[float], site_cap_deltas: Sequence[float],
+            latency_step: float | None, headroom_scope: str,
+            max_curves: int | None = None) -> list[Point]:
+    zone_mw, sponsor_capex, site_it = _phase_sizes(d)
+    slacks = row_slacks(base, ("grid_headroom", "budget", "site_max_capacity"))
+    points: list[Point] = []
+    last = d.last_year
+    binding = []
+    for r in slacks[slacks["family"] == "grid_headroom"].itertuples(index=False):
+        z, y = r.key
+        if r.slack < zone_mw.get(z, 0.0) - 1e-9:
+            binding.append((r.slack / zone_mw[z], z, y, r.slack))
+    if max_curves is not None:  # the zone-years closest to binding, in the table's order
+        keep = {(z, y) for _ratio, z, y, _s in sorted(binding)[:max_curves]}
+        binding = [b for b in binding if (b[1], b[2]) in keep]
+    for _ratio, z, y, slack in binding:
+        years = str(y) if headroom_scope == "year" else f"{y}..{last}"
+        for delta in headroom_deltas:
+            points.append(Point("headroom", {"zone": z, "year": int(y)}, float(delta),
+                                {f"headroom[zone={z},year={years}].headroom_mw.add": delta},
+                                restriction=delta < 0, base_slack=slack))
+    for r in slacks[slacks["family"] == "budget"].itertuples(index=False):
+        sp, yr, _limit = d.budgets[r.key]
+        sp = "" if _empty(sp) else str(sp)
+        if r.slack >= sponsor_capex.get(sp, 0.0) - 1e-9:
+            continue
+        year = "" if yr is None else str(yr)
+        for delta in budget_deltas:
+            points.append(Point("budget", {"sponsor": sp, "year": yr, "budget_row": int(r.key)},
+                                float(delta),
+                                {f"budgets[sponsor={sp},year={year}].max_capex_usd_m.add": delta},
+                                restriction=delta < 0, base_slack=r.slack))
+    caps = slacks[slacks["family"] == "site_max_capacity"]
+    if len(caps):
+        caps = caps.assign(site=[k[0] for k in caps["key"]]).groupby("site")["slack"].min()
+        for s, slack in caps.items():
+            if slack >= site_it.get(s, 0.0) - 1e-9:
+                continue
+            for delta in site_cap_deltas:
+                points.append(Point("site_cap", {"site": s}, float(delta),
+                                    {f"sites[site={s}].max_it_mw.add": delta},
+                                    restriction=delta < 0, base_slack=float(slack)))
+    if latency_step:
+        points += _latency_points(base, latency_step)
+    for i, p in enumerate(points):
+        p.key = f"{i:04d}"
+    return points
+
+
+def _latency_points(base: BasePlan, step: float) -> list[Point]:
+    inst = base.instance
+    targets = inst.table("latency_targets")
+    lat = inst.latency
+    served = base.result.tables["served"]
+    used = served[served["serve_mw"] > 1e-7]
+    out = []
+    for region, cls, target in targets[["region", "class", "max_rtt_ms"]].itertuples(index=False):
+        rtts = lat.loc[lat["region"] == region, "rtt_ms"]
+        relax = bool(((rtts > target + 1e-9) & (rtts <= target + step + 1e-9)).any())
+        mine = used[(used["region"] == region) & (used["class"] == cls)]
+        tighten = bool((mine["rtt_ms"] > target - step + 1e-9).any())
+        slack = float(target - mine["rtt_ms"].max()) if len(mine) else math.inf
+        key = f"latency_targets[region={region},class={cls}].max_rtt_ms.add"
+        ids = {"region": region, "class": cls, "max_rtt_ms": float(target)}
+        if tighten:
+            out.append(Point("latency", ids, -step, {key: -step}, True, slack))
+        if relax:
+            out.append(Point("latency", ids, step, {key: step}, False, slack))
+    return out
+
+
+# ---- settling points ------------------------------------------------------------------------
+
+def _settle_restrictions(base: BasePlan, points: list[Point]) -> None:
+    """Restrictions under which the base plan stays feasible keep the base optimum, exactly."""
+    for p in points:
+        if not p.restriction:
+            continue
+        try:
+            inst = apply_overrides(base.instance, p.overrides)
+        except InputError as exc:
+            p.status, p.error = "invalid", "; ".join(str(q) for q in exc.problems)
+            continue
+        report = check_plan(inst, base.result.tables, base.objective)
+        if report.ok:
+            _same_as_base(base, p, "base plan feasible")
+            p.verified = True
+
+
+def _same_as_base(base: BasePlan, p: Point, method: str) -> None:
+    p.objective = base.objective
+    p.status = "optimal"
+    p.method = method
+    p.gap = base.result.gap
+
+
+def _record(base: BasePlan, p: Point, r: Resolved) -> None:
+    p.seconds = r.seconds
+    p.warm_started = r.warm_started
+    p.method = "re-solve"
+    if r.result is None:
+        p.status = "invalid" if (r.error or "").startswith("invalid") else "error"
+        p.error = r.error
+        return
+    res = r.result
+    p.status = res.status
+    p.verified = res.verified if res.has_plan else None
+    p.gap = res.gap
+    if res.has_plan:
+        p.objective = res.objective
+        p.changes = plan_changes(base.result, res)
+    elif res.status == "infeasible":
+        p.error = "no plan satisfies the hard constraints"
+
+
+def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HEADROOM_DELTAS,
+                    budget_deltas: Sequence[float] = BUDGET_DELTAS,
+                    site_cap_deltas: Sequence[float] = SITE_CAP_DELTAS,
+                    latency_step: float | None = LATENCY_STEP, headroom_scope: str = "year",
+                    max_curves: int | None = None,
+                    options: SolveOptions | None = None, workers: int | None = 0,
+                    scheduler: str | None = None,
+                    listener: Callable[[str, int, int], None] | None = None,
+                    base_options: SolveOptions | None = None) -> ValueReport:
+    """Value curves of the binding scarce inputs and demand marginals of the optimal plan.
+
+    `headroom_scope` "year" changes the headroom of the one zone-year (the issue's
+    definition); "onward" adds Δ from that year to the end of the horizon (headroom that
+    arrives in that year and stays). `max_curves` keeps only the headroom curves of the
+    zone-years closest to binding (slack over the zone's largest phase).
+    `listener(message, done, total)` is told of progress. `options` apply to the re-solves;
+    `base_options` to the base plan (default: `options` without their time limit, so that
+    every difference is taken from a proven optimum).
+    Raises `NoPlanError` (exit 3 or 4) if the instance has no plan.
+    """
+    for name, deltas in (("headroom deltas", headroom_deltas), ("budget deltas", budget_deltas),
+                         ("site cap deltas", site_cap_deltas)):
+        if any(not math.isfinite(x) or x == 0 for x in deltas):
+            raise InputError(Problem("--deltas", f"non-zero finite {name}",
+                                     found=",".join(f"{x:g}" for x in deltas)))
+    if latency_step is not None and not latency_step > 0:
+        raise InputError(Problem("--latency-step", "a step > 0 ms", found=str(latency_step)))
+    if headroom_scope not in ("year", "onward"):
+        raise InputError(Problem("--headroom-scope", "year or onward", found=headroom_scope))
+    start = time.perf_counter()
+    options = options or SolveOptions()
+    if options.gap is None:
+        options = replace(options, gap=instance.meta.solver.gap)
+    options = replace(options, progress=False)
+    base_options = replace(base_options or replace(options, time_limit=None), progress=False)
+    if base_options.gap is None:
+        base_options = replace(base_options, gap=instance.meta.solver.gap)
+    if listener:
+        listener("solving the base plan", 0, 0)
+    base = solve_base(instance, base_options)
+    d = build_data(base.instance)
+    points = _points(base, d, sorted(headroom_deltas), sorted(budget_deltas),
+                     sorted(site_cap_deltas), latency_step, headroom_scope, max_curves)
+    _settle_restrictions(base, points)
+    demand = demand_values(base, d)
+    starts = base.start_values()
+    total = len(points)
+    counter = {"done": sum(p.status != "pending" for p in points)}
+    by_key = {p.key: p for p in points}
+
+    def told(key: str, value: object) -> None:
+        assert isinstance(value, Resolved)
+        _record(base, by_key[key], value)
+        counter["done"] += 1
+        if listener:
+            p = by_key[key]
+            listener(f"{p.kind} {_ids_text(p.ids)} {p.delta:+g}: {p.status}", counter["done"],
+                     total)
+
+    solves = 0
+    with Pool(base.instance, workers, scheduler) as pool:
+        # round 1: every pending restriction and the largest relaxation of each curve
+        largest: dict[tuple, Point] = {}
+        for p in points:
+            if not p.restriction:
+                group = (p.kind, tuple(p.ids.items()))
+                if group not in largest or p.delta > largest[group].delta:
+                    largest[group] = p
+        first = [p for p in points if p.status == "pending"
+                 and (p.restriction or largest.get((p.kind, tuple(p.ids.items()))) is p)]
+        pool.map(warm_resolve, [(p.key, (p.overrides, options, starts)) for p in first], told)
+        solves += len(first)
+        # round 2: smaller relaxations only where the largest one changed the optimum
+        tol = max(1e-6, 2 * (options.gap or 0.0) * abs(base.objective))
+        second = []
+        for p in points:
+            if p.status != "pending":
+                continue
+            top = largest[(p.kind, tuple(p.ids.items()))]
+            if (top.status == "optimal" and top.objective is not None
+                    and top.objective >= base.objective - tol):
+                _same_as_base(base, p, "implied")
+                p.verified = top.verified
+                counter["done"] += 1
+            else:
+                second.append(p)
+        if listener:
+            listener("smaller relaxations", counter["done"], total)
+        pool.map(warm_resolve, [(p.key, (p.overrides, options, starts)) for p in second], told)
+        solves += len(second)
+    frames = _frames(base, points)
+    return ValueReport(base=base, headroom=frames["headroom"], budgets=frames["budget"],
+                       site_caps=frames["site_cap"], latency=frames["latency"], demand=demand,
+                       seconds=time.perf_counter() - start, solves=solves, options=options,
+                       workers=workers, scheduler=scheduler)
+
+
+def _ids_text(ids: dict[str, object]) -> str:
+    return " ".join(str(v) for k, v in ids.items() if k != "budget_row" and not _empty(v))
+
+
+_ID_COLUMNS = {"headroom": ["zone", "year"], "budget": ["sponsor", "year", "budget_row"],
+               "site_cap": ["site"], "latency": ["region", "class", "max_rtt_ms"]}
+_DELTA_NAMES = {"headroom": ("delta_mw", "usd_m_per_mw"),
+                "budget": ("delta_usd_m", "usd_m_per_usd_m"),
+                "site_cap": ("delta_mw", "usd_m_per_mw"),
+                "latency": ("delta_ms", "usd_m_per_ms")}
+
+
+def _frames(base: BasePlan, points: list[Point]) -> dict[str, pd.DataFrame]:
+    out = {}
+    z0 = base.objective
+    for kind, ids in _ID_COLUMNS.items():
+        delta_name, per_name = _DELTA_NAMES[kind]
+        rows = []
+        for p in (q for q in points if q.kind == kind):
+            obj = p.objective
+            d_obj = None if obj is None else obj - z0
+            if d_obj is not None and abs(d_obj) < 1e-9 * max(1.0, abs(z0)):
+                d_obj = 0.0  # rounding of equal objectives
+            # the value of one more unit: what it saves (positive = worth something)
+            per = None if d_obj is None else -d_obj / p.delta
+            rows.append({**{k: p.ids.get(k) for k in ids}, "delta": p.delta,
+                         delta_name: p.delta, "base_slack": p.base_slack,
+                         "objective": obj, "delta_objective": d_obj,
+                         "value_per_unit": per, per_name: per, "status": p.status,
+                         "verified": p.verified, "warm_started": p.warm_started,
+                         "method": p.method, "gap": p.gap, "seconds": p.seconds,
+                         "override": "; ".join(f"{k}={v:g}" for k, v in p.overrides.items()),
+                         "changes": " | ".join(p.changes), "error": p.error})
+        cols = [*ids, "delta", delta_name, "base_slack", "objective", "delta_objective",
+                "value_per_unit", per_name, "status", "verified", "warm_started", "method",
+                "gap", "seconds", "override", "changes", "error"]
+        frame = pd.DataFrame(rows, columns=list(dict.fromkeys(cols)))
+        frame["verified"] = frame["verified"].astype(object)
+        out[kind] = frame
+    return out
+
+
+# ---- demand: LP duals of the fixed plan ------------------------------------------------------
+
+def demand_values(base: BasePlan, d: ModelData) -> pd.DataFrame:
+    """Marginal cost of one more IT MW per region, class and year, with the plan fixed.
+
+    Every integer column is fixed at its value in the optimal plan and the LP is solved
+    again; the dual of `demand_balance[r,c,y]` is d(total_cost)/d(demand) in present-value
+    USD M per IT MW (one year), valid while the demand stays within HiGHS's ranging interval
+    of that row's bound. Not a value of building anything: the plan is held fixed.
+    """
+    mat = base.mat
+    integer = mat.integrality == 1
+    fixed_x = np.where(integer, np.round(base.x), base.x)
+    lower = np.where(integer, fixed_x, mat.col_lower)
+    upper = np.where(integer, fixed_x, mat.col_upper)
+    # serve_link and demand_cover are implied once the binaries are fixed, but their
+    # coefficients hold the demand itself (min(D, u it)): left in, they would cap the
+    # ranging interval at today's demand
+    keep = np.array([family not in IMPLIED_WHEN_FIXED for family, _key in base.row_ids])
+    kept = np.flatnonzero(keep)
+    lp = replace(mat, A=sp.csc_array(sp.csr_array(mat.A)[kept]),
+                 row_lower=mat.row_lower[kept], row_upper=mat.row_upper[kept],
+                 col_lower=lower, col_upper=upper, integrality=np.zeros_like(mat.integrality))
+    opts = SolveOptions()
+    h = to_highs(lp, opts)
+    outcome = solve_matrices(lp, opts, highs=h)
+    cols = ["region", "class", "year", "demand_mw", "usd_m_per_mw", "usd_m_per_mw_year",
+            "valid_from_mw", "valid_to_mw", "method"]
+    if outcome.status != "optimal":
+        return pd.DataFrame(columns=cols)
+    duals = np.asarray(h.getSolution().row_dual, dtype=float)
+    status, ranging = h.getRanging()
+    ranged = status == highspy.HighsStatus.kOk
+    rows = []
+    position = {int(i): n for n, i in enumerate(kept)}
+    for i_full, (family, key) in enumerate(base.row_ids):
+        if family != "demand_balance":
+            continue
+        i = position[i_full]
+        r, c, y = key  # type: ignore[misc]
+        dual = float(duals[i])
+        lo = hi = math.nan
+        if ranged:
+            lo = float(ranging.row_bound_dn.value_[i])
+            hi = float(ranging.row_bound_up.value_[i])
+        rows.append({"region": r, "class": c, "year": int(y), "demand_mw": d.demand[r, c, y],
+                     "usd_m_per_mw": dual, "usd_m_per_mw_year": dual / d.discount[y],
+                     "valid_from_mw": lo, "valid_to_mw": hi, "method": "fixed-plan dual"})
+    return pd.DataFrame(rows, columns=cols)
+
+
+__all__ = ["BUDGET_DELTAS", "HEADROOM_DELTAS", "LATENCY_STEP", "METHODS", "SITE_CAP_DELTAS",
+           "ValueReport", "demand_values", "row_slacks", "value_of_inputs"]

@@ -1,0 +1,202 @@
+"""`siteopt value`: hand-derived values on tiny instances, every re-solved plan verified."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import siteopt
+from siteopt.cli.main import main
+from siteopt.decide.value import value_of_inputs
+from tests.conftest import TINY
+
+
+def run_cli(argv: list[str]) -> int:
+    """The real entry point; argparse's usage errors exit (code 2) rather than return."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code)
+
+
+def write_instance(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text.strip() + "\n", encoding="utf-8")
+    return folder
+
+
+def two_sites(folder: Path, headroom_z: float = 12.0, target: float | None = None,
+              capex_a: float = 100.0, capex_b: float = 150.0) -> Path:
+    """Site A in zone Z (cheap, needs 10 IT MW x PUE 1.5 = 15 facility MW), B in zone Z2.
+
+    With Z's headroom below 15 only B fits: optimum capex_b; with 15 or more, capex_a.
+    """
+    files = {
+        "instance.toml": '\n'.join([
+            'name = "two-sites"', 'description = "headroom decides the site"',
+            "[horizon]", "first_year = 2030", "last_year = 2030",
+            "[service]", "allow_unserved = false"]),
+        "classes.csv": "class\ncloud",
+        "cooling.csv": "cooling,pue\nair,1.5",
+        "demand.csv": "region,class,year,it_mw\nR,cloud,2030,8",
+        "headroom.csv": f"zone,year,headroom_mw\nZ,2030,{headroom_z}\nZ2,2030,100",
+        "links.csv": "a,b,km\na,city,100\nb,city,300",
+        "phases.csv": f"site,phase,it_mw,capex_usd_m\nA,P1,10,{capex_a}\nB,P1,10,{capex_b}",
+        "regions.csv": "region,node\nR,city",
+        "sites.csv": "site,zone,node\nA,Z,a\nB,Z2,b",
+        "zones.csv": "zone\nZ\nZ2",
+    }
+    if target is not None:
+        files["latency_targets.csv"] = f"region,class,max_rtt_ms\nR,cloud,{target}"
+    return write_instance(folder, files)
+
+
+def test_headroom_step_is_worth_the_cost_difference_of_the_phase_it_lets_in(tmp_path):
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    rep = value_of_inputs(inst, headroom_deltas=(-5, 2, 3, 5), budget_deltas=(50,),
+                          site_cap_deltas=(10,), latency_step=None)
+    assert rep.base.objective == pytest.approx(150.0)
+    h = rep.headroom.set_index("delta_mw")
+    assert set(h["zone"]) == {"Z"}  # Z2 has 85 MW to spare: more than a phase, not binding
+    # +2: 14 facility MW < 15, A still does not fit; +3 and +5: A (100) replaces B (150)
+    assert h.loc[2.0, "objective"] == pytest.approx(150.0)
+    assert h.loc[3.0, "objective"] == pytest.approx(100.0)
+    assert h.loc[5.0, "delta_objective"] == pytest.approx(-50.0)
+    assert h.loc[5.0, "usd_m_per_mw"] == pytest.approx(10.0)  # 50 / 5
+    assert h.loc[3.0, "usd_m_per_mw"] == pytest.approx(50.0 / 3)
+    # -5: B's plan does not use Z at all: still feasible, the optimum is unchanged exactly
+    assert h.loc[-5.0, "method"] == "base plan feasible"
+    assert h.loc[-5.0, "objective"] == pytest.approx(150.0)
+    for delta in (2.0, 3.0, 5.0):
+        assert h.loc[delta, "method"] == "re-solve"
+        assert h.loc[delta, "verified"] is True
+        assert h.loc[delta, "warm_started"]  # B's plan stays feasible with more headroom
+    assert "A P1 built" in h.loc[5.0, "changes"]
+    text = "\n".join(rep.lines())
+    assert "Z 2030: +5 MW saves USD 50.0 M (10.000 M/MW)" in text
+    assert "Z 2030: +2 MW: no change" in text
+
+
+def test_a_relaxation_that_changes_nothing_implies_the_smaller_ones(tmp_path):
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    rep = value_of_inputs(inst, headroom_deltas=(1, 2), latency_step=None)
+    h = rep.headroom.set_index("delta_mw")
+    assert h.loc[2.0, "method"] == "re-solve" and h.loc[2.0, "objective"] == pytest.approx(150)
+    assert h.loc[1.0, "method"] == "implied" and h.loc[1.0, "objective"] == pytest.approx(150)
+    assert rep.solves == 1
+
+
+def test_budget_step_with_a_known_effect():
+    # tiny/annual-budget: the 2030 budget (50) is below any phase (100): 8 MW unserved in
+    # 2030 at 50 = 400, both phases in 2031 = 200; optimum 600 (instances/tiny/README.md)
+    inst = siteopt.load_instance(TINY / "annual-budget")
+    rep = value_of_inputs(inst, headroom_deltas=(10,), budget_deltas=(-50, 50, 100),
+                          latency_step=None)
+    assert rep.base.objective == pytest.approx(600.0)
+    b = rep.budgets.set_index("delta_usd_m")
+    # +50: 100 in 2030 buys P1 then: the 400 of unserved demand is saved, capex unchanged
+    assert b.loc[50.0, "objective"] == pytest.approx(200.0)
+    assert b.loc[50.0, "usd_m_per_usd_m"] == pytest.approx(8.0)
+    assert b.loc[100.0, "objective"] == pytest.approx(200.0)
+    assert b.loc[-50.0, "method"] == "base plan feasible"  # nothing is spent in 2030
+    assert b[b["method"] == "re-solve"]["verified"].eq(True).all()
+    assert rep.headroom.empty  # 100 MW of headroom: nothing binds
+
+
+def test_demand_marginal_equals_the_known_unit_cost():
+    # with the plan fixed: 2030 has no capacity, one more MW is unserved at the penalty 50;
+    # 2031 has 20 MW for 18 MW of demand and no energy price, one more MW costs 0 up to 20 MW
+    inst = siteopt.load_instance(TINY / "annual-budget")
+    rep = value_of_inputs(inst, headroom_deltas=(10,), budget_deltas=(50,), latency_step=None)
+    d = rep.demand.set_index("year")
+    assert d.loc[2030, "usd_m_per_mw"] == pytest.approx(50.0)
+    assert d.loc[2031, "usd_m_per_mw"] == pytest.approx(0.0, abs=1e-9)
+    assert d.loc[2031, "valid_to_mw"] == pytest.approx(20.0)
+    assert set(d["method"]) == {"fixed-plan dual"}
+
+
+def test_demand_marginal_is_the_energy_cost_of_a_spare_megawatt(tmp_path):
+    # 10 MW built, 8 MW demand; one more MW runs on air (PUE 1.5) for 8760 h at 100 USD/MWh:
+    # 1.5 x 8760 x 100 / 1e6 = 1.314 USD M, valid until the 10 MW are used
+    folder = two_sites(tmp_path / "e", headroom_z=100)
+    toml = (folder / "instance.toml").read_text()
+    (folder / "instance.toml").write_text(toml + "\n[economics]\ntariff_usd_per_mwh = 100\n"
+                                          "it_load_factor = 1.0\n")
+    rep = value_of_inputs(siteopt.load_instance(folder), headroom_deltas=(10,),
+                          latency_step=None)
+    row = rep.demand.iloc[0]
+    assert row["usd_m_per_mw"] == pytest.approx(1.314)
+    assert row["valid_to_mw"] == pytest.approx(10.0)
+
+
+def test_latency_step_that_admits_a_cheaper_site(tmp_path):
+    # A (rtt 1 ms) costs 120, B (rtt 3 ms) 100; a 2.5 ms target leaves only A (120); one
+    # more ms admits B: saves 20, i.e. 20 USD M per ms
+    folder = two_sites(tmp_path / "l", headroom_z=100, target=2.5, capex_a=120, capex_b=100)
+    rep = value_of_inputs(siteopt.load_instance(folder), headroom_deltas=(10,),
+                          latency_step=1.0)
+    assert rep.base.objective == pytest.approx(120.0)
+    lat = rep.latency
+    assert list(lat["delta_ms"]) == [1.0]  # tightening to 1.5 ms keeps A: no point
+    assert lat.iloc[0]["objective"] == pytest.approx(100.0)
+    assert lat.iloc[0]["usd_m_per_ms"] == pytest.approx(20.0)
+    assert lat.iloc[0]["verified"] is True
+
+
+def test_cli_writes_the_files(tmp_path, capsys):
+    folder = two_sites(tmp_path / "h")
+    out = tmp_path / "out"
+    code = main(["value", str(folder), "--workers", "0", "--deltas=-5,5", "--quiet",
+                 "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Z 2030: +5 MW saves USD 50.0 M (10.000 M/MW) [re-solve]" in printed
+    assert "marginal values of the fixed optimal plan" in printed
+    for name in ("summary.json", "headroom_values.csv", "budget_values.csv",
+                 "demand_values.csv", "latency_values.csv", "site_cap_values.csv"):
+        assert (out / name).is_file(), name
+    h = pd.read_csv(out / "headroom_values.csv")
+    assert {"zone", "year", "delta_mw", "objective", "delta_objective", "usd_m_per_mw",
+            "status", "verified", "warm_started"} <= set(h.columns)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["base_objective"] == pytest.approx(150.0) and summary["all_verified"]
+    assert not math.isnan(summary["seconds"])
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["value", str(TINY / "infeasible-capacity"), "--workers", "0"], 3),
+    (["value", str(TINY / "cheapest-site"), "--deltas", "0"], 2),
+    (["value", str(TINY / "cheapest-site"), "--workers", "0", "--latency-step", "-1"], 2),
+    (["value", str(TINY / "p-center"), "--workers", "0"], 2),  # not a cost objective
+])
+def test_bad_input_exit_codes(argv, code, capsys):
+    assert run_cli(argv) == code
+    assert capsys.readouterr().err.strip()
+
+
+def test_headroom_of_one_year_is_worth_nothing_if_later_years_lack_it(tmp_path):
+    # two years, Z short by 3 MW in both: +5 MW in 2030 alone cannot host A (online in 2030
+    # means online in 2031 too); +5 MW from 2030 onward lets A replace B (saves 50)
+    folder = two_sites(tmp_path / "two")
+    for name, old, new in (("instance.toml", "last_year = 2030", "last_year = 2031"),
+                           ("demand.csv", "R,cloud,2030,8", "R,cloud,2030,8\nR,cloud,2031,8"),
+                           ("headroom.csv", "Z,2030,12.0\nZ2,2030,100",
+                            "Z,2030,12.0\nZ,2031,12.0\nZ2,2030,100\nZ2,2031,100")):
+        path = folder / name
+        path.write_text(path.read_text().replace(old, new))
+    inst = siteopt.load_instance(folder)
+    year = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None)
+    onward = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None,
+                             headroom_scope="onward")
+    assert year.base.objective == pytest.approx(150.0)
+    y = year.headroom.set_index("year")
+    assert y.loc[2030, "delta_objective"] == pytest.approx(0.0, abs=1e-6)
+    o = onward.headroom.set_index("year")
+    assert o.loc[2030, "delta_objective"] == pytest.approx(-50.0)
+    assert "year=2030..2031" in o.loc[2030, "override"]
+    assert o["verified"].eq(True).all()
