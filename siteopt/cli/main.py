@@ -650,14 +650,14 @@ def cmd_value(args: argparse.Namespace) -> int:
     """Value of scarce inputs: re-solves around the optimum and fixed-plan demand duals."""
     from siteopt.cli.decide import run_value
 
-    return run_value(args, _console(), _err)
+    return run_value(args, _console(), _err.get())
 
 
 def cmd_alternatives(args: argparse.Namespace) -> int:
     """Near-optimal alternatives within a cost slack, as different as possible."""
     from siteopt.cli.decide import run_alternatives
 
-    return run_alternatives(args, _console(), _err)
+    return run_alternatives(args, _console(), _err.get())
 
 
 COMMANDS = {"solve": cmd_solve, "report": cmd_report, "validate": cmd_validate,

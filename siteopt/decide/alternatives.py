@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from siteopt.data.instance import Instance
-from siteopt.decide.engine import BasePlan, Pool, column_names, solve_base
+from siteopt.decide.engine import BasePlan, Pool, column_names, plain, solve_base
 from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model.compile import Matrices
@@ -170,7 +170,7 @@ def diverse_solve(instance: Instance, options: SolveOptions, cap: float,
                              nodes=out.nodes, interrupted_by=out.interrupted_by,
                              pass_seconds=out.pass_seconds)
 
-    result = solve(instance, options, runner=runner)
+    result = solve(instance, plain(options), runner=runner)
     ones = found.get("ones", frozenset()) if result.has_plan else frozenset()
     assert isinstance(ones, frozenset)
     return result, ones, str(found.get("search_status", result.status)), time.perf_counter() - t

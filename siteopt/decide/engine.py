@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -75,6 +75,16 @@ def row_ids(mat: Matrices) -> list[tuple[str, object]]:
             for con, _mult in mat.rows]
 
 
+def plain(options: SolveOptions) -> SolveOptions:
+    """The options of every solve here: the model without its tightening rows.
+
+    Values and alternatives reason about the rows of the model itself (their slacks, whether
+    a plan is still feasible after a change, distance rows over its binaries); the tightening
+    rows of `siteopt.model.tightening` fix or drop some of them, so they are left out here.
+    """
+    return replace(options, tighten=False)
+
+
 def solve_base(inst: Instance, options: SolveOptions) -> BasePlan:
     """Solve `inst` and keep its matrices and solution; errors if there is no verified plan.
 
@@ -94,7 +104,7 @@ def solve_base(inst: Instance, options: SolveOptions) -> BasePlan:
         captured["rows"] = row_ids(mat)
         return outcome
 
-    result = solve(inst, options, runner=runner)
+    result = solve(inst, plain(options), runner=runner)
     if result.status == "infeasible":
         raise NoPlanError(f"{inst.meta.name}: infeasible, no plan to value or vary "
                           f"({'; '.join(result.violations[:3]) or result.solver_status}); "
@@ -165,7 +175,7 @@ def warm_resolve(instance: Instance, overrides: dict[str, object], options: Solv
         flag["warm"] = is_feasible(mat, x0)
         return solve_matrices(mat, opts, start=x0 if flag["warm"] else None)
 
-    result = solve(inst, options, runner=runner)
+    result = solve(inst, plain(options), runner=runner)
     return Resolved(result=result, warm_started=flag["warm"], seconds=time.perf_counter() - t)
 
 

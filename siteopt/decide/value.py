@@ -274,10 +274,14 @@ def _points(base: BasePlan, d: ModelData, headroom_deltas: Sequence[float],
     points: list[Point] = []
     last = d.last_year
     binding = []
-    for r in slacks[slacks["family"] == "grid_headroom"].itertuples(index=False):
-        z, y = r.key
-        if r.slack < zone_mw.get(z, 0.0) - 1e-9:
-            binding.append((r.slack / zone_mw[z], z, y, r.slack))
+    # from the checked power table, not the matrix: a zone-year whose rows presolve or the
+    # tightening rows removed (e.g. a phase that can never fit is fixed offline) still counts
+    power = base.result.tables["power"]
+    for z, y, used, limit in power[["zone", "year", "power_mw", "limit_mw"]].itertuples(
+            index=False):
+        slack = max(0.0, float(limit) - float(used))
+        if z in zone_mw and slack < zone_mw[z] - 1e-9:
+            binding.append((slack / zone_mw[z], z, int(y), slack))
     if max_curves is not None:  # the zone-years closest to binding, in the table's order
         keep = {(z, y) for _ratio, z, y, _s in sorted(binding)[:max_curves]}
         binding = [b for b in binding if (b[1], b[2]) in keep]
@@ -349,10 +353,25 @@ def _settle_restrictions(base: BasePlan, points: list[Point]) -> None:
         except InputError as exc:
             p.status, p.error = "invalid", "; ".join(str(q) for q in exc.problems)
             continue
-        report = check_plan(inst, base.result.tables, base.objective)
+        report = check_plan(inst, _restated(base.result.tables, inst), base.objective)
         if report.ok:
             _same_as_base(base, p, "base plan feasible")
             p.verified = True
+
+
+def _restated(tables: dict[str, pd.DataFrame], inst: Instance) -> dict[str, pd.DataFrame]:
+    """The base plan's tables with the power table's limits restated for a changed instance.
+
+    The checker recomputes `power.csv` from the instance; the plan's decisions are what is
+    being checked against the change, so the limits it reports must be the new ones.
+    """
+    power = tables["power"].copy()
+    head = inst.table("headroom").set_index(["zone", "year"])["headroom_mw"]
+    derate = inst.table("zones").set_index("zone")["derate"]
+    power["headroom_mw"] = [float(derate[z]) * float(head.get((z, int(y)), 0.0))
+                            for z, y in zip(power["zone"], power["year"], strict=True)]
+    power["limit_mw"] = power["headroom_mw"] + power["upgrade_mw"]
+    return {**tables, "power": power}
 
 
 def _same_as_base(base: BasePlan, p: Point, method: str) -> None:
