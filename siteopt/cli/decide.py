@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from siteopt.errors import ExitCode, InputError, Problem
+
+if TYPE_CHECKING:  # rich is imported when a command runs: `siteopt --help` stays fast
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
 
 
 def _float_list(text: str) -> list[float]:
@@ -120,6 +121,8 @@ def _options(args: argparse.Namespace) -> object:
 
 
 def _progress(title: str, err: Console, quiet: bool) -> tuple[Progress, object]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     progress = Progress(TextColumn(f"[bold]{title}[/bold]"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}  {task.fields[what]}"),
                         TimeElapsedColumn(), console=err, disable=quiet)
@@ -129,6 +132,8 @@ def _progress(title: str, err: Console, quiet: bool) -> tuple[Progress, object]:
 
 def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
     """`siteopt value`: the value curves, the printout and the files."""
+    from rich.markup import escape
+
     from siteopt.decide.value import (
         BUDGET_DELTAS,
         HEADROOM_DELTAS,
@@ -177,6 +182,8 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def run_alternatives(args: argparse.Namespace, out: Console, err: Console) -> int:
     """`siteopt alternatives`: the search, the comparison table and the files."""
+    from rich.markup import escape
+
     from siteopt.decide.alternatives import near_optimal_plans
 
     inst = _load(args)
@@ -210,6 +217,7 @@ def run_alternatives(args: argparse.Namespace, out: Console, err: Console) -> in
 
 def comparison_table(table: object) -> Table:
     """The plans side by side: cost, sites, first online years, MW per zone and cooling."""
+    from rich.table import Table
     t = Table(title="near-optimal plans")
     frame = table  # a DataFrame
     for col in ("id", "USD M", "+%", "min dist", "sites"):
