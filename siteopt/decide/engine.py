@@ -12,9 +12,8 @@ processes, or an existing scheduler), as the sweeps do.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -23,6 +22,7 @@ from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
 from siteopt.model.compile import Matrices
+from siteopt.solver.cluster import dask_client
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.pipeline import Result, solve
 
@@ -183,26 +183,6 @@ def warm_resolve(instance: Instance, overrides: dict[str, object], options: Solv
 
 #: Told of each finished task: (task key, what it returned).
 Listener = Callable[[str, object], None]
-
-
-@contextlib.contextmanager
-def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
-    """A Dask client: to `scheduler` if given, else to a new local cluster of processes."""
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise InputError(Problem("--scheduler", "the address of a running Dask scheduler "
-                                     "(tcp://HOST:PORT)", found=f"{scheduler} ({exc})")) from exc
-        with client:
-            yield client
-        return
-    cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
-    with cluster, Client(cluster) as client:
-        yield client
 
 
 class Pool:

@@ -43,7 +43,6 @@ import contextlib
 import hashlib
 import itertools
 import json
-import logging
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -62,6 +61,7 @@ from siteopt.errors import InputError, Problem
 from siteopt.io.tomlfile import read_toml_model
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model import FORMULATION_VERSION
+from siteopt.solver.cluster import dask_client
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.pipeline import Result, solve
 
@@ -377,26 +377,6 @@ def _term_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
-    """A Dask client: to `scheduler` if given, else to a new local cluster of processes."""
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise InputError(Problem("--scheduler", "the address of a running Dask scheduler "
-                                     "(tcp://HOST:PORT)", found=f"{scheduler} ({exc})")) from exc
-        with client:
-            yield client
-        return
-    cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
-    with cluster, Client(cluster) as client:
-        yield client
 
 
 def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 2,

@@ -1,0 +1,33 @@
+"""The engine many solves run on: a Dask client to a running scheduler or a local cluster.
+
+Sweeps, value curves and near-optimal alternatives all hand their solves to it, so one
+`--workers N` or `--scheduler tcp://HOST:PORT` means the same thing for every command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from siteopt.errors import InputError, Problem
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
+    """A Dask client: to `scheduler` if given, else to a new local cluster of processes."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError(Problem("--scheduler", "the address of a running Dask scheduler "
+                                     "(tcp://HOST:PORT)", found=f"{scheduler} ({exc})")) from exc
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    with cluster, Client(cluster) as client:
+        yield client
