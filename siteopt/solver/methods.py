@@ -152,7 +152,7 @@ def run_race(mat: Matrices, data: ModelData, options: SolveOptions,
     `highs`. Inside a daemon process (a Dask worker) it runs `highs` instead.
     """
     if mp.current_process().daemon:
-        report.reason += "; racing needs child processes, so one HiGHS run"
+        report.reason = "inside a daemon process racing cannot fork, so one HiGHS run"
         return run_highs(mat, data, options, report)
     ctx = mp.get_context("fork")
     seeds = [options.seed, options.seed + 1]
