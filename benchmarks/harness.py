@@ -133,6 +133,14 @@ def num(x: object, digits: int = 2) -> str:
         return str(x) if x not in (None, "") else "–"
 
 
+def pct(x: object) -> str:
+    """A relative gap as a percentage with three decimals, or a dash."""
+    try:
+        return f"{100 * float(x):.3f}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "–"
+
+
 @dataclass
 class HighsAlone:
     """HiGHS alone on a model's MPS export: its JSON line (None if it failed) and usage."""

@@ -42,6 +42,7 @@ from harness import (
     highs_alone,
     machine,
     num,
+    pct,
     read_rows,
     run_measured,
     siteopt_cmd,
@@ -176,9 +177,9 @@ def markdown_tables(rows: list[dict[str, str]]) -> str:
              "read s | wall s | peak MB | siteopt wall s | overhead ratio | wall ratio |")
     lines += ["", head2, "|" + "---|" * 12]
     for r in rows:
-        gap = "–" if r.get("gap") in ("", None) else f"{100 * float(r['gap']):.3f}"
         lines.append(
-            f"| {r['instance']} | {r.get('status')} | {num(r.get('objective'), 2)} | {gap} | "
+            f"| {r['instance']} | {r.get('status')} | {num(r.get('objective'), 2)} | "
+            f"{pct(r.get('gap'))} | "
             f"{r.get('highs_status', '–')} | {num(r.get('highs_objective'), 2)} | "
             f"{num(r.get('highs_read_s'))} | {num(r.get('highs_wall_s'))} | "
             f"{num(r.get('highs_peak_mb'), 0)} | {num(r.get('siteopt_wall_s'))} | "

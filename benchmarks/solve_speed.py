@@ -37,6 +37,7 @@ from harness import (
     exclusive,
     machine,
     num,
+    pct,
     read_rows,
     run_measured,
     siteopt_cmd,
@@ -188,13 +189,6 @@ def bench_one(case: Case, method: str, work: Path, orlib: Path) -> dict[str, obj
     return row
 
 
-def _gap(x: object) -> str:
-    try:
-        return f"{100 * float(x):.3f}"  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "–"
-
-
 def markdown_table(rows: list[dict[str, str]]) -> str:
     """Siteopt against HiGHS alone on today's formulation, one row per (instance, method)."""
     head = ("| instance | limit s | siteopt method | status | objective | gap % | wall s | "
@@ -205,9 +199,9 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
         lines.append(
             f"| {r['instance']} | {num(r.get('time_limit_s'), 0)} | "
             f"{r.get('method_used') or r.get('method')} | {r.get('status')} | "
-            f"{num(r.get('objective'))} | {_gap(r.get('gap'))} | {num(r.get('siteopt_wall_s'))} | "
+            f"{num(r.get('objective'))} | {pct(r.get('gap'))} | {num(r.get('siteopt_wall_s'))} | "
             f"{num(r.get('siteopt_peak_mb'), 0)} | {r.get('highs_status', '–')} | "
-            f"{num(r.get('highs_objective'))} | {_gap(r.get('highs_gap'))} | "
+            f"{num(r.get('highs_objective'))} | {pct(r.get('highs_gap'))} | "
             f"{num(r.get('highs_wall_s'))} | {num(r.get('highs_peak_mb'), 0)} | "
             f"{num(r.get('speedup'))} | {num(r.get('solve_speedup'))} |")
     return "\n".join(lines) + "\n"
@@ -241,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             row = bench_one(case, args.method, Path(work), args.orlib)
         append_row(args.out, row, FIELDS)
         print(f"{case.name} [{row.get('method_used') or args.method}]: {row.get('status')} "
-              f"gap {_gap(row.get('gap'))} % in {row.get('siteopt_wall_s')} s; HiGHS alone "
-              f"{row.get('highs_status')} gap {_gap(row.get('highs_gap'))} % in "
+              f"gap {pct(row.get('gap'))} % in {row.get('siteopt_wall_s')} s; HiGHS alone "
+              f"{row.get('highs_status')} gap {pct(row.get('highs_gap'))} % in "
               f"{row.get('highs_wall_s')} s; speed-up {row.get('speedup')}", flush=True)
     return 0
 

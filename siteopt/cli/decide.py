@@ -130,6 +130,18 @@ def _progress(title: str, err: Console, quiet: bool) -> tuple[Progress, object]:
     return progress, task
 
 
+def _write(report: object, folder: Path, out: Console) -> None:
+    """Write a value or alternatives report to `--out` (a folder it cannot make: bad input)."""
+    from rich.markup import escape
+
+    try:
+        report.write(folder)  # type: ignore[attr-defined]
+    except OSError as exc:
+        raise InputError(Problem("--out", "a folder siteopt can create and write",
+                                 found=f"{folder} ({exc.strerror or exc})")) from exc
+    out.print(f"written to {escape(str(folder))}")
+
+
 def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
     """`siteopt value`: the value curves, the printout and the files."""
     from rich.markup import escape
@@ -166,12 +178,7 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
     for line in report.lines():
         out.print(escape(line), soft_wrap=True)
     if args.out:
-        try:
-            report.write(args.out)
-        except OSError as exc:
-            raise InputError(Problem("--out", "a folder siteopt can create and write",
-                                     found=f"{args.out} ({exc.strerror or exc})")) from exc
-        out.print(f"written to {escape(str(args.out))}")
+        _write(report, args.out, out)
     bad = [f for f in (report.headroom, report.budgets, report.site_caps, report.latency)
            if len(f) and (f["verified"] == False).any()]  # noqa: E712 (object column)
     if bad:
@@ -206,12 +213,7 @@ def run_alternatives(args: argparse.Namespace, out: Console, err: Console) -> in
     if report.stopped:
         out.print(f"stopped early: {escape(report.stopped)}", soft_wrap=True)
     if args.out:
-        try:
-            report.write(args.out)
-        except OSError as exc:
-            raise InputError(Problem("--out", "a folder siteopt can create and write",
-                                     found=f"{args.out} ({exc.strerror or exc})")) from exc
-        out.print(f"written to {escape(str(args.out))}")
+        _write(report, args.out, out)
     return ExitCode.OK
 
 
