@@ -242,3 +242,38 @@ def test_vietnam_report_in_chromium(browser, vietnam_report, artifacts, tmp_path
         assert load_ms < max(2000, bare_ms + 1000), (load_ms, bare_ms)
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="session")
+def decision_reports(tmp_path_factory):
+    """A value folder (grid-upgrade: its zone headroom binds) and an alternatives folder."""
+    from siteopt.decide.alternatives import near_optimal_plans
+    from siteopt.decide.value import value_of_inputs
+    from tests.conftest import TINY
+    from tests.test_value import two_sites
+
+    base = tmp_path_factory.mktemp("decisions")
+    inst = siteopt.load_instance(TINY / "grid-upgrade")
+    value = value_of_inputs(inst, headroom_deltas=(10, 50), latency_step=None).write(
+        base / "value")
+    inst = siteopt.load_instance(two_sites(base / "inst", headroom_z=100))
+    alt = near_optimal_plans(inst, slack=0.6, count=2).write(base / "alt")
+    return write_report(value), write_report(alt)
+
+
+@pytest.mark.parametrize("which,key", [(0, "value-headroom"), (1, "alternatives-cost")])
+def test_decision_reports_in_chromium(browser, decision_reports, artifacts, which, key):
+    path = decision_reports[which]
+    opened = Opened(browser, path)
+    try:
+        opened.render_all()
+        assert opened.errors == [] and opened.blocked == []
+        figs = opened.figures()
+        traces = _figure(figs, key)
+        assert traces and all(t["meta"] == key for t in traces)
+        assert any(fid.startswith("fig-timeline-") for fid in figs)  # the plan follows
+        opened.page.evaluate("window.scrollTo(0, 0)")
+        png = opened.page.screenshot(path=str(artifacts / f"report-{key}.png"))
+        assert _variance(png) > MIN_VARIANCE
+    finally:
+        opened.close()

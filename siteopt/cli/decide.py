@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,9 @@ def _whole(text: str) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("instance", nargs="?", default=None,
                    help="instance folder; default: the bundled Vietnam 2026 instance")
-    p.add_argument("--out", type=Path, help="output folder")
+    p.add_argument("--out", type=Path, help="output folder (with its report.html)")
+    p.add_argument("--no-report", action="store_true",
+                   help="with --out: do not write DIR/report.html")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a parameter of the base instance (repeatable)")
     where = p.add_mutually_exclusive_group()
@@ -130,16 +133,34 @@ def _progress(title: str, err: Console, quiet: bool) -> tuple[Progress, object]:
     return progress, task
 
 
-def _write(report: object, folder: Path, out: Console) -> None:
-    """Write a value or alternatives report to `--out` (a folder it cannot make: bad input)."""
+def _write(report: object, args: argparse.Namespace, out: Console, err: Console) -> None:
+    """Write a value or alternatives report to `--out`, then its report.html.
+
+    A folder it cannot make is bad input; a report that fails is a warning (the results
+    are written). `--no-report` skips the report.
+    """
     from rich.markup import escape
 
+    folder = args.out
     try:
         report.write(folder)  # type: ignore[attr-defined]
     except OSError as exc:
         raise InputError(Problem("--out", "a folder siteopt can create and write",
                                  found=f"{folder} ({exc.strerror or exc})")) from exc
     out.print(f"written to {escape(str(folder))}")
+    if args.no_report:
+        return
+    from siteopt.report.html import write_report
+
+    try:
+        path = write_report(folder)
+    except Exception as exc:  # the results are written: say why, do not fail the command
+        if os.environ.get("SITEOPT_DEBUG"):
+            raise
+        err.print(f"[yellow]warning:[/yellow] no report written: {type(exc).__name__}: "
+                  f"{escape(str(exc))}")
+    else:
+        out.print(f"report: {escape(str(path))}")
 
 
 def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -178,7 +199,7 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
     for line in report.lines():
         out.print(escape(line), soft_wrap=True)
     if args.out:
-        _write(report, args.out, out)
+        _write(report, args, out, err)
     bad = [f for f in (report.headroom, report.budgets, report.site_caps, report.latency)
            if len(f) and (f["verified"] == False).any()]  # noqa: E712 (object column)
     if bad:
@@ -213,7 +234,7 @@ def run_alternatives(args: argparse.Namespace, out: Console, err: Console) -> in
     if report.stopped:
         out.print(f"stopped early: {escape(report.stopped)}", soft_wrap=True)
     if args.out:
-        _write(report, args.out, out)
+        _write(report, args, out, err)
     return ExitCode.OK
 
 

@@ -76,7 +76,8 @@ class AlternativesReport:
 
     def summary(self) -> dict[str, object]:
         """What `summary.json` holds."""
-        return {"optimum": self.optimum, "optimum_gap": self.optimum_gap, "slack": self.slack,
+        return {"kind": "alternatives", "optimum": self.optimum,
+                "optimum_gap": self.optimum_gap, "slack": self.slack,
                 "cost_cap": _cap(self.optimum, self.slack),
                 "min_distance": self.min_distance, "seed": self.seed,
                 "plans": len(self.plans), "alternatives": len(self.plans) - 1,

@@ -42,7 +42,7 @@ from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides
 from siteopt.decide.engine import BasePlan, Pool, Resolved, plan_changes, solve_base, warm_resolve
 from siteopt.errors import InputError, Problem
-from siteopt.io.write import atomic_file
+from siteopt.io.write import atomic_file, write_result
 from siteopt.model.data import ModelData, build_data
 from siteopt.solver.highs import SolveOptions, solve_matrices, to_highs
 from siteopt.verify.checker import check_plan
@@ -55,6 +55,8 @@ BUDGET_DELTAS = (-100.0, -50.0, 50.0, 100.0)
 SITE_CAP_DELTAS = (-20.0, -10.0, 10.0, 20.0, 50.0)
 #: Default latency step (ms of round trip).
 LATENCY_STEP = 1.0
+#: The base (optimal) plan's result folder inside a `--out` folder.
+BASE_FOLDER = "base"
 
 #: How each number was obtained (the `method` column).
 METHODS = {
@@ -116,6 +118,7 @@ class ValueReport:
         tables = {"headroom": self.headroom, "budgets": self.budgets,
                   "site_caps": self.site_caps, "latency": self.latency}
         return {
+            "kind": "value",
             "instance": base.instance_name, "instance_fingerprint": base.fingerprint,
             "base_objective": base.objective, "base_gap": base.gap,
             "base_status": base.status, "base_verified": base.verified,
@@ -132,6 +135,8 @@ class ValueReport:
             "note": "headroom, budget, site-cap and latency values are exact re-solves of the "
                     "MILP (or exact without a solve, see methods); demand values are marginal "
                     "values of the fixed optimal plan (LP duals with the binaries fixed)",
+            "findings": self.lines(),
+            "base_folder": BASE_FOLDER,
         }
 
     @property
@@ -141,9 +146,10 @@ class ValueReport:
         return float((self.options.gap or 0.0) * abs(base.objective or 0.0))
 
     def write(self, out: str | Path) -> Path:
-        """Write summary.json and one CSV per family into `out`."""
+        """Write summary.json, one CSV per family and the base plan's result folder (`base/`)."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
+        write_result(self.base.result, out / BASE_FOLDER)
         files = {"headroom_values.csv": self.headroom, "budget_values.csv": self.budgets,
                  "site_cap_values.csv": self.site_caps, "latency_values.csv": self.latency,
                  "demand_values.csv": self.demand}
@@ -175,6 +181,7 @@ class ValueReport:
                        "is assumed not to change):")
             top = self.demand.sort_values("usd_m_per_mw", ascending=False).head(8)
             for r in top.to_dict("records"):
+                r = {k: (v + 0.0 if isinstance(v, float) else v) for k, v in r.items()}  # no -0
                 out.append(f"  {r['region']} {r['class']} {r['year']}: one more IT MW costs "
                            f"USD {r['usd_m_per_mw']:.3f} M (present value; "
                            f"{r['usd_m_per_mw_year']:.3f} M in {r['year']} money), valid for "

@@ -5,7 +5,8 @@ country outline; opening the file makes no request to any server (no tiles, no t
 no CDN, no web fonts). Sections: header (status, objective, gap, verified, instance,
 fingerprint, versions, dates), map, timeline, grid, money, service; every chart is followed by
 the table of its numbers. A sweep folder (`results.parquet` and `scenarios/<id>/`) gets the
-scenarios side by side and the same sections for one scenario (default: the first).
+scenarios side by side and the same sections for one scenario (default: the first); value and
+alternatives folders get their own charts first (`siteopt.report.decisions`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 
 from siteopt.data.instance import Instance
 from siteopt.errors import InputError, Problem
-from siteopt.report import figures
+from siteopt.report import decisions, figures
 from siteopt.report.folder import ResultFolder, read_result_folder
 
 #: The report's file name inside a result folder.
@@ -120,7 +121,9 @@ def header_html(rf: ResultFolder, title: str) -> str:
     s = rf.summary
     verified = bool(s.get("verified"))
     has_plan = rf.has_plan
-    if not has_plan:
+    if not has_plan and s.get("status") in ("optimal", "time_limit"):
+        badge = '<span class="bad">plan tables missing from this folder</span>'
+    elif not has_plan:
         badge = f'<span class="bad">NO PLAN ({html.escape(str(s.get("status")))})</span>'
     elif verified:
         badge = '<span class="good">verified</span>'
@@ -197,10 +200,13 @@ def _unserved_html(rf: ResultFolder) -> str:
 
 
 def render(rf: ResultFolder, title: str, prefix: str = "",
-           extra: list[figures.Chart] | None = None) -> str:
-    """The whole HTML page of one plan (and optional sweep charts before it)."""
+           extra: list[figures.Chart] | None = None, extra_nav: str = "Scenarios") -> str:
+    """The whole HTML page of one plan, after optional charts (a sweep's, values, alternatives).
+
+    `extra_nav` names the link to the first of the `extra` charts.
+    """
     sections, notes = plan_sections(rf)
-    nav = [("sweep", "Scenarios")] if extra else []
+    nav = [(extra[0].key, extra_nav)] if extra else []
     nav += [(charts[0].key, name) for name, charts in sections]
     body = [header_html(rf, title),
             "<nav>" + "".join(f'<a href="#{k}">{html.escape(n)}</a>' for k, n in nav) + "</nav>",
@@ -208,12 +214,12 @@ def render(rf: ResultFolder, title: str, prefix: str = "",
     if notes:
         body.append("<section><h2>Notes</h2>" + "".join(
             f'<p class="note">{html.escape(n)}</p>' for n in notes) + "</section>")
-    if rf.has_plan:
-        body.append(f"<section><h2>Summary</h2>{_unserved_html(rf)}</section>")
     index = 0
     for chart in extra or []:
         body.append(f"<section>{_chart_html(chart, index)}</section>")
         index += 1
+    if rf.has_plan:
+        body.append(f"<section><h2>Summary</h2>{_unserved_html(rf)}</section>")
     for name, charts in sections:
         inner = []
         for chart in charts:
@@ -228,6 +234,10 @@ def render(rf: ResultFolder, title: str, prefix: str = "",
             f"<style>{STYLE}</style>"
             f"<script type=\"text/javascript\">{_plotlyjs()}</script></head><body>"
             + "\n".join(body) + "</body></html>\n")
+
+
+def _render_page(p: decisions.Page) -> str:
+    return render(p.rf, p.title, p.prefix, p.charts, p.nav)
 
 
 def is_sweep(folder: Path) -> bool:
@@ -249,10 +259,18 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     target = Path(out) if out else folder / REPORT_FILE
     if is_sweep(folder):
         page = sweep_page(folder, scenario)
+    elif decisions.is_alternatives(folder):
+        page = _render_page(decisions.alternatives_page(folder, scenario))
+    elif decisions.is_value(folder):
+        if scenario is not None:
+            raise InputError(Problem("--scenario", "a sweep or alternatives folder",
+                                     found=f"{folder} (a value folder)"))
+        page = _render_page(decisions.value_page(folder))
     else:
         if scenario is not None:
             raise InputError(Problem("--scenario", "a sweep folder (results.parquet and "
-                                     "scenarios/)", found=str(folder)))
+                                     "scenarios/) or an alternatives folder",
+                                     found=str(folder)))
         rf = read_result_folder(folder, instance)
         page = render(rf, f"siteopt plan: {rf.summary.get('instance', folder.name)}")
     if not target.parent.is_dir():

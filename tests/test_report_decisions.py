@@ -1,0 +1,111 @@
+"""The HTML report of value and alternatives folders: what it draws is what the CSVs hold."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+import siteopt
+from siteopt.decide.alternatives import near_optimal_plans
+from siteopt.decide.value import value_of_inputs
+from siteopt.errors import InputError
+from siteopt.report.decisions import differences
+from siteopt.report.html import write_report
+from tests.conftest import TINY
+from tests.test_cli import run
+from tests.test_report import _figures
+from tests.test_value import two_sites
+
+
+@pytest.fixture(scope="module")
+def value_folder(tmp_path_factory):
+    """annual-budget: its 2030 budget binds, so there is a budget curve; grid-upgrade's zone
+    headroom binds, so together they exercise both curves (two folders)."""
+    out = tmp_path_factory.mktemp("value")
+    inst = siteopt.load_instance(TINY / "annual-budget")
+    value_of_inputs(inst, headroom_deltas=(10,), budget_deltas=(-50, 50, 100),
+                    latency_step=None).write(out / "budget")
+    inst = siteopt.load_instance(TINY / "grid-upgrade")
+    value_of_inputs(inst, headroom_deltas=(10, 50), budget_deltas=(50,),
+                    latency_step=None).write(out / "headroom")
+    return out
+
+
+@pytest.fixture(scope="module")
+def alt_folder(tmp_path_factory):
+    base = tmp_path_factory.mktemp("alt")
+    inst = siteopt.load_instance(two_sites(base / "inst", headroom_z=100))
+    return near_optimal_plans(inst, slack=0.6, count=2).write(base / "out")
+
+
+def test_value_report_draws_every_curve_from_its_csv(value_folder):
+    for name, key, step in (("budget", "budget", "delta_usd_m"),
+                            ("headroom", "headroom", "delta_mw")):
+        folder = value_folder / name
+        page = write_report(folder).read_text(encoding="utf-8")
+        figs = _figures(page)
+        curve = next(f for k, f in figs.items() if k.startswith(f"fig-value-{key}-"))
+        table = pd.read_csv(folder / f"{key}_values.csv")
+        table = table[table["objective"].notna()]
+        assert len(table) > 0
+        # every computed point is drawn (plus the base plan at 0), none invented
+        xs = sorted(x for t in curve["data"] for x in t["x"])
+        assert xs == sorted([0.0] * len(curve["data"]) + list(table[step].astype(float)))
+        ys = sorted(y for t in curve["data"] for y in t["y"])
+        assert ys == pytest.approx(sorted([0.0] * len(curve["data"])
+                                          + list(table["delta_objective"].astype(float))))
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["kind"] == "value" and summary["findings"]
+        for line in summary["findings"]:  # the printed findings are on the page
+            assert line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in page
+        # the base plan follows the values
+        assert any(k.startswith("fig-timeline-") for k in figs)
+        assert "-0.000" not in page
+
+
+def test_value_folder_without_its_base_plan_still_renders(value_folder, tmp_path):
+    folder = tmp_path / "old"
+    shutil.copytree(value_folder / "budget", folder)
+    shutil.rmtree(folder / "base")
+    page = write_report(folder).read_text(encoding="utf-8")
+    assert "the base plan is not in this folder" in page
+    assert "plan tables missing from this folder" in page
+    assert any(k.startswith("fig-value-budget-") for k in _figures(page))
+    with pytest.raises(InputError, match="--scenario"):
+        write_report(folder, scenario="x")
+
+
+def test_alternatives_report_shows_the_plans_side_by_side(alt_folder):
+    page = write_report(alt_folder).read_text(encoding="utf-8")
+    figs = _figures(page)
+    table = pd.read_csv(alt_folder / "alternatives.csv")
+    cost = next(f for k, f in figs.items() if k.startswith("fig-alternatives-cost-"))
+    assert cost["data"][0]["x"] == list(table["id"])
+    assert cost["data"][0]["y"] == pytest.approx(list(table["pct_over_optimum"]))
+    first = next(f for k, f in figs.items() if k.startswith("fig-alternatives-first-"))
+    assert first["data"][0]["y"] == list(table["id"])
+    assert "plan below is <b>optimum</b>" in page.replace("drawn below", "below")
+    # the hand-solved pair: the alternative opens B instead of A
+    lines = differences(table)
+    assert len(lines) == 1 and "opens B" in lines[0] and "does not open A" in lines[0]
+    assert "opens B" in page
+    other = str(table["id"].iloc[1])
+    page = write_report(alt_folder, scenario=other).read_text(encoding="utf-8")
+    assert f"<b>{other}</b>" in page
+    with pytest.raises(InputError, match="--scenario"):
+        write_report(alt_folder, scenario="nope")
+
+
+def test_cli_writes_the_reports_unless_told_not_to(tmp_path):
+    proc = run("value", str(TINY / "grid-upgrade"), "--out", str(tmp_path / "v"),
+               "--workers", "0", "--quiet", "--deltas", "10", "--latency-step", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "v" / "report.html").is_file() and "report:" in proc.stdout
+    proc = run("alternatives", str(TINY / "cheapest-site"), "--out", str(tmp_path / "a"),
+               "--workers", "0", "--quiet", "--count", "1", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "a" / "alternatives.csv").is_file()
+    assert not (tmp_path / "a" / "report.html").exists()
