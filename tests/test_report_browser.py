@@ -220,10 +220,10 @@ def test_vietnam_report_in_chromium(browser, vietnam_report, artifacts, tmp_path
     size = path.stat().st_size
     assert size < 5_000_000
     # plotly.js alone, for the load time on this machine
-    from plotly.offline import get_plotlyjs
+    from siteopt.report.html import plotlyjs
 
     bare = tmp_path / "plotly-only.html"
-    bare.write_text(f"<html><head><script>{get_plotlyjs()}</script></head><body></body></html>")
+    bare.write_text(f"<html><head><script>{plotlyjs()[0]}</script></head><body></body></html>")
     opened = Opened(browser, bare)
     bare_ms = opened.load_ms
     opened.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -77,10 +78,35 @@ LAZY_JS = """
 """
 
 
-def _plotlyjs() -> str:
-    from plotly.offline import get_plotlyjs
+#: plotly.js's cartesian bundle (bar, scatter, heatmap, ... : every trace the report draws),
+#: a third of the full bundle's size; provenance in `assets/README.md`.
+CARTESIAN_JS = Path(__file__).with_name("assets") / "plotly" / "plotly-cartesian.min.js"
 
-    return get_plotlyjs()
+
+def _version(text: str) -> str:
+    """The plotly.js version a bundle announces in its licence header ("v4.1.1")."""
+    found = re.search(r"plotly\.js[^\n]*? v(\d+\.\d+\.\d+)", text[:400])
+    return found.group(1) if found else ""
+
+
+def plotlyjs() -> tuple[str, str]:
+    """The plotly.js source to inline and which bundle it is ("cartesian" or "full").
+
+    The vendored cartesian bundle when its major.minor version equals the one plotly.py
+    writes figures for (a newer plotly.py may emit attributes an older plotly.js ignores);
+    otherwise plotly.py's own full bundle.
+    """
+    from plotly.offline import get_plotlyjs, get_plotlyjs_version
+
+    if CARTESIAN_JS.is_file():
+        text = CARTESIAN_JS.read_text(encoding="utf-8")
+        if _version(text).split(".")[:2] == get_plotlyjs_version().split(".")[:2]:
+            return text, "cartesian"
+    return get_plotlyjs(), "full"
+
+
+def _plotlyjs() -> str:
+    return plotlyjs()[0]
 
 
 def _table_html(frame: pd.DataFrame, caption: str) -> str:
