@@ -7,13 +7,12 @@ all paths (Dijkstra on that per-link weight).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import dijkstra
 
 from siteopt.io.frames import records_frame
 from siteopt.io.schema import Latency
@@ -64,7 +63,9 @@ def latency_table(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
     order = list(graph.nodes)
     index = {node: i for i, node in enumerate(order)}
     sources = list(dict.fromkeys(site_nodes["node"]))
-    dist, km, hops = _shortest_from(graph, order, [index[n] for n in sources])
+    shortest = (_shortest_small if len(sources) * graph.number_of_edges() <= SMALL_GRAPH
+                else _shortest_from)
+    dist, km, hops = shortest(graph, order, [index[n] for n in sources])
     row_of = {node: i for i, node in enumerate(sources)}
     s_row = np.repeat([row_of[n] for n in site_nodes["node"]], len(region_nodes))
     r_col = np.tile([index[n] for n in region_nodes["node"]], len(site_nodes))
@@ -77,6 +78,32 @@ def latency_table(graph: nx.Graph, sites: pd.DataFrame, regions: pd.DataFrame,
                                     len(site_nodes))[ok], dtype=object),
         "rtt_ms": latency.rtt_ms_fixed + rtt[ok], "km": km[s_row, r_col][ok],
         "hops": hops[s_row, r_col][ok].astype(np.int64)})
+
+
+#: Above this many (source x link) pairs, the routes come from SciPy's compiled Dijkstra;
+#: below, from networkx's, which spares a small instance the ~0.2 s import of SciPy's sparse
+#: graph module (`siteopt validate` starts faster). Both give a shortest round trip; km and
+#: hops follow one shortest route (which one, among routes of equal round trip, may differ).
+SMALL_GRAPH = 20_000
+
+
+def _shortest_small(graph: nx.Graph, order: list[str], sources: list[int]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_shortest_from` by networkx's Dijkstra, one source at a time (small graphs)."""
+    n = len(order)
+    index = {node: i for i, node in enumerate(order)}
+    dist = np.full((len(sources), n), np.inf)
+    km = np.zeros((len(sources), n))
+    hops = np.zeros((len(sources), n), dtype=np.int64)
+    for row, src in enumerate(sources):
+        lengths, paths = nx.single_source_dijkstra(graph, order[src], weight="rtt_ms")
+        for node, length in lengths.items():
+            j = index[node]
+            path = paths[node]
+            dist[row, j] = length
+            km[row, j] = sum(graph.edges[a, b]["km"] for a, b in itertools.pairwise(path))
+            hops[row, j] = len(path) - 1
+    return dist, km, hops
 
 
 #: Weight given to links of zero round trip, which SciPy's sparse graph would otherwise drop;
@@ -93,6 +120,9 @@ def _shortest_from(graph: nx.Graph, order: list[str], sources: list[int]
     summed along each source's predecessor tree by pointer doubling. Unreachable nodes have
     an infinite round trip.
     """
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import dijkstra
+
     weights = nx.to_scipy_sparse_array(graph, nodelist=order, weight="rtt_ms", format="coo")
     kms = nx.to_scipy_sparse_array(graph, nodelist=order, weight="km", format="csr")
     n = len(order)
