@@ -6,7 +6,8 @@ no CDN, no web fonts). Sections: header (status, objective, gap, verified, insta
 fingerprint, versions, dates), map, timeline, grid, money, service; every chart is followed by
 the table of its numbers. A sweep folder (`results.parquet` and `scenarios/<id>/`) gets the
 scenarios side by side and the same sections for one scenario (default: the first); value and
-alternatives folders get their own charts first (`siteopt.report.decisions`).
+alternatives folders get their own charts first (`siteopt.report.decisions`), and so do
+two-stage stochastic folders (`siteopt.report.stochastic`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import pandas as pd
 
 from siteopt.data.instance import Instance
 from siteopt.errors import InputError, Problem
-from siteopt.report import decisions, figures
+from siteopt.report import decisions, figures, stochastic
 from siteopt.report.folder import ResultFolder, read_result_folder
+from siteopt.report.tables import table_html
 
 #: The report's file name inside a result folder.
 REPORT_FILE = "report.html"
@@ -109,16 +111,6 @@ def _plotlyjs() -> str:
     return plotlyjs()[0]
 
 
-def _table_html(frame: pd.DataFrame, caption: str) -> str:
-    if frame is None or frame.empty:
-        return "<p><small>no rows</small></p>"
-    body = frame.to_html(index=False, classes="numbers", border=0, na_rep="",
-                         float_format=lambda x: f"{x:,.3f}".rstrip("0").rstrip("."),
-                         escape=True)
-    return (f"<details><summary>Numbers: {html.escape(caption)} ({len(frame)} rows)</summary>"
-            f"{body}</details>")
-
-
 def _chart_html(chart: figures.Chart, index: int) -> str:
     parts = [f'<h3 id="{chart.key}">{html.escape(chart.title)}</h3>']
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in chart.notes]
@@ -132,7 +124,7 @@ def _chart_html(chart: figures.Chart, index: int) -> str:
         parts.append(f'<div id="{fid}" class="lazy-plot" data-title="{html.escape(chart.title)}" '
                      f'style="min-height:{height}px"></div>'
                      f'<script type="application/json" id="{fid}-data">{data}</script>')
-    parts.append(_table_html(chart.table, chart.title))
+    parts.append(table_html(chart.table, chart.title))
     return "\n".join(parts)
 
 
@@ -285,6 +277,8 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     target = Path(out) if out else folder / REPORT_FILE
     if is_sweep(folder):
         page = sweep_page(folder, scenario)
+    elif stochastic.is_stochastic(folder):
+        page = _render_page(stochastic.stochastic_page(folder, scenario))
     elif decisions.is_alternatives(folder):
         page = _render_page(decisions.alternatives_page(folder, scenario))
     elif decisions.is_value(folder):
@@ -295,7 +289,7 @@ def write_report(folder: str | Path, out: str | Path | None = None,
     else:
         if scenario is not None:
             raise InputError(Problem("--scenario", "a sweep folder (results.parquet and "
-                                     "scenarios/) or an alternatives folder",
+                                     "scenarios/), an alternatives or a two-stage folder",
                                      found=str(folder)))
         rf = read_result_folder(folder, instance)
         page = render(rf, f"siteopt plan: {rf.summary.get('instance', folder.name)}")
