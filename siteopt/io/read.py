@@ -61,8 +61,9 @@ def read_metadata(folder: Path) -> Metadata:
     """Read and validate `instance.toml`."""
     path = folder / METADATA_FILE
     if not path.is_file():
+        what = "no such file" if folder.is_dir() else "no such folder"
         raise InputError(Problem(METADATA_FILE, "the instance metadata file (TOML)",
-                                 found="no such file"))
+                                 found=f"{what}: {path}"))
     try:
         text = path.read_text(encoding="utf-8-sig")
         raw = tomllib.loads(text)
