@@ -11,6 +11,7 @@ import pytest
 
 import siteopt
 from siteopt.cli.main import main
+from siteopt.data.overrides import apply_overrides
 from siteopt.decide.value import value_of_inputs
 from tests.conftest import TINY
 
@@ -106,6 +107,26 @@ def test_budget_step_with_a_known_effect():
     assert b.loc[-50.0, "method"] == "base plan feasible"  # nothing is spent in 2030
     assert b[b["method"] == "re-solve"]["verified"].eq(True).all()
     assert rep.headroom.empty  # 100 MW of headroom: nothing binds
+
+
+def test_steps_between_two_equal_optima_need_no_solve():
+    # annual-budget: +40 is still below the 100 of a phase (optimum 600, the base plan), +50
+    # and +100 both buy P1 in 2030 (200); so +60..+90 lie between two equal optima and take
+    # +50's plan without a solve, and -10..-40 keep the base plan (nothing spent in 2030)
+    inst = siteopt.load_instance(TINY / "annual-budget")
+    steps = (-40, -10, 40, 50, 60, 70, 80, 90, 100)
+    rep = value_of_inputs(inst, headroom_deltas=(10,), budget_deltas=steps, latency_step=None)
+    b = rep.budgets.set_index("delta_usd_m")
+    assert list(b["objective"]) == pytest.approx([600, 600, 600, 200, 200, 200, 200, 200, 200])
+    between = b[b["method"] == "between"]
+    assert len(between) >= 3 and between["verified"].eq(True).all()
+    assert all("A P1 online 2030" in c for c in between["changes"])
+    assert rep.solves < len(steps) - 2  # restrictions settled by the base plan, then bisection
+    # every settled point agrees with a direct solve of its override
+    for r in b.itertuples():
+        key, value = r.override.rsplit("=", 1)
+        direct = siteopt.solve(apply_overrides(inst, {key: value}))
+        assert direct.objective == pytest.approx(r.objective)
 
 
 def test_demand_marginal_equals_the_known_unit_cost():

@@ -65,6 +65,9 @@ METHODS = {
                           "the base optimum, exactly, no solve",
     "implied": "a smaller relaxation than one whose optimum equals the base optimum: the base "
                "optimum, exactly (the optimum is monotone in the input), no solve",
+    "between": "between two computed steps whose optima agree within the gap: the same "
+               "optimum, reached by the more restricted step's plan (feasible here), no "
+               "solve; or infeasible, being more restricted than a step without a plan",
     "fixed-plan dual": "LP dual of demand_balance with every binary fixed at the optimal plan "
                        "(marginal value assuming the plan does not change)",
 }
@@ -222,7 +225,7 @@ def _point_line(r: dict, label: str, unit: str, res: float) -> str:
                  else f"costs at most USD {d:,.1f} M")
         return (f"{label}: {step} {bound} [{r['status']}, gap {gap}: a bound, not a value]")
     exact = {"re-solve": "re-solve", "base plan feasible": "base plan still feasible",
-             "implied": "implied"}[r["method"]]
+             "implied": "implied", "between": "between computed steps"}[r["method"]]
     if abs(d) <= res:
         text = f"{label}: {step}: no change [{exact}]"
     else:
@@ -407,6 +410,65 @@ def _record(base: BasePlan, p: Point, r: Resolved) -> None:
         p.error = "no plan satisfies the hard constraints"
 
 
+def _next_round(base: BasePlan, points: list[Point], tol: float) -> list[Point]:
+    """Settle what monotonicity settles; return the points to re-solve next.
+
+    The optimum is non-increasing in every step (a positive step relaxes). On each curve,
+    with the base plan at step 0: a pending point between two exact points whose optima
+    agree within `tol` takes the more restricted one's optimum and plan (that plan is
+    feasible at the point, whose optimum lies between the two); a point more restricted
+    than an infeasible one is infeasible. Otherwise the outermost pending point of each end
+    is solved first, then the middle of every run of pending points between two known ones.
+    """
+    curves: dict[tuple, list[Point]] = {}
+    for p in points:
+        curves.setdefault((p.kind, tuple(p.ids.items())), []).append(p)
+    todo: list[Point] = []
+    for curve in curves.values():
+        curve.sort(key=lambda q: q.delta)
+        # anchors: (step, objective or None if infeasible, the point or None for the base)
+        anchors: list[tuple[float, float | None, Point | None]] = [(0.0, base.objective, None)]
+        for q in curve:
+            if q.status == "optimal" and q.objective is not None:
+                anchors.append((q.delta, q.objective, q))
+            elif q.status == "infeasible" and q.method:
+                anchors.append((q.delta, None, q))
+        anchors.sort(key=lambda a: a[0])
+        pending = [q for q in curve if q.status == "pending"]
+        for q in pending:
+            if any(z is None and q.delta < d for d, z, _ in anchors):
+                q.status, q.method = "infeasible", "between"
+                q.error = "more restricted than a step without a plan"
+        runs: dict[tuple[int, int], list[Point]] = {}
+        for q in (q for q in pending if q.status == "pending"):
+            right = next((i for i, a in enumerate(anchors) if a[0] > q.delta), len(anchors))
+            runs.setdefault((right - 1, right), []).append(q)
+        for (li, ri), run in runs.items():
+            left = anchors[li] if li >= 0 else None
+            right = anchors[ri] if ri < len(anchors) else None
+            if left is None:  # beyond the most restricted known step: solve the outermost
+                todo.append(run[0])
+            elif right is None:  # beyond the most relaxed known step
+                todo.append(run[-1])
+            elif (left[1] is not None and right[1] is not None
+                  and left[1] - right[1] <= tol):
+                for q in run:
+                    _between(base, q, left[2])
+            else:
+                todo.append(run[len(run) // 2])
+    return todo
+
+
+def _between(base: BasePlan, q: Point, source: Point | None) -> None:
+    """`q` settled by the plan of `source` (None: the base plan), see `_next_round`."""
+    if source is None:
+        _same_as_base(base, q, "implied")
+        q.verified = base.result.verified
+        return
+    q.objective, q.status, q.method = source.objective, "optimal", "between"
+    q.gap, q.verified, q.changes = source.gap, source.verified, list(source.changes)
+
+
 def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HEADROOM_DELTAS,
                     budget_deltas: Sequence[float] = BUDGET_DELTAS,
                     site_cap_deltas: Sequence[float] = SITE_CAP_DELTAS,
@@ -467,36 +529,18 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                      total)
 
     solves = 0
+    tol = max(1e-6, 2 * (options.gap or 0.0) * abs(base.objective))
     with Pool(base.instance, workers, scheduler) as pool:
-        # round 1: every pending restriction and the largest relaxation of each curve
-        largest: dict[tuple, Point] = {}
-        for p in points:
-            if not p.restriction:
-                group = (p.kind, tuple(p.ids.items()))
-                if group not in largest or p.delta > largest[group].delta:
-                    largest[group] = p
-        first = [p for p in points if p.status == "pending"
-                 and (p.restriction or largest.get((p.kind, tuple(p.ids.items()))) is p)]
-        pool.map(warm_resolve, [(p.key, (p.overrides, options, starts)) for p in first], told)
-        solves += len(first)
-        # round 2: smaller relaxations only where the largest one changed the optimum
-        tol = max(1e-6, 2 * (options.gap or 0.0) * abs(base.objective))
-        second = []
-        for p in points:
-            if p.status != "pending":
-                continue
-            top = largest[(p.kind, tuple(p.ids.items()))]
-            if (top.status == "optimal" and top.objective is not None
-                    and top.objective >= base.objective - tol):
-                _same_as_base(base, p, "implied")
-                p.verified = top.verified
-                counter["done"] += 1
-            else:
-                second.append(p)
-        if listener:
-            listener("smaller relaxations", counter["done"], total)
-        pool.map(warm_resolve, [(p.key, (p.overrides, options, starts)) for p in second], told)
-        solves += len(second)
+        while True:  # rounds: the ends of every curve first, then bisection between them
+            todo = _next_round(base, points, tol)
+            counter["done"] = sum(p.status != "pending" for p in points)
+            if not todo:
+                break
+            if listener:
+                listener(f"round of {len(todo)} re-solves", counter["done"], total)
+            pool.map(warm_resolve, [(p.key, (p.overrides, options, starts)) for p in todo],
+                     told)
+            solves += len(todo)
     frames = _frames(base, points)
     return ValueReport(base=base, headroom=frames["headroom"], budgets=frames["budget"],
                        site_caps=frames["site_cap"], latency=frames["latency"], demand=demand,
