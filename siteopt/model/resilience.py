@@ -33,13 +33,26 @@ def _hosting_terms(d: ModelData) -> tuple[dict[tuple[str, str, int], list[SPKYKe
     return terms, existing
 
 
+def _first_phase_hosts(d: ModelData) -> set[tuple[str, str]]:
+    """(s, c) where every cooling of the site's first phase hosts c (open means hosting)."""
+    first = {sp for sp, prev in d.phase_prev.items() if prev is None}
+    techs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for s, p, k, _y in d.SPKY:
+        if (s, p) in first:
+            techs[s, p].add(k)
+    return {(s, c) for (s, _p), ks in techs.items() for c in d.C
+            if ks and ks <= d.class_cooling[c]}
+
+
 def add_geo_redundancy(m: pyo.ConcreteModel, d: ModelData, res: ResilienceData) -> None:
     """Every (r,c,y) of a geo class (y >= from_year) sees k open hosting sites within target.
 
     GEO = {(s,r,c,y) in SRCY: c has k >= 2, y >= from_year(c)}; geo_pick[s,r,c,y] in [0,1]
     (binary if the class asks for a distance) picks the sites counted:
       geo_pick_host:  geo_pick[s,r,c,y] <= sum_{p, k in A_c} online[s,p,k,y]
-                      (no row where s has existing capacity able to host c)
+                      (no row where s has existing capacity able to host c; open[s,y] on
+                      the right where every cooling of s's first phase hosts c: then the
+                      site hosts c exactly while open, and the row is much tighter)
       geo_sites:      sum_s geo_pick[s,r,c,y] >= k_c                     (GEO_RCY)
       geo_zone:       sum_{s in S_z} geo_pick[s,r,c,y] <= 1   (distinct_zones; zones with 2+)
       geo_apart:      geo_pick[s,r,c,y] + geo_pick[t,r,c,y] <= 1   (km(s,t) < min_km_apart)
@@ -62,9 +75,13 @@ def add_geo_redundancy(m: pyo.ConcreteModel, d: ModelData, res: ResilienceData) 
     m.geo_pick = pyo.Var(m.GEO, domain=domain)
     terms, existing = _hosting_terms(d)
 
+    first_hosts = _first_phase_hosts(d)
+
     def host_rule(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
         if (s, c) in existing:
             return pyo.Constraint.Skip
+        if (s, c) in first_hosts:  # hosting c <=> the site is open: the tighter row
+            return m.geo_pick[s, r, c, y] <= m.open[s, y]
         return m.geo_pick[s, r, c, y] <= pyo.quicksum(m.online[key] for key in terms[s, c, y])
 
     m.geo_pick_host = pyo.Constraint(m.GEO, rule=host_rule)
@@ -163,6 +180,47 @@ def add_n_minus_1_sites(m: pyo.ConcreteModel, d: ModelData, res: ResilienceData)
 
     m.n1_spare = pyo.Constraint(m.n1_spare_index, rule=spare_rule)
     add_n1_link(m, d, backup_keys)
+    add_n1_cover(m, d, res, n1)
+
+
+def add_n1_cover(m: pyo.ConcreteModel, d: ModelData, res: ResilienceData,
+                 n1: list[Key]) -> None:
+    """For each reach set T of the N-1 classes, outage o in T and year: the rest of T covers.
+
+    sum_{(r,c) N-1, reach(r,c) subset of T} (demand - unserved)[r,c,y]
+        <= u * sum_{s in T, s != o} sum_{k in A_T} capacity[s,k,y]
+    (index n1_cover_index = (reach-set number, o, y); A_T the union of the classes'
+    coolings). When o fails, that demand is served by the others in T, normally or as
+    backup, so the row is implied by n1_reserve, n1_spare and the service rows; like
+    demand_cover it hands HiGHS an explicit knapsack over the phase binaries of T minus o,
+    from which its cover cuts follow. Reach sets are numbered by (size, sorted site ids).
+    """
+    reach: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for s, r, c, _y in n1:
+        reach[r, c].add(s)
+    sets = sorted({frozenset(t) for t in reach.values()}, key=lambda t: (len(t), sorted(t)))
+    members: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for i, t in enumerate(sets):
+        for rc, tr in reach.items():
+            if tr <= t:
+                members[i].append(rc)
+    years = {(r, c): [y for rr, cc, y in d.RCY if (rr, cc) == (r, c)] for r, c in reach}
+    rows = sorted({(i, o, y) for i, t in enumerate(sets) for o in t
+                   for rc in members[i] for y in years[rc]},
+                  key=lambda key: (key[0], d.S.index(key[1]), key[2]))
+    m.n1_cover_index = pyo.Set(initialize=rows, dimen=3, ordered=True)
+    sky = set(d.SKY)
+    u = d.max_utilization
+
+    def rule(m: pyo.ConcreteModel, i: int, o: str, y: int) -> object:
+        techs = set().union(*(d.class_cooling[c] for _r, c in members[i]))
+        need = pyo.quicksum(d.demand[r, c, y] - m.unserved[r, c, y] for r, c in members[i]
+                            if (r, c, y) in d.demand)
+        cap = pyo.quicksum(u * m.capacity[s, k, y] for s in sorted(sets[i]) if s != o
+                           for k in sorted(techs) if (s, k, y) in sky)
+        return need <= cap
+
+    m.n1_cover = pyo.Constraint(m.n1_cover_index, rule=rule)
 
 
 def add_n1_link(m: pyo.ConcreteModel, d: ModelData, backup_keys: list[tuple[str, str, str,
