@@ -180,7 +180,48 @@ def add_n_minus_1_sites(m: pyo.ConcreteModel, d: ModelData, res: ResilienceData)
 
     m.n1_spare = pyo.Constraint(m.n1_spare_index, rule=spare_rule)
     add_n1_link(m, d, backup_keys)
+    add_n1_region(m, d, n1)
     add_n1_cover(m, d, res, n1)
+
+
+def add_n1_region(m: pyo.ConcreteModel, d: ModelData, n1: list[Key]) -> None:
+    """For each N-1 (r,c,y) and site s that may serve it: the others alone can carry it.
+
+    demand[r,c,y] - unserved[r,c,y] <= sum_{t != s, (t,r,c,y) in SRCY} [min(D, u E_{t,c})
+        + sum_{p, k in A_c} min(D, u it_mw[p]) online[t,p,k,y]]
+    (index n1_region_index = (r, c, y, s); no row where some t != s has existing capacity
+    covering D). When s fails, (r,c,y)'s served demand is carried by the other sites,
+    normally or as backup, each at most min(D, u x its capacity on A_c), which the right-hand
+    side bounds for binary phases (as in serve_link). Valid for every integer plan, and much
+    tighter than the LP's split of a small region between two sites built by halves.
+    """
+    u = d.max_utilization
+    terms, _existing = _hosting_terms(d)
+    existing: dict[tuple[str, str], float] = defaultdict(float)
+    for (s, k), mw in d.existing.items():
+        for c in d.C:
+            if k in d.class_cooling[c]:
+                existing[s, c] += mw
+    sites: dict[tuple[str, str, int], list[str]] = defaultdict(list)
+    for s, r, c, y in n1:
+        sites[r, c, y].append(s)
+    rows = []
+    for (r, c, y), ts in sites.items():
+        D = d.demand[r, c, y]
+        for s in ts:
+            if not any(min(D, u * existing[t, c]) >= D - 1e-12 for t in ts if t != s):
+                rows.append((r, c, y, s))
+    m.n1_region_index = pyo.Set(initialize=rows, dimen=4, ordered=True)
+
+    def rule(m: pyo.ConcreteModel, r: str, c: str, y: int, s: str) -> object:
+        D = d.demand[r, c, y]
+        others = [t for t in sites[r, c, y] if t != s]
+        carry = sum(min(D, u * existing[t, c]) for t in others) + pyo.quicksum(
+            min(D, u * d.phase_it[key[0], key[1]]) * m.online[key]
+            for t in others for key in terms[t, c, y])
+        return D - m.unserved[r, c, y] <= carry
+
+    m.n1_region = pyo.Constraint(m.n1_region_index, rule=rule)
 
 
 def add_n1_cover(m: pyo.ConcreteModel, d: ModelData, res: ResilienceData,
