@@ -21,7 +21,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy.sparse import csr_array
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from siteopt.data.rules import first_online_year, latency_targets, lead_years
 from siteopt.errors import Problem
@@ -84,11 +84,21 @@ def n1_latency(tables: Tables, latency: Latency, lat: pd.DataFrame) -> np.ndarra
                 parent = int(pred[i, node])
                 users[edge_of[min(parent, node), max(parent, node)]].add(i)
                 node = parent
+    simple = nx.Graph([p for p in pairs])
+    bridges = {(min(a, b), max(a, b)) for a, b in nx.bridges(simple)}
+    target_arr = np.array(targets, dtype=np.int64)
     for e, who in sorted(users.items()):
         w = best.copy()
         alternatives = routes[pairs[e]]
         w[e] = alternatives[1] if len(alternatives) > 1 else math.inf
         rows = sorted(who)
+        if pairs[e] in bridges and len(alternatives) == 1:
+            # a bridge: the far side is cut off, the near side keeps its distances
+            _n, label = connected_components(matrix(w), directed=False)
+            src_label = label[[sources[i] for i in rows]]
+            cut_off = label[target_arr][None, :] != src_label[:, None]
+            worst[rows] = np.where(cut_off, np.inf, worst[rows])
+            continue
         cut = dijkstra(matrix(w), directed=False, indices=[sources[i] for i in rows])
         worst[rows] = np.maximum(worst[rows], cut[:, targets])
     t_col = {t: j for j, t in enumerate(targets)}
