@@ -263,6 +263,7 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                 problems.append(Problem(
                     "instance.toml", f"resilience.{c}.min_sites at most {len(chosen)}, the "
                     f"sites {how + ' ' if how else ''}that can serve region {r} within "
-                    f"{target:g} ms in {y}", column=f"resilience.{c}.min_sites",
+                    f"{target:g} ms in {y} (or resilience.{c}.from_year after {y})",
+                    column=f"resilience.{c}.min_sites",
                     found=f"{rule.min_sites} (region {r}: {', '.join(ready) or 'no site'})"))
                 break
