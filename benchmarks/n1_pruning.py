@@ -47,6 +47,7 @@ def measure(folder: Path) -> dict[str, float]:
 
 
 def main() -> int:
+    """Generate (or read) the instance, measure, print and optionally write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("instance", nargs="?", type=Path)
     parser.add_argument("--preset", default="large")
