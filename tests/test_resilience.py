@@ -15,13 +15,17 @@ import sys
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import siteopt
 from siteopt.data.resilience import haversine_km, n1_latency
 from siteopt.errors import ExitCode, InputError
+from siteopt.io.schema import Metadata
 from siteopt.model.data import allowed_pairs
 from siteopt.verify.resilience import n1_rtt
 from tests.conftest import REPO, TINY
+from tests.test_properties import instances
 
 # (folder, overrides) -> (objective, sites built)
 KNOWN = {
@@ -86,7 +90,7 @@ def _random_tables(seed: int) -> dict[str, pd.DataFrame]:
     rng = random.Random(seed)
     nodes = [f"n{i}" for i in range(rng.randint(4, 9))]
     links = []
-    for i in range(1, len(nodes)):  # a random tree, then extra (and parallel) links
+    for i in range(1, len(nodes)):  # a random tree, then extra links (some reversed)
         links.append((nodes[rng.randrange(i)], nodes[i]))
     for _ in range(rng.randint(0, 8)):
         a, b = rng.sample(nodes, 2)
@@ -180,3 +184,48 @@ def test_solve_summary_reports_the_rules(tmp_path):
     assert entry["adds_phases"] == ["B/P1@2030"]
     proc = run("verify", str(TINY / "n1-link"), str(out))
     assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
+
+
+@st.composite
+def resilient_instances(draw):
+    """Random instances of tests/test_properties with resilience rules and redundant fibre."""
+    meta, tables = draw(instances())
+    tables = dict(tables)
+    sites = tables["sites"].copy()
+    sites["lat"] = [21.0] * len(sites)
+    sites["lon"] = [105.5 + 0.1 * draw(st.integers(0, 5)) for _ in range(len(sites))]
+    tables["sites"] = sites
+    extra = [{"a": draw(st.sampled_from(["c0", "c1"])), "b": f"n{i}",
+              "km": float(draw(st.integers(0, 300))), "extra_rtt_ms": 0.0}
+             for i in range(len(sites)) if draw(st.booleans())]
+    tables["links"] = pd.concat([tables["links"], pd.DataFrame(extra, columns=list(
+        tables["links"].columns))], ignore_index=True)
+    rules = {}
+    for cls in ("cloud", "gpu"):
+        if draw(st.booleans()):
+            rules[cls] = {"min_sites": draw(st.sampled_from([1, 2])),
+                          "distinct_zones": draw(st.booleans()),
+                          "min_km_apart": draw(st.sampled_from([0.0, 0.0, 15.0])),
+                          "n_minus_1_sites": draw(st.booleans()),
+                          "n_minus_1_links": draw(st.booleans())}
+    data = meta.model_dump(exclude_unset=True)
+    data["resilience"] = rules
+    data["service"]["allow_unserved"] = True  # N-1 may leave single-site regions unserved
+    return Metadata.model_validate(data), tables
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(resilient_instances())
+def test_every_resilient_plan_passes_the_independent_checker(drawn):
+    """The model's resilience families and the checker's own rules agree on random plans."""
+    meta, tables = drawn
+    try:
+        inst = siteopt.from_tables(meta, tables)
+    except InputError as exc:  # settings no plan can meet are input errors
+        assert exc.problems
+        return
+    result = siteopt.solve(inst)
+    assert result.status in ("optimal", "infeasible"), result.status
+    if result.status == "optimal":
+        assert result.verified, result.violations

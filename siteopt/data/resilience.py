@@ -2,13 +2,14 @@
 
 N-1 latency of a (site, region) pair (models/siteplan.md §8): the largest shortest round trip
 over every single-link failure of the fiber graph, infinite if some single failure cuts the
-pair apart. Each row of `links.csv` is one fibre route; parallel rows between the same two
-nodes back each other up.
+pair apart. A link is an unordered node pair: rows (a, b) and (b, a) are one link (the
+faster weight, as the latency graph keeps it) and fail together, so a second route between
+two places needs its own intermediate node (conservative: never more redundancy than drawn).
 
 Method: a failure changes a source's shortest distances only if it hits a link of that
 source's shortest-path tree, and only for the nodes below it. So per link used by some
 site's routes to the region nodes, one Dijkstra from the sites whose routes use it, on the
-graph with that link removed (or, for parallel routes, at the next faster route's weight);
+graph with that link removed;
 the worst case per pair is the maximum over those runs and the intact graph.
 """
 
@@ -52,7 +53,7 @@ def n1_latency(tables: Tables, latency: Latency, lat: pd.DataFrame) -> np.ndarra
     n = len(nodes)
     weight = (links["km"].to_numpy(dtype=float) * latency.rtt_ms_per_km + latency.rtt_ms_per_hop
               + links["extra_rtt_ms"].to_numpy(dtype=float))
-    routes: dict[tuple[int, int], list[float]] = defaultdict(list)  # parallel routes, sorted
+    routes: dict[tuple[int, int], list[float]] = defaultdict(list)  # rows of a pair, sorted
     for a, b, w in zip(links["a"], links["b"], weight.tolist(), strict=True):
         routes[min(pos[a], pos[b]), max(pos[a], pos[b])].append(max(w, _TINY))
     for ws in routes.values():
@@ -89,10 +90,9 @@ def n1_latency(tables: Tables, latency: Latency, lat: pd.DataFrame) -> np.ndarra
     target_arr = np.array(targets, dtype=np.int64)
     for e, who in sorted(users.items()):
         w = best.copy()
-        alternatives = routes[pairs[e]]
-        w[e] = alternatives[1] if len(alternatives) > 1 else math.inf
+        w[e] = math.inf  # the link fails in both directions
         rows = sorted(who)
-        if pairs[e] in bridges and len(alternatives) == 1:
+        if pairs[e] in bridges:
             # a bridge: the far side is cut off, the near side keeps its distances
             _n, label = connected_components(matrix(w), directed=False)
             src_label = label[[sources[i] for i in rows]]

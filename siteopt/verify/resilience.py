@@ -4,7 +4,7 @@ Written without the model, its index sets or `siteopt.data.resilience`: the site
 for geo-redundancy are recomputed from the plan's capacities and the checker's own
 latencies; N-1 site loss is re-dispatched per outage and year as a max-flow (networkx) from
 the failed site's served load, over allowed pairs, onto the other sites' spare capacity per
-cooling; N-1 fibre-cut latencies are recomputed by removing each link row in turn (one SciPy
+cooling; N-1 fibre-cut latencies are recomputed by removing each link in turn (one SciPy
 Dijkstra per removal, no shortest-path-tree or bridge shortcut).
 
 "Binds" (`resilience_binding`, reported by `siteopt solve`) means the rule is tight in the
@@ -46,10 +46,10 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
 def n1_rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
     """Worst round trip over every single-link removal for the given (site, region) pairs.
 
-    Each row of links.csv is one edge of a multigraph (parallel rows back each other up);
-    inf where a removal disconnects the pair. Brute force: every row removed in turn, then
-    one SciPy Dijkstra from all the pairs' site nodes on the remaining rows (the fastest
-    of parallel rows kept); the intact round trip is a lower bound of the worst case.
+    A link is an unordered node pair (rows (a, b) and (b, a) fail together); inf where a
+    removal disconnects the pair. Brute force: every link removed in turn, then one SciPy
+    Dijkstra from all the pairs' site nodes on the remaining links (the faster of two rows
+    of a pair); the intact round trip is a lower bound of the worst case.
     """
     lat = inst.meta.latency
     links = inst.table("links")
@@ -71,8 +71,9 @@ def n1_rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str],
     row = {node: i for i, node in enumerate(sources)}
     worst = {key: 0.0 for key in wanted}
     n = len(nodes)
-    for cut in range(len(links)):
-        keep = np.arange(len(links)) != cut
+    pair = np.minimum(a, b) * len(nodes) + np.maximum(a, b)
+    for cut in np.unique(pair).tolist():  # (a, b) and (b, a) rows are one link
+        keep = pair != cut
         best: dict[tuple[int, int], float] = {}
         for i, j, x in zip(a[keep].tolist(), b[keep].tolist(), w[keep].tolist(), strict=True):
             key = (min(i, j), max(i, j))
