@@ -25,7 +25,6 @@ from siteopt.io.schema import Metadata
 from siteopt.model.data import allowed_pairs
 from siteopt.verify.resilience import n1_rtt
 from tests.conftest import REPO, TINY
-from tests.test_properties import instances
 
 # (folder, overrides) -> (objective, sites built)
 KNOWN = {
@@ -188,32 +187,69 @@ def test_solve_summary_reports_the_rules(tmp_path):
 
 @st.composite
 def resilient_instances(draw):
-    """Random instances of tests/test_properties with resilience rules and redundant fibre."""
-    meta, tables = draw(instances())
-    tables = dict(tables)
-    sites = tables["sites"].copy()
-    sites["lat"] = [21.0] * len(sites)
-    sites["lon"] = [105.5 + 0.1 * draw(st.integers(0, 5)) for _ in range(len(sites))]
-    tables["sites"] = sites
-    extra = [{"a": draw(st.sampled_from(["c0", "c1"])), "b": f"n{i}",
-              "km": float(draw(st.integers(0, 300))), "extra_rtt_ms": 0.0}
-             for i in range(len(sites)) if draw(st.booleans())]
-    tables["links"] = pd.concat([tables["links"], pd.DataFrame(extra, columns=list(
-        tables["links"].columns))], ignore_index=True)
+    """Small random instances where every rule has room: 2-4 sites, meshed fibre, 2 classes.
+
+    Sites have one or two phases (air, dlc or either), coordinates, one of two zones; two
+    located regions and a location-free one; unserved demand is allowed (priced), so the
+    N-1 rules may leave single-site regions unserved instead of making the instance invalid.
+    """
+    y0 = 2030
+    years = list(range(y0, y0 + draw(st.integers(1, 2))))
+    n = draw(st.integers(2, 4))
+    sites, phases = [], []
+    for i in range(n):
+        sites.append({"site": f"S{i}", "zone": draw(st.sampled_from(["Z0", "Z1"])),
+                      "node": f"n{i}", "lat": 21.0,
+                      "lon": 105.5 + 0.1 * draw(st.integers(0, 5)),
+                      "open_cost_usd_m": float(draw(st.integers(0, 20)))})
+        for j in range(draw(st.integers(1, 2))):
+            phases.append({"site": f"S{i}", "phase": f"P{j}",
+                           "it_mw": float(draw(st.integers(3, 12))),
+                           "capex_usd_m": float(draw(st.integers(10, 100))),
+                           "cooling": draw(st.sampled_from([("air",), ("dlc",),
+                                                            ("air", "dlc")])),
+                           "lead_months": draw(st.sampled_from([0, 0, 12]))})
+    links = [{"a": f"n{i}", "b": "hub", "km": float(draw(st.integers(0, 300)))}
+             for i in range(n)]
+    links += [{"a": "hub", "b": "c0", "km": 10.0}, {"a": "hub", "b": "c1", "km": 60.0}]
+    for i in range(n):  # direct routes: some pairs survive a cut
+        for c in ("c0", "c1"):
+            if draw(st.booleans()):
+                links.append({"a": c, "b": f"n{i}", "km": float(draw(st.integers(0, 300)))})
+    demand = [{"region": r, "class": c, "year": y, "it_mw": float(draw(st.integers(0, 8)))}
+              for r, c in (("R0", "cloud"), ("R1", "cloud"), ("AI", "gpu"))
+              for y in years]
+    tables = {
+        "sites": pd.DataFrame(sites), "phases": pd.DataFrame(phases),
+        "cooling": pd.DataFrame({"cooling": ["air", "dlc"], "pue": [1.5, 1.2]}),
+        "zones": pd.DataFrame({"zone": ["Z0", "Z1"]}),
+        "headroom": pd.DataFrame([{"zone": z, "year": y, "headroom_mw": 100.0}
+                                  for z in ("Z0", "Z1") for y in years]),
+        "links": pd.DataFrame(links),
+        "regions": pd.DataFrame({"region": ["R0", "R1", "AI"], "node": ["c0", "c1", ""]}),
+        "classes": pd.DataFrame({"class": ["cloud", "gpu"], "cooling": [(), ("dlc",)]}),
+        "demand": pd.DataFrame(demand),
+        "latency_targets": pd.DataFrame([{"region": "R0", "class": "cloud",
+                                          "max_rtt_ms": float(draw(st.sampled_from(
+                                              [2.0, 3.0, 5.0])))}]),
+    }
     rules = {}
-    for cls in ("cloud", "gpu"):
-        if draw(st.booleans()):
-            rules[cls] = {"min_sites": draw(st.sampled_from([1, 2])),
+    for cls in ("cloud", "gpu"):  # cloud always has rules, gpu sometimes
+        if cls == "cloud" or draw(st.booleans()):
+            rules[cls] = {"min_sites": draw(st.sampled_from([2, 1])),
                           "distinct_zones": draw(st.booleans()),
-                          "min_km_apart": draw(st.sampled_from([0.0, 0.0, 15.0])),
-                          "n_minus_1_sites": draw(st.booleans()),
-                          "n_minus_1_links": draw(st.booleans())}
-    data = meta.model_dump(exclude_unset=True)
-    data["resilience"] = rules
-    data["service"]["allow_unserved"] = True  # N-1 may leave single-site regions unserved
-    return Metadata.model_validate(data), tables
+                          "min_km_apart": draw(st.sampled_from([0.0, 15.0, 0.0])),
+                          "n_minus_1_sites": draw(st.sampled_from([True, False])),
+                          "n_minus_1_links": draw(st.sampled_from([False, True]))}
+    meta = Metadata.model_validate({
+        "name": "random-resilient", "horizon": {"first_year": y0, "last_year": years[-1]},
+        "service": {"allow_unserved": True, "unserved_penalty_usd_m_per_mw_year": 40.0,
+                    "max_utilization": draw(st.sampled_from([0.75, 1.0]))},
+        "latency": {"rtt_ms_per_km": 0.01, "rtt_ms_fixed": 0.5}, "resilience": rules})
+    return meta, tables
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(resilient_instances())
