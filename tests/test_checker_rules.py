@@ -208,6 +208,19 @@ def p_objective(inst, plan):
     return "objective - 1"
 
 
+def p_geo_redundancy(inst, plan):
+    # the plan's sites A and B are 5 km apart: no longer two sites 20 km apart
+    return siteopt.apply_overrides(inst, {"resilience.cloud.min_km_apart": 20})
+
+
+def p_n_minus_1_sites(inst, plan):
+    plan["schedule"] = plan["schedule"][plan["schedule"]["site"] != "B"]  # no backup site
+
+
+def p_n_minus_1_links(inst, plan):
+    plan["served"].loc[plan["served"]["site"] == "B", "site"] = "C"  # C's only route is cut
+
+
 PLANTS = {
     "phase_once": ("cheapest-site", p_phase_once),
     "phase_known": ("cheapest-site", p_phase_known),
@@ -248,6 +261,9 @@ PLANTS = {
     "schedule_capex": ("cheapest-site", p_schedule_capex),
     "cost_terms": ("energy-discount", p_cost_terms),
     "objective": ("cheapest-site", p_objective),
+    "geo_redundancy": ("geo-zones", p_geo_redundancy),
+    "n_minus_1_sites": ("n1-site", p_n_minus_1_sites),
+    "n_minus_1_links": ("n1-link", p_n_minus_1_links),
 }
 
 

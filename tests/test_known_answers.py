@@ -21,6 +21,10 @@ EXPECTED = {
     "existing-capacity": (15.016, {}, set()),
     "service-cost": (34.0, {("A", "P1"): (None, 2030), ("B", "P1"): (None, 2030)}, set()),
     "energy-discount": (8.76, {}, set()),
+    # resilience ([resilience.cloud]; variants in tests/test_resilience.py)
+    "n1-site": (220.0, {("A", "P1"): (None, 2030), ("B", "P1"): (None, 2030)}, set()),
+    "n1-link": (120.0, {("B", "P1"): (None, 2030)}, set()),
+    "geo-zones": (210.0, {("A", "P1"): (None, 2030), ("B", "P1"): (None, 2030)}, set()),
 }
 
 

@@ -120,6 +120,12 @@ def test_vietnam_compiles_to_the_rule_based_model() -> None:
     ["service.strong_linking=false"],
     ["service.allow_unserved=false"],
     ["siting.objective=uncovered_mw", "siting.sites=2", "latency.max_rtt_ms=8"],
+    ["resilience.sens.min_sites=2", "resilience.sens.from_year=2028",
+     "resilience.sens.n_minus_1_sites=true", "resilience.sens.n_minus_1_links=true",
+     "resilience.flex.n_minus_1_sites=true"],
+    ["resilience.sens.min_sites=2", "resilience.sens.from_year=2028",
+     "resilience.sens.min_km_apart=15", "resilience.sens.distinct_zones=false",
+     "resilience.ai.n_minus_1_sites=true", "resilience.sens.n_minus_1_sites=true"],
 ])
 def test_vietnam_variants_compile_to_the_rule_based_model(overrides: list[str]) -> None:
     _check(VIETNAM, overrides)

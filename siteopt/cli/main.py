@@ -170,6 +170,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the one-line status")
     p.add_argument("--no-report", action="store_true",
                    help="with --out: do not write DIR/report.html")
+    p.add_argument("--no-resilience-cost", action="store_true",
+                   help="with [resilience.CLASS] rules: skip the one re-solve per rule that "
+                   "measures what it costs (binds is then only 'tight in the plan')")
 
     p = sub.add_parser("report", help="write one self-contained HTML report of a result or "
                        "sweep folder",
@@ -378,6 +381,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     result = solve(inst, options)
     if result.interrupted_by is not None:
         return _interrupted(result, args)
+    if inst.meta.resilience and not args.no_resilience_cost and result.has_plan:
+        from siteopt.solver.resilience_cost import resilience_costs
+
+        resilience_costs(inst, result, options)  # one re-solve per rule (docs/resilience.md)
     if args.quiet:
         def show(x: float | None) -> str:
             return "-" if x is None else f"{x:.10g}"

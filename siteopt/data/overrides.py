@@ -49,6 +49,7 @@ from siteopt.io.read import _parse_cell
 from siteopt.io.schema import (
     METADATA_SECTIONS,
     OVERRIDABLE_SECTIONS,
+    PER_ID_SECTIONS,
     TABLES_BY_NAME,
     Column,
     Metadata,
@@ -75,6 +76,8 @@ SOURCE = "override"
 _KEY = re.compile(r"^(?P<table>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<filters>[^\]]*)\])?"
                   r"\.(?P<target>[A-Za-z_][A-Za-z0-9_]*)(?:\.(?P<op>scale|add))?$")
 _RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
+#: `resilience.CLASS.key`: a key of a per-id section (`PER_ID_SECTIONS`)
+_PER_ID = re.compile(r"^(?P<section>[A-Za-z_]+)\.(?P<id>[^.\[\]=]+)\.(?P<name>[A-Za-z_0-9]+)$")
 
 
 def override_keys() -> dict[str, str]:
@@ -133,6 +136,13 @@ def parse_key(key: str) -> TableOverride | str:
     key = key.replace(" ", "")
     if key in override_keys():
         return key
+    per_id = _PER_ID.match(key)
+    if per_id is not None and per_id["section"] in PER_ID_SECTIONS:
+        return _per_id_key(key, per_id["section"], per_id["name"])
+    if key.split(".", 1)[0] in PER_ID_SECTIONS:
+        raise InputError(Problem(SOURCE, f"{key.split('.', 1)[0]}.CLASS.KEY with KEY one of "
+                                 + ", ".join(PER_ID_SECTIONS[key.split('.', 1)[0]].model_fields),
+                                 column=key, found=key))
     match = _KEY.match(key)
     section = key.split(".", 1)[0]
     if match is None or match["table"] not in TABLES_BY_NAME:
@@ -161,6 +171,18 @@ def parse_key(key: str) -> TableOverride | str:
         raise InputError(Problem(SOURCE, f"a numeric column for .{op} (one of "
                                  f"{', '.join(_numeric(table))})", column=key, found=target))
     return TableOverride(table=table.name, filters=filters, column=target, op=op, key=key)
+
+
+def _per_id_key(key: str, section: str, name: str) -> str:
+    """`section.ID.name` if `name` is a key of the section's model, else an InputError.
+
+    The id (a class for `resilience`) is checked against the tables with the instance.
+    """
+    fields = PER_ID_SECTIONS[section].model_fields
+    if name not in fields:
+        raise InputError(Problem(SOURCE, "a known key" + did_you_mean(name, fields)
+                                 + ": one of " + ", ".join(fields), column=key, found=name))
+    return key
 
 
 def _numeric(table: Table) -> list[str]:
@@ -204,6 +226,14 @@ def apply_overrides(inst: Instance, values: Mapping[str, object]) -> Instance:
     for target, value in parsed:
         if isinstance(target, str):
             section, name = target.split(".", 1)
+            if section in PER_ID_SECTIONS:  # resilience.CLASS.key
+                ident, name = name.rsplit(".", 1)
+                entry = data.setdefault(section, {}).setdefault(ident, {})
+                if value == "":
+                    entry.pop(name, None)  # "" restores the default
+                else:
+                    entry[name] = value
+                continue
             data.setdefault(section, {})[name] = None if value == "" else value  # "" clears
     try:
         meta = Metadata.model_validate(data)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from siteopt.data.network import instance_graph, latency_table, node_ids
+from siteopt.data.resilience import check_resilience, n1_latency
 from siteopt.data.rules import hosting_sites, latency_targets, phase_sequences
 from siteopt.errors import InputError, Problem
 from siteopt.io.frames import row_line
@@ -399,7 +400,10 @@ def cross_check(meta: Metadata, tables: Tables, timings: dict[str, float] | None
     middle = time.perf_counter()
     graph = instance_graph(tables, meta.latency)
     lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
+    if any(rule.n_minus_1_links for rule in meta.resilience.values()):
+        lat["rtt_ms_n1"] = n1_latency(tables, meta.latency, lat)  # models/siteplan.md §8
     check_reachability(meta, tables, lat, problems, warnings)
+    check_resilience(meta, tables, lat, problems, warnings)
     check_service_costs(meta, tables, lat, problems, warnings)
     if problems:
         raise InputError(problems)

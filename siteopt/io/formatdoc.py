@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from siteopt.io.schema import MAX_MAGNITUDE, METADATA_FILE, METADATA_SECTIONS, REQUIRED, TABLES
+from siteopt.io.schema import (
+    MAX_MAGNITUDE,
+    METADATA_FILE,
+    METADATA_SECTIONS,
+    PER_ID_SECTIONS,
+    REQUIRED,
+    TABLES,
+)
 
 
 def _default(value: object) -> str:
@@ -40,6 +47,10 @@ def instance_format_markdown() -> str:
         for name, info in model.model_fields.items():
             default = "required" if info.is_required() else f"`{info.default}`"
             out.append(f"| `{section}.{name}` | {default} | {info.description or ''} |")
+    for section, model in PER_ID_SECTIONS.items():  # one table per class: [resilience.CLASS]
+        for name, info in model.model_fields.items():
+            out.append(f"| `{section}.CLASS.{name}` | `{info.default}` | "
+                       f"{info.description or ''} |")
     out.append("")
     for table in TABLES:
         need = "required" if table.required else "optional"

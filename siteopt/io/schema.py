@@ -438,6 +438,31 @@ class Solver(_Strict):
                        "(0: prove optimality down to HiGHS's absolute gap of 1e-6).")
 
 
+class Resilience(_Strict):
+    """Resilience rules for one demand class (`[resilience.CLASS]`, models/siteplan.md §8)."""
+
+    min_sites: int = Field(1, ge=1, le=1000, description="Geo-redundancy: every region with "
+                           "demand of the class is within its latency target of at least this "
+                           "many open sites able to host the class, in every year with demand "
+                           "(1: no rule). Regions no site can serve at all are left to the "
+                           "unserved-demand rules.")
+    distinct_zones: bool = Field(False, description="Those min_sites sites lie in pairwise "
+                                 "different grid zones.")
+    min_km_apart: float = Field(0.0, ge=0, description="Those min_sites sites are pairwise at "
+                                "least this many km apart (great-circle distance between the "
+                                "sites' lat/lon; 0: no rule).")
+    from_year: int | None = Field(None, ge=1900, le=2200, description="First year the "
+                                  "geo-redundancy rule applies (empty: the horizon's first "
+                                  "year), for sites that cannot be built earlier.")
+    n_minus_1_sites: bool = Field(False, description="N-1 site loss: for every single site "
+                                  "outage, the class's demand that site serves can be re-served "
+                                  "within latency targets by the other sites' spare capacity "
+                                  "(utilised capacity minus normal load), in every year.")
+    n_minus_1_links: bool = Field(False, description="N-1 fibre cut: a site may serve a region "
+                                  "of the class only if the latency target holds after any single "
+                                  "link failure (worst case over single-link removals).")
+
+
 class Metadata(_Strict):
     """The contents of `instance.toml`."""
 
@@ -449,6 +474,9 @@ class Metadata(_Strict):
     latency: Latency = Latency()
     siting: Siting = Siting()
     solver: Solver = Solver()
+    resilience: dict[str, Resilience] = Field(
+        default_factory=dict, description="Resilience rules per demand class "
+        "(`[resilience.CLASS]` tables).")
 
     @property
     def unserved_allowed(self) -> bool:
@@ -472,3 +500,6 @@ METADATA_SECTIONS: dict[str, type[_Strict]] = {
 #: Sections whose scalars `--set section.key=value` may override. The horizon is not among
 #: them: every year in the tables is validated against it when the files are read.
 OVERRIDABLE_SECTIONS = ("economics", "service", "latency", "siting", "solver")
+#: Sections holding one table per id (`[resilience.CLASS]`), keys `section.ID.key`; their
+#: keys are overridable as `--set resilience.CLASS.key=value`.
+PER_ID_SECTIONS: dict[str, type[_Strict]] = {"resilience": Resilience}

@@ -95,7 +95,7 @@ def _field(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, Any]:
         nested = _model_in(info.annotation)
         if nested is None:
             nested = _model_in_container(info.annotation)
-            skip = typing.get_origin(info.annotation) is dict
+        skip = typing.get_origin(info.annotation) is dict  # e.g. [resilience.CLASS]
         owner = nested
     return owner, info
 

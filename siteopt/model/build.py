@@ -27,6 +27,7 @@ from siteopt.model.expressions import define_expressions
 from siteopt.model.indexing import Columns, Lookups, PairArrays
 from siteopt.model.limits import add_budget, add_grid_headroom
 from siteopt.model.objective import define_objective
+from siteopt.model.resilience import add_geo_redundancy, add_n_minus_1_sites
 from siteopt.model.service import add_demand_balance, add_demand_cover, add_serve_link
 from siteopt.model.sets import define_sets, define_variables
 from siteopt.model.tightening import add_grid_cover, add_phase_on
@@ -69,6 +70,8 @@ def create_model(d: ModelData, tighten: bool = True) -> pyo.ConcreteModel:
         add_grid_headroom(m, d, ix)
         add_upgrade_monotone(m, d)
         add_budget(m, d)
+        add_geo_redundancy(m, d, d.resilience)
+        add_n_minus_1_sites(m, d, d.resilience)
         add_site_limit(m, d)
         define_rtt_levels(m, d, cols)
         add_rtt_level_order(m, d)

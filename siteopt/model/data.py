@@ -8,7 +8,7 @@ combinations (latency-feasible pairs, years a phase can be online, years with de
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -23,6 +23,7 @@ from siteopt.data.rules import (
     phase_sequences,
 )
 from siteopt.io.frames import records_frame
+from siteopt.model.resilience_data import ResilienceData, resilience_data
 
 #: Money is carried in USD M; energy tariffs are given in USD/MWh.
 USD_PER_USD_M = 1e6
@@ -84,6 +85,8 @@ class ModelData:
     p_sites: int | None
     site_rule: str
     rtt_levels: list[float]
+    #: `[resilience.CLASS]` settings (models/siteplan.md §8); none: no resilience family
+    resilience: ResilienceData = field(default_factory=ResilienceData)
 
     @property
     def first_year(self) -> int:
@@ -121,6 +124,9 @@ def _allowed_pair_columns(inst: Instance) -> tuple[list[str], list[str], list[st
     lat_site = np.fromiter(map(s_pos.__getitem__, lat["site"]), np.int64, len(lat))
     lat_region = np.fromiter(map(r_pos.__getitem__, lat["region"]), np.int64, len(lat))
     lat_rtt = lat["rtt_ms"].to_numpy(dtype=float)
+    # N-1 fibre cut (models/siteplan.md §8): such a class is pruned on the worst single cut
+    n1_rtt = lat["rtt_ms_n1"].to_numpy(dtype=float) if "rtt_ms_n1" in lat.columns else lat_rtt
+    n1_links = {c for c, rule in inst.meta.resilience.items() if rule.n_minus_1_links}
     free = np.array([r_pos[r] for r, node in zip(regions, tables["regions"]["node"],
                                                    strict=True) if node == ""], dtype=np.int64)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -128,7 +134,8 @@ def _allowed_pair_columns(inst: Instance) -> tuple[list[str], list[str], list[st
         host = np.zeros(len(sites), bool)
         host[[s_pos[s] for s in hosts[c]]] = True
         target = np.array([targets.get((r, c), np.inf) for r in regions], dtype=float)
-        ok = host[lat_site] & (lat_rtt <= target[lat_region] + 1e-9)
+        rtt = n1_rtt if c in n1_links else lat_rtt
+        ok = host[lat_site] & (rtt <= target[lat_region] + 1e-9)
         parts.append((lat_site[ok], lat_region[ok], np.full(int(ok.sum()), ci), lat_rtt[ok]))
         hs = np.flatnonzero(host)  # location-free regions: every hosting site, no latency
         parts.append((np.tile(hs, len(free)), np.repeat(free, len(hs)),
@@ -298,6 +305,7 @@ def build_data(inst: Instance) -> ModelData:
         objective=meta.siting.objective, p_sites=meta.siting.sites,
         site_rule=meta.siting.sites_rule,
         rtt_levels=_rtt_levels(meta.siting.objective, SRCY, latency),
+        resilience=resilience_data(inst),
     )
 
 

@@ -98,6 +98,8 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     if "budgets" in t:
         print_budgets(t["budgets"], con)
 
+    print_resilience(result.resilience, con)
+
     uns = t["unserved"]
     if len(uns):
         tab = Table(title="Unserved demand", title_justify="left")
@@ -219,4 +221,26 @@ def print_graph_report(inst: Instance, latency: pd.DataFrame, comps: list[set[st
         tab.add_column(escape(str(r)), justify="right")
     for s, row in matrix.iterrows():
         tab.add_row(escape(str(s)), *[("-" if pd.isna(x) else f"{x:.1f}") for x in row])
+    con.print(tab)
+
+
+def print_resilience(binding: dict[str, object], con: Console) -> None:
+    """Which resilience rules bind, what each costs and adds, and where it is tight."""
+    if not binding:
+        return
+    tab = Table(title="Resilience rules (binds: the plan without the rule is cheaper)",
+                title_justify="left")
+    for col in ("class", "rule", "binds", "cost USD M", "adds", "tight in the plan (first 3)"):
+        tab.add_column(col)
+    for cls, rules in binding.items():
+        for name, entry in rules.items():  # type: ignore[union-attr]
+            tight = entry.get("tight", [])
+            more = f" (+{len(tight) - 3} more)" if len(tight) > 3 else ""
+            binds = entry.get("binds")
+            basis = "" if entry.get("basis", "").startswith("re-solve") else " (tight)"
+            adds = entry.get("adds_phases") or []
+            tab.add_row(escape(cls), name,
+                        ("?" if binds is None else "yes" if binds else "no") + basis,
+                        _fmt(entry.get("cost_usd_m")), escape(", ".join(adds) or "-"),
+                        escape("; ".join(tight[:3]) + more))
     con.print(tab)

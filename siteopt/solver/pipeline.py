@@ -30,6 +30,7 @@ from siteopt.solver.numerics import coefficient_ranges, numerics_warnings
 from siteopt.solver.polish import polish
 from siteopt.solver.results import RESULT_TABLES, extract
 from siteopt.verify.checker import TOL, CheckReport, check_plan
+from siteopt.verify.resilience import resilience_binding
 
 #: Statuses whose result carries a plan.
 PLAN_STATUSES = ("optimal", "time_limit", "interrupted", "limit")
@@ -63,6 +64,9 @@ class Result:
     #: in summary.json as [key, value] pairs so that `siteopt verify` can rebuild it
     overrides: list[list[object]] = field(default_factory=list)
     instance_path: str | None = None  # the folder the instance was read from, if any
+    #: which `[resilience.CLASS]` rules bind (are tight) in the plan, per class and rule
+    #: (`siteopt.verify.resilience.resilience_binding`); {} without resilience rules
+    resilience: dict[str, object] = field(default_factory=dict)
 
     @property
     def has_plan(self) -> bool:
@@ -99,6 +103,7 @@ class Result:
                         "method": self.options.method},
             "method": self.method.as_json() if self.method is not None else None,
             "warnings": self.warnings,
+            "resilience": self.resilience,
             "versions": package_versions(),
         }
 
@@ -257,11 +262,12 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
             violations.append(f"HiGHS {name} {solver_value:.6f} differs from the plan's "
                               f"recomputed value {value:.6f}")
     timings["verify"] = time.perf_counter() - t
+    binding = resilience_binding(inst, tables)
     timings["total"] = sum(timings.values())
     return Result(status=primary.status, objective=objective, bound=_finite(primary.bound),
                   gap=_finite(primary.gap), verified=not violations, violations=violations,
                   tables=tables, timings=timings, size=size, solver_status=primary.model_status,
-                  check=report, total_cost=total_cost, **base)
+                  check=report, total_cost=total_cost, resilience=binding, **base)
 
 
 def _cheapest_keeping(model: object, mat: Matrices, primary: SolverOutcome,

@@ -1,0 +1,267 @@
+"""Resilience rules ([resilience.CLASS], models/siteplan.md §8) on hand-derived tiny instances.
+
+The optima are derived in instances/tiny/README.md (section "Resilience"); the N-1 fibre
+latencies of the model's shortest-path-tree method are compared with the checker's brute
+force on random multigraphs; bad settings are rejected through the real command line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import siteopt
+from siteopt.data.resilience import haversine_km, n1_latency
+from siteopt.errors import ExitCode, InputError
+from siteopt.io.schema import Metadata
+from siteopt.model.data import allowed_pairs
+from siteopt.verify.resilience import n1_rtt
+from tests.conftest import REPO, TINY
+
+# (folder, overrides) -> (objective, sites built)
+KNOWN = {
+    ("n1-site", ()): (220.0, {"A", "B"}),
+    ("n1-site", ("resilience.cloud.n_minus_1_sites=false",)): (100.0, {"A"}),
+    ("n1-link", ()): (120.0, {"B"}),
+    ("n1-link", ("resilience.cloud.n_minus_1_links=false",)): (50.0, {"C"}),
+    ("geo-zones", ()): (210.0, {"A", "B"}),
+    ("geo-zones", ("resilience.cloud.distinct_zones=false",)): (205.0, {"A", "D"}),
+    ("geo-zones", ("resilience.cloud.distinct_zones=false",
+                   "resilience.cloud.min_km_apart=20")): (250.0, {"A", "C"}),
+    ("geo-zones", ("resilience.cloud.min_km_apart=20",)): (260.0, {"B", "C"}),
+    ("geo-zones", ("resilience.cloud.min_sites=1",)): (100.0, {"A"}),
+}
+
+
+def _inst(name: str, overrides: tuple[str, ...] = ()) -> siteopt.Instance:
+    inst = siteopt.load_instance(TINY / name)
+    return siteopt.apply_overrides(inst, dict(o.split("=", 1) for o in overrides))
+
+
+@pytest.mark.parametrize("case", sorted(KNOWN), ids=lambda c: f"{c[0]}{list(c[1])}")
+def test_hand_derived_resilient_optimum(case):
+    objective, sites = KNOWN[case]
+    result = siteopt.solve(_inst(*case))
+    assert result.status == "optimal" and result.verified, result.violations
+    assert result.objective == pytest.approx(objective, abs=1e-6)
+    assert set(result.tables["schedule"]["site"]) == sites
+
+
+def test_tight_rules_are_reported_in_the_plan():
+    result = siteopt.solve(_inst("geo-zones"))
+    entry = result.resilience["cloud"]["geo_redundancy"]
+    assert entry["binds"] and entry["tight"] == ["R 2030: A, B"]
+    assert result.summary()["resilience"] == result.resilience
+
+
+def test_re_solve_says_what_each_rule_costs_and_adds():
+    from siteopt.solver.highs import SolveOptions
+    from siteopt.solver.resilience_cost import resilience_costs
+
+    inst = _inst("n1-site")
+    result = siteopt.solve(inst)
+    report = resilience_costs(inst, result, SolveOptions(progress=False))
+    entry = report["cloud"]["n_minus_1_sites"]
+    assert entry["binds"] is True and entry["cost_usd_m"] == pytest.approx(120.0)
+    assert entry["adds_phases"] == ["B/P1@2030"] and entry["adds_sites"] == ["B"]
+
+
+def test_n1_latencies_of_the_route_cut_instance():
+    inst = _inst("n1-link")
+    lat = inst.latency.set_index("site")
+    # A: 1 ms direct, 3.5 ms via hub after the cut; B: 2 ms, 2.5 ms via x; C: single-homed
+    assert lat.loc["A", "rtt_ms"] == pytest.approx(1.0)
+    assert lat.loc["A", "rtt_ms_n1"] == pytest.approx(3.5)
+    assert lat.loc["B", "rtt_ms_n1"] == pytest.approx(2.5)
+    assert math.isinf(lat.loc["C", "rtt_ms_n1"])
+    assert allowed_pairs(inst)["site"].tolist() == ["B"]
+
+
+def _random_tables(seed: int) -> dict[str, pd.DataFrame]:
+    rng = random.Random(seed)
+    nodes = [f"n{i}" for i in range(rng.randint(4, 9))]
+    links = []
+    for i in range(1, len(nodes)):  # a random tree, then extra links (some reversed)
+        links.append((nodes[rng.randrange(i)], nodes[i]))
+    for _ in range(rng.randint(0, 8)):
+        a, b = rng.sample(nodes, 2)
+        links.append((a, b))
+    frame = pd.DataFrame({"a": [a for a, _ in links], "b": [b for _, b in links],
+                          "km": [float(rng.choice([0, 10, 20, 35, 50])) for _ in links],
+                          "extra_rtt_ms": [rng.choice([0.0, 0.1]) for _ in links]})
+    return {"links": frame,
+            "nodes": pd.DataFrame({"node": nodes}),
+            "sites": pd.DataFrame({"site": ["S1", "S2", "S3"],
+                                   "node": rng.sample(nodes, 3)}),
+            "regions": pd.DataFrame({"region": ["R1", "R2"], "node": rng.sample(nodes, 2)})}
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_shortest_path_tree_method_equals_brute_force(seed):
+    """n1_latency (removals on shortest-path trees only) == checker's every-link removal."""
+    from types import SimpleNamespace
+
+    from siteopt.io.schema import Latency
+
+    tables = _random_tables(seed)
+    latency = Latency(rtt_ms_per_km=0.01, rtt_ms_per_hop=0.05, rtt_ms_fixed=0.5)
+    pairs = [(s, r) for s in tables["sites"]["site"] for r in tables["regions"]["region"]]
+    lat = pd.DataFrame({"site": [s for s, _ in pairs], "region": [r for _, r in pairs]})
+    fast = n1_latency(tables, latency, lat)
+    inst = SimpleNamespace(meta=SimpleNamespace(latency=latency),
+                           table=lambda name: tables[name])
+    slow = n1_rtt(inst, set(pairs))  # type: ignore[arg-type]
+    for (s, r), value in zip(pairs, fast, strict=True):
+        assert value == pytest.approx(slow[s, r], abs=1e-9), (s, r)
+
+
+def test_haversine_is_great_circle_km():
+    assert haversine_km(21.0, 105.5, 21.0, 105.55) == pytest.approx(5.19, abs=0.01)
+    assert haversine_km(0.0, 0.0, 0.0, 180.0) == pytest.approx(math.pi * 6371.0088)
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "siteopt", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=300)
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ("resilience.cloud.min_sites=3", "resilience.cloud.min_sites at most 2, the sites in "
+     "different zones that can serve region R"),
+    ("resilience.cloudy.min_sites=2", "a class of classes.csv after 'resilience.': one of "
+     "cloud, found 'cloudy'"),
+    ("resilience.cloud.min_km_apart=-5", "column 'resilience.cloud.min_km_apart': expected a "
+     "number >= 0, found '-5'"),
+    ("resilience.cloud.min_site=2", "expected a known key (did you mean 'min_sites'?)"),
+])
+def test_bad_settings_exit_2_with_the_key_and_the_expected_form(setting, expected):
+    proc = run("solve", str(TINY / "geo-zones"), "--set", setting)
+    assert proc.returncode == ExitCode.BAD_INPUT, proc.stdout + proc.stderr
+    assert expected in " ".join((proc.stdout + proc.stderr).split())
+
+
+def test_bad_settings_in_the_file_name_the_file(tiny_copy):
+    folder = tiny_copy("geo-zones")
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text() + "min_km_apart = -1\n[resilience.ai]\nmin_sites = 2\n")
+    with pytest.raises(InputError) as err:
+        siteopt.load_instance(folder)
+    text = str(err.value)
+    assert "instance.toml" in text and "resilience.cloud.min_km_apart" in text
+    toml.write_text(toml.read_text().replace("min_km_apart = -1\n", ""))
+    with pytest.raises(InputError, match=r"resilience.ai.*one of cloud"):
+        siteopt.load_instance(folder)
+
+
+def test_n1_for_a_region_only_one_site_reaches_is_an_error_without_unserved():
+    inst = _inst("n1-link", ("resilience.cloud.n_minus_1_links=false",
+                             "resilience.cloud.n_minus_1_sites=true"))
+    assert inst.warnings == ()  # A, B and C all reach R within 3 ms
+    with pytest.raises(InputError, match="only site C can serve it"):
+        siteopt.apply_overrides(inst, {"latency_targets[region=R].max_rtt_ms": 0.6})
+    lenient = siteopt.apply_overrides(inst, {"service.allow_unserved": True,
+                                             "latency_targets[region=R].max_rtt_ms": 0.6})
+    assert any("only site C can serve it" in w for w in lenient.warnings)
+
+
+def test_solve_summary_reports_the_rules(tmp_path):
+    out = tmp_path / "r"
+    proc = run("solve", str(TINY / "n1-link"), "--out", str(out), "--no-report")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "Resilience rules" in proc.stdout and "n_minus_1_links" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    entry = summary["resilience"]["cloud"]["n_minus_1_links"]
+    assert entry["binds"] is True and entry["cost_usd_m"] == pytest.approx(70.0)
+    assert entry["adds_phases"] == ["B/P1@2030"]
+    proc = run("verify", str(TINY / "n1-link"), str(out))
+    assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
+
+
+@st.composite
+def resilient_instances(draw):
+    """Small random instances where every rule has room: 2-4 sites, meshed fibre, 2 classes.
+
+    Sites have one or two phases (air, dlc or either), coordinates, one of two zones; two
+    located regions and a location-free one; unserved demand is allowed (priced), so the
+    N-1 rules may leave single-site regions unserved instead of making the instance invalid.
+    """
+    y0 = 2030
+    years = list(range(y0, y0 + draw(st.integers(1, 2))))
+    n = draw(st.integers(2, 4))
+    sites, phases = [], []
+    for i in range(n):
+        sites.append({"site": f"S{i}", "zone": draw(st.sampled_from(["Z0", "Z1"])),
+                      "node": f"n{i}", "lat": 21.0,
+                      "lon": 105.5 + 0.1 * draw(st.integers(0, 5)),
+                      "open_cost_usd_m": float(draw(st.integers(0, 20)))})
+        for j in range(draw(st.integers(1, 2))):
+            phases.append({"site": f"S{i}", "phase": f"P{j}",
+                           "it_mw": float(draw(st.integers(3, 12))),
+                           "capex_usd_m": float(draw(st.integers(10, 100))),
+                           "cooling": draw(st.sampled_from([("air",), ("dlc",),
+                                                            ("air", "dlc")])),
+                           "lead_months": draw(st.sampled_from([0, 0, 12]))})
+    links = [{"a": f"n{i}", "b": "hub", "km": float(draw(st.integers(0, 300)))}
+             for i in range(n)]
+    links += [{"a": "hub", "b": "c0", "km": 10.0}, {"a": "hub", "b": "c1", "km": 60.0}]
+    for i in range(n):  # direct routes: some pairs survive a cut
+        for c in ("c0", "c1"):
+            if draw(st.booleans()):
+                links.append({"a": c, "b": f"n{i}", "km": float(draw(st.integers(0, 300)))})
+    demand = [{"region": r, "class": c, "year": y, "it_mw": float(draw(st.integers(0, 8)))}
+              for r, c in (("R0", "cloud"), ("R1", "cloud"), ("AI", "gpu"))
+              for y in years]
+    tables = {
+        "sites": pd.DataFrame(sites), "phases": pd.DataFrame(phases),
+        "cooling": pd.DataFrame({"cooling": ["air", "dlc"], "pue": [1.5, 1.2]}),
+        "zones": pd.DataFrame({"zone": ["Z0", "Z1"]}),
+        "headroom": pd.DataFrame([{"zone": z, "year": y, "headroom_mw": 100.0}
+                                  for z in ("Z0", "Z1") for y in years]),
+        "links": pd.DataFrame(links),
+        "regions": pd.DataFrame({"region": ["R0", "R1", "AI"], "node": ["c0", "c1", ""]}),
+        "classes": pd.DataFrame({"class": ["cloud", "gpu"], "cooling": [(), ("dlc",)]}),
+        "demand": pd.DataFrame(demand),
+        "latency_targets": pd.DataFrame([{"region": "R0", "class": "cloud",
+                                          "max_rtt_ms": float(draw(st.sampled_from(
+                                              [2.0, 3.0, 5.0])))}]),
+    }
+    rules = {}
+    for cls in ("cloud", "gpu"):  # cloud always has rules, gpu sometimes
+        if cls == "cloud" or draw(st.booleans()):
+            rules[cls] = {"min_sites": draw(st.sampled_from([2, 1])),
+                          "distinct_zones": draw(st.booleans()),
+                          "min_km_apart": draw(st.sampled_from([0.0, 15.0, 0.0])),
+                          "n_minus_1_sites": draw(st.sampled_from([True, False])),
+                          "n_minus_1_links": draw(st.sampled_from([False, True]))}
+    meta = Metadata.model_validate({
+        "name": "random-resilient", "horizon": {"first_year": y0, "last_year": years[-1]},
+        "service": {"allow_unserved": True, "unserved_penalty_usd_m_per_mw_year": 40.0,
+                    "max_utilization": draw(st.sampled_from([0.75, 1.0]))},
+        "latency": {"rtt_ms_per_km": 0.01, "rtt_ms_fixed": 0.5}, "resilience": rules})
+    return meta, tables
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(resilient_instances())
+def test_every_resilient_plan_passes_the_independent_checker(drawn):
+    """The model's resilience families and the checker's own rules agree on random plans."""
+    meta, tables = drawn
+    try:
+        inst = siteopt.from_tables(meta, tables)
+    except InputError as exc:  # settings no plan can meet are input errors
+        assert exc.problems
+        return
+    result = siteopt.solve(inst)
+    assert result.status in ("optimal", "infeasible"), result.status
+    if result.status == "optimal":
+        assert result.verified, result.violations
