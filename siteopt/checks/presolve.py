@@ -114,7 +114,7 @@ class InstanceView:
                 else:
                     first = max(ready, first_online_year(row["earliest_decision_year"],
                                                          lead_years(int(row["lead_months"])),
-                                                         self.y0))
+                                                         self.y0, row["earliest_online_year"]))
                 ready = first
                 self.phases.setdefault(site, []).append(_Phase(
                     site=site, phase=row["phase"], it_mw=float(row["it_mw"]),

@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from siteopt.data.network import instance_graph, latency_table, node_ids
-from siteopt.data.rules import hosting_sites, latency_targets, phase_sequences
+from siteopt.data.catalog import check_catalog
+from siteopt.data.network import instance_graph, latency_table, node_ids, with_given_latency
+from siteopt.data.rules import hosting_sites, latency_targets, located_regions, phase_sequences
 from siteopt.errors import InputError, Problem
 from siteopt.io.frames import row_line
 from siteopt.io.schema import SOURCE_TAG, TABLES_BY_NAME, Metadata, source_tag_problem
@@ -182,12 +183,13 @@ def check_budgets(meta: Metadata, tables: Tables, problems: list[Problem],
 def check_latency_targets(meta: Metadata, tables: Tables, problems: list[Problem],
                           warnings: list[str]) -> None:
     """Latency targets only for regions that have a location."""
-    regions = tables["regions"].set_index("region")["node"]
+    regions = set(tables["regions"]["region"])
+    located = located_regions(tables)
     targets = tables["latency_targets"]
     for i, region in enumerate(targets["region"]):
-        if region in regions.index and regions[region] == "":
-            problems.append(Problem(_file("latency_targets"), "a region with a node "
-                                    "(location-free regions have no latency)",
+        if region in regions and region not in located:
+            problems.append(Problem(_file("latency_targets"), "a region with a node or rows in "
+                                    "latency.csv (location-free regions have no latency)",
                                     row=row_line(targets, i), column="region", found=region))
 
 
@@ -204,6 +206,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     target_line = {(r, c): row_line(lt, i) for i, (r, c) in enumerate(
         zip(lt["region"], lt["class"], strict=True))}
     region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
+    located = located_regions(tables)
     demand = tables["demand"]
     positive = demand.loc[demand["it_mw"] > 0, ["region", "class"]]
     first_row: dict[tuple[str, str], int] = {}
@@ -223,13 +226,14 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                                     f"existing capacity has a cooling allowed for {cls})",
                                     row=line, column="class", found=cls))
             continue
-        if region_node[region] == "":
+        if region not in located:
             continue
         reach = [(rtt, site) for rtt, site in by_region.get(region, ()) if site in candidates]
         if not reach:
             problems.append(Problem(_file("demand"), f"a region connected by fiber to a site "
                                     f"that can host class {cls}", row=line, column="region",
-                                    found=f"{region} (node {region_node[region]} is cut off)"))
+                                    found=f"{region} (node {region_node[region] or 'none'} is "
+                                    "cut off and latency.csv lists no such site)"))
             continue
         target = targets.get((region, cls))
         best, site = min(reach)
@@ -377,7 +381,7 @@ CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
     check_budgets, check_latency_targets, check_links, check_siting, check_service,
-    check_source_tags,
+    check_source_tags, check_catalog,
 )
 
 
@@ -398,7 +402,8 @@ def cross_check(meta: Metadata, tables: Tables, timings: dict[str, float] | None
         raise InputError(problems)
     middle = time.perf_counter()
     graph = instance_graph(tables, meta.latency)
-    lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
+    lat = with_given_latency(latency_table(graph, tables["sites"], tables["regions"],
+                                           meta.latency), tables["latency"])
     check_reachability(meta, tables, lat, problems, warnings)
     check_service_costs(meta, tables, lat, problems, warnings)
     if problems:

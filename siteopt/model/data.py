@@ -20,8 +20,10 @@ from siteopt.data.rules import (
     hosting_sites,
     latency_targets,
     lead_years,
+    located_regions,
     phase_sequences,
 )
+from siteopt.data.separation import site_distances
 from siteopt.io.frames import records_frame
 
 #: Money is carried in USD M; energy tariffs are given in USD/MWh.
@@ -84,6 +86,10 @@ class ModelData:
     p_sites: int | None
     site_rule: str
     rtt_levels: list[float]
+    #: single-source service (`service.single_source`): one site per (region, class, year)
+    single_source: bool = False
+    #: p-dispersion: km between every pair of sites (a, b), a before b in S
+    separation: dict[tuple[str, str], float] | None = None
 
     @property
     def first_year(self) -> int:
@@ -121,8 +127,8 @@ def _allowed_pair_columns(inst: Instance) -> tuple[list[str], list[str], list[st
     lat_site = np.fromiter(map(s_pos.__getitem__, lat["site"]), np.int64, len(lat))
     lat_region = np.fromiter(map(r_pos.__getitem__, lat["region"]), np.int64, len(lat))
     lat_rtt = lat["rtt_ms"].to_numpy(dtype=float)
-    free = np.array([r_pos[r] for r, node in zip(regions, tables["regions"]["node"],
-                                                   strict=True) if node == ""], dtype=np.int64)
+    located = located_regions(tables)
+    free = np.array([r_pos[r] for r in regions if r not in located], dtype=np.int64)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for ci, c in enumerate(classes):
         host = np.zeros(len(sites), bool)
@@ -194,7 +200,8 @@ def build_data(inst: Instance) -> ModelData:
         if key in phase_committed:
             start = phase_committed[key]
         else:
-            start = first_online_year(row.earliest_decision_year, phase_lead[key], y0)
+            start = first_online_year(row.earliest_decision_year, phase_lead[key], y0,
+                                      row.earliest_online_year)
         SPKY.extend((key[0], key[1], k, y) for k in techs for y in Y if y >= start)
 
     zones = t["zones"]
@@ -298,6 +305,9 @@ def build_data(inst: Instance) -> ModelData:
         objective=meta.siting.objective, p_sites=meta.siting.sites,
         site_rule=meta.siting.sites_rule,
         rtt_levels=_rtt_levels(meta.siting.objective, SRCY, latency),
+        single_source=meta.service.single_source,
+        separation=(site_distances(t) if meta.siting.objective == "min_separation_km"
+                    else None),
     )
 
 
