@@ -120,6 +120,10 @@ def test_vietnam_compiles_to_the_rule_based_model() -> None:
     ["service.strong_linking=false"],
     ["service.allow_unserved=false"],
     ["siting.objective=uncovered_mw", "siting.sites=2", "latency.max_rtt_ms=8"],
+    ["service.single_source=true"],
+    ["service.single_source=true", "service.allow_unserved=true"],
+    ["siting.objective=backup_uncovered_mw", "siting.sites=4"],
+    ["siting.objective=min_separation_km", "siting.sites=3"],
 ])
 def test_vietnam_variants_compile_to_the_rule_based_model(overrides: list[str]) -> None:
     _check(VIETNAM, overrides)

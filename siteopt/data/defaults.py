@@ -5,14 +5,16 @@ A location analyst's instance needs only `instance.toml`, `sites.csv`, `regions.
 distances as costs). Each data-center table that is absent (or has no rows) gets a default
 that changes nothing a location model asks about:
 
-| table | default |
-|---|---|
-| `cooling.csv` | one technology `default`: PUE 1, capex_factor 1, buildable |
-| `zones.csv` | one zone `default`; every site with an empty `zone` is in it |
-| `headroom.csv` | never binding: every zone, every year, the facility MW of every phase and existing capacity at the largest PUE (plus 1) |
-| `classes.csv` | one class `default`, hosted by every cooling; demand rows with an empty `class` are of it |
-| `phases.csv` | each site without existing capacity gets one phase `P1`: `it_mw` = the site's `max_it_mw` if set, else the largest total demand of any year (uncapacitated), capex 0, lead 0, any cooling |
-| `links.csv` | no fiber graph: latencies come from `latency.csv` only |
+* `cooling.csv`: one technology `default`, PUE 1, capex_factor 1, buildable;
+* `zones.csv`: one zone `default`; every site with an empty `zone` is in it;
+* `headroom.csv`: never binding: every zone and year gets the facility MW of every phase
+  and existing capacity at the largest PUE, plus 1;
+* `classes.csv`: one class `default`, hosted by every cooling; demand rows with an empty
+  `class` are of it;
+* `phases.csv`: each site without existing capacity gets one phase `P1` with `it_mw` = the
+  site's `max_it_mw` if set, else the largest total demand of any year (uncapacitated),
+  capex 0, lead 0, any cooling;
+* `links.csv`: no fiber graph; latencies come from `latency.csv` only.
 
 A table that is given is used as it is: then an empty `sites.zone` or `demand.class` is an
 error (the id must name a row of the given table).

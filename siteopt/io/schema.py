@@ -130,7 +130,9 @@ SITES = Table(
 
 PHASES = Table(
     name="phases",
-    meaning="Discrete capacity phases of each site, built in order, each at most once.",
+    meaning="Discrete capacity phases of each site, built in order, each at most once. "
+    "Absent or empty: each site without existing capacity gets one phase P1 of max_it_mw "
+    "(else the largest total demand of a year), capex 0, lead 0.",
     key=("site", "phase"),
     references={"site": "sites"},
     required=False,
@@ -162,7 +164,8 @@ PHASES = Table(
 
 COOLING = Table(
     name="cooling",
-    meaning="Cooling technologies: efficiency (PUE) against capital cost.",
+    meaning="Cooling technologies: efficiency (PUE) against capital cost. Absent or empty: one "
+    "technology `default` with PUE 1.",
     key=("cooling",),
     required=False,
     columns=(
@@ -179,7 +182,8 @@ COOLING = Table(
 
 ZONES = Table(
     name="zones",
-    meaning="Grid zones (substation groups) whose headroom the sites in them share.",
+    meaning="Grid zones (substation groups) whose headroom the sites in them share. Absent or "
+    "empty: one zone `default` holding every site with an empty zone.",
     key=("zone",),
     required=False,
     columns=(
@@ -195,7 +199,8 @@ ZONES = Table(
 HEADROOM = Table(
     name="headroom",
     meaning="Facility power the grid can supply to data centers in a zone, per year "
-    "(every zone, every horizon year).",
+    "(every zone, every horizon year). Absent or empty: never binding (all phases and "
+    "existing capacity at the largest PUE, plus 1 MW).",
     key=("zone", "year"),
     references={"zone": "zones"},
     required=False,
@@ -246,7 +251,8 @@ NODES = Table(
 
 LINKS = Table(
     name="links",
-    meaning="Fiber links (undirected) between nodes.",
+    meaning="Fiber links (undirected) between nodes. Absent: no fiber graph (latencies from "
+    "latency.csv only).",
     key=("a", "b"),
     references={"a": "nodes", "b": "nodes"},
     required=False,
@@ -274,7 +280,8 @@ REGIONS = Table(
 
 CLASSES = Table(
     name="classes",
-    meaning="Demand classes and the cooling technologies that can host them.",
+    meaning="Demand classes and the cooling technologies that can host them. Absent or empty: "
+    "one class `default` (demand rows with an empty class).",
     key=("class",),
     required=False,
     columns=(

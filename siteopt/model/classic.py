@@ -105,7 +105,7 @@ def add_backup_cover(m: pyo.ConcreteModel, d: ModelData, cols: Columns) -> None:
 
 def separation_pairs(d: ModelData) -> tuple[float, list[tuple[str, str, float]]]:
     """p-dispersion: the largest distance D_max and the pairs (a, b, km) with km < D_max."""
-    dist = d.separation or {}
+    dist = d.site_km or {}
     top = max(dist.values(), default=0.0)
     return top, [(a, b, km) for (a, b), km in dist.items() if km < top]
 
@@ -144,7 +144,7 @@ def add_single_source(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
     may not go unserved);
     assign_link: serve[s,r,c,y] <= demand[r,c,y] assign[s,r,c,y] (no big-M: the demand).
     """
-    if not d.single_source:
+    if not d.single_sourced:
         return
     m.assign = pyo.Var(m.SRCY, within=pyo.Binary)
     cols.add(m, "assign")

@@ -87,9 +87,9 @@ class ModelData:
     site_rule: str
     rtt_levels: list[float]
     #: single-source service (`service.single_source`): one site per (region, class, year)
-    single_source: bool = False
+    single_sourced: bool = False
     #: p-dispersion: km between every pair of sites (a, b), a before b in S
-    separation: dict[tuple[str, str], float] | None = None
+    site_km: dict[tuple[str, str], float] | None = None
 
     @property
     def first_year(self) -> int:
@@ -305,9 +305,9 @@ def build_data(inst: Instance) -> ModelData:
         objective=meta.siting.objective, p_sites=meta.siting.sites,
         site_rule=meta.siting.sites_rule,
         rtt_levels=_rtt_levels(meta.siting.objective, SRCY, latency),
-        single_source=meta.service.single_source,
-        separation=(site_distances(t) if meta.siting.objective == "min_separation_km"
-                    else None),
+        single_sourced=meta.service.single_source,
+        site_km=(site_distances(t) if meta.siting.objective == "min_separation_km"
+                 else None),
     )
 
 

@@ -165,7 +165,7 @@ def objective_value(name: str, tables: dict[str, pd.DataFrame],
                 count[r, c, y] = count.get((r, c, y), 0) + 1
         return float(sum(mw for key, mw in data.demand.items() if count.get(key, 0) < 2))
     if name == "min_separation_km":
-        dist = data.separation or {}
+        dist = data.site_km or {}
         used = [km for (a, b), km in dist.items() if a in opened and b in opened]
         return float(min(used, default=max(dist.values(), default=0.0)))
     raise ValueError(name)
