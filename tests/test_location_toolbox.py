@@ -356,3 +356,19 @@ def test_bad_settings_get_clear_errors(meta, tables, expected):
     with pytest.raises(InputError) as err:
         from_tables(meta, base)
     assert expected in str(err.value)
+
+
+def test_one_warning_per_cause():
+    """Three phases after the horizon and three regions out of reach: two warnings."""
+    from siteopt.checks.presolve import presolve_checks
+
+    tables = _location(["A", "B", "C"], ["x", "y", "z"], [1.0, 1.0, 1.0], latency=pd.DataFrame(
+        [(s, r, 9.0) for s in "ABC" for r in "xyz"], columns=["site", "region", "rtt_ms"]),
+        phases=pd.DataFrame({"site": list("ABC"), "phase": "P1", "it_mw": 5.0,
+                             "capex_usd_m": 1.0, "lead_months": 60}))
+    inst = from_tables(_meta(service={"allow_unserved": True}, latency={"max_rtt_ms": 5.0}),
+                       tables)
+    unreachable = [w for w in inst.warnings if "no site within" in w]
+    assert len(unreachable) == 1 and unreachable[0].startswith("3 (region, class) pairs")
+    late = [f for f in presolve_checks(inst) if f.check == "check_phase_horizon"]
+    assert len(late) == 1 and late[0].message.startswith("3 warnings of one cause")

@@ -512,10 +512,46 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+#: Examples a merged warning quotes before "and N more".
+EXAMPLES = 3
+
+
+def one_per_cause(found: list[Finding]) -> list[Finding]:
+    """One warning per cause: a check's several warnings merged into one, with a count.
+
+    A cause (one check) that fires for many sites, phases, zones or sponsors is one thing
+    to fix; its warning says how many it found, quotes the first few and lists their rows.
+    Errors are kept one by one (each is a proof of infeasibility on its own).
+    """
+    out: list[Finding] = []
+    merged: dict[str, list[Finding]] = {}
+    for f in found:
+        if f.level == "warning":
+            if f.check not in merged:
+                merged[f.check] = []
+                out.append(f)  # placeholder keeps the first one's position
+            merged[f.check].append(f)
+        else:
+            out.append(f)
+    for i, f in enumerate(out):
+        group = merged.get(f.check) if f.level == "warning" else None
+        if not group or len(group) == 1:
+            continue
+        quoted = "; ".join(g.message for g in group[:EXAMPLES])
+        more = f"; and {len(group) - EXAMPLES} more" if len(group) > EXAMPLES else ""
+        rows = tuple(dict.fromkeys(r for g in group for r in g.rows))
+        out[i] = Finding(f.check, "warning", f"{len(group)} warnings of one cause "
+                         f"({f.check}): {quoted}{more}", rows[:EXAMPLES * 2])
+    return out
+
+
 def presolve_checks(inst: Instance) -> list[Finding]:
-    """Run every pre-solve check on a validated instance; errors first, then warnings."""
+    """Run every pre-solve check on a validated instance; errors first, then warnings.
+
+    Warnings come one per cause (`one_per_cause`).
+    """
     view = InstanceView(inst)
-    found = [f for check in CHECKS for f in check(view)]
+    found = one_per_cause([f for check in CHECKS for f in check(view)])
     return [f for f in found if f.level == "error"] + [f for f in found if f.level == "warning"]
 
 

@@ -218,6 +218,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     for site, region, rtt in lat[["site", "region", "rtt_ms"]].itertuples(index=False,
                                                                            name=None):
         by_region.setdefault(region, []).append((float(rtt), site))
+    unreachable: list[str] = []  # one warning for the cause, with a count and examples
     for (region, cls), row in first_row.items():
         candidates = hosts.get(cls, set())
         line = row_line(demand, row)
@@ -241,7 +242,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
             text = (f"region {region}, class {cls}: no site within {target:g} ms round trip "
                     f"(nearest: {site} at {best:.2f} ms)")
             if meta.unserved_allowed:
-                warnings.append(text + "; its demand will be unserved")
+                unreachable.append(text)
             elif (region, cls) in target_line:
                 problems.append(Problem(_file("latency_targets"), "a target some site can "
                                         "meet (or unserved demand allowed)",
@@ -251,6 +252,12 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                 problems.append(Problem("instance.toml", "a default target some site can "
                                         "meet (or unserved demand allowed)",
                                         column="latency.max_rtt_ms", found=text))
+    if unreachable:
+        head = "; ".join(unreachable[:3])
+        more = f"; and {len(unreachable) - 3} more" if len(unreachable) > 3 else ""
+        count = f"{len(unreachable)} (region, class) pairs have no site within target: " if len(
+            unreachable) > 1 else ""
+        warnings.append(f"{count}{head}{more}; their demand will be unserved")
 
 
 def check_service_costs(meta: Metadata, tables: Tables, lat: pd.DataFrame,
