@@ -372,3 +372,21 @@ def test_one_warning_per_cause():
     assert len(unreachable) == 1 and unreachable[0].startswith("3 (region, class) pairs")
     late = [f for f in presolve_checks(inst) if f.check == "check_phase_horizon"]
     assert len(late) == 1 and late[0].message.startswith("3 warnings of one cause")
+
+
+@pytest.mark.parametrize(("name", "closed", "worse"), [
+    ("backup-cover", "D", 8.0),  # without D: r1 has no backup, nor anything else
+    ("p-dispersion", "C", 7.0),  # A and D alone: 7 km apart
+])
+def test_checker_recomputes_the_new_objectives(name, closed, worse):
+    """The checker's own coverage and distances: a misreported value or plan is caught."""
+    from siteopt.verify.checker import Facts, check_plan
+
+    inst = siteopt.load_instance(TINY / name)
+    result = siteopt.solve(inst)
+    assert check_plan(inst, result.tables, result.objective).ok
+    assert not check_plan(inst, result.tables, result.objective + 1).ok
+    plan = {k: v.copy() for k, v in result.tables.items()}
+    plan["sites"].loc[plan["sites"]["site"] == closed, "open_year"] = None
+    plan["schedule"] = plan["schedule"][plan["schedule"]["site"] != closed]
+    assert Facts(inst, plan, None).objective == pytest.approx(worse)
