@@ -79,7 +79,11 @@ def apply_defaults(meta: Metadata, tables: dict[str, pd.DataFrame],
         pue = float(out["cooling"]["pue"].max())
         total = float(out["phases"]["it_mw"].sum() + sites["existing_it_mw"].sum())
         years = range(meta.horizon.first_year, meta.horizon.last_year + 1)
-        out["headroom"] = _typed("headroom", [
-            {"zone": z, "year": y, "headroom_mw": round(total * pue + 1.0, 6)}
-            for z in out["zones"]["zone"] for y in years], meta, problems)
+        headroom = _typed("headroom", [{"zone": z, "year": y, "headroom_mw": 0.0}
+                                       for z in out["zones"]["zone"] for y in years],
+                          meta, problems)
+        # set after typing: many uncapacitated sites may sum past MAX_MAGNITUDE, which
+        # bounds what an instance states, not this derived never-binding value
+        headroom["headroom_mw"] = round(total * pue + 1.0, 6)
+        out["headroom"] = headroom
     return out
