@@ -78,6 +78,7 @@ def _sf() -> tuple[pd.DataFrame, list[str], list[str]]:
     return dist, sorted(dist["name"].unique()), sorted(dist["DestinationName"].unique())
 
 
+@pytest.mark.slow
 def test_spopt_lscpb_san_francisco():
     """LSCP-B at radius 5000: 8 stores (the set-covering number), 145 of 205 tracts backed.
 
@@ -163,6 +164,7 @@ def coverings(draw: st.DrawFn):
     return n, m, rtt, weights, draw(st.integers(0, 9))
 
 
+@pytest.mark.slow
 @CASES
 @given(coverings())
 def test_backup_cover_matches_enumeration(case):
