@@ -191,6 +191,8 @@ def add_single_source(m: pyo.ConcreteModel, d: ModelData) -> None:
         by_rcy[r, c, y].append(s)
 
     def one(m: pyo.ConcreteModel, r: str, c: str, y: int) -> object:
+        if not by_rcy[r, c, y]:
+            return pyo.Constraint.Skip
         total = pyo.quicksum(m.assign[s, r, c, y] for s in by_rcy[r, c, y])
         return total <= 1 if d.allow_unserved else total == 1
 

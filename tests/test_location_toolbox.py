@@ -192,6 +192,24 @@ def test_backup_cover_matches_enumeration(case):
     assert result.objective == pytest.approx(best)
 
 
+@CASES
+@given(coverings(), st.integers(1, 5))
+def test_p_center_on_a_non_metric_latency_matrix(case, p):
+    """latency.csv is used as given (no graph, no Dijkstra detours): p-center by enumeration."""
+    n, m, rtt, weights, _radius = case
+    p = min(p, n)
+    best = min(max(min(rtt[i][j] for i in s) for j in range(m))
+               for s in itertools.combinations(range(n), p))
+    sites, regions = [f"s{i}" for i in range(n)], [f"r{j}" for j in range(m)]
+    latency = pd.DataFrame([(sites[i], regions[j], float(rtt[i][j]))
+                            for i in range(n) for j in range(m)],
+                           columns=["site", "region", "rtt_ms"])
+    result = siteopt.solve(from_tables(_meta(siting={"objective": "max_rtt", "sites": p}),
+                                       _location(sites, regions, weights, latency=latency)))
+    assert result.verified, result.violations
+    assert result.objective == pytest.approx(best)
+
+
 @st.composite
 def dispersions(draw: st.DrawFn):
     n = draw(st.integers(2, 6))

@@ -183,7 +183,8 @@ def test_deactivated_rows_and_user_constraints_are_compiled() -> None:
 @settings(max_examples=80, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(instances(), st.sampled_from([[], ["siting.objective=max_rtt"],
-                                     ["siting.objective=uncovered_mw", "siting.sites=1"]]))
+                                     ["siting.objective=uncovered_mw", "siting.sites=1"],
+                                     ["service.single_source=true"]]))
 def test_random_instances_compile_to_the_rule_based_model(drawn, overrides) -> None:
     """Every feature (existing, committed, coolings, classes, budgets, unserved on or off)."""
     meta, tables = drawn

@@ -140,20 +140,24 @@ def add_single_source(m: pyo.ConcreteModel, d: ModelData, pairs: PairArrays,
     """Single-source service (`service.single_source`): one site per (region, class, year).
 
     assign[s,r,c,y] binary over SRCY;
-    single_source: sum_s assign[s,r,c,y] <= 1 for every (r,c,y) of RCY (== 1 when demand
-    may not go unserved);
+    single_source: sum_s assign[s,r,c,y] <= 1 for every (r,c,y) of RCY some site may serve
+    (== 1 when demand may not go unserved; a segment no site may serve has no row: its
+    demand_balance decides);
     assign_link: serve[s,r,c,y] <= demand[r,c,y] assign[s,r,c,y] (no big-M: the demand).
     """
     if not d.single_sourced:
         return
     m.assign = pyo.Var(m.SRCY, within=pyo.Binary)
     cols.add(m, "assign")
-    n, n_rcy = pairs.n, len(d.RCY)
+    n = pairs.n
     ones = np.ones(n)
+    used, row_of = np.unique(pairs.rcy, return_inverse=True)  # segments some site may serve
+    n_rcy = len(used)
     lower = np.full(n_rcy, 1.0 if not d.allow_unserved else -np.inf)
     m.single_source = ArrayConstraint(
-        list(d.RCY), csr_rows(n_rcy, pairs.rcy, cols.start["assign"] + np.arange(n), ones,
-                              len(cols.x)), lower, np.ones(n_rcy), cols.x)
+        [d.RCY[i] for i in used.tolist()],
+        csr_rows(n_rcy, row_of, cols.start["assign"] + np.arange(n), ones, len(cols.x)),
+        lower, np.ones(n_rcy), cols.x)
     row = np.concatenate([np.arange(n), np.arange(n)])
     col = np.concatenate([cols.start["serve"] + np.arange(n),
                           cols.start["assign"] + np.arange(n)])
