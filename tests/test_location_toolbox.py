@@ -358,9 +358,9 @@ def test_numeric_limits_fit_population_weights():
 
 
 @pytest.mark.parametrize(("meta", "tables", "expected"), [
-    (_meta(siting={"objective": "min_separation_km"}), {}, "needs sites = p of at least 2"),
+    (_meta(siting={"objective": "min_separation_km"}), {}, "sites = p of at least 2 under objective"),
     (_meta(siting={"objective": "min_separation_km", "sites": 1}), {},
-     "needs sites = p of at least 2"),
+     "sites = p of at least 2 under objective"),
     (_meta(siting={"objective": "min_separation_km", "sites": 2}), {},
      "3 pairs without a distance"),
     (_meta(), {"zones": pd.DataFrame({"zone": ["Z"]})}, "zones.csv is absent"),

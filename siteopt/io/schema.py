@@ -491,8 +491,8 @@ class Siting(_Strict):
     @model_validator(mode="after")
     def _dispersion_needs_p(self) -> Siting:
         if self.objective == "min_separation_km" and (self.sites is None or self.sites < 2):
-            raise ValueError("objective min_separation_km (p-dispersion) needs sites = p of at "
-                             f"least 2 (the distance between open sites), found {self.sites}")
+            raise ValueError("sites = p of at least 2 under objective min_separation_km "
+                             "(p-dispersion: the distance between the closest two open sites)")
         return self
 
 
