@@ -358,7 +358,8 @@ def test_numeric_limits_fit_population_weights():
 
 
 @pytest.mark.parametrize(("meta", "tables", "expected"), [
-    (_meta(siting={"objective": "min_separation_km"}), {}, "sites = p of at least 2 under objective"),
+    (_meta(siting={"objective": "min_separation_km"}), {},
+     "sites = p of at least 2 under objective"),
     (_meta(siting={"objective": "min_separation_km", "sites": 1}), {},
      "sites = p of at least 2 under objective"),
     (_meta(siting={"objective": "min_separation_km", "sites": 2}), {},
