@@ -298,7 +298,8 @@ def check_phase_horizon(view: InstanceView) -> list[Finding]:
                 out.append(Finding(
                     "check_phase_horizon", "warning",
                     f"phase {ph.site}/{ph.phase} can come online in {ph.first} at the earliest "
-                    f"(earliest decision, lead {ph.lead_months} months, earlier phases), after "
+                    f"(earliest decision, lead {ph.lead_months} months, earliest online year, "
+                    f"earlier phases), after "
                     f"the horizon ends in {view.yT}: it is never built",
                     (_rows("phases.csv", [ph.line]),)))
     return out
