@@ -45,7 +45,7 @@ def rule_model(m: pyo.ConcreteModel, d: ModelData) -> pyo.ConcreteModel:
     """Replace the array families of a built model with rule-built ones, in place."""
     ix = _Index(d)
     for name in ("it_load_balance", "cooling_class", "demand_balance", "serve_link",
-                 "demand_cover", "rtt_reach"):
+                 "demand_cover", "rtt_reach", "single_source", "assign_link"):
         if hasattr(m, name):
             m.del_component(name)
     for name in ("cooling_class_index", "demand_cover_index", "rtt_reach_index"):
@@ -57,6 +57,7 @@ def rule_model(m: pyo.ConcreteModel, d: ModelData) -> pyo.ConcreteModel:
     add_serve_link(m, d, ix)
     add_demand_cover(m, d, ix)
     add_rtt_reach(m, d)
+    add_single_source(m, d)
     for y in d.Y:
         m.cost["service_cost", y].set_value(service_cost(m, d, ix, y))
     return m
@@ -179,6 +180,28 @@ def add_rtt_reach(m: pyo.ConcreteModel, d: ModelData) -> None:
         return m.serve[s, r, c, y] <= d.demand[r, c, y] * m.rtt_level[level[s, r]]
 
     m.rtt_reach = pyo.Constraint(m.rtt_reach_index, rule=rule)
+
+
+def add_single_source(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """single_source: sum_s assign <= 1 (== 1 without unserved); assign_link: serve <= D assign."""
+    if not d.single_sourced:
+        return
+    by_rcy: dict[tuple[str, str, int], list[str]] = {key: [] for key in d.RCY}
+    for s, r, c, y in d.SRCY:
+        by_rcy[r, c, y].append(s)
+
+    def one(m: pyo.ConcreteModel, r: str, c: str, y: int) -> object:
+        if not by_rcy[r, c, y]:
+            return pyo.Constraint.Skip
+        total = pyo.quicksum(m.assign[s, r, c, y] for s in by_rcy[r, c, y])
+        return total <= 1 if d.allow_unserved else total == 1
+
+    m.single_source = pyo.Constraint(m.RCY, rule=one)
+
+    def link(m: pyo.ConcreteModel, s: str, r: str, c: str, y: int) -> object:
+        return m.serve[s, r, c, y] <= d.demand[r, c, y] * m.assign[s, r, c, y]
+
+    m.assign_link = pyo.Constraint(m.SRCY, rule=link)
 
 
 def add_demand_cover(m: pyo.ConcreteModel, d: ModelData, ix: _Index) -> None:

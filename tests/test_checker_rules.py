@@ -171,6 +171,18 @@ def p_served_rtt(inst, plan):
     plan["served"].loc[0, "rtt_ms"] += 0.5
 
 
+def p_single_source(inst, plan):
+    """Split the first served row between its site and another open site."""
+    served = plan["served"]
+    row = served.iloc[0].copy()
+    other = next(x for x in plan["sites"].loc[plan["sites"]["open_year"].notna(), "site"]
+                 if x != row["site"])
+    served.loc[0, "serve_mw"] = row["serve_mw"] / 2
+    row["site"], row["serve_mw"] = other, row["serve_mw"] / 2
+    plan["served"] = pd.concat([served, row.to_frame().T], ignore_index=True)
+    return siteopt.apply_overrides(inst, {"service.single_source": True})
+
+
 def p_demand_balance(inst, plan):
     plan["served"].loc[0, "serve_mw"] -= 1.0
 
@@ -253,6 +265,7 @@ PLANTS = {
     "serve_connected": ("cheapest-site", p_serve_connected),
     "latency_target": ("latency-target", p_latency_target),
     "served_rtt": ("cheapest-site", p_served_rtt),
+    "single_source": ("p-median", p_single_source),
     "demand_balance": ("cheapest-site", p_demand_balance),
     "unserved_allowed": ("cheapest-site", p_unserved_allowed),
     "unserved_nonnegative": ("cheapest-site", p_unserved_nonnegative),

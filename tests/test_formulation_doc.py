@@ -32,7 +32,8 @@ def _symbols() -> dict[str, str]:
 #: Instances whose models, together, hold every component (the classic objectives included;
 #: p-center also gets the lexicographic second stage's objective_bound).
 INSTANCES = ["cooling-class", "grid-upgrade", "committed-phase", "p-median", "p-center",
-             "max-covering", "set-covering", "geo-zones", "n1-site"]
+             "max-covering", "set-covering", "geo-zones", "n1-site", "backup-cover",
+             "p-dispersion", "single-source"]
 
 
 def _components(name: str) -> dict[str, str]:

@@ -109,6 +109,11 @@ CLASSIC = {
     "p-center": ("max_rtt", 1.0, 1.0, {"A", "C", "D"}),
     "max-covering": ("uncovered_mw", 1.0, 112.0, {"B"}),
     "set-covering": ("site_count", 2.0, 12.0, {"B", "D"}),
+    # issue 16's toolbox (README "Location toolbox"): LSCP-B on a four-file instance,
+    # p-dispersion on the path, single-source capacitated assignment
+    "backup-cover": ("backup_uncovered_mw", 3.0, 0.0, {"A", "D"}),
+    "p-dispersion": ("min_separation_km", 3.0, 1.0, {"A", "C", "D"}),
+    "single-source": ("total_cost", 106.0, 106.0, {"A", "B"}),
 }
 
 

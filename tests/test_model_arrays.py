@@ -126,6 +126,10 @@ def test_vietnam_compiles_to_the_rule_based_model() -> None:
     ["resilience.sens.min_sites=2", "resilience.sens.from_year=2028",
      "resilience.sens.min_km_apart=15", "resilience.sens.distinct_zones=false",
      "resilience.ai.n_minus_1_sites=true", "resilience.sens.n_minus_1_sites=true"],
+    ["service.single_source=true"],
+    ["service.single_source=true", "service.allow_unserved=true"],
+    ["siting.objective=backup_uncovered_mw", "siting.sites=4"],
+    ["siting.objective=min_separation_km", "siting.sites=3"],
 ])
 def test_vietnam_variants_compile_to_the_rule_based_model(overrides: list[str]) -> None:
     _check(VIETNAM, overrides)
@@ -185,7 +189,8 @@ def test_deactivated_rows_and_user_constraints_are_compiled() -> None:
 @settings(max_examples=80, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(instances(), st.sampled_from([[], ["siting.objective=max_rtt"],
-                                     ["siting.objective=uncovered_mw", "siting.sites=1"]]))
+                                     ["siting.objective=uncovered_mw", "siting.sites=1"],
+                                     ["service.single_source=true"]]))
 def test_random_instances_compile_to_the_rule_based_model(drawn, overrides) -> None:
     """Every feature (existing, committed, coolings, classes, budgets, unserved on or off)."""
     meta, tables = drawn

@@ -114,7 +114,7 @@ class InstanceView:
                 else:
                     first = max(ready, first_online_year(row["earliest_decision_year"],
                                                          lead_years(int(row["lead_months"])),
-                                                         self.y0))
+                                                         self.y0, row["earliest_online_year"]))
                 ready = first
                 self.phases.setdefault(site, []).append(_Phase(
                     site=site, phase=row["phase"], it_mw=float(row["it_mw"]),
@@ -298,7 +298,8 @@ def check_phase_horizon(view: InstanceView) -> list[Finding]:
                 out.append(Finding(
                     "check_phase_horizon", "warning",
                     f"phase {ph.site}/{ph.phase} can come online in {ph.first} at the earliest "
-                    f"(earliest decision, lead {ph.lead_months} months, earlier phases), after "
+                    f"(earliest decision, lead {ph.lead_months} months, earliest online year, "
+                    f"earlier phases), after "
                     f"the horizon ends in {view.yT}: it is never built",
                     (_rows("phases.csv", [ph.line]),)))
     return out
@@ -493,7 +494,9 @@ def check_graph_components(view: InstanceView) -> list[Finding]:
     sites = inst.table("sites")
     out = []
     for comp in comps:
-        here = [s for s, n in zip(sites["site"], sites["node"], strict=True) if n in comp]
+        listed = set(inst.table("latency")["site"])  # measured round trips reach regions
+        here = [s for s, n in zip(sites["site"], sites["node"], strict=True)
+                if n in comp and s not in listed]
         if here and not located["node"].isin(comp).any():
             out.append(Finding(
                 "check_graph_components", "warning",
@@ -512,10 +515,46 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+#: Examples a merged warning quotes before "and N more".
+EXAMPLES = 3
+
+
+def one_per_cause(found: list[Finding]) -> list[Finding]:
+    """One warning per cause: a check's several warnings merged into one, with a count.
+
+    A cause (one check) that fires for many sites, phases, zones or sponsors is one thing
+    to fix; its warning says how many it found, quotes the first few and lists their rows.
+    Errors are kept one by one (each is a proof of infeasibility on its own).
+    """
+    out: list[Finding] = []
+    merged: dict[str, list[Finding]] = {}
+    for f in found:
+        if f.level == "warning":
+            if f.check not in merged:
+                merged[f.check] = []
+                out.append(f)  # placeholder keeps the first one's position
+            merged[f.check].append(f)
+        else:
+            out.append(f)
+    for i, f in enumerate(out):
+        group = merged.get(f.check) if f.level == "warning" else None
+        if not group or len(group) == 1:
+            continue
+        quoted = "; ".join(g.message for g in group[:EXAMPLES])
+        more = f"; and {len(group) - EXAMPLES} more" if len(group) > EXAMPLES else ""
+        rows = tuple(dict.fromkeys(r for g in group for r in g.rows))
+        out[i] = Finding(f.check, "warning", f"{len(group)} warnings of one cause "
+                         f"({f.check}): {quoted}{more}", rows[:EXAMPLES * 2])
+    return out
+
+
 def presolve_checks(inst: Instance) -> list[Finding]:
-    """Run every pre-solve check on a validated instance; errors first, then warnings."""
+    """Run every pre-solve check on a validated instance; errors first, then warnings.
+
+    Warnings come one per cause (`one_per_cause`).
+    """
     view = InstanceView(inst)
-    found = [f for check in CHECKS for f in check(view)]
+    found = one_per_cause([f for check in CHECKS for f in check(view)])
     return [f for f in found if f.level == "error"] + [f for f in found if f.level == "warning"]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
+from siteopt.data.defaults import apply_defaults
 from siteopt.data.instance import Instance
 from siteopt.data.validate import cross_check
 from siteopt.errors import InputError, Problem
@@ -81,6 +82,8 @@ def make_instance(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | 
             full[t.name] = frame
         else:
             full[t.name] = check_table(t, text_cells(frame), meta, problems)
+    if not problems:  # absent data-center tables: the documented defaults
+        full = apply_defaults(meta, full, problems)
     if problems:
         raise InputError(problems)
     if not fingerprint:

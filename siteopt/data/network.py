@@ -106,6 +106,26 @@ def _shortest_small(graph: nx.Graph, order: list[str], sources: list[int]
     return dist, km, hops
 
 
+def with_given_latency(lat: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
+    """The graph's latency table with latency.csv applied: listed pairs replace the graph's.
+
+    A listed pair keeps the graph's route km and hops if the graph connects it (NaN and 0
+    otherwise); unlisted pairs keep the graph's round trip. Sorted by site then region, in
+    the order of the graph's table with new pairs after it.
+    """
+    if given.empty:
+        return lat
+    listed = pd.DataFrame({"site": given["site"].astype(object),
+                           "region": given["region"].astype(object),
+                           "rtt_ms": given["rtt_ms"].astype(float)})
+    merged = lat.merge(listed, on=["site", "region"], how="outer", suffixes=("", "_given"),
+                       sort=False)
+    has = merged["rtt_ms_given"].notna()
+    merged.loc[has, "rtt_ms"] = merged.loc[has, "rtt_ms_given"]
+    merged["hops"] = merged["hops"].fillna(0).astype(np.int64)
+    return merged[["site", "region", "rtt_ms", "km", "hops"]].reset_index(drop=True)
+
+
 #: Weight given to links of zero round trip, which SciPy's sparse graph would otherwise drop;
 #: removed again per such link on a route.
 _EPS = 1e-9

@@ -21,10 +21,9 @@ from collections import defaultdict
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import connected_components, dijkstra
 
 from siteopt.data.rules import first_online_year, latency_targets, lead_years
+from siteopt.data.separation import great_circle_km
 from siteopt.errors import Problem
 from siteopt.io.frames import row_line
 from siteopt.io.schema import Latency, Metadata
@@ -33,8 +32,6 @@ Tables = dict[str, pd.DataFrame]
 
 #: Weight given to links of zero round trip (a sparse matrix would drop them as non-edges).
 _TINY = 1e-12
-#: Mean Earth radius for the great-circle distance between sites, km.
-EARTH_RADIUS_KM = 6371.0088
 
 
 def n1_latency(tables: Tables, latency: Latency, lat: pd.DataFrame) -> np.ndarray:
@@ -43,6 +40,9 @@ def n1_latency(tables: Tables, latency: Latency, lat: pd.DataFrame) -> np.ndarra
     `lat` is the intact latency table (`siteopt.data.network.latency_table`); the result is
     aligned with its rows, `inf` where some single failure disconnects the pair.
     """
+    from scipy.sparse import csr_array  # only instances with an N-1 fibre rule need SciPy
+    from scipy.sparse.csgraph import connected_components, dijkstra
+
     links = tables["links"]
     if lat.empty:
         return np.zeros(0)
@@ -107,12 +107,25 @@ def n1_latency(tables: Tables, latency: Latency, lat: pd.DataFrame) -> np.ndarra
     return latency.rtt_ms_fixed + out
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km between two points given in degrees."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+def n1_latency_given(tables: Tables, latency: Latency, graph_lat: pd.DataFrame,
+                     lat: pd.DataFrame) -> np.ndarray:
+    """`n1_latency` for the rows of `lat`: the graph's table with `latency.csv` applied.
+
+    An unlisted pair gets the graph's worst case. A listed (measured) pair gets its listed
+    round trip plus the detour the worst single cut adds on the graph, and `inf` when the
+    graph does not connect it: without fibre there is no cut to survive by (models/siteplan.md
+    §8).
+    """
+    if lat.empty:
+        return np.zeros(0)
+    key = pd.MultiIndex.from_frame(lat[["site", "region"]])
+    if graph_lat.empty:
+        return np.full(len(lat), np.inf)
+    graph_key = pd.MultiIndex.from_frame(graph_lat[["site", "region"]])
+    worst = pd.Series(n1_latency(tables, latency, graph_lat), index=graph_key).reindex(key)
+    intact = pd.Series(graph_lat["rtt_ms"].to_numpy(dtype=float), index=graph_key).reindex(key)
+    out = lat["rtt_ms"].to_numpy(dtype=float) + (worst.to_numpy() - intact.to_numpy())
+    return np.where(np.isnan(out), np.inf, out)
 
 
 def site_distances(sites: pd.DataFrame) -> dict[tuple[str, str], float]:
@@ -122,7 +135,7 @@ def site_distances(sites: pd.DataFrame) -> dict[tuple[str, str], float]:
     out = {}
     for i, (s, la, lo) in enumerate(located):
         for t, lb, lob in located[i + 1:]:
-            out[s, t] = out[t, s] = haversine_km(la, lo, lb, lob)
+            out[s, t] = out[t, s] = great_circle_km(la, lo, lb, lob)
     return out
 
 

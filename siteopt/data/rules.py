@@ -25,10 +25,27 @@ def spend_years(online_year: int, lead: int) -> list[int]:
     return [online_year] if lead == 0 else list(range(online_year - lead, online_year))
 
 
-def first_online_year(earliest: object, lead: int, first_year: int) -> int:
-    """First year something can be online: decision (not before the horizon) plus lead."""
+def first_online_year(earliest: object, lead: int, first_year: int,
+                      earliest_online: object = None) -> int:
+    """First year something can be online: decision (not before the horizon) plus lead.
+
+    `earliest_online` (a phase's `earliest_online_year`), if given, is a second lower limit:
+    the later of the two wins.
+    """
     decision = first_year if pd.isna(earliest) else max(int(earliest), first_year)  # type: ignore[arg-type]
-    return decision + lead
+    if earliest_online is None or pd.isna(earliest_online):
+        return decision + lead
+    return max(decision + lead, int(earliest_online))  # type: ignore[call-overload]
+
+
+def located_regions(tables: Tables) -> set[str]:
+    """Regions with a location: a node in the fiber graph, or rows in latency.csv.
+
+    The others are location-free: any hosting site may serve them and no latency applies.
+    """
+    regions = tables["regions"]
+    located = set(regions.loc[regions["node"] != "", "region"])
+    return located | set(tables["latency"]["region"])
 
 
 def phase_sequences(phases: pd.DataFrame) -> dict[str, list[int]]:
@@ -52,7 +69,7 @@ def latency_targets(meta: Metadata, tables: Tables) -> dict[tuple[str, str], flo
         index=False)}
     default = meta.latency.max_rtt_ms
     if default is not None:
-        located = tables["regions"].loc[tables["regions"]["node"] != "", "region"]
+        located = [r for r in tables["regions"]["region"] if r in located_regions(tables)]
         for region in located:
             for cls in tables["classes"]["class"]:
                 targets.setdefault((region, cls), float(default))

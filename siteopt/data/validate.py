@@ -12,9 +12,10 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from siteopt.data.network import instance_graph, latency_table, node_ids
-from siteopt.data.resilience import check_resilience, n1_latency
-from siteopt.data.rules import hosting_sites, latency_targets, phase_sequences
+from siteopt.data.catalog import check_catalog
+from siteopt.data.network import instance_graph, latency_table, node_ids, with_given_latency
+from siteopt.data.resilience import check_resilience, n1_latency_given
+from siteopt.data.rules import hosting_sites, latency_targets, located_regions, phase_sequences
 from siteopt.errors import InputError, Problem
 from siteopt.io.frames import row_line
 from siteopt.io.schema import SOURCE_TAG, TABLES_BY_NAME, Metadata, source_tag_problem
@@ -183,12 +184,13 @@ def check_budgets(meta: Metadata, tables: Tables, problems: list[Problem],
 def check_latency_targets(meta: Metadata, tables: Tables, problems: list[Problem],
                           warnings: list[str]) -> None:
     """Latency targets only for regions that have a location."""
-    regions = tables["regions"].set_index("region")["node"]
+    regions = set(tables["regions"]["region"])
+    located = located_regions(tables)
     targets = tables["latency_targets"]
     for i, region in enumerate(targets["region"]):
-        if region in regions.index and regions[region] == "":
-            problems.append(Problem(_file("latency_targets"), "a region with a node "
-                                    "(location-free regions have no latency)",
+        if region in regions and region not in located:
+            problems.append(Problem(_file("latency_targets"), "a region with a node or rows in "
+                                    "latency.csv (location-free regions have no latency)",
                                     row=row_line(targets, i), column="region", found=region))
 
 
@@ -205,6 +207,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     target_line = {(r, c): row_line(lt, i) for i, (r, c) in enumerate(
         zip(lt["region"], lt["class"], strict=True))}
     region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
+    located = located_regions(tables)
     demand = tables["demand"]
     positive = demand.loc[demand["it_mw"] > 0, ["region", "class"]]
     first_row: dict[tuple[str, str], int] = {}
@@ -216,6 +219,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     for site, region, rtt in lat[["site", "region", "rtt_ms"]].itertuples(index=False,
                                                                            name=None):
         by_region.setdefault(region, []).append((float(rtt), site))
+    unreachable: list[str] = []  # one warning for the cause, with a count and examples
     for (region, cls), row in first_row.items():
         candidates = hosts.get(cls, set())
         line = row_line(demand, row)
@@ -224,13 +228,14 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                                     f"existing capacity has a cooling allowed for {cls})",
                                     row=line, column="class", found=cls))
             continue
-        if region_node[region] == "":
+        if region not in located:
             continue
         reach = [(rtt, site) for rtt, site in by_region.get(region, ()) if site in candidates]
         if not reach:
             problems.append(Problem(_file("demand"), f"a region connected by fiber to a site "
                                     f"that can host class {cls}", row=line, column="region",
-                                    found=f"{region} (node {region_node[region]} is cut off)"))
+                                    found=f"{region} (node {region_node[region] or 'none'} is "
+                                    "cut off and latency.csv lists no such site)"))
             continue
         target = targets.get((region, cls))
         best, site = min(reach)
@@ -238,7 +243,7 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
             text = (f"region {region}, class {cls}: no site within {target:g} ms round trip "
                     f"(nearest: {site} at {best:.2f} ms)")
             if meta.unserved_allowed:
-                warnings.append(text + "; its demand will be unserved")
+                unreachable.append(text)
             elif (region, cls) in target_line:
                 problems.append(Problem(_file("latency_targets"), "a target some site can "
                                         "meet (or unserved demand allowed)",
@@ -248,6 +253,12 @@ def check_reachability(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                 problems.append(Problem("instance.toml", "a default target some site can "
                                         "meet (or unserved demand allowed)",
                                         column="latency.max_rtt_ms", found=text))
+    if unreachable:
+        head = "; ".join(unreachable[:3])
+        more = f"; and {len(unreachable) - 3} more" if len(unreachable) > 3 else ""
+        count = f"{len(unreachable)} (region, class) pairs have no site within target: " if len(
+            unreachable) > 1 else ""
+        warnings.append(f"{count}{head}{more}; their demand will be unserved")
 
 
 def check_service_costs(meta: Metadata, tables: Tables, lat: pd.DataFrame,
@@ -378,7 +389,7 @@ CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
     check_budgets, check_latency_targets, check_links, check_siting, check_service,
-    check_source_tags,
+    check_source_tags, check_catalog,
 )
 
 
@@ -399,9 +410,10 @@ def cross_check(meta: Metadata, tables: Tables, timings: dict[str, float] | None
         raise InputError(problems)
     middle = time.perf_counter()
     graph = instance_graph(tables, meta.latency)
-    lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
-    if any(rule.n_minus_1_links for rule in meta.resilience.values()):
-        lat["rtt_ms_n1"] = n1_latency(tables, meta.latency, lat)  # models/siteplan.md §8
+    graph_lat = latency_table(graph, tables["sites"], tables["regions"], meta.latency)
+    lat = with_given_latency(graph_lat, tables["latency"])
+    if any(rule.n_minus_1_links for rule in meta.resilience.values()):  # models/siteplan.md §8
+        lat["rtt_ms_n1"] = n1_latency_given(tables, meta.latency, graph_lat, lat)
     check_reachability(meta, tables, lat, problems, warnings)
     check_resilience(meta, tables, lat, problems, warnings)
     check_service_costs(meta, tables, lat, problems, warnings)

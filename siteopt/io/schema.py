@@ -75,9 +75,11 @@ class Table:
 NONNEG = 0.0
 
 #: Largest magnitude of any number in an instance (cells and instance.toml). Larger values
-#: are beyond the units' sense (10 TW, USD 10 trillion) and would push the model's
-#: coefficients out of HiGHS's comfort zone (see `siteopt.solver.numerics`).
-MAX_MAGNITUDE = 1e7
+#: are beyond any unit's sense (1 PW, USD 1 quadrillion) and would push the model's
+#: coefficients out of HiGHS's comfort zone (see `siteopt.solver.numerics`, which warns
+#: about wide coefficient ranges well below this). 1e9 admits real weights of location
+#: problems: population totals in the tens of millions, times a few sites (issue 16).
+MAX_MAGNITUDE = 1e9
 
 #: Provenance columns any table may carry: kept with the rows, never used by the model.
 #: `source` is free text; `source_tag` says what kind of number the row holds, as letters
@@ -104,8 +106,10 @@ SITES = Table(
     columns=(
         Column("site", "id", "Site id."),
         Column("name", "text", "Human-readable name.", default=""),
-        Column("zone", "id", "Grid zone the site draws power from."),
-        Column("node", "id", "Network node of the site in the fiber graph."),
+        Column("zone", "id", "Grid zone the site draws power from (empty: the default zone, "
+               "only when zones.csv is absent).", default=""),
+        Column("node", "id", "Network node of the site in the fiber graph (empty: no node; "
+               "its latencies come from latency.csv only).", default=""),
         Column("sponsor", "id", "Sponsor (consortium) that pays for the site.", default=""),
         Column("lat", "float", "Latitude (maps only).", "deg", default=None, minimum=-90,
                maximum=90),
@@ -126,9 +130,12 @@ SITES = Table(
 
 PHASES = Table(
     name="phases",
-    meaning="Discrete capacity phases of each site, built in order, each at most once.",
+    meaning="Discrete capacity phases of each site, built in order, each at most once. "
+    "Absent or empty: each site without existing capacity gets one phase P1 of max_it_mw "
+    "(else the largest total demand of a year), capex 0, lead 0.",
     key=("site", "phase"),
     references={"site": "sites"},
+    required=False,
     columns=(
         Column("site", "id", "Site the phase belongs to."),
         Column("phase", "id", "Phase id (unique within the site)."),
@@ -146,6 +153,9 @@ PHASES = Table(
                "empty means the horizon's first year.", "year", default=None),
         Column("lead_months", "int", "Months from decision to online (design + construction).",
                "months", default=0, minimum=0),
+        Column("earliest_online_year", "year", "First year the phase may come online (e.g. "
+               "'not before 2029'); empty: earliest decision year plus lead only. Both limits "
+               "apply: the later wins.", "year", default=None),
         Column("committed_year", "year", "If set, the phase is already decided and comes online "
                "in this year (its cooling list must then name one technology).", "year",
                default=None),
@@ -154,8 +164,10 @@ PHASES = Table(
 
 COOLING = Table(
     name="cooling",
-    meaning="Cooling technologies: efficiency (PUE) against capital cost.",
+    meaning="Cooling technologies: efficiency (PUE) against capital cost. Absent or empty: one "
+    "technology `default` with PUE 1.",
     key=("cooling",),
+    required=False,
     columns=(
         Column("cooling", "id", "Technology id (e.g. air, dlc, immersion)."),
         Column("name", "text", "Human-readable name.", default=""),
@@ -170,8 +182,10 @@ COOLING = Table(
 
 ZONES = Table(
     name="zones",
-    meaning="Grid zones (substation groups) whose headroom the sites in them share.",
+    meaning="Grid zones (substation groups) whose headroom the sites in them share. Absent or "
+    "empty: one zone `default` holding every site with an empty zone.",
     key=("zone",),
+    required=False,
     columns=(
         Column("zone", "id", "Zone id."),
         Column("name", "text", "Human-readable name.", default=""),
@@ -185,9 +199,11 @@ ZONES = Table(
 HEADROOM = Table(
     name="headroom",
     meaning="Facility power the grid can supply to data centers in a zone, per year "
-    "(every zone, every horizon year).",
+    "(every zone, every horizon year). Absent or empty: never binding (all phases and "
+    "existing capacity at the largest PUE, plus 1 MW).",
     key=("zone", "year"),
     references={"zone": "zones"},
+    required=False,
     columns=(
         Column("zone", "id", "Zone id."),
         Column("year", "year", "Year.", "year"),
@@ -235,9 +251,11 @@ NODES = Table(
 
 LINKS = Table(
     name="links",
-    meaning="Fiber links (undirected) between nodes.",
+    meaning="Fiber links (undirected) between nodes. Absent: no fiber graph (latencies from "
+    "latency.csv only).",
     key=("a", "b"),
     references={"a": "nodes", "b": "nodes"},
+    required=False,
     columns=(
         Column("a", "id", "One end."),
         Column("b", "id", "Other end."),
@@ -262,8 +280,10 @@ REGIONS = Table(
 
 CLASSES = Table(
     name="classes",
-    meaning="Demand classes and the cooling technologies that can host them.",
+    meaning="Demand classes and the cooling technologies that can host them. Absent or empty: "
+    "one class `default` (demand rows with an empty class).",
     key=("class",),
+    required=False,
     columns=(
         Column("class", "id", "Class id (e.g. cloud, ai)."),
         Column("name", "text", "Human-readable name.", default=""),
@@ -279,7 +299,8 @@ DEMAND = Table(
     references={"region": "regions", "class": "classes"},
     columns=(
         Column("region", "id", "Region id."),
-        Column("class", "id", "Class id."),
+        Column("class", "id", "Class id (empty: the default class, only when classes.csv "
+               "is absent).", default=""),
         Column("year", "year", "Year.", "year"),
         Column("it_mw", "float", "IT load to serve.", "IT MW", minimum=NONNEG),
     ),
@@ -329,10 +350,42 @@ SERVICE_COSTS = Table(
     ),
 )
 
+LATENCY = Table(
+    name="latency",
+    meaning="Measured or given round trips (e.g. from probes) that replace the fiber graph's "
+    "latency for the (site, region) pairs listed; unlisted pairs keep the graph's. A region "
+    "with rows here is located even without a node: it is served only over its listed pairs "
+    "and those the graph gives.",
+    key=("site", "region"),
+    required=False,
+    references={"site": "sites", "region": "regions"},
+    columns=(
+        Column("site", "id", "Site id."),
+        Column("region", "id", "Region id."),
+        Column("rtt_ms", "float", "Round-trip time between the site and the region's users.",
+               "ms", minimum=NONNEG),
+    ),
+)
+
+SITE_DISTANCES = Table(
+    name="site_distances",
+    meaning="Distances between pairs of sites for siting.objective min_separation_km "
+    "(p-dispersion); a pair not listed uses the great-circle distance of the sites' lat/lon. "
+    "Undirected: one row per pair, either order.",
+    key=("a", "b"),
+    required=False,
+    references={"a": "sites", "b": "sites"},
+    columns=(
+        Column("a", "id", "One site."),
+        Column("b", "id", "The other site."),
+        Column("km", "float", "Distance between the two sites.", "km", minimum=NONNEG),
+    ),
+)
+
 #: Every table, in the order they are read and documented.
 TABLES: tuple[Table, ...] = (
     SITES, PHASES, COOLING, ZONES, HEADROOM, UPGRADES, NODES, LINKS, REGIONS, CLASSES,
-    DEMAND, LATENCY_TARGETS, BUDGETS, SERVICE_COSTS,
+    DEMAND, LATENCY_TARGETS, BUDGETS, SERVICE_COSTS, LATENCY, SITE_DISTANCES,
 )
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
@@ -397,6 +450,10 @@ class Service(_Strict):
     strong_linking: bool = Field(True, description="Add the valid inequalities serve_link (per "
                                  "pair, to the phases able to host it) and demand_cover (per "
                                  "reach set): faster proofs, more rows.")
+    single_source: bool = Field(False, description="Serve each (region, class, year) from at "
+                                "most one site (exactly one when all demand must be served): "
+                                "binary assign per allowed pair (models/classic.md). Default "
+                                "false: demand may be split among sites.")
 
 
 class Latency(_Strict):
@@ -416,15 +473,27 @@ class Latency(_Strict):
 class Siting(_Strict):
     """Which classic location objective to optimize, and how many sites may be open."""
 
-    objective: Literal["total_cost", "max_rtt", "uncovered_mw", "site_count"] = Field(
-        "total_cost", description="What to minimize: total_cost (present value; with `sites` "
+    objective: Literal["total_cost", "max_rtt", "uncovered_mw", "site_count",
+                       "backup_uncovered_mw", "min_separation_km"] = Field(
+        "total_cost", description="What to optimize: total_cost (present value; with `sites` "
         "this is the p-median), max_rtt (worst served round trip: p-center), uncovered_mw "
-        "(demand not served within its latency target: maximal covering) or site_count "
-        "(sites needed to serve all demand within target: set covering).")
+        "(demand not served within its latency target: maximal covering), site_count "
+        "(sites needed to serve all demand within target: set covering), "
+        "backup_uncovered_mw (demand not within target of two open sites, with the "
+        "set-covering number of sites unless `sites` is given: LSCP-B) or "
+        "min_separation_km (maximized: the smallest distance between two open sites, "
+        "`sites` required: p-dispersion).")
     sites: int | None = Field(None, ge=0, description="p: the number of sites open at the end "
                               "of the horizon (existing sites count); empty: any number.")
     sites_rule: Literal["exactly", "at_most"] = Field(
         "exactly", description="Whether `sites` is an exact count or an upper limit.")
+
+    @model_validator(mode="after")
+    def _dispersion_needs_p(self) -> Siting:
+        if self.objective == "min_separation_km" and (self.sites is None or self.sites < 2):
+            raise ValueError("sites = p of at least 2 under objective min_separation_km "
+                             "(p-dispersion: the distance between the closest two open sites)")
+        return self
 
 
 class Solver(_Strict):
@@ -482,14 +551,15 @@ class Metadata(_Strict):
     def unserved_allowed(self) -> bool:
         """Whether demand may go unserved in a plan.
 
-        Maximal covering minimizes unserved demand, so it is always allowed there; p-center
-        and set covering require all demand served (else serving nothing would be optimal);
-        under total_cost, `service.allow_unserved` decides.
+        Maximal covering minimizes unserved demand, so it is always allowed there; p-center,
+        set covering and backup covering require all demand served (else serving nothing
+        would be optimal); under total_cost and min_separation_km, `service.allow_unserved`
+        decides.
         """
         objective = self.siting.objective
         if objective == "uncovered_mw":
             return True
-        return objective == "total_cost" and self.service.allow_unserved
+        return objective in ("total_cost", "min_separation_km") and self.service.allow_unserved
 
 
 #: Sections of `instance.toml`, for the format reference.

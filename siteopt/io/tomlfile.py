@@ -62,6 +62,8 @@ def validation_problems(exc: ValidationError, model: type[BaseModel], file: str,
             expected = f"a value for the required key '{key}'"
             if info is not None and info.description:
                 expected += f" ({info.description})"
+        elif kind == "value_error" and len(loc) == 1:  # a section's own rule (its validator)
+            expected = str(err["msg"]).removeprefix("Value error, ")
         elif info is not None:
             expected = describe_field(info)
         else:

@@ -17,8 +17,11 @@ from siteopt.model.capacity import (
     add_site_max_capacity,
 )
 from siteopt.model.classic import (
+    add_backup_cover,
     add_rtt_level_order,
     add_rtt_reach,
+    add_separation,
+    add_single_source,
     add_site_limit,
     define_rtt_levels,
 )
@@ -76,6 +79,9 @@ def create_model(d: ModelData, tighten: bool = True) -> pyo.ConcreteModel:
         define_rtt_levels(m, d, cols)
         add_rtt_level_order(m, d)
         add_rtt_reach(m, d, pairs, cols)
+        add_single_source(m, d, pairs, cols)
+        add_backup_cover(m, d, cols)
+        add_separation(m, d, cols)
         define_objective(m, d)
         if tighten:
             add_phase_on(m, d, ix)

@@ -20,8 +20,10 @@ from siteopt.data.rules import (
     hosting_sites,
     latency_targets,
     lead_years,
+    located_regions,
     phase_sequences,
 )
+from siteopt.data.separation import site_distances
 from siteopt.io.frames import records_frame
 from siteopt.model.resilience_data import ResilienceData, resilience_data
 
@@ -87,6 +89,10 @@ class ModelData:
     rtt_levels: list[float]
     #: `[resilience.CLASS]` settings (models/siteplan.md §8); none: no resilience family
     resilience: ResilienceData = field(default_factory=ResilienceData)
+    #: single-source service (`service.single_source`): one site per (region, class, year)
+    single_sourced: bool = False
+    #: p-dispersion: km between every pair of sites (a, b), a before b in S
+    site_km: dict[tuple[str, str], float] | None = None
 
     @property
     def first_year(self) -> int:
@@ -127,8 +133,8 @@ def _allowed_pair_columns(inst: Instance) -> tuple[list[str], list[str], list[st
     # N-1 fibre cut (models/siteplan.md §8): such a class is pruned on the worst single cut
     n1_rtt = lat["rtt_ms_n1"].to_numpy(dtype=float) if "rtt_ms_n1" in lat.columns else lat_rtt
     n1_links = {c for c, rule in inst.meta.resilience.items() if rule.n_minus_1_links}
-    free = np.array([r_pos[r] for r, node in zip(regions, tables["regions"]["node"],
-                                                   strict=True) if node == ""], dtype=np.int64)
+    located = located_regions(tables)
+    free = np.array([r_pos[r] for r in regions if r not in located], dtype=np.int64)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for ci, c in enumerate(classes):
         host = np.zeros(len(sites), bool)
@@ -201,7 +207,8 @@ def build_data(inst: Instance) -> ModelData:
         if key in phase_committed:
             start = phase_committed[key]
         else:
-            start = first_online_year(row.earliest_decision_year, phase_lead[key], y0)
+            start = first_online_year(row.earliest_decision_year, phase_lead[key], y0,
+                                      row.earliest_online_year)
         SPKY.extend((key[0], key[1], k, y) for k in techs for y in Y if y >= start)
 
     zones = t["zones"]
@@ -306,6 +313,9 @@ def build_data(inst: Instance) -> ModelData:
         site_rule=meta.siting.sites_rule,
         rtt_levels=_rtt_levels(meta.siting.objective, SRCY, latency),
         resilience=resilience_data(inst),
+        single_sourced=meta.service.single_source,
+        site_km=(site_distances(t) if meta.siting.objective == "min_separation_km"
+                 else None),
     )
 
 

@@ -10,12 +10,17 @@ import pyomo.environ as pyo
 from siteopt.model.data import ModelData
 from siteopt.model.sets import COST_TERMS
 
+#: Objectives the model states as the minimum of their negation.
+MAXIMIZED = frozenset({"min_separation_km"})
+
 
 def define_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     """total_cost = sum_y discount[y] * sum_term cost[term,y] (present value, USD M).
 
     With another `siting.objective`, total_cost stays defined but inactive and the chosen
-    objective (max_rtt, uncovered_mw or site_count) is minimized instead.
+    objective (max_rtt, uncovered_mw, site_count, backup_uncovered_mw) is minimized instead;
+    min_separation_km is maximized as the minimum of -separation (`MAXIMIZED`: the solver
+    reports its negation, the pipeline flips the sign back).
     """
     m.total_cost = pyo.Objective(
         expr=pyo.quicksum(d.discount[y] * m.cost[term, y] for term in COST_TERMS for y in d.Y),
@@ -33,6 +38,11 @@ def define_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     elif d.objective == "site_count":
         m.site_count = pyo.Objective(expr=pyo.quicksum(m.open[s, d.last_year] for s in d.S),
                                      sense=pyo.minimize)
+    elif d.objective == "backup_uncovered_mw":  # LSCP-B, in MW-years without a backup
+        m.backup_uncovered_mw = pyo.Objective(expr=pyo.quicksum(
+            d.demand[key] * (1 - m.backup[key]) for key in d.RCY), sense=pyo.minimize)
+    elif d.objective == "min_separation_km":  # p-dispersion: maximized, stated as a minimum
+        m.min_separation_km = pyo.Objective(expr=-m.separation, sense=pyo.minimize)
     else:
         raise ValueError(d.objective)
 

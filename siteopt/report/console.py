@@ -32,6 +32,9 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     if name != "total_cost":
         con.print(f"cheapest plan at that {name}: total_cost {_fmt(result.total_cost)} USD M "
                   "(PV)")
+    if "set_covering_sites" in result.stages:  # LSCP-B's first stage
+        con.print(f"sites: the set-covering number p = {result.stages['set_covering_sites']} "
+                  "(first stage, site_count)")
     size = result.size
     if size:
         con.print(f"model {size['rows']:,} rows x {size['columns']:,} columns, "

@@ -16,7 +16,7 @@ from siteopt.data.instance import Instance
 from siteopt.model.build import create_model
 from siteopt.model.compile import Matrices, TrivialInfeasibilityError, compile_model
 from siteopt.model.data import ModelData, build_data
-from siteopt.model.objective import add_objective_bound
+from siteopt.model.objective import MAXIMIZED, add_objective_bound
 from siteopt.solver.highs import (
     SolveOptions,
     SolverOutcome,
@@ -67,6 +67,9 @@ class Result:
     #: which `[resilience.CLASS]` rules bind (are tight) in the plan, per class and rule
     #: (`siteopt.verify.resilience.resilience_binding`); {} without resilience rules
     resilience: dict[str, object] = field(default_factory=dict)
+    #: facts of earlier stages the objective needed, e.g. LSCP-B's set-covering number
+    #: {"set_covering_sites": p, "set_covering_seconds": s}
+    stages: dict[str, object] = field(default_factory=dict)
 
     @property
     def has_plan(self) -> bool:
@@ -104,6 +107,7 @@ class Result:
             "method": self.method.as_json() if self.method is not None else None,
             "warnings": self.warnings,
             "resilience": self.resilience,
+            "stages": self.stages,
             "versions": package_versions(),
         }
 
@@ -132,11 +136,19 @@ Runner = Callable[[Matrices, SolveOptions], SolverOutcome]
 #: Unit of each `siting.objective`, for summaries.
 OBJECTIVE_UNITS = {"total_cost": "USD M (present value)", "max_rtt": "ms (worst served round trip)",
                    "uncovered_mw": "MW-years of demand not covered within target",
-                   "site_count": "sites open at the end of the horizon"}
+                   "site_count": "sites open at the end of the horizon",
+                   "backup_uncovered_mw": "MW-years of demand without two open sites within "
+                   "target", "min_separation_km": "km between the closest two open sites "
+                   "(maximized)"}
 
 
-def objective_value(name: str, tables: dict[str, pd.DataFrame]) -> float:
-    """The value of objective `name` for a plan, from its result tables."""
+def objective_value(name: str, tables: dict[str, pd.DataFrame],
+                    data: ModelData | None = None) -> float:
+    """The value of objective `name` for a plan, from its result tables.
+
+    backup_uncovered_mw and min_separation_km also need the model data (`data`): the sites
+    able to serve each demand segment, and the distances between sites.
+    """
     if name == "total_cost":
         return float(tables["costs"]["total_pv"].sum())
     if name == "max_rtt":
@@ -147,6 +159,20 @@ def objective_value(name: str, tables: dict[str, pd.DataFrame]) -> float:
         return float(tables["unserved"]["unserved_mw"].sum())
     if name == "site_count":
         return float(tables["sites"]["open_year"].notna().sum())
+    if data is None:
+        raise ValueError(f"objective {name} needs the model data")
+    opened = {s: int(y) for s, y in zip(tables["sites"]["site"], tables["sites"]["open_year"],
+                                         strict=True) if not pd.isna(y)}
+    if name == "backup_uncovered_mw":
+        count: dict[tuple[str, str, int], int] = {}
+        for s, r, c, y in data.SRCY:
+            if s in opened and opened[s] <= y:
+                count[r, c, y] = count.get((r, c, y), 0) + 1
+        return float(sum(mw for key, mw in data.demand.items() if count.get(key, 0) < 2))
+    if name == "min_separation_km":
+        dist = data.site_km or {}
+        used = [km for (a, b), km in dist.items() if a in opened and b in opened]
+        return float(min(used, default=max(dist.values(), default=0.0)))
     raise ValueError(name)
 
 
@@ -165,9 +191,40 @@ def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = Tr
     # the model and its tables are millions of objects: a full garbage collection now and
     # then would cost more than building them (freed by reference counting all the same)
     with PauseGC():
-        result = _solve(inst, options or SolveOptions(), checks, runner)
+        siting = inst.meta.siting
+        if siting.objective == "backup_uncovered_mw" and siting.sites is None:
+            result = _backup_cover(inst, options or SolveOptions(), checks, runner)
+        else:
+            result = _solve(inst, options or SolveOptions(), checks, runner)
     result.overrides = [[k, v] for k, v in inst.overrides]  # for `siteopt verify`
     return result
+
+
+def _with_siting(inst: Instance, **update: object) -> Instance:
+    """`inst` with some `siting` settings replaced (same tables, fingerprint, overrides)."""
+    meta = inst.meta.model_copy(update={"siting": inst.meta.siting.model_copy(update=update)})
+    return replace(inst, meta=meta)
+
+
+def _backup_cover(inst: Instance, options: SolveOptions, checks: bool, runner: Runner | None
+                  ) -> Result:
+    """LSCP-B as spopt states it: p = the set-covering number, then the most backup at p.
+
+    Stage 1 solves `site_count` (the fewest sites that serve all demand within target);
+    stage 2 solves `backup_uncovered_mw` with `siting.sites` = p exactly. A first stage
+    without a proven optimum is returned as it is, with a warning.
+    """
+    first = _solve(_with_siting(inst, objective="site_count"), options, checks, runner)
+    if first.status != "optimal" or first.objective is None:
+        first.warnings.append(f"backup coverage (LSCP-B): the set-covering stage ended "
+                              f"{first.status}, so the backup stage was not run")
+        return first
+    p = round(first.objective)
+    second = _solve(_with_siting(inst, sites=p, sites_rule="exactly"), options, checks, runner)
+    second.stages = {"set_covering_sites": p,
+                     "set_covering_seconds": first.timings.get("total", 0.0)}
+    second.timings["set_covering"] = first.timings.get("total", 0.0)
+    return second
 
 
 def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner | None
@@ -224,7 +281,9 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
     if outcome.x is None:
         status = (outcome.status if outcome.status in ("infeasible", "unbounded", "interrupted")
                   else "no_plan")
-        return Result(status=status, objective=None, bound=_finite(outcome.bound), gap=None,
+        flip = -1.0 if data.objective in MAXIMIZED else 1.0
+        return Result(status=status, objective=None, bound=_finite(flip * outcome.bound),
+                      gap=None,
                       verified=False, violations=[], tables={}, timings=timings, size=size,
                       solver_status=outcome.model_status, **base)
     primary = outcome
@@ -251,10 +310,11 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
     timings["extract"] = time.perf_counter() - t
     t = time.perf_counter()
     total_cost = float(tables["costs"]["total_pv"].sum())
-    objective = objective_value(data.objective, tables)
+    objective = objective_value(data.objective, tables, data)
     report = check_plan(inst, tables, objective)
     violations = list(report.violations)
-    compare = [(primary.objective, objective, data.objective)]
+    sign = -1.0 if data.objective in MAXIMIZED else 1.0  # the model minimizes the negation
+    compare = [(sign * primary.objective, objective, data.objective)]
     if outcome is not primary:
         compare.append((outcome.objective, total_cost, "total_cost"))
     for solver_value, value, name in compare:
@@ -264,7 +324,8 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
     timings["verify"] = time.perf_counter() - t
     binding = resilience_binding(inst, tables)
     timings["total"] = sum(timings.values())
-    return Result(status=primary.status, objective=objective, bound=_finite(primary.bound),
+    return Result(status=primary.status, objective=objective,
+                  bound=_finite(sign * primary.bound) if primary.bound is not None else None,
                   gap=_finite(primary.gap), verified=not violations, violations=violations,
                   tables=tables, timings=timings, size=size, solver_status=primary.model_status,
                   check=report, total_cost=total_cost, resilience=binding, **base)

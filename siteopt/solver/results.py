@@ -321,7 +321,8 @@ def earliest_online(inst: Instance) -> dict[str, int]:
             out[r.site] = y0
     for r in inst.table("phases").itertuples(index=False):
         year = (int(r.committed_year) if not pd.isna(r.committed_year) else
-                first_online_year(r.earliest_decision_year, lead_years(int(r.lead_months)), y0))
+                first_online_year(r.earliest_decision_year, lead_years(int(r.lead_months)), y0,
+                                  r.earliest_online_year))
         out[r.site] = min(out.get(r.site, year), year)
     return out
 

@@ -74,9 +74,13 @@ def _rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], f
     site_node = dict(zip(inst.table("sites")["site"], inst.table("sites")["node"], strict=True))
     region_node = dict(zip(inst.table("regions")["region"], inst.table("regions")["node"],
                            strict=True))
-    wanted = sorted((s, r) for s, r in pairs if region_node.get(r) and site_node.get(s) in pos)
+    given = {(s, r): float(v) for s, r, v in inst.table("latency")[
+        ["site", "region", "rtt_ms"]].itertuples(index=False, name=None)}
+    listed = {key: given[key] for key in pairs if key in given}  # latency.csv wins
+    wanted = sorted((s, r) for s, r in pairs if region_node.get(r) and site_node.get(s) in pos
+                    and (s, r) not in listed)
     if not n or not wanted:
-        return {}
+        return listed
     ii = [k[0] for k in best]
     jj = [k[1] for k in best]
     vals = [max(v, 1e-12) for v in best.values()]  # zero weight would vanish in a sparse matrix
@@ -89,7 +93,7 @@ def _rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], f
         d = dist[row[pos[site_node[s]]], pos[region_node[r]]]
         if np.isfinite(d):
             out[s, r] = lat.rtt_ms_fixed + float(d)
-    return out
+    return out | listed
 
 
 class Facts:
@@ -113,6 +117,9 @@ class Facts:
         self.upgrades = inst.table("upgrades").set_index("upgrade")
         self.classes = inst.table("classes").set_index("class")
         self.region_node = inst.table("regions").set_index("region")["node"]
+        #: regions with a location: a node, or rows in latency.csv (the others are free)
+        self.located = {r for r, n in self.region_node.items() if n != ""} | set(
+            inst.table("latency")["region"])
         self.ph = {(r.site, r.phase): r for r in self.phases.itertuples(index=False)}
 
     @cached_property
@@ -282,13 +289,104 @@ class Facts:
     def objective(self) -> float:
         """The instance's `siting.objective`, recomputed from the plan."""
         used = [self.rtt[s, r] for s, r, _c, _y, mw in self.serve_rows
-                if mw > TOL and self.region_node.get(r, "") != "" and (s, r) in self.rtt]
+                if mw > TOL and r in self.located and (s, r) in self.rtt]
+        name = self.meta.siting.objective
+        if name == "backup_uncovered_mw":
+            return self.backup_uncovered
+        if name == "min_separation_km":
+            return self.min_separation
         return {
             "total_cost": sum(self.cost_by_term.values()),
             "max_rtt": max(used, default=0.0),
             "uncovered_mw": float(sum(self.miss.values())),
             "site_count": float(self.n_open),
-        }[self.meta.siting.objective]
+        }[name]
+
+    def first_possible(self, key: tuple[str, str]) -> int | None:
+        """First year phase `key` can be online.
+
+        Its committed year, else the later of earliest decision (not before the horizon)
+        plus lead and earliest_online_year.
+        """
+        r = self.ph[key]
+        if not pd.isna(r.committed_year):
+            return int(r.committed_year)
+        decision = self.y0 if pd.isna(r.earliest_decision_year) else max(
+            int(r.earliest_decision_year), self.y0)
+        first = decision + math.ceil(int(r.lead_months) / 12)
+        if not pd.isna(r.earliest_online_year):
+            first = max(first, int(r.earliest_online_year))
+        return first
+
+    @cached_property
+    def may_serve(self) -> dict[tuple[str, str], dict[str, int]]:
+        """For (region, class): each site allowed to serve it, with its first hosting year.
+
+        The checker's own reading of allowed pairs: latency target, cooling, timing.
+        """
+        buildable = [k for k in self.cooling.index if bool(self.cooling.at[k, "buildable"])]
+        host_from: dict[tuple[str, str], int] = {}
+        for c in self.classes.index:
+            allowed = set(self.classes.at[c, "cooling"] or self.cooling.index)
+            for s in self.sites.index:
+                if self.sites.at[s, "existing_it_mw"] > 0 and \
+                        self.sites.at[s, "existing_cooling"] in allowed:
+                    host_from[s, c] = self.y0
+            for key, r in self.ph.items():
+                if set(r.cooling or buildable) & allowed:
+                    first = self.first_possible(key)
+                    host_from[key[0], c] = min(host_from.get((key[0], c), first), first)
+        targets = self.inst.table("latency_targets").set_index(["region", "class"])[
+            "max_rtt_ms"]
+        rtt = _rtt(self.inst, {(s, r) for s in self.sites.index for r in self.located})
+        out: dict[tuple[str, str], dict[str, int]] = {}
+        for r in self.region_node.index:
+            for c in self.classes.index:
+                limit = targets.get((r, c), self.meta.latency.max_rtt_ms)
+                out[r, c] = {
+                    s: host_from[s, c] for s in self.sites.index if (s, c) in host_from and (
+                        r not in self.located or ((s, r) in rtt and (
+                            limit is None or rtt[s, r] <= limit + 1e-9)))}
+        return out
+
+    @cached_property
+    def backup_uncovered(self) -> float:
+        """LSCP-B: demand (MW-years) without two open sites allowed to serve it that year."""
+        demand = self.inst.table("demand")
+        total = 0.0
+        for r, c, y, d in demand[["region", "class", "year", "it_mw"]].itertuples(index=False):
+            if d <= 0:
+                continue
+            backers = sum(1 for s, first in self.may_serve.get((r, c), {}).items()
+                          if self.open_year.get(s) is not None and self.open_year[s] <= y
+                          and first <= y)
+            total += float(d) if backers < 2 else 0.0
+        return total
+
+    @cached_property
+    def min_separation(self) -> float:
+        """p-dispersion: km between the closest two sites open at the end.
+
+        site_distances.csv, else the great-circle distance of lat/lon; with fewer than two
+        sites open, the largest pair distance (as the model's bound on separation).
+        """
+        listed = {frozenset((a, b)): float(km) for a, b, km in self.inst.table(
+            "site_distances")[["a", "b", "km"]].itertuples(index=False, name=None)}
+        ids = list(self.sites.index)
+
+        def km(a: str, b: str) -> float:
+            if frozenset((a, b)) in listed:
+                return listed[frozenset((a, b))]
+            la, oa = map(math.radians, (self.sites.at[a, "lat"], self.sites.at[a, "lon"]))
+            lb, ob = map(math.radians, (self.sites.at[b, "lat"], self.sites.at[b, "lon"]))
+            h = math.sin((lb - la) / 2) ** 2 + math.cos(la) * math.cos(lb) * math.sin(
+                (ob - oa) / 2) ** 2
+            return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+
+        pairs = {(a, b): km(a, b) for a, b in itertools.combinations(ids, 2)}
+        opened = {s for s, y in self.open_year.items() if y is not None}
+        used = [v for (a, b), v in pairs.items() if a in opened and b in opened]
+        return min(used, default=max(pairs.values(), default=0.0))
 
 
 #: Cost terms of the objective, in the order of the `costs` table.
@@ -357,7 +455,10 @@ def rule_phase_in_horizon(f: Facts) -> list[str]:
 
 @rule
 def rule_phase_earliest(f: Facts) -> list[str]:
-    """A free phase is online no earlier than its earliest decision year plus its lead."""
+    """A free phase is online no earlier than its earliest decision year plus its lead.
+
+    Nor before its earliest_online_year.
+    """
     out = []
     for key, (_t, year) in f.built.items():
         r = f.ph.get(key)
@@ -366,6 +467,8 @@ def rule_phase_earliest(f: Facts) -> list[str]:
         decision = f.y0 if pd.isna(r.earliest_decision_year) else max(
             int(r.earliest_decision_year), f.y0)
         first = decision + math.ceil(int(r.lead_months) / 12)
+        if not pd.isna(r.earliest_online_year):
+            first = max(first, int(r.earliest_online_year))
         if year < first:
             out.append(f"phase {key} online in {year}, before its earliest {first}")
     return out
@@ -673,7 +776,7 @@ def rule_serve_hostable(f: Facts) -> list[str]:
 def rule_serve_connected(f: Facts) -> list[str]:
     """A located region is served only by sites with a fiber path to it."""
     return [f"site {s} serves {r} with no fiber path" for s, r, _c, _y, _mw in f.serve_rows
-            if f.region_node.get(r, "") != "" and (s, r) not in f.rtt]
+            if r in f.located and (s, r) not in f.rtt]
 
 
 @rule
@@ -683,7 +786,7 @@ def rule_latency_target(f: Facts) -> list[str]:
     out = []
     for s, r, c, y, _mw in f.serve_rows:
         lat = f.rtt.get((s, r))
-        if f.region_node.get(r, "") == "" or lat is None:
+        if r not in f.located or lat is None:
             continue
         limit = targets.get((r, c), f.meta.latency.max_rtt_ms)
         if limit is not None and lat > limit + 1e-9:
@@ -702,6 +805,19 @@ def rule_served_rtt(f: Facts) -> list[str]:
                 not math.isnan(want) and abs(float(rtt) - want) > 1e-6 * max(1.0, want)):
             out.append(f"served {s}->{r}: reported rtt_ms {rtt} != recomputed {want:.6f}")
     return out
+
+
+@rule
+def rule_single_source(f: Facts) -> list[str]:
+    """With service.single_source, each (region, class, year) is served by one site at most."""
+    if not f.meta.service.single_source:
+        return []
+    servers: dict[tuple[str, str, int], set[str]] = defaultdict(set)
+    for s, r, c, y, mw in f.serve_rows:
+        if mw > TOL:
+            servers[r, c, y].add(s)
+    return [f"demand {r}/{c}/{y} served by {len(ss)} sites ({', '.join(sorted(ss))}) but "
+            "service.single_source is set" for (r, c, y), ss in servers.items() if len(ss) > 1]
 
 
 @rule
@@ -815,7 +931,9 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
     """Check every rule of `RULES` on `plan` and recompute its objective.
 
     The objective is the instance's `siting.objective` (total_cost: USD M present value;
-    max_rtt: ms; uncovered_mw: MW-years; site_count: sites), recomputed from the plan alone.
+    max_rtt: ms; uncovered_mw: MW-years; site_count: sites; backup_uncovered_mw: MW-years
+    without two open sites within target; min_separation_km: km), recomputed from the
+    plan alone.
     """
     facts = Facts(inst, plan, reported_objective)
     rep = CheckReport()
