@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import siteopt
-from siteopt.data.resilience import haversine_km, n1_latency
+from siteopt.data.resilience import n1_latency
+from siteopt.data.separation import great_circle_km as haversine_km
 from siteopt.errors import ExitCode, InputError
 from siteopt.io.schema import Metadata
 from siteopt.model.data import allowed_pairs
@@ -265,3 +266,25 @@ def test_every_resilient_plan_passes_the_independent_checker(drawn):
     assert result.status in ("optimal", "infeasible"), result.status
     if result.status == "optimal":
         assert result.verified, result.violations
+
+
+def test_n1_latency_of_latency_csv_pairs_agrees_with_the_checker(tmp_path):
+    # n1-link with measured round trips for A (2.0 ms, graph 2.0 via a-city 100 km) and C
+    # (0.5 ms; c-city is a bridge): A's worst cut adds the graph's detour a-hub-city (350 km)
+    # over a-city (100 km), 2.5 ms; C has no route left after cutting c-city
+    import shutil
+
+    folder = tmp_path / "inst"
+    shutil.copytree(TINY / "n1-link", folder)
+    (folder / "latency.csv").write_text("site,region,rtt_ms\nA,R,2.0\nC,R,0.5\n")
+    inst = siteopt.load_instance(folder)
+    lat = inst.latency.set_index(["site", "region"])
+    assert lat.loc[("A", "R"), "rtt_ms"] == pytest.approx(2.0)
+    assert lat.loc[("A", "R"), "rtt_ms_n1"] == pytest.approx(2.0 + 2.5)
+    assert math.isinf(lat.loc[("C", "R"), "rtt_ms_n1"])
+    checker = n1_rtt(inst, {("A", "R"), ("B", "R"), ("C", "R")})
+    assert checker[("A", "R")] == pytest.approx(4.5)
+    assert math.isinf(checker[("C", "R")])
+    assert checker[("B", "R")] == pytest.approx(lat.loc[("B", "R"), "rtt_ms_n1"])
+    result = siteopt.solve(inst)
+    assert result.verified

@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from siteopt.data.rules import first_online_year, latency_targets, lead_years
+from siteopt.data.rules import first_online_year, latency_targets, lead_years, located_regions
 from siteopt.data.separation import great_circle_km
 from siteopt.errors import Problem
 from siteopt.io.frames import row_line
@@ -216,7 +216,7 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     zone = dict(zip(sites["site"], sites["zone"], strict=True))
     hosts = host_years(meta, tables)
     targets = latency_targets(meta, tables)
-    region_node = dict(zip(tables["regions"]["region"], tables["regions"]["node"], strict=True))
+    located = located_regions(tables)
     demand = tables["demand"]
     years: dict[tuple[str, str], list[int]] = defaultdict(list)
     for r, c, y, mw in demand[["region", "class", "year", "it_mw"]].itertuples(index=False):
@@ -238,7 +238,7 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
         rule = meta.resilience[c]
         column = "rtt_ms_n1" if rule.n_minus_1_links and "rtt_ms_n1" in lat.columns else "rtt_ms"
         target = targets.get((r, c), math.inf)
-        if region_node[r] == "":
+        if r not in located:  # location-free: any hosting site
             reach = [s for s in sites["site"] if (s, c) in hosts]
         else:
             rows = lat[lat["region"] == r]

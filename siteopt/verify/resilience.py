@@ -62,6 +62,10 @@ def n1_rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str],
                     and site_node.get(s) in pos)
     if not wanted:
         return {}
+    # a pair listed in latency.csv: its listed round trip plus the detour the worst cut adds
+    # on the graph (models/siteplan.md §8); the graph's intact route from one Dijkstra more
+    given = {(s, r): float(v) for s, r, v in inst.table("latency")[
+        ["site", "region", "rtt_ms"]].itertuples(index=False, name=None)}
     a = np.array([pos[x] for x in links["a"]], dtype=np.int64)
     b = np.array([pos[x] for x in links["b"]], dtype=np.int64)
     w = (links["km"].to_numpy(dtype=float) * lat.rtt_ms_per_km + lat.rtt_ms_per_hop
@@ -72,8 +76,9 @@ def n1_rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str],
     worst = {key: 0.0 for key in wanted}
     n = len(nodes)
     pair = np.minimum(a, b) * len(nodes) + np.maximum(a, b)
-    for cut in np.unique(pair).tolist():  # (a, b) and (b, a) rows are one link
-        keep = pair != cut
+    intact_graph: dict[tuple[str, str], float] = {}
+    for cut in [-1, *np.unique(pair).tolist()]:  # (a, b) and (b, a) rows are one link
+        keep = pair != cut  # -1: no link removed
         best: dict[tuple[int, int], float] = {}
         for i, j, x in zip(a[keep].tolist(), b[keep].tolist(), w[keep].tolist(), strict=True):
             key = (min(i, j), max(i, j))
@@ -84,10 +89,18 @@ def n1_rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str],
         dist = dijkstra(graph, directed=False, indices=sources)
         for s, r in wanted:
             d = float(dist[row[pos[site_node[s]]], pos[region_node[r]]])
+            if cut == -1:
+                intact_graph[s, r] = d
             worst[s, r] = max(worst[s, r], d)
     intact = _rtt(inst, set(wanted))
-    return {key: max(lat.rtt_ms_fixed + x, intact.get(key, math.inf))
-            for key, x in worst.items()}
+    out = {}
+    for key, x in worst.items():
+        if key in given:
+            out[key] = given[key] + (x - intact_graph[key])  # inf - inf: not connected
+            out[key] = math.inf if math.isnan(out[key]) else out[key]
+        else:
+            out[key] = max(lat.rtt_ms_fixed + x, intact.get(key, math.inf))
+    return out
 
 
 class Resil:
@@ -126,7 +139,7 @@ class Resil:
 
     def reaches(self, s: str, r: str, c: str) -> bool:
         """Whether s may serve (r, c) by latency: location-free, or within target (N-1)."""
-        if self.f.region_node.get(r, "") == "":
+        if r not in self.f.located:
             return True
         rtt = self.rtt_n1 if self.rules[c].n_minus_1_links else self.rtt
         return rtt.get((s, r), math.inf) <= self.target(r, c) + 1e-9
