@@ -184,3 +184,12 @@ def test_the_inlined_bundle_draws_every_trace_the_report_uses(gen_folder, tmp_pa
     page = write_report(gen_folder, tmp_path / "r.html").read_text(encoding="utf-8")
     used = {t.get("type", "scatter") for f in _figures(page).values() for t in f["data"]}
     assert used and used <= CARTESIAN_TRACES, used - CARTESIAN_TRACES
+
+
+def test_report_says_which_resilience_rules_bind(tmp_path):
+    # tiny/n1-site: N-1 site loss needs the second site B (220 against 100 without the rule)
+    result = siteopt.solve(siteopt.load_instance(TINY / "n1-site"))
+    folder = write_result(result, tmp_path / "plan")
+    page = write_report(folder).read_text(encoding="utf-8")
+    assert ("Resilience rules that bind (the plan without the rule is cheaper): cloud "
+            "n_minus_1_sites (USD 120.00 M, adds B/P1@2030)") in page

@@ -217,6 +217,32 @@ def _unserved_html(rf: ResultFolder) -> str:
     return f"<p>Unserved demand:</p><ul>{items}</ul>"
 
 
+def resilience_frame(summary: dict[str, object]) -> pd.DataFrame:
+    """The `resilience` entry of summary.json as a table: one row per class and rule."""
+    rows = []
+    for cls, rules in (summary.get("resilience") or {}).items():
+        for rule, e in (rules or {}).items():
+            rows.append({"class": cls, "rule": rule, "binds": e.get("binds"),
+                         "cost_usd_m": e.get("cost_usd_m"),
+                         "adds_sites": " ".join(e.get("adds_sites") or []),
+                         "adds_phases": " ".join(e.get("adds_phases") or []),
+                         "tight": " ".join(str(t) for t in (e.get("tight") or [])[:5]),
+                         "basis": e.get("basis")})
+    return pd.DataFrame(rows)
+
+
+def _resilience_html(rf: ResultFolder) -> str:
+    frame = resilience_frame(rf.summary)
+    if frame.empty:
+        return ""
+    binding = frame[frame["binds"] == True]  # noqa: E712 (object column)
+    words = ("; ".join(f"{r['class']} {r['rule']} (USD {float(r['cost_usd_m'] or 0):,.2f} M"
+                       + (f", adds {r['adds_phases']}" if r["adds_phases"] else "") + ")"
+                       for _, r in binding.iterrows()) or "none binds")
+    return (f"<p>Resilience rules that bind (the plan without the rule is cheaper): "
+            f"{html.escape(words)}.</p>" + table_html(frame, "resilience rules"))
+
+
 def render(rf: ResultFolder, title: str, prefix: str = "",
            extra: list[figures.Chart] | None = None, extra_nav: str = "Scenarios") -> str:
     """The whole HTML page of one plan, after optional charts (a sweep's, values, alternatives).
@@ -237,7 +263,8 @@ def render(rf: ResultFolder, title: str, prefix: str = "",
         body.append(f"<section>{_chart_html(chart, index)}</section>")
         index += 1
     if rf.has_plan:
-        body.append(f"<section><h2>Summary</h2>{_unserved_html(rf)}</section>")
+        body.append(f"<section><h2>Summary</h2>{_unserved_html(rf)}{_resilience_html(rf)}"
+                    "</section>")
     for name, charts in sections:
         inner = []
         for chart in charts:
