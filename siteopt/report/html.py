@@ -239,8 +239,13 @@ def _resilience_html(rf: ResultFolder) -> str:
     words = ("; ".join(f"{r['class']} {r['rule']} (USD {float(r['cost_usd_m'] or 0):,.2f} M"
                        + (f", adds {r['adds_phases']}" if r["adds_phases"] else "") + ")"
                        for _, r in binding.iterrows()) or "none binds")
+    note = ""
+    if (frame["basis"] != "re-solve without the rule").any():
+        note = ('<p class="note">rules with basis "tight in the plan" were not re-solved: one '
+                "that is not tight may still cost money (siteopt solve without "
+                "--no-resilience-cost measures it)</p>")
     return (f"<p>Resilience rules that bind (the plan without the rule is cheaper): "
-            f"{html.escape(words)}.</p>" + table_html(frame, "resilience rules"))
+            f"{html.escape(words)}.</p>{note}" + table_html(frame, "resilience rules"))
 
 
 def render(rf: ResultFolder, title: str, prefix: str = "",
