@@ -102,7 +102,8 @@ def _random_tables(seed: int) -> dict[str, pd.DataFrame]:
             "nodes": pd.DataFrame({"node": nodes}),
             "sites": pd.DataFrame({"site": ["S1", "S2", "S3"],
                                    "node": rng.sample(nodes, 3)}),
-            "regions": pd.DataFrame({"region": ["R1", "R2"], "node": rng.sample(nodes, 2)})}
+            "regions": pd.DataFrame({"region": ["R1", "R2"], "node": rng.sample(nodes, 2)}),
+            "latency": pd.DataFrame({"site": [], "region": [], "rtt_ms": []})}  # no latency.csv
 
 
 @pytest.mark.parametrize("seed", range(25))

@@ -78,6 +78,8 @@ class _Phase:
     lead_months: int
     committed: bool
     line: int
+    #: `earliest_online_year` if the phase sets one (the "not before" of the planner)
+    not_before: int | None = None
 
 
 class InstanceView:
@@ -121,7 +123,9 @@ class InstanceView:
                     capex=float(row["capex_usd_m"]),
                     coolings=tuple(row["cooling"]) or self.buildable, first=first,
                     lead_months=int(row["lead_months"]), committed=committed,
-                    line=row_line(phases, i)))
+                    line=row_line(phases, i),
+                    not_before=(None if pd.isna(row["earliest_online_year"])
+                                else int(row["earliest_online_year"]))))
         classes = t["classes"]
         self.class_cooling = {c: frozenset(a or self.all_cooling) for c, a in zip(
             classes["class"], classes["cooling"], strict=True)}
@@ -298,8 +302,10 @@ def check_phase_horizon(view: InstanceView) -> list[Finding]:
                 out.append(Finding(
                     "check_phase_horizon", "warning",
                     f"phase {ph.site}/{ph.phase} can come online in {ph.first} at the earliest "
-                    f"(earliest decision, lead {ph.lead_months} months, earliest online year, "
-                    f"earlier phases), after "
+                    f"(earliest decision, lead {ph.lead_months} months, "
+                    + ("" if ph.not_before is None else
+                       f"earliest online year {ph.not_before}, ")
+                    + f"earlier phases), after "
                     f"the horizon ends in {view.yT}: it is never built",
                     (_rows("phases.csv", [ph.line]),)))
     return out

@@ -85,20 +85,20 @@ def _reach_by_rcy(d: ModelData) -> dict[tuple[str, str, int], list[str]]:
 
 
 def add_backup_cover(m: pyo.ConcreteModel, d: ModelData, cols: Columns) -> None:
-    """LSCP-B only: 2 backup[r,c,y] <= sum_{s: (s,r,c,y) in SRCY} open[s,y].
+    """LSCP-B only: 2 backed_up[r,c,y] <= sum_{s: (s,r,c,y) in SRCY} open[s,y].
 
-    backup[r,c,y] (binary) = 1 only if at least two open sites may serve (r, c) in year y
+    backed_up[r,c,y] (binary) = 1 only if at least two open sites may serve (r, c) in year y
     within its latency target; the objective `backup_uncovered_mw` counts the demand
     without it.
     """
     if d.objective != "backup_uncovered_mw":
         return
-    m.backup = pyo.Var(m.RCY, within=pyo.Binary)
-    cols.add(m, "backup")
+    m.backed_up = pyo.Var(m.RCY, within=pyo.Binary)
+    cols.add(m, "backed_up")
     reach = _reach_by_rcy(d)
 
     def rule(m: pyo.ConcreteModel, r: str, c: str, y: int) -> object:
-        return 2 * m.backup[r, c, y] <= pyo.quicksum(m.open[s, y] for s in reach[r, c, y])
+        return 2 * m.backed_up[r, c, y] <= pyo.quicksum(m.open[s, y] for s in reach[r, c, y])
 
     m.backup_cover = pyo.Constraint(m.RCY, rule=rule)
 

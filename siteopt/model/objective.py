@@ -40,7 +40,7 @@ def define_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
                                      sense=pyo.minimize)
     elif d.objective == "backup_uncovered_mw":  # LSCP-B, in MW-years without a backup
         m.backup_uncovered_mw = pyo.Objective(expr=pyo.quicksum(
-            d.demand[key] * (1 - m.backup[key]) for key in d.RCY), sense=pyo.minimize)
+            d.demand[key] * (1 - m.backed_up[key]) for key in d.RCY), sense=pyo.minimize)
     elif d.objective == "min_separation_km":  # p-dispersion: maximized, stated as a minimum
         m.min_separation_km = pyo.Objective(expr=-m.separation, sense=pyo.minimize)
     else:
