@@ -129,6 +129,9 @@ def test_vietnam_compiles_to_the_rule_based_model() -> None:
     ["service.single_source=true"],
     ["service.single_source=true", "service.allow_unserved=true"],
     ["siting.objective=backup_uncovered_mw", "siting.sites=4"],
+    # LSCP-B's backed_up beside N-1's backup: one model holds both
+    ["siting.objective=backup_uncovered_mw", "siting.sites=4",
+     "resilience.sens.n_minus_1_sites=true"],
     ["siting.objective=min_separation_km", "siting.sites=3"],
 ])
 def test_vietnam_variants_compile_to_the_rule_based_model(overrides: list[str]) -> None:
