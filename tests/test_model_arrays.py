@@ -129,9 +129,6 @@ def test_vietnam_compiles_to_the_rule_based_model() -> None:
     ["service.single_source=true"],
     ["service.single_source=true", "service.allow_unserved=true"],
     ["siting.objective=backup_uncovered_mw", "siting.sites=4"],
-    # LSCP-B's backed_up beside N-1's backup: one model holds both
-    ["siting.objective=backup_uncovered_mw", "siting.sites=4",
-     "resilience.sens.n_minus_1_sites=true"],
     ["siting.objective=min_separation_km", "siting.sites=3"],
 ])
 def test_vietnam_variants_compile_to_the_rule_based_model(overrides: list[str]) -> None:
@@ -313,3 +310,8 @@ def test_pyomo_writers_and_solver_interfaces_read_the_fast_model(tmp_path: Path)
     assert results.incumbent_objective == pytest.approx(expected, rel=1e-6)
     row = next(iter(m.demand_balance.values()))
     assert row.expr is not None and row.lb == row.ub and row() == pytest.approx(row.ub)
+
+
+def test_backup_cover_and_n1_site_loss_in_one_model() -> None:
+    # LSCP-B's backed_up beside N-1's backup (tiny/n1-site: every region-year has two sites)
+    _check(TINY / "n1-site", ["siting.objective=backup_uncovered_mw"])
