@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import siteopt
 from siteopt.cli.main import main
 from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_overrides
@@ -54,3 +55,12 @@ def test_maximal_covering_on_pmed5_is_verified(tmp_path):
     assert result.status == "optimal" and result.verified, result.violations
     assert result.objective == pytest.approx(20.0)
     assert len(result.tables["sites"].dropna(subset=["open_year"])) == 10
+
+
+def test_a_solve_after_one_with_other_threads_still_gets_a_plan():
+    """HiGHS's scheduler is per process: threads=2, then the default 1, then 2 again."""
+    inst = load_instance(TINY / "cheapest-site")
+    for threads in (2, 1, 2, 1):
+        result = siteopt.solve(inst, threads=threads)
+        assert result.status == "optimal" and result.verified, (threads, result.warnings)
+        assert not any("could not be re-solved" in w for w in result.warnings)

@@ -71,6 +71,24 @@ class SolverOutcome:
 _BANNER_SHOWN = False
 
 
+#: The thread count HiGHS's process-wide task scheduler was last asked for (None: not yet).
+_SCHEDULER_THREADS: int | None = None
+
+
+def set_threads(h: highspy.Highs, threads: int) -> None:
+    """Ask `h` for `threads`, resetting HiGHS's process-wide scheduler when that changes.
+
+    HiGHS sizes one task scheduler per process at its first run; a later run asking for
+    another count fails (status "Not Set") unless the scheduler is reset first. An API user
+    who solves once with `threads=2` and then with the default must get a plan both times.
+    """
+    global _SCHEDULER_THREADS
+    if _SCHEDULER_THREADS is not None and threads != _SCHEDULER_THREADS:
+        highspy.Highs.resetGlobalScheduler(True)
+    _SCHEDULER_THREADS = threads
+    h.setOptionValue("threads", threads)
+
+
 def new_highs() -> highspy.Highs:
     """A new Highs object, keeping HiGHS's one-time banner out of siteopt's output.
 
@@ -133,7 +151,7 @@ def to_highs(mat: Matrices, options: SolveOptions, names: bool = False) -> highs
                     A.indptr.astype(np.int32, copy=False), A.indices.astype(np.int32, copy=False),
                     A.data, mat.integrality.astype(np.int32))
     h.setOptionValue("mip_rel_gap", float(1e-4 if options.gap is None else options.gap))
-    h.setOptionValue("threads", int(options.threads))
+    set_threads(h, int(options.threads))
     h.setOptionValue("random_seed", int(options.seed))
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from siteopt.model.compile import Matrices
-from siteopt.solver.highs import SolveOptions, SolverOutcome, new_highs
+from siteopt.solver.highs import SolveOptions, SolverOutcome, new_highs, set_threads
 
 
 def relative_gap(objective: float, bound: float) -> float:
@@ -40,7 +40,7 @@ def polish(mat: Matrices, outcome: SolverOutcome, options: SolveOptions
     upper[ints] = fixed
     h = new_highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", int(options.threads))
+    set_threads(h, int(options.threads))
     A = mat.A
     n_rows, n_cols, nnz = mat.shape
     h.passModel(n_cols, n_rows, nnz, 1, 1, mat.offset, mat.cost, lower, upper,
