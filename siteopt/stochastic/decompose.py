@@ -22,13 +22,13 @@ from collections import defaultdict
 from siteopt.data.instance import Instance
 from siteopt.solver.highs import SolveOptions
 from siteopt.stochastic.blocks import BlockSolve
-from siteopt.stochastic.engine import Listener, StochasticOptions, quiet, solve_one
 from siteopt.stochastic.firststage import FirstStage
 from siteopt.stochastic.meanvalue import mean_instance
 from siteopt.stochastic.measures import risk_objective
 from siteopt.stochastic.pool import ScenarioPool
 from siteopt.stochastic.result import StochasticResult
 from siteopt.stochastic.spec import ScenarioSet
+from siteopt.stochastic.tasks import Listener, StochasticOptions, quiet, solve_one
 
 
 def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: SolveOptions,

@@ -12,51 +12,27 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
 from siteopt.data.instance import Instance
 from siteopt.solver.highs import SolveOptions
 from siteopt.stochastic.blocks import BlockSolve, solve_blocks
+from siteopt.stochastic.decompose import decompose
 from siteopt.stochastic.firststage import FirstStage
 from siteopt.stochastic.meanvalue import mean_instance
 from siteopt.stochastic.pool import ScenarioPool
 from siteopt.stochastic.result import StochasticResult
-from siteopt.stochastic.spec import Risk, ScenarioSet, scenario_instances
+from siteopt.stochastic.spec import ScenarioSet, scenario_instances
+from siteopt.stochastic.tasks import (
+    EXTENSIVE_MAX,
+    Listener,
+    StochasticOptions,
+    quiet,
+    solve_one,
+)
 
-#: Receives progress events: {"phase": str, "done": int, "total": int, ...bound, incumbent}.
-Listener = Callable[[dict[str, object]], None]
-
-#: `auto` uses the extensive form up to this many scenarios, the decomposition beyond.
-EXTENSIVE_MAX = 24
-METHODS = ("auto", "extensive", "decompose")
-
-
-@dataclass(frozen=True)
-class StochasticOptions:
-    """How a two-stage problem is solved and what is compared with it."""
-
-    method: str = "auto"
-    workers: int | None = 0
-    scheduler: str | None = None
-    #: compute wait-and-see, mean-value and deterministic comparisons (EVPI, VSS)
-    compare: bool = True
-    #: decomposition: stop at this relative gap, after this many candidates or seconds
-    target_gap: float = 0.02
-    max_candidates: int = 8
-    time_limit: float | None = None
-
-
-def solve_one(inst: Instance, decision_year: int, options: SolveOptions,
-              fixed: FirstStage | None = None) -> BlockSolve:
-    """One scenario alone: its wait-and-see plan, or its recourse to fixed commitments."""
-    return solve_blocks([inst], [1.0], decision_year, Risk(), options, fixed)
-
-
-def quiet(options: SolveOptions) -> SolveOptions:
-    """The options of a background single-scenario solve: no progress, no log file."""
-    return replace(options, progress=False, log_file=None)
-
+__all__ = ["EXTENSIVE_MAX", "Listener", "StochasticOptions", "solve_stochastic"]
 
 def evaluate(pool: ScenarioPool, fs: FirstStage, decision_year: int, options: SolveOptions,
              scenarios: Sequence[int], listener: Listener | None = None, phase: str = "evaluate"
@@ -103,8 +79,6 @@ def solve_stochastic(base: Instance, sset: ScenarioSet, options: SolveOptions | 
             if how.compare:
                 _compare(result, pool, base, sset, options, listener, timings)
         else:
-            from siteopt.stochastic.decompose import decompose
-
             result = decompose(base, sset, pool, options, how, listener, timings)
     result.timings.update(timings)
     return result

@@ -43,8 +43,11 @@ def grid_delay(inst: Instance, zones: Sequence[str], years: int) -> list[tuple[s
 
 
 def sampled_scenarios(inst: Instance, n: int, seed: int, decision_year: int) -> ScenarioSet:
-    """`n` equally likely scenarios: AI demand x lognormal(0, 0.3), northern grid 0-3 years
-    late (probabilities 0.4/0.3/0.2/0.1), tariff x uniform(0.9, 1.3)."""
+    """`n` equally likely scenarios drawn with `seed`.
+
+    AI demand x lognormal(0, 0.3), northern grid 0-3 years late (probabilities
+    0.4/0.3/0.2/0.1), tariff x uniform(0.9, 1.3).
+    """
     rng = np.random.default_rng(seed)
     tariff = inst.meta.economics.tariff_usd_per_mwh
     specs = []

@@ -1,0 +1,47 @@
+"""The options of a two-stage solve and its unit of parallel work: one scenario's solve."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from siteopt.data.instance import Instance
+from siteopt.solver.highs import SolveOptions
+from siteopt.stochastic.blocks import BlockSolve, solve_blocks
+from siteopt.stochastic.firststage import FirstStage
+from siteopt.stochastic.spec import Risk
+
+#: Receives progress events: {"phase": str, "done": int, "total": int, ...bound, incumbent}.
+Listener = Callable[[dict[str, object]], None]
+
+#: `auto` uses the extensive form up to this many scenarios, the decomposition beyond.
+EXTENSIVE_MAX = 24
+METHODS = ("auto", "extensive", "decompose")
+
+
+@dataclass(frozen=True)
+class StochasticOptions:
+    """How a two-stage problem is solved and what is compared with it."""
+
+    method: str = "auto"
+    workers: int | None = 0
+    scheduler: str | None = None
+    #: compute wait-and-see, mean-value and deterministic comparisons (EVPI, VSS)
+    compare: bool = True
+    #: decomposition: stop at this relative gap, after this many candidates or seconds
+    target_gap: float = 0.02
+    max_candidates: int = 8
+    time_limit: float | None = None
+
+
+def solve_one(inst: Instance, decision_year: int, options: SolveOptions,
+              fixed: FirstStage | None = None) -> BlockSolve:
+    """One scenario alone: its wait-and-see plan, or its recourse to fixed commitments."""
+    return solve_blocks([inst], [1.0], decision_year, Risk(), options, fixed)
+
+
+def quiet(options: SolveOptions) -> SolveOptions:
+    """The options of a background single-scenario solve: no progress, no log file."""
+    return replace(options, progress=False, log_file=None)
+
+
