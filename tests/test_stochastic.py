@@ -274,3 +274,28 @@ def test_vietnam_scenario_set_is_valid():
     scen = load_scenario_set(REPO / "instances" / "vietnam-2026" / "scenarios.toml", inst)
     assert len(scen.scenarios) == 12 and math.isclose(sum(scen.probabilities), 1.0)
     assert scen.decision_year == 2027
+
+
+def test_stochastic_md_lists_the_components_outside_the_blocks():
+    import re
+
+    import pyomo.environ as pyo
+
+    from siteopt.io.bundled import models_path
+    from siteopt.stochastic.extensive import create_extensive
+
+    kinds = {pyo.Set: "set", pyo.Var: "variable", pyo.Constraint: "constraint",
+             pyo.Objective: "objective"}
+    text = (models_path() / "stochastic.md").read_text().split("## Symbols", 1)[1]
+    doc = dict(re.findall(r"^\|\s*`([^`]+)`\s*\|\s*(\w+)\s*\|", text, flags=re.M))
+    inst = load_instance(HEDGE)
+    datas = [build_data(i) for i in scenario_instances(inst, load_scenario_set(
+        HEDGE / "scenarios.toml", inst))]
+    found = {}
+    for risk, fixed in ((Risk(0.9, 0.5), None),
+                        (Risk(), frozenset({Start("upgrade", "", "", "", "nope", 2030)}))):
+        ef = create_extensive(datas, [0.5, 0.5], 2030, risk, fixed=fixed)
+        for comp in ef.model.component_objects(descend_into=False):
+            if comp.ctype in kinds and "SetProduct" not in type(comp).__name__:
+                found[comp.name] = kinds[comp.ctype]
+    assert found == doc
