@@ -97,7 +97,10 @@ def test_hedge_instance_known_answers():
         assert r.vss == pytest.approx(15.0)
         assert r.mean_value.first_stage == frozenset()
         assert r.bound <= r.objective + 1e-9
-    assert r.bound == pytest.approx(65.0)  # decomposition: the wait-and-see bound
+    # decomposition: the wait-and-see bound is 65; one Lagrangian round (multipliers +-70 on
+    # starting A, the Polyak step 35 / 0.25) prices the hedge in and proves 100
+    assert r.bound == pytest.approx(100.0)
+    assert r.history[0]["bound"] == pytest.approx(65.0)
 
 
 def test_cli_writes_checked_scenario_folders(tmp_path):

@@ -45,6 +45,8 @@ class BlockSolve:
     seconds: float = 0.0
     size: dict[str, int] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
+    #: the first-stage keys of the model: (s,p,k,t) phase starts and (u,t) upgrade starts
+    keys: tuple[tuple, ...] = ()
 
     @property
     def has_plan(self) -> bool:
@@ -65,17 +67,22 @@ class BlockSolve:
 def solve_blocks(instances: Sequence[Instance], probabilities: Sequence[float],
                  decision_year: int, risk: Risk | None = None,
                  options: SolveOptions | None = None, fixed: FirstStage | None = None,
-                 checks: bool = True) -> BlockSolve:
-    """Solve the extensive form over `instances` (with `fixed` commitments, if given)."""
+                 checks: bool = True, penalty: dict[tuple, float] | None = None,
+                 only: set[tuple] | None = None) -> BlockSolve:
+    """Solve the extensive form over `instances` (with `fixed` commitments, if given).
+
+    `penalty` and `only` make it a Lagrangian subproblem (`create_extensive`): `bound` is
+    then HiGHS's bound of cost + penalty, `objective` still the plain cost.
+    """
     with PauseGC():
         return _solve_blocks(list(instances), list(probabilities), decision_year,
-                             risk or Risk(),
-                             options or SolveOptions(), fixed, checks)
+                             risk or Risk(), options or SolveOptions(), fixed, checks,
+                             penalty or {}, only)
 
 
 def _solve_blocks(instances: list[Instance], probabilities: list[float], decision_year: int,
-                  risk: Risk, options: SolveOptions, fixed: FirstStage | None, checks: bool
-                  ) -> BlockSolve:
+                  risk: Risk, options: SolveOptions, fixed: FirstStage | None, checks: bool,
+                  penalty: dict[tuple, float], only: set[tuple] | None) -> BlockSolve:
     started = time.perf_counter()
     if options.gap is None:
         options = replace(options, gap=instances[0].meta.solver.gap)
@@ -86,7 +93,8 @@ def _solve_blocks(instances: list[Instance], probabilities: list[float], decisio
             return BlockSolve("infeasible", None, None, None, violations=found,
                               seconds=time.perf_counter() - started)
     datas = [build_data(inst) for inst in instances]
-    ef = create_extensive(datas, probabilities, decision_year, risk, options.tighten, fixed)
+    ef = create_extensive(datas, probabilities, decision_year, risk, options.tighten, fixed,
+                          penalty, only)
     try:
         mat = compile_model(ef.model)
     except TrivialInfeasibilityError as exc:
@@ -121,13 +129,26 @@ def _solve_blocks(instances: list[Instance], probabilities: list[float], decisio
             check=report, total_cost=cost, overrides=[[k, v] for k, v in inst.overrides],
             instance_path=None if inst.path is None else str(inst.path.resolve())))
     objective = risk_objective([r.objective for r in results], probabilities, risk)  # type: ignore[misc]
-    if abs(objective - polished.objective) > 1e-6 * max(1.0, abs(objective)):
+    priced = objective + penalty_value(ef.model, penalty)
+    if abs(priced - polished.objective) > 1e-6 * max(1.0, abs(priced)):
         violations.append(f"HiGHS objective {polished.objective:.6f} differs from the plans' "
-                          f"recomputed value {objective:.6f}")
+                          f"recomputed value {priced:.6f}")
     bound = _finite(outcome.bound)
     gap = relative_gap(objective, bound) if bound is not None else None
     return BlockSolve(outcome.status, objective, bound, gap, results, first_stage,
-                      time.perf_counter() - started, size, violations)
+                      time.perf_counter() - started, size, violations,
+                      tuple(ef.phase_keys) + tuple(ef.upgrade_keys))
+
+
+def penalty_value(m: pyo.ConcreteModel, penalty: dict[tuple, float]) -> float:
+    """sum_key w_key * started_key at the loaded plan (0 without a penalty)."""
+    total = 0.0
+    for key, w in penalty.items():
+        if len(key) == 4 and key in m.FS_PHASE:
+            total += w * round(pyo.value(m.started[key]))
+        elif len(key) == 2 and key in m.FS_UPGRADE:
+            total += w * round(pyo.value(m.upgrade_started[key]))
+    return total
 
 
 def model_first_stage(m: pyo.ConcreteModel) -> FirstStage:

@@ -19,16 +19,24 @@ import math
 import time
 from collections import defaultdict
 
+import numpy as np
+
 from siteopt.data.instance import Instance
 from siteopt.solver.highs import SolveOptions
 from siteopt.stochastic.blocks import BlockSolve
-from siteopt.stochastic.firststage import FirstStage
+from siteopt.stochastic.firststage import FirstStage, started_values
 from siteopt.stochastic.meanvalue import mean_instance
 from siteopt.stochastic.measures import risk_objective
 from siteopt.stochastic.pool import ScenarioPool
 from siteopt.stochastic.result import StochasticResult
 from siteopt.stochastic.spec import ScenarioSet
-from siteopt.stochastic.tasks import Listener, StochasticOptions, quiet, solve_one
+from siteopt.stochastic.tasks import (
+    Listener,
+    StochasticOptions,
+    quiet,
+    solve_one,
+    solve_priced,
+)
 
 
 def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: SolveOptions,
@@ -71,39 +79,137 @@ def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: So
                                        (base_i, (d, quiet(options)))]))
     result.mean_value, result.deterministic = firsts[0], firsts[1]  # type: ignore[assignment]
     timings["mean_value_and_deterministic"] = time.perf_counter() - t
-    candidates = _candidates(result, ws, probs, how.max_candidates)  # type: ignore[arg-type]
-    best: list[BlockSolve] | None = None
-    for c, (label, fs) in enumerate(candidates):
-        if how.time_limit is not None and time.perf_counter() - started > how.time_limit:
-            result.notes.append(f"time limit reached after {c} of {len(candidates)} candidates")
-            break
-        solves, complete = _evaluate(pool, fs, d, options, lows, probs, sset, result.objective,
-                                     lambda k, label=label: emit(f"candidate {label}", k, n))
-        if complete:
-            costs = [s.objective if s.objective is not None else math.inf for s in solves]
-            value = risk_objective(costs, probs, risk)
-            if label == "mean-value":
-                result.eev_costs = costs
-            if label == "deterministic":
-                result.deterministic_costs = costs
-            if math.isfinite(value) and (result.objective is None or value < result.objective):
-                result.objective, result.here_and_now, best = value, fs, solves  # type: ignore[assignment]
-        history.append({"seconds": time.perf_counter() - started, "bound": result.bound,
-                        "incumbent": result.objective if result.objective is not None
-                        else math.nan, "candidate": c})
-        emit(f"candidate {label}", n, n)
-        gap = result.gap
-        if gap is not None and gap <= how.target_gap:
-            break
+    queue = _candidates(result, ws, probs, how.max_candidates)  # type: ignore[arg-type]
+    seen = {fs for _label, fs in queue}
+    state = _Search(pool, d, options, lows, probs, sset, result, emit, how, started)
+    state.run(queue)
     timings["candidates"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if not risk.active and how.lagrangian_rounds > 0:
+        _lagrangian(state, ws, seen)  # type: ignore[arg-type]
+        timings["lagrangian"] = time.perf_counter() - t
+    best = state.best
     if best is not None:
         result.plans = [s.results[0] for s in best]
         result.status = "optimal" if (result.gap or 0.0) <= (options.gap or 0.0) else "gap"
         result.violations = [v for s in best for v in s.violations]
-    result.notes.append("decomposition: the bound is the objective at the wait-and-see bounds; "
-                        "EVPI is measured against the incumbent (an upper estimate of the "
-                        "true EVPI) and VSS likewise a lower estimate")
+    result.notes.append("decomposition: the bound is the larger of the objective at the "
+                        "wait-and-see bounds and the Lagrangian bounds; EVPI is measured "
+                        "against the incumbent (an upper estimate of the true EVPI) and VSS "
+                        "likewise a lower estimate")
     return result
+
+
+class _Search:
+    """The incumbent and its evaluation: candidates are tried in order until the gap is met."""
+
+    def __init__(self, pool: ScenarioPool, d: int, options: SolveOptions, lows: list[float],
+                 probs: list[float], sset: ScenarioSet, result: StochasticResult,
+                 emit: object, how: StochasticOptions, started: float):
+        self.pool, self.d, self.options, self.lows = pool, d, options, lows
+        self.probs, self.sset, self.result, self.emit = probs, sset, result, emit
+        self.how, self.started = how, started
+        self.best: list[BlockSolve] | None = None
+        self.tried = 0
+
+    def done(self) -> bool:
+        """Whether the gap target or the time limit is reached."""
+        gap = self.result.gap
+        late = (self.how.time_limit is not None
+                and time.perf_counter() - self.started > self.how.time_limit)
+        if late and "time limit reached" not in " ".join(self.result.notes):
+            self.result.notes.append(f"time limit reached after {self.tried} candidates")
+        return late or (gap is not None and gap <= self.how.target_gap)
+
+    def run(self, queue: list[tuple[str, FirstStage]]) -> None:
+        """Evaluate the candidates of `queue` in order (until done)."""
+        result = self.result
+        for label, fs in queue:
+            if self.done():
+                return
+            self.tried += 1
+            solves, complete = _evaluate(
+                self.pool, fs, self.d, self.options, self.lows, self.probs, self.sset,
+                result.objective, lambda k, label=label: self.emit(f"candidate {label}", k,  # type: ignore[operator]
+                                                                   len(self.probs)))
+            if complete:
+                costs = [s.objective if s.objective is not None else math.inf for s in solves]
+                value = risk_objective(costs, self.probs, self.sset.risk)
+                if label == "mean-value":
+                    result.eev_costs = costs
+                if label == "deterministic":
+                    result.deterministic_costs = costs
+                if math.isfinite(value) and (result.objective is None
+                                             or value < result.objective):
+                    result.objective, result.here_and_now, self.best = value, fs, solves
+            self.record(self.tried)
+            self.emit(f"candidate {label}", len(self.probs), len(self.probs))  # type: ignore[operator]
+
+    def record(self, candidate: int) -> None:
+        """One row of the bound/incumbent history."""
+        r = self.result
+        r.history.append({"seconds": time.perf_counter() - self.started, "bound": r.bound,
+                          "incumbent": r.objective if r.objective is not None else math.nan,
+                          "candidate": candidate})
+
+
+def _vector(fs: FirstStage | None, keys: list[tuple]) -> np.ndarray:
+    phases, upgrades = started_values(fs or frozenset(), [k for k in keys if len(k) == 4],
+                                      [k for k in keys if len(k) == 2])
+    values = {**phases, **upgrades}
+    return np.array([values[k] for k in keys], dtype=float)
+
+
+def _lagrangian(state: _Search, ws: list[BlockSolve], seen: set[FirstStage]) -> None:
+    r"""Raise the bound by relaxing non-anticipativity with multipliers (expectation only).
+
+    $L(w)=\sum_s p_s \min_x [C_s(x) + w_s \cdot x_s]$ with $\sum_s p_s w_s = 0$ bounds the
+    optimum from below for any such $w$ (each HiGHS bound of a subproblem is used, so it
+    stays valid with a gap). Subgradient $g_s = x_s - \bar x$ (which keeps $\sum p_s w_s=0$),
+    Polyak step $(UB - L)/\sum_s p_s \lVert g_s\rVert^2$, halved when $L$ does not rise.
+    New first stages found by the subproblems become candidates.
+    """
+    result, probs = state.result, np.asarray(state.probs)
+    keys = sorted(set.intersection(*[set(w.keys) for w in ws]), key=repr)
+    if not keys:
+        return
+    only = set(keys)
+    x = np.vstack([_vector(w.first_stage, keys) for w in ws])
+    mult = np.zeros_like(x)
+    last = float(probs @ np.asarray(state.lows))
+    factor = 1.0
+    n = len(ws)
+    for _round in range(state.how.lagrangian_rounds):
+        if state.done() or result.objective is None:
+            return
+        g = x - probs @ x
+        norm = float(probs @ (g * g).sum(axis=1))
+        if norm < 1e-12:
+            return  # every subproblem makes the same commitments: nothing left to price
+        mult = mult + factor * (result.objective - last) / norm * g
+        tasks = [(i, (state.d, quiet(state.options),
+                      {k: float(w) for k, w in zip(keys, mult[i], strict=True) if w}, only))
+                 for i in range(n)]
+        subs: list[BlockSolve | None] = [None] * n
+        for done, (pos, value) in enumerate(state.pool.run(solve_priced, tasks), start=1):
+            subs[pos] = value  # type: ignore[assignment]
+            state.emit("lagrangian", done, n)  # type: ignore[operator]
+        if any(s is None or s.bound is None for s in subs):
+            return
+        value = float(probs @ np.array([s.bound for s in subs]))  # type: ignore[union-attr]
+        factor = factor if value > last else factor / 2
+        last = value
+        if value > (result.bound or -math.inf):
+            result.bound = value
+        x = np.vstack([_vector(s.first_stage, keys) for s in subs])  # type: ignore[union-attr]
+        fresh = []
+        for s in subs:
+            fs = s.first_stage  # type: ignore[union-attr]
+            if fs is not None and fs not in seen:
+                seen.add(fs)
+                fresh.append(("lagrangian", fs))
+        state.record(state.tried)
+        state.run(fresh[:2])
 
 
 def _candidates(result: StochasticResult, ws: list[BlockSolve], probs: list[float],

@@ -46,11 +46,15 @@ def block_name(i: int) -> str:
 
 def create_extensive(datas: Sequence[ModelData], probabilities: Sequence[float],
                      decision_year: int, risk: Risk | None = None, tighten: bool = True,
-                     fixed: FirstStage | None = None) -> ExtensiveModel:
+                     fixed: FirstStage | None = None,
+                     penalty: dict[tuple, float] | None = None,
+                     only: set[tuple] | None = None) -> ExtensiveModel:
     """Assemble the extensive form of `models/stochastic.md`.
 
     `fixed` fixes the first stage to those commitments (a recourse evaluation); a commitment
     some scenario cannot make (no such start there) makes the model infeasible, as it should.
+    `penalty` adds sum_key w_key * started_key to the objective and `only` fixes every
+    first-stage key outside it to 0: the Lagrangian subproblem of `decompose.py`.
     """
     with PauseGC():
         m = pyo.ConcreteModel(name="siteplan_stochastic")
@@ -75,7 +79,14 @@ def create_extensive(datas: Sequence[ModelData], probabilities: Sequence[float],
         add_nonanticipative(m, blocks, starts, ups)
         if fixed is not None:
             fix_first_stage(m, fixed, phase_keys, upgrade_keys)
-        define_stochastic_objective(m, blocks, probabilities, risk or Risk())
+        if only is not None:
+            for key in phase_keys:
+                if key not in only:
+                    m.started[key].fix(0)
+            for key in upgrade_keys:
+                if key not in only:
+                    m.upgrade_started[key].fix(0)
+        define_stochastic_objective(m, blocks, probabilities, risk or Risk(), penalty or {})
     return ExtensiveModel(m, blocks, phase_keys, upgrade_keys)
 
 
@@ -141,16 +152,23 @@ def fix_first_stage(m: pyo.ConcreteModel, fs: FirstStage, phase_keys: list[Phase
 
 
 def define_stochastic_objective(m: pyo.ConcreteModel, blocks: list[pyo.ConcreteModel],
-                                probabilities: Sequence[float], risk: Risk) -> None:
+                                probabilities: Sequence[float], risk: Risk,
+                                penalty: dict[tuple, float] | None = None) -> None:
     """stochastic_cost = (1 - lambda) E + lambda (eta + sum_i p_i excess_i / (1 - alpha)).
 
     E = sum_i p_i cost_i.
 
     cost_i is scenario i's total_cost (present value); with lambda = 0 only the expectation.
     cvar_excess[i]: excess_i >= cost_i - eta, excess_i >= 0 (Rockafellar-Uryasev).
+    `penalty` (Lagrangian multipliers, decomposition only) adds sum_key w_key * started_key.
     """
     costs = [blk.total_cost.expr for blk in blocks]
     expected = pyo.quicksum(p * c for p, c in zip(probabilities, costs, strict=True))
+    priced = [(w, m.started[key] if len(key) == 4 else m.upgrade_started[key])
+              for key, w in (penalty or {}).items()
+              if w and (key in m.FS_PHASE if len(key) == 4 else key in m.FS_UPGRADE)]
+    if priced:
+        expected = expected + pyo.quicksum(w * v for w, v in priced)
     if not risk.active:
         m.stochastic_cost = pyo.Objective(expr=expected, sense=pyo.minimize)
         return

@@ -32,12 +32,22 @@ class StochasticOptions:
     target_gap: float = 0.02
     max_candidates: int = 8
     time_limit: float | None = None
+    #: decomposition, expectation objective: Lagrangian (subgradient, Polyak step) rounds
+    #: that raise the bound above wait-and-see
+    lagrangian_rounds: int = 4
 
 
 def solve_one(inst: Instance, decision_year: int, options: SolveOptions,
               fixed: FirstStage | None = None) -> BlockSolve:
     """One scenario alone: its wait-and-see plan, or its recourse to fixed commitments."""
     return solve_blocks([inst], [1.0], decision_year, Risk(), options, fixed)
+
+
+def solve_priced(inst: Instance, decision_year: int, options: SolveOptions,
+                 penalty: dict[tuple, float], only: set[tuple]) -> BlockSolve:
+    """One scenario's Lagrangian subproblem: cost + sum w * started, starts outside `only` 0."""
+    return solve_blocks([inst], [1.0], decision_year, Risk(), options, penalty=penalty,
+                        only=only)
 
 
 def quiet(options: SolveOptions) -> SolveOptions:
