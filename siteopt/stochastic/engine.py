@@ -77,7 +77,9 @@ def solve_stochastic(base: Instance, sset: ScenarioSet, options: SolveOptions | 
             result = _extensive(base, sset, instances, options, listener)
             timings["recourse_problem"] = time.perf_counter() - t
             if how.compare:
-                _compare(result, pool, base, sset, options, listener, timings)
+                compare = (options if how.compare_gap is None
+                           else replace(options, gap=how.compare_gap))
+                _compare(result, pool, base, sset, compare, listener, timings)
         else:
             result = decompose(base, sset, pool, options, how, listener, timings)
     result.timings.update(timings)

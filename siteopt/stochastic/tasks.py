@@ -35,6 +35,9 @@ class StochasticOptions:
     #: decomposition, expectation objective: Lagrangian (subgradient, Polyak step) rounds
     #: that raise the bound above wait-and-see
     lagrangian_rounds: int = 4
+    #: relative gap of the comparison solves (wait-and-see, mean-value, deterministic and
+    #: their evaluations); None: the same as the recourse problem's
+    compare_gap: float | None = None
 
 
 def solve_one(inst: Instance, decision_year: int, options: SolveOptions,
