@@ -146,6 +146,13 @@ def print_stochastic(result: StochasticResult, out: Console) -> None:
     out.print(f"expected cost {_money(s['expected_cost'])}, CVaR {risk['alpha']:g} "  # type: ignore[index]
               f"{_money(risk['cvar'])}, worst {_money(risk['worst_cost'])}; EVPI "  # type: ignore[index]
               f"{_money(s['evpi'])}, VSS {_money(s['vss'])} USD M")  # type: ignore[arg-type]
+    for key, what in (("mean_value_plan_infeasible_in", "mean-value"),
+                      ("deterministic_plan_infeasible_in", "deterministic")):
+        bad = s.get(key) or []
+        if bad:
+            out.print(f"the {what} plan's commitments leave no feasible plan in {len(bad)} "
+                      f"scenario(s) ({escape(', '.join(bad[:4]))}{' ...' if len(bad) > 4 else ''})"
+                      + ("; VSS is unbounded" if what == "mean-value" else ""))
 
 
 def _yes(v: object) -> str:

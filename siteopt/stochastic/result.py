@@ -150,6 +150,12 @@ class StochasticResult:
             parts.append(frame)
         return pd.concat(parts, ignore_index=True)
 
+    def _infeasible(self, costs: list[float] | None) -> list[str] | None:
+        if costs is None:
+            return None
+        return [s.id for s, c in zip(self.scenario_set.scenarios, costs, strict=True)
+                if not math.isfinite(c)]
+
     @staticmethod
     def _in(solve: BlockSolve | None, row: object) -> bool | None:
         if solve is None or solve.first_stage is None:
@@ -200,6 +206,11 @@ class StochasticResult:
             "evpi": self.evpi,
             "eev": _finite(self.eev),
             "vss": _finite(self.vss),
+            # scenarios in which a plan's commitments leave no feasible recourse (e.g. phases
+            # that must come online where a late grid has no headroom): EEV and VSS are then
+            # infinite (null above)
+            "mean_value_plan_infeasible_in": self._infeasible(self.eev_costs),
+            "deterministic_plan_infeasible_in": self._infeasible(self.deterministic_costs),
             "deterministic_objective": None if det is None else det.objective,
             "deterministic_plan_in_scenarios": _finite(self.deterministic_plan_objective),
             "commitments": self.commitments().to_dict(orient="records"),
