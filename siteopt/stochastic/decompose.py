@@ -214,14 +214,26 @@ def _lagrangian(state: _Search, ws: list[BlockSolve], seen: set[FirstStage]) -> 
 
 def _candidates(result: StochasticResult, ws: list[BlockSolve], probs: list[float],
                 limit: int) -> list[tuple[str, FirstStage]]:
-    """Distinct first stages to try: mean-value, deterministic, then wait-and-see by mass."""
+    """Distinct first stages to try, best bets for a finite upper bound first.
+
+    Mean-value, deterministic, the commitments every wait-and-see plan shares, nothing
+    committed, then the wait-and-see commitments by probability mass. Committing less
+    forces fewer phases online, so the shared and the empty commitments are the ones most
+    likely to leave every scenario feasible (a late grid cannot host a phase
+    that must come online).
+    """
     out: list[tuple[str, FirstStage]] = []
     seen: set[FirstStage] = set()
-    for label, solve in (("mean-value", result.mean_value),
-                         ("deterministic", result.deterministic)):
-        if solve is not None and solve.first_stage is not None and solve.first_stage not in seen:
-            out.append((label, solve.first_stage))
-            seen.add(solve.first_stage)
+    firsts = [w.first_stage for w in ws if w.first_stage is not None]
+    shared = frozenset.intersection(*firsts) if firsts else None
+    for label, fs in (("mean-value", result.mean_value and result.mean_value.first_stage),
+                      ("deterministic", result.deterministic
+                       and result.deterministic.first_stage),
+                      ("shared by every wait-and-see plan", shared),
+                      ("nothing committed", frozenset())):
+        if fs is not None and fs not in seen:
+            out.append((label, fs))
+            seen.add(fs)
     mass: dict[FirstStage, float] = defaultdict(float)
     for w, p in zip(ws, probs, strict=True):
         if w.first_stage is not None:
