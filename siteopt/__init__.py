@@ -7,6 +7,8 @@ The Python API mirrors the command line::
     result = siteopt.solve(inst, time_limit=60)
     result.tables["schedule"]                                # pandas DataFrames
     table = siteopt.run_scenarios("out", grid={"demand.scale": [0.9, 1.1]})  # a sweep
+    two = siteopt.solve_stochastic(inst, "instances/vietnam-2026/scenarios.toml")  # two-stage
+    two.commitments(), two.evpi, two.vss; siteopt.write_stochastic(two, "out")
     siteopt.generate_instance(siteopt.GeneratorSpec(sites=20, regions=50, years=5), "gen")
 """
 
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
     from siteopt.scenarios.sweep import read_table, run_scenarios
     from siteopt.solver.highs import SolveOptions
     from siteopt.solver.pipeline import Result, build
+    from siteopt.stochastic.api import solve_stochastic
+    from siteopt.stochastic.output import write_stochastic
+    from siteopt.stochastic.result import StochasticResult
+    from siteopt.stochastic.spec import load_scenario_set
     from siteopt.synth.generate import GeneratorSpec, generate_instance
     from siteopt.verify.checker import CheckReport, check_plan
 
@@ -45,6 +51,8 @@ _LAZY = {
     "read_table": "siteopt.scenarios.sweep", "run_scenarios": "siteopt.scenarios.sweep",
     "value_of_inputs": "siteopt.decide.value",
     "near_optimal_plans": "siteopt.decide.alternatives",
+    "load_scenario_set": "siteopt.stochastic.spec", "write_stochastic": "siteopt.stochastic.output",
+    "StochasticResult": "siteopt.stochastic.result", "solve_stochastic": "siteopt.stochastic.api",
 }
 
 
@@ -90,7 +98,9 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
 
 __all__ = [
     "CheckReport", "ExitCode", "GeneratorSpec", "InputError", "Instance", "Problem", "Result",
-    "SiteoptError", "SolveOptions", "UnverifiedPlanError", "apply_overrides", "build",
-    "check_plan", "from_tables", "generate_instance", "load_instance", "near_optimal_plans",
-    "plots", "read_table", "run_scenarios", "solve", "value_of_inputs", "write_result",
+    "SiteoptError", "SolveOptions", "StochasticResult", "UnverifiedPlanError",
+    "apply_overrides", "build", "check_plan", "from_tables", "generate_instance",
+    "load_instance", "load_scenario_set", "near_optimal_plans", "plots", "read_table",
+    "run_scenarios", "solve", "solve_stochastic", "value_of_inputs", "write_result",
+    "write_stochastic",
 ]

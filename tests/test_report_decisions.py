@@ -109,3 +109,34 @@ def test_cli_writes_the_reports_unless_told_not_to(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "a" / "alternatives.csv").is_file()
     assert not (tmp_path / "a" / "report.html").exists()
+
+
+@pytest.fixture(scope="module")
+def two_stage_folder(tmp_path_factory):
+    """The hand-derived hedge instance (tests/data/stochastic-hedge): EVPI 35, VSS 15."""
+    from tests.conftest import REPO
+
+    hedge = REPO / "tests" / "data" / "stochastic-hedge"
+    result = siteopt.solve_stochastic(siteopt.load_instance(hedge), hedge / "scenarios.toml")
+    return siteopt.write_stochastic(result, tmp_path_factory.mktemp("two") / "out")
+
+
+def test_two_stage_report_shows_commitments_distribution_evpi_and_vss(two_stage_folder):
+    page = write_report(two_stage_folder).read_text(encoding="utf-8")
+    costs = pd.read_csv(two_stage_folder / "scenario_costs.csv")
+    figs = _figures(page)
+    dist = next(f for k, f in figs.items() if k.startswith("fig-stochastic-costs-"))
+    mine = next(t for t in dist["data"] if t["meta"] == "stochastic-cost_usd_m")
+    assert mine["x"] == list(costs["scenario"])
+    assert mine["y"] == pytest.approx(list(costs["cost_usd_m"]))
+    assert "USD 35.00 M" in page and "USD 15.00 M" in page  # EVPI, VSS
+    commitments = pd.read_csv(two_stage_folder / "commitments.csv")
+    assert f"Here-and-now commitments ({len(commitments)})" in page
+    first = str(costs["scenario"].iloc[0])
+    assert f"scenario <b>{first}</b>'s adapted plan" in page
+    assert any(k.startswith("fig-timeline-") for k in figs)
+    other = str(costs["scenario"].iloc[1])
+    page = write_report(two_stage_folder, scenario=other).read_text(encoding="utf-8")
+    assert f"scenario <b>{other}</b>'s adapted plan" in page
+    with pytest.raises(InputError, match="--scenario"):
+        write_report(two_stage_folder, scenario="nope")

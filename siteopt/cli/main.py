@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from siteopt.cli.stochastic import STOCHASTIC_METHODS
+from siteopt.cli.stochastic import add_arguments as add_stochastic_arguments
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
 from siteopt.solver import METHOD_NAMES as SOLVE_METHODS
 
@@ -161,9 +163,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="HiGHS threads (default 1, reproducible; 0 = HiGHS's choice)")
     p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0,
                    help="HiGHS random seed (default 0)")
-    p.add_argument("--method", choices=SOLVE_METHODS, default="auto",
+    p.add_argument("--method", choices=(*SOLVE_METHODS, *STOCHASTIC_METHODS), default="auto",
                    help="how the model is solved (default auto: chosen by size and structure; "
-                   "see README)")
+                   "see README); with --scenarios: extensive or decompose")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a parameter: KEY=VALUE, see below (repeatable)")
     p.add_argument("--log", type=Path, metavar="FILE", help="write HiGHS's log to FILE")
@@ -173,6 +175,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resilience-cost", action="store_true",
                    help="with [resilience.CLASS] rules: skip the one re-solve per rule that "
                    "measures what it costs (binds is then only 'tight in the plan')")
+    add_stochastic_arguments(p)
 
     p = sub.add_parser("report", help="write one self-contained HTML report of a result or "
                        "sweep folder",
@@ -373,8 +376,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     if args.log and not args.log.parent.is_dir():
         raise InputError(_usage_problem(f"--log: no folder {args.log.parent} for {args.log}"))
+    if args.method in STOCHASTIC_METHODS and not args.scenarios:
+        raise InputError(_usage_problem(f"--method {args.method} needs --scenarios FILE"))
     inst = _load(args)
     out = _console()
+    if args.scenarios:
+        from siteopt.cli.stochastic import run_stochastic
+
+        return run_stochastic(args, inst, out, _err.get())
     options = SolveOptions(time_limit=args.time_limit, gap=args.gap, threads=args.threads,
                            seed=args.seed, progress=not args.quiet,
                            log_file=str(args.log) if args.log else None, method=args.method)

@@ -67,4 +67,47 @@ def instance_format_markdown() -> str:
             out.append(f"| `{col.name}` | {col.kind}{rng} | {col.unit} | "
                        f"{_default(col.default)} | {col.meaning} |")
         out.append("")
+    out.append(SCENARIO_FILE_DOC)
     return "\n".join(out)
+
+
+#: The scenario file of a two-stage solve (`siteopt solve INSTANCE --scenarios FILE`), read by
+#: `siteopt.stochastic.spec`; formulation in `models/stochastic.md`.
+SCENARIO_FILE_DOC = """## Scenario file (two-stage stochastic solves)
+
+Used only when asked for: `siteopt solve INSTANCE --scenarios FILE [--method extensive|decompose]`
+(a scenario file shipped inside an instance folder, such as `vietnam-2026/scenarios.toml`, is
+never read by a plain solve). TOML:
+
+```toml
+decision_year = 2027            # decisions whose construction starts on or before it are shared
+[risk]                          # optional
+alpha = 0.9                     # CVaR level, 0 <= alpha < 1 (default 0.95)
+weight = 0.5                    # lambda, 0 <= weight <= 1 (default 0: expected cost only)
+[[scenario]]
+id = "ai-high"                  # letters, digits, _ - . (names the folder scenarios/<id>/)
+probability = 0.3               # 0 < p <= 1; all probabilities sum to 1 within 1e-9
+description = "AI demand x1.5"  # optional
+set = ["demand[class=ai].scale=1.5", "upgrades.lead_months.add=24"]   # overrides, in order
+```
+
+| key | type | meaning |
+|---|---|---|
+| `decision_year` | year (required) | inside the horizon; phases and upgrades whose \
+construction (spend) starts in or before it are here-and-now decisions, equal in every scenario |
+| `risk.alpha` | float [0, 1) | CVaR level: the mean cost of the worst 1 - alpha of probability |
+| `risk.weight` | float [0, 1] | objective (1 - weight) E[cost] + weight CVaR_alpha[cost] |
+| `scenario.id` | id (required) | unique |
+| `scenario.probability` | float (0, 1] (required) | probabilities sum to 1 |
+| `scenario.set` | list of `KEY=VALUE` | overrides of the instance in the `--set` vocabulary \
+(`siteopt solve --help`), each validated against the instance before anything is solved |
+| `scenario.description` | text | free text |
+
+A bad file (unknown key, probabilities that do not sum to 1, a repeated id, a decision year
+outside the horizon, an override that does not fit the instance) exits with code 2 and names
+the file, the scenario and the key. The result folder holds `summary.json` (`expected_cost`,
+`evpi`, `vss`, `risk`, `scenarios`: id, probability, objective, verified, folder),
+`commitments.csv`, `commitment_changes.csv`, `scenario_costs.csv` and one ordinary result
+folder per scenario, `scenarios/<id>/`, checked against that scenario's data (`siteopt verify
+INSTANCE OUT/scenarios/<id>` re-checks it).
+"""

@@ -30,6 +30,11 @@ def _clean(obj: object) -> object:
     return obj
 
 
+def json_safe(obj: object) -> object:
+    """`obj` ready for json.dumps: NaN and infinities null (what every summary.json uses)."""
+    return _clean(obj)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -201,6 +201,15 @@ def array_terms(model: pyo.Block, expr: object) -> ArrayTerms | None:
     return terms if terms is not None and terms.expr is expr else None
 
 
+def adopt_array_terms(parent: pyo.Block, child: pyo.Block) -> None:
+    """Let `parent` read the arrays `child` keeps (a model built as a block of another).
+
+    The compiler reads an objective through the arrays of the model it compiles; a model
+    that holds other models as blocks (the stochastic extensive form) adopts theirs.
+    """
+    parent.__dict__.setdefault(_REGISTRY, {}).update(child.__dict__.get(_REGISTRY, {}))
+
+
 def ragged_take(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For groups [starts[i], starts[i] + counts[i]): (owner i, position) of every element.
 

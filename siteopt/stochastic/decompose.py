@@ -1,0 +1,262 @@
+r"""Many scenarios: a valid lower bound, verified candidate plans above it, and the gap.
+
+Lower bound: each scenario's wait-and-see solve gives a bound $b_s$ on its cost with perfect
+foresight; every first stage costs at least $b_s$ in scenario $s$, and the objective
+$(1-\lambda)E + \lambda\,\mathrm{CVaR}_\alpha$ is monotone in each scenario's cost, so the
+objective at $(b_s)$ bounds the optimum from below (`models/stochastic.md`, "Decomposition").
+
+Upper bound: candidate commitments (the mean-value plan's, the deterministic plan's, then the
+wait-and-see plans' commitments by the probability of the scenarios that chose them) are each
+evaluated by solving every scenario with the first stage fixed, in parallel; every such plan
+passes the independent checker, so the best complete candidate is a verified plan and its
+objective an upper bound. A candidate is dropped as soon as its finished scenarios, with the
+wait-and-see bounds for the rest, already cost more than the incumbent.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from siteopt.data.instance import Instance
+from siteopt.solver.highs import SolveOptions
+from siteopt.stochastic.blocks import BlockSolve
+from siteopt.stochastic.firststage import FirstStage, started_values
+from siteopt.stochastic.meanvalue import mean_instance
+from siteopt.stochastic.measures import risk_objective
+from siteopt.stochastic.pool import ScenarioPool
+from siteopt.stochastic.result import StochasticResult
+from siteopt.stochastic.spec import ScenarioSet
+from siteopt.stochastic.tasks import (
+    Listener,
+    StochasticOptions,
+    quiet,
+    solve_one,
+    solve_priced,
+)
+
+
+def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: SolveOptions,
+              how: StochasticOptions, listener: Listener | None,
+              timings: dict[str, float]) -> StochasticResult:
+    """Bound and solve the two-stage problem by scenario-wise solves on the pool."""
+    started = time.perf_counter()
+    n, d, probs, risk = len(sset.scenarios), sset.decision_year, sset.probabilities, sset.risk
+    result = StochasticResult(method="decompose", status="no_plan", scenario_set=sset,
+                              instance_name=base.meta.name, objective=None, bound=None,
+                              here_and_now=None, plans=[])
+
+    def emit(phase: str, done: int, total: int) -> None:
+        if listener:
+            listener({"phase": phase, "done": done, "total": total, "bound": result.bound,
+                      "incumbent": result.objective, "gap": result.gap})
+
+    ws: list[BlockSolve | None] = [None] * n
+    tasks = [(i, (d, quiet(options))) for i in range(n)]
+    for done, (pos, value) in enumerate(pool.run(solve_one, tasks), start=1):
+        ws[pos] = value  # type: ignore[assignment]
+        emit("wait-and-see", done, n)
+    result.wait_and_see = ws  # type: ignore[assignment]
+    timings["wait_and_see"] = time.perf_counter() - started
+    lows = [w.bound if w.bound is not None else (w.objective if w.objective is not None
+                                                 else math.inf) for w in ws]  # type: ignore[union-attr]
+    if any(w.status == "infeasible" for w in ws):  # type: ignore[union-attr]
+        result.status = "infeasible"
+        result.violations = [f"scenario {sset.scenarios[i].id} is infeasible even with perfect "
+                             "foresight" for i, w in enumerate(ws) if w.status == "infeasible"]  # type: ignore[union-attr]
+        return result
+    result.bound = risk_objective(lows, probs, risk)
+    history = result.history
+    history.append({"seconds": time.perf_counter() - started, "bound": result.bound,
+                    "incumbent": math.nan, "candidate": -1})
+    t = time.perf_counter()
+    mean = pool.add(mean_instance(pool.instances[:n], probs))
+    base_i = pool.add(base)
+    firsts = dict(pool.run(solve_one, [(mean, (d, quiet(options))),
+                                       (base_i, (d, quiet(options)))]))
+    result.mean_value, result.deterministic = firsts[0], firsts[1]  # type: ignore[assignment]
+    timings["mean_value_and_deterministic"] = time.perf_counter() - t
+    queue = _candidates(result, ws, probs, how.max_candidates)  # type: ignore[arg-type]
+    seen = {fs for _label, fs in queue}
+    state = _Search(pool, d, options, lows, probs, sset, result, emit, how, started)
+    state.run(queue)
+    timings["candidates"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if not risk.active and how.lagrangian_rounds > 0:
+        _lagrangian(state, ws, seen)  # type: ignore[arg-type]
+        timings["lagrangian"] = time.perf_counter() - t
+    best = state.best
+    if best is not None:
+        result.plans = [s.results[0] for s in best]
+        result.status = "optimal" if (result.gap or 0.0) <= (options.gap or 0.0) else "gap"
+        result.violations = [v for s in best for v in s.violations]
+    result.notes.append("decomposition: the bound is the larger of the objective at the "
+                        "wait-and-see bounds and the Lagrangian bounds; EVPI is measured "
+                        "against the incumbent (an upper estimate of the true EVPI) and VSS "
+                        "likewise a lower estimate")
+    return result
+
+
+class _Search:
+    """The incumbent and its evaluation: candidates are tried in order until the gap is met."""
+
+    def __init__(self, pool: ScenarioPool, d: int, options: SolveOptions, lows: list[float],
+                 probs: list[float], sset: ScenarioSet, result: StochasticResult,
+                 emit: object, how: StochasticOptions, started: float):
+        self.pool, self.d, self.options, self.lows = pool, d, options, lows
+        self.probs, self.sset, self.result, self.emit = probs, sset, result, emit
+        self.how, self.started = how, started
+        self.best: list[BlockSolve] | None = None
+        self.tried = 0
+
+    def done(self) -> bool:
+        """Whether the gap target or the time limit is reached."""
+        gap = self.result.gap
+        late = (self.how.time_limit is not None
+                and time.perf_counter() - self.started > self.how.time_limit)
+        if late and "time limit reached" not in " ".join(self.result.notes):
+            self.result.notes.append(f"time limit reached after {self.tried} candidates")
+        return late or (gap is not None and gap <= self.how.target_gap)
+
+    def run(self, queue: list[tuple[str, FirstStage]]) -> None:
+        """Evaluate the candidates of `queue` in order (until done)."""
+        result = self.result
+        for label, fs in queue:
+            if self.done():
+                return
+            self.tried += 1
+            solves, complete = _evaluate(
+                self.pool, fs, self.d, self.options, self.lows, self.probs, self.sset,
+                result.objective, lambda k, label=label: self.emit(f"candidate {label}", k,  # type: ignore[operator]
+                                                                   len(self.probs)))
+            if complete:
+                costs = [s.objective if s.objective is not None else math.inf for s in solves]
+                value = risk_objective(costs, self.probs, self.sset.risk)
+                if label == "mean-value":
+                    result.eev_costs = costs
+                if label == "deterministic":
+                    result.deterministic_costs = costs
+                if math.isfinite(value) and (result.objective is None
+                                             or value < result.objective):
+                    result.objective, result.here_and_now, self.best = value, fs, solves
+            self.record(self.tried)
+            self.emit(f"candidate {label}", len(self.probs), len(self.probs))  # type: ignore[operator]
+
+    def record(self, candidate: int) -> None:
+        """One row of the bound/incumbent history."""
+        r = self.result
+        r.history.append({"seconds": time.perf_counter() - self.started, "bound": r.bound,
+                          "incumbent": r.objective if r.objective is not None else math.nan,
+                          "candidate": candidate})
+
+
+def _vector(fs: FirstStage | None, keys: list[tuple]) -> np.ndarray:
+    phases, upgrades = started_values(fs or frozenset(), [k for k in keys if len(k) == 4],
+                                      [k for k in keys if len(k) == 2])
+    values = {**phases, **upgrades}
+    return np.array([values[k] for k in keys], dtype=float)
+
+
+def _lagrangian(state: _Search, ws: list[BlockSolve], seen: set[FirstStage]) -> None:
+    r"""Raise the bound by relaxing non-anticipativity with multipliers (expectation only).
+
+    $L(w)=\sum_s p_s \min_x [C_s(x) + w_s \cdot x_s]$ with $\sum_s p_s w_s = 0$ bounds the
+    optimum from below for any such $w$ (each HiGHS bound of a subproblem is used, so it
+    stays valid with a gap). Subgradient $g_s = x_s - \bar x$ (which keeps $\sum p_s w_s=0$),
+    Polyak step $(UB - L)/\sum_s p_s \lVert g_s\rVert^2$, halved when $L$ does not rise.
+    New first stages found by the subproblems become candidates.
+    """
+    result, probs = state.result, np.asarray(state.probs)
+    keys = sorted(set.intersection(*[set(w.keys) for w in ws]), key=repr)
+    if not keys:
+        return
+    only = set(keys)
+    x = np.vstack([_vector(w.first_stage, keys) for w in ws])
+    mult = np.zeros_like(x)
+    last = float(probs @ np.asarray(state.lows))
+    factor = 1.0
+    n = len(ws)
+    for _round in range(state.how.lagrangian_rounds):
+        if state.done() or result.objective is None:
+            return
+        g = x - probs @ x
+        norm = float(probs @ (g * g).sum(axis=1))
+        if norm < 1e-12:
+            return  # every subproblem makes the same commitments: nothing left to price
+        mult = mult + factor * (result.objective - last) / norm * g
+        tasks = [(i, (state.d, quiet(state.options),
+                      {k: float(w) for k, w in zip(keys, mult[i], strict=True) if w}, only))
+                 for i in range(n)]
+        subs: list[BlockSolve | None] = [None] * n
+        for done, (pos, value) in enumerate(state.pool.run(solve_priced, tasks), start=1):
+            subs[pos] = value  # type: ignore[assignment]
+            state.emit("lagrangian", done, n)  # type: ignore[operator]
+        if any(s is None or s.bound is None for s in subs):
+            return
+        value = float(probs @ np.array([s.bound for s in subs]))  # type: ignore[union-attr]
+        factor = factor if value > last else factor / 2
+        last = value
+        if value > (result.bound or -math.inf):
+            result.bound = value
+        x = np.vstack([_vector(s.first_stage, keys) for s in subs])  # type: ignore[union-attr]
+        fresh = []
+        for s in subs:
+            fs = s.first_stage  # type: ignore[union-attr]
+            if fs is not None and fs not in seen:
+                seen.add(fs)
+                fresh.append(("lagrangian", fs))
+        state.record(state.tried)
+        state.run(fresh[:2])
+
+
+def _candidates(result: StochasticResult, ws: list[BlockSolve], probs: list[float],
+                limit: int) -> list[tuple[str, FirstStage]]:
+    """Distinct first stages to try, best bets for a finite upper bound first.
+
+    Mean-value, deterministic, the commitments every wait-and-see plan shares, nothing
+    committed, then the wait-and-see commitments by probability mass. Committing less
+    forces fewer phases online, so the shared and the empty commitments are the ones most
+    likely to leave every scenario feasible (a late grid cannot host a phase
+    that must come online).
+    """
+    out: list[tuple[str, FirstStage]] = []
+    seen: set[FirstStage] = set()
+    firsts = [w.first_stage for w in ws if w.first_stage is not None]
+    shared = frozenset.intersection(*firsts) if firsts else None
+    for label, fs in (("mean-value", result.mean_value and result.mean_value.first_stage),
+                      ("deterministic", result.deterministic
+                       and result.deterministic.first_stage),
+                      ("shared by every wait-and-see plan", shared),
+                      ("nothing committed", frozenset())):
+        if fs is not None and fs not in seen:
+            out.append((label, fs))
+            seen.add(fs)
+    mass: dict[FirstStage, float] = defaultdict(float)
+    for w, p in zip(ws, probs, strict=True):
+        if w.first_stage is not None:
+            mass[w.first_stage] += p
+    for fs, _m in sorted(mass.items(), key=lambda kv: -kv[1]):
+        if fs not in seen and len(out) < limit:
+            out.append((f"wait-and-see {_m:.2f}", fs))
+            seen.add(fs)
+    return out[:max(limit, 1)]
+
+
+def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
+              lows: list[float], probs: list[float], sset: ScenarioSet,
+              incumbent: float | None, tick: object) -> tuple[list[BlockSolve], bool]:
+    """Every scenario's recourse to `fs`; stops early once it cannot beat `incumbent`."""
+    n = len(lows)
+    solves: list[BlockSolve | None] = [None] * n
+    partial = list(lows)
+    tasks = [(i, (d, quiet(options), fs)) for i in range(n)]
+    for done, (pos, value) in enumerate(pool.run(solve_one, tasks), start=1):
+        solves[pos] = value  # type: ignore[assignment]
+        partial[pos] = value.objective if value.objective is not None else math.inf  # type: ignore[attr-defined]
+        tick(done)  # type: ignore[operator]
+        if incumbent is not None and risk_objective(partial, probs, sset.risk) >= incumbent:
+            return [], False  # cannot beat the incumbent: the rest is not worth solving
+    return solves, True  # type: ignore[return-value]

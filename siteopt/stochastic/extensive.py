@@ -1,0 +1,182 @@
+"""The extensive form: one ordinary `create_model` block per scenario, joined in a first stage.
+
+Symbols follow `models/stochastic.md`. Each scenario's block is the deterministic model of
+`models/siteplan.md` built from that scenario's data, its own objective deactivated. The
+first stage is one binary per (phase, cooling, start year) and per (upgrade, start year) up to
+the decision year, "started by t" (cumulative); `nonanticipative_phase` and
+`nonanticipative_upgrade` tie each scenario's `online`/`upgrade` at t + its own lead to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+
+from siteopt.model.arrays import adopt_array_terms
+from siteopt.model.build import create_model
+from siteopt.model.data import ModelData
+from siteopt.stochastic.firststage import (
+    FirstStage,
+    PhaseKey,
+    UpgradeKey,
+    phase_starts,
+    started_values,
+    upgrade_starts,
+)
+from siteopt.stochastic.spec import Risk
+
+
+@dataclass
+class ExtensiveModel:
+    """The built extensive form and where its parts are."""
+
+    model: pyo.ConcreteModel
+    blocks: list[pyo.ConcreteModel]
+    phase_keys: list[PhaseKey]
+    upgrade_keys: list[UpgradeKey]
+
+
+def block_name(i: int) -> str:
+    """The component name of scenario i's block."""
+    return f"scenario_{i}"
+
+
+def create_extensive(datas: Sequence[ModelData], probabilities: Sequence[float],
+                     decision_year: int, risk: Risk | None = None, tighten: bool = True,
+                     fixed: FirstStage | None = None,
+                     penalty: dict[tuple, float] | None = None,
+                     only: set[tuple] | None = None) -> ExtensiveModel:
+    """Assemble the extensive form of `models/stochastic.md`.
+
+    `fixed` fixes the first stage to those commitments (a recourse evaluation); a commitment
+    some scenario cannot make (no such start there) makes the model infeasible, as it should.
+    `penalty` adds sum_key w_key * started_key to the objective and `only` fixes every
+    first-stage key outside it to 0: the Lagrangian subproblem of `decompose.py`.
+    """
+    with PauseGC():
+        m = pyo.ConcreteModel(name="siteplan_stochastic")
+        blocks = []
+        for i, d in enumerate(datas):
+            if d.objective != "total_cost":
+                raise ValueError("two-stage solves minimize total_cost")
+            blk = create_model(d, tighten=tighten)
+            blk.total_cost.deactivate()
+            m.add_component(block_name(i), blk)
+            adopt_array_terms(m, blk)
+            blocks.append(blk)
+        starts = [phase_starts(d, decision_year) for d in datas]
+        ups = [upgrade_starts(d, decision_year) for d in datas]
+        phase_keys = sorted(set().union(*starts))
+        upgrade_keys = sorted(set().union(*ups))
+        m.I = pyo.Set(initialize=range(len(datas)), ordered=True)
+        m.FS_PHASE = pyo.Set(initialize=phase_keys, dimen=4, ordered=True)
+        m.FS_UPGRADE = pyo.Set(initialize=upgrade_keys, dimen=2, ordered=True)
+        m.started = pyo.Var(m.FS_PHASE, within=pyo.Binary)
+        m.upgrade_started = pyo.Var(m.FS_UPGRADE, within=pyo.Binary)
+        add_nonanticipative(m, blocks, starts, ups)
+        if fixed is not None:
+            fix_first_stage(m, fixed, phase_keys, upgrade_keys)
+        if only is not None:
+            for key in phase_keys:
+                if key not in only:
+                    m.started[key].fix(0)
+            for key in upgrade_keys:
+                if key not in only:
+                    m.upgrade_started[key].fix(0)
+        define_stochastic_objective(m, blocks, probabilities, risk or Risk(), penalty or {})
+    return ExtensiveModel(m, blocks, phase_keys, upgrade_keys)
+
+
+def add_nonanticipative(m: pyo.ConcreteModel, blocks: list[pyo.ConcreteModel],
+                        starts: list[dict], ups: list[dict]) -> None:
+    """nonanticipative_phase[i,s,p,k,t]: online^i[s,p,k,t+lead^i] == started[s,p,k,t].
+
+    nonanticipative_upgrade[i,u,t]: upgrade^i[u,t+lead^i] == upgrade_started[u,t]. Where
+    scenario i has no such start, the first-stage variable is fixed to 0 (it cannot be made
+    in every scenario, so it is not made).
+    """
+    phase_rows = [(i, *key) for i, st in enumerate(starts) for key in m.FS_PHASE if key in st]
+    upgrade_rows = [(i, *key) for i, up in enumerate(ups) for key in m.FS_UPGRADE if key in up]
+    for key in m.FS_PHASE:
+        if any(key not in st for st in starts):
+            m.started[key].fix(0)
+    for key in m.FS_UPGRADE:
+        if any(key not in up for up in ups):
+            m.upgrade_started[key].fix(0)
+
+    def phase_rule(m: pyo.ConcreteModel, i: int, s: str, p: str, k: str, t: int) -> object:
+        if m.started[s, p, k, t].fixed:
+            return blocks[i].online[starts[i][s, p, k, t]] == 0
+        return blocks[i].online[starts[i][s, p, k, t]] == m.started[s, p, k, t]
+
+    def upgrade_rule(m: pyo.ConcreteModel, i: int, u: str, t: int) -> object:
+        if m.upgrade_started[u, t].fixed:
+            return blocks[i].upgrade[ups[i][u, t]] == 0
+        return blocks[i].upgrade[ups[i][u, t]] == m.upgrade_started[u, t]
+
+    m.nonanticipative_phase_index = pyo.Set(initialize=phase_rows, dimen=5, ordered=True)
+    m.nonanticipative_upgrade_index = pyo.Set(initialize=upgrade_rows, dimen=3, ordered=True)
+    m.nonanticipative_phase = pyo.Constraint(m.nonanticipative_phase_index, rule=phase_rule)
+    m.nonanticipative_upgrade = pyo.Constraint(m.nonanticipative_upgrade_index,
+                                               rule=upgrade_rule)
+
+
+def fix_first_stage(m: pyo.ConcreteModel, fs: FirstStage, phase_keys: list[PhaseKey],
+                    upgrade_keys: list[UpgradeKey]) -> None:
+    """Fix `started`/`upgrade_started` to the commitments `fs` (cumulative in the start year).
+
+    A commitment with no key here (it cannot start then in these scenarios) gets a row
+    1 == 0 through `first_stage_unavailable`, so the model is reported infeasible.
+    """
+    phases, upgrades = started_values(fs, phase_keys, upgrade_keys)
+    missing = 0
+    for key, value in phases.items():
+        if m.started[key].fixed and m.started[key].value != value:
+            missing += 1
+        m.started[key].fix(value)
+    for key, value in upgrades.items():
+        if m.upgrade_started[key].fixed and m.upgrade_started[key].value != value:
+            missing += 1
+        m.upgrade_started[key].fix(value)
+    known = {k[:3] for k in phase_keys}
+    known_up = {k[0] for k in upgrade_keys}
+    missing += sum(1 for c in fs if (c.kind == "phase" and (c.site, c.phase, c.cooling)
+                                     not in known) or (c.kind == "upgrade"
+                                                        and c.upgrade not in known_up))
+    if missing:
+        m.first_stage_unavailable = pyo.Var(bounds=(1, 1))
+        m.first_stage_unavailable_row = pyo.Constraint(expr=m.first_stage_unavailable <= 0)
+
+
+def define_stochastic_objective(m: pyo.ConcreteModel, blocks: list[pyo.ConcreteModel],
+                                probabilities: Sequence[float], risk: Risk,
+                                penalty: dict[tuple, float] | None = None) -> None:
+    """stochastic_cost = (1 - lambda) E + lambda (eta + sum_i p_i excess_i / (1 - alpha)).
+
+    E = sum_i p_i cost_i.
+
+    cost_i is scenario i's total_cost (present value); with lambda = 0 only the expectation.
+    cvar_excess[i]: excess_i >= cost_i - eta, excess_i >= 0 (Rockafellar-Uryasev).
+    `penalty` (Lagrangian multipliers, decomposition only) adds sum_key w_key * started_key.
+    """
+    costs = [blk.total_cost.expr for blk in blocks]
+    expected = pyo.quicksum(p * c for p, c in zip(probabilities, costs, strict=True))
+    priced = [(w, m.started[key] if len(key) == 4 else m.upgrade_started[key])
+              for key, w in (penalty or {}).items()
+              if w and (key in m.FS_PHASE if len(key) == 4 else key in m.FS_UPGRADE)]
+    if priced:
+        expected = expected + pyo.quicksum(w * v for w, v in priced)
+    if not risk.active:
+        m.stochastic_cost = pyo.Objective(expr=expected, sense=pyo.minimize)
+        return
+    m.eta = pyo.Var(within=pyo.Reals)
+    m.excess = pyo.Var(m.I, within=pyo.NonNegativeReals)
+    m.cvar_excess = pyo.Constraint(m.I, rule=lambda m, i: m.excess[i] >= costs[i] - m.eta)
+    cvar = m.eta + pyo.quicksum(p / (1.0 - risk.alpha) * m.excess[i]
+                                for i, p in enumerate(probabilities))
+    lam = risk.weight
+    m.stochastic_cost = pyo.Objective(
+        expr=(1.0 - lam) * expected + lam * cvar if lam < 1.0 else cvar, sense=pyo.minimize)

@@ -1,0 +1,73 @@
+"""Runs many single-scenario solves in this process or on the shared Dask client.
+
+Scenario instances are sent to the workers once (`put`) and referred to by index after, so a
+candidate's evaluation in every scenario ships only the commitments. Results arrive as they
+finish (`as_completed`), which lets the decomposition prune a candidate early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+
+from siteopt.data.instance import Instance
+from siteopt.solver.cluster import dask_client
+
+
+class ScenarioPool:
+    """`run(fn, tasks)` yields (task index, value) of fn(instance, *args) as each finishes."""
+
+    def __init__(self, instances: Sequence[Instance], workers: int | None = 0,
+                 scheduler: str | None = None):
+        self.instances = list(instances)
+        self.workers = workers
+        self.scheduler = scheduler
+        self._stack = contextlib.ExitStack()
+        self._client: object | None = None
+        self._remote: list[object] = []
+
+    def __enter__(self) -> ScenarioPool:
+        if self.scheduler or (self.workers or 0) > 0:
+            self._client = self._stack.enter_context(dask_client(self.workers, self.scheduler))
+            self._remote = self._client.scatter(self.instances,  # type: ignore[attr-defined]
+                                                broadcast=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @property
+    def parallel(self) -> bool:
+        """Whether tasks run on Dask."""
+        return self._client is not None
+
+    def add(self, inst: Instance) -> int:
+        """Register one more instance (e.g. the mean-value one); returns its index."""
+        self.instances.append(inst)
+        if self._client is not None:
+            self._remote.append(self._client.scatter(inst, broadcast=True))  # type: ignore[attr-defined]
+        return len(self.instances) - 1
+
+    def run(self, fn: Callable[..., object], tasks: Sequence[tuple[int, tuple]]
+            ) -> Iterator[tuple[int, object]]:
+        """fn(instances[i], *args) for each (i, args); yields (task position, value)."""
+        if self._client is None:
+            for pos, (i, args) in enumerate(tasks):
+                yield pos, fn(self.instances[i], *args)
+            return
+        from distributed import as_completed
+
+        client = self._client
+        futures = {client.submit(fn, self._remote[i], *args, pure=False): pos  # type: ignore[attr-defined]
+                   for pos, (i, args) in enumerate(tasks)}
+        seq = as_completed(list(futures))
+        try:
+            for fut in seq:
+                value = fut.result()
+                pos = futures[fut]
+                fut.release()
+                yield pos, value
+        finally:
+            for fut in futures:
+                if not fut.done():
+                    fut.cancel()

@@ -1,0 +1,230 @@
+"""What a two-stage solve reports: commitments, adapted plans, cost distribution, EVPI, VSS.
+
+EVPI = objective of the stochastic plan - objective of the wait-and-see costs (each scenario
+planned with perfect foresight); VSS = objective of the mean-value plan's commitments evaluated
+in every scenario (EEV) - objective of the stochastic plan. "Objective" is the risk objective
+(1 - lambda) E + lambda CVaR_alpha of the scenario costs (the expectation when lambda = 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from siteopt.solver.pipeline import Result, package_versions
+from siteopt.stochastic.blocks import BlockSolve
+from siteopt.stochastic.firststage import FirstStage, commitments_frame
+from siteopt.stochastic.measures import cvar, expectation, risk_objective
+from siteopt.stochastic.spec import ScenarioSet
+
+
+@dataclass
+class StochasticResult:
+    """A solved two-stage problem; `plans[i]` is scenario i's adapted, checked plan."""
+
+    method: str
+    status: str
+    scenario_set: ScenarioSet
+    instance_name: str
+    objective: float | None
+    bound: float | None
+    here_and_now: FirstStage | None
+    plans: list[Result]
+    wait_and_see: list[BlockSolve] = field(default_factory=list)
+    mean_value: BlockSolve | None = None
+    eev_costs: list[float] | None = None
+    deterministic: BlockSolve | None = None
+    deterministic_costs: list[float] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+    history: list[dict[str, float]] = field(default_factory=list)
+    size: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def probabilities(self) -> list[float]:
+        """Scenario probabilities in file order."""
+        return self.scenario_set.probabilities
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether every scenario has a plan."""
+        return self.objective is not None and len(self.plans) == len(self.probabilities)
+
+    @property
+    def verified(self) -> bool:
+        """Every scenario plan passed the independent checker, nothing else went wrong."""
+        return self.has_plan and not self.violations and all(r.verified for r in self.plans)
+
+    @property
+    def costs(self) -> list[float]:
+        """Each scenario's present cost under the reported plan."""
+        return [float(r.total_cost) for r in self.plans]  # type: ignore[arg-type]
+
+    @property
+    def gap(self) -> float | None:
+        """(objective - bound) / |objective|, None without both."""
+        if self.objective is None or self.bound is None:
+            return None
+        return max(0.0, self.objective - self.bound) / max(abs(self.objective), 1e-10)
+
+    @property
+    def expected_cost(self) -> float | None:
+        """E[cost] of the reported plan (USD M present value)."""
+        return expectation(self.costs, self.probabilities) if self.has_plan else None
+
+    @property
+    def cvar(self) -> float | None:
+        """CVaR at the file's alpha of the reported plan's costs."""
+        return (cvar(self.costs, self.probabilities, self.scenario_set.risk.alpha)
+                if self.has_plan else None)
+
+    @property
+    def worst_cost(self) -> float | None:
+        """The largest scenario cost."""
+        return max(self.costs) if self.has_plan else None
+
+    @property
+    def wait_and_see_objective(self) -> float | None:
+        """The risk objective of the wait-and-see costs (perfect foresight)."""
+        if not self.wait_and_see or not all(w.has_plan for w in self.wait_and_see):
+            return None
+        return risk_objective([w.objective for w in self.wait_and_see],  # type: ignore[misc]
+                              self.probabilities, self.scenario_set.risk)
+
+    @property
+    def wait_and_see_bound(self) -> float | None:
+        """A valid lower bound of the stochastic objective from the scenarios' own bounds."""
+        if not self.wait_and_see or any(w.bound is None for w in self.wait_and_see):
+            return None
+        return risk_objective([w.bound for w in self.wait_and_see],  # type: ignore[misc]
+                              self.probabilities, self.scenario_set.risk)
+
+    @property
+    def eev(self) -> float | None:
+        """Objective of the mean-value plan's commitments in every scenario (inf: infeasible)."""
+        if self.eev_costs is None:
+            return None
+        return risk_objective(self.eev_costs, self.probabilities, self.scenario_set.risk)
+
+    @property
+    def evpi(self) -> float | None:
+        """Expected value of perfect information (objective - wait-and-see objective)."""
+        ws = self.wait_and_see_objective
+        return None if ws is None or self.objective is None else self.objective - ws
+
+    @property
+    def vss(self) -> float | None:
+        """Value of the stochastic solution (EEV - objective)."""
+        eev = self.eev
+        return None if eev is None or self.objective is None else eev - self.objective
+
+    @property
+    def deterministic_plan_objective(self) -> float | None:
+        """Objective of the deterministic plan's commitments evaluated in every scenario."""
+        if self.deterministic_costs is None:
+            return None
+        return risk_objective(self.deterministic_costs, self.probabilities,
+                              self.scenario_set.risk)
+
+    def commitments(self) -> pd.DataFrame:
+        """Here-and-now commitments, marked where the deterministic and mean-value plans agree."""
+        frame = commitments_frame(self.here_and_now or frozenset())
+        frame["in_deterministic_plan"] = [self._in(self.deterministic, row)
+                                          for row in frame.itertuples(index=False)]
+        frame["in_mean_value_plan"] = [self._in(self.mean_value, row)
+                                       for row in frame.itertuples(index=False)]
+        return frame
+
+    def commitment_changes(self) -> pd.DataFrame:
+        """Commitments only in the stochastic plan ('hedge') or only in the deterministic one."""
+        mine = set(self.here_and_now or ())
+        det = set(self.deterministic.first_stage or ()) if self.deterministic else set()
+        parts = []
+        for label, items in (("hedge: only in the stochastic plan", mine - det),
+                             ("dropped: only in the deterministic plan", det - mine)):
+            frame = commitments_frame(frozenset(items))
+            frame.insert(0, "change", label)
+            parts.append(frame)
+        return pd.concat(parts, ignore_index=True)
+
+    def _infeasible(self, costs: list[float] | None) -> list[str] | None:
+        if costs is None:
+            return None
+        return [s.id for s, c in zip(self.scenario_set.scenarios, costs, strict=True)
+                if not math.isfinite(c)]
+
+    @staticmethod
+    def _in(solve: BlockSolve | None, row: object) -> bool | None:
+        if solve is None or solve.first_stage is None:
+            return None
+        return any((c.kind, c.site, c.phase, c.cooling, c.upgrade, c.year) == tuple(row)
+                   for c in solve.first_stage)
+
+    def distribution(self) -> pd.DataFrame:
+        """One row per scenario: probability, cost under this plan and the comparison plans."""
+        rows = []
+        for i, spec in enumerate(self.scenario_set.scenarios):
+            plan = self.plans[i] if i < len(self.plans) else None
+            ws = self.wait_and_see[i] if i < len(self.wait_and_see) else None
+            rows.append({
+                "scenario": spec.id, "probability": spec.probability,
+                "cost_usd_m": None if plan is None else plan.total_cost,
+                "wait_and_see_usd_m": None if ws is None else ws.objective,
+                "mean_value_plan_usd_m": None if self.eev_costs is None else self.eev_costs[i],
+                "deterministic_plan_usd_m": (None if self.deterministic_costs is None
+                                             else self.deterministic_costs[i]),
+                "verified": None if plan is None else plan.verified,
+                "folder": f"scenarios/{spec.id}"})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict[str, object]:
+        """The machine-readable summary written as `summary.json`."""
+        risk = self.scenario_set.risk
+        det = self.deterministic
+        return {
+            "kind": "two-stage stochastic",
+            "instance": self.instance_name,
+            "scenario_file": self.scenario_set.path,
+            "method": self.method,
+            "status": self.status,
+            "verified": self.verified,
+            "violations": self.violations,
+            "decision_year": self.scenario_set.decision_year,
+            "objective_name": "expected total_cost" if not risk.active else
+            "(1 - weight) expected total_cost + weight CVaR_alpha total_cost",
+            "objective_unit": "USD M (present value)",
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "expected_cost": self.expected_cost,
+            "risk": {"alpha": risk.alpha, "weight": risk.weight, "cvar": self.cvar,
+                     "worst_cost": self.worst_cost},
+            "wait_and_see": self.wait_and_see_objective,
+            "evpi": self.evpi,
+            "eev": _finite(self.eev),
+            "vss": _finite(self.vss),
+            # scenarios in which a plan's commitments leave no feasible recourse (e.g. phases
+            # that must come online where a late grid has no headroom): EEV and VSS are then
+            # infinite (null above)
+            "mean_value_plan_infeasible_in": self._infeasible(self.eev_costs),
+            "deterministic_plan_infeasible_in": self._infeasible(self.deterministic_costs),
+            "deterministic_objective": None if det is None else det.objective,
+            "deterministic_plan_in_scenarios": _finite(self.deterministic_plan_objective),
+            "commitments": self.commitments().to_dict(orient="records"),
+            "commitment_changes": self.commitment_changes().to_dict(orient="records"),
+            "scenarios": [{"id": r["scenario"], "probability": r["probability"],
+                           "objective": r["cost_usd_m"], "verified": r["verified"],
+                           "folder": r["folder"]} for r in self.distribution().to_dict("records")],
+            "history": self.history,
+            "model_size": self.size,
+            "timings_seconds": self.timings,
+            "notes": self.notes,
+            "versions": package_versions(),
+        }
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else x

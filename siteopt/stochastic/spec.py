@@ -1,0 +1,229 @@
+"""The scenario file of a two-stage solve: decision year, scenarios, risk settings.
+
+Format (TOML, documented in `docs/instance-format.md` and by `siteopt schema`)::
+
+    decision_year = 2027        # decisions whose construction starts on or before it are shared
+    [risk]                      # optional
+    alpha = 0.9                 # CVaR level (0 <= alpha < 1)
+    weight = 0.5                # lambda: objective (1 - lambda) E[cost] + lambda CVaR_alpha[cost]
+    [[scenario]]
+    id = "ai-high"
+    probability = 0.3
+    set = ["demand[class=ai].scale=1.5", "upgrades.lead_months.add=24"]
+
+Every problem names the file, the scenario and the key; a scenario's overrides are applied to
+the instance here, so an override that does not fit the instance fails before any solve.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from siteopt.data.instance import Instance
+from siteopt.data.overrides import apply_overrides, parse_assignments
+from siteopt.errors import InputError, Problem, did_you_mean
+
+#: Probabilities must sum to 1 within this tolerance.
+PROBABILITY_TOL = 1e-9
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_TOP_KEYS = ("decision_year", "risk", "scenario")
+_SCENARIO_KEYS = ("id", "probability", "set", "description")
+_RISK_KEYS = ("alpha", "weight")
+
+
+@dataclass(frozen=True)
+class Risk:
+    """CVaR settings: objective (1 - weight) E[cost] + weight CVaR_alpha[cost]."""
+
+    alpha: float = 0.95
+    weight: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        """Whether the CVaR term is in the objective."""
+        return self.weight > 0.0
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One scenario: its id, probability and overrides (KEY, VALUE) in order."""
+
+    id: str
+    probability: float
+    overrides: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ScenarioSet:
+    """A validated scenario file."""
+
+    decision_year: int
+    scenarios: tuple[ScenarioSpec, ...]
+    risk: Risk = field(default_factory=Risk)
+    path: str = "scenarios"
+
+    @property
+    def probabilities(self) -> list[float]:
+        """The scenarios' probabilities, in file order."""
+        return [s.probability for s in self.scenarios]
+
+    @property
+    def ids(self) -> list[str]:
+        """The scenarios' ids, in file order."""
+        return [s.id for s in self.scenarios]
+
+
+def read_scenario_file(path: str | Path) -> dict[str, object]:
+    """The raw TOML of a scenario file; a missing or malformed file is an InputError."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(Problem(str(path), "a scenario file (TOML)", found="no such file"))
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(Problem(str(path), "valid TOML", found=str(exc))) from exc
+
+
+def parse_scenario_set(raw: dict[str, object], file: str, first_year: int, last_year: int
+                       ) -> ScenarioSet:
+    """Validate the raw TOML of a scenario file against a horizon; every problem at once."""
+    problems: list[Problem] = []
+
+    def bad(key: str, expected: str, found: object = None) -> None:
+        problems.append(Problem(file, expected, column=key,
+                                found=None if found is None else str(found)))
+
+    for key in raw:
+        if key not in _TOP_KEYS:
+            bad(key, "a known key" + did_you_mean(key, _TOP_KEYS) + ": one of "
+                + ", ".join(_TOP_KEYS), key)
+    year = raw.get("decision_year")
+    if isinstance(year, bool) or not isinstance(year, int):
+        bad("decision_year", "a whole year", "missing" if year is None else year)
+        year = first_year
+    elif not first_year <= year <= last_year:
+        bad("decision_year", f"a year inside the horizon {first_year}..{last_year}", year)
+    risk = _parse_risk(raw.get("risk", {}), bad)
+    items = raw.get("scenario")
+    if not isinstance(items, list) or not items:
+        bad("scenario", "one or more [[scenario]] tables", "none" if items is None else items)
+        items = []
+    scenarios: list[ScenarioSpec] = []
+    seen: set[str] = set()
+    for n, item in enumerate(items, start=1):
+        spec = _parse_scenario(item, n, seen, bad)
+        if spec is not None:
+            scenarios.append(spec)
+    total = math.fsum(s.probability for s in scenarios)
+    if scenarios and len(scenarios) == len(items) and abs(total - 1.0) > PROBABILITY_TOL:
+        bad("scenario.probability", "probabilities summing to 1 (within 1e-9)", f"{total!r}")
+    if problems:
+        raise InputError(problems)
+    return ScenarioSet(decision_year=int(year), scenarios=tuple(scenarios), risk=risk, path=file)
+
+
+def _parse_risk(raw: object, bad) -> Risk:  # type: ignore[no-untyped-def]
+    if not isinstance(raw, dict):
+        bad("risk", "a [risk] table with alpha and weight", raw)
+        return Risk()
+    for key in raw:
+        if key not in _RISK_KEYS:
+            bad(f"risk.{key}", "a known key" + did_you_mean(key, _RISK_KEYS) + ": alpha, weight",
+                key)
+    alpha, weight = raw.get("alpha", Risk.alpha), raw.get("weight", Risk.weight)
+    ok = True
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 <= alpha < 1:
+        bad("risk.alpha", "a CVaR level with 0 <= alpha < 1", alpha)
+        ok = False
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
+        bad("risk.weight", "a CVaR weight with 0 <= weight <= 1", weight)
+        ok = False
+    return Risk(float(alpha), float(weight)) if ok else Risk()
+
+
+def _parse_scenario(item: object, n: int, seen: set[str], bad  # type: ignore[no-untyped-def]
+                    ) -> ScenarioSpec | None:
+    where = f"scenario #{n}"
+    if not isinstance(item, dict):
+        bad(where, "a [[scenario]] table", item)
+        return None
+    sid = item.get("id")
+    if isinstance(sid, str) and sid:
+        where = f"scenario '{sid}'"
+    ok = True
+    for key in item:
+        if key not in _SCENARIO_KEYS:
+            bad(f"{where}.{key}", "a known key" + did_you_mean(key, _SCENARIO_KEYS) + ": "
+                + ", ".join(_SCENARIO_KEYS), key)
+            ok = False
+    if not isinstance(sid, str) or not _ID.match(sid):
+        bad(f"{where}.id", "an id of letters, digits, '_', '-' or '.' (it names a folder)",
+            "missing" if sid is None else sid)
+        ok = False
+    elif sid in seen:
+        bad(f"{where}.id", "an id no other scenario has", sid)
+        ok = False
+    else:
+        seen.add(sid)
+    p = item.get("probability")
+    if isinstance(p, bool) or not isinstance(p, int | float) or not (0 < p <= 1):
+        bad(f"{where}.probability", "a probability with 0 < p <= 1",
+            "missing" if p is None else p)
+        ok = False
+    sets = item.get("set", [])
+    if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
+        bad(f"{where}.set", "a list of \"KEY=VALUE\" overrides", sets)
+        ok = False
+        sets = []
+    try:
+        pairs = list(parse_assignments(sets).items()) if len(set(sets)) == len(sets) else None
+    except InputError as exc:
+        for p0 in exc.problems:
+            bad(f"{where}.set", p0.expected, p0.found)
+        return None
+    if pairs is None:
+        bad(f"{where}.set", "each override once", sets)
+        return None
+    description = item.get("description", "")
+    if not ok:
+        return None
+    return ScenarioSpec(id=sid, probability=float(p), overrides=tuple(pairs),  # type: ignore[arg-type]
+                        description=str(description))
+
+
+def load_scenario_set(path: str | Path, inst: Instance) -> ScenarioSet:
+    """Read and validate the scenario file at `path` for `inst` (overrides included)."""
+    raw = read_scenario_file(path)
+    h = inst.meta.horizon
+    sset = parse_scenario_set(raw, str(path), h.first_year, h.last_year)
+    scenario_instances(inst, sset)  # every override must fit the instance: fail before solving
+    return sset
+
+
+def scenario_instance(inst: Instance, spec: ScenarioSpec, file: str = "scenarios") -> Instance:
+    """`inst` with the scenario's overrides applied; a bad override names file and scenario."""
+    try:
+        return apply_overrides(inst, dict(spec.overrides))
+    except InputError as exc:
+        raise InputError([Problem(file, p.expected, column=f"scenario '{spec.id}'.set "
+                                  + (p.column or ""), found=p.found)
+                          for p in exc.problems]) from exc
+
+
+def scenario_instances(inst: Instance, sset: ScenarioSet) -> list[Instance]:
+    """One instance per scenario, in file order; every bad override is reported."""
+    out: list[Instance] = []
+    problems: list[Problem] = []
+    for spec in sset.scenarios:
+        try:
+            out.append(scenario_instance(inst, spec, sset.path))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    return out

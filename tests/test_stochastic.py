@@ -1,0 +1,304 @@
+"""Two-stage stochastic solves (issue 14): known answers, bounds, risk, bad scenario files.
+
+The hand-derived instance `tests/data/stochastic-hedge` (no discounting, no O&M or energy):
+demand in 2032 is 10 MW ("high") or 1 MW ("low"), probability 0.5 each; A/P1 (10 MW, 100)
+needs 24 months, so it must start by the decision year 2030; B/P1 (5 MW, 50) can be built in
+2032 without lead; unserved IT MW costs 30. Recourse costs:
+
+| first stage | high | low | expected |
+|---|---|---|---|
+| start A     | 100  | 100 | 100 (the stochastic plan, RP) |
+| nothing     | min(B + 5 unserved = 200, 300) = 200 | min(50, 30) = 30 | 115 |
+
+Wait-and-see: high 100, low 30, WS = 65, EVPI = 100 - 65 = 35. Mean-value scenario: 5.5 MW,
+A 100 against B + 0.5 MW unserved = 65, so the mean-value plan starts nothing: EEV = 115,
+VSS = 115 - 100 = 15.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from siteopt.cli.main import main
+from siteopt.data.load import load_instance
+from siteopt.model.data import build_data
+from siteopt.solver.highs import SolveOptions
+from siteopt.solver.pipeline import solve
+from siteopt.stochastic.engine import StochasticOptions, solve_stochastic
+from siteopt.stochastic.firststage import Start, first_stage_of, phase_starts, upgrade_starts
+from siteopt.stochastic.measures import cvar
+from siteopt.stochastic.spec import (
+    Risk,
+    ScenarioSet,
+    ScenarioSpec,
+    load_scenario_set,
+    scenario_instances,
+)
+from siteopt.stochastic.tasks import solve_one
+from tests.conftest import REPO, TINY
+
+HEDGE = REPO / "tests" / "data" / "stochastic-hedge"
+EXACT = SolveOptions(gap=0.0)
+
+
+def sset(decision_year: int, *scenarios: tuple[str, float, dict[str, object]],
+         risk: Risk | None = None) -> ScenarioSet:
+    """A scenario set from (id, probability, overrides)."""
+    return ScenarioSet(decision_year, tuple(
+        ScenarioSpec(sid, p, tuple((k, str(v)) for k, v in sets.items()))
+        for sid, p, sets in scenarios), risk or Risk())
+
+
+def assert_verified(result) -> None:
+    assert result.verified, result.violations
+    assert all(plan.verified for plan in result.plans)
+    assert len(result.plans) == len(result.scenario_set.scenarios)
+
+
+@pytest.mark.parametrize("name", ["grid-upgrade", "phase-timing", "annual-budget",
+                                  "committed-phase", "cooling-class"])
+def test_one_scenario_with_probability_one_is_the_deterministic_plan(name):
+    inst = load_instance(TINY / name)
+    det = solve(inst, EXACT)
+    year = inst.meta.horizon.first_year
+    result = solve_stochastic(inst, sset(year, ("only", 1.0, {})), EXACT,
+                              StochasticOptions(method="extensive", compare=False))
+    assert_verified(result)
+    assert result.objective == pytest.approx(det.objective, abs=1e-6)
+    plan = result.plans[0]
+    for table in ("schedule", "upgrades", "sites"):
+        assert plan.tables[table].equals(det.tables[table]), table
+    assert result.here_and_now == first_stage_of(det.tables, build_data(inst), year)
+
+
+def test_hedge_instance_known_answers():
+    inst = load_instance(HEDGE)
+    scen = load_scenario_set(HEDGE / "scenarios.toml", inst)
+    for method in ("extensive", "decompose"):
+        r = solve_stochastic(inst, scen, EXACT, StochasticOptions(method=method))
+        assert_verified(r)
+        assert r.here_and_now == {Start("phase", "A", "P1", "air", "", 2030)}
+        assert r.objective == pytest.approx(100.0)
+        assert r.expected_cost == pytest.approx(100.0)
+        assert r.costs == pytest.approx([100.0, 100.0])
+        assert r.wait_and_see_objective == pytest.approx(65.0)
+        assert r.evpi == pytest.approx(35.0)
+        assert r.eev == pytest.approx(115.0)
+        assert r.vss == pytest.approx(15.0)
+        assert r.mean_value.first_stage == frozenset()
+        assert r.bound <= r.objective + 1e-9
+    # decomposition: the wait-and-see bound is 65; one Lagrangian round (multipliers +-70 on
+    # starting A, the Polyak step 35 / 0.25) prices the hedge in and proves 100
+    assert r.bound == pytest.approx(100.0)
+    assert r.history[0]["bound"] == pytest.approx(65.0)
+
+
+def test_cli_writes_checked_scenario_folders(tmp_path):
+    out = tmp_path / "out"
+    code = main(["solve", str(HEDGE), "--scenarios", str(HEDGE / "scenarios.toml"), "--out",
+                 str(out), "--quiet", "--gap", "0"])
+    assert code == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["expected_cost"] == pytest.approx(100.0)
+    assert s["evpi"] == pytest.approx(35.0) and s["vss"] == pytest.approx(15.0)
+    assert {"alpha", "weight", "cvar", "worst_cost"} <= set(s["risk"])
+    assert [x["id"] for x in s["scenarios"]] == ["high", "low"]
+    for entry in s["scenarios"]:
+        assert entry["verified"] and entry["probability"] == 0.5
+        assert (out / entry["folder"] / "schedule.csv").exists()
+        # an ordinary result folder: `siteopt verify` rebuilds that scenario's instance
+        assert main(["verify", str(HEDGE), str(out / entry["folder"])]) == 0
+    assert (out / "commitments.csv").read_text().splitlines()[1].startswith("phase,A,P1,air")
+
+
+def test_nonanticipativity_is_on_construction_start_when_leads_differ(tmp_path):
+    """A's lead is 24 months in one scenario and 36 in the other: the shared decision is the
+    start year (2030); its online year adapts (2032 against 2033)."""
+    folder = tmp_path / "hedge"
+    shutil.copytree(HEDGE, folder)
+    toml = (folder / "instance.toml").read_text().replace("last_year = 2032", "last_year = 2034")
+    (folder / "instance.toml").write_text(toml)
+    (folder / "headroom.csv").write_text("zone,year,headroom_mw\n" + "".join(
+        f"Z,{y},100\n" for y in range(2030, 2035)))
+    (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2032,10\n"
+                                       "R,cloud,2033,10\nR,cloud,2034,10\n")
+    inst = load_instance(folder)
+    scen = sset(2030, ("on-time", 0.5, {}), ("slow", 0.5, {"phases[site=A].lead_months.add": 12}))
+    r = solve_stochastic(inst, scen, EXACT, StochasticOptions(method="extensive", compare=False))
+    assert_verified(r)
+    assert Start("phase", "A", "P1", "air", "", 2030) in r.here_and_now
+    rows = [p.tables["schedule"].set_index(["site", "phase"]).loc[("A", "P1")]
+            for p in r.plans]
+    assert [int(x["decision_year"]) for x in rows] == [2030, 2030]
+    assert [int(x["online_year"]) for x in rows] == [2032, 2033]
+
+
+@settings(max_examples=4, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(low=st.sampled_from([0.1, 0.3, 0.6]), p_high=st.sampled_from([0.2, 0.5, 0.8]),
+       capex=st.sampled_from([60, 100, 160]), penalty=st.sampled_from([20, 30, 45]))
+def test_evpi_and_vss_are_never_negative(low, p_high, capex, penalty):
+    inst = load_instance(HEDGE)
+    scen = sset(2030, ("high", p_high, {"phases[site=A].capex_usd_m": capex,
+                                        "service.unserved_penalty_usd_m_per_mw_year": penalty}),
+                ("low", 1 - p_high, {"demand.scale": low, "phases[site=A].capex_usd_m": capex,
+                                     "service.unserved_penalty_usd_m_per_mw_year": penalty}))
+    r = solve_stochastic(inst, scen, EXACT, StochasticOptions(method="extensive"))
+    assert_verified(r)
+    assert r.evpi >= -1e-6 and r.vss >= -1e-6
+    assert r.wait_and_see_objective <= r.objective + 1e-6 <= r.eev + 2e-6
+
+
+def _enumerate_min_max(inst, scen) -> tuple[float, frozenset]:
+    """min over every first stage of the worst scenario cost, by brute force."""
+    insts = scenario_instances(inst, scen)
+    datas = [build_data(i) for i in insts]
+    items: dict[tuple, set[int]] = {}
+    for d in datas:
+        for (s, p, k, t) in phase_starts(d, scen.decision_year):
+            items.setdefault(("phase", s, p, k), set()).add(t)
+        for (u, t) in upgrade_starts(d, scen.decision_year):
+            items.setdefault(("upgrade", u), set()).add(t)
+    keys = sorted(items)
+    best = (math.inf, frozenset())
+    for choice in itertools.product(*[[None, *sorted(items[k])] for k in keys]):
+        fs = frozenset(Start(k[0], k[1], k[2], k[3], "", t) if k[0] == "phase"
+                       else Start("upgrade", "", "", "", k[1], t)
+                       for k, t in zip(keys, choice, strict=True) if t is not None)
+        worst = max(s.objective if s.objective is not None else math.inf
+                    for s in (solve_one(i, scen.decision_year, EXACT, fs) for i in insts))
+        best = min(best, (worst, fs), key=lambda x: x[0])
+    return best
+
+
+def test_cvar_near_one_with_full_weight_is_the_min_max_plan():
+    """p(high) = 0.1: the expectation does not hedge (47 < 100), the worst case does."""
+    inst = load_instance(HEDGE)
+    base = [("high", 0.1, {}), ("low", 0.9, {"demand.scale": 0.1})]
+    expected = solve_stochastic(inst, sset(2030, *base), EXACT,
+                                StochasticOptions(method="extensive", compare=False))
+    assert expected.here_and_now == frozenset()
+    assert expected.objective == pytest.approx(0.1 * 200 + 0.9 * 30)
+    risky = sset(2030, *base, risk=Risk(alpha=0.999, weight=1.0))
+    r = solve_stochastic(inst, risky, EXACT, StochasticOptions(method="extensive",
+                                                               compare=False))
+    assert_verified(r)
+    worst, fs = _enumerate_min_max(inst, risky)
+    assert worst == pytest.approx(100.0)
+    assert r.here_and_now == fs == {Start("phase", "A", "P1", "air", "", 2030)}
+    assert r.objective == pytest.approx(worst)
+    assert r.cvar == pytest.approx(cvar(r.costs, r.probabilities, 0.999))
+
+
+@pytest.mark.parametrize("case", ["hedge", "grid-upgrade"])
+def test_decomposition_bounds_bracket_the_extensive_form(case):
+    if case == "hedge":
+        inst = load_instance(HEDGE)
+        scen = sset(2030, ("a", 0.3, {}), ("b", 0.45, {"demand.scale": 0.4}),
+                    ("c", 0.25, {"demand.scale": 0.1}), risk=Risk(alpha=0.5, weight=0.3))
+    else:
+        inst = load_instance(TINY / "grid-upgrade")
+        scen = sset(2030, ("as-is", 0.4, {}), ("more", 0.35, {"demand.scale": 1.2}),
+                    ("dear", 0.25, {"upgrades[upgrade=U1].capex_usd_m": 200}))
+    ef = solve_stochastic(inst, scen, EXACT, StochasticOptions(method="extensive",
+                                                               compare=False))
+    dec = solve_stochastic(inst, scen, EXACT, StochasticOptions(method="decompose"))
+    assert_verified(ef)
+    assert_verified(dec)
+    assert dec.bound <= ef.objective + 1e-6 <= dec.objective + 2e-6
+
+
+def test_measures():
+    assert cvar([1.0, 2.0, 10.0], [0.5, 0.3, 0.2], 0.0) == pytest.approx(0.5 + 0.6 + 2.0)
+    assert cvar([1.0, 2.0, 10.0], [0.5, 0.3, 0.2], 0.8) == pytest.approx(10.0)
+    assert cvar([1.0, 2.0, 10.0], [0.5, 0.3, 0.2], 0.7) == pytest.approx((0.2 * 10 + 0.1 * 2)
+                                                                         / 0.3)
+
+
+BAD = {
+    "sum": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = 0.5\n',
+            "probabilities summing to 1"),
+    "duplicate": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = 0.5\n'
+                  '[[scenario]]\nid = "a"\nprobability = 0.5\n', "scenario 'a'.id"),
+    "year": ('decision_year = 2040\n[[scenario]]\nid = "a"\nprobability = 1.0\n',
+             "decision_year"),
+    "key": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = 1.0\n'
+            'set = ["demand.scael=2"]\n', "scenario 'a'.set"),
+    "filter": ('decision_year = 2030\n[[scenario]]\nid = "up"\nprobability = 1.0\n'
+               'set = ["demand[class=nope].scale=2"]\n', "scenario 'up'.set"),
+    "negative": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = -1.0\n',
+                 "0 < p <= 1"),
+    "risk": ('decision_year = 2030\n[risk]\nalpha = 1.5\n[[scenario]]\nid = "a"\n'
+             'probability = 1.0\n', "risk.alpha"),
+    "toml": ("decision_year = \n", "valid TOML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_scenario_files_exit_2_naming_file_scenario_and_key(case, tmp_path, capsys):
+    text, expected = BAD[case]
+    path = tmp_path / "scen.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    code = main(["solve", str(HEDGE), "--scenarios", str(path), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(path) in err.replace("\n", "") or "scen.toml" in err
+    assert expected in err.replace("\n", " ")
+    assert not out.exists()  # nothing solved, nothing written
+
+
+def test_bad_scenario_file_through_the_console_script(tmp_path):
+    path = tmp_path / "scen.toml"
+    path.write_text(BAD["sum"][0])
+    proc = subprocess.run([sys.executable, "-m", "siteopt", "solve", str(HEDGE), "--scenarios",
+                           str(path)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "probabilities summing to 1" in proc.stderr
+
+
+def test_stochastic_method_needs_scenarios(capsys):
+    assert main(["solve", str(HEDGE), "--method", "decompose"]) == 2
+    assert "--scenarios" in capsys.readouterr().err
+
+
+def test_vietnam_scenario_set_is_valid():
+    inst = load_instance(Path(REPO / "instances" / "vietnam-2026"))
+    scen = load_scenario_set(REPO / "instances" / "vietnam-2026" / "scenarios.toml", inst)
+    assert len(scen.scenarios) == 12 and math.isclose(sum(scen.probabilities), 1.0)
+    assert scen.decision_year == 2027
+
+
+def test_stochastic_md_lists_the_components_outside_the_blocks():
+    import re
+
+    import pyomo.environ as pyo
+
+    from siteopt.io.bundled import models_path
+    from siteopt.stochastic.extensive import create_extensive
+
+    kinds = {pyo.Set: "set", pyo.Var: "variable", pyo.Constraint: "constraint",
+             pyo.Objective: "objective"}
+    text = (models_path() / "stochastic.md").read_text().split("## Symbols", 1)[1]
+    doc = dict(re.findall(r"^\|\s*`([^`]+)`\s*\|\s*(\w+)\s*\|", text, flags=re.M))
+    inst = load_instance(HEDGE)
+    datas = [build_data(i) for i in scenario_instances(inst, load_scenario_set(
+        HEDGE / "scenarios.toml", inst))]
+    found = {}
+    for risk, fixed in ((Risk(0.9, 0.5), None),
+                        (Risk(), frozenset({Start("upgrade", "", "", "", "nope", 2030)}))):
+        ef = create_extensive(datas, [0.5, 0.5], 2030, risk, fixed=fixed)
+        for comp in ef.model.component_objects(descend_into=False):
+            if comp.ctype in kinds and "SetProduct" not in type(comp).__name__:
+                found[comp.name] = kinds[comp.ctype]
+    assert found == doc
