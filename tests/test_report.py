@@ -200,3 +200,11 @@ def test_report_says_which_resilience_rules_bind(tmp_path):
     assert "were not re-solved" not in page
     assert ("Resilience rules that bind (the plan without the rule is cheaper): cloud "
             "n_minus_1_sites (USD 120.00 M, adds B/P1@2030)") in page
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TINY.iterdir() if p.is_dir()))
+def test_every_tiny_instance_gets_a_report(name, tmp_path):
+    """Each bundled tiny instance (four-file ones without nodes.csv included) renders."""
+    result = siteopt.solve(siteopt.load_instance(TINY / name), strict=False)
+    page = write_report(write_result(result, tmp_path / "plan")).read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and name in page

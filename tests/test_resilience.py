@@ -289,3 +289,26 @@ def test_n1_latency_of_latency_csv_pairs_agrees_with_the_checker(tmp_path):
     assert checker[("B", "R")] == pytest.approx(lat.loc[("B", "R"), "rtt_ms_n1"])
     result = siteopt.solve(inst)
     assert result.verified
+
+
+def test_a_site_with_existing_capacity_of_another_cooling_is_not_counted_as_hosting(tmp_path):
+    # geo-zones with class cloud on dlc only; site B (zone Z2) already runs 20 MW of air, and
+    # its P1 is dlc: being open (it is, from the start) must not count B as hosting cloud.
+    # Two distinct zones need B's P1 (110) plus the cheapest Z1 site A (100): 210.
+    import shutil
+
+    folder = tmp_path / "inst"
+    shutil.copytree(TINY / "geo-zones", folder)
+    (folder / "cooling.csv").write_text("cooling,pue\nair,1.5\ndlc,1.2\n")
+    (folder / "classes.csv").write_text("class,cooling\ncloud,dlc\n")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m,cooling\nA,P1,10,100,dlc\n"
+                                       "B,P1,10,110,dlc\nC,P1,10,150,dlc\nD,P1,10,105,dlc\n")
+    sites = (folder / "sites.csv").read_text().splitlines()
+    rows = [sites[0] + ",existing_it_mw,existing_cooling"]
+    rows += [r + (",20,air" if r.startswith("B,") else ",0,") for r in sites[1:]]
+    (folder / "sites.csv").write_text("\n".join(rows) + "\n")
+    result = siteopt.solve(siteopt.load_instance(folder), strict=False)
+    assert result.verified, result.violations
+    built = set(zip(result.tables["schedule"]["site"], result.tables["schedule"]["phase"],
+                    strict=True))
+    assert ("B", "P1") in built

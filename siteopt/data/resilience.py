@@ -174,7 +174,7 @@ def host_years(meta: Metadata, tables: Tables) -> dict[tuple[str, str], int]:
     for r in tables["phases"].itertuples(index=False):
         year = (int(r.committed_year) if not pd.isna(r.committed_year)
                 else first_online_year(r.earliest_decision_year, lead_years(int(r.lead_months)),
-                                       y0))
+                                       y0, r.earliest_online_year))
         for k in r.cooling or buildable:
             first[r.site, k] = min(first.get((r.site, k), year), year)
     out: dict[tuple[str, str], int] = {}

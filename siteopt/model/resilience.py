@@ -34,8 +34,13 @@ def _hosting_terms(d: ModelData) -> tuple[dict[tuple[str, str, int], list[SPKYKe
 
 
 def _first_phase_hosts(d: ModelData) -> set[tuple[str, str]]:
-    """(s, c) where every cooling of the site's first phase hosts c (open means hosting)."""
-    first = {sp for sp, prev in d.phase_prev.items() if prev is None}
+    """(s, c) where every cooling of the site's first phase hosts c (open means hosting).
+
+    Not a site with existing capacity: it is open from the start, so being open says
+    nothing about its first new phase (its existing cooling may not host c).
+    """
+    first = {sp for sp, prev in d.phase_prev.items()
+             if prev is None and sp[0] not in d.opened_before}
     techs: dict[tuple[str, str], set[str]] = defaultdict(set)
     for s, p, k, _y in d.SPKY:
         if (s, p) in first:

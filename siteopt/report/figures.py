@@ -93,7 +93,7 @@ def map_chart(rf: ResultFolder) -> Chart:
     fig.add_trace(go.Scatter(x=lx, y=ly, mode="lines", name=f"fiber links ({len(drawn)})",
                              line=dict(color="#7f9fbf", width=1.2), hoverinfo="skip",
                              meta="link"))
-    located = nodes[[_located(nodes, n) for n in nodes.index]]
+    located = nodes.loc[[n for n in nodes.index if _located(nodes, n)]]  # rows, even if none
     fig.add_trace(go.Scatter(x=located["lon"], y=located["lat"], mode="markers",
                              name="fiber nodes", marker=dict(size=4, color="#7f9fbf"),
                              text=[f"node {n}" for n in located.index], hoverinfo="text",

@@ -53,6 +53,13 @@ def resilience_costs(inst: Instance, result: Result, options: SolveOptions
     report = result.resilience
     if not result.has_plan or result.objective is None:
         return report
+    if inst.meta.siting.objective != "total_cost":
+        # a saving in USD M needs the cost objective; other objectives keep "tight in the plan"
+        for rules in report.values():
+            for entry in rules.values():  # type: ignore[union-attr]
+                entry["note"] = ("not re-solved: the cost of a rule is measured only under "  # type: ignore[index]
+                                 "siting.objective = total_cost")
+        return report
     quiet = replace(options, progress=False, log_file=None)
     phases, sites = _built(result)
     for c, name in active_rules(inst):

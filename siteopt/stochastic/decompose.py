@@ -61,8 +61,12 @@ def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: So
         emit("wait-and-see", done, n)
     result.wait_and_see = ws  # type: ignore[assignment]
     timings["wait_and_see"] = time.perf_counter() - started
-    lows = [w.bound if w.bound is not None else (w.objective if w.objective is not None
-                                                 else math.inf) for w in ws]  # type: ignore[union-attr]
+    # a valid bound per scenario: HiGHS's bound, the objective only if proven optimal, else
+    # nothing is known below it (-inf; the sum is then no bound at all)
+    lows = [w.bound if w.bound is not None else (  # type: ignore[union-attr]
+        w.objective if w.objective is not None and w.status == "optimal"  # type: ignore[union-attr]
+        else (math.inf if w.status == "infeasible" else -math.inf))  # type: ignore[union-attr]
+        for w in ws]
     if any(w.status == "infeasible" for w in ws):  # type: ignore[union-attr]
         result.status = "infeasible"
         result.violations = [f"scenario {sset.scenarios[i].id} is infeasible even with perfect "
