@@ -302,3 +302,26 @@ def test_stochastic_md_lists_the_components_outside_the_blocks():
             if comp.ctype in kinds and "SetProduct" not in type(comp).__name__:
                 found[comp.name] = kinds[comp.ctype]
     assert found == doc
+
+
+def test_a_commitment_a_scenario_cannot_start_that_year_is_infeasible_there(tmp_path):
+    """Evaluating fixed commitments per scenario must not drop a start silently: A started
+    in 2031 is online 2033 with its 24-month lead, but with 48 months it would be 2035, after
+    the horizon; that scenario can start A only in 2030. So the 2031 start is infeasible
+    there (the extensive form never makes it), not evaluated as 'A not built'."""
+    from siteopt.data.overrides import apply_overrides
+
+    folder = tmp_path / "hedge"
+    shutil.copytree(HEDGE, folder)
+    toml = (folder / "instance.toml").read_text().replace("last_year = 2032", "last_year = 2034")
+    (folder / "instance.toml").write_text(toml)
+    (folder / "headroom.csv").write_text("zone,year,headroom_mw\n" + "".join(
+        f"Z,{y},100\n" for y in range(2030, 2035)))
+    (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2034,10\n")
+    inst = load_instance(folder)
+    start = frozenset({Start("phase", "A", "P1", "air", "", 2031)})
+    on_time = solve_one(inst, 2031, EXACT, fixed=start)
+    assert on_time.status == "optimal"
+    slow = apply_overrides(inst, {"phases[site=A].lead_months.add": 24})
+    assert ("A", "P1", "air", 2030) in phase_starts(build_data(slow), 2031)
+    assert solve_one(slow, 2031, EXACT, fixed=start).status == "infeasible"

@@ -128,8 +128,11 @@ def fix_first_stage(m: pyo.ConcreteModel, fs: FirstStage, phase_keys: list[Phase
                     upgrade_keys: list[UpgradeKey]) -> None:
     """Fix `started`/`upgrade_started` to the commitments `fs` (cumulative in the start year).
 
-    A commitment with no key here (it cannot start then in these scenarios) gets a row
-    1 == 0 through `first_stage_unavailable`, so the model is reported infeasible.
+    A commitment with no key here (it cannot start in that year in these scenarios: the
+    start year itself must be a key, as in the extensive form, which makes no start that
+    some scenario cannot make) gets a row 1 == 0 through `first_stage_unavailable`, so the
+    model is reported infeasible: a candidate is never evaluated with a start silently
+    dropped in one scenario.
     """
     phases, upgrades = started_values(fs, phase_keys, upgrade_keys)
     missing = 0
@@ -141,11 +144,11 @@ def fix_first_stage(m: pyo.ConcreteModel, fs: FirstStage, phase_keys: list[Phase
         if m.upgrade_started[key].fixed and m.upgrade_started[key].value != value:
             missing += 1
         m.upgrade_started[key].fix(value)
-    known = {k[:3] for k in phase_keys}
-    known_up = {k[0] for k in upgrade_keys}
-    missing += sum(1 for c in fs if (c.kind == "phase" and (c.site, c.phase, c.cooling)
+    known = set(phase_keys)
+    known_up = set(upgrade_keys)
+    missing += sum(1 for c in fs if (c.kind == "phase" and (c.site, c.phase, c.cooling, c.year)
                                      not in known) or (c.kind == "upgrade"
-                                                        and c.upgrade not in known_up))
+                                                        and (c.upgrade, c.year) not in known_up))
     if missing:
         m.first_stage_unavailable = pyo.Var(bounds=(1, 1))
         m.first_stage_unavailable_row = pyo.Constraint(expr=m.first_stage_unavailable <= 0)
