@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -148,19 +147,10 @@ def _write(report: object, args: argparse.Namespace, out: Console, err: Console)
         raise InputError(Problem("--out", "a folder siteopt can create and write",
                                  found=f"{folder} ({exc.strerror or exc})")) from exc
     out.print(f"written to {escape(str(folder))}")
-    if args.no_report:
-        return
-    from siteopt.report.html import write_report
+    if not args.no_report:
+        from siteopt.cli.reporting import report_or_warn
 
-    try:
-        path = write_report(folder)
-    except Exception as exc:  # the results are written: say why, do not fail the command
-        if os.environ.get("SITEOPT_DEBUG"):
-            raise
-        err.print(f"[yellow]warning:[/yellow] no report written: {type(exc).__name__}: "
-                  f"{escape(str(exc))}")
-    else:
-        out.print(f"report: {escape(str(path))}")
+        report_or_warn(folder, out, err)
 
 
 def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:

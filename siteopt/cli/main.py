@@ -442,18 +442,9 @@ def _report_after_solve(args: argparse.Namespace, out: Console, inst: Instance) 
     """Write OUT/report.html unless --no-report; a failure is a warning, not a failed solve."""
     if args.no_report:
         return
-    from siteopt.report.html import write_report
+    from siteopt.cli.reporting import report_or_warn
 
-    try:
-        path = write_report(args.out, instance=inst)
-    except Exception as exc:  # the plan is written; a report that fails must not fail the solve
-        if os.environ.get("SITEOPT_DEBUG"):
-            raise
-        _err.print(f"[yellow]warning:[/yellow] no report written: {type(exc).__name__}: "
-                   f"{escape(str(exc))}")
-        return
-    if not args.quiet:
-        out.print(f"report: {escape(str(path))}")
+    report_or_warn(args.out, out, _err.get(), quiet=args.quiet, instance=inst)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -86,7 +86,9 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
         if not args.quiet:
             out.print(f"results written to {escape(str(args.out))}")
         if not args.no_report:
-            _report(args.out, out, err)
+            from siteopt.cli.reporting import report_or_warn
+
+            report_or_warn(args.out, out, err)
     if result.status == "infeasible":
         err.print("[red]No plan satisfies every scenario (infeasible):[/red] "
                   + escape("; ".join(result.violations[:10])))
@@ -160,21 +162,3 @@ def print_stochastic(result: StochasticResult, out: Console) -> None:
 def _yes(v: object) -> str:
     return "-" if v is None else ("yes" if v else "no")
 
-
-def _report(folder: object, out: Console, err: Console) -> None:
-    """OUT/report.html; a report that fails is a warning (the results are written)."""
-    import os
-
-    from rich.markup import escape
-
-    from siteopt.report.html import write_report
-
-    try:
-        path = write_report(folder)  # type: ignore[arg-type]
-    except Exception as exc:  # the results are written: say why, do not fail the solve
-        if os.environ.get("SITEOPT_DEBUG"):
-            raise
-        err.print(f"[yellow]warning:[/yellow] no report written: {type(exc).__name__}: "
-                  f"{escape(str(exc))}")
-    else:
-        out.print(f"report: {escape(str(path))}")
