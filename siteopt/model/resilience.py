@@ -33,6 +33,16 @@ def _hosting_terms(d: ModelData) -> tuple[dict[tuple[str, str, int], list[SPKYKe
     return terms, existing
 
 
+def _existing_mw(d: ModelData) -> dict[tuple[str, str], float]:
+    """Existing IT MW of each site on coolings class c may use, by (site, class)."""
+    existing: dict[tuple[str, str], float] = defaultdict(float)
+    for (s, k), mw in d.existing.items():
+        for c in d.C:
+            if k in d.class_cooling[c]:
+                existing[s, c] += mw
+    return existing
+
+
 def _first_phase_hosts(d: ModelData) -> set[tuple[str, str]]:
     """(s, c) where every cooling of the site's first phase hosts c (open means hosting).
 
@@ -202,11 +212,7 @@ def add_n1_region(m: pyo.ConcreteModel, d: ModelData, n1: list[Key]) -> None:
     """
     u = d.max_utilization
     terms, _existing = _hosting_terms(d)
-    existing: dict[tuple[str, str], float] = defaultdict(float)
-    for (s, k), mw in d.existing.items():
-        for c in d.C:
-            if k in d.class_cooling[c]:
-                existing[s, c] += mw
+    existing = _existing_mw(d)
     sites: dict[tuple[str, str, int], list[str]] = defaultdict(list)
     for s, r, c, y in n1:
         sites[r, c, y].append(s)
@@ -281,11 +287,7 @@ def add_n1_link(m: pyo.ConcreteModel, d: ModelData, backup_keys: list[tuple[str,
     """
     u = d.max_utilization
     terms, _existing = _hosting_terms(d)
-    existing: dict[tuple[str, str], float] = defaultdict(float)
-    for (s, k), mw in d.existing.items():
-        for c in d.C:
-            if k in d.class_cooling[c]:
-                existing[s, c] += mw
+    existing = _existing_mw(d)
 
     def rule(m: pyo.ConcreteModel, o: str, s: str, r: str, c: str, y: int) -> object:
         D = d.demand[r, c, y]
