@@ -98,8 +98,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-distance", type=_whole, default=1, metavar="D",
                    help="least Hamming distance between any two plans (default 1)")
     p.add_argument("--batch", type=_whole, default=2, metavar="B",
-                   help="searches per round, run in parallel (default 2; fixes the result "
-                   "for a seed whatever the number of workers)")
+                   help="searches in flight at a time (default 2; fixes the result for a "
+                   "seed whatever the number of workers)")
 
 
 def _load(args: argparse.Namespace) -> object:

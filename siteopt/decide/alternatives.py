@@ -14,11 +14,12 @@ so far (Calliope), extended to binaries by Hamming distance:
   them, i.e. SPORES's penalty on what earlier plans used), with random weights
   w_j ~ U(0.5, 1.5) drawn from (seed, alternative number) — MGA's random directions.
 
-Alternatives are searched in rounds of `batch` solves with different weights, in parallel on
-Dask; a round's plans are accepted in task order if they keep the minimum distance to every
-plan accepted before them. The batch size, not the number of workers, fixes the result, so a
-seed gives the same plans in this process and on any cluster (as long as no solve is stopped
-by its time limit). Every plan is extracted and verified by the independent checker through
+Alternatives are searched with different weights, `batch` searches in flight at a time on
+Dask: search i starts when search i - batch has been judged and knows every plan accepted up
+to then; plans are judged in search order and accepted if they keep the minimum distance to
+every plan accepted before them. So no search waits for a slower one, and the batch size,
+not the number of workers, fixes the result: a seed gives the same plans in this process
+and on any cluster (as long as no solve is stopped by its time limit). Every plan is extracted and verified by the independent checker through
 the ordinary pipeline (`siteopt.solver.pipeline.solve` with a runner that adds the rows).
 """
 
@@ -36,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from siteopt.data.instance import Instance
-from siteopt.decide.engine import BasePlan, Pool, column_names, plain, solve_base
+from siteopt.decide.engine import BasePlan, Pool, Task, column_names, plain, solve_base
 from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model.compile import Matrices
@@ -201,7 +202,7 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
         raise InputError(Problem("--min-distance", "a Hamming distance >= 1",
                                  found=str(min_distance)))
     if batch < 1:
-        raise InputError(Problem("batch", "at least 1 solve per round", found=str(batch)))
+        raise InputError(Problem("batch", "at least 1 search in flight", found=str(batch)))
     start = time.perf_counter()
     options = options or SolveOptions()
     base_options = replace(base_options or SolveOptions(threads=options.threads,
@@ -217,55 +218,85 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
                   seconds=base.result.timings.get("total", 0.0))]
     report = AlternativesReport(plans=plans, optimum=z, slack=slack, min_distance=min_distance,
                                 seed=seed, seconds=0.0, optimum_gap=base.result.gap)
-    number = 0
     with Pool(base.instance, workers, scheduler) as pool:
-        while len(plans) - 1 < count:
-            todo = min(batch, count - (len(plans) - 1))
+        _search(pool, report, search, cap, count, batch, listener)
+    report.seconds = time.perf_counter() - start
+    report.table, report.distances = comparison(plans, z, base.instance.years[-1])
+    return report
+
+
+def _search(pool: Pool, report: AlternativesReport, search: SolveOptions, cap: float,
+            count: int, batch: int, listener: Callable[[str, int, int], None] | None) -> None:
+    """Run searches until `count` alternatives are accepted or no further one is found.
+
+    Search i starts as soon as search i - batch has been judged, and knows every plan
+    accepted up to it; results are judged in search order. So `batch` searches are always
+    in flight (no round waits for its slowest search), and what each search knows, hence
+    the result, depends on `batch` and the seed, not on the workers or timing.
+    """
+    plans = report.plans
+    z = report.optimum
+    running: dict[int, Task] = {}
+    launched = 0
+    rejected_in_a_row = 0
+
+    def accepted() -> int:
+        return len(plans) - 1
+
+    def launch() -> None:
+        nonlocal launched
+        while len(running) < batch and accepted() + len(running) < count:
             previous = [p.ones for p in plans]
-            tasks = []
-            for i in range(todo):
-                tasks.append((f"{number + i}", (search, cap, previous, min_distance,
-                                                [seed, number + i])))
-            number += todo
-            got = pool.map(diverse_solve, tasks)
-            accepted = 0
-            no_plan = []
-            for key, value in got.items():
-                if not isinstance(value, tuple):
-                    report.rejected.append(f"search {key}: {getattr(value, 'error', value)}")
-                    continue
+            running[launched] = pool.submit(
+                diverse_solve, f"{launched}",
+                (search, cap, previous, report.min_distance, [report.seed, launched]))
+            launched += 1
+
+    launch()
+    number = 0
+    try:
+        while running:
+            value = pool.result(running.pop(number))
+            key = f"{number}"
+            number += 1
+            if not isinstance(value, tuple):
+                report.rejected.append(f"search {key}: {getattr(value, 'error', value)}")
+                rejected_in_a_row += 1
+            else:
                 result, ones, status, seconds = value
                 if not result.has_plan:
-                    no_plan.append(f"search {key}: {result.status}")
-                    continue
+                    # later searches only add rows: none of them can find a plan either
+                    report.stopped = (f"no further plan within {100 * report.slack:g}% of the "
+                                      f"optimum differs from all {len(plans)} by at least "
+                                      f"{report.min_distance} (search {key}: {result.status})")
+                    return
                 problems = []
                 if not result.verified:
                     problems.append("failed verification: " + "; ".join(result.violations[:3]))
                 if (result.total_cost or math.inf) > cap + 1e-6 * max(1.0, abs(cap)):
                     problems.append(f"cost {result.total_cost} over the cap {cap}")
-                near = [p.id for p in plans if hamming(p.ones, ones) < min_distance]
+                near = [p.id for p in plans if hamming(p.ones, ones) < report.min_distance]
                 if near:
-                    problems.append(f"within distance {min_distance} of {', '.join(near)}")
+                    problems.append(f"within distance {report.min_distance} of "
+                                    f"{', '.join(near)}")
                 if problems:
                     report.rejected.append(f"search {key}: " + "; ".join(problems))
-                    continue
-                plans.append(Plan(f"alt{len(plans):02d}", result, ones, status, seconds))
-                accepted += 1
-                if listener:
-                    listener(f"alt{len(plans) - 1:02d}: USD {result.total_cost:,.2f} M "
-                             f"(+{100 * (result.total_cost - z) / abs(z):.2f}%), {status}",
-                             len(plans) - 1, count)
-            if no_plan and not accepted:
-                report.stopped = (f"no further plan within {100 * slack:g}% of the optimum "
-                                  f"differs from all {len(plans)} by at least {min_distance} "
-                                  f"({'; '.join(no_plan)})")
-                break
-            if not accepted:
-                report.stopped = "a round found only plans too close to earlier ones"
-                break
-    report.seconds = time.perf_counter() - start
-    report.table, report.distances = comparison(plans, z, base.instance.years[-1])
-    return report
+                    rejected_in_a_row += 1
+                else:
+                    plans.append(Plan(f"alt{len(plans):02d}", result, ones, status, seconds))
+                    rejected_in_a_row = 0
+                    if listener:
+                        listener(f"alt{accepted():02d}: USD {result.total_cost:,.2f} M "
+                                 f"(+{100 * (result.total_cost - z) / abs(z):.2f}%), {status}",
+                                 accepted(), count)
+            if rejected_in_a_row >= batch:
+                report.stopped = (f"{batch} searches in a row found only plans too close to "
+                                  "earlier ones")
+                return
+            launch()
+    finally:
+        for task in running.values():
+            pool.cancel(task)
 
 
 def comparison(plans: list[Plan], optimum: float, last_year: int

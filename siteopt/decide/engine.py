@@ -220,34 +220,66 @@ class Pool:
         done: dict[str, object] = {}
         if self._client is None:
             for key, args in tasks:
-                try:
-                    value = fn(self.instance, *args)
-                except SiteoptError:
-                    raise
-                except Exception as exc:  # one failed point must not stop the others
-                    value = Resolved(result=None, error=f"{type(exc).__name__}: {exc}")
-                done[key] = value
+                done[key] = self._call(fn, args)
                 if listener:
-                    listener(key, value)
+                    listener(key, done[key])
             return done
         from distributed import as_completed
 
-        client = self._client
-        futures = {client.submit(fn, self._base, *args,  # type: ignore[attr-defined]
-                                 key=f"{fn.__name__}-{key}-{time.monotonic_ns()}", pure=False): key
-                   for key, args in tasks}
-        for fut in as_completed(list(futures)):
-            key = futures[fut]
-            if fut.status == "finished":
-                value = fut.result()
-            else:
-                exc = fut.exception()
-                value = Resolved(result=None, error=f"{type(exc).__name__}: {exc}")
-            done[key] = value
-            fut.release()
+        handles = {self.submit(fn, key, args): key for key, args in tasks}
+        by_future = {h.future: h for h in handles}
+        for fut in as_completed(list(by_future)):
+            h = by_future[fut]
+            done[h.key] = self.result(h)
             if listener:
-                listener(key, value)
+                listener(h.key, done[h.key])
         return {key: done[key] for key, _args in tasks}
+
+    def submit(self, fn: Callable[..., object], key: str, args: tuple) -> Task:
+        """Start `fn(instance, *args)` on the cluster now (in this process: when asked for)."""
+        task = Task(key, fn, args)
+        if self._client is not None:
+            task.future = self._client.submit(  # type: ignore[attr-defined]
+                fn, self._base, *args, key=f"{fn.__name__}-{key}-{time.monotonic_ns()}",
+                pure=False)
+        return task
+
+    def result(self, task: Task) -> object:
+        """What the task returned (waits for it); an exception becomes a `Resolved` error."""
+        if task.future is None:
+            return self._call(task.fn, task.args)
+        fut = task.future
+        try:
+            value = fut.result()  # type: ignore[attr-defined]
+        except SiteoptError:
+            raise
+        except Exception as exc:  # one failed task must not stop the others
+            value = Resolved(result=None, error=f"{type(exc).__name__}: {exc}")
+        fut.release()  # type: ignore[attr-defined]
+        return value
+
+    def cancel(self, task: Task) -> None:
+        """Drop a task whose result is no longer wanted."""
+        if task.future is not None:
+            task.future.cancel()  # type: ignore[attr-defined]
+
+    def _call(self, fn: Callable[..., object], args: tuple) -> object:
+        try:
+            return fn(self.instance, *args)
+        except SiteoptError:
+            raise
+        except Exception as exc:  # one failed task must not stop the others
+            return Resolved(result=None, error=f"{type(exc).__name__}: {exc}")
+
+
+@dataclass(eq=False)
+class Task:
+    """A task handed to `Pool.submit`: its key, and its Dask future once started."""
+
+    key: str
+    fn: Callable[..., object]
+    args: tuple
+    future: object | None = None
 
 
 # ---- reading plans -------------------------------------------------------------------------
