@@ -194,6 +194,7 @@ def test_cli_writes_the_files(tmp_path, capsys):
     (["value", str(TINY / "cheapest-site"), "--deltas", "0"], 2),
     (["value", str(TINY / "cheapest-site"), "--workers", "0", "--latency-step", "-1"], 2),
     (["value", str(TINY / "p-center"), "--workers", "0"], 2),  # not a cost objective
+    (["value", str(TINY / "cheapest-site"), "--workers", "0", "--max-seconds", "0"], 2),
 ])
 def test_bad_input_exit_codes(argv, code, capsys):
     assert run_cli(argv) == code
@@ -221,3 +222,59 @@ def test_headroom_of_one_year_is_worth_nothing_if_later_years_lack_it(tmp_path):
     assert o.loc[2030, "delta_objective"] == pytest.approx(-50.0)
     assert "year=2030..2031" in o.loc[2030, "override"]
     assert o["verified"].eq(True).all()
+
+
+def test_a_restriction_starts_from_the_plan_of_a_more_restricted_step(tmp_path):
+    # Z has 20 MW: A (15 facility MW) fits with 5 to spare. -10 and -8 both shut A out (B,
+    # 150). -10 is solved first, from nothing (the base plan does not fit there); -8 then
+    # starts from -10's plan, which fits any looser limit.
+    inst = siteopt.load_instance(two_sites(tmp_path / "h", headroom_z=20))
+    rep = value_of_inputs(inst, headroom_deltas=(-10, -8), latency_step=None)
+    h = rep.headroom.set_index("delta_mw")
+    assert rep.base.objective == pytest.approx(100.0)
+    assert list(h["objective"]) == pytest.approx([150.0, 150.0])
+    assert list(h["method"]) == ["re-solve", "re-solve"]
+    assert not h.loc[-10.0, "warm_started"] and h.loc[-8.0, "warm_started"]
+    assert h["verified"].eq(True).all()
+
+
+def test_a_spent_time_budget_keeps_the_base_and_marks_the_rest_not_computed(tmp_path):
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    rep = value_of_inputs(inst, headroom_deltas=(-5, 2, 3, 5), latency_step=None,
+                          max_seconds=1e-3)
+    h = rep.headroom.set_index("delta_mw")
+    assert rep.stopped == "max_seconds" and rep.solves == 0
+    assert h.loc[-5.0, "method"] == "base plan feasible"  # settled before any re-solve
+    assert set(h.loc[[2.0, 3.0, 5.0], "status"]) == {"not_computed"}
+    assert rep.summary()["not_computed"] == 3
+    assert rep.base.objective == pytest.approx(150.0) and len(rep.demand)
+
+
+def test_a_signal_during_the_re_solves_keeps_what_was_settled(tmp_path):
+    from siteopt.solver.interrupt import Interrupted
+
+    def listener(what: str, done: int, total: int) -> None:
+        if "+" in what and ":" in what:  # a re-solve finished: SIGTERM arrives now
+            raise Interrupted(15)
+
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    rep = value_of_inputs(inst, headroom_deltas=(2, 3, 5), latency_step=None,
+                          listener=listener)
+    h = rep.headroom.set_index("delta_mw")
+    assert rep.stopped == "SIGTERM"
+    # the outermost relaxation is solved first and recorded; the others were never started
+    assert h.loc[5.0, "method"] == "re-solve" and h.loc[5.0, "objective"] == pytest.approx(100)
+    assert set(h.loc[[2.0, 3.0], "status"]) == {"not_computed"}
+
+
+def test_cli_max_seconds_writes_what_is_settled(tmp_path, capsys):
+    folder = two_sites(tmp_path / "h")
+    out = tmp_path / "out"
+    code = main(["value", str(folder), "--workers", "0", "--deltas=-5,5", "--quiet",
+                 "--max-seconds", "0.001", "--out", str(out)])
+    assert code == 0
+    assert "stopped (max_seconds): 1 points not computed" in capsys.readouterr().err
+    h = pd.read_csv(out / "headroom_values.csv").set_index("delta_mw")
+    assert h.loc[5.0, "status"] == "not_computed" and h.loc[-5.0, "status"] == "optimal"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "max_seconds" and summary["not_computed"] == 1

@@ -85,6 +85,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    "to the end of the horizon")
     p.add_argument("--max-curves", type=_whole, default=None, metavar="N",
                    help="headroom curves only for the N zone-years closest to binding")
+    p.add_argument("--max-seconds", type=_number, default=None, metavar="S",
+                   help="stop the whole run after S seconds: what is settled by then is "
+                   "printed and written, the rest marked not_computed (Ctrl-C and SIGTERM "
+                   "do the same)")
 
     p = sub.add_parser(
         "alternatives", help="near-optimal plans that differ from the optimum and each other",
@@ -180,8 +184,12 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
             site_cap_deltas=args.cap_deltas or SITE_CAP_DELTAS,
             latency_step=args.latency_step or None, headroom_scope=args.headroom_scope,
             max_curves=args.max_curves, options=options, workers=args.workers,
-            scheduler=args.scheduler, listener=listener)
+            scheduler=args.scheduler, listener=listener, max_seconds=args.max_seconds)
     base = report.base.result
+    if report.stopped:
+        missing = int(report.summary()["not_computed"])  # type: ignore[call-overload]
+        err.print(f"[yellow]stopped ({report.stopped})[/yellow]: {missing} points not "
+                  "computed; everything settled before is kept")
     out.print(f"{escape(base.instance_name)}: optimum USD {base.objective:,.2f} M "
               f"(gap {100 * (base.gap or 0):.3f}%, verified {base.verified}); "
               f"{report.solves} re-solves in {report.seconds:.1f} s; differences below "
@@ -195,6 +203,10 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
     if bad:
         err.print("[red]a re-solved plan failed independent verification (a bug)[/red]")
         return ExitCode.INTERNAL_ERROR
+    if report.stopped in ("SIGINT", "SIGTERM"):  # the shell's code for a signalled process
+        import signal
+
+        return 128 + int(getattr(signal, report.stopped))
     return ExitCode.OK
 
 

@@ -19,8 +19,9 @@ Dask: search i starts when search i - batch has been judged and knows every plan
 to then; plans are judged in search order and accepted if they keep the minimum distance to
 every plan accepted before them. So no search waits for a slower one, and the batch size,
 not the number of workers, fixes the result: a seed gives the same plans in this process
-and on any cluster (as long as no solve is stopped by its time limit). Every plan is extracted and verified by the independent checker through
-the ordinary pipeline (`siteopt.solver.pipeline.solve` with a runner that adds the rows).
+and on any cluster (as long as no solve is stopped by its time limit). Every plan is
+extracted and verified by the independent checker through the ordinary pipeline
+(`siteopt.solver.pipeline.solve` with a runner that adds the rows).
 """
 
 from __future__ import annotations

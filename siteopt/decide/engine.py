@@ -58,10 +58,7 @@ class BasePlan:
 
     def start_values(self) -> dict[str, float]:
         """The plan's non-zero column values by variable name (a start for re-solves)."""
-        nz = np.flatnonzero(np.abs(self.x) > 1e-12)
-        integer = self.mat.integrality == 1
-        return {self.names[j]: float(round(self.x[j]) if integer[j] else self.x[j])
-                for j in nz}
+        return plan_values(self.mat, self.names, self.x)
 
 
 def column_names(mat: Matrices) -> list[str]:
@@ -152,6 +149,8 @@ class Resolved:
     seconds: float = 0.0
     error: str | None = None
     info: dict[str, object] = field(default_factory=dict)
+    #: the solver's plan by variable name (non-zeros), a start for a neighbouring re-solve
+    plan: dict[str, float] = field(default_factory=dict)
 
 
 def warm_resolve(instance: Instance, overrides: dict[str, object], options: SolveOptions,
@@ -168,15 +167,28 @@ def warm_resolve(instance: Instance, overrides: dict[str, object], options: Solv
         return Resolved(result=None, seconds=time.perf_counter() - t,
                         error=f"invalid: {'; '.join(str(p) for p in exc.problems)}")
     flag = {"warm": False}
+    plan: dict[str, float] = {}
 
     def runner(mat: Matrices, opts: SolveOptions) -> SolverOutcome:
         names = column_names(mat)
         x0 = start_vector(mat, names, start)
         flag["warm"] = is_feasible(mat, x0)
-        return solve_matrices(mat, opts, start=x0 if flag["warm"] else None)
+        out = solve_matrices(mat, opts, start=x0 if flag["warm"] else None)
+        if out.x is not None:
+            plan.update(plan_values(mat, names, out.x))
+        return out
 
     result = solve(inst, plain(options), runner=runner)
-    return Resolved(result=result, warm_started=flag["warm"], seconds=time.perf_counter() - t)
+    return Resolved(result=result, warm_started=flag["warm"], seconds=time.perf_counter() - t,
+                    plan=plan)
+
+
+def plan_values(mat: Matrices, names: Sequence[str], x: np.ndarray) -> dict[str, float]:
+    """A solver vector as {variable name: value} over its non-zeros, integers rounded."""
+    x = x[:len(names)]
+    nz = np.flatnonzero(np.abs(x) > 1e-12)
+    integer = mat.integrality == 1
+    return {names[j]: float(round(x[j]) if integer[j] else x[j]) for j in nz}
 
 
 # ---- running many tasks ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,7 @@ from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model.data import ModelData, build_data
 from siteopt.solver.highs import SolveOptions, solve_matrices, to_highs
+from siteopt.solver.interrupt import Interrupted, signal_name
 from siteopt.verify.checker import check_plan
 
 #: Default steps of extra grid headroom (listed facility MW of the zone-year).
@@ -97,6 +99,8 @@ class Point:
     seconds: float = 0.0
     changes: list[str] = field(default_factory=list)
     error: str | None = None
+    #: the re-solve's plan by variable name (a start for the next step of the curve)
+    plan: dict[str, float] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -114,6 +118,9 @@ class ValueReport:
     options: SolveOptions
     workers: int | None
     scheduler: str | None = None
+    #: why the run ended before every point was settled: "SIGINT", "SIGTERM" or
+    #: "max_seconds" (those points have status `not_computed`); "" if it finished
+    stopped: str = ""
 
     def summary(self) -> dict[str, object]:
         """What `summary.json` holds."""
@@ -127,7 +134,9 @@ class ValueReport:
             "base_status": base.status, "base_verified": base.verified,
             "base_solve_seconds": base.timings.get("total"),
             "resolution_usd_m": self.resolution,
-            "seconds": self.seconds, "re_solves": self.solves,
+            "seconds": self.seconds, "re_solves": self.solves, "stopped": self.stopped,
+            "not_computed": int(sum((v["status"] == "not_computed").sum()
+                                    for v in tables.values() if len(v))),
             "workers": self.workers, "scheduler": self.scheduler,
             "options": {"time_limit": self.options.time_limit, "gap": self.options.gap},
             "points": {k: len(v) for k, v in tables.items()},
@@ -395,6 +404,7 @@ def _record(base: BasePlan, p: Point, r: Resolved) -> None:
     p.seconds = r.seconds
     p.warm_started = r.warm_started
     p.method = "re-solve"
+    p.plan = r.plan
     if r.result is None:
         p.status = "invalid" if (r.error or "").startswith("invalid") else "error"
         p.error = r.error
@@ -477,13 +487,18 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                     options: SolveOptions | None = None, workers: int | None = 0,
                     scheduler: str | None = None,
                     listener: Callable[[str, int, int], None] | None = None,
-                    base_options: SolveOptions | None = None) -> ValueReport:
+                    base_options: SolveOptions | None = None,
+                    max_seconds: float | None = None) -> ValueReport:
     """Value curves of the binding scarce inputs and demand marginals of the optimal plan.
 
     `headroom_scope` "year" changes the headroom of the one zone-year (the issue's
     definition); "onward" adds Δ from that year to the end of the horizon (headroom that
     arrives in that year and stays). `max_curves` keeps only the headroom curves of the
     zone-years closest to binding (slack over the zone's largest phase).
+    `max_seconds` bounds the whole run: the re-solves get at most the time left, and
+    points still unsettled when it is spent (or when Ctrl-C / SIGTERM stops the run) are
+    reported with status `not_computed` (`ValueReport.stopped` says why), so a stopped run
+    still returns, and writes, everything settled before it.
     `listener(message, done, total)` is told of progress. `options` apply to the re-solves;
     `base_options` to the base plan (default: `options` without their time limit, so that
     every difference is taken from a proven optimum).
@@ -496,6 +511,8 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                                      found=",".join(f"{x:g}" for x in deltas)))
     if latency_step is not None and not latency_step > 0:
         raise InputError(Problem("--latency-step", "a step > 0 ms", found=str(latency_step)))
+    if max_seconds is not None and not max_seconds > 0:
+        raise InputError(Problem("--max-seconds", "seconds > 0", found=str(max_seconds)))
     if headroom_scope not in ("year", "onward"):
         raise InputError(Problem("--headroom-scope", "year or onward", found=headroom_scope))
     start = time.perf_counter()
@@ -527,25 +544,62 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
             p = by_key[key]
             listener(f"{p.kind} {_ids_text(p.ids)} {p.delta:+g}: {p.status}", counter["done"],
                      total)
+        signum = value.result.interrupted_by if value.result is not None else None
+        if signum is not None:  # a re-solve in this process was stopped by Ctrl-C/SIGTERM
+            raise Interrupted(signum)
 
     solves = 0
+    stopped = ""
     tol = max(1e-6, 2 * (options.gap or 0.0) * abs(base.objective))
-    with Pool(base.instance, workers, scheduler) as pool:
-        while True:  # rounds: the ends of every curve first, then bisection between them
-            todo = _next_round(base, points, tol)
-            counter["done"] = sum(p.status != "pending" for p in points)
-            if not todo:
-                break
-            if listener:
-                listener(f"round of {len(todo)} re-solves", counter["done"], total)
-            pool.map(warm_resolve, [(p.key, (p.overrides, options, starts)) for p in todo],
-                     told)
-            solves += len(todo)
+    deadline = None if max_seconds is None else start + max_seconds
+    try:
+        with Pool(base.instance, workers, scheduler) as pool:
+            while True:  # rounds: the ends of every curve first, then bisection between them
+                todo = _next_round(base, points, tol)
+                counter["done"] = sum(p.status != "pending" for p in points)
+                if not todo:
+                    break
+                round_options = options
+                if deadline is not None:
+                    left = deadline - time.perf_counter()
+                    if left < 1.0:
+                        stopped = "max_seconds"
+                        break
+                    round_options = replace(options, time_limit=min(
+                        options.time_limit or math.inf, left))
+                if listener:
+                    listener(f"round of {len(todo)} re-solves", counter["done"], total)
+                pool.map(warm_resolve, [(p.key, (p.overrides, round_options,
+                                                 _start_for(p, points, starts)))
+                                        for p in todo], told)
+                solves += len(todo)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as `Interrupted`: keep what is done
+        stopped = signal_name(getattr(exc, "signum", signal.SIGINT)) or "SIGINT"
+    for p in points:
+        if p.status == "pending":
+            p.status = "not_computed"
+            p.error = f"not computed: the run was stopped ({stopped})"
     frames = _frames(base, points)
     return ValueReport(base=base, headroom=frames["headroom"], budgets=frames["budget"],
                        site_caps=frames["site_cap"], latency=frames["latency"], demand=demand,
                        seconds=time.perf_counter() - start, solves=solves, options=options,
-                       workers=workers, scheduler=scheduler)
+                       workers=workers, scheduler=scheduler, stopped=stopped)
+
+
+def _start_for(p: Point, points: list[Point], base_start: dict[str, float]
+               ) -> dict[str, float]:
+    """A start for re-solving `p`: a plan that is feasible there, the best one known.
+
+    The plan of the nearest more restricted step of the same curve satisfies every row of
+    `p` (which relaxes it) and costs least among those known; for a relaxation without such
+    a step, the base plan. (A restriction without one gets the base plan too, which the
+    re-solve finds infeasible and does not use.)
+    """
+    below = [q for q in points if q.kind == p.kind and q.ids == p.ids and q.delta < p.delta
+             and q.plan and (p.delta < 0 or q.delta > 0)]
+    if not below:
+        return base_start
+    return max(below, key=lambda q: q.delta).plan
 
 
 def _ids_text(ids: dict[str, object]) -> str:
