@@ -24,7 +24,8 @@ from siteopt.data.separation import great_circle_km as haversine_km
 from siteopt.errors import ExitCode, InputError
 from siteopt.io.schema import Metadata
 from siteopt.model.data import allowed_pairs
-from siteopt.verify.resilience import n1_rtt
+from siteopt.verify.checker import Facts
+from siteopt.verify.resilience import Resil, n1_rtt
 from tests.conftest import REPO, TINY
 
 # (folder, overrides) -> (objective, sites built)
@@ -312,3 +313,32 @@ def test_a_site_with_existing_capacity_of_another_cooling_is_not_counted_as_host
     built = set(zip(result.tables["schedule"]["site"], result.tables["schedule"]["phase"],
                     strict=True))
     assert ("B", "P1") in built
+
+
+def test_n1_backup_over_unpriced_pairs_is_allowed_alike_by_model_and_checker():
+    """service_costs prices pairs, it never restricts them, in the model as in the checker.
+
+    A review read the model as limiting the pairs that may serve (and back up) to those in
+    service_costs.csv; it does not (an unpriced pair costs 0, `check_service_costs` only
+    warns), and the checker does not either. Here only C -> R is priced: the optimum still
+    serves from A or B and re-serves on the other when one fails, both over unpriced pairs.
+    """
+    inst = _inst("n1-site")
+    tables = {name: frame.copy() for name, frame in inst.tables.items()}
+    tables["service_costs"] = pd.DataFrame([{"site": "C", "region": "R",
+                                             "cost_usd_m_per_mw_year": 1.0}])
+    for frame in tables.values():
+        frame.attrs = {}
+    priced = siteopt.from_tables(inst.meta, tables)
+    columns = ["site", "region", "class"]
+    assert allowed_pairs(priced)[columns].equals(allowed_pairs(inst)[columns])
+    result = siteopt.solve(priced)
+    assert result.status == "optimal" and result.verified, result.violations
+    assert result.objective == pytest.approx(220.0, abs=1e-6)
+    assert set(result.tables["schedule"]["site"]) == {"A", "B"}
+    served = result.tables["served"]
+    (site,) = set(served.loc[served["serve_mw"] > 1e-9, "site"])  # A or B: a tie at cost 0
+    assert site in {"A", "B"}  # an unpriced pair
+    # the checker re-serves its 8 MW on the other, unpriced, site: 8 MW lost, 8 MW moved
+    facts = Facts(priced, result.tables, None)
+    assert Resil(facts).outage_flow(site, 2030, {"cloud"}, None) == pytest.approx((8.0, 8.0))

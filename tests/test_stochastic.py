@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from siteopt.cli.main import main
 from siteopt.data.load import load_instance
+from siteopt.errors import InputError
 from siteopt.model.data import build_data
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.pipeline import solve
@@ -236,6 +237,10 @@ BAD = {
             'set = ["demand.scael=2"]\n', "scenario 'a'.set"),
     "filter": ('decision_year = 2030\n[[scenario]]\nid = "up"\nprobability = 1.0\n'
                'set = ["demand[class=nope].scale=2"]\n', "scenario 'up'.set"),
+    # the horizon is not overridable, so a decision year inside the base's horizon is inside
+    # every scenario's: a scenario that tries to move it fails, naming the scenario and key
+    "horizon": ('decision_year = 2032\n[[scenario]]\nid = "short"\nprobability = 1.0\n'
+                'set = ["horizon.last_year=2031"]\n', "scenario 'short'.set"),
     "negative": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = -1.0\n',
                  "0 < p <= 1"),
     "risk": ('decision_year = 2030\n[risk]\nalpha = 1.5\n[[scenario]]\nid = "a"\n'
@@ -256,6 +261,23 @@ def test_bad_scenario_files_exit_2_naming_file_scenario_and_key(case, tmp_path, 
     assert str(path) in err.replace("\n", "") or "scen.toml" in err
     assert expected in err.replace("\n", " ")
     assert not out.exists()  # nothing solved, nothing written
+
+
+def test_a_scenario_cannot_move_the_horizon_so_one_decision_year_check_covers_all(tmp_path):
+    """decision_year is checked against the base's horizon only; that is every scenario's.
+
+    A scenario whose overrides moved `horizon.last_year` below the decision year would make
+    the check too weak; the horizon is not overridable, and the error names file, scenario
+    and key.
+    """
+    path = tmp_path / "scen.toml"
+    path.write_text(BAD["horizon"][0])
+    with pytest.raises(InputError) as info:
+        load_scenario_set(path, load_instance(HEDGE))
+    (problem,) = info.value.problems
+    assert problem.file == str(path)
+    assert problem.column == "scenario 'short'.set horizon.last_year"
+    assert problem.found == "horizon.last_year"
 
 
 def test_bad_scenario_file_through_the_console_script(tmp_path):

@@ -199,6 +199,8 @@ def _parse_scenario(item: object, n: int, seen: set[str], bad  # type: ignore[no
 def load_scenario_set(path: str | Path, inst: Instance) -> ScenarioSet:
     """Read and validate the scenario file at `path` for `inst` (overrides included)."""
     raw = read_scenario_file(path)
+    # overrides cannot change the horizon (`horizon` is not in OVERRIDABLE_SECTIONS), so the
+    # base's horizon is every scenario's: one check of decision_year covers them all
     h = inst.meta.horizon
     sset = parse_scenario_set(raw, str(path), h.first_year, h.last_year)
     scenario_instances(inst, sset)  # every override must fit the instance: fail before solving
