@@ -278,3 +278,17 @@ def test_cli_max_seconds_writes_what_is_settled(tmp_path, capsys):
     assert h.loc[5.0, "status"] == "not_computed" and h.loc[-5.0, "status"] == "optimal"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stopped"] == "max_seconds" and summary["not_computed"] == 1
+
+
+def test_a_re_solve_whose_deadline_has_passed_does_not_start(tmp_path):
+    import time
+
+    from siteopt.decide.engine import NOT_STARTED, warm_resolve
+    from siteopt.solver.highs import SolveOptions
+
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    key = "headroom[zone=Z,year=2030].headroom_mw.add"
+    late = warm_resolve(inst, {key: 5}, SolveOptions(), {}, deadline=time.time() - 1)
+    assert late.result is None and late.error == NOT_STARTED
+    timely = warm_resolve(inst, {key: 5}, SolveOptions(), {}, deadline=time.time() + 600)
+    assert timely.result is not None and timely.result.objective == pytest.approx(100.0)

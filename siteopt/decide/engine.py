@@ -12,6 +12,7 @@ processes, or an existing scheduler), as the sweeps do.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -153,14 +154,25 @@ class Resolved:
     plan: dict[str, float] = field(default_factory=dict)
 
 
+#: `Resolved.error` of a re-solve that did not start because its deadline had passed.
+NOT_STARTED = "not started: the run's time was spent"
+
+
 def warm_resolve(instance: Instance, overrides: dict[str, object], options: SolveOptions,
-                 start: dict[str, float]) -> Resolved:
+                 start: dict[str, float], deadline: float | None = None) -> Resolved:
     """Solve `instance` with `overrides`, starting HiGHS from `start` if it is feasible there.
 
     Top-level so that it pickles for Dask. An override the instance rejects (e.g. a negative
-    headroom) is reported as an error of this point, not raised.
+    headroom) is reported as an error of this point, not raised. `deadline` (seconds since
+    the epoch, `time.time()`) caps the solve at the time left when it starts, on whichever
+    worker that is; with less than a second left it does not start (`NOT_STARTED`).
     """
     t = time.perf_counter()
+    if deadline is not None:
+        left = deadline - time.time()
+        if left < 1.0:
+            return Resolved(result=None, error=NOT_STARTED)
+        options = replace(options, time_limit=min(options.time_limit or math.inf, left))
     try:
         inst = apply_overrides(instance, overrides)
     except InputError as exc:

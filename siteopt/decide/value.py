@@ -41,7 +41,15 @@ import scipy.sparse as sp
 
 from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides
-from siteopt.decide.engine import BasePlan, Pool, Resolved, plan_changes, solve_base, warm_resolve
+from siteopt.decide.engine import (
+    NOT_STARTED,
+    BasePlan,
+    Pool,
+    Resolved,
+    plan_changes,
+    solve_base,
+    warm_resolve,
+)
 from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model.data import ModelData, build_data
@@ -402,6 +410,9 @@ def _same_as_base(base: BasePlan, p: Point, method: str) -> None:
 
 def _record(base: BasePlan, p: Point, r: Resolved) -> None:
     p.seconds = r.seconds
+    if r.error == NOT_STARTED:
+        p.status, p.error = "not_computed", r.error
+        return
     p.warm_started = r.warm_started
     p.method = "re-solve"
     p.plan = r.plan
@@ -548,10 +559,11 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
         if signum is not None:  # a re-solve in this process was stopped by Ctrl-C/SIGTERM
             raise Interrupted(signum)
 
-    solves = 0
     stopped = ""
     tol = max(1e-6, 2 * (options.gap or 0.0) * abs(base.objective))
-    deadline = None if max_seconds is None else start + max_seconds
+    # wall clock (not perf_counter): the deadline is read on the workers too
+    deadline = None if max_seconds is None else time.time() - (time.perf_counter() - start
+                                                                ) + max_seconds
     try:
         with Pool(base.instance, workers, scheduler) as pool:
             while True:  # rounds: the ends of every curve first, then bisection between them
@@ -559,26 +571,23 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                 counter["done"] = sum(p.status != "pending" for p in points)
                 if not todo:
                     break
-                round_options = options
-                if deadline is not None:
-                    left = deadline - time.perf_counter()
-                    if left < 1.0:
-                        stopped = "max_seconds"
-                        break
-                    round_options = replace(options, time_limit=min(
-                        options.time_limit or math.inf, left))
+                if deadline is not None and deadline - time.time() < 1.0:
+                    stopped = "max_seconds"
+                    break
                 if listener:
                     listener(f"round of {len(todo)} re-solves", counter["done"], total)
-                pool.map(warm_resolve, [(p.key, (p.overrides, round_options,
-                                                 _start_for(p, points, starts)))
+                pool.map(warm_resolve, [(p.key, (p.overrides, options,
+                                                 _start_for(p, points, starts), deadline))
                                         for p in todo], told)
-                solves += len(todo)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as `Interrupted`: keep what is done
         stopped = signal_name(getattr(exc, "signum", signal.SIGINT)) or "SIGINT"
+    if not stopped and any(p.status == "not_computed" for p in points):
+        stopped = "max_seconds"
     for p in points:
         if p.status == "pending":
             p.status = "not_computed"
             p.error = f"not computed: the run was stopped ({stopped})"
+    solves = sum(p.method == "re-solve" for p in points)
     frames = _frames(base, points)
     return ValueReport(base=base, headroom=frames["headroom"], budgets=frames["budget"],
                        site_caps=frames["site_cap"], latency=frames["latency"], demand=demand,
