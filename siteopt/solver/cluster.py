@@ -29,5 +29,26 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
         return
     cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=logging.ERROR)
-    with cluster, Client(cluster) as client:
-        yield client
+    levels: dict[str, int] = {}
+    try:
+        with cluster, Client(cluster) as client:
+            try:
+                yield client
+            except BaseException:
+                # stopped mid-task (Ctrl-C, SIGTERM, an error): closing the cluster then
+                # cancels its coroutines, which distributed logs as errors with tracebacks;
+                # the command reports the stop itself
+                levels = _mute("distributed")
+                raise
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _mute(prefix: str) -> dict[str, int]:
+    """Raise every `prefix` logger to CRITICAL; returns their levels before."""
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] == prefix]
+    before = {n: logging.getLogger(n).level for n in [prefix, *names]}
+    for n in before:
+        logging.getLogger(n).setLevel(logging.CRITICAL)
+    return before
