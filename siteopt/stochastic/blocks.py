@@ -68,24 +68,21 @@ def solve_blocks(instances: Sequence[Instance], probabilities: Sequence[float],
                  decision_year: int, risk: Risk | None = None,
                  options: SolveOptions | None = None, fixed: FirstStage | None = None,
                  checks: bool = True, penalty: dict[tuple, float] | None = None,
-                 only: set[tuple] | None = None,
-                 cost_floor: Sequence[float | None] | None = None) -> BlockSolve:
+                 only: set[tuple] | None = None) -> BlockSolve:
     """Solve the extensive form over `instances` (with `fixed` commitments, if given).
 
     `penalty` and `only` make it a Lagrangian subproblem (`create_extensive`): `bound` is
-    then HiGHS's bound of cost + penalty, `objective` still the plain cost. `cost_floor`
-    gives each scenario's wait-and-see bound as a row (`add_cost_floor`).
+    then HiGHS's bound of cost + penalty, `objective` still the plain cost.
     """
     with PauseGC():
         return _solve_blocks(list(instances), list(probabilities), decision_year,
                              risk or Risk(), options or SolveOptions(), fixed, checks,
-                             penalty or {}, only, cost_floor)
+                             penalty or {}, only)
 
 
 def _solve_blocks(instances: list[Instance], probabilities: list[float], decision_year: int,
                   risk: Risk, options: SolveOptions, fixed: FirstStage | None, checks: bool,
-                  penalty: dict[tuple, float], only: set[tuple] | None,
-                  cost_floor: Sequence[float | None] | None = None) -> BlockSolve:
+                  penalty: dict[tuple, float], only: set[tuple] | None) -> BlockSolve:
     started = time.perf_counter()
     if options.gap is None:
         options = replace(options, gap=instances[0].meta.solver.gap)
@@ -97,7 +94,7 @@ def _solve_blocks(instances: list[Instance], probabilities: list[float], decisio
                               seconds=time.perf_counter() - started)
     datas = [build_data(inst) for inst in instances]
     ef = create_extensive(datas, probabilities, decision_year, risk, options.tighten, fixed,
-                          penalty, only, cost_floor)
+                          penalty, only)
     try:
         mat = compile_model(ef.model)
     except TrivialInfeasibilityError as exc:

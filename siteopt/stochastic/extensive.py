@@ -9,7 +9,6 @@ the decision year, "started by t" (cumulative); `nonanticipative_phase` and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,16 +48,13 @@ def create_extensive(datas: Sequence[ModelData], probabilities: Sequence[float],
                      decision_year: int, risk: Risk | None = None, tighten: bool = True,
                      fixed: FirstStage | None = None,
                      penalty: dict[tuple, float] | None = None,
-                     only: set[tuple] | None = None,
-                     cost_floor: Sequence[float | None] | None = None) -> ExtensiveModel:
+                     only: set[tuple] | None = None) -> ExtensiveModel:
     """Assemble the extensive form of `models/stochastic.md`.
 
     `fixed` fixes the first stage to those commitments (a recourse evaluation); a commitment
     some scenario cannot make (no such start there) makes the model infeasible, as it should.
     `penalty` adds sum_key w_key * started_key to the objective and `only` fixes every
     first-stage key outside it to 0: the Lagrangian subproblem of `decompose.py`.
-    `cost_floor[i]`, a lower bound on scenario i's cost under any commitments (its
-    wait-and-see bound), adds the row `scenario_cost_floor[i]` (valid: it cuts no plan).
     """
     with PauseGC():
         m = pyo.ConcreteModel(name="siteplan_stochastic")
@@ -91,25 +87,7 @@ def create_extensive(datas: Sequence[ModelData], probabilities: Sequence[float],
                 if key not in only:
                     m.upgrade_started[key].fix(0)
         define_stochastic_objective(m, blocks, probabilities, risk or Risk(), penalty or {})
-        if cost_floor is not None:
-            add_cost_floor(m, blocks, cost_floor)
     return ExtensiveModel(m, blocks, phase_keys, upgrade_keys)
-
-
-def add_cost_floor(m: pyo.ConcreteModel, blocks: list[pyo.ConcreteModel],
-                   floors: Sequence[float | None]) -> None:
-    """scenario_cost_floor[i]: cost_i >= floor_i, for the scenarios with a finite floor.
-
-    A scenario's cost under shared commitments is at least its cost with perfect foresight,
-    so its wait-and-see bound cuts no plan of the extensive form. The LP relaxation of a
-    block is far below that bound (the gap of the single-scenario MILP); the row lifts every
-    node's bound by it, which the branch and bound would otherwise have to earn again in
-    every block.
-    """
-    rows = [i for i, f in enumerate(floors) if f is not None and math.isfinite(f)]
-    m.scenario_cost_floor = pyo.Constraint(
-        pyo.Set(initialize=rows, ordered=True),
-        rule=lambda m, i: blocks[i].total_cost.expr >= float(floors[i]))  # type: ignore[arg-type]
 
 
 def add_nonanticipative(m: pyo.ConcreteModel, blocks: list[pyo.ConcreteModel],
