@@ -568,6 +568,7 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
         with Pool(base.instance, workers, scheduler) as pool:
             while True:  # rounds: the ends of every curve first, then bisection between them
                 todo = _next_round(base, points, tol)
+                _forget_plans(points)
                 counter["done"] = sum(p.status != "pending" for p in points)
                 if not todo:
                     break
@@ -594,6 +595,18 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                        site_caps=frames["site_cap"], latency=frames["latency"], demand=demand,
                        seconds=time.perf_counter() - start, solves=solves, options=options,
                        workers=workers, scheduler=scheduler, stopped=stopped)
+
+
+def _forget_plans(points: list[Point]) -> None:
+    """Drop the plans of curves with nothing left to solve (they only serve as starts).
+
+    A plan holds every non-zero variable; on a large instance, hundreds of them would not
+    fit in memory at once.
+    """
+    pending = {(q.kind, tuple(q.ids.items())) for q in points if q.status == "pending"}
+    for q in points:
+        if q.plan and (q.kind, tuple(q.ids.items())) not in pending:
+            q.plan = {}
 
 
 #: Which family's re-solves go first within a round (see `_priority`).
