@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from siteopt.data.instance import Instance
@@ -72,3 +73,25 @@ def test_a_row_in_only_some_scenarios_is_an_input_error(scenarios):
     fewer = dataclasses.replace(two, tables={**two.tables, "phases": phases})
     with pytest.raises(InputError, match=r"phases\.csv.*same rows.*B/P1"):
         mean_instance([one, fewer], P)
+
+
+def test_many_scenarios_keep_a_common_value_exactly():
+    """A hundred probabilities of 0.01 sum to 1 + 2e-16: the mean of 1.0 must stay 1.0."""
+    from siteopt.stochastic.meanvalue import _weighted_mean
+
+    p = np.full(100, 0.01)
+    stack = np.column_stack([np.ones(100), np.full(100, 0.85), np.r_[np.full(99, 2.0), np.inf]])
+    mean = _weighted_mean(stack, p)
+    assert mean[0] == 1.0 and mean[1] == 0.85 and mean[2] == np.inf
+
+
+def test_the_mean_of_a_hundred_sampled_vietnam_scenarios_is_a_valid_instance():
+    """The benchmark's 100-scenario set failed here once: derates of 1 averaged above 1."""
+    from siteopt.stochastic.sample import sampled_scenarios
+    from siteopt.stochastic.spec import scenario_instances
+
+    inst = load_instance()
+    sset = sampled_scenarios(inst, 100, 2026, 2027)
+    mean = mean_instance(scenario_instances(inst, sset), sset.probabilities)
+    derate = mean.table("zones")["derate"]
+    assert ((derate > 0) & (derate <= 1)).all()

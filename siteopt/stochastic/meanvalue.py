@@ -107,12 +107,18 @@ def _values(name: str, col: Column, inst: Instance) -> np.ndarray:
 def _weighted_mean(stack: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Per column of `stack` (scenarios x cells), the mean over the scenarios giving a value.
 
-    NaN where no scenario gives one; inf (no limit) where any scenario has no limit.
+    NaN where no scenario gives one; inf (no limit) where any scenario has no limit. The
+    mean is clipped to the values it averages: a sum of a hundred probabilities rounds to
+    1 + 2e-16, and a derate of 1 in every scenario must not average to 1.0000000000000002
+    (which the instance's own validation rejects).
     """
     given = ~np.isnan(stack)
     weight = given.T @ p
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (p @ np.where(given, stack, 0.0)) / weight
+        low = np.min(np.where(given, stack, np.inf), axis=0)
+        high = np.max(np.where(given, stack, -np.inf), axis=0)
+        mean = np.where(np.isinf(high), high, np.clip(mean, low, high))
     return np.where(weight > 0, mean, np.nan)
 
 
