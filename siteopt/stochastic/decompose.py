@@ -54,6 +54,9 @@ def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: So
             listener({"phase": phase, "done": done, "total": total, "bound": result.bound,
                       "incumbent": result.objective, "gap": result.gap})
 
+    # the mean-value instance is built before the long wait-and-see round, so that data it
+    # cannot be built from stops the run at once, not after n solves
+    mean_inst = mean_instance(pool.instances[:n], probs)
     ws: list[BlockSolve | None] = [None] * n
     tasks = [(i, (d, quiet(options))) for i in range(n)]
     for done, (pos, value) in enumerate(pool.run(solve_one, tasks), start=1):
@@ -77,7 +80,7 @@ def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: So
     history.append({"seconds": time.perf_counter() - started, "bound": result.bound,
                     "incumbent": math.nan, "candidate": -1})
     t = time.perf_counter()
-    mean = pool.add(mean_instance(pool.instances[:n], probs))
+    mean = pool.add(mean_inst)
     base_i = pool.add(base)
     firsts = dict(pool.run(solve_one, [(mean, (d, quiet(options))),
                                        (base_i, (d, quiet(options)))]))
