@@ -13,6 +13,7 @@ Run from the repository root (takes hours with the default limit; see docs/bench
 
     python benchmarks/orlib.py                       # capa/b/c x 4 capacities, pmed1..pmed40
     python benchmarks/orlib.py --only capa_8000 pmed6 --time-limit 60
+    python benchmarks/orlib.py --only pmed16 --siteopt-only   # siteopt's side alone
     python benchmarks/orlib.py --table               # print the Markdown table of the CSV
 
 The published optima come from `../shared/benchmarks/orlib/optima.csv` (or --orlib).
@@ -53,7 +54,7 @@ FIELDS = ["instance", "kind", "published", "status", "objective", "bound", "gap"
           "siteopt_wall_s", "siteopt_cpu_s", "siteopt_highs_s", "siteopt_overhead_s",
           "siteopt_peak_mb", "highs_status", "highs_objective", "highs_wall_s", "highs_cpu_s",
           "highs_peak_mb", "wall_ratio", "cpu_ratio",
-          "time_limit_s", "rows", "columns", "nonzeros"]
+          "time_limit_s", "rows", "columns", "nonzeros", "method"]
 
 @dataclass
 class Problem:
@@ -87,8 +88,9 @@ def published(orlib: Path) -> dict[str, float]:
                 if r["family"] in ("cap", "pmed", "ufl_uflLib")}
 
 
-def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> dict[str, object]:
-    """Measure one problem (see the module docstring)."""
+def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path,
+              highs: bool = True) -> dict[str, object]:
+    """Measure one problem (see the module docstring); without `highs`, siteopt only."""
     inst = work / p.name
     args = ["import", p.kind, str(p.file), str(inst)]
     if p.capacity is not None:
@@ -110,11 +112,14 @@ def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path) -> d
                    siteopt_highs_s=round(highs_s, 2),
                    siteopt_overhead_s=round(wall - highs_s, 2),
                    rows=s["model_size"].get("rows"), columns=s["model_size"].get("columns"),
-                   nonzeros=s["model_size"].get("nonzeros"))
+                   nonzeros=s["model_size"].get("nonzeros"),
+                   method=(s.get("method") or {}).get("name", ""))
         if opt is not None and s["objective"] is not None:
             row["matched"] = abs(s["objective"] - opt) <= 1e-3 + 1e-9 * abs(opt)
     else:
         row.update(status=f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}")
+    if not highs:
+        return row
     h = highs_alone(inst, work / f"{p.name}.mps", time_limit, 0.0,
                     timeout=time_limit * 3 + 600)
     if h.result is not None:
@@ -150,6 +155,8 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command line of the benchmark."""
     ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 300.0)
+    ap.add_argument("--siteopt-only", action="store_true",
+                    help="measure siteopt only (skip HiGHS alone on the MPS export)")
     args = ap.parse_args(argv)
     if args.table:
         print(f"Machine: {machine()}\n")
@@ -163,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         if p.name in done and not args.redo:
             continue
         with exclusive(args.lock), tempfile.TemporaryDirectory(prefix="siteopt-bench-") as work:
-            row = bench_one(p, optima.get(p.name), args.time_limit, Path(work))
+            row = bench_one(p, optima.get(p.name), args.time_limit, Path(work),
+                            highs=not args.siteopt_only)
         append_row(args.out, row, FIELDS)
         print(f"{p.name}: {row.get('status')} obj {row.get('objective')} "
               f"(published {row.get('published')}) gap {row.get('gap')} "

@@ -68,6 +68,7 @@ def test_capacitated_optimum(name, tmp_path):
 @pytest.mark.parametrize("name", UFL_SMALL)
 def test_uncapacitated_optimum(name, tmp_path):
     result = _solve("orlib-ufl", ORLIB / "cap" / f"{name}.txt", tmp_path)
+    assert result.method.name == "benders", result.method.reason
     published = OPTIMA["ufl_orlib", name]
     assert _matches(result.objective, published), result.objective
     # the UflLib-style solution file holds the same value, unrounded, as its last token
@@ -84,6 +85,7 @@ def test_ufllib_sample_optimum(name, tmp_path):
 @pytest.mark.parametrize("name", PMED_SMALL)
 def test_pmedian_optimum(name, tmp_path):
     result = _solve("orlib-pmed", ORLIB / "pmed" / f"{name}.txt", tmp_path)
+    assert result.method.name == "benders", result.method.reason
     assert _matches(result.objective, OPTIMA["pmed", name]), result.objective
     sites = result.tables["sites"]
     p = int((ORLIB / "pmed" / f"{name}.txt").read_text().split()[2])

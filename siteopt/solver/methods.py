@@ -20,6 +20,7 @@ import numpy as np
 
 from siteopt.model.compile import Matrices
 from siteopt.model.data import ModelData
+from siteopt.solver.benders import FacilityLayer, benders, detect, outcome_of
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.interrupt import cancel_on_signals
 from siteopt.solver.polish import relative_gap
@@ -204,15 +205,64 @@ def run_race(mat: Matrices, data: ModelData, options: SolveOptions,
                    interrupted_by=received[0] if received else best.interrupted_by)
 
 
+#: The last model `facility_layer` read (auto's choice and the method share one reading).
+_LAST_LAYER: list[tuple[Matrices, FacilityLayer | str]] = []
+
+
+def facility_layer(mat: Matrices, data: ModelData) -> FacilityLayer | str:
+    """`benders.detect` of this model, read once."""
+    if _LAST_LAYER and _LAST_LAYER[0][0] is mat:
+        return _LAST_LAYER[0][1]
+    layer = detect(mat, data)
+    _LAST_LAYER[:] = [(mat, layer)]
+    return layer
+
+
+def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
+                report: MethodReport) -> SolverOutcome:
+    """Uncapacitated facility location (p-median, UFL) by Benders cuts on a small master.
+
+    On any other model, or if the master's plan does not map back to a plan of the model
+    at the cost the master computed, one HiGHS run on the whole model instead (the reason
+    is recorded in the report).
+    """
+    start = time.perf_counter()
+    layer = facility_layer(mat, data)
+    if isinstance(layer, str):
+        _explain(report, f"not for Benders: {layer}")
+        return run_highs(mat, data, options, report)
+    run = benders(layer, options)
+    seconds = time.perf_counter() - start
+    report.phase("benders: LP cut rounds", run.lp_seconds, rounds=run.lp_rounds)
+    report.phase("benders: master MILP rounds", seconds - run.lp_seconds,
+                 rounds=run.milp_rounds, cuts=run.cuts, nodes=run.nodes,
+                 objective=_finite(run.upper), bound=_finite(run.lower), status=run.status)
+    outcome = outcome_of(mat, layer, run, seconds)
+    if isinstance(outcome, str):
+        _explain(report, f"{outcome}: one HiGHS run instead")
+        remaining = None if options.time_limit is None else max(
+            options.time_limit - seconds, 1.0)
+        rest = run_highs(mat, data, replace(options, time_limit=remaining), report)
+        return replace(rest, solve_seconds=rest.solve_seconds + seconds)
+    return outcome
+
+
+def _explain(report: MethodReport, why: str) -> None:
+    report.reason = f"{report.reason}; {why}" if report.reason else why
+
+
 #: Every method by name (`auto` is resolved by `choose`).
 METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search,
-                              "race": run_race}
+                              "race": run_race, "benders": run_benders}
 
 
 def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, str]:
     """The method `auto` runs for this model, and why."""
     if data.objective == "max_rtt" and len(data.rtt_levels) >= 2:
         return "radius", "p-center objective: bisection over round-trip levels"
+    if not isinstance(facility_layer(mat, data), str):
+        return "benders", ("uncapacitated facility location: Benders cuts per customer on a "
+                           "master of the sites")
     return "highs", "one HiGHS run on the strengthened model"
 
 

@@ -1,0 +1,132 @@
+"""`--method benders`: exact on uncapacitated facility location, valid cuts and bounds, and
+honest about the models it does not apply to."""
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import siteopt
+from siteopt.io.orlib import FacilityProblem, facility_instance
+from siteopt.model.compile import compile_model
+from siteopt.solver.benders import _Cuts, benders, detect, outcome_of
+from siteopt.solver.highs import SolveOptions
+from siteopt.solver.pipeline import build
+
+TINY = Path(__file__).parents[1] / "instances" / "tiny"
+
+
+def _problem(seed: int, m: int = 6, n: int = 9, capacity: float | None = None
+             ) -> FacilityProblem:
+    rng = np.random.default_rng(seed)
+    demand = rng.integers(1, 10, n).astype(float)
+    cap = np.full(m, demand.sum() if capacity is None else capacity)
+    return FacilityProblem(name=f"ufl-{seed}", capacity=cap,
+                           fixed=rng.integers(0, 60, m).astype(float), demand=demand,
+                           cost=rng.integers(1, 100, (m, n)).astype(float), source="random")
+
+
+def _enumerate(problem: FacilityProblem, p: int | None) -> float:
+    """The optimum by trying every set of open facilities."""
+    m = len(problem.fixed)
+    sizes = [p] if p is not None else range(1, m + 1)
+    return min(problem.fixed[list(open_)].sum() + problem.cost[list(open_)].min(axis=0).sum()
+               for k in sizes for open_ in itertools.combinations(range(m), k))
+
+
+def _instance(problem: FacilityProblem, folder: Path, p: int | None = None) -> siteopt.Instance:
+    inst = siteopt.load_instance(facility_instance(problem, folder, kind="orlib-ufl"))
+    if p is not None:
+        inst = siteopt.apply_overrides(inst, {"siting.sites": p, "siting.sites_rule": "exactly"})
+    return inst
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("p", [None, 2])
+def test_benders_equals_enumeration_and_highs(tmp_path, seed, p):
+    problem = _problem(seed)
+    if p is not None:
+        problem.fixed[:] = 0.0  # the p-median: no opening cost, exactly p sites
+    inst = _instance(problem, tmp_path / "u", p)
+    result = siteopt.solve(inst)
+    assert result.method.name == "benders", result.method.reason
+    assert result.status == "optimal" and result.verified, result.violations
+    assert result.objective == pytest.approx(_enumerate(problem, p), rel=1e-9)
+    assert result.bound <= result.objective + 1e-6
+    assert result.objective == pytest.approx(siteopt.solve(inst, method="highs").objective,
+                                             rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 5), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_every_cut_is_below_the_true_cost_of_every_plan(m, n, seed):
+    """At any point y, fractional or not, the cut of each customer never exceeds what that
+    customer costs under any plan: the master stays a relaxation."""
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(1, 50, (m, n)).astype(float)
+    cost[rng.random((m, n)) < 0.25] = np.inf  # some pairs do not exist
+    cost[0, :] = np.where(np.isfinite(cost).any(axis=0), cost[0, :], 7.0)  # each reachable
+    point = rng.random(m) * rng.integers(0, 2, m)
+    point[rng.integers(m)] = 1.0  # at least one site reaches 1
+    layer = type("L", (), {"cost": cost})()
+    cuts = _Cuts(layer)  # type: ignore[arg-type]
+    customers, starts, sites, coef = cuts.violated(point, np.full(n, -1e18))
+    d = cuts.values(point)
+    ends = np.append(starts[1:], len(sites))
+    for plan in itertools.product((0, 1), repeat=m):
+        y = np.array(plan, dtype=float)
+        true = np.where(y[:, None] > 0.5, cost, np.inf).min(axis=0)
+        for i, c in enumerate(customers):
+            rhs = d[c] - (coef[starts[i]:ends[i]] * y[sites[starts[i]:ends[i]]]).sum()
+            assert rhs <= true[c] + 1e-9
+
+
+def _layer(inst: siteopt.Instance):
+    data, model = build(inst)
+    mat = compile_model(model)
+    return mat, detect(mat, data)
+
+
+def test_capacities_that_can_fill_a_site_are_not_this_structure(tmp_path):
+    problem = _problem(1, capacity=10.0)  # less than the demand one site can reach
+    _mat, layer = _layer(_instance(problem, tmp_path / "c"))
+    assert isinstance(layer, str) and "capacitated" in layer
+    result = siteopt.solve(_instance(problem, tmp_path / "c"), method="benders")
+    assert "not for Benders: site F1 can be full" in result.method.reason
+    assert result.status == "optimal" and result.verified
+
+
+def test_auto_solves_the_tiny_location_instances_by_benders():
+    for name in ("cheapest-site", "p-median", "latency-target"):
+        result = siteopt.solve(siteopt.load_instance(TINY / name))
+        assert result.method.name == "benders" and result.verified, name
+
+
+@pytest.mark.parametrize("name", ["sponsor-budget", "grid-upgrade", "p-center", "service-cost"])
+def test_other_models_run_highs_and_say_why(name):
+    inst = siteopt.load_instance(TINY / name)
+    result = siteopt.solve(inst, method="benders")
+    assert "not for Benders" in result.method.reason
+    assert result.method.phases[0]["phase"] == "highs"
+    assert result.objective == pytest.approx(siteopt.solve(inst, method="highs").objective)
+
+
+def test_a_plan_the_model_costs_differently_is_not_reported(tmp_path):
+    """The master's cost of its plan must be the model's: a wrong cost is caught."""
+    mat, layer = _layer(_instance(_problem(2), tmp_path / "u"))
+    layer.fixed = layer.fixed + 1.0  # the master now over-charges every site
+    run = benders(layer, SolveOptions(gap=0.0))
+    assert run.status == "optimal"
+    answer = outcome_of(mat, layer, run, 0.0)
+    assert isinstance(answer, str) and "differs" in answer
+
+
+def test_a_plan_that_breaks_a_row_is_not_reported(tmp_path):
+    mat, layer = _layer(_instance(_problem(3), tmp_path / "u"))
+    run = benders(layer, SolveOptions(gap=0.0))
+    layer.demand = layer.demand * 2  # the mapped plan now serves twice the demand
+    answer = outcome_of(mat, layer, run, 0.0)
+    assert isinstance(answer, str) and "breaks a row" in answer
