@@ -1,13 +1,11 @@
 """Benders decomposition for uncapacitated facility location (p-median, UFL): `--method benders`.
 
-When the compiled model is, column for column, an uncapacitated facility-location problem
-(one year; columns `open`, `online`, `phase_on`, `serve`, `it_load` only; every site one
-phase on one cooling, large enough for all the demand it can reach; costs on `open`,
-`serve` and `it_load` only, none negative) its service layer needs no LP: given the open
-sites, each customer (a region and class) is served by its cheapest open site. Following
-Fischetti, Ljubić and Sinnl ("Redesigning Benders decomposition for large-scale facility
-location", Management Science 2017), the n x m `serve` columns are replaced by one cost
-variable `theta[c]` per customer, cut from below in closed form:
+For a model that `siteopt.solver.facility.detect` reads as an uncapacitated
+facility-location problem, the service layer needs no LP: given the open sites, each
+customer (a region and class) is served by its cheapest open site. Following Fischetti,
+Ljubić and Sinnl ("Redesigning Benders decomposition for large-scale facility location",
+Management Science 2017), the n x m `serve` columns are replaced by one cost variable
+`theta[c]` per customer, cut from below in closed form:
 
     theta[c] >= D - sum_{s: C[s,c] < D} (D - C[s,c]) * y[s]
 
@@ -16,12 +14,11 @@ increasing C, at which the (fractional) open sites y reach 1. The master (y bina
 is first tightened by cut rounds on its LP relaxation, then solved as a MILP, cut at its
 plan and solved again until its bound meets the cost of the best plan.
 
-Validity: any plan of the model pays at least `cost(open)` for each open site and, for each
-customer, at least the cheapest open site's C (serving needs `online`, which needs `open`),
-so the master is a relaxation at every stage and its bound is a bound of the model. Each
-plan is mapped back to every column of the model, checked against every row, and its cost
-recomputed from the model's own objective; a plan that fails either is not reported (the
-method then runs HiGHS on the whole model).
+Validity: any plan of the model pays at least `fixed[s]` for each site that serves (with a
+site count: each open site) and, for each customer, at least the cheapest such site's C, so
+the master is a relaxation at every stage and its bound is a bound of the model
+(`models/classic.md` §11). The plan is mapped back to the model and checked there
+(`facility.outcome_of`) before it is reported.
 """
 
 from __future__ import annotations
@@ -34,134 +31,15 @@ import highspy
 import numpy as np
 
 from siteopt.model.compile import Matrices
-from siteopt.model.data import ModelData
+from siteopt.solver.facility import FacilityLayer, cheapest_shares, outcome_of, to_columns
 from siteopt.solver.highs import SolveOptions, SolverOutcome, new_highs, set_threads
 from siteopt.solver.interrupt import cancel_on_signals
-from siteopt.solver.polish import relative_gap
-
-#: The column families an uncapacitated facility-location model consists of.
-_INTEGER = ("open", "online", "phase_on")
-_CONTINUOUS = ("serve", "it_load")
 
 #: Cut-round limit of the LP phase (it ends earlier when no cut is violated).
 LP_ROUNDS = 200
 
 #: HiGHS's default absolute MIP gap: a plan within it of the bound is proven.
 ABS_GAP = 1e-6
-
-
-@dataclass
-class FacilityLayer:
-    """The uncapacitated facility-location problem a model is, read from its matrices.
-
-    `cost[s, c]` is the model's cost of serving all of customer c from site s (inf where
-    the pair does not exist); `fixed[s]` the cost of the integer columns of s (with a site
-    count, only `open` may carry one).
-    """
-
-    sites: list[str]
-    fixed: np.ndarray
-    cost: np.ndarray
-    demand: np.ndarray
-    y_lower: np.ndarray
-    y_upper: np.ndarray
-    count: int | None
-    exactly: bool
-    site_columns: list[np.ndarray]  # every integer column of site s
-    serve_column: np.ndarray  # (sites, customers), -1 where the pair does not exist
-    load_column: np.ndarray  # it_load column of site s
-
-    def plan_cost(self, y: np.ndarray) -> float:
-        """What plan `y` (0/1 per site) costs: open sites plus each customer's cheapest."""
-        served = np.where(y[:, None] > 0.5, self.cost, np.inf).min(axis=0)
-        return float(self.fixed @ y + served.sum())
-
-
-def detect(mat: Matrices, data: ModelData) -> FacilityLayer | str:
-    """The model as an uncapacitated facility-location problem, or why it is not one."""
-    if data.objective != "total_cost":
-        return f"objective {data.objective}, not total_cost"
-    if len(data.Y) != 1:
-        return f"{len(data.Y)} years, not one"
-    if data.budgets:
-        return "budget rows"
-    by_family: dict[str, list[tuple[int, tuple]]] = {}
-    for j, v in enumerate(mat.columns):
-        idx = v.index()
-        by_family.setdefault(v.parent_component().local_name, []).append(
-            (j, idx if isinstance(idx, tuple) else (idx,)))
-    other = sorted(set(by_family) - set(_INTEGER) - set(_CONTINUOUS))
-    if other:
-        return f"the model has {', '.join(other)} columns"
-    if "open" not in by_family or "serve" not in by_family:
-        return "the model has no open or serve columns"
-    ints = np.flatnonzero(mat.integrality == 1)
-    families_of_ints = {mat.columns[j].parent_component().local_name for j in ints}
-    if not families_of_ints <= set(_INTEGER) or (mat.integrality == 2).any():
-        return "integer columns outside open/online/phase_on"
-    if (mat.cost < 0).any():
-        return "a negative cost"
-    if data.p_sites is not None:  # the count is on open: only open may carry a fixed cost
-        for fam in ("online", "phase_on"):
-            if any(mat.cost[j] != 0 for j, _i in by_family.get(fam, [])):
-                return f"{fam} columns carry a cost beside a site count"
-    sites = sorted({idx[0] for _j, idx in by_family["open"]})
-    pos = {s: i for i, s in enumerate(sites)}
-    if len(sites) != len(by_family["open"]):
-        return "more than one open column per site"
-    if any(idx[0] not in pos for fam in ("online", "phase_on", "it_load", "serve")
-           for _j, idx in by_family.get(fam, [])):
-        return "a site without an open column (e.g. opened before the horizon)"
-    online_per_site = np.zeros(len(sites), dtype=int)
-    for _j, idx in by_family.get("online", []):
-        online_per_site[pos[idx[0]]] += 1
-    if (online_per_site > 1).any():
-        return "a site with more than one phase or cooling"
-    load_column = np.full(len(sites), -1)
-    for j, idx in by_family.get("it_load", []):
-        if load_column[pos[idx[0]]] >= 0:
-            return "a site with more than one it_load column"
-        load_column[pos[idx[0]]] = j
-    customers = sorted({(idx[1], idx[2]) for _j, idx in by_family["serve"]})
-    cpos = {c: i for i, c in enumerate(customers)}
-    year = data.Y[0]
-    demand = np.array([data.demand.get((r, c, year), 0.0) for r, c in customers])
-    serve_column = np.full((len(sites), len(customers)), -1)
-    cost = np.full((len(sites), len(customers)), np.inf)
-    for j, idx in by_family["serve"]:
-        s, c = pos[idx[0]], cpos[(idx[1], idx[2])]
-        serve_column[s, c] = j
-        unit = mat.cost[j] + (mat.cost[load_column[s]] if load_column[s] >= 0 else 0.0)
-        cost[s, c] = demand[c] * unit
-    reach = np.where(serve_column >= 0, demand[None, :], 0.0).sum(axis=1)
-    for s, site in enumerate(sites):
-        phases = [(site, p) for (q, p) in data.SP if q == site]
-        room = sum(data.phase_it[sp] for sp in phases) * data.max_utilization
-        if room < reach[s] - 1e-9:
-            return f"site {site} can be full ({room:g} of {reach[s]:g} MW): capacitated"
-    for z in sorted(set(data.site_zone.values())):
-        need = sum(data.pue.get(k, 1.0) * data.phase_it[(s, p)]
-                   for s, p, k, _y in data.SPKY if data.site_zone[s] == z)
-        limit = data.headroom.get((z, year), math.inf) * data.derate.get(z, 1.0)
-        if need > limit + 1e-9:
-            return f"zone {z}'s grid headroom can bind"
-    site_columns: list[list[int]] = [[] for _ in sites]
-    for j in ints:
-        site_columns[pos[mat.columns[j].index()[0]]].append(int(j))
-    columns = [np.array(c, dtype=int) for c in site_columns]
-    # y[s] = 1: s serves, so every integer column of s is 1 and all their costs are paid
-    fixed = np.array([mat.cost[c].sum() for c in columns], dtype=float)
-    y_lower, y_upper = np.zeros(len(sites)), np.ones(len(sites))
-    for s, c in enumerate(columns):
-        forced = mat.col_lower[c] > 0.5
-        if forced.any() and not forced.all():
-            return f"site {sites[s]} is fixed partly open"
-        y_lower[s] = 1.0 if forced.all() else 0.0
-        y_upper[s] = 0.0 if (mat.col_upper[c] < 0.5).any() else 1.0
-    return FacilityLayer(
-        sites=sites, fixed=fixed, cost=cost, demand=demand, y_lower=y_lower, y_upper=y_upper,
-        count=data.p_sites, exactly=data.site_rule == "exactly", site_columns=columns,
-        serve_column=serve_column, load_column=load_column)
 
 
 class _Cuts:
@@ -276,29 +154,6 @@ class _Master:
         self.integer = True
 
 
-def to_columns(mat: Matrices, layer: FacilityLayer, y: np.ndarray) -> np.ndarray:
-    """Plan `y` as a value for every column of the model (service by the cheapest open site)."""
-    x = np.zeros(mat.shape[1])
-    for s in np.flatnonzero(y > 0.5):
-        x[layer.site_columns[s]] = 1.0
-    served = np.where(y[:, None] > 0.5, layer.cost, np.inf)
-    best = served.argmin(axis=0)
-    for c, s in enumerate(best.tolist()):
-        if layer.demand[c] > 0 and np.isfinite(served[s, c]):
-            x[layer.serve_column[s, c]] = layer.demand[c]
-            if layer.load_column[s] >= 0:
-                x[layer.load_column[s]] += layer.demand[c]
-    return x
-
-
-def satisfies(mat: Matrices, x: np.ndarray, tol: float = 1e-6) -> bool:
-    """Whether `x` is within every row and column bound of `mat`."""
-    ax = mat.A @ x
-    scale = tol * np.maximum(1.0, np.abs(ax))
-    return bool((ax >= mat.row_lower - scale).all() and (ax <= mat.row_upper + scale).all()
-                and (x >= mat.col_lower - tol).all() and (x <= mat.col_upper + tol).all())
-
-
 @dataclass
 class BendersRun:
     """What a Benders run found, in the master's terms."""
@@ -312,6 +167,7 @@ class BendersRun:
     milp_rounds: int
     cuts: int
     lp_seconds: float
+    seconds: float = 0.0
     interrupted_by: int | None = None
 
 
@@ -397,26 +253,22 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
                 n_cuts += len(found[0])
     return BendersRun(y=best_y, upper=best, lower=min(lower, best), status=status,
                       nodes=nodes, lp_rounds=lp_rounds, milp_rounds=milp_rounds, cuts=n_cuts,
-                      lp_seconds=lp_seconds, interrupted_by=received[0] if received else None)
+                      lp_seconds=lp_seconds, seconds=time.perf_counter() - start,
+                      interrupted_by=received[0] if received else None)
 
 
-def outcome_of(mat: Matrices, layer: FacilityLayer, run: BendersRun, seconds: float
-               ) -> SolverOutcome | str:
-    """The run as a plan of the whole model, or why its plan is not one."""
+def solve_benders(mat: Matrices, layer: FacilityLayer, options: SolveOptions
+                  ) -> tuple[BendersRun, SolverOutcome | str]:
+    """Benders on `layer`, its plan as an outcome of the model (or why it is not one)."""
+    run = benders(layer, options)
+    seconds = run.seconds
     if run.y is None:
-        return SolverOutcome(status=run.status if run.status != "optimal" else "error",
-                             model_status=f"benders: {run.status}", x=None,
-                             objective=math.inf, bound=run.lower, gap=math.inf,
-                             solve_seconds=seconds, nodes=run.nodes,
-                             interrupted_by=run.interrupted_by)
-    x = to_columns(mat, layer, run.y)
-    if not satisfies(mat, x):
-        return "the master's plan breaks a row of the model"
-    objective = float(mat.cost @ x + mat.offset)
-    if abs(objective - run.upper) > 1e-6 * max(1.0, abs(objective)):
-        return (f"the model's cost of the master's plan ({objective:.6f}) differs from the "
-                f"master's ({run.upper:.6f})")
-    return SolverOutcome(status=run.status, model_status=f"benders: {run.status}", x=x,
-                         objective=objective, bound=run.lower,
-                         gap=relative_gap(objective, run.lower), solve_seconds=seconds,
-                         nodes=run.nodes, interrupted_by=run.interrupted_by)
+        return run, SolverOutcome(
+            status=run.status if run.status != "optimal" else "error",
+            model_status=f"benders: {run.status}", x=None, objective=math.inf,
+            bound=run.lower, gap=math.inf, solve_seconds=seconds, nodes=run.nodes,
+            interrupted_by=run.interrupted_by)
+    x = to_columns(mat, layer, run.y, cheapest_shares(layer, run.y))
+    return run, outcome_of(mat, x, run.upper, status=run.status, bound=run.lower,
+                           method="benders", seconds=seconds, nodes=run.nodes,
+                           interrupted_by=run.interrupted_by)

@@ -20,7 +20,8 @@ import numpy as np
 
 from siteopt.model.compile import Matrices
 from siteopt.model.data import ModelData
-from siteopt.solver.benders import FacilityLayer, benders, detect, outcome_of
+from siteopt.solver.benders import solve_benders
+from siteopt.solver.facility import FacilityLayer, detect
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.interrupt import cancel_on_signals
 from siteopt.solver.polish import relative_gap
@@ -226,25 +227,28 @@ def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
     at the cost the master computed, one HiGHS run on the whole model instead (the reason
     is recorded in the report).
     """
-    start = time.perf_counter()
     layer = facility_layer(mat, data)
-    if isinstance(layer, str):
-        _explain(report, f"not for Benders: {layer}")
+    if isinstance(layer, str) or not layer.uncapacitated:
+        why = layer if isinstance(layer, str) else "a site can be filled (capacitated)"
+        _explain(report, f"not for Benders: {why}")
         return run_highs(mat, data, options, report)
-    run = benders(layer, options)
-    seconds = time.perf_counter() - start
+    run, outcome = solve_benders(mat, layer, options)
     report.phase("benders: LP cut rounds", run.lp_seconds, rounds=run.lp_rounds)
-    report.phase("benders: master MILP rounds", seconds - run.lp_seconds,
+    report.phase("benders: master MILP rounds", run.seconds - run.lp_seconds,
                  rounds=run.milp_rounds, cuts=run.cuts, nodes=run.nodes,
                  objective=_finite(run.upper), bound=_finite(run.lower), status=run.status)
-    outcome = outcome_of(mat, layer, run, seconds)
     if isinstance(outcome, str):
-        _explain(report, f"{outcome}: one HiGHS run instead")
-        remaining = None if options.time_limit is None else max(
-            options.time_limit - seconds, 1.0)
-        rest = run_highs(mat, data, replace(options, time_limit=remaining), report)
-        return replace(rest, solve_seconds=rest.solve_seconds + seconds)
+        return _instead(mat, data, options, report, outcome, run.seconds)
     return outcome
+
+
+def _instead(mat: Matrices, data: ModelData, options: SolveOptions, report: MethodReport,
+             why: str, spent: float) -> SolverOutcome:
+    """One HiGHS run on the whole model after a method's plan was not one of the model."""
+    _explain(report, f"{why}: one HiGHS run instead")
+    remaining = None if options.time_limit is None else max(options.time_limit - spent, 1.0)
+    rest = run_highs(mat, data, replace(options, time_limit=remaining), report)
+    return replace(rest, solve_seconds=rest.solve_seconds + spent)
 
 
 def _explain(report: MethodReport, why: str) -> None:
@@ -276,7 +280,10 @@ def run_method(mat: Matrices, data: ModelData, options: SolveOptions
     elif name not in METHODS:
         raise ValueError(f"unknown method {name!r}; one of auto, {', '.join(METHODS)}")
     report.name = name
-    return METHODS[name](mat, data, options, report), report
+    try:
+        return METHODS[name](mat, data, options, report), report
+    finally:
+        _LAST_LAYER.clear()  # the reading holds the model's matrices: not beyond this solve
 
 
 def _finite(x: float) -> float | None:
