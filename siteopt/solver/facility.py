@@ -68,6 +68,8 @@ def detect(mat: Matrices, data: ModelData) -> FacilityLayer | str:
         return f"{len(data.Y)} years, not one"
     if data.budgets:
         return "budget rows"
+    if data.existing or data.opened_before:
+        return "existing capacity or sites opened before the horizon"
     by_family: dict[str, list[tuple[int, tuple]]] = {}
     for j, v in enumerate(mat.columns):
         idx = v.index()
