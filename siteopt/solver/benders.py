@@ -271,4 +271,4 @@ def solve_benders(mat: Matrices, layer: FacilityLayer, options: SolveOptions
     x = to_columns(mat, layer, run.y, cheapest_shares(layer, run.y))
     return run, outcome_of(mat, x, run.upper, status=run.status, bound=run.lower,
                            method="benders", seconds=seconds, nodes=run.nodes,
-                           interrupted_by=run.interrupted_by)
+                           interrupted_by=run.interrupted_by, exact=True)

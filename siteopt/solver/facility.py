@@ -179,13 +179,14 @@ def satisfies(mat: Matrices, x: np.ndarray, tol: float = 1e-6) -> bool:
 
 
 def outcome_of(mat: Matrices, x: np.ndarray, claimed: float, *, status: str, bound: float,
-               method: str, seconds: float, nodes: int, interrupted_by: int | None
-               ) -> SolverOutcome | str:
+               method: str, seconds: float, nodes: int, interrupted_by: int | None,
+               exact: bool = False) -> SolverOutcome | str:
     """Model vector `x` as the method's outcome, or why it cannot be one.
 
     `claimed` is what the method's own formulation says `x` costs; the model's objective
     must agree, and `x` must satisfy every row, or the plan (and with it the method's
-    bound, which was computed for the same costs) is not reported.
+    bound, which was computed for the same costs) is not reported. `exact`: `x` was built
+    exactly (see `SolverOutcome.exact`).
     """
     if not satisfies(mat, x):
         return f"the {method} plan breaks a row of the model"
@@ -196,4 +197,4 @@ def outcome_of(mat: Matrices, x: np.ndarray, claimed: float, *, status: str, bou
     return SolverOutcome(status=status, model_status=f"{method}: {status}", x=x,
                          objective=objective, bound=min(bound, objective),
                          gap=relative_gap(objective, bound), solve_seconds=seconds,
-                         nodes=nodes, interrupted_by=interrupted_by)
+                         nodes=nodes, interrupted_by=interrupted_by, exact=exact)

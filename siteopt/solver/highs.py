@@ -61,6 +61,9 @@ class SolverOutcome:
     incumbents: list[tuple[float, float]] = field(default_factory=list)
     interrupted_by: int | None = None  # the signal that stopped the solve, if any
     pass_seconds: float = 0.0  # passing the matrices to HiGHS (part of the hand-off)
+    #: the plan was built exactly (integers 0/1, continuous part optimal for them), not
+    #: read from HiGHS within its tolerances: polishing it would change nothing
+    exact: bool = False
 
     @property
     def has_plan(self) -> bool:

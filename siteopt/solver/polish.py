@@ -29,8 +29,10 @@ def polish(mat: Matrices, outcome: SolverOutcome, options: SolveOptions
 
     Returns the polished outcome and None, or the outcome unchanged and a warning saying why
     it could not be polished (the LP at the rounded decisions was not solved to optimality).
+    A plan a method built exactly (`outcome.exact`, e.g. Benders' cheapest-site service) is
+    returned as it is.
     """
-    if outcome.x is None or not mat.integrality.any():
+    if outcome.x is None or not mat.integrality.any() or outcome.exact:
         return outcome, None
     ints = mat.integrality == 1
     lower = mat.col_lower.copy()
