@@ -1,5 +1,5 @@
-"""`--method benders` and `--method cfl`: exact on facility location, valid cuts and bounds,
-and honest about the models they do not apply to."""
+"""`--method benders`: exact on uncapacitated facility location, valid cuts and bounds, and
+honest about the models it does not apply to."""
 
 import itertools
 from pathlib import Path
@@ -132,34 +132,3 @@ def test_a_plan_that_breaks_a_row_is_not_reported(tmp_path):
     layer.cost = layer.cost * 2  # (what the master charges for it)
     _run, answer = solve_benders(mat, layer, SolveOptions(gap=0.0))
     assert isinstance(answer, str) and "breaks a row" in answer
-
-
-@pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize("p", [None, 3])
-def test_cfl_equals_the_generic_model_when_capacities_bind(tmp_path, seed, p):
-    problem = _problem(seed, capacity=20.0)  # a site holds 20 MW of about 45
-    if p is not None:
-        problem.fixed[:] = 0.0  # the capacitated p-median
-    inst = _instance(problem, tmp_path / "c", p)
-    reference = siteopt.solve(inst, method="highs")
-    result = siteopt.solve(inst, method="cfl")
-    assert result.method.name == "cfl" and not result.method.reason, result.method.reason
-    assert result.status == reference.status
-    if reference.status == "optimal":
-        assert result.verified, result.violations
-        assert result.objective == pytest.approx(reference.objective, rel=1e-9)
-        assert result.bound <= result.objective + 1e-6
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_cfl_equals_enumeration_without_capacities(tmp_path, seed):
-    problem = _problem(seed)
-    result = siteopt.solve(_instance(problem, tmp_path / "u"), method="cfl")
-    assert result.verified and result.objective == pytest.approx(_enumerate(problem, None))
-
-
-def test_cfl_on_another_model_runs_highs_and_says_why():
-    inst = siteopt.load_instance(TINY / "phase-timing")
-    result = siteopt.solve(inst, method="cfl")
-    assert result.method.reason == "not a facility-location model: 3 years, not one"
-    assert result.objective == pytest.approx(siteopt.solve(inst, method="highs").objective)

@@ -65,15 +65,6 @@ def test_capacitated_optimum(name, tmp_path):
     assert _matches(result.objective, OPTIMA["cap", name]), result.objective
 
 
-@pytest.mark.parametrize("name", ["cap41", "cap64", "cap101", "cap134"])
-def test_capacitated_optimum_on_the_textbook_formulation(name, tmp_path):
-    folder = import_orlib("orlib-cap", ORLIB / "cap" / f"{name}.txt", tmp_path / name)
-    result = siteopt.solve(siteopt.load_instance(folder), method="cfl")
-    assert result.status == "optimal" and result.verified, result.violations
-    assert result.method.name == "cfl" and not result.method.reason
-    assert _matches(result.objective, OPTIMA["cap", name]), result.objective
-
-
 @pytest.mark.parametrize("name", UFL_SMALL)
 def test_uncapacitated_optimum(name, tmp_path):
     result = _solve("orlib-ufl", ORLIB / "cap" / f"{name}.txt", tmp_path)

@@ -1,12 +1,11 @@
 """A single-year facility-location model read from siteopt's compiled matrices, and back.
 
-Several methods solve the p-median, uncapacitated and capacitated facility-location problems
-(the OR-Library imports, `models/classic.md` §6) on a formulation of their own instead of
-siteopt's generic model: `benders` and `cfl` (`models/classic.md` §11). This module reads
-the problem such a model is (`detect`: sites, customers, fixed and service costs,
+The p-median and facility-location imports (`models/classic.md` §6) can be solved on a
+formulation of their own instead of siteopt's generic model (`benders`, §11). This module
+reads the problem such a model is (`detect`: sites, customers, fixed and service costs,
 capacities; or why the model is not one) and maps a plan of the problem back to every
 column of the model (`to_columns`), checked against every row and re-costed by the model's
-own objective (`outcome_of`) before any method reports it.
+own objective (`outcome_of`) before a method reports it.
 """
 
 from __future__ import annotations

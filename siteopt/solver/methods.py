@@ -21,7 +21,6 @@ import numpy as np
 from siteopt.model.compile import Matrices
 from siteopt.model.data import ModelData
 from siteopt.solver.benders import solve_benders
-from siteopt.solver.cfl import solve_cfl
 from siteopt.solver.facility import FacilityLayer, detect
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.interrupt import cancel_on_signals
@@ -243,24 +242,6 @@ def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
     return outcome
 
 
-def run_cfl(mat: Matrices, data: ModelData, options: SolveOptions,
-            report: MethodReport) -> SolverOutcome:
-    """Single-year (capacitated) facility location on its textbook formulation.
-
-    On any other model, or if its plan does not map back to a plan of the model at the
-    cost it computed, one HiGHS run on the whole model instead (the reason is recorded).
-    """
-    layer = facility_layer(mat, data)
-    if isinstance(layer, str):
-        _explain(report, f"not a facility-location model: {layer}")
-        return run_highs(mat, data, options, report)
-    run, outcome = solve_cfl(mat, layer, options)
-    report.phase("cfl: textbook formulation", run.solve_seconds, run)
-    if isinstance(outcome, str):
-        return _instead(mat, data, options, report, outcome, run.solve_seconds)
-    return outcome
-
-
 def _instead(mat: Matrices, data: ModelData, options: SolveOptions, report: MethodReport,
              why: str, spent: float) -> SolverOutcome:
     """One HiGHS run on the whole model after a method's plan was not one of the model."""
@@ -276,7 +257,7 @@ def _explain(report: MethodReport, why: str) -> None:
 
 #: Every method by name (`auto` is resolved by `choose`).
 METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search,
-                              "race": run_race, "benders": run_benders, "cfl": run_cfl}
+                              "race": run_race, "benders": run_benders}
 
 
 def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, str]:
