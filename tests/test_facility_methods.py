@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import siteopt
 from siteopt.io.orlib import FacilityProblem, facility_instance
 from siteopt.model.compile import compile_model
-from siteopt.solver.benders import _Cuts, solve_benders
+from siteopt.solver.benders import _Cuts, local_search, solve_benders
 from siteopt.solver.facility import detect
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.pipeline import build
@@ -132,3 +132,32 @@ def test_a_plan_that_breaks_a_row_is_not_reported(tmp_path):
     layer.cost = layer.cost * 2  # (what the master charges for it)
     _run, answer = solve_benders(mat, layer, SolveOptions(gap=0.0))
     assert isinstance(answer, str) and "breaks a row" in answer
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("p", [None, 2, 4])
+def test_local_search_never_worsens_a_plan_and_keeps_the_count(tmp_path, seed, p):
+    problem = _problem(seed, m=8, n=12)
+    if p is not None:
+        problem.fixed[:] = 0.0
+    _mat, layer = _layer(_instance(problem, tmp_path / "u", p))
+    rng = np.random.default_rng(seed)
+    start = np.zeros(8)
+    start[rng.choice(8, p or 3, replace=False)] = 1.0
+    better = local_search(layer, start)
+    assert layer.plan_cost(better) <= layer.plan_cost(start) + 1e-9
+    assert set(np.unique(better)) <= {0.0, 1.0}
+    if p is not None:
+        assert better.sum() == p
+    # a local optimum: no single swap (nor, without a count, add or drop) is cheaper
+    here = layer.plan_cost(better)
+    for a in range(8):
+        for b in range(8):
+            moved = better.copy()
+            moved[a], moved[b] = better[b], better[a]
+            assert layer.plan_cost(moved) >= here - 1e-9
+        if p is None:
+            flipped = better.copy()
+            flipped[a] = 1.0 - flipped[a]
+            if flipped.any():
+                assert layer.plan_cost(flipped) >= here - 1e-9

@@ -147,11 +147,108 @@ class _Master:
             return status, x, float(info.objective_function_value), 0
         return status, x, float(info.mip_dual_bound), int(info.mip_node_count)
 
+    def fix_by_reduced_cost(self, lp_bound: float, cutoff: float) -> int:
+        """Close the sites whose reduced cost at the LP optimum exceeds `cutoff - lp_bound`.
+
+        Any master plan opening such a site costs more than `cutoff` (LP duality), so only
+        plans cheaper than `cutoff` are kept: the caller caps bounds at `cutoff`. Returns
+        how many sites were closed.
+        """
+        if not math.isfinite(cutoff) or not math.isfinite(lp_bound):
+            return 0
+        sol = self.h.getSolution()
+        n = self.n_sites
+        y = np.asarray(sol.col_value[:n])
+        reduced = np.asarray(sol.col_dual[:n])
+        lp = self.h.getLp()
+        upper = np.asarray(lp.col_upper_[:n])
+        margin = ABS_GAP + 1e-9 * abs(cutoff)
+        close = np.flatnonzero((upper > 0.5) & (y < 1e-9) & (lp_bound + reduced > cutoff
+                                                              + margin))
+        if len(close):
+            self.h.changeColsBounds(len(close), close.astype(np.int32), np.zeros(len(close)),
+                                    np.zeros(len(close)))
+        return len(close)
+
     def make_integer(self) -> None:
         """Turn the LP relaxation into the master MILP (y binary)."""
         n = self.n_sites
         self.h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.ones(n, dtype=np.uint8))
         self.integer = True
+
+
+def local_search(layer: FacilityLayer, y: np.ndarray, deadline: float | None = None
+                 ) -> np.ndarray:
+    """`y` improved by swap, add and drop moves until none pays (vertex substitution).
+
+    Swaps keep the number of open sites (with an exact site count, the only moves); adds
+    and drops apply where the count allows. Each pass evaluates every move at once from
+    each customer's cheapest and second-cheapest open site. Sites fixed open or closed are
+    not moved. Returns a plan costing no more than `y` (or `y` if that has no finite cost).
+    """
+    cost = np.where(np.isfinite(layer.cost), layer.cost, 1e30)
+    y = y.copy()
+    movable_in = (layer.y_upper > 0.5)
+    movable_out = (layer.y_lower < 0.5)
+    can_add = layer.count is None or not layer.exactly
+    can_drop = not (layer.count is not None and layer.exactly)
+    current = layer.plan_cost(y)
+    if not math.isfinite(current):
+        return y
+    while deadline is None or time.perf_counter() < deadline:
+        open_ = np.flatnonzero(y > 0.5)
+        served = np.where(y[:, None] > 0.5, cost, np.inf)
+        order = np.argsort(served, axis=0)[:2]
+        best1 = served[order[0], np.arange(cost.shape[1])]
+        best2 = served[order[1], np.arange(cost.shape[1])] if len(open_) > 1 else np.full(
+            cost.shape[1], 1e30)
+        fixed_now = float(layer.fixed @ y)
+        moves: list[tuple[float, int, int]] = []  # (new cost, site in, site out); -1: none
+        closed = np.flatnonzero((y < 0.5) & movable_in)
+        for r in open_[movable_out[open_]]:
+            without = np.where(order[0] == r, best2, best1)
+            if can_drop and len(open_) > 1:
+                moves.append((fixed_now - layer.fixed[r] + float(without.sum()), -1, int(r)))
+            if len(closed):
+                totals = np.minimum(cost[closed], without[None, :]).sum(axis=1)
+                totals += fixed_now - layer.fixed[r] + layer.fixed[closed]
+                k = int(np.argmin(totals))
+                moves.append((float(totals[k]), int(closed[k]), int(r)))
+        if can_add and len(closed) and (layer.count is None or len(open_) < layer.count):
+            totals = np.minimum(cost[closed], best1[None, :]).sum(axis=1)
+            totals += fixed_now + layer.fixed[closed]
+            k = int(np.argmin(totals))
+            moves.append((float(totals[k]), int(closed[k]), -1))
+        if not moves:
+            break
+        value, add, drop = min(moves)
+        if value >= current - 1e-9 * max(1.0, abs(current)):
+            break
+        if add >= 0:
+            y[add] = 1.0
+        if drop >= 0:
+            y[drop] = 0.0
+        current = layer.plan_cost(y)
+    return y
+
+
+def _start_plan(layer: FacilityLayer, y_lp: np.ndarray) -> np.ndarray:
+    """A 0/1 plan from the LP point: the sites it opens most (p of them with a count)."""
+    n = len(y_lp)
+    rank = np.argsort(-(y_lp + 1e-9 * layer.y_upper), kind="stable")
+    y = np.zeros(n)
+    y[layer.y_lower > 0.5] = 1.0
+    if layer.count is not None:
+        for s in rank:
+            if y.sum() >= layer.count:
+                break
+            if layer.y_upper[s] > 0.5:
+                y[s] = 1.0
+    else:
+        y[(y_lp > 0.5) & (layer.y_upper > 0.5)] = 1.0
+        if not y.any():
+            y[rank[0]] = 1.0
+    return y
 
 
 @dataclass
@@ -169,6 +266,10 @@ class BendersRun:
     lp_seconds: float
     seconds: float = 0.0
     interrupted_by: int | None = None
+    #: sites closed by reduced-cost fixing after the LP rounds
+    fixed_closed: int = 0
+    #: cost of the local-search plan from the LP point (inf if none)
+    heuristic: float = math.inf
 
 
 def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
@@ -182,6 +283,10 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
     best_y: np.ndarray | None = None
     best = math.inf
     lower, nodes, n_cuts, lp_rounds, milp_rounds = -math.inf, 0, 0, 0, 0
+    x: np.ndarray | None = None
+    # after reduced-cost fixing, the master only holds plans cheaper than `cutoff`: its
+    # bounds are bounds of the model only together with it (min(bound, cutoff))
+    cutoff, n_fixed, heuristic, converged = math.inf, 0, math.inf, False
 
     def left() -> float | None:
         return None if deadline is None else deadline - time.perf_counter()
@@ -210,10 +315,21 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
             lower = max(lower, bound)
             found = cuts.violated(x[:n], x[n:])
             if not len(found[0]):
+                converged = True
                 break
             master.add_cuts(found, cuts.values(x[:n]))
             n_cuts += len(found[0])
         lp_seconds = time.perf_counter() - start
+        if status == "optimal" and x is not None:
+            consider(local_search(layer, _start_plan(layer, x[:n]), deadline))
+            heuristic = best
+            if converged:  # the reduced costs are those of the last LP, with every cut
+                cutoff = best
+                n_fixed = master.fix_by_reduced_cost(lower, cutoff)
+            if best_y is not None:  # cuts tight at the best plan, where the search ends
+                found = cuts.violated(best_y, np.full(master.n_customers, -np.inf))
+                master.add_cuts(found, cuts.values(best_y))
+                n_cuts += len(found[0])
         if status == "optimal":
             master.make_integer()
             while True:
@@ -232,8 +348,10 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
                 nodes += k
                 if x is not None:
                     consider(np.round(x[:n]))
+                if st == "Infeasible":  # no plan cheaper than the cutoff: it is optimal
+                    bound = cutoff
                 if math.isfinite(bound):
-                    lower = max(lower, bound)
+                    lower = max(lower, min(bound, cutoff))
                 if received:
                     status = "interrupted"
                     break
@@ -247,14 +365,15 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
                 found = cuts.violated(y, x[n:])
                 if not len(found[0]):  # the master's plan costs what it claims: optimal
                     status = "optimal"
-                    lower = max(lower, min(best, bound))
+                    lower = max(lower, min(best, bound, cutoff))
                     break
                 master.add_cuts(found, cuts.values(y))
                 n_cuts += len(found[0])
     return BendersRun(y=best_y, upper=best, lower=min(lower, best), status=status,
                       nodes=nodes, lp_rounds=lp_rounds, milp_rounds=milp_rounds, cuts=n_cuts,
                       lp_seconds=lp_seconds, seconds=time.perf_counter() - start,
-                      interrupted_by=received[0] if received else None)
+                      interrupted_by=received[0] if received else None,
+                      fixed_closed=n_fixed, heuristic=heuristic)
 
 
 def solve_benders(mat: Matrices, layer: FacilityLayer, options: SolveOptions

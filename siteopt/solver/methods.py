@@ -233,7 +233,8 @@ def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
         _explain(report, f"not for Benders: {why}")
         return run_highs(mat, data, options, report)
     run, outcome = solve_benders(mat, layer, options)
-    report.phase("benders: LP cut rounds", run.lp_seconds, rounds=run.lp_rounds)
+    report.phase("benders: LP cut rounds", run.lp_seconds, rounds=run.lp_rounds,
+                 heuristic=_finite(run.heuristic), closed_by_reduced_cost=run.fixed_closed)
     report.phase("benders: master MILP rounds", run.seconds - run.lp_seconds,
                  rounds=run.milp_rounds, cuts=run.cuts, nodes=run.nodes,
                  objective=_finite(run.upper), bound=_finite(run.lower), status=run.status)
