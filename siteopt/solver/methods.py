@@ -211,7 +211,7 @@ _LAST_LAYER: list[tuple[Matrices, FacilityLayer | str]] = []
 
 
 def facility_layer(mat: Matrices, data: ModelData) -> FacilityLayer | str:
-    """`benders.detect` of this model, read once."""
+    """`facility.detect` of this model, read once (auto and `benders` share it)."""
     if _LAST_LAYER and _LAST_LAYER[0][0] is mat:
         return _LAST_LAYER[0][1]
     layer = detect(mat, data)
