@@ -347,3 +347,24 @@ def test_a_commitment_a_scenario_cannot_start_that_year_is_infeasible_there(tmp_
     slow = apply_overrides(inst, {"phases[site=A].lead_months.add": 24})
     assert ("A", "P1", "air", 2030) in phase_starts(build_data(slow), 2031)
     assert solve_one(slow, 2031, EXACT, fixed=start).status == "infeasible"
+
+
+def test_a_candidate_cut_short_by_the_time_limit_is_not_evaluated():
+    """An expected cost needs every scenario: once the run's time is spent mid-candidate,
+    the candidate is dropped (incomplete) after the solve in flight, not finished."""
+    from siteopt.stochastic.decompose import _evaluate
+    from siteopt.stochastic.pool import ScenarioPool
+
+    inst = load_instance(HEDGE)
+    scen = sset(2030, ("a", 0.3, {}), ("b", 0.45, {"demand.scale": 0.4}),
+                ("c", 0.25, {"demand.scale": 0.1}))
+    lows, probs = [-math.inf] * 3, list(scen.probabilities)
+    with ScenarioPool(scenario_instances(inst, scen)) as pool:
+        ticks: list[int] = []
+        solves, complete = _evaluate(pool, frozenset(), 2030, EXACT, lows, probs, scen, None,
+                                     ticks.append, late=lambda: len(ticks) >= 1)
+        assert (solves, complete, ticks) == ([], False, [1])
+        ticks.clear()
+        solves, complete = _evaluate(pool, frozenset(), 2030, EXACT, lows, probs, scen, None,
+                                     ticks.append)
+        assert complete and ticks == [1, 2, 3] and all(s.objective is not None for s in solves)

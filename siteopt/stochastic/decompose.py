@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -119,14 +120,20 @@ class _Search:
         self.best: list[BlockSolve] | None = None
         self.tried = 0
 
-    def done(self) -> bool:
-        """Whether the gap target or the time limit is reached."""
-        gap = self.result.gap
+    def late(self) -> bool:
+        """Whether the time limit is spent (noted once in the result)."""
         late = (self.how.time_limit is not None
                 and time.perf_counter() - self.started > self.how.time_limit)
         if late and "time limit reached" not in " ".join(self.result.notes):
-            self.result.notes.append(f"time limit reached after {self.tried} candidates")
-        return late or (gap is not None and gap <= self.how.target_gap)
+            self.result.notes.append(f"time limit reached after {self.tried} candidates "
+                                     "(a candidate or Lagrangian round it cut short is "
+                                     "dropped)")
+        return late
+
+    def done(self) -> bool:
+        """Whether the gap target or the time limit is reached."""
+        gap = self.result.gap
+        return self.late() or (gap is not None and gap <= self.how.target_gap)
 
     def run(self, queue: list[tuple[str, FirstStage]]) -> None:
         """Evaluate the candidates of `queue` in order (until done)."""
@@ -138,7 +145,8 @@ class _Search:
             solves, complete = _evaluate(
                 self.pool, fs, self.d, self.options, self.lows, self.probs, self.sset,
                 result.objective, lambda k, label=label: self.emit(f"candidate {label}", k,  # type: ignore[operator]
-                                                                   len(self.probs)))
+                                                                   len(self.probs)),
+                self.late)
             if complete:
                 costs = [s.objective if s.objective is not None else math.inf for s in solves]
                 value = risk_objective(costs, self.probs, self.sset.risk)
@@ -201,6 +209,8 @@ def _lagrangian(state: _Search, ws: list[BlockSolve], seen: set[FirstStage]) -> 
         for done, (pos, value) in enumerate(state.pool.run(solve_priced, tasks), start=1):
             subs[pos] = value  # type: ignore[assignment]
             state.emit("lagrangian", done, n)  # type: ignore[operator]
+            if state.late():
+                return  # a round needs every subproblem's bound: this one is dropped
         if any(s is None or s.bound is None for s in subs):
             return
         value = float(probs @ np.array([s.bound for s in subs]))  # type: ignore[union-attr]
@@ -254,8 +264,14 @@ def _candidates(result: StochasticResult, ws: list[BlockSolve], probs: list[floa
 
 def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
               lows: list[float], probs: list[float], sset: ScenarioSet,
-              incumbent: float | None, tick: object) -> tuple[list[BlockSolve], bool]:
-    """Every scenario's recourse to `fs`; stops early once it cannot beat `incumbent`."""
+              incumbent: float | None, tick: object,
+              late: Callable[[], bool] = lambda: False) -> tuple[list[BlockSolve], bool]:
+    """Every scenario's recourse to `fs`, and whether that is complete.
+
+    Stops early (incomplete) once `fs` cannot beat `incumbent`, or once `late()` says the
+    run's time is spent: an expected cost needs every scenario, so a candidate cut short by
+    the time limit is not evaluated at all.
+    """
     n = len(lows)
     solves: list[BlockSolve | None] = [None] * n
     partial = list(lows)
@@ -266,4 +282,6 @@ def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
         tick(done)  # type: ignore[operator]
         if incumbent is not None and risk_objective(partial, probs, sset.risk) >= incumbent:
             return [], False  # cannot beat the incumbent: the rest is not worth solving
+        if done < n and late():
+            return [], False
     return solves, True  # type: ignore[return-value]

@@ -29,6 +29,9 @@ class StochasticOptions:
     #: compute wait-and-see, mean-value and deterministic comparisons (EVPI, VSS)
     compare: bool = True
     #: decomposition: stop at this relative gap, after this many candidates or seconds
+    #: (the time limit is read after each scenario solve once the wait-and-see round, which
+    #: gives the first bound, is done; a candidate or Lagrangian round it cuts short is
+    #: dropped, since an expected cost or a Lagrangian bound needs every scenario)
     target_gap: float = 0.02
     max_candidates: int = 8
     time_limit: float | None = None
