@@ -209,7 +209,7 @@ def _lagrangian(state: _Search, ws: list[BlockSolve], seen: set[FirstStage]) -> 
         for done, (pos, value) in enumerate(state.pool.run(solve_priced, tasks), start=1):
             subs[pos] = value  # type: ignore[assignment]
             state.emit("lagrangian", done, n)  # type: ignore[operator]
-            if state.late():
+            if done < n and state.late():
                 return  # a round needs every subproblem's bound: this one is dropped
         if any(s is None or s.bound is None for s in subs):
             return
