@@ -64,3 +64,22 @@ def test_a_solve_after_one_with_other_threads_still_gets_a_plan():
         result = siteopt.solve(inst, threads=threads)
         assert result.status == "optimal" and result.verified, (threads, result.warnings)
         assert not any("could not be re-solved" in w for w in result.warnings)
+
+
+def test_polish_runs_after_the_callers_own_highs_run_with_other_threads():
+    """A notebook that ran HiGHS itself (here with 2 threads, in this thread) leaves the
+    process-wide scheduler at a size siteopt did not set; the polish LP must still run."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 2)
+    h.addVar(0.0, 1.0)
+    h.changeColCost(0, 1.0)
+    h.run()
+    _data, model = build(load_instance(TINY / "cheapest-site"))
+    mat = compile_model(model)
+    outcome = solve_matrices(mat, SolveOptions())
+    polished, problem = polish(mat, outcome, SolveOptions())
+    assert problem is None
+    assert polished.objective == pytest.approx(outcome.objective, rel=1e-9)
