@@ -92,6 +92,20 @@ def set_threads(h: highspy.Highs, threads: int) -> None:
     h.setOptionValue("threads", threads)
 
 
+def run_here(h: highspy.Highs) -> None:
+    """`h.run()` in the calling thread, run once more after a scheduler reset if it did not start.
+
+    A run in this thread fails before it starts (status "Not Set") when HiGHS's process-wide
+    scheduler was sized by another run this process made outside `set_threads` (a caller's
+    own HiGHS, a test). Only for runs between solves: resetting the scheduler while another
+    solve is running would break that solve.
+    """
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+
+
 def new_highs() -> highspy.Highs:
     """A new Highs object, keeping HiGHS's one-time banner out of siteopt's output.
 

@@ -18,7 +18,7 @@ from siteopt.io.schema import TABLES_BY_NAME
 from siteopt.model.build import create_model
 from siteopt.model.compile import Matrices, TrivialInfeasibilityError, compile_model
 from siteopt.model.data import ModelData, build_data
-from siteopt.solver.highs import SolveOptions, to_highs
+from siteopt.solver.highs import SolveOptions, run_here, to_highs
 
 
 def _lines(inst: Instance, table: str, keys: list[str]) -> dict[tuple, int]:
@@ -94,10 +94,7 @@ def iis_conflict(inst: Instance, options: SolveOptions | None = None) -> list[st
     h = to_highs(relaxed, options or SolveOptions())
     # the irreducible strategy (deletion filter): the light default often returns nothing
     h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))
-    # a HiGHS run elsewhere in this process may have left its thread scheduler at another
-    # thread count, which makes this run fail before it starts (status kNotset)
-    highspy.Highs.resetGlobalScheduler(True)
-    h.run()
+    run_here(h)
     status_name = str(h.getModelStatus())
     if status_name.endswith("kOptimal"):
         return None

@@ -9,11 +9,10 @@ exact 0/1 decisions and costs no more than the incumbent with the same decisions
 
 from __future__ import annotations
 
-import highspy
 import numpy as np
 
 from siteopt.model.compile import Matrices
-from siteopt.solver.highs import SolveOptions, SolverOutcome, new_highs, set_threads
+from siteopt.solver.highs import SolveOptions, SolverOutcome, new_highs, run_here, set_threads
 
 
 def relative_gap(objective: float, bound: float) -> float:
@@ -50,15 +49,8 @@ def polish(mat: Matrices, outcome: SolverOutcome, options: SolveOptions
                 mat.row_lower, mat.row_upper, A.indptr.astype(np.int32, copy=False),
                 A.indices.astype(np.int32, copy=False), A.data,
                 np.zeros(n_cols, dtype=np.int32))
-    h.run()
+    run_here(h)
     status = h.modelStatusToString(h.getModelStatus())
-    if status == "Not Set":
-        # the LP did not run: HiGHS's process-wide scheduler was left sized or owned by an
-        # earlier solve (seen after other solves in the same process); the solve is over,
-        # so resetting it is safe (as `iis` does)
-        highspy.Highs.resetGlobalScheduler(True)
-        h.run()
-        status = h.modelStatusToString(h.getModelStatus())
     if status != "Optimal":
         return outcome, (f"the plan could not be re-solved at its rounded decisions ({status}); "
                          "it is reported as HiGHS returned it")

@@ -119,12 +119,14 @@ class _Search:
         self.how, self.started = how, started
         self.best: list[BlockSolve] | None = None
         self.tried = 0
+        self.timed_out = False
 
     def late(self) -> bool:
         """Whether the time limit is spent (noted once in the result)."""
         late = (self.how.time_limit is not None
                 and time.perf_counter() - self.started > self.how.time_limit)
-        if late and "time limit reached" not in " ".join(self.result.notes):
+        if late and not self.timed_out:
+            self.timed_out = True
             self.result.notes.append(f"time limit reached after {self.tried} candidates "
                                      "(a candidate or Lagrangian round it cut short is "
                                      "dropped)")
