@@ -326,13 +326,8 @@ def test_stochastic_md_lists_the_components_outside_the_blocks():
     assert found == doc
 
 
-def test_a_commitment_a_scenario_cannot_start_that_year_is_infeasible_there(tmp_path):
-    """Evaluating fixed commitments per scenario must not drop a start silently: A started
-    in 2031 is online 2033 with its 24-month lead, but with 48 months it would be 2035, after
-    the horizon; that scenario can start A only in 2030. So the 2031 start is infeasible
-    there (the extensive form never makes it), not evaluated as 'A not built'."""
-    from siteopt.data.overrides import apply_overrides
-
+def _one_late_demand(tmp_path: Path):
+    """The hedge instance over 2030-2034 with all its demand (10 MW) in 2034."""
     folder = tmp_path / "hedge"
     shutil.copytree(HEDGE, folder)
     toml = (folder / "instance.toml").read_text().replace("last_year = 2032", "last_year = 2034")
@@ -340,7 +335,17 @@ def test_a_commitment_a_scenario_cannot_start_that_year_is_infeasible_there(tmp_
     (folder / "headroom.csv").write_text("zone,year,headroom_mw\n" + "".join(
         f"Z,{y},100\n" for y in range(2030, 2035)))
     (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2034,10\n")
-    inst = load_instance(folder)
+    return load_instance(folder)
+
+
+def test_a_commitment_a_scenario_cannot_start_that_year_is_infeasible_there(tmp_path):
+    """Evaluating fixed commitments per scenario must not drop a start silently: A started
+    in 2031 is online 2033 with its 24-month lead, but with 48 months it would be 2035, after
+    the horizon; that scenario can start A only in 2030. So the 2031 start is infeasible
+    there (the extensive form never makes it), not evaluated as 'A not built'."""
+    from siteopt.data.overrides import apply_overrides
+
+    inst = _one_late_demand(tmp_path)
     start = frozenset({Start("phase", "A", "P1", "air", "", 2031)})
     on_time = solve_one(inst, 2031, EXACT, fixed=start)
     assert on_time.status == "optimal"
@@ -368,3 +373,75 @@ def test_a_candidate_cut_short_by_the_time_limit_is_not_evaluated():
         solves, complete = _evaluate(pool, frozenset(), 2030, EXACT, lows, probs, scen, None,
                                      ticks.append)
         assert complete and ticks == [1, 2, 3] and all(s.objective is not None for s in solves)
+
+
+def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(tmp_path):
+    """Scenarios go out most expensive first, and the first one without a plan under the
+    commitments ends the evaluation: the objective is infinite whatever the rest cost. The
+    solves done so far are kept, so the scenario where it fails can be named."""
+    from siteopt.stochastic.decompose import _evaluate
+    from siteopt.stochastic.pool import ScenarioPool
+
+    inst = _one_late_demand(tmp_path)
+    scen = sset(2031, ("on-time", 0.5, {}), ("slow", 0.3, {"phases[site=A].lead_months.add": 24}),
+                ("small", 0.2, {"demand.scale": 0.5}))
+    start = frozenset({Start("phase", "A", "P1", "air", "", 2031)})
+    lows, probs = [10.0, 30.0, 5.0], list(scen.probabilities)  # "slow" is the dearest
+    with ScenarioPool(scenario_instances(inst, scen)) as pool:
+        ticks: list[int] = []
+        solves, complete = _evaluate(pool, start, 2031, EXACT, lows, probs, scen, None,
+                                     ticks.append)
+    assert not complete and ticks == [1]
+    assert solves[0] is None and solves[2] is None and solves[1].status == "infeasible"
+
+
+def test_the_group_bound_lies_between_wait_and_see_and_the_optimum():
+    """Groups of two scenarios must share commitments the wait-and-see plans do not: their
+    extensive forms bound the optimum from below, above the wait-and-see bound."""
+    inst = load_instance(HEDGE)
+    scen = sset(2030, ("a", 0.3, {}), ("b", 0.45, {"demand.scale": 0.4}),
+                ("c", 0.25, {"demand.scale": 0.1}))
+    ef = solve_stochastic(inst, scen, EXACT, StochasticOptions(method="extensive",
+                                                               compare=False))
+    bounds = {}
+    for size in (1, 2):
+        dec = solve_stochastic(inst, scen, EXACT, StochasticOptions(
+            method="decompose", group_size=size, lagrangian_rounds=0, target_gap=0.0))
+        assert_verified(dec)
+        bounds[size] = dec.bound
+        assert dec.bound <= ef.objective + 1e-6 <= dec.objective + 2e-6
+    assert bounds[2] > bounds[1] + 1e-6
+    assert any(note.startswith("group bound") for note in dec.notes)
+
+
+def test_the_group_round_runs_on_dask_workers(tmp_path):
+    """Through the console script on a one-worker local cluster: groups ship as lists of
+    scattered scenario instances, and the round's bound and notes reach summary.json."""
+    path = tmp_path / "three.toml"
+    path.write_text('decision_year = 2030\n' + "".join(
+        f'[[scenario]]\nid = "{i}"\nprobability = {p}\nset = [{s}]\n'
+        for i, p, s in (("a", 0.3, ""), ("b", 0.45, '"demand.scale=0.4"'),
+                        ("c", 0.25, '"demand.scale=0.1"'))))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "siteopt", "solve", str(HEDGE), "--scenarios",
+                           str(path), "--method", "decompose", "--workers", "1", "--gap", "0",
+                           "--out", str(out), "--quiet", "--no-report"],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((out / "summary.json").read_text())
+    assert any(note.startswith("group bound") for note in s["notes"])
+    assert all(entry["verified"] for entry in s["scenarios"])
+    assert s["bound"] <= s["objective"] + 1e-6
+
+
+def test_scenario_groups_pair_the_scenarios_whose_commitments_differ_most():
+    from siteopt.stochastic.blocks import BlockSolve
+    from siteopt.stochastic.decompose import scenario_groups
+
+    a, b, c = (Start("phase", s, "P1", "air", "", 2030) for s in "ABC")
+    firsts = [frozenset({a}), frozenset({a}), frozenset({b, c}), frozenset({a, b})]
+    ws = [BlockSolve("optimal", 1.0, 1.0, 0.0, first_stage=f) for f in firsts]
+    lows = [4.0, 3.0, 2.0, 1.0]
+    assert scenario_groups(ws, lows, 2) == [[0, 2], [1, 3]]
+    assert scenario_groups(ws, lows, 3) == [[0, 1, 2], [3]]  # 1 and 3 tie at 3: the dearer
+    assert scenario_groups(ws, lows, 1) == [[0], [1], [2], [3]]

@@ -58,9 +58,11 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
                            log_file=str(args.log) if args.log else None)
     how = StochasticOptions(method=method, workers=workers, scheduler=args.scheduler)
     progress = Progress(TextColumn("[bold]{task.fields[phase]}[/bold]"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total} scenarios  {task.fields[what]}"),
+                        TextColumn("{task.completed}/{task.total} {task.fields[unit]}  "
+                                   "{task.fields[what]}"),
                         TimeElapsedColumn(), console=err, disable=args.quiet)
-    task = progress.add_task("scenarios", total=None, phase="two-stage", what="")
+    task = progress.add_task("scenarios", total=None, phase="two-stage", what="",
+                             unit="scenarios")
 
     def listen(event: dict[str, object]) -> None:
         what = []
@@ -72,7 +74,8 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
         if isinstance(gap, float) and math.isfinite(gap):
             what.append(f"gap {100 * gap:.2f}%")
         progress.update(task, completed=event["done"], total=event["total"],
-                        phase=str(event["phase"]), what="  ".join(what))
+                        phase=str(event["phase"]), what="  ".join(what),
+                        unit="groups" if event["phase"] == "groups" else "scenarios")
 
     with progress:
         result = solve_stochastic(inst, sset, options, how, listen)  # type: ignore[arg-type]

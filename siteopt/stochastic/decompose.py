@@ -5,12 +5,19 @@ foresight; every first stage costs at least $b_s$ in scenario $s$, and the objec
 $(1-\lambda)E + \lambda\,\mathrm{CVaR}_\alpha$ is monotone in each scenario's cost, so the
 objective at $(b_s)$ bounds the optimum from below (`models/stochastic.md`, "Decomposition").
 
-Upper bound: candidate commitments (the mean-value plan's, the deterministic plan's, then the
-wait-and-see plans' commitments by the probability of the scenarios that chose them) are each
+Group bound (expectation objective): the extensive forms of small groups of scenarios whose
+wait-and-see commitments differ most; the groups' bounds, weighted by the groups'
+probabilities, bound the optimum too, and above the wait-and-see bound wherever a group must
+share commitments its scenarios would not choose alike.
+
+Upper bound: candidate commitments (the mean-value plan's, the deterministic plan's, the
+groups' hedged commitments, then the wait-and-see plans' commitments by the probability of
+the scenarios that chose them) are each
 evaluated by solving every scenario with the first stage fixed, in parallel; every such plan
 passes the independent checker, so the best complete candidate is a verified plan and its
 objective an upper bound. A candidate is dropped as soon as its finished scenarios, with the
-wait-and-see bounds for the rest, already cost more than the incumbent.
+wait-and-see bounds for the rest, already cost more than the incumbent, or as soon as one
+scenario has no plan under it (scenarios are solved most expensive first, where that shows).
 """
 
 from __future__ import annotations
@@ -35,9 +42,13 @@ from siteopt.stochastic.tasks import (
     Listener,
     StochasticOptions,
     quiet,
+    solve_group,
     solve_one,
     solve_priced,
 )
+
+#: Share of the time limit after which the group round stops (the rest evaluates candidates).
+GROUP_SHARE = 0.6
 
 
 def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: SolveOptions,
@@ -87,9 +98,17 @@ def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: So
                                        (base_i, (d, quiet(options)))]))
     result.mean_value, result.deterministic = firsts[0], firsts[1]  # type: ignore[assignment]
     timings["mean_value_and_deterministic"] = time.perf_counter() - t
-    queue = _candidates(result, ws, probs, how.max_candidates)  # type: ignore[arg-type]
-    seen = {fs for _label, fs in queue}
     state = _Search(pool, d, options, lows, probs, sset, result, emit, how, started)
+    hedged: dict[FirstStage, float] = {}
+    if not risk.active and 1 < how.group_size < n:
+        t = time.perf_counter()
+        hedged = _group_round(state, ws, scenario_groups(ws, lows, how.group_size))  # type: ignore[arg-type]
+        timings["groups"] = time.perf_counter() - t
+        if result.status == "infeasible":
+            return result
+    t = time.perf_counter()
+    queue = _candidates(result, ws, probs, how.max_candidates, hedged)  # type: ignore[arg-type]
+    seen = {fs for _label, fs in queue}
     state.run(queue)
     timings["candidates"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -132,6 +151,11 @@ class _Search:
                                      "dropped)")
         return late
 
+    def past(self, share: float) -> bool:
+        """Whether `share` of the time limit is spent (never without a limit)."""
+        return (self.how.time_limit is not None
+                and time.perf_counter() - self.started > share * self.how.time_limit)
+
     def done(self) -> bool:
         """Whether the gap target or the time limit is reached."""
         gap = self.result.gap
@@ -149,9 +173,17 @@ class _Search:
                 result.objective, lambda k, label=label: self.emit(f"candidate {label}", k,  # type: ignore[operator]
                                                                    len(self.probs)),
                 self.late)
-            if complete:
-                costs = [s.objective if s.objective is not None else math.inf for s in solves]
-                value = risk_objective(costs, self.probs, self.sset.risk)
+            if solves:  # complete, or stopped at a scenario it leaves without a plan
+                costs = [math.nan if s is None else s.objective if s.objective is not None
+                         else math.inf for s in solves]
+                if not complete:
+                    skipped = sum(s is None for s in solves)
+                    result.notes.append(
+                        f"candidate {label}: no feasible recourse in scenario "
+                        f"{self.sset.scenarios[costs.index(math.inf)].id}; the other "
+                        f"{skipped} scenarios were not evaluated (its cost there is NaN)")
+                value = (math.inf if any(math.isinf(c) for c in costs)
+                         else risk_objective(costs, self.probs, self.sset.risk))
                 if label == "mean-value":
                     result.eev_costs = costs
                 if label == "deterministic":
@@ -231,24 +263,105 @@ def _lagrangian(state: _Search, ws: list[BlockSolve], seen: set[FirstStage]) -> 
         state.run(fresh[:2])
 
 
+def scenario_groups(ws: list[BlockSolve], lows: list[float], size: int) -> list[list[int]]:
+    """Scenarios in groups of `size` whose wait-and-see commitments differ most.
+
+    A group's extensive form raises the bound only where its scenarios want different
+    commitments (it must choose one for all), so each group starts from the dearest
+    scenario left and adds, one at a time, the scenario whose wait-and-see first stage is
+    farthest (in commitments not shared) from the group's; ties go to the dearer scenario.
+    """
+    left = sorted(range(len(ws)), key=lambda i: (-lows[i], i))
+    firsts = [w.first_stage or frozenset() for w in ws]
+    groups = []
+    while left:
+        group = [left.pop(0)]
+        while left and len(group) < size:
+            far = max(range(len(left)), key=lambda j: (
+                sum(len(firsts[left[j]] ^ firsts[i]) for i in group), -j))
+            group.append(left.pop(far))
+        groups.append(sorted(group))
+    return groups
+
+
+def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
+                 ) -> dict[FirstStage, float]:
+    r"""Raise the bound by the extensive forms of scenario groups; their first stages.
+
+    For a partition of the scenarios into groups $g$ of probability $P_g$,
+    $RP=\min_x\sum_g P_g\sum_{\omega\in g}(p_\omega/P_g)C_\omega(x)\ge\sum_g P_g z_g$,
+    $z_g$ the optimum of group $g$'s own two-stage problem (expectation only), so HiGHS's
+    bounds of the groups give a valid bound (Sandikci, Kong, Schaefer 2013). Each group's
+    commitments are hedged across its scenarios and return as candidates, with the
+    probability of the groups that chose them. The round stops once `GROUP_SHARE` of the
+    time limit is spent, leaving the rest for evaluating candidates; a round cut short gives
+    no bound (every group is needed), but its groups' commitments are kept.
+    """
+    result, probs, n = state.result, state.probs, len(groups)
+    tasks = []
+    for group in groups:
+        mass = sum(probs[i] for i in group)
+        tasks.append((group, ([probs[i] / mass for i in group], state.d,
+                              quiet(state.options))))
+    bounds: list[float | None] = [None] * n
+    hedged: dict[FirstStage, float] = defaultdict(float)
+    for done, (pos, value) in enumerate(state.pool.run_groups(solve_group, tasks), start=1):
+        group, solve = groups[pos], value
+        if solve.status == "infeasible":  # type: ignore[attr-defined]
+            result.status = "infeasible"
+            result.violations = [
+                "scenarios " + ", ".join(state.sset.scenarios[i].id for i in group)
+                + " have no plan with shared commitments"]
+            return {}
+        bounds[pos] = solve.bound if solve.bound is not None else (  # type: ignore[attr-defined]
+            solve.objective if solve.status == "optimal" else None)  # type: ignore[attr-defined]
+        if solve.first_stage is not None:  # type: ignore[attr-defined]
+            hedged[solve.first_stage] += sum(probs[i] for i in group)  # type: ignore[attr-defined]
+        state.emit("groups", done, n)  # type: ignore[operator]
+        if done < n and (state.late() or state.past(GROUP_SHARE)):
+            result.notes.append(f"group round stopped after {done} of {n} groups (its "
+                                f"{GROUP_SHARE:.0%} of the time limit): no group bound; "
+                                "the finished groups' commitments are candidates")
+            return dict(hedged)
+    if all(b is not None for b in bounds):
+        value = sum(sum(probs[i] for i in g) * b  # type: ignore[operator]
+                    for g, b in zip(groups, bounds, strict=True))
+        if value > (result.bound if result.bound is not None else -math.inf):
+            result.bound = value
+        result.notes.append(f"group bound {value:,.2f} from {n} groups of up to "
+                            f"{max(map(len, groups))} scenarios")
+        state.record(state.tried)
+    return dict(hedged)
+
+
 def _candidates(result: StochasticResult, ws: list[BlockSolve], probs: list[float],
-                limit: int) -> list[tuple[str, FirstStage]]:
+                limit: int, hedged: dict[FirstStage, float] | None = None
+                ) -> list[tuple[str, FirstStage]]:
     """Distinct first stages to try, best bets for a finite upper bound first.
 
-    Mean-value, deterministic, the commitments every wait-and-see plan shares, nothing
+    Mean-value and deterministic (they give EEV and VSS), the group extensive forms'
+    commitments by probability mass (hedged across their groups, the likeliest to leave
+    every scenario feasible), the commitments every wait-and-see plan shares, nothing
     committed, then the wait-and-see commitments by probability mass. Committing less
-    forces fewer phases online, so the shared and the empty commitments are the ones most
-    likely to leave every scenario feasible (a late grid cannot host a phase
+    forces fewer phases online, so the shared and the empty commitments are more likely to
+    leave every scenario feasible than one scenario's own (a late grid cannot host a phase
     that must come online).
     """
     out: list[tuple[str, FirstStage]] = []
     seen: set[FirstStage] = set()
-    firsts = [w.first_stage for w in ws if w.first_stage is not None]
-    shared = frozenset.intersection(*firsts) if firsts else None
     for label, fs in (("mean-value", result.mean_value and result.mean_value.first_stage),
                       ("deterministic", result.deterministic
-                       and result.deterministic.first_stage),
-                      ("shared by every wait-and-see plan", shared),
+                       and result.deterministic.first_stage)):
+        if fs is not None and fs not in seen:
+            out.append((label, fs))
+            seen.add(fs)
+    for fs, m in sorted((hedged or {}).items(), key=lambda kv: -kv[1])[:max(limit // 2, 1)]:
+        if fs not in seen:
+            out.append((f"group {m:.2f}", fs))
+            seen.add(fs)
+    firsts = [w.first_stage for w in ws if w.first_stage is not None]
+    shared = frozenset.intersection(*firsts) if firsts else None
+    for label, fs in (("shared by every wait-and-see plan", shared),
                       ("nothing committed", frozenset())):
         if fs is not None and fs not in seen:
             out.append((label, fs))
@@ -270,18 +383,27 @@ def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
               late: Callable[[], bool] = lambda: False) -> tuple[list[BlockSolve], bool]:
     """Every scenario's recourse to `fs`, and whether that is complete.
 
-    Stops early (incomplete) once `fs` cannot beat `incumbent`, or once `late()` says the
-    run's time is spent: an expected cost needs every scenario, so a candidate cut short by
-    the time limit is not evaluated at all.
+    Scenarios go out most expensive first (by their wait-and-see bounds): the constrained
+    futures are where commitments turn infeasible or too dear, so a hopeless candidate is
+    found out after few solves. Stops early (incomplete) once `fs` cannot beat `incumbent`
+    or leaves some scenario without a plan (its objective is then infinite, whatever the
+    rest cost), or once `late()` says the run's time is spent: an expected cost needs every
+    scenario, so a candidate cut short by the time limit is not evaluated at all. After an
+    infeasible scenario the list holds the solves done so far (None for the others), so that
+    the caller can still say where the commitments fail.
     """
     n = len(lows)
     solves: list[BlockSolve | None] = [None] * n
     partial = list(lows)
-    tasks = [(i, (d, quiet(options), fs)) for i in range(n)]
+    order = sorted(range(n), key=lambda i: -lows[i])
+    tasks = [(i, (d, quiet(options), fs)) for i in order]
     for done, (pos, value) in enumerate(pool.run(solve_one, tasks), start=1):
-        solves[pos] = value  # type: ignore[assignment]
-        partial[pos] = value.objective if value.objective is not None else math.inf  # type: ignore[attr-defined]
+        i = order[pos]
+        solves[i] = value  # type: ignore[assignment]
+        partial[i] = value.objective if value.objective is not None else math.inf  # type: ignore[attr-defined]
         tick(done)  # type: ignore[operator]
+        if math.isinf(partial[i]) and done < n:
+            return solves, False  # type: ignore[return-value]
         if incumbent is not None and risk_objective(partial, probs, sset.risk) >= incumbent:
             return [], False  # cannot beat the incumbent: the rest is not worth solving
         if done < n and late():

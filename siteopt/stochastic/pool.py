@@ -15,7 +15,11 @@ from siteopt.solver.cluster import dask_client
 
 
 class ScenarioPool:
-    """`run(fn, tasks)` yields (task index, value) of fn(instance, *args) as each finishes."""
+    """Scenario solves in parallel, each result as it finishes.
+
+    `run(fn, tasks)` yields (task index, value) of fn(instance, *args); `run_groups` likewise
+    of fn(list of instances, *args).
+    """
 
     def __init__(self, instances: Sequence[Instance], workers: int | None = 0,
                  scheduler: str | None = None):
@@ -55,11 +59,27 @@ class ScenarioPool:
             for pos, (i, args) in enumerate(tasks):
                 yield pos, fn(self.instances[i], *args)
             return
+        yield from self._as_completed(
+            [(fn, self._remote[i], args) for i, args in tasks])
+
+    def run_groups(self, fn: Callable[..., object],
+                   tasks: Sequence[tuple[Sequence[int], tuple]]
+                   ) -> Iterator[tuple[int, object]]:
+        """fn([instances[i] for i in group], *args) for each (group, args), as `run` does."""
+        if self._client is None:
+            for pos, (group, args) in enumerate(tasks):
+                yield pos, fn([self.instances[i] for i in group], *args)
+            return
+        yield from self._as_completed(
+            [(fn, [self._remote[i] for i in group], args) for group, args in tasks])
+
+    def _as_completed(self, calls: list[tuple[Callable[..., object], object, tuple]]
+                      ) -> Iterator[tuple[int, object]]:
         from distributed import as_completed
 
         client = self._client
-        futures = {client.submit(fn, self._remote[i], *args, pure=False): pos  # type: ignore[attr-defined]
-                   for pos, (i, args) in enumerate(tasks)}
+        futures = {client.submit(fn, first, *args, pure=False): pos  # type: ignore[attr-defined]
+                   for pos, (fn, first, args) in enumerate(calls)}
         seq = as_completed(list(futures))
         try:
             for fut in seq:

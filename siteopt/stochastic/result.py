@@ -105,9 +105,7 @@ class StochasticResult:
     @property
     def eev(self) -> float | None:
         """Objective of the mean-value plan's commitments in every scenario (inf: infeasible)."""
-        if self.eev_costs is None:
-            return None
-        return risk_objective(self.eev_costs, self.probabilities, self.scenario_set.risk)
+        return self._objective_of(self.eev_costs)
 
     @property
     def evpi(self) -> float | None:
@@ -124,10 +122,18 @@ class StochasticResult:
     @property
     def deterministic_plan_objective(self) -> float | None:
         """Objective of the deterministic plan's commitments evaluated in every scenario."""
-        if self.deterministic_costs is None:
+        return self._objective_of(self.deterministic_costs)
+
+    def _objective_of(self, costs: list[float] | None) -> float | None:
+        """The objective of per-scenario costs; inf where one scenario has no plan.
+
+        The decomposition stops evaluating at such a scenario and leaves the rest NaN.
+        """
+        if costs is None:
             return None
-        return risk_objective(self.deterministic_costs, self.probabilities,
-                              self.scenario_set.risk)
+        if any(math.isinf(c) for c in costs):
+            return math.inf
+        return risk_objective(costs, self.probabilities, self.scenario_set.risk)
 
     def commitments(self) -> pd.DataFrame:
         """Here-and-now commitments, marked where the deterministic and mean-value plans agree."""
@@ -154,7 +160,7 @@ class StochasticResult:
         if costs is None:
             return None
         return [s.id for s, c in zip(self.scenario_set.scenarios, costs, strict=True)
-                if not math.isfinite(c)]
+                if math.isinf(c)]
 
     @staticmethod
     def _in(solve: BlockSolve | None, row: object) -> bool | None:
@@ -173,9 +179,8 @@ class StochasticResult:
                 "scenario": spec.id, "probability": spec.probability,
                 "cost_usd_m": None if plan is None else plan.total_cost,
                 "wait_and_see_usd_m": None if ws is None else ws.objective,
-                "mean_value_plan_usd_m": None if self.eev_costs is None else self.eev_costs[i],
-                "deterministic_plan_usd_m": (None if self.deterministic_costs is None
-                                             else self.deterministic_costs[i]),
+                "mean_value_plan_usd_m": _cost(self.eev_costs, i),
+                "deterministic_plan_usd_m": _cost(self.deterministic_costs, i),
                 "verified": None if plan is None else plan.verified,
                 "folder": f"scenarios/{spec.id}"})
         return pd.DataFrame(rows)
@@ -208,7 +213,8 @@ class StochasticResult:
             "vss": _finite(self.vss),
             # scenarios in which a plan's commitments leave no feasible recourse (e.g. phases
             # that must come online where a late grid has no headroom): EEV and VSS are then
-            # infinite (null above)
+            # infinite (null above); the decomposition stops at the first such scenario, so
+            # there the list may be incomplete (see notes)
             "mean_value_plan_infeasible_in": self._infeasible(self.eev_costs),
             "deterministic_plan_infeasible_in": self._infeasible(self.deterministic_costs),
             "deterministic_objective": None if det is None else det.objective,
@@ -224,6 +230,11 @@ class StochasticResult:
             "notes": self.notes,
             "versions": package_versions(),
         }
+
+
+def _cost(costs: list[float] | None, i: int) -> float | None:
+    """Scenario i's cost under a comparison plan; None where it was not evaluated."""
+    return None if costs is None or math.isnan(costs[i]) else costs[i]
 
 
 def _finite(x: float | None) -> float | None:

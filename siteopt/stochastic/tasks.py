@@ -38,6 +38,9 @@ class StochasticOptions:
     #: decomposition, expectation objective: Lagrangian (subgradient, Polyak step) rounds
     #: that raise the bound above wait-and-see
     lagrangian_rounds: int = 4
+    #: decomposition, expectation objective: scenarios per group of the group bound (the
+    #: extensive form of each group of this many scenarios; 1: no group round)
+    group_size: int = 2
     #: relative gap of the comparison solves (wait-and-see, mean-value, deterministic and
     #: their evaluations); None: the same as the recourse problem's
     compare_gap: float | None = None
@@ -47,6 +50,12 @@ def solve_one(inst: Instance, decision_year: int, options: SolveOptions,
               fixed: FirstStage | None = None) -> BlockSolve:
     """One scenario alone: its wait-and-see plan, or its recourse to fixed commitments."""
     return solve_blocks([inst], [1.0], decision_year, Risk(), options, fixed)
+
+
+def solve_group(insts: list[Instance], probabilities: list[float], decision_year: int,
+                options: SolveOptions) -> BlockSolve:
+    """The extensive form of a group of scenarios (conditional probabilities), expectation."""
+    return solve_blocks(insts, probabilities, decision_year, Risk(), options)
 
 
 def solve_priced(inst: Instance, decision_year: int, options: SolveOptions,
