@@ -2,6 +2,7 @@
 honest about the models it does not apply to."""
 
 import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -161,3 +162,60 @@ def test_local_search_never_worsens_a_plan_and_keeps_the_count(tmp_path, seed, p
             flipped[a] = 1.0 - flipped[a]
             if flipped.any():
                 assert layer.plan_cost(flipped) >= here - 1e-9
+
+
+def _capacitated(tmp_path: Path, seed: int) -> tuple[siteopt.Instance, object, object]:
+    """A random capacitated problem (each site holds a third of the demand) and its
+    compiled model and data."""
+    problem = _problem(seed, m=7, n=12)
+    problem.capacity[:] = problem.demand.sum() / 3
+    inst = siteopt.load_instance(facility_instance(problem, tmp_path / f"c{seed}",
+                                                   kind="orlib-cap"))
+    data, model = build(inst)
+    return inst, compile_model(model), data
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_capacitated_search_prices_plans_exactly(tmp_path, seed):
+    """The transport LP's cost of the search's plan is the model's own cost of that plan
+    mapped to every column (which satisfies every row), and never below the optimum."""
+    from siteopt.solver.capacitated import capacitated_plan
+    from siteopt.solver.facility import satisfies, to_columns
+
+    inst, mat, data = _capacitated(tmp_path, seed)
+    layer = detect(mat, data)
+    assert not isinstance(layer, str) and not layer.uncapacitated
+    plan = capacitated_plan(layer, 30.0)
+    x = to_columns(mat, layer, plan.y, plan.share)
+    assert satisfies(mat, x)
+    assert float(mat.cost @ x + mat.offset) == pytest.approx(plan.cost, rel=1e-9)
+    optimum = siteopt.solve(inst, method="highs", gap=0.0).objective
+    assert plan.relaxation <= optimum + 1e-6 <= plan.cost + 2e-6
+    assert plan.cost <= 1.05 * optimum  # add/drop/swap on 7 sites: near the optimum
+
+
+def test_highs_search_reports_the_search_plan_with_highs_bound(tmp_path, monkeypatch):
+    """When HiGHS stops at its share of the limit without a plan, the search's plan is
+    reported with HiGHS's bound, checked against every row; auto picks the method only
+    under a time limit."""
+    from siteopt.solver import methods
+    from siteopt.solver.highs import SolverOutcome
+
+    inst, mat, data = _capacitated(tmp_path, 0)
+    assert methods.choose(mat, data, SolveOptions(time_limit=60))[0] == "highs-search"
+    assert methods.choose(mat, data, SolveOptions())[0] == "highs"
+    asked = []
+
+    def stopped(mat, data, options, report):
+        asked.append(options.time_limit)
+        return SolverOutcome(status="time_limit", model_status="Time limit reached", x=None,
+                             objective=math.inf, bound=1.0, gap=math.inf, solve_seconds=0.5)
+
+    monkeypatch.setattr(methods, "run_highs", stopped)
+    report = methods.MethodReport(requested="highs-search")
+    out = methods.run_highs_search(mat, data, SolveOptions(time_limit=8.0), report)
+    assert asked == [6.0]  # 75 % of the limit
+    optimum = siteopt.solve(inst, method="highs", gap=0.0).objective
+    assert out.status == "time_limit" and out.x is not None and out.bound == 1.0
+    assert optimum - 1e-6 <= out.objective <= 1.05 * optimum
+    assert [p["phase"] for p in report.phases] == ["search: add/drop/swap over the transport LP"]

@@ -21,7 +21,8 @@ import numpy as np
 from siteopt.model.compile import Matrices
 from siteopt.model.data import ModelData
 from siteopt.solver.benders import solve_benders
-from siteopt.solver.facility import FacilityLayer, detect
+from siteopt.solver.capacitated import capacitated_plan
+from siteopt.solver.facility import FacilityLayer, detect, outcome_of, to_columns
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.interrupt import cancel_on_signals
 from siteopt.solver.polish import relative_gap
@@ -243,6 +244,48 @@ def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
     return outcome
 
 
+def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
+                     report: MethodReport) -> SolverOutcome:
+    """Capacitated facility location: HiGHS, then a local search if it stops unproven.
+
+    HiGHS gets `1 - SEARCH_SHARE` of the time limit; if it has not proven its plan by
+    then, add/drop/swap moves priced exactly by the transport LP (`solver.capacitated`)
+    search from the cheaper of its plan and the LP relaxation's sites for the rest, and
+    the cheaper plan is reported with HiGHS's bound. Without a time limit, or on any other
+    model, this is one HiGHS run.
+    """
+    layer = facility_layer(mat, data)
+    why = (layer if isinstance(layer, str) else "a site count" if layer.count is not None
+           else "no time limit" if options.time_limit is None else "")
+    if why or isinstance(layer, str):
+        _explain(report, f"no search: {why}")
+        return run_highs(mat, data, options, report)
+    limit = float(options.time_limit)  # type: ignore[arg-type]
+    first = run_highs(mat, data, replace(options, time_limit=(1 - SEARCH_SHARE) * limit),
+                      report)
+    if first.status != "time_limit" or first.interrupted_by is not None:
+        return first
+    start = time.perf_counter()
+    y0 = (None if first.x is None else
+          np.array([first.x[c].max(initial=0.0) for c in layer.site_columns]))
+    plan = capacitated_plan(layer, max(limit - first.solve_seconds, 1.0), y0)
+    spent = time.perf_counter() - start
+    report.phase("search: add/drop/swap over the transport LP", spent,
+                 objective=None if plan is None else plan.cost,
+                 lp_solves=None if plan is None else plan.lp_solves)
+    seconds = first.solve_seconds + spent
+    if plan is None or (first.x is not None and first.objective <= plan.cost):
+        return replace(first, solve_seconds=seconds)
+    x = to_columns(mat, layer, plan.y, plan.share)
+    found = outcome_of(mat, x, plan.cost, status="time_limit", bound=first.bound,
+                       method="search", seconds=seconds, nodes=first.nodes,
+                       interrupted_by=None)
+    if isinstance(found, str):
+        _explain(report, f"{found}: HiGHS's plan kept")
+        return replace(first, solve_seconds=seconds)
+    return found
+
+
 def _instead(mat: Matrices, data: ModelData, options: SolveOptions, report: MethodReport,
              why: str, spent: float) -> SolverOutcome:
     """One HiGHS run on the whole model after a method's plan was not one of the model."""
@@ -258,7 +301,11 @@ def _explain(report: MethodReport, why: str) -> None:
 
 #: Every method by name (`auto` is resolved by `choose`).
 METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search,
-                              "race": run_race, "benders": run_benders}
+                              "race": run_race, "benders": run_benders,
+                              "highs-search": run_highs_search}
+
+#: Share of the time limit `highs-search` keeps for its search when HiGHS has no proof.
+SEARCH_SHARE = 0.25
 
 
 def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, str]:
@@ -269,6 +316,9 @@ def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, 
     if not isinstance(layer, str) and layer.uncapacitated:
         return "benders", ("uncapacitated facility location: Benders cuts per customer on a "
                            "master of the sites")
+    if not isinstance(layer, str) and layer.count is None and options.time_limit is not None:
+        return "highs-search", ("capacitated facility location under a time limit: HiGHS, "
+                                "then a local search over the transport LP if unproven")
     return "highs", "one HiGHS run on the strengthened model"
 
 
