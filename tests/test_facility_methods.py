@@ -211,11 +211,18 @@ def test_highs_search_reports_the_search_plan_with_highs_bound(tmp_path, monkeyp
         return SolverOutcome(status="time_limit", model_status="Time limit reached", x=None,
                              objective=math.inf, bound=1.0, gap=math.inf, solve_seconds=0.5)
 
-    monkeypatch.setattr(methods, "run_highs", stopped)
-    report = methods.MethodReport(requested="highs-search")
-    out = methods.run_highs_search(mat, data, SolveOptions(time_limit=8.0), report)
-    assert asked == [6.0]  # 75 % of the limit
     optimum = siteopt.solve(inst, method="highs", gap=0.0).objective
-    assert out.status == "time_limit" and out.x is not None and out.bound == 1.0
-    assert optimum - 1e-6 <= out.objective <= 1.05 * optimum
-    assert [p["phase"] for p in report.phases] == ["search: add/drop/swap over the transport LP"]
+    monkeypatch.setattr(methods, "run_highs", stopped)
+    # beside HiGHS (a forked process) and, where forking is impossible, after it
+    runs = {"beside": lambda o, r: methods.run_highs_search(mat, data, o, r),
+            "after": lambda o, r: methods._highs_then_search(mat, data, o, r, detect(mat, data),
+                                                             o.time_limit)}
+    for how, run in runs.items():
+        asked.clear()
+        report = methods.MethodReport(requested="highs-search")
+        out = run(SolveOptions(time_limit=8.0), report)
+        assert asked == ([8.0] if how == "beside" else [6.0])  # after: 75 % of the limit
+        assert out.status == "time_limit" and out.x is not None and out.bound == 1.0
+        assert optimum - 1e-6 <= out.objective <= 1.05 * optimum
+        assert [p["phase"].split(":")[0] for p in report.phases] == (
+            ["search beside HiGHS"] if how == "beside" else ["search"])

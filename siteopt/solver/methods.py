@@ -21,7 +21,7 @@ import numpy as np
 from siteopt.model.compile import Matrices
 from siteopt.model.data import ModelData
 from siteopt.solver.benders import solve_benders
-from siteopt.solver.capacitated import capacitated_plan
+from siteopt.solver.capacitated import CapacitatedPlan, capacitated_plan
 from siteopt.solver.facility import FacilityLayer, detect, outcome_of, to_columns
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.interrupt import cancel_on_signals
@@ -246,13 +246,14 @@ def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
 
 def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
                      report: MethodReport) -> SolverOutcome:
-    """Capacitated facility location: HiGHS, then a local search if it stops unproven.
+    """Capacitated facility location under a time limit: HiGHS, and a local search beside it.
 
-    HiGHS gets `1 - SEARCH_SHARE` of the time limit; if it has not proven its plan by
-    then, add/drop/swap moves priced exactly by the transport LP (`solver.capacitated`)
-    search from the cheaper of its plan and the LP relaxation's sites for the rest, and
-    the cheaper plan is reported with HiGHS's bound. Without a time limit, or on any other
-    model, this is one HiGHS run.
+    HiGHS runs the whole limit; on the second core, add/drop/swap moves priced exactly by
+    the transport LP (`solver.capacitated`) search from the LP relaxation's sites. If HiGHS
+    proves its plan the search is dropped; otherwise the cheaper plan is reported with
+    HiGHS's bound. In a daemon process (a Dask worker), which cannot fork, HiGHS gets
+    `1 - SEARCH_SHARE` of the limit and the search, from the cheaper of HiGHS's plan and
+    the LP's sites, the rest. Without a time limit, or on any other model, one HiGHS run.
     """
     layer = facility_layer(mat, data)
     why = (layer if isinstance(layer, str) else "a site count" if layer.count is not None
@@ -261,6 +262,46 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
         _explain(report, f"no search: {why}")
         return run_highs(mat, data, options, report)
     limit = float(options.time_limit)  # type: ignore[arg-type]
+    if mp.current_process().daemon:
+        return _highs_then_search(mat, data, options, report, layer, limit)
+    ctx = mp.get_context("fork")
+    ours, theirs = ctx.Pipe(duplex=False)
+    searcher = ctx.Process(target=_search_worker, args=(layer, limit, theirs), daemon=True)
+    searcher.start()
+    theirs.close()
+    plan: CapacitatedPlan | None = None
+    try:
+        first = run_highs(mat, data, options, report)
+        unproven = first.status == "time_limit" and first.interrupted_by is None
+        if unproven and ours.poll(SEARCH_WAIT):
+            try:
+                plan = ours.recv()
+            except EOFError:  # the search died without an answer
+                plan = None
+    finally:
+        if searcher.is_alive():
+            searcher.terminate()
+        searcher.join()
+        ours.close()
+    if not unproven:
+        return first
+    report.phase("search beside HiGHS: add/drop/swap over the transport LP",
+                 first.solve_seconds, objective=None if plan is None else plan.cost,
+                 lp_solves=None if plan is None else plan.lp_solves)
+    return _cheaper(mat, layer, first, plan, first.solve_seconds, report)
+
+
+def _search_worker(layer: FacilityLayer, seconds: float, conn: Connection) -> None:
+    """The search beside HiGHS (a forked process): run it, send the plan back, exit."""
+    conn.send(capacitated_plan(layer, seconds))
+    conn.close()
+
+
+def _highs_then_search(mat: Matrices, data: ModelData, options: SolveOptions,
+                       report: MethodReport, layer: FacilityLayer, limit: float
+                       ) -> SolverOutcome:
+    """`highs-search` on one core: HiGHS first, the search in what is left if unproven."""
+    _explain(report, "one core (no fork in a daemon process): the search after HiGHS")
     first = run_highs(mat, data, replace(options, time_limit=(1 - SEARCH_SHARE) * limit),
                       report)
     if first.status != "time_limit" or first.interrupted_by is not None:
@@ -273,7 +314,13 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
     report.phase("search: add/drop/swap over the transport LP", spent,
                  objective=None if plan is None else plan.cost,
                  lp_solves=None if plan is None else plan.lp_solves)
-    seconds = first.solve_seconds + spent
+    return _cheaper(mat, layer, first, plan, first.solve_seconds + spent, report)
+
+
+def _cheaper(mat: Matrices, layer: FacilityLayer, first: SolverOutcome,
+             plan: CapacitatedPlan | None, seconds: float, report: MethodReport
+             ) -> SolverOutcome:
+    """HiGHS's outcome or the search's plan with HiGHS's bound, whichever costs less."""
     if plan is None or (first.x is not None and first.objective <= plan.cost):
         return replace(first, solve_seconds=seconds)
     x = to_columns(mat, layer, plan.y, plan.share)
@@ -304,8 +351,10 @@ METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search,
                               "race": run_race, "benders": run_benders,
                               "highs-search": run_highs_search}
 
-#: Share of the time limit `highs-search` keeps for its search when HiGHS has no proof.
+#: Share of the time limit `highs-search` keeps for its search when it cannot fork.
 SEARCH_SHARE = 0.25
+#: Seconds `highs-search` waits for the search's plan after HiGHS stops at its limit.
+SEARCH_WAIT = 5.0
 
 
 def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, str]:
