@@ -1,12 +1,11 @@
-"""A plan of a capacitated facility-location model for HiGHS to start from.
+"""A local search for capacitated facility location, beside HiGHS (`highs-search`).
 
 On OR-Library capb at capacities 6000 and 7000 HiGHS bounds the optimum within 0.3 % but,
 in 180 s, its best plans stay 40-55 % above it (`docs/benchmarks.md`): the proof is near,
 the plan is not. Here every plan is priced exactly by the transport LP (each customer split
 among the open sites within their capacities; one LP over every pair, a closed site's
-columns bounded to 0, re-solved warm): the sites the LP relaxation loads open, then single
-drop and add moves are kept while they lower the cost (Kuehn-Hamburger style add/drop,
-priced exactly instead of estimated).
+columns bounded to 0, re-solved warm): the sites the LP relaxation loads open, then drop,
+add and swap moves are kept while they lower the cost (`models/classic.md` §12).
 """
 
 from __future__ import annotations
@@ -19,8 +18,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from siteopt.solver.facility import FacilityLayer
+from siteopt.solver.highs import new_highs, run_here
 
-#: Closed sites tried in place of each open one (the likeliest by the LP relaxation's load).
+#: Closed sites tried as adds, and in place of each open site (the cheapest takers of its
+#: customers).
 SWAP_IN = 8
 
 
@@ -60,7 +61,7 @@ class TransportLP:
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = a.indptr
         lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indices, a.data
-        self.h = highspy.Highs()
+        self.h = new_highs()
         self.h.setOptionValue("output_flag", False)
         self.h.setOptionValue("threads", 1)
         self.h.passModel(lp)
@@ -78,7 +79,7 @@ class TransportLP:
         cost = self.layer.cost[self.site, self.cust]
         h.changeColsCost(n, np.arange(n, dtype=np.int32),
                          cost if extra is None else cost + extra)
-        h.run()
+        run_here(h)
         self.solves += 1
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
@@ -123,6 +124,8 @@ def capacitated_plan(layer: FacilityLayer, seconds: float, start: np.ndarray | N
     if best is None:
         return None
     finite_max = float(layer.cost[np.isfinite(layer.cost)].max(initial=1.0))
+    # a missing pair priced far above any real one (the takeover ranking ignores capacity)
+    priced_pairs = np.where(np.isfinite(layer.cost), layer.cost, 1e3 * finite_max)
     improved = True
     while improved and time.perf_counter() < deadline:
         improved = False
@@ -131,7 +134,6 @@ def capacitated_plan(layer: FacilityLayer, seconds: float, start: np.ndarray | N
         used = (best[1] * layer.demand[None, :]).sum(axis=1)
         open_now = open_now[np.argsort(used[open_now] / layer.capacity[open_now])]
         # what a closed site would cost to take over an open one's customers (capacity aside)
-        priced_pairs = np.where(np.isfinite(layer.cost), layer.cost, 1e3 * finite_max)
         takeover = layer.fixed[None, shut] + best[1][open_now] @ priced_pairs[shut].T
         adds = shut[np.argsort(takeover.min(axis=0, initial=np.inf))][:SWAP_IN]
         # drop, add, then swap (one out for one of the SWAP_IN likeliest in): (out, in)

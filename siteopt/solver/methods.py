@@ -366,8 +366,8 @@ def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, 
         return "benders", ("uncapacitated facility location: Benders cuts per customer on a "
                            "master of the sites")
     if not isinstance(layer, str) and layer.count is None and options.time_limit is not None:
-        return "highs-search", ("capacitated facility location under a time limit: HiGHS, "
-                                "then a local search over the transport LP if unproven")
+        return "highs-search", ("capacitated facility location under a time limit: HiGHS "
+                                "and, beside it, a local search over the transport LP")
     return "highs", "one HiGHS run on the strengthened model"
 
 
