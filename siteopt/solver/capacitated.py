@@ -93,8 +93,9 @@ def capacitated_plan(layer: FacilityLayer, seconds: float, start: np.ndarray | N
                      ) -> CapacitatedPlan | None:
     """The best plan the moves reach within `seconds` (None if no plan fits).
 
-    They start from the sites the LP relaxation loads, or from `start` (0/1 per site, e.g.
-    HiGHS's plan) where that costs less.
+    Local searches from several starts while time is left, the best plan kept: `start`
+    (0/1 per site, e.g. HiGHS's plan) if given, the sites the LP relaxation loads at least
+    half (then the next most loaded until they hold the demand), and every site it loads.
     """
     deadline = time.perf_counter() + seconds
     lp = TransportLP(layer)
@@ -108,47 +109,75 @@ def capacitated_plan(layer: FacilityLayer, seconds: float, start: np.ndarray | N
     load = (relaxed[1] * layer.demand[None, :]).sum(axis=1)
     y_lp = np.divide(load, layer.capacity, out=np.zeros_like(load), where=layer.capacity > 0)
     relaxation = relaxed[0] + float(per_mw @ load)
-    y = np.maximum(layer.y_lower, (y_lp > 1e-9).astype(float))
-
-    def priced(y: np.ndarray) -> tuple[float, np.ndarray] | None:
-        if layer.capacity @ y < layer.demand.sum() - 1e-9:
-            return None
-        got = lp.solve(y)
-        return None if got is None else (got[0] + float(layer.fixed @ y), got[1])
-
-    best = priced(y)
-    if start is not None:
-        mine = priced(np.maximum(layer.y_lower, (start > 0.5).astype(float)))
-        if mine is not None and (best is None or mine[0] < best[0]):
-            y, best = np.maximum(layer.y_lower, (start > 0.5).astype(float)), mine
+    rounded = (y_lp >= 0.5).astype(float)
+    for s in np.argsort(-y_lp, kind="stable"):
+        if layer.capacity @ np.maximum(rounded, layer.y_lower) >= layer.demand.sum():
+            break
+        rounded[s] = 1.0
+    starts = [] if start is None else [(start > 0.5).astype(float)]
+    starts += [rounded, (y_lp > 1e-9).astype(float)]
+    search = _Descent(layer, lp, deadline)
+    best: tuple[np.ndarray, float, np.ndarray] | None = None
+    for y in starts:
+        if time.perf_counter() >= deadline and best is not None:
+            break
+        found = search.run(np.maximum(layer.y_lower, y))
+        if found is not None and (best is None or found[1] < best[1]):
+            best = found
     if best is None:
         return None
-    finite_max = float(layer.cost[np.isfinite(layer.cost)].max(initial=1.0))
-    # a missing pair priced far above any real one (the takeover ranking ignores capacity)
-    priced_pairs = np.where(np.isfinite(layer.cost), layer.cost, 1e3 * finite_max)
-    improved = True
-    while improved and time.perf_counter() < deadline:
-        improved = False
-        open_now = np.flatnonzero((y > 0.5) & (layer.y_lower < 0.5))
-        shut = np.flatnonzero((y < 0.5) & (layer.y_upper > 0.5))
-        used = (best[1] * layer.demand[None, :]).sum(axis=1)
-        open_now = open_now[np.argsort(used[open_now] / layer.capacity[open_now])]
-        # what a closed site would cost to take over an open one's customers (capacity aside)
-        takeover = layer.fixed[None, shut] + best[1][open_now] @ priced_pairs[shut].T
-        adds = shut[np.argsort(takeover.min(axis=0, initial=np.inf))][:SWAP_IN]
-        # drop, add, then swap (one out for one of the SWAP_IN likeliest in): (out, in)
-        moves = [((s,), ()) for s in open_now] + [((), (t,)) for t in adds]
-        moves += [((s,), (shut[t],)) for i, s in enumerate(open_now)
-                  for t in np.argsort(takeover[i])[:SWAP_IN]]
-        for out, into in moves:
-            if time.perf_counter() >= deadline:
-                break
-            if any(y[s] < 0.5 for s in out) or any(y[t] > 0.5 for t in into):
-                continue  # an earlier move of this pass changed these sites
-            trial = y.copy()
-            trial[list(out)], trial[list(into)] = 0.0, 1.0
-            got = priced(trial)
-            if got is not None and got[0] < best[0] - 1e-9 * max(1.0, abs(best[0])):
-                y, best, improved = trial, got, True
-    return CapacitatedPlan(y=y, share=best[1], cost=best[0], lp_solves=lp.solves,
+    return CapacitatedPlan(y=best[0], share=best[2], cost=best[1], lp_solves=lp.solves,
                            relaxation=relaxation)
+
+
+class _Descent:
+    """Local search: drop, add and swap moves, each priced by the transport LP.
+
+    From a start until no move lowers the cost or the deadline passes.
+    """
+
+    def __init__(self, layer: FacilityLayer, lp: TransportLP, deadline: float):
+        self.layer, self.lp, self.deadline = layer, lp, deadline
+        finite_max = float(layer.cost[np.isfinite(layer.cost)].max(initial=1.0))
+        # a missing pair priced far above any real one (the takeover ranking ignores capacity)
+        self.pairs = np.where(np.isfinite(layer.cost), layer.cost, 1e3 * finite_max)
+
+    def priced(self, y: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """Cost and shares of open sites `y` (None if they cannot hold the demand)."""
+        layer = self.layer
+        if layer.capacity @ y < layer.demand.sum() - 1e-9:
+            return None
+        got = self.lp.solve(y)
+        return None if got is None else (got[0] + float(layer.fixed @ y), got[1])
+
+    def run(self, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray] | None:
+        """(sites, cost, shares) of the plan the moves reach from `y`."""
+        layer = self.layer
+        best = self.priced(y)
+        if best is None:
+            return None
+        improved = True
+        while improved and time.perf_counter() < self.deadline:
+            improved = False
+            open_now = np.flatnonzero((y > 0.5) & (layer.y_lower < 0.5))
+            shut = np.flatnonzero((y < 0.5) & (layer.y_upper > 0.5))
+            used = (best[1] * layer.demand[None, :]).sum(axis=1)
+            open_now = open_now[np.argsort(used[open_now] / layer.capacity[open_now])]
+            # what a closed site would cost to take over an open one's customers
+            takeover = layer.fixed[None, shut] + best[1][open_now] @ self.pairs[shut].T
+            adds = shut[np.argsort(takeover.min(axis=0, initial=np.inf))][:SWAP_IN]
+            # drop, add, then swap (one out for one of its SWAP_IN cheapest takers): (out, in)
+            moves = [((s,), ()) for s in open_now] + [((), (t,)) for t in adds]
+            moves += [((s,), (shut[t],)) for i, s in enumerate(open_now)
+                      for t in np.argsort(takeover[i])[:SWAP_IN]]
+            for out, into in moves:
+                if time.perf_counter() >= self.deadline:
+                    break
+                if any(y[s] < 0.5 for s in out) or any(y[t] > 0.5 for t in into):
+                    continue  # an earlier move of this pass changed these sites
+                trial = y.copy()
+                trial[list(out)], trial[list(into)] = 0.0, 1.0
+                got = self.priced(trial)
+                if got is not None and got[0] < best[0] - 1e-9 * max(1.0, abs(best[0])):
+                    y, best, improved = trial, got, True
+        return y, best[0], best[1]
