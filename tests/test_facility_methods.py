@@ -220,8 +220,8 @@ def test_highs_search_reports_the_search_plan_with_highs_bound(tmp_path, monkeyp
     for how, run in runs.items():
         asked.clear()
         report = methods.MethodReport(requested="highs-search")
-        out = run(SolveOptions(time_limit=8.0), report)
-        assert asked == ([8.0] if how == "beside" else [6.0])  # after: 75 % of the limit
+        out = run(SolveOptions(time_limit=2.0), report)
+        assert asked == ([2.0] if how == "beside" else [1.5])  # after: 75 % of the limit
         assert out.status == "time_limit" and out.x is not None and out.bound == 1.0
         assert optimum - 1e-6 <= out.objective <= 1.05 * optimum
         assert [p["phase"].split(":")[0] for p in report.phases] == (

@@ -248,8 +248,9 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
                      report: MethodReport) -> SolverOutcome:
     """Capacitated facility location under a time limit: HiGHS, and a local search beside it.
 
-    HiGHS runs the whole limit; on the second core, add/drop/swap moves priced exactly by
-    the transport LP (`solver.capacitated`) search from the LP relaxation's sites. If HiGHS
+    HiGHS runs the whole limit; on the second core, from half of it on (`SEARCH_DELAY`),
+    add/drop/swap moves priced exactly by the transport LP (`solver.capacitated`) search
+    from the LP relaxation's sites. If HiGHS
     proves its plan the search is dropped; otherwise the cheaper plan is reported with
     HiGHS's bound. In a daemon process (a Dask worker), which cannot fork, HiGHS gets
     `1 - SEARCH_SHARE` of the limit and the search, from the cheaper of HiGHS's plan and
@@ -292,8 +293,16 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
 
 
 def _search_worker(layer: FacilityLayer, seconds: float, conn: Connection) -> None:
-    """The search beside HiGHS (a forked process): run it, send the plan back, exit."""
-    conn.send(capacitated_plan(layer, seconds))
+    """The search beside HiGHS (a forked process): wait, run it, send the plan back, exit.
+
+    It waits `SEARCH_DELAY` of the limit first, so that a proof HiGHS finds by then is not
+    slowed by a second busy core; the parent stops it (SIGTERM, default action here, and
+    Ctrl-C is the parent's to handle).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    time.sleep(SEARCH_DELAY * seconds)
+    conn.send(capacitated_plan(layer, (1 - SEARCH_DELAY) * seconds))
     conn.close()
 
 
@@ -355,6 +364,8 @@ METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search,
 SEARCH_SHARE = 0.25
 #: Seconds `highs-search` waits for the search's plan after HiGHS stops at its limit.
 SEARCH_WAIT = 5.0
+#: Share of the time limit the search beside HiGHS waits before it starts.
+SEARCH_DELAY = 0.5
 
 
 def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, str]:
