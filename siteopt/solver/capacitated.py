@@ -99,14 +99,13 @@ def capacitated_plan(layer: FacilityLayer, seconds: float, start: np.ndarray | N
     """
     deadline = time.perf_counter() + seconds
     lp = TransportLP(layer)
-    everything = np.maximum(layer.y_upper, 0.0)
     # the weak relaxation (y = load / capacity) prices each MW at its site's fixed cost per MW
     per_mw = np.divide(layer.fixed, layer.capacity, out=np.zeros_like(layer.fixed),
                        where=layer.capacity > 0)
-    relaxed = lp.solve(everything, per_mw[lp.site] * layer.demand[lp.cust])
+    relaxed = lp.solve(layer.y_upper, per_mw[lp.site] * layer.demand[lp.cust])
     if relaxed is None:
         return None
-    load = (relaxed[1] * layer.demand[None, :]).sum(axis=1)
+    load = _loads(layer, relaxed[1])
     y_lp = np.divide(load, layer.capacity, out=np.zeros_like(load), where=layer.capacity > 0)
     relaxation = relaxed[0] + float(per_mw @ load)
     rounded = (y_lp >= 0.5).astype(float)
@@ -128,6 +127,11 @@ def capacitated_plan(layer: FacilityLayer, seconds: float, start: np.ndarray | N
         return None
     return CapacitatedPlan(y=best[0], share=best[2], cost=best[1], lp_solves=lp.solves,
                            relaxation=relaxation)
+
+
+def _loads(layer: FacilityLayer, share: np.ndarray) -> np.ndarray:
+    """MW each site serves under `share`."""
+    return (share * layer.demand[None, :]).sum(axis=1)
 
 
 class _Descent:
@@ -161,7 +165,7 @@ class _Descent:
             improved = False
             open_now = np.flatnonzero((y > 0.5) & (layer.y_lower < 0.5))
             shut = np.flatnonzero((y < 0.5) & (layer.y_upper > 0.5))
-            used = (best[1] * layer.demand[None, :]).sum(axis=1)
+            used = _loads(layer, best[1])
             open_now = open_now[np.argsort(used[open_now] / layer.capacity[open_now])]
             # what a closed site would cost to take over an open one's customers
             takeover = layer.fixed[None, shut] + best[1][open_now] @ self.pairs[shut].T

@@ -250,15 +250,14 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
 
     HiGHS runs the whole limit; on the second core, from half of it on (`SEARCH_DELAY`),
     add/drop/swap moves priced exactly by the transport LP (`solver.capacitated`) search
-    from the LP relaxation's sites. If HiGHS
-    proves its plan the search is dropped; otherwise the cheaper plan is reported with
-    HiGHS's bound. In a daemon process (a Dask worker), which cannot fork, HiGHS gets
-    `1 - SEARCH_SHARE` of the limit and the search, from the cheaper of HiGHS's plan and
-    the LP's sites, the rest. Without a time limit, or on any other model, one HiGHS run.
+    from the LP relaxation's sites. If HiGHS proves its plan the search is dropped;
+    otherwise the cheaper plan is reported with HiGHS's bound. In a daemon process (a Dask
+    worker), which cannot fork, HiGHS gets `1 - SEARCH_SHARE` of the limit and the search,
+    from the cheaper of HiGHS's plan and the LP's sites, the rest. Without a time limit, or
+    on any other model, one HiGHS run.
     """
     layer = facility_layer(mat, data)
-    why = (layer if isinstance(layer, str) else "a site count" if layer.count is not None
-           else "no time limit" if options.time_limit is None else "")
+    why = _no_search(layer, options)
     if why or isinstance(layer, str):
         _explain(report, f"no search: {why}")
         return run_highs(mat, data, options, report)
@@ -290,6 +289,15 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
                  first.solve_seconds, objective=None if plan is None else plan.cost,
                  lp_solves=None if plan is None else plan.lp_solves)
     return _cheaper(mat, layer, first, plan, first.solve_seconds, report)
+
+
+def _no_search(layer: FacilityLayer | str, options: SolveOptions) -> str:
+    """Why `highs-search` is one HiGHS run on this model ('' where it searches)."""
+    if isinstance(layer, str):
+        return layer
+    if layer.count is not None:
+        return "a site count"
+    return "no time limit" if options.time_limit is None else ""
 
 
 def _search_worker(layer: FacilityLayer, seconds: float, conn: Connection) -> None:
@@ -376,7 +384,7 @@ def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, 
     if not isinstance(layer, str) and layer.uncapacitated:
         return "benders", ("uncapacitated facility location: Benders cuts per customer on a "
                            "master of the sites")
-    if not isinstance(layer, str) and layer.count is None and options.time_limit is not None:
+    if not _no_search(layer, options):
         return "highs-search", ("capacitated facility location under a time limit: HiGHS "
                                 "and, beside it, a local search over the transport LP")
     return "highs", "one HiGHS run on the strengthened model"

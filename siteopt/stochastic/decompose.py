@@ -298,11 +298,9 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
     no bound (every group is needed), but its groups' commitments are kept.
     """
     result, probs, n = state.result, state.probs, len(groups)
-    tasks = []
-    for group in groups:
-        mass = sum(probs[i] for i in group)
-        tasks.append((group, ([probs[i] / mass for i in group], state.d,
-                              quiet(state.options))))
+    masses = [sum(probs[i] for i in group) for group in groups]
+    tasks = [(group, ([probs[i] / mass for i in group], state.d, quiet(state.options)))
+             for group, mass in zip(groups, masses, strict=True)]
     bounds: list[float | None] = [None] * n
     hedged: dict[FirstStage, float] = defaultdict(float)
     for done, (pos, value) in enumerate(state.pool.run_groups(solve_group, tasks), start=1):
@@ -316,7 +314,7 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
         bounds[pos] = solve.bound if solve.bound is not None else (  # type: ignore[attr-defined]
             solve.objective if solve.status == "optimal" else None)  # type: ignore[attr-defined]
         if solve.first_stage is not None:  # type: ignore[attr-defined]
-            hedged[solve.first_stage] += sum(probs[i] for i in group)  # type: ignore[attr-defined]
+            hedged[solve.first_stage] += masses[pos]  # type: ignore[attr-defined]
         state.emit("groups", done, n)  # type: ignore[operator]
         if done < n and (state.late() or state.past(GROUP_SHARE)):
             result.notes.append(f"group round stopped after {done} of {n} groups (its "
@@ -324,8 +322,8 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
                                 "the finished groups' commitments are candidates")
             return dict(hedged)
     if all(b is not None for b in bounds):
-        value = sum(sum(probs[i] for i in g) * b  # type: ignore[operator]
-                    for g, b in zip(groups, bounds, strict=True))
+        value = sum(mass * b  # type: ignore[operator]
+                    for mass, b in zip(masses, bounds, strict=True))
         if value > (result.bound if result.bound is not None else -math.inf):
             result.bound = value
         result.notes.append(f"group bound {value:,.2f} from {n} groups of up to "
