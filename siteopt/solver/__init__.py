@@ -2,4 +2,5 @@
 
 #: The names `siteopt solve --method` accepts (`siteopt.solver.methods` implements them);
 #: kept here so the command line can list them without importing the solver stack.
-METHOD_NAMES = ("auto", "highs", "radius", "race", "benders", "highs-search")
+METHOD_NAMES = ("auto", "highs", "radius", "race", "benders", "highs-search",
+                "highs-rens")

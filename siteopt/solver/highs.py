@@ -235,14 +235,24 @@ _STATUS = {
 }
 
 
+#: Asked by HiGHS during its search for a plan to try (None: nothing new); gets HiGHS's
+#: current best objective (inf while it has none).
+OfferFn = Callable[[float], "np.ndarray | None"]
+#: Told each plan HiGHS finds that improves on its best: objective and value per column.
+PlanFn = Callable[[float, np.ndarray], None]
+
+
 def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn | None = None,
                    highs: highspy.Highs | None = None,
-                   start: np.ndarray | None = None) -> SolverOutcome:
+                   start: np.ndarray | None = None, offer: OfferFn | None = None,
+                   on_plan: PlanFn | None = None) -> SolverOutcome:
     """Solve the compiled model with HiGHS; SIGINT or SIGTERM stops it with the best plan.
 
     `highs`, if given, already holds `mat` (e.g. a persistent object updated in place) and
     is solved as it is; otherwise a new one is made. `start`, a value
-    per column, is handed to HiGHS as a starting plan.
+    per column, is handed to HiGHS as a starting plan. `offer` is asked for plans during
+    the search (HiGHS's user-solution callback: HiGHS checks each and keeps it if it is
+    feasible and better); `on_plan` hears of each improving plan.
     """
     passed = time.perf_counter()
     h = highs if highs is not None else to_highs(mat, options)
@@ -267,17 +277,33 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
     def on_improve(event: object) -> None:
         out = event.data_out  # type: ignore[attr-defined]
         incumbents.append((float(out.running_time), float(out.objective_function_value)))
+        if on_plan is not None:
+            on_plan(float(out.objective_function_value),
+                    np.array(out.mip_solution, dtype=float))
+
+    def on_user_solution(event: object) -> None:
+        plan = offer(float(event.data_out.mip_primal_bound))  # type: ignore[attr-defined, misc]
+        if plan is not None:
+            event.data_in.setSolution(np.asarray(plan, dtype=float))  # type: ignore[attr-defined]
 
     h.cbMipInterrupt += on_interrupt
     h.cbMipImprovingSolution += on_improve
+    if offer is not None:
+        h.cbMipUserSolution += on_user_solution
     # HiGHS runs in a worker thread; SIGINT/SIGTERM ask it to stop via its interrupt
     # callbacks, and it returns the best plan found so far (siteopt.solver.interrupt)
     h.HandleUserInterrupt = True
     start = time.perf_counter()
-    with cancel_on_signals(h.cancelSolve) as received:
-        h.startSolve()
-        while not h.wait(0.1)[0]:
-            pass
+    try:
+        with cancel_on_signals(h.cancelSolve) as received:
+            h.startSolve()
+            while not h.wait(0.1)[0]:
+                pass
+    finally:  # a Highs object solved again (re-solves) must not call this solve's hooks
+        h.cbMipInterrupt -= on_interrupt
+        h.cbMipImprovingSolution -= on_improve
+        if offer is not None:
+            h.cbMipUserSolution -= on_user_solution
     seconds = time.perf_counter() - start
     model_status = h.getModelStatus()
     name = h.modelStatusToString(model_status)

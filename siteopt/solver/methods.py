@@ -26,6 +26,7 @@ from siteopt.solver.facility import FacilityLayer, detect, outcome_of, to_column
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.interrupt import cancel_on_signals
 from siteopt.solver.polish import relative_gap
+from siteopt.solver.rens import Helper, with_helper
 
 
 @dataclass
@@ -291,6 +292,42 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
     return _cheaper(mat, layer, first, plan, first.solve_seconds, report)
 
 
+def run_highs_rens(mat: Matrices, data: ModelData, options: SolveOptions,
+                   report: MethodReport) -> SolverOutcome:
+    """HiGHS, with RENS on the second core handing it plans (`siteopt.solver.rens`).
+
+    HiGHS runs as in `highs`; beside it a forked process solves the LP relaxation and the
+    RENS sub-MIP around it, and each plan it finds is offered to HiGHS through its
+    user-solution callback (HiGHS checks it and searches on from it). The reported bound is
+    the larger of HiGHS's and the LP optimum, the plan the cheaper of the two runs'. In a
+    daemon process (a Dask worker), which cannot fork, one HiGHS run.
+    """
+    if mp.current_process().daemon:
+        _explain(report, "inside a daemon process the helper cannot fork, so one HiGHS run")
+        return run_highs(mat, data, options, report)
+    helper = Helper(mat, options)
+    wait = 0.0  # for a last plan, where HiGHS ran out of time
+    try:
+        start = time.perf_counter()
+        first = solve_matrices(mat, options, offer=helper.offer)
+        report.phase("highs", time.perf_counter() - start, first)
+        if first.status == "time_limit" and first.interrupted_by is None:
+            wait = RENS_WAIT
+    finally:
+        helper.finish(wait)
+    lp = next((n for n in helper.news if n.kind == "lp"), None)
+    end = helper.ended()
+    report.phase("rens beside HiGHS: LP relaxation, then the MILP over its fractional "
+                 "binaries", first.solve_seconds,
+                 lp_seconds=None if lp is None else round(lp.seconds, 3),
+                 lp_bound=_finite(helper.lp_bound), free_binaries=helper.free,
+                 plans=sum(n.kind == "plan" for n in helper.news), offered=helper.offered,
+                 objective=None if helper.best is None else _finite(helper.best.value),
+                 found_at=None if helper.best is None else round(helper.best.seconds, 3),
+                 status=None if end is None else end.status)
+    return with_helper(first, helper, mat)
+
+
 def _no_search(layer: FacilityLayer | str, options: SolveOptions) -> str:
     """Why `highs-search` is one HiGHS run on this model ('' where it searches)."""
     if isinstance(layer, str):
@@ -366,7 +403,17 @@ def _explain(report: MethodReport, why: str) -> None:
 #: Every method by name (`auto` is resolved by `choose`).
 METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search,
                               "race": run_race, "benders": run_benders,
-                              "highs-search": run_highs_search}
+                              "highs-search": run_highs_search, "highs-rens": run_highs_rens}
+
+#: Seconds `highs-rens` waits for RENS's last plan after HiGHS stops at its limit.
+RENS_WAIT = 1.0
+#: Columns from which `auto` runs RENS beside HiGHS under a time limit: below, HiGHS's
+#: own heuristics find good plans early and its proof wants the second core quiet.
+RENS_MIN_COLUMNS = 20_000
+#: Columns up to which it does: beyond, the LP relaxation alone takes most of a limit of
+#: minutes (generate --preset 400k, 407,168 columns: no LP optimum in 300 s beside HiGHS),
+#: and a second LP only slows HiGHS's own root LP.
+RENS_MAX_COLUMNS = 250_000
 
 #: Share of the time limit `highs-search` keeps for its search when it cannot fork.
 SEARCH_SHARE = 0.25
@@ -387,6 +434,9 @@ def choose(mat: Matrices, data: ModelData, options: SolveOptions) -> tuple[str, 
     if not _no_search(layer, options):
         return "highs-search", ("capacitated facility location under a time limit: HiGHS "
                                 "and, beside it, a local search over the transport LP")
+    if options.time_limit is not None and RENS_MIN_COLUMNS <= mat.shape[1] <= RENS_MAX_COLUMNS:
+        return "highs-rens", (f"{mat.shape[1]:,} columns under a time limit: HiGHS, and RENS "
+                              "beside it offering plans from the LP relaxation")
     return "highs", "one HiGHS run on the strengthened model"
 
 
