@@ -411,8 +411,8 @@ RENS_WAIT = 1.0
 #: own heuristics find good plans early and its proof wants the second core quiet.
 RENS_MIN_COLUMNS = 20_000
 #: Columns up to which it does: beyond, the LP relaxation alone takes most of a limit of
-#: minutes (generate --preset 400k, 407,168 columns: no LP optimum in 300 s beside HiGHS),
-#: and a second LP only slows HiGHS's own root LP.
+#: minutes (generate --preset 400k, 407,168 columns: 250-300 s on one core, beside HiGHS
+#: or alone), leaving RENS no time, and a second LP competes with HiGHS's own root LP.
 RENS_MAX_COLUMNS = 250_000
 
 #: Share of the time limit `highs-search` keeps for its search when it cannot fork.
