@@ -3,10 +3,10 @@ valid, and what is reported is the better of the two runs, never a plan the mode
 
 import json
 import math
-import multiprocessing as mp
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,11 +18,11 @@ from siteopt.solver.facility import satisfies
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.pipeline import build
 from siteopt.solver.rens import (
-    Helper,
     RensNews,
+    RensRecord,
     neighbourhood,
     relaxation,
-    rens_worker,
+    rens_here,
     with_helper,
 )
 
@@ -71,24 +71,25 @@ def test_the_neighbourhood_fixes_what_the_lp_settles_and_nothing_else(generated)
     assert np.array_equal(sub.col_upper[cont], mat.col_upper[cont])
 
 
-def test_the_worker_sends_a_valid_bound_then_plans_of_the_model(generated):
-    """In this process (no fork): the LP optimum bounds the optimum from below, every plan
-    sent satisfies every row of the whole model at the objective it is sent with."""
+def test_rens_finds_a_valid_bound_then_plans_of_the_model(generated):
+    """In this process: the LP optimum bounds the optimum from below, every plan found
+    satisfies every row of the whole model at the objective it is reported with."""
     _folder, mat, _data, optimum = generated
-    ours, theirs = mp.Pipe(duplex=False)
-    rens_worker(mat, SolveOptions(time_limit=30), theirs)
-    news: list[RensNews] = []
-    while ours.poll():
-        news.append(ours.recv())
-    kinds = [n.kind for n in news]
+    record = rens_here(mat, SolveOptions(time_limit=30))
+    kinds = [n.kind for n in record.news]
     assert kinds[0] == "lp" and kinds[-1] == "end" and "plan" in kinds
-    assert news[0].value <= optimum.objective + 1e-6
-    assert news[0].free > 0
-    for n in news:
-        if n.kind == "plan":
-            assert satisfies(mat, n.x)
-            assert float(mat.cost @ n.x + mat.offset) == pytest.approx(n.value, rel=1e-9)
-            assert n.value >= optimum.objective - 1e-6 * abs(optimum.objective)
+    assert record.lp_bound == record.news[0].value <= optimum.objective + 1e-6
+    assert record.free > 0
+    assert record.best is not None and satisfies(mat, record.best.x)
+    assert float(mat.cost @ record.best.x + mat.offset) == pytest.approx(record.best.value,
+                                                                         rel=1e-9)
+    plans = [n.value for n in record.news if n.kind == "plan"]
+    assert plans == sorted(plans, reverse=True) and plans[-1] == record.best.value
+    assert record.best.value >= optimum.objective - 1e-6 * abs(optimum.objective)
+    # offered to HiGHS once, and only while it beats HiGHS's best
+    assert record.offer(record.best.value) is None
+    assert record.offer(math.inf) is record.best.x
+    assert record.offer(math.inf) is None
 
 
 def test_highs_takes_an_offered_plan(generated):
@@ -116,11 +117,12 @@ def _outcome(status: str, objective: float, bound: float, x: np.ndarray | None
                          solve_seconds=1.0)
 
 
-class _Finished(Helper):
-    """A helper that has finished with a given LP bound and plan (no process)."""
+class _Finished(RensRecord):
+    """A RENS run that has finished with a given LP bound and plan."""
 
     def __init__(self, lp_bound: float, best: RensNews | None) -> None:
-        self.lp_bound, self.best, self.news, self.free, self.offered = lp_bound, best, [], 0, 0
+        super().__init__()
+        self.lp_bound, self.best = lp_bound, best
 
 
 def test_the_better_plan_and_the_higher_bound_are_reported(generated):
@@ -156,6 +158,24 @@ def test_auto_runs_rens_beside_highs_only_on_large_models_under_a_limit(generate
     assert methods.choose(mat, data, SolveOptions(time_limit=60))[0] == "highs"
 
 
+def test_on_one_core_rens_runs_first_and_highs_starts_from_its_plan(generated, monkeypatch):
+    """Where no process can be forked (a Dask worker is a daemon process): RENS for half
+    the limit, then HiGHS with RENS's plan as its start; without a limit, one HiGHS run."""
+    _folder, mat, data, optimum = generated
+    monkeypatch.setattr(methods.mp, "current_process", lambda: SimpleNamespace(daemon=True))
+    report = methods.MethodReport(requested="highs-rens")
+    out = methods.run_highs_rens(mat, data, SolveOptions(time_limit=6.0), report)
+    assert [str(p["phase"]).split(":")[0] for p in report.phases] == ["rens", "highs"]
+    assert report.phases[0]["lp_bound"] <= optimum.objective + 1e-6
+    assert out.x is not None and satisfies(mat, out.x)
+    assert optimum.objective - 1e-6 <= out.objective
+    assert out.bound <= optimum.objective + 1e-6
+    report = methods.MethodReport(requested="highs-rens")
+    out = methods.run_highs_rens(mat, data, SolveOptions(), report)
+    assert out.status == "optimal" and [p["phase"] for p in report.phases] == ["highs"]
+    assert "no time limit" in report.reason
+
+
 def test_the_command_line_reports_the_helper_and_a_verified_plan(generated, tmp_path):
     """Through the real entry point, stopped by a time limit before HiGHS's proof: the
     helper's LP bound and plans are recorded, and the reported plan passes the checker."""
@@ -174,3 +194,4 @@ def test_the_command_line_reports_the_helper_and_a_verified_plan(generated, tmp_
     assert summary["bound"] <= optimum.objective + 1e-6 * abs(optimum.objective)
     assert summary["objective"] >= optimum.objective - 1e-6 * abs(optimum.objective)
     assert Path(out / "schedule.csv").exists()
+

@@ -26,7 +26,7 @@ from siteopt.solver.facility import FacilityLayer, detect, outcome_of, to_column
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.interrupt import cancel_on_signals
 from siteopt.solver.polish import relative_gap
-from siteopt.solver.rens import Helper, with_helper
+from siteopt.solver.rens import Helper, RensRecord, rens_here, with_helper
 
 
 @dataclass
@@ -300,11 +300,11 @@ def run_highs_rens(mat: Matrices, data: ModelData, options: SolveOptions,
     RENS sub-MIP around it, and each plan it finds is offered to HiGHS through its
     user-solution callback (HiGHS checks it and searches on from it). The reported bound is
     the larger of HiGHS's and the LP optimum, the plan the cheaper of the two runs'. In a
-    daemon process (a Dask worker), which cannot fork, one HiGHS run.
+    daemon process (a Dask worker), which cannot fork: RENS first for `RENS_SHARE` of the
+    time limit, then HiGHS offered its plan (without a limit, one HiGHS run).
     """
     if mp.current_process().daemon:
-        _explain(report, "inside a daemon process the helper cannot fork, so one HiGHS run")
-        return run_highs(mat, data, options, report)
+        return _rens_then_highs(mat, data, options, report)
     helper = Helper(mat, options)
     wait = 0.0  # for a last plan, where HiGHS ran out of time
     try:
@@ -315,17 +315,50 @@ def run_highs_rens(mat: Matrices, data: ModelData, options: SolveOptions,
             wait = RENS_WAIT
     finally:
         helper.finish(wait)
-    lp = next((n for n in helper.news if n.kind == "lp"), None)
-    end = helper.ended()
-    report.phase("rens beside HiGHS: LP relaxation, then the MILP over its fractional "
-                 "binaries", first.solve_seconds,
-                 lp_seconds=None if lp is None else round(lp.seconds, 3),
-                 lp_bound=_finite(helper.lp_bound), free_binaries=helper.free,
-                 plans=sum(n.kind == "plan" for n in helper.news), offered=helper.offered,
-                 objective=None if helper.best is None else _finite(helper.best.value),
-                 found_at=None if helper.best is None else round(helper.best.seconds, 3),
-                 status=None if end is None else end.status)
+    _report_rens(report, "rens beside HiGHS: LP relaxation, then the MILP over its "
+                 "fractional binaries", first.solve_seconds, helper)
     return with_helper(first, helper, mat)
+
+
+def _rens_then_highs(mat: Matrices, data: ModelData, options: SolveOptions,
+                     report: MethodReport) -> SolverOutcome:
+    """`highs-rens` on one core: RENS first, then HiGHS starting from RENS's plan."""
+    if options.time_limit is None:
+        _explain(report, "one core (no fork in a daemon process) and no time limit: one "
+                 "HiGHS run")
+        return run_highs(mat, data, options, report)
+    _explain(report, "one core (no fork in a daemon process): RENS first, then HiGHS from "
+             "its plan")
+    limit = float(options.time_limit)
+    start = time.perf_counter()
+    record = rens_here(mat, replace(options, time_limit=RENS_SHARE * limit))
+    spent = time.perf_counter() - start
+    _report_rens(report, "rens: LP relaxation, then the MILP over its fractional binaries",
+                 spent, record)
+    end = record.ended()
+    if end is not None and end.interrupted_by is not None:  # stopped: no HiGHS run after
+        stopped = SolverOutcome(status="interrupted", model_status="interrupted during RENS",
+                                x=None, objective=math.inf, bound=-math.inf, gap=math.inf,
+                                solve_seconds=spent, interrupted_by=end.interrupted_by)
+        return with_helper(stopped, record, mat)
+    began = time.perf_counter()
+    # handed over through the user-solution callback, as on two cores
+    rest = solve_matrices(mat, replace(options, time_limit=max(limit - spent, 1.0)),
+                          offer=record.offer)
+    report.phase("highs", time.perf_counter() - began, rest)
+    return with_helper(replace(rest, solve_seconds=rest.solve_seconds + spent), record, mat)
+
+
+def _report_rens(report: MethodReport, name: str, seconds: float, record: RensRecord
+                 ) -> None:
+    lp = next((n for n in record.news if n.kind == "lp"), None)
+    end = record.ended()
+    report.phase(name, seconds, lp_seconds=None if lp is None else round(lp.seconds, 3),
+                 lp_bound=_finite(record.lp_bound), free_binaries=record.free,
+                 plans=sum(n.kind == "plan" for n in record.news), offered=record.offered,
+                 objective=None if record.best is None else _finite(record.best.value),
+                 found_at=None if record.best is None else round(record.best.seconds, 3),
+                 status=None if end is None else end.status)
 
 
 def _no_search(layer: FacilityLayer | str, options: SolveOptions) -> str:
@@ -407,6 +440,8 @@ METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search,
 
 #: Seconds `highs-rens` waits for RENS's last plan after HiGHS stops at its limit.
 RENS_WAIT = 1.0
+#: Share of the time limit `highs-rens` gives RENS when it cannot fork (HiGHS gets the rest).
+RENS_SHARE = 0.5
 #: Columns from which `auto` runs RENS beside HiGHS under a time limit: below, HiGHS's
 #: own heuristics find good plans early and its proof wants the second core quiet.
 RENS_MIN_COLUMNS = 20_000
