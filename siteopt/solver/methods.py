@@ -322,13 +322,13 @@ def run_highs_rens(mat: Matrices, data: ModelData, options: SolveOptions,
 
 def _rens_then_highs(mat: Matrices, data: ModelData, options: SolveOptions,
                      report: MethodReport) -> SolverOutcome:
-    """`highs-rens` on one core: RENS first, then HiGHS starting from RENS's plan."""
+    """`highs-rens` on one core: RENS first, then HiGHS offered RENS's plan."""
     if options.time_limit is None:
         _explain(report, "one core (no fork in a daemon process) and no time limit: one "
                  "HiGHS run")
         return run_highs(mat, data, options, report)
-    _explain(report, "one core (no fork in a daemon process): RENS first, then HiGHS from "
-             "its plan")
+    _explain(report, "one core (no fork in a daemon process): RENS first, then HiGHS "
+             "offered its plan")
     limit = float(options.time_limit)
     start = time.perf_counter()
     record = rens_here(mat, replace(options, time_limit=RENS_SHARE * limit))
@@ -346,6 +346,7 @@ def _rens_then_highs(mat: Matrices, data: ModelData, options: SolveOptions,
     rest = solve_matrices(mat, replace(options, time_limit=max(limit - spent, 1.0)),
                           offer=record.offer)
     report.phase("highs", time.perf_counter() - began, rest)
+    report.phases[-2]["offered"] = record.offered  # the RENS phase: now HiGHS has run
     return with_helper(replace(rest, solve_seconds=rest.solve_seconds + spent), record, mat)
 
 
