@@ -82,3 +82,13 @@ def sigterm_raises() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def as_helper_process() -> None:
+    """Signal dispositions of a forked helper process (a search beside HiGHS).
+
+    SIGTERM, its parent's way to stop it, ends it at once; Ctrl-C, which the terminal sends
+    to the whole process group, is the parent's to handle, so the helper ignores it.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -24,7 +24,7 @@ from siteopt.solver.benders import solve_benders
 from siteopt.solver.capacitated import CapacitatedPlan, capacitated_plan
 from siteopt.solver.facility import FacilityLayer, detect, outcome_of, to_columns
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
-from siteopt.solver.interrupt import cancel_on_signals
+from siteopt.solver.interrupt import as_helper_process, cancel_on_signals
 from siteopt.solver.polish import relative_gap
 from siteopt.solver.rens import Helper, RensRecord, rens_here, with_helper
 
@@ -375,11 +375,9 @@ def _search_worker(layer: FacilityLayer, seconds: float, conn: Connection) -> No
     """The search beside HiGHS (a forked process): wait, run it, send the plan back, exit.
 
     It waits `SEARCH_DELAY` of the limit first, so that a proof HiGHS finds by then is not
-    slowed by a second busy core; the parent stops it (SIGTERM, default action here, and
-    Ctrl-C is the parent's to handle).
+    slowed by a second busy core; the parent stops it (`as_helper_process`).
     """
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    as_helper_process()
     time.sleep(SEARCH_DELAY * seconds)
     conn.send(capacitated_plan(layer, (1 - SEARCH_DELAY) * seconds))
     conn.close()

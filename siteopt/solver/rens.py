@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import numpy as np
 
 from siteopt.model.compile import Matrices
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
+from siteopt.solver.interrupt import as_helper_process
 from siteopt.solver.polish import relative_gap
 
 #: An LP value this close to 0 or 1 counts as integral (the binary is fixed in RENS).
@@ -100,11 +100,10 @@ def rens(mat: Matrices, options: SolveOptions, send: Callable[[RensNews], None])
 def rens_worker(mat: Matrices, options: SolveOptions, conn: Connection) -> None:
     """The RENS process: `rens`, sending what it finds to the parent.
 
-    It stops by itself at `options.time_limit`; the parent stops it earlier (SIGTERM,
-    default action here; Ctrl-C is the parent's to handle).
+    It stops by itself at `options.time_limit`; the parent stops it earlier
+    (`as_helper_process`).
     """
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    as_helper_process()
     rens(mat, options, conn.send)
 
 
