@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ import pytest
 import siteopt
 from siteopt.cli.main import main
 from siteopt.data.overrides import apply_overrides
-from siteopt.decide.value import value_of_inputs
+from siteopt.decide.value import Point, _floor, value_of_inputs
 from tests.conftest import TINY
 
 
@@ -290,3 +291,29 @@ def test_a_re_solve_whose_deadline_has_passed_does_not_start(tmp_path):
     assert late.result is None and late.error == NOT_STARTED
     timely = warm_resolve(inst, {key: 5}, SolveOptions(), {}, deadline=4.0e9)  # 2096: far ahead
     assert timely.result is not None and timely.result.objective == pytest.approx(100.0)
+
+
+def test_a_re_solve_is_floored_by_the_bounds_of_the_steps_that_relax_it(tmp_path):
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    rep = value_of_inputs(inst, headroom_deltas=(-5, 2, 3, 5), latency_step=None)
+    h = rep.headroom.set_index("delta_mw")
+    solved = h[h["method"] == "re-solve"]
+    assert set(solved["proof"]) <= {"solver", "looser step"} and len(solved)
+    # every re-solve's bound is a valid lower bound of its own optimum
+    assert (solved["bound"] <= solved["objective"] * (1 + 1e-9)).all()
+    base = SimpleNamespace(result=SimpleNamespace(bound=149.0))
+
+    def point(delta: float, bound: float | None) -> Point:
+        return Point(kind="headroom", ids={"zone": "Z", "year": 2030}, delta=delta,
+                     overrides={}, restriction=delta < 0, base_slack=0.0, bound=bound)
+
+    curve = [point(-10, None), point(-5, None), point(2, None), point(5, 99.0),
+             point(10, 90.0)]
+    other = Point(kind="headroom", ids={"zone": "Z", "year": 2031}, delta=20, overrides={},
+                  restriction=False, base_slack=0.0, bound=1e6)
+    points = [*curve, other]
+    # a relaxation: only larger steps of its own curve bound it (the best of them)
+    assert _floor(curve[2], points, base) == 99.0
+    assert _floor(curve[4], points, base) is None  # nothing relaxes the largest step
+    # a restriction: the base plan's bound too
+    assert _floor(curve[1], points, base) == 149.0

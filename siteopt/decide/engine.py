@@ -159,13 +159,17 @@ NOT_STARTED = "not started: the run's time was spent"
 
 
 def warm_resolve(instance: Instance, overrides: dict[str, object], options: SolveOptions,
-                 start: dict[str, float], deadline: float | None = None) -> Resolved:
+                 start: dict[str, float], deadline: float | None = None,
+                 floor: float | None = None) -> Resolved:
     """Solve `instance` with `overrides`, starting HiGHS from `start` if it is feasible there.
 
     Top-level so that it pickles for Dask. An override the instance rejects (e.g. a negative
     headroom) is reported as an error of this point, not raised. `deadline` (seconds since
     the epoch, `time.time()`) caps the solve at the time left when it starts, on whichever
     worker that is; with less than a second left it does not start (`NOT_STARTED`).
+    `floor`, a lower bound on the overridden instance's optimum proven elsewhere (a
+    relaxation of it solved before), is HiGHS's `solve_matrices(floor=...)`: a plan within
+    the gap of it needs no proof of its own.
     """
     t = time.perf_counter()
     if deadline is not None:
@@ -185,7 +189,7 @@ def warm_resolve(instance: Instance, overrides: dict[str, object], options: Solv
         names = column_names(mat)
         x0 = start_vector(mat, names, start)
         flag["warm"] = is_feasible(mat, x0)
-        out = solve_matrices(mat, opts, start=x0 if flag["warm"] else None)
+        out = solve_matrices(mat, opts, start=x0 if flag["warm"] else None, floor=floor)
         if out.x is not None:
             plan.update(plan_values(mat, names, out.x))
         return out

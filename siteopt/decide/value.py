@@ -53,7 +53,7 @@ from siteopt.decide.engine import (
 from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model.data import ModelData, build_data
-from siteopt.solver.highs import SolveOptions, solve_matrices, to_highs
+from siteopt.solver.highs import KNOWN_BOUND, SolveOptions, solve_matrices, to_highs
 from siteopt.solver.interrupt import Interrupted, signal_name
 from siteopt.verify.checker import check_plan
 
@@ -104,6 +104,11 @@ class Point:
     warm_started: bool = False
     method: str = ""
     gap: float | None = None
+    #: a proven lower bound on this point's optimum (USD M), where one is known
+    bound: float | None = None
+    #: what proved a re-solve's plan: "solver" (HiGHS's own bound) or "looser step" (the
+    #: bound of a computed step that relaxes this one, `_floor`)
+    proof: str = ""
     seconds: float = 0.0
     changes: list[str] = field(default_factory=list)
     error: str | None = None
@@ -406,6 +411,7 @@ def _same_as_base(base: BasePlan, p: Point, method: str) -> None:
     p.status = "optimal"
     p.method = method
     p.gap = base.result.gap
+    p.bound = base.result.bound
 
 
 def _record(base: BasePlan, p: Point, r: Resolved) -> None:
@@ -424,6 +430,9 @@ def _record(base: BasePlan, p: Point, r: Resolved) -> None:
     p.status = res.status
     p.verified = res.verified if res.has_plan else None
     p.gap = res.gap
+    p.bound = res.bound
+    if res.has_plan:
+        p.proof = "looser step" if res.solver_status.endswith(KNOWN_BOUND) else "solver"
     if res.has_plan:
         p.objective = res.objective
         p.changes = plan_changes(base.result, res)
@@ -579,7 +588,8 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                 if listener:
                     listener(f"round of {len(todo)} re-solves", counter["done"], total)
                 pool.map(warm_resolve, [(p.key, (p.overrides, options,
-                                                 _start_for(p, points, starts), deadline))
+                                                 _start_for(p, points, starts), deadline,
+                                                 _floor(p, points, base)))
                                         for p in todo], told)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as `Interrupted`: keep what is done
         stopped = signal_name(getattr(exc, "signum", signal.SIGINT)) or "SIGINT"
@@ -640,6 +650,21 @@ def _start_for(p: Point, points: list[Point], base_start: dict[str, float]
     return max(below, key=lambda q: q.delta).plan
 
 
+def _floor(p: Point, points: list[Point], base: BasePlan) -> float | None:
+    """A lower bound on `p`'s optimum from the steps already computed, if any is known.
+
+    The optimum is non-increasing along a curve, so the proven bound of any step that
+    relaxes `p` (a larger step of the same curve, or the base plan for a restriction) bounds
+    `p`'s optimum from below. A re-solve that finds a plan within its gap of that bound is
+    proven without a search of its own: the flat parts of a step curve cost one good plan.
+    """
+    bounds = [q.bound for q in points if q.kind == p.kind and q.ids == p.ids
+              and q.delta > p.delta and q.bound is not None and math.isfinite(q.bound)]
+    if p.delta < 0 and base.result.bound is not None:
+        bounds.append(base.result.bound)
+    return max(bounds, default=None)
+
+
 def _ids_text(ids: dict[str, object]) -> str:
     return " ".join(str(v) for k, v in ids.items() if k != "budget_row" and not _empty(v))
 
@@ -670,12 +695,13 @@ def _frames(base: BasePlan, points: list[Point]) -> dict[str, pd.DataFrame]:
                          "objective": obj, "delta_objective": d_obj,
                          "value_per_unit": per, per_name: per, "status": p.status,
                          "verified": p.verified, "warm_started": p.warm_started,
-                         "method": p.method, "gap": p.gap, "seconds": p.seconds,
+                         "method": p.method, "gap": p.gap, "bound": p.bound,
+                         "proof": p.proof, "seconds": p.seconds,
                          "override": "; ".join(f"{k}={v:g}" for k, v in p.overrides.items()),
                          "changes": " | ".join(p.changes), "error": p.error})
         cols = [*ids, "delta", delta_name, "base_slack", "objective", "delta_objective",
                 "value_per_unit", per_name, "status", "verified", "warm_started", "method",
-                "gap", "seconds", "override", "changes", "error"]
+                "gap", "bound", "proof", "seconds", "override", "changes", "error"]
         frame = pd.DataFrame(rows, columns=list(dict.fromkeys(cols)))
         frame["verified"] = frame["verified"].astype(object)
         out[kind] = frame

@@ -237,6 +237,17 @@ _STATUS = {
 
 #: Asked by HiGHS during its search for a plan to try (None: nothing new); gets HiGHS's
 #: current best objective (inf while it has none).
+def relative_gap(objective: float, bound: float) -> float:
+    """HiGHS's relative gap: (objective - bound) / |objective| (0 when both are 0)."""
+    if not (np.isfinite(objective) and np.isfinite(bound)):
+        return float("inf")
+    diff = max(0.0, objective - bound)
+    return 0.0 if diff == 0.0 else diff / max(abs(objective), 1e-10)
+
+
+#: Ends HiGHS's status when a plan within the gap of `solve_matrices(floor=...)` stopped it.
+KNOWN_BOUND = "(a plan within the gap of the known bound)"
+
 OfferFn = Callable[[float], "np.ndarray | None"]
 #: Told each plan HiGHS finds that improves on its best: objective and value per column.
 PlanFn = Callable[[float, np.ndarray], None]
@@ -245,7 +256,8 @@ PlanFn = Callable[[float, np.ndarray], None]
 def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn | None = None,
                    highs: highspy.Highs | None = None,
                    start: np.ndarray | None = None, offer: OfferFn | None = None,
-                   on_plan: PlanFn | None = None) -> SolverOutcome:
+                   on_plan: PlanFn | None = None, floor: float | None = None
+                   ) -> SolverOutcome:
     """Solve the compiled model with HiGHS; SIGINT or SIGTERM stops it with the best plan.
 
     `highs`, if given, already holds `mat` (e.g. a persistent object updated in place) and
@@ -253,6 +265,11 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
     per column, is handed to HiGHS as a starting plan. `offer` is asked for plans during
     the search (HiGHS's user-solution callback: HiGHS checks each and keeps it if it is
     feasible and better); `on_plan` hears of each improving plan.
+
+    `floor` is a lower bound on this model's optimum proven elsewhere (e.g. the bound of a
+    relaxation of it solved before). The reported bound is the larger of HiGHS's and
+    `floor`, and the solve stops as soon as a plan is within the gap of `floor`: that plan
+    is then proven (status "optimal") without HiGHS's own proof.
     """
     passed = time.perf_counter()
     h = highs if highs is not None else to_highs(mat, options)
@@ -274,9 +291,15 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
                 show(out.running_time, out.mip_primal_bound, out.mip_dual_bound, out.mip_gap,
                      int(out.mip_node_count))
 
+    reached = [False]  # a plan within the gap of `floor` was found: stop
+
     def on_improve(event: object) -> None:
         out = event.data_out  # type: ignore[attr-defined]
         incumbents.append((float(out.running_time), float(out.objective_function_value)))
+        if floor is not None and relative_gap(float(out.objective_function_value),
+                                              floor) <= target_gap:
+            reached[0] = True
+            h.cancelSolve()
         if on_plan is not None:
             on_plan(float(out.objective_function_value),
                     np.array(out.mip_solution, dtype=float))
@@ -286,6 +309,7 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
         if plan is not None:
             event.data_in.setSolution(np.asarray(plan, dtype=float))  # type: ignore[attr-defined]
 
+    target_gap = options.gap if options.gap is not None else 1e-4
     h.cbMipInterrupt += on_interrupt
     h.cbMipImprovingSolution += on_improve
     if offer is not None:
@@ -322,6 +346,11 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
         gap = 0.0 if status == "optimal" else INF
     if status == "optimal" and not has_x and mat.shape[1] == 0:
         objective, bound, gap, x = mat.offset, mat.offset, 0.0, np.zeros(0)
+    if floor is not None and is_mip and floor > bound:
+        bound = floor
+        gap = relative_gap(objective, bound) if has_x else INF
+        if reached[0] and not received and status == "interrupted" and gap <= target_gap:
+            status, name = "optimal", f"{name} {KNOWN_BOUND}"
     return SolverOutcome(status=status, model_status=name, x=x, objective=objective,
                          bound=bound, gap=gap, solve_seconds=seconds,
                          nodes=int(info.mip_node_count) if is_mip else 0,

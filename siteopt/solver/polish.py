@@ -12,15 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 from siteopt.model.compile import Matrices
-from siteopt.solver.highs import SolveOptions, SolverOutcome, new_highs, run_here, set_threads
+from siteopt.solver.highs import (
+    SolveOptions,
+    SolverOutcome,
+    new_highs,
+    relative_gap,
+    run_here,
+    set_threads,
+)
 
-
-def relative_gap(objective: float, bound: float) -> float:
-    """HiGHS's relative gap: (objective - bound) / |objective| (0 when both are 0)."""
-    if not (np.isfinite(objective) and np.isfinite(bound)):
-        return float("inf")
-    diff = max(0.0, objective - bound)
-    return 0.0 if diff == 0.0 else diff / max(abs(objective), 1e-10)
+__all__ = ["polish", "relative_gap"]
 
 
 def polish(mat: Matrices, outcome: SolverOutcome, options: SolveOptions

@@ -1,0 +1,55 @@
+"""`solve_matrices(floor=...)`: a lower bound proven elsewhere ends the search at a plan
+within the gap of it, and is reported as the bound; a floor below the optimum changes no
+answer."""
+
+import pytest
+
+import siteopt
+from siteopt.model.compile import compile_model
+from siteopt.solver.highs import KNOWN_BOUND, SolveOptions, solve_matrices
+from siteopt.solver.pipeline import build
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A generated instance HiGHS needs some nodes for, its compiled model and optimum."""
+    folder = tmp_path_factory.mktemp("floor") / "g"
+    siteopt.generate_instance(siteopt.GeneratorSpec(sites=8, regions=20, years=4, seed=2),
+                              folder)
+    _data, model = build(siteopt.load_instance(folder))
+    mat = compile_model(model)
+    optimum = solve_matrices(mat, SolveOptions(gap=0.0))
+    assert optimum.status == "optimal" and optimum.nodes > 0
+    return mat, optimum
+
+
+def test_a_plan_at_the_floor_is_proven_without_a_search(generated):
+    mat, optimum = generated
+    out = solve_matrices(mat, SolveOptions(gap=1e-4), start=optimum.x, floor=optimum.bound)
+    assert out.status == "optimal" and out.model_status.endswith(KNOWN_BOUND)
+    assert out.nodes == 0  # the start is within the gap of the floor: no branching
+    assert out.objective == pytest.approx(optimum.objective, rel=1e-9)
+    assert out.bound == pytest.approx(optimum.bound, rel=1e-12)
+    assert out.gap <= 1e-4
+
+
+def test_a_floor_below_the_optimum_leaves_the_proof_to_highs(generated):
+    mat, optimum = generated
+    floor = optimum.bound * 0.99  # 1 % below: no plan is within the 1e-4 gap of it
+    out = solve_matrices(mat, SolveOptions(gap=1e-4), floor=floor)
+    assert out.status == "optimal" and not out.model_status.endswith(KNOWN_BOUND)
+    assert out.objective == pytest.approx(optimum.objective, rel=1e-4)
+    assert out.bound >= floor and out.gap <= 1e-4
+
+
+def test_the_floor_is_the_bound_when_highs_stops_below_it(generated):
+    mat, optimum = generated
+    # a node limit of 0 stops HiGHS at its root, below the optimum; the floor (a bound
+    # proven elsewhere) is then the better bound, and the gap is measured against it
+    opts = SolveOptions(gap=0.0, highs_options=(("mip_max_nodes", 0),))
+    alone = solve_matrices(mat, opts)
+    assert alone.status != "optimal" and alone.bound < optimum.bound
+    out = solve_matrices(mat, opts, floor=optimum.bound)
+    assert out.bound == pytest.approx(optimum.bound, rel=1e-12)
+    if out.x is not None:
+        assert out.gap == pytest.approx((out.objective - optimum.bound) / out.objective)
