@@ -445,3 +445,35 @@ def test_scenario_groups_pair_the_scenarios_whose_commitments_differ_most():
     assert scenario_groups(ws, lows, 2) == [[0, 2], [1, 3]]
     assert scenario_groups(ws, lows, 3) == [[0, 1, 2], [3]]  # 1 and 3 tie at 3: the dearer
     assert scenario_groups(ws, lows, 1) == [[0], [1], [2], [3]]
+
+
+def test_each_recourse_solve_is_floored_by_its_scenarios_wait_and_see_bound():
+    """Fixing commitments only restricts a scenario, so its wait-and-see bound bounds its
+    recourse cost from below: `_evaluate` hands it to the solve (`solve_matrices(floor=)`),
+    and the answers are those of the solves without it."""
+    from siteopt.stochastic.decompose import _evaluate
+    from siteopt.stochastic.pool import ScenarioPool
+
+    inst = load_instance(HEDGE)
+    scen = sset(2030, ("a", 0.3, {}), ("b", 0.45, {"demand.scale": 0.4}),
+                ("c", 0.25, {"demand.scale": 0.1}))
+    probs = list(scen.probabilities)
+    with ScenarioPool(scenario_instances(inst, scen)) as pool:
+        ws = [solve_one(i, 2030, EXACT) for i in scenario_instances(inst, scen)]
+        lows = [w.bound for w in ws]
+        seen: list[tuple] = []
+
+        class Recording:
+            def run(self, fn, tasks):
+                seen.extend(tasks)
+                return pool.run(fn, tasks)
+
+        floored, complete = _evaluate(Recording(), frozenset(), 2030, EXACT, lows, probs,
+                                      scen, None, lambda done: None)
+        plain, _ = _evaluate(pool, frozenset(), 2030, EXACT, [-math.inf] * 3, probs, scen,
+                             None, lambda done: None)
+    assert complete and sorted(i for i, _args in seen) == [0, 1, 2]
+    assert all(args[-1] == lows[i] for i, args in seen)  # each scenario's own bound
+    for low, a, b in zip(lows, floored, plain, strict=True):
+        assert a.objective == pytest.approx(b.objective, rel=1e-6)
+        assert a.bound >= low - 1e-9

@@ -68,21 +68,24 @@ def solve_blocks(instances: Sequence[Instance], probabilities: Sequence[float],
                  decision_year: int, risk: Risk | None = None,
                  options: SolveOptions | None = None, fixed: FirstStage | None = None,
                  checks: bool = True, penalty: dict[tuple, float] | None = None,
-                 only: set[tuple] | None = None) -> BlockSolve:
+                 only: set[tuple] | None = None, floor: float | None = None) -> BlockSolve:
     """Solve the extensive form over `instances` (with `fixed` commitments, if given).
 
     `penalty` and `only` make it a Lagrangian subproblem (`create_extensive`): `bound` is
-    then HiGHS's bound of cost + penalty, `objective` still the plain cost.
+    then HiGHS's bound of cost + penalty, `objective` still the plain cost. `floor` is a
+    lower bound of the objective proven elsewhere (`solve_matrices(floor=...)`: a plan
+    within the gap of it ends the search).
     """
     with PauseGC():
         return _solve_blocks(list(instances), list(probabilities), decision_year,
                              risk or Risk(), options or SolveOptions(), fixed, checks,
-                             penalty or {}, only)
+                             penalty or {}, only, floor)
 
 
 def _solve_blocks(instances: list[Instance], probabilities: list[float], decision_year: int,
                   risk: Risk, options: SolveOptions, fixed: FirstStage | None, checks: bool,
-                  penalty: dict[tuple, float], only: set[tuple] | None) -> BlockSolve:
+                  penalty: dict[tuple, float], only: set[tuple] | None,
+                  floor: float | None = None) -> BlockSolve:
     started = time.perf_counter()
     if options.gap is None:
         options = replace(options, gap=instances[0].meta.solver.gap)
@@ -103,7 +106,7 @@ def _solve_blocks(instances: list[Instance], probabilities: list[float], decisio
     rows, cols, nnz = mat.shape
     size = {"rows": rows, "columns": cols, "nonzeros": nnz,
             "integer_columns": int(mat.integrality.sum())}
-    outcome = solve_matrices(mat, options)
+    outcome = solve_matrices(mat, options, floor=floor)
     if outcome.x is None:
         return BlockSolve(outcome.status if outcome.status in ("infeasible", "interrupted")
                           else "no_plan", None, _finite(outcome.bound), None, size=size,

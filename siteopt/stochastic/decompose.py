@@ -299,7 +299,10 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
     """
     result, probs, n = state.result, state.probs, len(groups)
     masses = [sum(probs[i] for i in group) for group in groups]
-    tasks = [(group, ([probs[i] / mass for i in group], state.d, quiet(state.options)))
+    # a group's two-stage optimum is at least the weighted wait-and-see bounds of its members
+    tasks = [(group, ([probs[i] / mass for i in group], state.d, quiet(state.options),
+                      _weighted([state.lows[i] for i in group],
+                                [probs[i] / mass for i in group])))
              for group, mass in zip(groups, masses, strict=True)]
     bounds: list[float | None] = [None] * n
     hedged: dict[FirstStage, float] = defaultdict(float)
@@ -330,6 +333,13 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
                             f"{max(map(len, groups))} scenarios")
         state.record(state.tried)
     return dict(hedged)
+
+
+def _weighted(lows: list[float], weights: list[float]) -> float | None:
+    """The weighted sum of lower bounds, or None if one of them is not finite."""
+    if not all(math.isfinite(x) for x in lows):
+        return None
+    return float(sum(w * x for w, x in zip(weights, lows, strict=True)))
 
 
 def _candidates(result: StochasticResult, ws: list[BlockSolve], probs: list[float],
@@ -394,7 +404,10 @@ def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
     solves: list[BlockSolve | None] = [None] * n
     partial = list(lows)
     order = sorted(range(n), key=lambda i: -lows[i])
-    tasks = [(i, (d, quiet(options), fs)) for i in order]
+    # the wait-and-see bound bounds the recourse too: where the commitments are the ones the
+    # scenario would choose anyway, a plan within the gap of it ends that solve at once
+    tasks = [(i, (d, quiet(options), fs, lows[i] if math.isfinite(lows[i]) else None))
+             for i in order]
     for done, (pos, value) in enumerate(pool.run(solve_one, tasks), start=1):
         i = order[pos]
         solves[i] = value  # type: ignore[assignment]

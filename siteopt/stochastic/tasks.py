@@ -47,15 +47,23 @@ class StochasticOptions:
 
 
 def solve_one(inst: Instance, decision_year: int, options: SolveOptions,
-              fixed: FirstStage | None = None) -> BlockSolve:
-    """One scenario alone: its wait-and-see plan, or its recourse to fixed commitments."""
-    return solve_blocks([inst], [1.0], decision_year, Risk(), options, fixed)
+              fixed: FirstStage | None = None, floor: float | None = None) -> BlockSolve:
+    """One scenario alone: its wait-and-see plan, or its recourse to fixed commitments.
+
+    `floor`: a proven lower bound of its cost (e.g. its wait-and-see bound for a recourse),
+    see `solve_blocks`.
+    """
+    return solve_blocks([inst], [1.0], decision_year, Risk(), options, fixed, floor=floor)
 
 
 def solve_group(insts: list[Instance], probabilities: list[float], decision_year: int,
-                options: SolveOptions) -> BlockSolve:
-    """The extensive form of a group of scenarios (conditional probabilities), expectation."""
-    return solve_blocks(insts, probabilities, decision_year, Risk(), options)
+                options: SolveOptions, floor: float | None = None) -> BlockSolve:
+    """The extensive form of a group of scenarios (conditional probabilities), expectation.
+
+    `floor`: a proven lower bound of its expected cost (e.g. the probability-weighted
+    wait-and-see bounds of its scenarios), see `solve_blocks`.
+    """
+    return solve_blocks(insts, probabilities, decision_year, Risk(), options, floor=floor)
 
 
 def solve_priced(inst: Instance, decision_year: int, options: SolveOptions,
