@@ -235,8 +235,6 @@ _STATUS = {
 }
 
 
-#: Asked by HiGHS during its search for a plan to try (None: nothing new); gets HiGHS's
-#: current best objective (inf while it has none).
 def relative_gap(objective: float, bound: float) -> float:
     """HiGHS's relative gap: (objective - bound) / |objective| (0 when both are 0)."""
     if not (np.isfinite(objective) and np.isfinite(bound)):
@@ -248,6 +246,8 @@ def relative_gap(objective: float, bound: float) -> float:
 #: Ends HiGHS's status when a plan within the gap of `solve_matrices(floor=...)` stopped it.
 KNOWN_BOUND = "(a plan within the gap of the known bound)"
 
+#: Asked by HiGHS during its search for a plan to try (None: nothing new); gets HiGHS's
+#: current best objective (inf while it has none).
 OfferFn = Callable[[float], "np.ndarray | None"]
 #: Told each plan HiGHS finds that improves on its best: objective and value per column.
 PlanFn = Callable[[float, np.ndarray], None]
@@ -346,9 +346,10 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
         gap = 0.0 if status == "optimal" else INF
     if status == "optimal" and not has_x and mat.shape[1] == 0:
         objective, bound, gap, x = mat.offset, mat.offset, 0.0, np.zeros(0)
-    if floor is not None and is_mip and floor > bound:
-        bound = floor
-        gap = relative_gap(objective, bound) if has_x else INF
+    if floor is not None and is_mip:
+        if floor > bound:
+            bound = floor
+            gap = relative_gap(objective, bound) if has_x else INF
         if reached[0] and not received and status == "interrupted" and gap <= target_gap:
             status, name = "optimal", f"{name} {KNOWN_BOUND}"
     return SolverOutcome(status=status, model_status=name, x=x, objective=objective,
