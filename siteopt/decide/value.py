@@ -433,7 +433,6 @@ def _record(base: BasePlan, p: Point, r: Resolved) -> None:
     p.bound = res.bound
     if res.has_plan:
         p.proof = "looser step" if res.solver_status.endswith(KNOWN_BOUND) else "solver"
-    if res.has_plan:
         p.objective = res.objective
         p.changes = plan_changes(base.result, res)
     elif res.status == "infeasible":
