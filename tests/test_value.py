@@ -317,3 +317,15 @@ def test_a_re_solve_is_floored_by_the_bounds_of_the_steps_that_relax_it(tmp_path
     assert _floor(curve[4], points, base) is None  # nothing relaxes the largest step
     # a restriction: the base plan's bound too
     assert _floor(curve[1], points, base) == 149.0
+
+
+def test_the_printout_says_when_a_looser_steps_bound_proved_a_re_solve():
+    from siteopt.decide.value import _point_line
+
+    row = {"delta": 20.0, "objective": 90.0, "delta_objective": -10.0, "value_per_unit": 0.5,
+           "status": "optimal", "gap": 0.0, "method": "re-solve", "changes": "",
+           "proof": "looser step"}
+    line = _point_line(row, "Z 2030", "MW", 0.01)
+    assert line == ("Z 2030: +20 MW saves USD 10.0 M (0.500 M/MW) "
+                    "[re-solve, proven by a looser step's bound]")
+    assert _point_line({**row, "proof": "solver"}, "Z 2030", "MW", 0.01).endswith("[re-solve]")

@@ -248,6 +248,8 @@ def _point_line(r: dict, label: str, unit: str, res: float) -> str:
         return (f"{label}: {step} {bound} [{r['status']}, gap {gap}: a bound, not a value]")
     exact = {"re-solve": "re-solve", "base plan feasible": "base plan still feasible",
              "implied": "implied", "between": "between computed steps"}[r["method"]]
+    if r.get("proof") == "looser step":
+        exact = "re-solve, proven by a looser step's bound"
     if abs(d) <= res:
         text = f"{label}: {step}: no change [{exact}]"
     else:
