@@ -329,3 +329,39 @@ def test_the_printout_says_when_a_looser_steps_bound_proved_a_re_solve():
     assert line == ("Z 2030: +20 MW saves USD 10.0 M (0.500 M/MW) "
                     "[re-solve, proven by a looser step's bound]")
     assert _point_line({**row, "proof": "solver"}, "Z 2030", "MW", 0.01).endswith("[re-solve]")
+
+
+def test_a_re_solve_starts_from_the_nearest_looser_steps_plan():
+    from siteopt.decide.value import _looser_plan
+
+    def point(delta: float, plan: dict[str, float], status: str = "optimal") -> Point:
+        return Point(kind="headroom", ids={"zone": "Z", "year": 2030}, delta=delta,
+                     overrides={}, restriction=delta < 0, base_slack=0.0, status=status,
+                     plan=plan)
+
+    curve = [point(10, {}, "pending"), point(20, {}, "pending"), point(50, {"x": 1.0}),
+             point(100, {"x": 2.0}), point(-10, {"y": 1.0})]
+    assert _looser_plan(curve[0], curve) == {"x": 1.0}  # +50's, not +100's
+    assert _looser_plan(curve[3], curve) is None  # nothing relaxes the largest step
+    assert _looser_plan(curve[4], curve) == {"x": 1.0}
+    curve[2].status = "time_limit"  # not an optimum: its plan may be dearer than +20's
+    assert _looser_plan(curve[1], curve) == {"x": 2.0}
+
+
+def test_warm_resolve_prefers_a_looser_plan_that_fits(tmp_path):
+    from siteopt.decide.engine import warm_resolve
+
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    big = warm_resolve(inst, {"headroom[zone=Z,year=2030].headroom_mw.add": 10.0},
+                       siteopt.SolveOptions(), {})
+    assert big.result.objective == pytest.approx(100.0)  # A fits with 22 MW
+    # +3 MW (15 facility MW): A's plan from +10 fits and is optimal; B's start is dearer
+    small = warm_resolve(inst, {"headroom[zone=Z,year=2030].headroom_mw.add": 3.0},
+                         siteopt.SolveOptions(), {}, floor=big.result.bound,
+                         looser=big.plan)
+    assert small.warm_started and small.result.objective == pytest.approx(100.0)
+    assert small.result.verified
+    # +2 MW: A's plan does not fit (14 < 15); the search runs from scratch and finds B
+    tight = warm_resolve(inst, {"headroom[zone=Z,year=2030].headroom_mw.add": 2.0},
+                         siteopt.SolveOptions(), {}, looser=big.plan)
+    assert not tight.warm_started and tight.result.objective == pytest.approx(150.0)

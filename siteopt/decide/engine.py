@@ -160,7 +160,8 @@ NOT_STARTED = "not started: the run's time was spent"
 
 def warm_resolve(instance: Instance, overrides: dict[str, object], options: SolveOptions,
                  start: dict[str, float], deadline: float | None = None,
-                 floor: float | None = None) -> Resolved:
+                 floor: float | None = None, looser: dict[str, float] | None = None
+                 ) -> Resolved:
     """Solve `instance` with `overrides`, starting HiGHS from `start` if it is feasible there.
 
     Top-level so that it pickles for Dask. An override the instance rejects (e.g. a negative
@@ -169,7 +170,10 @@ def warm_resolve(instance: Instance, overrides: dict[str, object], options: Solv
     worker that is; with less than a second left it does not start (`NOT_STARTED`).
     `floor`, a lower bound on the overridden instance's optimum proven elsewhere (a
     relaxation of it solved before), is HiGHS's `solve_matrices(floor=...)`: a plan within
-    the gap of it needs no proof of its own.
+    the gap of it needs no proof of its own. `looser`, the plan of a relaxation of the
+    overridden instance, is the start instead of `start` where it satisfies every row: it
+    then costs no more than any plan of the instance, and with its bound as `floor` HiGHS
+    ends at once.
     """
     t = time.perf_counter()
     if deadline is not None:
@@ -188,6 +192,10 @@ def warm_resolve(instance: Instance, overrides: dict[str, object], options: Solv
     def runner(mat: Matrices, opts: SolveOptions) -> SolverOutcome:
         names = column_names(mat)
         x0 = start_vector(mat, names, start)
+        if looser:
+            x1 = start_vector(mat, names, looser)
+            if is_feasible(mat, x1):
+                x0 = x1
         flag["warm"] = is_feasible(mat, x0)
         out = solve_matrices(mat, opts, start=x0 if flag["warm"] else None, floor=floor)
         if out.x is not None:

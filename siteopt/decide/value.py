@@ -590,7 +590,8 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                     listener(f"round of {len(todo)} re-solves", counter["done"], total)
                 pool.map(warm_resolve, [(p.key, (p.overrides, options,
                                                  _start_for(p, points, starts), deadline,
-                                                 _floor(p, points, base)))
+                                                 _floor(p, points, base),
+                                                 _looser_plan(p, points)))
                                         for p in todo], told)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as `Interrupted`: keep what is done
         stopped = signal_name(getattr(exc, "signum", signal.SIGINT)) or "SIGINT"
@@ -649,6 +650,17 @@ def _start_for(p: Point, points: list[Point], base_start: dict[str, float]
     if not below:
         return base_start
     return max(below, key=lambda q: q.delta).plan
+
+
+def _looser_plan(p: Point, points: list[Point]) -> dict[str, float] | None:
+    """The plan of the nearest computed step that relaxes `p` (same curve), if any.
+
+    Where it also satisfies `p`'s rows it is optimal there too (`p`'s optimum is at least
+    that step's), so the re-solve starts from it and its floor ends the search at once.
+    """
+    above = [q for q in points if q.kind == p.kind and q.ids == p.ids and q.delta > p.delta
+             and q.plan and q.status == "optimal"]
+    return min(above, key=lambda q: q.delta).plan if above else None
 
 
 def _floor(p: Point, points: list[Point], base: BasePlan) -> float | None:
