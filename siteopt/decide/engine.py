@@ -191,13 +191,11 @@ def warm_resolve(instance: Instance, overrides: dict[str, object], options: Solv
 
     def runner(mat: Matrices, opts: SolveOptions) -> SolverOutcome:
         names = column_names(mat)
-        x0 = start_vector(mat, names, start)
-        if looser:
-            x1 = start_vector(mat, names, looser)
-            if is_feasible(mat, x1):
-                x0 = x1
-        flag["warm"] = is_feasible(mat, x0)
-        out = solve_matrices(mat, opts, start=x0 if flag["warm"] else None, floor=floor)
+        fits = (x for x in (start_vector(mat, names, plan) for plan in (looser, start) if plan
+                            is not None) if is_feasible(mat, x))
+        x0 = next(fits, None)
+        flag["warm"] = x0 is not None
+        out = solve_matrices(mat, opts, start=x0, floor=floor)
         if out.x is not None:
             plan.update(plan_values(mat, names, out.x))
         return out

@@ -645,11 +645,16 @@ def _start_for(p: Point, points: list[Point], base_start: dict[str, float]
     a step, the base plan. (A restriction without one gets the base plan too, which the
     re-solve finds infeasible and does not use.)
     """
-    below = [q for q in points if q.kind == p.kind and q.ids == p.ids and q.delta < p.delta
-             and q.plan and (p.delta < 0 or q.delta > 0)]
+    below = [q for q in _curve(p, points) if q.delta < p.delta and q.plan
+             and (p.delta < 0 or q.delta > 0)]
     if not below:
         return base_start
     return max(below, key=lambda q: q.delta).plan
+
+
+def _curve(p: Point, points: list[Point]) -> list[Point]:
+    """The points of `p`'s curve (same family and ids), `p` included."""
+    return [q for q in points if q.kind == p.kind and q.ids == p.ids]
 
 
 def _looser_plan(p: Point, points: list[Point]) -> dict[str, float] | None:
@@ -658,8 +663,8 @@ def _looser_plan(p: Point, points: list[Point]) -> dict[str, float] | None:
     Where it also satisfies `p`'s rows it is optimal there too (`p`'s optimum is at least
     that step's), so the re-solve starts from it and its floor ends the search at once.
     """
-    above = [q for q in points if q.kind == p.kind and q.ids == p.ids and q.delta > p.delta
-             and q.plan and q.status == "optimal"]
+    above = [q for q in _curve(p, points) if q.delta > p.delta and q.plan
+             and q.status == "optimal"]
     return min(above, key=lambda q: q.delta).plan if above else None
 
 
@@ -671,8 +676,8 @@ def _floor(p: Point, points: list[Point], base: BasePlan) -> float | None:
     `p`'s optimum from below. A re-solve that finds a plan within its gap of that bound is
     proven without a search of its own: the flat parts of a step curve cost one good plan.
     """
-    bounds = [q.bound for q in points if q.kind == p.kind and q.ids == p.ids
-              and q.delta > p.delta and q.bound is not None and math.isfinite(q.bound)]
+    bounds = [q.bound for q in _curve(p, points)
+              if q.delta > p.delta and q.bound is not None and math.isfinite(q.bound)]
     if p.delta < 0 and base.result.bound is not None:
         bounds.append(base.result.bound)
     return max(bounds, default=None)

@@ -292,6 +292,7 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
                      int(out.mip_node_count))
 
     reached = [False]  # a plan within the gap of `floor` was found: stop
+    target_gap = options.gap if options.gap is not None else 1e-4
 
     def on_improve(event: object) -> None:
         out = event.data_out  # type: ignore[attr-defined]
@@ -309,7 +310,6 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
         if plan is not None:
             event.data_in.setSolution(np.asarray(plan, dtype=float))  # type: ignore[attr-defined]
 
-    target_gap = options.gap if options.gap is not None else 1e-4
     h.cbMipInterrupt += on_interrupt
     h.cbMipImprovingSolution += on_improve
     if offer is not None:

@@ -34,7 +34,7 @@ from siteopt.solver.highs import SolveOptions
 from siteopt.stochastic.blocks import BlockSolve
 from siteopt.stochastic.firststage import FirstStage, started_values
 from siteopt.stochastic.meanvalue import mean_instance
-from siteopt.stochastic.measures import risk_objective
+from siteopt.stochastic.measures import expectation, risk_objective
 from siteopt.stochastic.pool import ScenarioPool
 from siteopt.stochastic.result import StochasticResult
 from siteopt.stochastic.spec import ScenarioSet
@@ -299,11 +299,11 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
     """
     result, probs, n = state.result, state.probs, len(groups)
     masses = [sum(probs[i] for i in group) for group in groups]
-    # a group's two-stage optimum is at least the weighted wait-and-see bounds of its members
-    tasks = [(group, ([probs[i] / mass for i in group], state.d, quiet(state.options),
-                      _weighted([state.lows[i] for i in group],
-                                [probs[i] / mass for i in group])))
-             for group, mass in zip(groups, masses, strict=True)]
+    conditional = [[probs[i] / mass for i in group]
+                   for group, mass in zip(groups, masses, strict=True)]
+    # a group's two-stage optimum is at least the expected wait-and-see bound of its members
+    tasks = [(group, (cond, state.d, quiet(state.options), _floor_of(group, cond, state.lows)))
+             for group, cond in zip(groups, conditional, strict=True)]
     bounds: list[float | None] = [None] * n
     hedged: dict[FirstStage, float] = defaultdict(float)
     for done, (pos, value) in enumerate(state.pool.run_groups(solve_group, tasks), start=1):
@@ -335,11 +335,10 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
     return dict(hedged)
 
 
-def _weighted(lows: list[float], weights: list[float]) -> float | None:
-    """The weighted sum of lower bounds, or None if one of them is not finite."""
-    if not all(math.isfinite(x) for x in lows):
-        return None
-    return float(sum(w * x for w, x in zip(weights, lows, strict=True)))
+def _floor_of(group: list[int], conditional: list[float], lows: list[float]) -> float | None:
+    """The expected wait-and-see bound of a group, or None if a member has no finite one."""
+    members = [lows[i] for i in group]
+    return expectation(members, conditional) if all(map(math.isfinite, members)) else None
 
 
 def _candidates(result: StochasticResult, ws: list[BlockSolve], probs: list[float],
