@@ -5,7 +5,9 @@ Rule-built constraints and the objective go through Pyomo's standard-form compil
 taken whole, so the large per-pair families cost array operations rather than one Python
 expression per row. Any constraint a user adds to a built model is compiled like the
 rest. Rows keep the model's component order; fixed variables move to the row bounds;
-variables in no row and without cost are left out (as Pyomo's compiler does).
+variables in no row and without cost are left out (as Pyomo's compiler does). A phase's
+online columns are written as its `phase_on` where a row holds them all
+(`siteopt.model.tightening.phase_on_in_rows`, an identity that changes no point).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from siteopt.errors import SiteoptError
 from siteopt.model.arrays import ArrayConstraint, ArrayTerms, array_terms
 from siteopt.model.pyomo_internals import check_pyomo, has_own_bounds, matrix_variables
+from siteopt.model.tightening import phase_on_in_rows
 
 INF = math.inf
 
@@ -149,7 +152,7 @@ def _compile(model: pyo.ConcreteModel) -> Matrices:
     ordered = _in_component_order(model, lsfc, parts)
     A = sp.vstack([sp.csr_array((p.A.data, p.A.indices, p.A.indptr), shape=(p.A.shape[0], n_cols))
                    for p in ordered], format="csr") if ordered else sp.csr_array((0, n_cols))
-    A = sp.csc_array(A)
+    A = phase_on_in_rows(model, columns, sp.csc_array(A))
     A.sort_indices()
     if A.nnz < 2**31:  # HiGHS's index type: converting here saves a copy in the hand-off
         A.indices = A.indices.astype(np.int32, copy=False)

@@ -4,13 +4,16 @@ They change no plan and no optimum, only how fast HiGHS proves it (`models/sitep
 "Tightening"): `phase_on` gives the search one binary per phase and year whatever its
 cooling; `grid_cover_single` and `grid_cover_pair` are covers of `grid_headroom` lifted along
 the build order, with the zone's upgrades as the switch; phases that can never fit their
-zone are fixed offline. Measured on `vietnam-2026`, gen-small and gen-medium in
+zone are fixed offline; `phase_on_in_rows` writes `phase_on` into the compiled rows that
+hold all of a phase's online columns alike. Measured on `vietnam-2026`, gen-small and gen-medium in
 `docs/benchmarks.md`.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
+from scipy import sparse
 
 from siteopt.model.data import ModelData
 from siteopt.model.indexing import Lookups
@@ -129,3 +132,75 @@ def add_grid_cover(m: pyo.ConcreteModel, d: ModelData, ix: Lookups) -> None:
 
     m.grid_cover_pair_index = pyo.Set(initialize=range(len(pair)), ordered=True)
     m.grid_cover_pair = pyo.Constraint(m.grid_cover_pair_index, rule=both)
+
+
+def phase_on_in_rows(model: pyo.Block, columns: list[pyo.Var], A: sparse.csc_array
+                     ) -> sparse.csc_array:
+    """`A` with each phase's online columns replaced by its `phase_on` where a row holds them all.
+
+    A row (other than the ones holding phase_on[s,p,y] itself, i.e. its definition and
+    monotone rows) that holds every online[s,p,k,y] column of a phase and year with one and
+    the same coefficient a gets a * phase_on[s,p,y] instead: by `phase_on_def` the two are
+    equal at every point, so no LP or MILP point and no bound changes. What changes is what
+    HiGHS's cut separators see: one binary per phase in `demand_cover`, `serve_link`,
+    `phase_order` and the like, a knapsack of whole phases rather than a multiple-choice one
+    (measured in `docs/benchmarks.md`). Online columns fixed at 0 are not columns; a phase
+    with one fixed at 1 is left alone. Works on every block holding a `phase_on`
+    (scenario blocks of the extensive form too).
+    """
+    position = {id(v): j for j, v in enumerate(columns)}
+    n = len(columns)
+    group = np.full(n, -1, dtype=np.int64)
+    target: list[int] = []
+    size: list[int] = []
+    for var in model.component_objects(pyo.Var, active=True, descend_into=True):
+        if var.local_name != "phase_on":
+            continue
+        online = var.parent_block().component("online")
+        members: dict[tuple[object, ...], list[pyo.Var]] = {}
+        for (s, p, _k, y), v in online.items():
+            members.setdefault((s, p, y), []).append(v)
+        for key, v in var.items():
+            q = position.get(id(v))
+            ons = members.get(key, [])
+            if q is None or any(o.fixed and o.value for o in ons):
+                continue
+            cols = [position[id(o)] for o in ons if id(o) in position]
+            if not cols:
+                continue
+            group[cols] = len(target)
+            target.append(q)
+            size.append(len(cols))
+    if not target:
+        return A
+    coo = A.tocoo()
+    coo.sum_duplicates()
+    row, col, val = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+    g = group[col]
+    on = g >= 0
+    key = row[on] * len(target) + g[on]
+    uniq, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
+    low = np.full(len(uniq), np.inf)
+    high = np.full(len(uniq), -np.inf)
+    np.minimum.at(low, inverse, val[on])
+    np.maximum.at(high, inverse, val[on])
+    ug = uniq % len(target)
+    ur = uniq // len(target)
+    targets = np.asarray(target, dtype=np.int64)
+    # rows that already hold the group's phase_on: its definition and monotone rows
+    owner = np.full(n, -1, dtype=np.int64)
+    owner[targets] = np.arange(len(target))
+    holds = owner[col] >= 0
+    held = np.unique(row[holds] * len(target) + owner[col[holds]])
+    swap = ((count == np.asarray(size)[ug]) & (high - low <= 1e-12 * np.abs(high))
+            & ~np.isin(uniq, held))
+    if not swap.any():
+        return A
+    drop = np.zeros(len(val), dtype=bool)
+    drop[np.flatnonzero(on)[swap[inverse]]] = True
+    rows = np.concatenate([row[~drop], ur[swap]])
+    cols = np.concatenate([col[~drop], targets[ug[swap]]])
+    vals = np.concatenate([val[~drop], low[swap]])
+    out = sparse.csc_array((vals, (rows, cols)), shape=A.shape)
+    out.sort_indices()
+    return out
