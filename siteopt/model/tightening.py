@@ -157,6 +157,8 @@ def phase_on_in_rows(model: pyo.Block, columns: list[pyo.Var], A: sparse.csc_arr
         if var.local_name != "phase_on":
             continue
         online = var.parent_block().component("online")
+        if online is None:
+            continue
         members: dict[tuple[object, ...], list[pyo.Var]] = {}
         for (s, p, _k, y), v in online.items():
             members.setdefault((s, p, y), []).append(v)
