@@ -74,11 +74,12 @@ def row_ids(mat: Matrices) -> list[tuple[str, object]]:
 
 
 def plain(options: SolveOptions) -> SolveOptions:
-    """The options of every solve here: the model without its tightening rows.
+    """The options of the base solve and of alternatives: the model without its tightening.
 
-    Values and alternatives reason about the rows of the model itself (their slacks, whether
-    a plan is still feasible after a change, distance rows over its binaries); the tightening
-    rows of `siteopt.model.tightening` fix or drop some of them, so they are left out here.
+    They reason about the rows of the model itself (the base plan's slacks, distance rows
+    over its binaries); the tightening of `siteopt.model.tightening` fixes or drops some of
+    them, so it is left out there. Re-solves (`warm_resolve`) only need the optimum of the
+    changed instance and keep it.
     """
     return replace(options, tighten=False)
 
@@ -122,9 +123,29 @@ def solve_base(inst: Instance, options: SolveOptions) -> BasePlan:
 
 
 def start_vector(mat: Matrices, names: Sequence[str], values: dict[str, float]) -> np.ndarray:
-    """A value per column of `mat` from values by name (missing: 0 clipped to the bounds)."""
+    """A value per column of `mat` from values by name (missing: 0 clipped to the bounds).
+
+    `phase_on[s,p,y]` missing from `values` (a plan of the model without its tightening) is
+    its definition, the sum of the phase's online[s,p,k,y] values.
+    """
+    values = _with_phase_on(mat, values)
     x = np.fromiter((values.get(n, 0.0) for n in names), float, len(names))
     return np.clip(x, mat.col_lower, mat.col_upper)
+
+
+def _with_phase_on(mat: Matrices, values: dict[str, float]) -> dict[str, float]:
+    """`values` with each phase_on column of `mat` it lacks set to the sum of its online."""
+    missing = [v for v in mat.columns
+               if v.parent_component().local_name == "phase_on" and v.name not in values]
+    if not missing:
+        return values
+    online: dict[tuple[object, ...], list[str]] = {}
+    for (s, p, _k, y), o in missing[0].parent_block().component("online").items():
+        online.setdefault((s, p, y), []).append(o.name)
+    out = dict(values)
+    for v in missing:
+        out[v.name] = sum(values.get(n, 0.0) for n in online.get(v.index(), ()))
+    return out
 
 
 def is_feasible(mat: Matrices, x: np.ndarray, tol: float = FEAS_TOL) -> bool:
@@ -200,7 +221,7 @@ def warm_resolve(instance: Instance, overrides: dict[str, object], options: Solv
             plan.update(plan_values(mat, names, out.x))
         return out
 
-    result = solve(inst, plain(options), runner=runner)
+    result = solve(inst, options, runner=runner)
     return Resolved(result=result, warm_started=flag["warm"], seconds=time.perf_counter() - t,
                     plan=plan)
 
