@@ -447,6 +447,17 @@ def test_scenario_groups_pair_the_scenarios_whose_commitments_differ_most():
     assert scenario_groups(ws, lows, 1) == [[0], [1], [2], [3]]
 
 
+def test_a_group_round_cut_short_still_bounds_by_its_members_wait_and_see():
+    from siteopt.stochastic.decompose import group_bound
+
+    masses, floors = [0.5, 0.3, 0.2], [10.0, 20.0, 30.0]  # expected wait-and-see: 17
+    assert group_bound(masses, [12.0, 25.0, 31.0], floors) == pytest.approx(19.7)
+    # the third group not solved (round cut short): its members' bound stands in
+    assert group_bound(masses, [12.0, 25.0, None], floors) == pytest.approx(19.5)
+    assert group_bound(masses, [None, None, None], floors) == pytest.approx(17.0)
+    assert group_bound(masses, [12.0, None, None], [10.0, None, 30.0]) is None
+
+
 def test_each_recourse_solve_is_floored_by_its_scenarios_wait_and_see_bound():
     """Fixing commitments only restricts a scenario, so its wait-and-see bound bounds its
     recourse cost from below: `_evaluate` hands it to the solve (`solve_matrices(floor=)`),

@@ -294,16 +294,19 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
     bounds of the groups give a valid bound (Sandikci, Kong, Schaefer 2013). Each group's
     commitments are hedged across its scenarios and return as candidates, with the
     probability of the groups that chose them. The round stops once `GROUP_SHARE` of the
-    time limit is spent, leaving the rest for evaluating candidates; a round cut short gives
-    no bound (every group is needed), but its groups' commitments are kept.
+    time limit is spent, leaving the rest for evaluating candidates. A group not solved
+    (the round cut short) or without a bound counts with its members' expected wait-and-see
+    bound, which its $z_g$ is at least, so a partial round still gives a valid bound.
     """
     result, probs, n = state.result, state.probs, len(groups)
     masses = [sum(probs[i] for i in group) for group in groups]
     conditional = [[probs[i] / mass for i in group]
                    for group, mass in zip(groups, masses, strict=True)]
     # a group's two-stage optimum is at least the expected wait-and-see bound of its members
-    tasks = [(group, (cond, state.d, quiet(state.options), _floor_of(group, cond, state.lows)))
-             for group, cond in zip(groups, conditional, strict=True)]
+    floors = [_floor_of(group, cond, state.lows)
+              for group, cond in zip(groups, conditional, strict=True)]
+    tasks = [(group, (cond, state.d, quiet(state.options), floor))
+             for group, cond, floor in zip(groups, conditional, floors, strict=True)]
     bounds: list[float | None] = [None] * n
     hedged: dict[FirstStage, float] = defaultdict(float)
     for done, (pos, value) in enumerate(state.pool.run_groups(solve_group, tasks), start=1):
@@ -321,18 +324,33 @@ def _group_round(state: _Search, ws: list[BlockSolve], groups: list[list[int]]
         state.emit("groups", done, n)  # type: ignore[operator]
         if done < n and (state.late() or state.past(GROUP_SHARE)):
             result.notes.append(f"group round stopped after {done} of {n} groups (its "
-                                f"{GROUP_SHARE:.0%} of the time limit): no group bound; "
-                                "the finished groups' commitments are candidates")
-            return dict(hedged)
-    if all(b is not None for b in bounds):
-        value = sum(mass * b  # type: ignore[operator]
-                    for mass, b in zip(masses, bounds, strict=True))
+                                f"{GROUP_SHARE:.0%} of the time limit); the finished groups' "
+                                "commitments are candidates")
+            break
+    solved = sum(b is not None for b in bounds)
+    value = group_bound(masses, bounds, floors) if solved else None
+    if value is not None:
         if value > (result.bound if result.bound is not None else -math.inf):
             result.bound = value
-        result.notes.append(f"group bound {value:,.2f} from {n} groups of up to "
-                            f"{max(map(len, groups))} scenarios")
+        rest = (f"; the other {n - solved} at their members' wait-and-see bounds"
+                if solved < n else "")
+        result.notes.append(f"group bound {value:,.2f} from {solved} of {n} groups of up to "
+                            f"{max(map(len, groups))} scenarios{rest}")
         state.record(state.tried)
     return dict(hedged)
+
+
+def group_bound(masses: list[float], bounds: list[float | None], floors: list[float | None]
+                ) -> float | None:
+    """sum_g P_g b_g, a group's bound b_g its solve's where there is one, else its floor.
+
+    Both bound the group's two-stage optimum z_g from below, so the sum bounds the whole
+    problem (`_group_round`); None if some group has neither.
+    """
+    parts = [b if b is not None else f for b, f in zip(bounds, floors, strict=True)]
+    if any(b is None for b in parts):
+        return None
+    return sum(mass * b for mass, b in zip(masses, parts, strict=True))  # type: ignore[misc]
 
 
 def _floor_of(group: list[int], conditional: list[float], lows: list[float]) -> float | None:
