@@ -23,6 +23,7 @@ from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
 from siteopt.model.compile import Matrices
+from siteopt.model.tightening import phase_online
 from siteopt.solver.cluster import dask_client
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.pipeline import Result, solve
@@ -139,12 +140,10 @@ def _with_phase_on(mat: Matrices, values: dict[str, float]) -> dict[str, float]:
                if v.parent_component().local_name == "phase_on" and v.name not in values]
     if not missing:
         return values
-    online: dict[tuple[object, ...], list[str]] = {}
-    for (s, p, _k, y), o in missing[0].parent_block().component("online").items():
-        online.setdefault((s, p, y), []).append(o.name)
+    online = phase_online(missing[0].parent_block())
     out = dict(values)
     for v in missing:
-        out[v.name] = sum(values.get(n, 0.0) for n in online.get(v.index(), ()))
+        out[v.name] = sum(values.get(o.name, 0.0) for o in online.get(v.index(), ()))
     return out
 
 

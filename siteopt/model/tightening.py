@@ -134,6 +134,15 @@ def add_grid_cover(m: pyo.ConcreteModel, d: ModelData, ix: Lookups) -> None:
     m.grid_cover_pair = pyo.Constraint(m.grid_cover_pair_index, rule=both)
 
 
+def phase_online(block: pyo.Block) -> dict[tuple[object, ...], list[pyo.Var]]:
+    """online[s,p,k,y] of `block` by (s, p, y): the terms of phase_on[s,p,y]'s definition."""
+    members: dict[tuple[object, ...], list[pyo.Var]] = {}
+    online = block.component("online")
+    for (s, p, _k, y), v in (online.items() if online is not None else ()):
+        members.setdefault((s, p, y), []).append(v)
+    return members
+
+
 def phase_on_in_rows(model: pyo.Block, columns: list[pyo.Var], A: sparse.csc_array
                      ) -> sparse.csc_array:
     """`A` with each phase's online columns replaced by its `phase_on` where a row holds them all.
@@ -156,12 +165,7 @@ def phase_on_in_rows(model: pyo.Block, columns: list[pyo.Var], A: sparse.csc_arr
     for var in model.component_objects(pyo.Var, active=True, descend_into=True):
         if var.local_name != "phase_on":
             continue
-        online = var.parent_block().component("online")
-        if online is None:
-            continue
-        members: dict[tuple[object, ...], list[pyo.Var]] = {}
-        for (s, p, _k, y), v in online.items():
-            members.setdefault((s, p, y), []).append(v)
+        members = phase_online(var.parent_block())
         for key, v in var.items():
             q = position.get(id(v))
             ons = members.get(key, [])
