@@ -380,3 +380,19 @@ def test_a_resolve_runs_on_the_tightened_model_from_the_base_plan():
     assert any(n.startswith("phase_on[") for n in r.plan)  # the re-solve's model has them
     assert r.warm_started and r.result.verified
     assert r.result.objective == pytest.approx(base.objective)
+
+
+def test_a_site_cap_step_that_lets_the_cheaper_site_in(tmp_path):
+    # A (100) is capped at 5 IT MW, below its 10 MW phase: B (150) serves. +10 MW of cap
+    # lets A in; -5 leaves B's plan as it is. The slack is read from the checked capacity
+    # table: A has none built, so 5 MW under a cap smaller than its phase binds.
+    folder = two_sites(tmp_path / "c", headroom_z=100.0)
+    (folder / "sites.csv").write_text("site,zone,node,max_it_mw\nA,Z,a,5\nB,Z2,b,\n",
+                                      encoding="utf-8")
+    rep = value_of_inputs(siteopt.load_instance(folder), headroom_deltas=(10,),
+                          site_cap_deltas=(-5, 10), latency_step=None)
+    c = rep.site_caps.set_index("delta_mw")
+    assert set(c["site"]) == {"A"} and c["base_slack"].eq(5.0).all()
+    assert c.loc[10.0, "objective"] == pytest.approx(100.0)
+    assert c.loc[10.0, "verified"] is True
+    assert c.loc[-5.0, "method"] == "base plan feasible"

@@ -89,6 +89,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="stop the whole run after S seconds: what is settled by then is "
                    "printed and written, the rest marked not_computed (Ctrl-C and SIGTERM "
                    "do the same)")
+    p.add_argument("--no-screen", action="store_true",
+                   help="re-solve every largest relaxation on its own instead of screening "
+                   "them together in one model (models/value-and-alternatives.md)")
 
     p = sub.add_parser(
         "alternatives", help="near-optimal plans that differ from the optimum and each other",
@@ -165,6 +168,7 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
         BUDGET_DELTAS,
         HEADROOM_DELTAS,
         SITE_CAP_DELTAS,
+        screen_line,
         value_of_inputs,
     )
 
@@ -184,7 +188,8 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
             site_cap_deltas=args.cap_deltas or SITE_CAP_DELTAS,
             latency_step=args.latency_step or None, headroom_scope=args.headroom_scope,
             max_curves=args.max_curves, options=options, workers=args.workers,
-            scheduler=args.scheduler, listener=listener, max_seconds=args.max_seconds)
+            scheduler=args.scheduler, listener=listener, max_seconds=args.max_seconds,
+            screen=not args.no_screen)
     base = report.base.result
     if report.stopped:
         missing = int(report.summary()["not_computed"])  # type: ignore[call-overload]
@@ -194,6 +199,8 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
               f"(gap {100 * (base.gap or 0):.3f}%, verified {base.verified}); "
               f"{report.solves} re-solves in {report.seconds:.1f} s; differences below "
               f"USD {report.resolution:,.2f} M are within the solvers' gap", soft_wrap=True)
+    if report.screen is not None:
+        out.print(escape(screen_line(report.screen)), soft_wrap=True)
     for line in report.lines():
         out.print(escape(line), soft_wrap=True)
     if args.out:

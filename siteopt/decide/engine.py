@@ -85,10 +85,12 @@ def plain(options: SolveOptions) -> SolveOptions:
     return replace(options, tighten=False)
 
 
-def solve_base(inst: Instance, options: SolveOptions) -> BasePlan:
+def solve_base(inst: Instance, options: SolveOptions, tighten: bool = False) -> BasePlan:
     """Solve `inst` and keep its matrices and solution; errors if there is no verified plan.
 
     Only `siting.objective = total_cost` is supported: values and cost slacks are in USD M.
+    `tighten` keeps the model's tightening (`plain`): for a caller that reads no row the
+    tightening fixes, drops or rewrites.
     """
     if inst.meta.siting.objective != "total_cost":
         raise InputError(Problem("instance.toml", "siting.objective = total_cost (values and "
@@ -104,7 +106,7 @@ def solve_base(inst: Instance, options: SolveOptions) -> BasePlan:
         captured["rows"] = row_ids(mat)
         return outcome
 
-    result = solve(inst, plain(options), runner=runner)
+    result = solve(inst, options if tighten else plain(options), runner=runner)
     if result.status == "infeasible":
         raise NoPlanError(f"{inst.meta.name}: infeasible, no plan to value or vary "
                           f"({'; '.join(result.violations[:3]) or result.solver_status}); "
@@ -311,6 +313,13 @@ class Pool:
             value = Resolved(result=None, error=f"{type(exc).__name__}: {exc}")
         fut.release()  # type: ignore[attr-defined]
         return value
+
+    def done(self, task: Task) -> bool:
+        """Whether `result(task)` would return without waiting for the cluster.
+
+        In this process a task runs when its result is asked for, so it counts as done.
+        """
+        return task.future is None or bool(task.future.done())  # type: ignore[attr-defined]
 
     def cancel(self, task: Task) -> None:
         """Drop a task whose result is no longer wanted."""

@@ -17,7 +17,9 @@ Two kinds of numbers, never mixed (`models/value-and-alternatives.md`):
   target) under which the base plan stays feasible keeps the base optimum (the checker
   confirms the base plan on the restricted instance); and a relaxation Δ smaller than a
   relaxation Δmax whose optimum equals the base optimum keeps it too (the optimum is
-  non-increasing in headroom, budget, cap and target).
+  non-increasing in headroom, budget, cap and target). The largest relaxations of the
+  headroom, budget and cap curves are screened together first (`siteopt.decide.screen`):
+  one MILP per relaxation that saves, plus one that proves all the others save nothing.
 * **Marginal values of the fixed plan** (`demand_balance`): the LP duals with every binary
   fixed at the optimal plan, i.e. what one more IT MW of demand of a region, class and year
   costs if the build-out stays as planned, with HiGHS's ranging interval of the demand over
@@ -46,14 +48,22 @@ from siteopt.decide.engine import (
     BasePlan,
     Pool,
     Resolved,
+    Task,
     plan_changes,
     solve_base,
     warm_resolve,
 )
+from siteopt.decide.screen import Screen, screen_relaxations
 from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model.data import ModelData, build_data
-from siteopt.solver.highs import KNOWN_BOUND, SolveOptions, solve_matrices, to_highs
+from siteopt.solver.highs import (
+    KNOWN_BOUND,
+    SolveOptions,
+    relative_gap,
+    solve_matrices,
+    to_highs,
+)
 from siteopt.solver.interrupt import Interrupted, signal_name
 from siteopt.verify.checker import check_plan
 
@@ -75,6 +85,9 @@ METHODS = {
                           "the base optimum, exactly, no solve",
     "implied": "a smaller relaxation than one whose optimum equals the base optimum: the base "
                "optimum, exactly (the optimum is monotone in the input), no solve",
+    "screened": "the largest relaxation of its curve, proven to save no more than the gap by "
+                "one solve over every such relaxation still open (the screen): the base "
+                "optimum and plan, no solve of its own",
     "between": "between two computed steps whose optima agree within the gap: the same "
                "optimum, reached by the more restricted step's plan (feasible here), no "
                "solve; or infeasible, being more restricted than a step without a plan",
@@ -106,9 +119,15 @@ class Point:
     gap: float | None = None
     #: a proven lower bound on this point's optimum (USD M), where one is known
     bound: float | None = None
-    #: what proved a re-solve's plan: "solver" (HiGHS's own bound) or "looser step" (the
-    #: bound of a computed step that relaxes this one, `_floor`)
+    #: what proved a re-solve's plan: "solver" (HiGHS's own bound), "looser step" (the
+    #: bound of a computed step that relaxes this one, `_floor`) or "screen" (the screen's)
     proof: str = ""
+    #: a lower bound on this point's optimum from the screen, and the screen's plan for it
+    #: where the screen found that it saves (feasible here, within the gap of that bound)
+    screen_bound: float | None = None
+    screen_plan: dict[str, float] = field(default_factory=dict, repr=False)
+    #: where the floor of this point's re-solve comes from ("screen" or "looser step")
+    floor_by: str = ""
     seconds: float = 0.0
     changes: list[str] = field(default_factory=list)
     error: str | None = None
@@ -134,6 +153,8 @@ class ValueReport:
     #: why the run ended before every point was settled: "SIGINT", "SIGTERM" or
     #: "max_seconds" (those points have status `not_computed`); "" if it finished
     stopped: str = ""
+    #: what the screen of the largest relaxations did (`Screen.summary`), if it ran
+    screen: dict[str, object] | None = None
 
     def summary(self) -> dict[str, object]:
         """What `summary.json` holds."""
@@ -148,6 +169,7 @@ class ValueReport:
             "base_solve_seconds": base.timings.get("total"),
             "resolution_usd_m": self.resolution,
             "seconds": self.seconds, "re_solves": self.solves, "stopped": self.stopped,
+            "screen": self.screen,
             "not_computed": int(sum((v["status"] == "not_computed").sum()
                                     for v in tables.values() if len(v))),
             "workers": self.workers, "scheduler": self.scheduler,
@@ -247,9 +269,12 @@ def _point_line(r: dict, label: str, unit: str, res: float) -> str:
                  else f"costs at most USD {d:,.1f} M")
         return (f"{label}: {step} {bound} [{r['status']}, gap {gap}: a bound, not a value]")
     exact = {"re-solve": "re-solve", "base plan feasible": "base plan still feasible",
-             "implied": "implied", "between": "between computed steps"}[r["method"]]
+             "implied": "implied", "between": "between computed steps",
+             "screened": "screened with the other relaxations"}[r["method"]]
     if r.get("proof") == "looser step":
         exact = "re-solve, proven by a looser step's bound"
+    elif r.get("proof") == "screen":
+        exact = "re-solve, proven by the screen's bound"
     if abs(d) <= res:
         text = f"{label}: {step}: no change [{exact}]"
     else:
@@ -263,21 +288,6 @@ def _point_line(r: dict, label: str, unit: str, res: float) -> str:
 
 
 # ---- finding what binds ---------------------------------------------------------------------
-
-def row_slacks(base: BasePlan, families: Sequence[str]) -> pd.DataFrame:
-    """Slack of every row of `families` in the base plan: family, key, activity, slack."""
-    act = base.mat.A @ base.x
-    rows = []
-    for i, (family, key) in enumerate(base.row_ids):
-        if family not in families:
-            continue
-        lo, up = base.mat.row_lower[i], base.mat.row_upper[i]
-        slack = min(up - act[i] if np.isfinite(up) else math.inf,
-                    act[i] - lo if np.isfinite(lo) else math.inf)
-        rows.append({"family": family, "key": key, "activity": float(act[i]),
-                     "slack": max(0.0, float(slack))})
-    return pd.DataFrame(rows, columns=["family", "key", "activity", "slack"])
-
 
 def _empty(v: object) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v == ""
@@ -304,7 +314,6 @@ def _points(base: BasePlan, d: ModelData, headroom_deltas: Sequence[float],
             latency_step: float | None, headroom_scope: str,
             max_curves: int | None = None) -> list[Point]:
     zone_mw, sponsor_capex, site_it = _phase_sizes(d)
-    slacks = row_slacks(base, ("grid_headroom", "budget", "site_max_capacity"))
     points: list[Point] = []
     last = d.last_year
     binding = []
@@ -325,23 +334,25 @@ def _points(base: BasePlan, d: ModelData, headroom_deltas: Sequence[float],
             points.append(Point("headroom", {"zone": z, "year": int(y)}, float(delta),
                                 {f"headroom[zone={z},year={years}].headroom_mw.add": delta},
                                 restriction=delta < 0, base_slack=slack))
-    for r in slacks[slacks["family"] == "budget"].itertuples(index=False):
-        sp, yr, _limit = d.budgets[r.key]
+    # the checked budget table too, in file order like `budget[b]`
+    for b, slack in enumerate(base.result.tables["budgets"]["slack_usd_m"]):
+        sp, yr, _limit = d.budgets[b]
         sp = "" if _empty(sp) else str(sp)
-        if r.slack >= sponsor_capex.get(sp, 0.0) - 1e-9:
+        slack = max(0.0, float(slack))
+        if slack >= sponsor_capex.get(sp, 0.0) - 1e-9:
             continue
         year = "" if yr is None else str(yr)
         for delta in budget_deltas:
-            points.append(Point("budget", {"sponsor": sp, "year": yr, "budget_row": int(r.key)},
+            points.append(Point("budget", {"sponsor": sp, "year": yr, "budget_row": b},
                                 float(delta),
                                 {f"budgets[sponsor={sp},year={year}].max_capex_usd_m.add": delta},
-                                restriction=delta < 0, base_slack=r.slack))
-    caps = slacks[slacks["family"] == "site_max_capacity"]
-    if len(caps):
-        caps = caps.assign(site=[k[0] for k in caps["key"]]).groupby("site")["slack"].min()
-        for s, slack in caps.items():
-            if slack >= site_it.get(s, 0.0) - 1e-9:
-                continue
+                                restriction=delta < 0, base_slack=slack))
+    # and the checked capacity table: a site's least slack under its cap over the years
+    capacity = base.result.tables["capacity"]
+    built = capacity.groupby(["site", "year"])["capacity_mw"].sum().groupby("site").max()
+    for s in sorted(d.max_it):
+        slack = max(0.0, d.max_it[s] - float(built.get(s, 0.0)))
+        if s in site_it and slack < site_it[s] - 1e-9:
             for delta in site_cap_deltas:
                 points.append(Point("site_cap", {"site": s}, float(delta),
                                     {f"sites[site={s}].max_it_mw.add": delta},
@@ -434,7 +445,7 @@ def _record(base: BasePlan, p: Point, r: Resolved) -> None:
     p.gap = res.gap
     p.bound = res.bound
     if res.has_plan:
-        p.proof = "looser step" if res.solver_status.endswith(KNOWN_BOUND) else "solver"
+        p.proof = p.floor_by if res.solver_status.endswith(KNOWN_BOUND) else "solver"
         p.objective = res.objective
         p.changes = plan_changes(base.result, res)
     elif res.status == "infeasible":
@@ -509,7 +520,7 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                     scheduler: str | None = None,
                     listener: Callable[[str, int, int], None] | None = None,
                     base_options: SolveOptions | None = None,
-                    max_seconds: float | None = None) -> ValueReport:
+                    max_seconds: float | None = None, screen: bool = True) -> ValueReport:
     """Value curves of the binding scarce inputs and demand marginals of the optimal plan.
 
     `headroom_scope` "year" changes the headroom of the one zone-year (the issue's
@@ -522,7 +533,9 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     still returns, and writes, everything settled before it.
     `listener(message, done, total)` is told of progress. `options` apply to the re-solves;
     `base_options` to the base plan (default: `options` without their time limit, so that
-    every difference is taken from a proven optimum).
+    every difference is taken from a proven optimum). `screen` screens the largest
+    relaxations of the headroom, budget and cap curves together (`siteopt.decide.screen`)
+    while the restrictions are re-solved; without it each is re-solved on its own.
     Raises `NoPlanError` (exit 3 or 4) if the instance has no plan.
     """
     for name, deltas in (("headroom deltas", headroom_deltas), ("budget deltas", budget_deltas),
@@ -546,7 +559,8 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
         base_options = replace(base_options, gap=instance.meta.solver.gap)
     if listener:
         listener("solving the base plan", 0, 0)
-    base = solve_base(instance, base_options)
+    # with the tightening: what binds is read from the checked tables, not from rows
+    base = solve_base(instance, base_options, tighten=True)
     d = build_data(base.instance)
     points = _points(base, d, sorted(headroom_deltas), sorted(budget_deltas),
                      sorted(site_cap_deltas), latency_step, headroom_scope, max_curves)
@@ -574,25 +588,52 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     # wall clock (not perf_counter): the deadline is read on the workers too
     deadline = None if max_seconds is None else time.time() - (time.perf_counter() - start
                                                                 ) + max_seconds
+    candidates = _screen_candidates(points) if screen else []
+    screened: Screen | None = None
     try:
         with Pool(base.instance, workers, scheduler) as pool:
+            held: set[tuple] = set()  # curves whose largest relaxation is being screened
+            task: Task | None = None
+            if candidates:
+                held = {_curve_id(p) for p in candidates}
+                if listener:
+                    listener(f"screening {len(candidates)} relaxations in one model",
+                             counter["done"], total)
+                task = pool.submit(screen_relaxations, "screen", (
+                    [(p.key, p.overrides) for p in candidates], options, starts,
+                    base.objective, deadline))
             while True:  # rounds: the ends of every curve first, then bisection between them
-                todo = _next_round(base, points, tol)
+                if task is not None and (pool.done(task) or not _others_pending(points, held)):
+                    value = pool.result(task)
+                    task, held = None, set()
+                    screened = (value if isinstance(value, Screen) else  # a failed task
+                                Screen(applicable=False, reason=str(getattr(value, "error", ""))))
+                    _apply_screen(base, points, screened)
+                    if listener:
+                        listener(screen_line(screened.summary()), counter["done"], total)
+                todo = _next_round(base, [p for p in points if not _held(p, held)], tol)
                 _forget_plans(points)
                 counter["done"] = sum(p.status != "pending" for p in points)
-                if not todo:
+                if not todo and task is None:
                     break
                 if deadline is not None and deadline - time.time() < 1.0:
                     stopped = "max_seconds"
                     break
+                if not todo:
+                    continue  # only the screen is left: wait for it
                 todo.sort(key=_priority)
                 if listener:
                     listener(f"round of {len(todo)} re-solves", counter["done"], total)
-                pool.map(warm_resolve, [(p.key, (p.overrides, options,
-                                                 _start_for(p, points, starts), deadline,
-                                                 _floor(p, points, base),
-                                                 _looser_plan(p, points)))
-                                        for p in todo], told)
+                tasks = []
+                for p in todo:
+                    floor = _floor(p, points, base)
+                    p.floor_by = ("screen" if p.screen_bound is not None
+                                  and floor == p.screen_bound else "looser step")
+                    tasks.append((p.key, (p.overrides, options, _start_for(p, points, starts),
+                                          deadline, floor, _looser_plan(p, points))))
+                pool.map(warm_resolve, tasks, told)
+            if task is not None:  # stopped with the screen still running
+                pool.cancel(task)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as `Interrupted`: keep what is done
         stopped = signal_name(getattr(exc, "signum", signal.SIGINT)) or "SIGINT"
     if not stopped and any(p.status == "not_computed" for p in points):
@@ -606,7 +647,67 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     return ValueReport(base=base, headroom=frames["headroom"], budgets=frames["budget"],
                        site_caps=frames["site_cap"], latency=frames["latency"], demand=demand,
                        seconds=time.perf_counter() - start, solves=solves, options=options,
-                       workers=workers, scheduler=scheduler, stopped=stopped)
+                       workers=workers, scheduler=scheduler, stopped=stopped,
+                       screen=None if screened is None else screened.summary())
+
+
+#: Curve families whose largest relaxation only raises a row bound (`ROW_BOUND`): screened.
+SCREENED_KINDS = ("headroom", "budget", "site_cap")
+
+
+def _curve_id(p: Point) -> tuple:
+    return (p.kind, tuple(p.ids.items()))
+
+
+def _screen_candidates(points: list[Point]) -> list[Point]:
+    """The largest pending relaxation of every headroom, budget and cap curve (if two or more).
+
+    One candidate alone is a plain re-solve.
+    """
+    largest: dict[tuple, Point] = {}
+    for p in points:
+        if p.kind in SCREENED_KINDS and not p.restriction and p.status == "pending":
+            q = largest.get(_curve_id(p))
+            if q is None or p.delta > q.delta:
+                largest[_curve_id(p)] = p
+    return list(largest.values()) if len(largest) >= 2 else []
+
+
+def _held(p: Point, held: set[tuple]) -> bool:
+    """Whether `p` waits for the screen: a relaxation on a curve being screened."""
+    return not p.restriction and _curve_id(p) in held
+
+
+def _others_pending(points: list[Point], held: set[tuple]) -> bool:
+    """Whether anything but the screened relaxations is still pending."""
+    return any(p.status == "pending" and not _held(p, held) for p in points)
+
+
+def _apply_screen(base: BasePlan, points: list[Point], screen: Screen) -> None:
+    """Settle what the screen proved; give the rest its bound (and plan) as a floor (start)."""
+    by_key = {p.key: p for p in points}
+    for key, found in screen.findings.items():
+        p = by_key[key]
+        if p.status != "pending":
+            continue
+        if found.saves is False and found.bound is not None:
+            _same_as_base(base, p, "screened")
+            p.bound = found.bound
+            p.gap = relative_gap(base.objective, found.bound)
+            p.verified = base.result.verified
+        else:
+            p.screen_bound = found.bound
+            p.screen_plan = found.plan
+
+
+def screen_line(info: dict[str, object]) -> str:
+    """One line on what the screen did, from `Screen.summary()`."""
+    if not info["applicable"]:
+        return f"screen not used ({info['reason']}): each relaxation re-solved on its own"
+    line = (f"screen of the largest relaxations: {info['save']} of {info['candidates']} "
+            f"save, {info['save_nothing']} proven to save nothing ({info['solves']} solves, "
+            f"{float(info['seconds']):.0f} s)")  # type: ignore[arg-type]
+    return line + (f"; {info['open']} left open" if info["open"] else "")
 
 
 def _forget_plans(points: list[Point]) -> None:
@@ -648,7 +749,7 @@ def _start_for(p: Point, points: list[Point], base_start: dict[str, float]
     below = [q for q in _curve(p, points) if q.delta < p.delta and q.plan
              and (p.delta < 0 or q.delta > 0)]
     if not below:
-        return base_start
+        return p.screen_plan or base_start
     return max(below, key=lambda q: q.delta).plan
 
 
@@ -665,6 +766,8 @@ def _looser_plan(p: Point, points: list[Point]) -> dict[str, float] | None:
     """
     above = [q for q in _curve(p, points) if q.delta > p.delta and q.plan
              and q.status == "optimal"]
+    if p.screen_plan:  # the screen's plan for `p` itself (its largest relaxation)
+        return p.screen_plan
     return min(above, key=lambda q: q.delta).plan if above else None
 
 
@@ -680,6 +783,8 @@ def _floor(p: Point, points: list[Point], base: BasePlan) -> float | None:
               if q.delta > p.delta and q.bound is not None and math.isfinite(q.bound)]
     if p.delta < 0 and base.result.bound is not None:
         bounds.append(base.result.bound)
+    if p.screen_bound is not None and math.isfinite(p.screen_bound):
+        bounds.append(p.screen_bound)
     return max(bounds, default=None)
 
 
@@ -778,4 +883,4 @@ def demand_values(base: BasePlan, d: ModelData) -> pd.DataFrame:
 
 
 __all__ = ["BUDGET_DELTAS", "HEADROOM_DELTAS", "LATENCY_STEP", "METHODS", "SITE_CAP_DELTAS",
-           "ValueReport", "demand_values", "row_slacks", "value_of_inputs"]
+           "ValueReport", "demand_values", "screen_line", "value_of_inputs"]

@@ -1,0 +1,107 @@
+"""Benchmark: `siteopt value` on vietnam-2026 against one solve (issue 13), fresh processes.
+
+Each run measures `siteopt solve` (the "one solve" of the target) and then `siteopt value`
+with the default ladder (every binding zone-year and budget) on a local Dask cluster, with
+the screen of the largest relaxations (`screen`) or without it (`no-screen`), and appends a
+row to benchmarks/results/value.csv. Target: the value run in <= 10 x one solve.
+
+    python benchmarks/value.py                       # screen, then no-screen
+    python benchmarks/value.py --modes screen        # one mode
+    python benchmarks/value.py --table               # Markdown table of the CSV
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import REPO, append_row, machine, num, read_rows, run_measured, siteopt_cmd
+
+OUT = REPO / "benchmarks" / "results" / "value.csv"
+FIELDS = ["instance", "mode", "workers", "one_solve_seconds", "wall_seconds", "ratio",
+          "base_solve_seconds", "re_solves", "points", "not_computed", "all_verified",
+          "screen_candidates", "screen_solves", "screen_seconds", "screen_save",
+          "screen_save_nothing", "peak_rss_mb", "load_avg_1min", "date", "machine"]
+
+
+def measure(instance: str, mode: str, workers: int, max_seconds: float, timeout: float
+            ) -> dict[str, object]:
+    """One `siteopt solve` and one `siteopt value` run; the row of the CSV."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = [] if instance == "vietnam-2026" else [instance]
+        solved, one, _cpu, _rss = run_measured(
+            siteopt_cmd("solve", *folder, "--out", f"{tmp}/solve", "--quiet"), timeout)
+        if solved.returncode != 0:
+            raise SystemExit(f"siteopt solve failed: {solved.stderr[-2000:]}")
+        flags = ["--no-screen"] if mode == "no-screen" else []
+        done, wall, _cpu, rss = run_measured(siteopt_cmd(
+            "value", *folder, "--workers", str(workers), "--max-seconds", str(max_seconds),
+            "--out", f"{tmp}/value", "--no-report", "--quiet", *flags), timeout)
+        if done.returncode != 0:
+            raise SystemExit(f"siteopt value failed: {done.stderr[-2000:]}")
+        summary = json.loads(Path(f"{tmp}/value/summary.json").read_text())
+    screen = summary.get("screen") or {}
+    return {"instance": instance, "mode": mode, "workers": workers,
+            "one_solve_seconds": round(one, 1), "wall_seconds": round(wall, 1),
+            "ratio": round(wall / one, 1), "base_solve_seconds":
+            round(float(summary["base_solve_seconds"]), 1), "re_solves": summary["re_solves"],
+            "points": sum(summary["points"].values()), "not_computed": summary["not_computed"],
+            "all_verified": summary["all_verified"],
+            "screen_candidates": screen.get("candidates", ""),
+            "screen_solves": screen.get("solves", ""),
+            "screen_seconds": round(float(screen["seconds"]), 1) if screen else "",
+            "screen_save": screen.get("save", ""),
+            "screen_save_nothing": screen.get("save_nothing", ""),
+            "peak_rss_mb": round(rss), "load_avg_1min": round(load, 2),
+            "date": time.strftime("%Y-%m-%d"), "machine": machine()}
+
+
+def table(path: Path) -> str:
+    """The CSV as a Markdown table."""
+    lines = ["| instance | mode | one solve (s) | value (s) | ratio | re-solves | screen "
+             "(candidates / solves / s) | points (not computed) | verified |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in read_rows(path):
+        screen = (f"{r['screen_candidates']} / {r['screen_solves']} / "
+                  f"{num(r['screen_seconds'], 1)}" if r["screen_candidates"] else "-")
+        lines.append(f"| {r['instance']} | {r['mode']} | {num(r['one_solve_seconds'], 1)} | "
+                     f"{num(r['wall_seconds'], 1)} | {r['ratio']} | {r['re_solves']} | "
+                     f"{screen} | {r['points']} ({r['not_computed']}) | "
+                     f"{r['all_verified']} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run the modes, print a table, append rows to the CSV."""
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--instance", default="vietnam-2026",
+                   help="instance folder (default: the bundled vietnam-2026)")
+    p.add_argument("--modes", nargs="+", choices=("screen", "no-screen"),
+                   default=["screen", "no-screen"])
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--max-seconds", type=float, default=1800.0)
+    p.add_argument("--timeout", type=float, default=3600.0)
+    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--table", action="store_true", help="print the CSV as Markdown and exit")
+    args = p.parse_args()
+    if not args.table:
+        for mode in args.modes:
+            row = measure(args.instance, mode, args.workers, args.max_seconds, args.timeout)
+            append_row(args.out, row, FIELDS)
+            print(f"{mode:10} one solve {row['one_solve_seconds']} s, value "
+                  f"{row['wall_seconds']} s ({row['ratio']} x), {row['re_solves']} re-solves, "
+                  f"{row['not_computed']} not computed", flush=True)
+    print(table(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
