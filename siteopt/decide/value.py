@@ -56,6 +56,7 @@ from siteopt.decide.engine import (
 from siteopt.decide.screen import Screen, screen_relaxations
 from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
+from siteopt.model.capacity import capped_sites
 from siteopt.model.data import ModelData, build_data
 from siteopt.solver.highs import (
     KNOWN_BOUND,
@@ -347,10 +348,11 @@ def _points(base: BasePlan, d: ModelData, headroom_deltas: Sequence[float],
                                 float(delta),
                                 {f"budgets[sponsor={sp},year={year}].max_capex_usd_m.add": delta},
                                 restriction=delta < 0, base_slack=slack))
-    # and the checked capacity table: a site's least slack under its cap over the years
+    # and the checked capacity table: a site's least slack under its cap over the years, for
+    # the caps that can bind at all (the model has no row for the others)
     capacity = base.result.tables["capacity"]
     built = capacity.groupby(["site", "year"])["capacity_mw"].sum().groupby("site").max()
-    for s in sorted(d.max_it):
+    for s in capped_sites(d):
         slack = max(0.0, d.max_it[s] - float(built.get(s, 0.0)))
         if s in site_it and slack < site_it[s] - 1e-9:
             for delta in site_cap_deltas:

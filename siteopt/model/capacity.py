@@ -15,16 +15,22 @@ from siteopt.model.data import ModelData
 from siteopt.model.indexing import Columns, Lookups, PairArrays, expand
 
 
-def add_site_max_capacity(m: pyo.ConcreteModel, d: ModelData, ix: Lookups) -> None:
-    """sum_k capacity[s,k,y] <= max_it[s] where a site cap is given and could bind."""
+def capped_sites(d: ModelData) -> list[str]:
+    """Sites whose cap could bind: existing capacity and every phase exceed `max_it`."""
     total_possible: dict[str, float] = defaultdict(float)
     for (s, _k), mw in d.existing.items():
         total_possible[s] += mw
     for sp, mw in d.phase_it.items():
         total_possible[sp[0]] += mw
+    return [s for s in d.S if s in d.max_it and total_possible[s] > d.max_it[s] + 1e-9]
+
+
+def add_site_max_capacity(m: pyo.ConcreteModel, d: ModelData, ix: Lookups) -> None:
+    """sum_k capacity[s,k,y] <= max_it[s] where a site cap is given and could bind."""
+    capped = set(capped_sites(d))
 
     def rule(m: pyo.ConcreteModel, s: str, y: int) -> object:
-        if s not in d.max_it or total_possible[s] <= d.max_it[s] + 1e-9:
+        if s not in capped:
             return pyo.Constraint.Skip
         if not ix.site_k_y[s, y]:
             return pyo.Constraint.Skip
