@@ -3,7 +3,9 @@
 Each run measures `siteopt solve` (the "one solve" of the target) and then `siteopt value`
 with the default ladder (every binding zone-year and budget) on a local Dask cluster, with
 the screen of the largest relaxations (`screen`) or without it (`no-screen`), and appends a
-row to benchmarks/results/value.csv. Target: the value run in <= 10 x one solve.
+row to benchmarks/results/value.csv. Target: the value run in <= 10 x one solve. Each
+mode's value folder is kept in /tmp/siteopt-value-bench/<mode>/ (not committed), so that the
+two modes' curves can be compared point by point.
 
     python benchmarks/value.py                       # screen, then no-screen
     python benchmarks/value.py --modes screen        # one mode
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import REPO, append_row, machine, num, read_rows, run_measured, siteopt_cmd
 
 OUT = REPO / "benchmarks" / "results" / "value.csv"
+#: each mode's `siteopt value --out` folder of the last run (not committed)
+KEPT = Path("/tmp") / "siteopt-value-bench"
 FIELDS = ["instance", "mode", "workers", "one_solve_seconds", "wall_seconds", "ratio",
           "base_solve_seconds", "re_solves", "points", "not_computed", "all_verified",
           "screen_candidates", "screen_solves", "screen_seconds", "screen_save",
@@ -34,6 +39,8 @@ def measure(instance: str, mode: str, workers: int, max_seconds: float, timeout:
             ) -> dict[str, object]:
     """One `siteopt solve` and one `siteopt value` run; the row of the CSV."""
     load = os.getloadavg()[0]
+    kept = KEPT / mode
+    shutil.rmtree(kept, ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = [] if instance == "vietnam-2026" else [instance]
         solved, one, _cpu, _rss = run_measured(
@@ -43,10 +50,10 @@ def measure(instance: str, mode: str, workers: int, max_seconds: float, timeout:
         flags = ["--no-screen"] if mode == "no-screen" else []
         done, wall, _cpu, rss = run_measured(siteopt_cmd(
             "value", *folder, "--workers", str(workers), "--max-seconds", str(max_seconds),
-            "--out", f"{tmp}/value", "--no-report", "--quiet", *flags), timeout)
+            "--out", str(kept), "--no-report", "--quiet", *flags), timeout)
         if done.returncode != 0:
             raise SystemExit(f"siteopt value failed: {done.stderr[-2000:]}")
-        summary = json.loads(Path(f"{tmp}/value/summary.json").read_text())
+    summary = json.loads((kept / "summary.json").read_text())
     screen = summary.get("screen") or {}
     return {"instance": instance, "mode": mode, "workers": workers,
             "one_solve_seconds": round(one, 1), "wall_seconds": round(wall, 1),
@@ -61,6 +68,28 @@ def measure(instance: str, mode: str, workers: int, max_seconds: float, timeout:
             "screen_save_nothing": screen.get("save_nothing", ""),
             "peak_rss_mb": round(rss), "load_avg_1min": round(load, 2),
             "date": time.strftime("%Y-%m-%d"), "machine": machine()}
+
+
+def compare() -> str:
+    """How far the two modes' curves agree, point by point (when both folders are kept)."""
+    import pandas as pd
+
+    if not all((KEPT / m / "summary.json").exists() for m in ("screen", "no-screen")):
+        return "compare: run both modes first"
+    res = max(float(json.loads((KEPT / m / "summary.json").read_text())["resolution_usd_m"])
+              for m in ("screen", "no-screen"))
+    out = []
+    for name in ("headroom_values.csv", "budget_values.csv", "site_cap_values.csv",
+                 "latency_values.csv"):
+        a, b = (pd.read_csv(KEPT / m / name) for m in ("screen", "no-screen"))
+        diff = (a["objective"] - b["objective"]).abs()
+        both = a["objective"].notna() & b["objective"].notna()
+        off = int((diff[both] > 2 * res).sum()) + int((a["objective"].isna()
+                                                       != b["objective"].isna()).sum())
+        out.append(f"{name}: {len(a)} points, {off} differ by more than twice the "
+                   f"resolution ({2 * res:.2f} USD M); largest difference "
+                   f"{diff[both].max() if both.any() else 0:.3f}")
+    return "\n".join(out)
 
 
 def table(path: Path) -> str:
@@ -100,6 +129,7 @@ def main() -> int:
                   f"{row['wall_seconds']} s ({row['ratio']} x), {row['re_solves']} re-solves, "
                   f"{row['not_computed']} not computed", flush=True)
     print(table(args.out))
+    print(compare())
     return 0
 
 

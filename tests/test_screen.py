@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -169,3 +170,44 @@ def test_cli_reports_the_screen_and_can_do_without_it(tmp_path, capsys):
     assert "screened with the other relaxations" in printed
     assert ("screen of the largest relaxations: 2 of 4 save, 2 proven to save nothing "
             "(3 solves") in printed
+
+
+def test_a_signal_during_the_screen_stops_the_run_and_keeps_what_was_settled(tmp_path,
+                                                                                monkeypatch):
+    real = screen_module.solve_matrices
+
+    def stopped_by_sigterm(*args, **kwargs):  # as if SIGTERM arrived during the solve
+        return dataclasses.replace(real(*args, **kwargs), interrupted_by=15)
+
+    monkeypatch.setattr(screen_module, "solve_matrices", stopped_by_sigterm)
+    inst = siteopt.load_instance(four_zones(tmp_path / "i"))
+    rep = value_of_inputs(inst, headroom_deltas=(-5, 5), budget_deltas=(100,),
+                          latency_step=None)
+    assert rep.stopped == "SIGTERM"
+    h = rep.headroom.set_index("delta_mw")
+    assert set(h.loc[5.0, "status"]) == {"not_computed"}
+    assert set(h.loc[-5.0, "method"]) == {"base plan feasible"}
+
+
+def test_overlapping_relaxations_onward_agree_with_re_solving_each(tmp_path):
+    # with --headroom-scope onward, ZA 2030 and ZA 2031 both relax the 2031 row: each
+    # candidate's own shift must go back to the base bound, not their sum
+    folder = four_zones(tmp_path / "i")
+    toml = (folder / "instance.toml").read_text().replace("last_year = 2030",
+                                                            "last_year = 2031")
+    (folder / "instance.toml").write_text(toml)
+    (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,8\n"
+                                       "R,cloud,2031,8\n")
+    (folder / "headroom.csv").write_text("zone,year,headroom_mw\n" + "".join(
+        f"{z},{y},{h}\n" for z, h in (("ZA", 12), ("ZB", 12), ("ZC", 100), ("ZD", 12))
+        for y in (2030, 2031)))
+    inst = siteopt.load_instance(folder)
+    kwargs = dict(headroom_deltas=(5,), budget_deltas=(100,), latency_step=None,
+                  headroom_scope="onward")
+    fast = value_of_inputs(inst, **kwargs)
+    slow = value_of_inputs(inst, screen=False, **kwargs)
+    assert fast.screen is not None and fast.screen["applicable"]
+    assert fast.screen["candidates"] >= 6  # 2 years x 3 zones, and the budget
+    a, b = fast.headroom, slow.headroom
+    assert list(a["objective"]) == pytest.approx(list(b["objective"]))
+    assert a["verified"].eq(True).all()

@@ -30,6 +30,7 @@ from siteopt.model.build import create_model
 from siteopt.model.compile import Matrices, TrivialInfeasibilityError, compile_model
 from siteopt.model.data import ModelData, build_data
 from siteopt.solver.highs import SolveOptions, relative_gap, solve_matrices, to_highs
+from siteopt.solver.interrupt import Interrupted
 
 #: Relative tolerance when matching a reconstructed base row bound with the base model's.
 MATCH_TOL = 1e-9
@@ -119,6 +120,8 @@ def screen_relaxations(instance: Instance, candidates: Sequence[tuple[str, dict[
                 h.changeColBounds(n + keys.index(k), 0.0, 0.0)
         out = solve_matrices(mat, opts, highs=h, start=x0, floor=floor)
         solves += 1
+        if out.interrupted_by is not None:  # Ctrl-C / SIGTERM in this process: stop the run
+            raise Interrupted(out.interrupted_by)
         if out.status != "optimal" or out.x is None:
             floor = max(floor or -math.inf, out.bound) if math.isfinite(out.bound) else floor
             break
