@@ -3,13 +3,13 @@
 `siteopt value` asks, for every binding headroom, budget and site-cap row, what its largest
 relaxation saves. Most save nothing, and proving "nothing" one re-solve at a time costs a
 whole proof each. The screen proves them together (`models/value-and-alternatives.md` §1,
-"Screening the relaxations"): one MILP holds the model of the instance with every candidate
-relaxation applied, each relaxed row's bound put back to its base value unless a selector
-u_g of its candidate g is 1, and sum_g u_g <= 1. Its optimum is the least optimum over the
-candidates. Each solve either proves that no candidate left saves more than the gap (its
-bound is within the gap of the base optimum) or names the best candidate with a plan proven
-for it; that candidate is excluded (u_g = 0) and the next solve runs, floored by this one's
-bound. k candidates that save cost k + 1 solves; the rest cost none of their own.
+"Screening the largest relaxations"): one MILP holds the model of the instance with every
+candidate relaxation applied, each relaxed row's bound put back to its base value unless a
+selector u_g of its candidate g is 1, and sum_g u_g <= 1. Its optimum is the least optimum
+over the candidates. Each solve either proves that no candidate left saves more than the
+gap (its bound is within the gap of the base optimum) or names the best candidate with a
+plan proven for it; that candidate is excluded (u_g = 0) and the next solve runs, floored by
+this one's bound. k candidates that save cost k + 1 solves; the rest cost none of their own.
 """
 
 from __future__ import annotations
