@@ -225,17 +225,20 @@ def test_headroom_of_one_year_is_worth_nothing_if_later_years_lack_it(tmp_path):
     assert o["verified"].eq(True).all()
 
 
-def test_a_restriction_starts_from_the_plan_of_a_more_restricted_step(tmp_path):
-    # Z has 20 MW: A (15 facility MW) fits with 5 to spare. -10 and -8 both shut A out (B,
-    # 150). -10 is solved first, from nothing (the base plan does not fit there); -8 then
-    # starts from -10's plan, which fits any looser limit.
+def test_restrictions_go_inwards_out_and_a_plan_that_still_fits_proves_the_next(tmp_path):
+    # Z has 20 MW: A (15 facility MW) fits with 5 to spare. -8 and -10 both shut A out (B,
+    # 150). The least restriction, -8, is solved first, from nothing (the base plan does not
+    # fit there); -10 then starts from -8's plan, which still fits, with -8's bound as its
+    # floor (its optimum can only be higher). On Vietnam that floor ends such a re-solve at
+    # once (`proof = looser step`); HiGHS proves this tiny one at its root either way.
     inst = siteopt.load_instance(two_sites(tmp_path / "h", headroom_z=20))
     rep = value_of_inputs(inst, headroom_deltas=(-10, -8), latency_step=None)
     h = rep.headroom.set_index("delta_mw")
     assert rep.base.objective == pytest.approx(100.0)
     assert list(h["objective"]) == pytest.approx([150.0, 150.0])
     assert list(h["method"]) == ["re-solve", "re-solve"]
-    assert not h.loc[-10.0, "warm_started"] and h.loc[-8.0, "warm_started"]
+    assert not h.loc[-8.0, "warm_started"] and h.loc[-10.0, "warm_started"]
+    assert h.loc[-10.0, "bound"] >= h.loc[-8.0, "bound"] - 1e-9
     assert h["verified"].eq(True).all()
 
 

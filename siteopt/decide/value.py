@@ -461,8 +461,12 @@ def _next_round(base: BasePlan, points: list[Point], tol: float) -> list[Point]:
     with the base plan at step 0: a pending point between two exact points whose optima
     agree within `tol` takes the more restricted one's optimum and plan (that plan is
     feasible at the point, whose optimum lies between the two); a point more restricted
-    than an infeasible one is infeasible. Otherwise the outermost pending point of each end
-    is solved first, then the middle of every run of pending points between two known ones.
+    than an infeasible one is infeasible. Otherwise the largest pending relaxation and the
+    *least* pending restriction of each curve are solved first, then the middle of every run
+    of pending points between two known ones. Restrictions go inwards out: the plan and
+    bound of a solved restriction are then the start and floor of the next tighter one
+    (`_looser_plan`, `_floor`), which ends at once wherever that plan still fits, as it
+    does on every flat part of the curve.
     """
     curves: dict[tuple, list[Point]] = {}
     for p in points:
@@ -490,9 +494,9 @@ def _next_round(base: BasePlan, points: list[Point], tol: float) -> list[Point]:
         for (li, ri), run in runs.items():
             left = anchors[li] if li >= 0 else None
             right = anchors[ri] if ri < len(anchors) else None
-            if left is None:  # beyond the most restricted known step: solve the outermost
-                todo.append(run[0])
-            elif right is None:  # beyond the most relaxed known step
+            if left is None or right is None:
+                # beyond the most restricted known step: the least of those restrictions;
+                # beyond the most relaxed: the largest of those relaxations
                 todo.append(run[-1])
             elif (left[1] is not None and right[1] is not None
                   and left[1] - right[1] <= tol):

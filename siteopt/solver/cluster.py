@@ -27,8 +27,10 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
         with client:
             yield client
         return
+    # the scheduler's HTTP routes on a free port: a second run beside one on the default
+    # 8787 (another siteopt command, a user's own cluster) then starts without a warning
     cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.ERROR)
     levels: dict[str, int] = {}
     try:
         with cluster, Client(cluster) as client:
