@@ -21,7 +21,9 @@ every plan accepted before them. So no search waits for a slower one, and the ba
 not the number of workers, fixes the result: a seed gives the same plans in this process
 and on any cluster (as long as no solve is stopped by its time limit). Every plan is
 extracted and verified by the independent checker through the ordinary pipeline
-(`siteopt.solver.pipeline.solve` with a runner that adds the rows).
+(`siteopt.solver.pipeline.solve` with a runner that adds the rows). The optimum and the
+searches keep the model's tightening: its rows hold for every integer plan, so no plan within
+the cap is cut off, and the columns it fixes are 0 in every plan, so no distance changes.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from siteopt.data.instance import Instance
-from siteopt.decide.engine import BasePlan, Pool, Task, column_names, plain, solve_base
+from siteopt.decide.engine import BasePlan, Pool, Task, column_names, solve_base
 from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model.compile import Matrices
@@ -173,7 +175,7 @@ def diverse_solve(instance: Instance, options: SolveOptions, cap: float,
                              nodes=out.nodes, interrupted_by=out.interrupted_by,
                              pass_seconds=out.pass_seconds)
 
-    result = solve(instance, plain(options), runner=runner)
+    result = solve(instance, options, runner=runner)
     ones = found.get("ones", frozenset()) if result.has_plan else frozenset()
     assert isinstance(ones, frozenset)
     return result, ones, str(found.get("search_status", result.status)), time.perf_counter() - t

@@ -74,23 +74,12 @@ def row_ids(mat: Matrices) -> list[tuple[str, object]]:
             for con, _mult in mat.rows]
 
 
-def plain(options: SolveOptions) -> SolveOptions:
-    """The options of the base solve and of alternatives: the model without its tightening.
-
-    They reason about the rows of the model itself (the base plan's slacks, distance rows
-    over its binaries); the tightening of `siteopt.model.tightening` fixes or drops some of
-    them, so it is left out there. Re-solves (`warm_resolve`) only need the optimum of the
-    changed instance and keep it.
-    """
-    return replace(options, tighten=False)
-
-
-def solve_base(inst: Instance, options: SolveOptions, tighten: bool = False) -> BasePlan:
+def solve_base(inst: Instance, options: SolveOptions) -> BasePlan:
     """Solve `inst` and keep its matrices and solution; errors if there is no verified plan.
 
     Only `siting.objective = total_cost` is supported: values and cost slacks are in USD M.
-    `tighten` keeps the model's tightening (`plain`): for a caller that reads no row the
-    tightening fixes, drops or rewrites.
+    The matrices are those `options` build (with the model's tightening by default, which
+    fixes, drops or rewrites some rows: a caller reading rows reads those).
     """
     if inst.meta.siting.objective != "total_cost":
         raise InputError(Problem("instance.toml", "siting.objective = total_cost (values and "
@@ -106,7 +95,7 @@ def solve_base(inst: Instance, options: SolveOptions, tighten: bool = False) -> 
         captured["rows"] = row_ids(mat)
         return outcome
 
-    result = solve(inst, options if tighten else plain(options), runner=runner)
+    result = solve(inst, options, runner=runner)
     if result.status == "infeasible":
         raise NoPlanError(f"{inst.meta.name}: infeasible, no plan to value or vary "
                           f"({'; '.join(result.violations[:3]) or result.solver_status}); "

@@ -566,7 +566,7 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     if listener:
         listener("solving the base plan", 0, 0)
     # with the tightening: what binds is read from the checked tables, not from rows
-    base = solve_base(instance, base_options, tighten=True)
+    base = solve_base(instance, base_options)
     d = build_data(base.instance)
     points = _points(base, d, sorted(headroom_deltas), sorted(budget_deltas),
                      sorted(site_cap_deltas), latency_step, headroom_scope, max_curves)
