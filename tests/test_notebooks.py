@@ -26,7 +26,8 @@ def test_stored_without_outputs_and_calls_only_the_api(path):
             for line in cell.source.splitlines():
                 if line.startswith(("import ", "from ")):
                     assert line.split()[1].split(".")[0] in {
-                        "os", "pathlib", "matplotlib", "pandas", "siteopt", "IPython"}, line
+                        "os", "pathlib", "itertools", "matplotlib", "pandas", "siteopt",
+                        "IPython"}, line
     assert "CONCLUSION_" not in "".join(c.source for c in nb.cells)
 
 

@@ -371,12 +371,12 @@ def test_warm_resolve_prefers_a_looser_plan_that_fits(tmp_path):
 
 
 def test_a_resolve_runs_on_the_tightened_model_from_the_base_plan():
-    """Re-solves keep the tightening (phase_on); the base plan, solved without it, still
+    """Re-solves keep the tightening (phase_on); a plan of the model without it still
     starts them: each phase_on is filled in from the phase's online values."""
     from siteopt.decide.engine import solve_base, warm_resolve
 
     inst = siteopt.load_instance(TINY / "cooling-class")
-    base = solve_base(inst, siteopt.SolveOptions())
+    base = solve_base(inst, siteopt.SolveOptions(tighten=False))
     assert not any(n.startswith("phase_on[") for n in base.start_values())
     r = warm_resolve(inst, {"headroom[zone=Z,year=2030].headroom_mw.add": 10.0},
                      siteopt.SolveOptions(), base.start_values())
