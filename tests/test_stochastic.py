@@ -37,7 +37,7 @@ from siteopt.solver.highs import SolveOptions
 from siteopt.solver.pipeline import solve
 from siteopt.stochastic.engine import StochasticOptions, solve_stochastic
 from siteopt.stochastic.firststage import Start, first_stage_of, phase_starts, upgrade_starts
-from siteopt.stochastic.measures import cvar
+from siteopt.stochastic.measures import cvar, risk_objective
 from siteopt.stochastic.spec import (
     Risk,
     ScenarioSet,
@@ -98,6 +98,8 @@ def test_hedge_instance_known_answers():
         assert r.vss == pytest.approx(15.0)
         assert r.mean_value.first_stage == frozenset()
         assert r.bound <= r.objective + 1e-9
+        # every solve proven at gap 0: the interval EVPI lies in closes on it
+        assert r.evpi_interval == pytest.approx((35.0, 35.0))
     # decomposition: the wait-and-see bound is 65; one Lagrangian round (multipliers +-70 on
     # starting A, the Polyak step 35 / 0.25) prices the hedge in and proves 100
     assert r.bound == pytest.approx(100.0)
@@ -220,6 +222,11 @@ def test_decomposition_bounds_bracket_the_extensive_form(case):
 
 
 def test_measures():
+    # a cost bound of -inf bounds the objective by nothing better; a scenario without a plan
+    # (+inf) makes it infinite whatever else holds
+    assert risk_objective([-math.inf, 5.0], [0.5, 0.5], Risk()) == -math.inf
+    assert risk_objective([-math.inf, 5.0], [0.5, 0.5], Risk(0.5, 1.0)) == -math.inf
+    assert risk_objective([math.inf, -math.inf], [0.5, 0.5], Risk()) == math.inf
     assert cvar([1.0, 2.0, 10.0], [0.5, 0.3, 0.2], 0.0) == pytest.approx(0.5 + 0.6 + 2.0)
     assert cvar([1.0, 2.0, 10.0], [0.5, 0.3, 0.2], 0.8) == pytest.approx(10.0)
     assert cvar([1.0, 2.0, 10.0], [0.5, 0.3, 0.2], 0.7) == pytest.approx((0.2 * 10 + 0.1 * 2)
@@ -354,6 +361,111 @@ def test_a_commitment_a_scenario_cannot_start_that_year_is_infeasible_there(tmp_
     assert solve_one(slow, 2031, EXACT, fixed=start).status == "infeasible"
 
 
+def test_a_start_one_scenario_cannot_make_closes_only_that_year():
+    """A's lead is 24 months in "high" and 12 in "low", decision year 2031, horizon to 2032.
+    A 2031 start would come online after the horizon in "high", so no scenario starts A in
+    2031; starting it in 2030 stays open (online 2032 and 2031). A shorter lead in one
+    scenario cannot make the plan dearer than equal leads: RP is 100 both ways (it was 115
+    when the missing 2031 key was fixed to 0, which closed the 2030 start too), and the
+    decomposition's bound, Lagrangian rounds included, stays below it."""
+    inst = load_instance(HEDGE)
+
+    def solved(low_lead: int, method: str):
+        scen = sset(2031, ("high", 0.5, {}), ("low", 0.5, {
+            "demand.scale": 0.1, "phases[site=A].lead_months": low_lead}))
+        return solve_stochastic(inst, scen, EXACT, StochasticOptions(method=method,
+                                                                     compare=False))
+
+    assert solved(24, "extensive").objective == pytest.approx(100.0)
+    shorter = solved(12, "extensive")
+    assert_verified(shorter)
+    assert shorter.objective == pytest.approx(100.0)
+    assert shorter.here_and_now == {Start("phase", "A", "P1", "air", "", 2030)}
+    decomposed = solved(12, "decompose")
+    assert decomposed.bound <= 100.0 + 1e-6
+    assert decomposed.objective == pytest.approx(100.0)
+
+
+def _stopped(monkeypatch, when):
+    """`solve_one` in the decomposition, returning a solve stopped without plan or bound
+    (its time limit, say) wherever `when(fixed)` is true."""
+    from siteopt.stochastic import decompose as dec
+    from siteopt.stochastic.blocks import BlockSolve
+
+    real = dec.solve_one
+
+    def solve(inst, decision_year, options, fixed=None, floor=None):
+        if when(fixed):
+            return BlockSolve("no_plan", None, None, None)
+        return real(inst, decision_year, options, fixed, floor)
+
+    monkeypatch.setattr(dec, "solve_one", solve)
+
+
+def test_a_wait_and_see_solve_without_a_bound_leaves_the_run_without_one(monkeypatch):
+    """A wait-and-see solve that ends with neither plan nor bound bounds nothing: the
+    decomposition reports no bound and proves nothing (an infinite bound would have made
+    the first candidate "optimal" and pruned every other)."""
+    calls: list[object] = []
+
+    def first_wait_and_see(fixed) -> bool:
+        calls.append(fixed)
+        return fixed is None and len(calls) == 1
+
+    _stopped(monkeypatch, first_wait_and_see)
+    inst = load_instance(HEDGE)
+    r = solve_stochastic(inst, load_scenario_set(HEDGE / "scenarios.toml", inst), EXACT,
+                         StochasticOptions(method="decompose"))
+    assert r.bound is None and r.gap is None and r.status == "gap"
+    assert r.objective == pytest.approx(100.0) and r.verified  # the candidates still run
+    assert r.evpi_interval is None
+
+
+def test_a_recourse_stopped_without_a_plan_does_not_call_the_commitments_infeasible(
+        monkeypatch):
+    """The mean-value plan commits nothing; if a scenario's recourse to that stops without a
+    plan, nothing is known of its cost: EEV and VSS are unknown, not infinite, no scenario
+    is named as one it leaves without a plan, and a note says what happened."""
+    _stopped(monkeypatch, lambda fixed: fixed == frozenset())
+    inst = load_instance(HEDGE)
+    r = solve_stochastic(inst, load_scenario_set(HEDGE / "scenarios.toml", inst), EXACT,
+                         StochasticOptions(method="decompose"))
+    assert r.objective == pytest.approx(100.0)
+    assert r.eev is None and r.vss is None
+    assert r.summary()["mean_value_plan_infeasible_in"] is None
+    assert any("ended without a plan" in n and "not proven infeasible" in n for n in r.notes)
+
+
+def test_comparison_costs_tell_infeasible_from_stopped():
+    from siteopt.stochastic.blocks import BlockSolve
+    from siteopt.stochastic.engine import costs_of
+
+    costs = costs_of([BlockSolve("infeasible", None, None, None),
+                      BlockSolve("no_plan", None, None, None)])
+    assert costs[0] == math.inf and math.isnan(costs[1])
+
+
+def test_an_unverified_plan_is_never_the_incumbent(monkeypatch):
+    """A candidate whose scenario plan the checker rejects gives no upper bound."""
+    from siteopt.stochastic import decompose as dec
+
+    real = dec.solve_one
+    start_a = frozenset({Start("phase", "A", "P1", "air", "", 2030)})
+
+    def rejected(inst, decision_year, options, fixed=None, floor=None):
+        out = real(inst, decision_year, options, fixed, floor)
+        if fixed == start_a:
+            out.violations.append("made up for the test")
+        return out
+
+    monkeypatch.setattr(dec, "solve_one", rejected)
+    inst = load_instance(HEDGE)
+    r = solve_stochastic(inst, load_scenario_set(HEDGE / "scenarios.toml", inst), EXACT,
+                         StochasticOptions(method="decompose"))
+    assert r.here_and_now != start_a and r.objective == pytest.approx(115.0)
+    assert any("failed verification" in n for n in r.notes)
+
+
 def test_a_candidate_cut_short_by_the_time_limit_is_not_evaluated():
     """An expected cost needs every scenario: once the run's time is spent mid-candidate,
     the candidate is dropped (incomplete) after the solve in flight, not finished."""
@@ -366,11 +478,11 @@ def test_a_candidate_cut_short_by_the_time_limit_is_not_evaluated():
     lows, probs = [-math.inf] * 3, list(scen.probabilities)
     with ScenarioPool(scenario_instances(inst, scen)) as pool:
         ticks: list[int] = []
-        solves, complete = _evaluate(pool, frozenset(), 2030, EXACT, lows, probs, scen, None,
+        solves, complete, _why = _evaluate(pool, frozenset(), 2030, EXACT, lows, probs, scen, None,
                                      ticks.append, late=lambda: len(ticks) >= 1)
         assert (solves, complete, ticks) == ([], False, [1])
         ticks.clear()
-        solves, complete = _evaluate(pool, frozenset(), 2030, EXACT, lows, probs, scen, None,
+        solves, complete, _why = _evaluate(pool, frozenset(), 2030, EXACT, lows, probs, scen, None,
                                      ticks.append)
         assert complete and ticks == [1, 2, 3] and all(s.objective is not None for s in solves)
 
@@ -389,7 +501,7 @@ def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(tmp_pa
     lows, probs = [10.0, 30.0, 5.0], list(scen.probabilities)  # "slow" is the dearest
     with ScenarioPool(scenario_instances(inst, scen)) as pool:
         ticks: list[int] = []
-        solves, complete = _evaluate(pool, start, 2031, EXACT, lows, probs, scen, None,
+        solves, complete, _why = _evaluate(pool, start, 2031, EXACT, lows, probs, scen, None,
                                      ticks.append)
     assert not complete and ticks == [1]
     assert solves[0] is None and solves[2] is None and solves[1].status == "infeasible"
@@ -479,9 +591,9 @@ def test_each_recourse_solve_is_floored_by_its_scenarios_wait_and_see_bound():
                 seen.extend(tasks)
                 return pool.run(fn, tasks)
 
-        floored, complete = _evaluate(Recording(), frozenset(), 2030, EXACT, lows, probs,
+        floored, complete, _why = _evaluate(Recording(), frozenset(), 2030, EXACT, lows, probs,
                                       scen, None, lambda done: None)
-        plain, _ = _evaluate(pool, frozenset(), 2030, EXACT, [-math.inf] * 3, probs, scen,
+        plain, _, _ = _evaluate(pool, frozenset(), 2030, EXACT, [-math.inf] * 3, probs, scen,
                              None, lambda done: None)
     assert complete and sorted(i for i, _args in seen) == [0, 1, 2]
     assert all(args[-1] == lows[i] for i, args in seen)  # each scenario's own bound

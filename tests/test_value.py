@@ -154,6 +154,23 @@ def test_demand_marginal_is_the_energy_cost_of_a_spare_megawatt(tmp_path):
     row = rep.demand.iloc[0]
     assert row["usd_m_per_mw"] == pytest.approx(1.314)
     assert row["valid_to_mw"] == pytest.approx(10.0)
+    assert row["holds_for"] == "more and less"
+
+
+def test_a_demand_dual_whose_interval_ends_at_todays_demand_prices_one_mw_less():
+    from siteopt.decide.value import holds_for
+
+    assert holds_for(8.0, 0.0, 10.0) == "more and less"
+    assert holds_for(64.0, 58.0, 64.0) == "less only"  # hcmc sens 2032 on Vietnam
+    assert holds_for(10.0, 10.0, 12.0) == "more only"
+    assert holds_for(10.0, 10.0, 10.0) == "neither"
+    assert holds_for(10.0, math.nan, math.nan) == "unknown"
+    from siteopt.decide.value import _demand_caveat, _demand_words
+
+    assert _demand_words({"holds_for": "less only"}) == "one IT MW less saves"
+    assert _demand_words({"holds_for": "more and less"}) == "one more IT MW costs"
+    assert "not beyond today's demand" in _demand_caveat({"holds_for": "less only"})
+    assert _demand_caveat({"holds_for": "more only"}) == ""
 
 
 def test_latency_step_that_admits_a_cheaper_site(tmp_path):
@@ -320,6 +337,38 @@ def test_a_re_solve_is_floored_by_the_bounds_of_the_steps_that_relax_it(tmp_path
     assert _floor(curve[4], points, base) is None  # nothing relaxes the largest step
     # a restriction: the base plan's bound too
     assert _floor(curve[1], points, base) == 149.0
+
+
+def test_a_point_is_settled_between_steps_only_within_the_gap_of_a_proven_bound():
+    """Monotonicity settles a point between two computed steps only where the more
+    restricted step's plan lies within the gap of the more relaxed step's *bound*; the
+    point then reports that bound and the gap it gives. Two objectives within twice the gap
+    are not enough: the optimum may lie a further gap below the relaxed step's objective."""
+    from siteopt.decide.value import _next_round
+
+    base = SimpleNamespace(objective=5585.30, result=SimpleNamespace(
+        bound=5585.30 * (1 - 5e-5), gap=5e-5, verified=True))
+
+    def curve(bound_100: float) -> list[Point]:
+        points = [Point(kind="headroom", ids={"zone": "Z", "year": 2030}, delta=d,
+                        overrides={}, restriction=False, base_slack=0.0) for d in (10, 20, 50)]
+        return [*points, Point(kind="headroom", ids={"zone": "Z", "year": 2030}, delta=100,
+                               overrides={}, restriction=False, base_slack=0.0,
+                               status="optimal", method="re-solve", objective=5584.20,
+                               bound=bound_100, gap=1e-4, verified=True)]
+
+    # +100 at 5,584.20 (bound 5,583.64) is within twice the gap of the base's 5,585.30, but
+    # its bound is 1.7e-4 below: +10..+50 may already save, so the middle one is solved
+    loose = curve(5583.64)
+    assert _next_round(base, loose, 1e-4) == [loose[1]]
+    assert all(p.status == "pending" for p in loose[:3])
+    # with +100's bound within the gap of 5,585.30 the three are settled on that bound
+    tight = curve(5585.30 - 0.5)
+    assert _next_round(base, tight, 1e-4) == []
+    for p in tight[:3]:
+        assert (p.method, p.status, p.objective, p.bound) == ("implied", "optimal", 5585.30,
+                                                              5584.80)
+        assert p.gap == pytest.approx(0.5 / 5585.30)
 
 
 def test_the_printout_says_when_a_looser_steps_bound_proved_a_re_solve():

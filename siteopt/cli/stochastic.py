@@ -110,6 +110,13 @@ def _money(x: float | None) -> str:
     return "-" if x is None or not math.isfinite(x) else f"{x:,.2f}"
 
 
+def _interval(pair: object) -> str:
+    """' (true value in [lo, hi])' for an EVPI interval, '' without one."""
+    if not isinstance(pair, list | tuple) or len(pair) != 2:
+        return ""
+    return f" (true value in [{_money(pair[0])}, {_money(pair[1])}])"
+
+
 def print_stochastic(result: StochasticResult, out: Console) -> None:
     """The planner's view: commitments, what changed, cost distribution, EVPI, VSS."""
     from rich.markup import escape
@@ -152,7 +159,8 @@ def print_stochastic(result: StochasticResult, out: Console) -> None:
     risk = s["risk"]
     out.print(f"expected cost {_money(s['expected_cost'])}, CVaR {risk['alpha']:g} "  # type: ignore[index]
               f"{_money(risk['cvar'])}, worst {_money(risk['worst_cost'])}; EVPI "  # type: ignore[index]
-              f"{_money(s['evpi'])}, VSS {_money(s['vss'])} USD M")  # type: ignore[arg-type]
+              f"{_money(s['evpi'])}{_interval(s.get('evpi_interval'))}, VSS "
+              f"{_money(s['vss'])} USD M")  # type: ignore[arg-type]
     for key, what in (("mean_value_plan_infeasible_in", "mean-value"),
                       ("deterministic_plan_infeasible_in", "deterministic")):
         bad = s.get(key) or []

@@ -84,14 +84,17 @@ METHODS = {
     "re-solve": "MILP re-solved with the override (exact up to the solver's gap)",
     "base plan feasible": "a restriction under which the base plan stays feasible (checked): "
                           "the base optimum, exactly, no solve",
-    "implied": "a smaller relaxation than one whose optimum equals the base optimum: the base "
-               "optimum, exactly (the optimum is monotone in the input), no solve",
+    "implied": "a smaller relaxation than a step whose proven bound lies within the gap of "
+               "the base optimum: the base plan (feasible here) and that bound, so proven "
+               "within the gap like a re-solve (the optimum is monotone in the input), no "
+               "solve",
     "screened": "the largest relaxation of its curve, proven to save no more than the gap by "
                 "one solve over every such relaxation still open (the screen): the base "
                 "optimum and plan, no solve of its own",
-    "between": "between two computed steps whose optima agree within the gap: the same "
-               "optimum, reached by the more restricted step's plan (feasible here), no "
-               "solve; or infeasible, being more restricted than a step without a plan",
+    "between": "between two computed steps where the more restricted one's plan (feasible "
+               "here) lies within the gap of the more relaxed one's proven bound: that plan "
+               "and bound, no solve; or infeasible, being more restricted than a step "
+               "without a plan",
     "fixed-plan dual": "LP dual of demand_balance with every binary fixed at the optimal plan "
                        "(marginal value assuming the plan does not change)",
 }
@@ -230,11 +233,27 @@ class ValueReport:
             top = self.demand.sort_values("usd_m_per_mw", ascending=False).head(8)
             for r in top.to_dict("records"):
                 r = {k: (v + 0.0 if isinstance(v, float) else v) for k, v in r.items()}  # no -0
-                out.append(f"  {r['region']} {r['class']} {r['year']}: one more IT MW costs "
+                out.append(f"  {r['region']} {r['class']} {r['year']}: {_demand_words(r)} "
                            f"USD {r['usd_m_per_mw']:.3f} M (present value; "
                            f"{r['usd_m_per_mw_year']:.3f} M in {r['year']} money), valid for "
-                           f"demand {r['valid_from_mw']:.4g}..{r['valid_to_mw']:.4g} MW")
+                           f"demand {r['valid_from_mw']:.4g}..{r['valid_to_mw']:.4g} MW"
+                           + _demand_caveat(r))
         return out
+
+
+def _demand_words(r: dict) -> str:
+    """What a demand dual is in words, by the side its ranging interval holds on."""
+    return "one IT MW less saves" if r.get("holds_for") == "less only" else \
+        "one more IT MW costs"
+
+
+def _demand_caveat(r: dict) -> str:
+    side = r.get("holds_for")
+    if side == "less only":
+        return " (not beyond today's demand: the fixed plan serves more only at another rate)"
+    if side == "neither":
+        return " (a degenerate dual: it holds for no change of demand)"
+    return ""
 
 
 def _zone_year(r: dict) -> str:
@@ -454,14 +473,16 @@ def _record(base: BasePlan, p: Point, r: Resolved) -> None:
         p.error = "no plan satisfies the hard constraints"
 
 
-def _next_round(base: BasePlan, points: list[Point], tol: float) -> list[Point]:
+def _next_round(base: BasePlan, points: list[Point], gap: float) -> list[Point]:
     """Settle what monotonicity settles; return the points to re-solve next.
 
     The optimum is non-increasing in every step (a positive step relaxes). On each curve,
-    with the base plan at step 0: a pending point between two exact points whose optima
-    agree within `tol` takes the more restricted one's optimum and plan (that plan is
-    feasible at the point, whose optimum lies between the two); a point more restricted
-    than an infeasible one is infeasible. Otherwise the largest pending relaxation and the
+    with the base plan at step 0: a pending point between two computed points takes the
+    more restricted one's plan and objective (that plan is feasible at the point) and the
+    more relaxed one's bound (which bounds the point's optimum too) where the two lie within
+    the relative `gap` of each other, so the point is proven within the gap like a
+    re-solve; a point more restricted than an infeasible one is infeasible. Otherwise the
+    largest pending relaxation and the
     *least* pending restriction of each curve are solved first, then the middle of every run
     of pending points between two known ones. Restrictions go inwards out: the plan and
     bound of a solved restriction are then the start and floor of the next tighter one
@@ -474,17 +495,19 @@ def _next_round(base: BasePlan, points: list[Point], tol: float) -> list[Point]:
     todo: list[Point] = []
     for curve in curves.values():
         curve.sort(key=lambda q: q.delta)
-        # anchors: (step, objective or None if infeasible, the point or None for the base)
-        anchors: list[tuple[float, float | None, Point | None]] = [(0.0, base.objective, None)]
+        # anchors: (step, objective or None if infeasible, the point or None for the base,
+        # its proven bound or None)
+        anchors: list[tuple[float, float | None, Point | None, float | None]] = [
+            (0.0, base.objective, None, base.result.bound)]
         for q in curve:
             if q.status == "optimal" and q.objective is not None:
-                anchors.append((q.delta, q.objective, q))
+                anchors.append((q.delta, q.objective, q, q.bound))
             elif q.status == "infeasible" and q.method:
-                anchors.append((q.delta, None, q))
+                anchors.append((q.delta, None, q, None))
         anchors.sort(key=lambda a: a[0])
         pending = [q for q in curve if q.status == "pending"]
         for q in pending:
-            if any(z is None and q.delta < d for d, z, _ in anchors):
+            if any(z is None and q.delta < d for d, z, _q, _b in anchors):
                 q.status, q.method = "infeasible", "between"
                 q.error = "more restricted than a step without a plan"
         runs: dict[tuple[int, int], list[Point]] = {}
@@ -498,23 +521,29 @@ def _next_round(base: BasePlan, points: list[Point], tol: float) -> list[Point]:
                 # beyond the most restricted known step: the least of those restrictions;
                 # beyond the most relaxed: the largest of those relaxations
                 todo.append(run[-1])
-            elif (left[1] is not None and right[1] is not None
-                  and left[1] - right[1] <= tol):
+            elif (left[1] is not None and right[3] is not None
+                  and relative_gap(left[1], right[3]) <= gap + 1e-12):
                 for q in run:
-                    _between(base, q, left[2])
+                    _between(base, q, left[2], right[3])
             else:
                 todo.append(run[len(run) // 2])
     return todo
 
 
-def _between(base: BasePlan, q: Point, source: Point | None) -> None:
-    """`q` settled by the plan of `source` (None: the base plan), see `_next_round`."""
+def _between(base: BasePlan, q: Point, source: Point | None, bound: float) -> None:
+    """`q` settled by the plan of `source` (None: the base plan) and `bound`, see `_next_round`.
+
+    The plan was verified on a more restricted instance, so it is feasible at `q` (the
+    steps move one limit, not a cost) and its verification carries over.
+    """
     if source is None:
         _same_as_base(base, q, "implied")
         q.verified = base.result.verified
-        return
-    q.objective, q.status, q.method = source.objective, "optimal", "between"
-    q.gap, q.verified, q.changes = source.gap, source.verified, list(source.changes)
+    else:
+        q.objective, q.status, q.method = source.objective, "optimal", "between"
+        q.verified, q.changes = source.verified, list(source.changes)
+    q.bound = bound
+    q.gap = relative_gap(q.objective, bound)  # type: ignore[arg-type]
 
 
 def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HEADROOM_DELTAS,
@@ -590,7 +619,7 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
             raise Interrupted(signum)
 
     stopped = ""
-    tol = max(1e-6, 2 * (options.gap or 0.0) * abs(base.objective))
+    gap = options.gap or 0.0
     # wall clock (not perf_counter): the deadline is read on the workers too
     deadline = None if max_seconds is None else time.time() - (time.perf_counter() - start
                                                                 ) + max_seconds
@@ -617,7 +646,7 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
                     _apply_screen(base, points, screened)
                     if listener:
                         listener(screen_line(screened.summary()), counter["done"], total)
-                todo = _next_round(base, [p for p in points if not _held(p, held)], tol)
+                todo = _next_round(base, [p for p in points if not _held(p, held)], gap)
                 _forget_plans(points)
                 counter["done"] = sum(p.status != "pending" for p in points)
                 if not todo and task is None:
@@ -864,7 +893,7 @@ def demand_values(base: BasePlan, d: ModelData) -> pd.DataFrame:
     h = to_highs(lp, opts)
     outcome = solve_matrices(lp, opts, highs=h)
     cols = ["region", "class", "year", "demand_mw", "usd_m_per_mw", "usd_m_per_mw_year",
-            "valid_from_mw", "valid_to_mw", "method"]
+            "valid_from_mw", "valid_to_mw", "holds_for", "method"]
     if outcome.status != "optimal":
         return pd.DataFrame(columns=cols)
     duals = np.asarray(h.getSolution().row_dual, dtype=float)
@@ -882,10 +911,27 @@ def demand_values(base: BasePlan, d: ModelData) -> pd.DataFrame:
         if ranged:
             lo = float(ranging.row_bound_dn.value_[i])
             hi = float(ranging.row_bound_up.value_[i])
-        rows.append({"region": r, "class": c, "year": int(y), "demand_mw": d.demand[r, c, y],
+        demand = d.demand[r, c, y]
+        rows.append({"region": r, "class": c, "year": int(y), "demand_mw": demand,
                      "usd_m_per_mw": dual, "usd_m_per_mw_year": dual / d.discount[y],
-                     "valid_from_mw": lo, "valid_to_mw": hi, "method": "fixed-plan dual"})
+                     "valid_from_mw": lo, "valid_to_mw": hi,
+                     "holds_for": holds_for(demand, lo, hi), "method": "fixed-plan dual"})
     return pd.DataFrame(rows, columns=cols)
+
+
+def holds_for(demand: float, lo: float, hi: float) -> str:
+    """Which way a demand dual holds: "more and less", "less only", "more only" or "neither".
+
+    A ranging interval that ends at today's demand is a degenerate dual: at its upper end
+    it is the saving of one MW less, not the cost of one more (which the fixed plan may
+    serve only at a higher rate, or not at all).
+    """
+    if math.isnan(lo) or math.isnan(hi):
+        return "unknown"
+    eps = 1e-6 * max(1.0, abs(demand))
+    more, less = hi > demand + eps, lo < demand - eps
+    return {(True, True): "more and less", (False, True): "less only",
+            (True, False): "more only", (False, False): "neither"}[more, less]
 
 
 __all__ = ["BUDGET_DELTAS", "HEADROOM_DELTAS", "LATENCY_STEP", "METHODS", "SITE_CAP_DELTAS",

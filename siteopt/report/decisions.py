@@ -124,7 +124,9 @@ def demand_chart(frame: pd.DataFrame, top: int = 25) -> Chart:
     """Marginal cost of one more IT MW per region, class and year (LP duals, plan fixed)."""
     title = "Demand: marginal cost of one more IT MW (plan fixed)"
     notes = ["LP duals of demand_balance with every binary fixed at the optimal plan: the "
-             "plan is assumed not to change; valid within the ranging interval shown"]
+             "plan is assumed not to change; valid within the ranging interval shown, and "
+             "only for less demand where holds_for says 'less only' (the interval ends at "
+             "today's demand)"]
     if frame.empty:
         return Chart("value-demand", title, None, frame, [*notes, "no demand rows"])
     view = frame.sort_values("usd_m_per_mw", ascending=False).head(top)

@@ -87,7 +87,8 @@ def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: So
         result.violations = [f"scenario {sset.scenarios[i].id} is infeasible even with perfect "
                              "foresight" for i, w in enumerate(ws) if w.status == "infeasible"]  # type: ignore[union-attr]
         return result
-    result.bound = risk_objective(lows, probs, risk)
+    bound = risk_objective(lows, probs, risk)
+    result.bound = bound if math.isfinite(bound) else None  # a scenario without any bound
     history = result.history
     history.append({"seconds": time.perf_counter() - started, "bound": result.bound,
                     "incumbent": math.nan, "candidate": -1})
@@ -118,12 +119,13 @@ def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: So
     best = state.best
     if best is not None:
         result.plans = [s.results[0] for s in best]
-        result.status = "optimal" if (result.gap or 0.0) <= (options.gap or 0.0) else "gap"
+        gap = result.gap  # None without a bound: then nothing is proven
+        result.status = "optimal" if gap is not None and gap <= (options.gap or 0.0) else "gap"
         result.violations = [v for s in best for v in s.violations]
-    result.notes.append("decomposition: the bound is the larger of the objective at the "
-                        "wait-and-see bounds and the Lagrangian bounds; EVPI is measured "
-                        "against the incumbent (an upper estimate of the true EVPI) and VSS "
-                        "likewise a lower estimate")
+    result.notes.append("decomposition: the bound is the largest of the objective at the "
+                        "wait-and-see bounds, the group bound and the Lagrangian bounds; EVPI "
+                        "and VSS subtract incumbents of solves stopped at a gap, so each is "
+                        "within those gaps of its true value (evpi_interval brackets EVPI)")
     return result
 
 
@@ -168,11 +170,21 @@ class _Search:
             if self.done():
                 return
             self.tried += 1
-            solves, complete = _evaluate(
+            solves, complete, why = _evaluate(
                 self.pool, fs, self.d, self.options, self.lows, self.probs, self.sset,
                 result.objective, lambda k, label=label: self.emit(f"candidate {label}", k,  # type: ignore[operator]
                                                                    len(self.probs)),
                 self.late)
+            if why:
+                result.notes.append(f"candidate {label}: {why}")
+            if solves and complete and not all(s.verified for s in solves):
+                # a plan the checker rejects is no upper bound (a bug if it ever happens)
+                bad = next(i for i, s in enumerate(solves) if not s.verified)
+                result.notes.append(
+                    f"candidate {label}: the plan of scenario {self.sset.scenarios[bad].id} "
+                    f"failed verification ({'; '.join(_violations(solves[bad])[:2])}); "
+                    "not used as the incumbent")
+                solves = []
             if solves:  # complete, or stopped at a scenario it leaves without a plan
                 costs = [math.nan if s is None else s.objective if s.objective is not None
                          else math.inf for s in solves]
@@ -220,8 +232,8 @@ def _lagrangian(state: _Search, ws: list[BlockSolve], seen: set[FirstStage]) -> 
     """
     result, probs = state.result, np.asarray(state.probs)
     keys = sorted(set.intersection(*[set(w.keys) for w in ws]), key=repr)
-    if not keys:
-        return
+    if not keys or not all(map(math.isfinite, state.lows)):
+        return  # the step needs a finite bound to start from
     only = set(keys)
     x = np.vstack([_vector(w.first_stage, keys) for w in ws])
     mult = np.zeros_like(x)
@@ -402,11 +414,17 @@ def _candidates(result: StochasticResult, ws: list[BlockSolve], probs: list[floa
     return out[:max(limit, 1)]
 
 
+def _violations(solve: BlockSolve) -> list[str]:
+    """What the checker (or the first-stage test) found wrong in a scenario's solve."""
+    return list(solve.violations) + [v for r in solve.results for v in r.violations]
+
+
 def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
               lows: list[float], probs: list[float], sset: ScenarioSet,
               incumbent: float | None, tick: object,
-              late: Callable[[], bool] = lambda: False) -> tuple[list[BlockSolve], bool]:
-    """Every scenario's recourse to `fs`, and whether that is complete.
+              late: Callable[[], bool] = lambda: False
+              ) -> tuple[list[BlockSolve], bool, str]:
+    """Every scenario's recourse to `fs`, whether that is complete, and why not if it says.
 
     Scenarios go out most expensive first (by their wait-and-see bounds): the constrained
     futures are where commitments turn infeasible or too dear, so a hopeless candidate is
@@ -415,7 +433,9 @@ def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
     rest cost), or once `late()` says the run's time is spent: an expected cost needs every
     scenario, so a candidate cut short by the time limit is not evaluated at all. After an
     infeasible scenario the list holds the solves done so far (None for the others), so that
-    the caller can still say where the commitments fail.
+    the caller can still say where the commitments fail. A scenario whose solve ends without
+    a plan for another reason (its time limit) proves nothing about the commitments: the
+    candidate is then not evaluated, and the third value says so.
     """
     n = len(lows)
     solves: list[BlockSolve | None] = [None] * n
@@ -428,12 +448,15 @@ def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
     for done, (pos, value) in enumerate(pool.run(solve_one, tasks), start=1):
         i = order[pos]
         solves[i] = value  # type: ignore[assignment]
-        partial[i] = value.objective if value.objective is not None else math.inf  # type: ignore[attr-defined]
         tick(done)  # type: ignore[operator]
+        if value.objective is None and value.status != "infeasible":  # type: ignore[attr-defined]
+            return [], False, (f"scenario {sset.scenarios[i].id} ended without a plan "
+                               f"({value.status}: not proven infeasible); not evaluated")  # type: ignore[attr-defined]
+        partial[i] = value.objective if value.objective is not None else math.inf  # type: ignore[attr-defined]
         if math.isinf(partial[i]) and done < n:
-            return solves, False  # type: ignore[return-value]
+            return solves, False, ""  # type: ignore[return-value]
         if incumbent is not None and risk_objective(partial, probs, sset.risk) >= incumbent:
-            return [], False  # cannot beat the incumbent: the rest is not worth solving
+            return [], False, ""  # cannot beat the incumbent: the rest is not worth solving
         if done < n and late():
-            return [], False
-    return solves, True  # type: ignore[return-value]
+            return [], False, ""
+    return solves, True, ""  # type: ignore[return-value]

@@ -48,8 +48,13 @@ def evaluate(pool: ScenarioPool, fs: FirstStage, decision_year: int, options: So
 
 
 def costs_of(solves: Sequence[BlockSolve]) -> list[float]:
-    """Each solve's objective; a scenario without a plan costs infinity."""
-    return [s.objective if s.objective is not None else math.inf for s in solves]
+    """Each solve's objective; infinity where it is infeasible, NaN where it has no plan.
+
+    NaN: the solve ended without a plan for another reason (its time limit), so nothing is
+    known of that scenario's cost.
+    """
+    return [s.objective if s.objective is not None
+            else math.inf if s.status == "infeasible" else math.nan for s in solves]
 
 
 def solve_stochastic(base: Instance, sset: ScenarioSet, options: SolveOptions | None = None,

@@ -53,8 +53,9 @@ def create_extensive(datas: Sequence[ModelData], probabilities: Sequence[float],
 
     `fixed` fixes the first stage to those commitments (a recourse evaluation); a commitment
     some scenario cannot make (no such start there) makes the model infeasible, as it should.
-    `penalty` adds sum_key w_key * started_key to the objective and `only` fixes every
-    first-stage key outside it to 0: the Lagrangian subproblem of `decompose.py`.
+    `penalty` adds sum_key w_key * started_key to the objective and `only` makes no start
+    in a key outside it (as if a scenario lacked it): the Lagrangian subproblem of
+    `decompose.py`.
     """
     with PauseGC():
         m = pyo.ConcreteModel(name="siteplan_stochastic")
@@ -76,36 +77,38 @@ def create_extensive(datas: Sequence[ModelData], probabilities: Sequence[float],
         m.FS_UPGRADE = pyo.Set(initialize=upgrade_keys, dimen=2, ordered=True)
         m.started = pyo.Var(m.FS_PHASE, within=pyo.Binary)
         m.upgrade_started = pyo.Var(m.FS_UPGRADE, within=pyo.Binary)
-        add_nonanticipative(m, blocks, starts, ups)
+        add_nonanticipative(m, blocks, starts, ups, only)
         if fixed is not None:
             fix_first_stage(m, fixed, phase_keys, upgrade_keys)
-        if only is not None:
-            for key in phase_keys:
-                if key not in only:
-                    m.started[key].fix(0)
-            for key in upgrade_keys:
-                if key not in only:
-                    m.upgrade_started[key].fix(0)
         define_stochastic_objective(m, blocks, probabilities, risk or Risk(), penalty or {})
     return ExtensiveModel(m, blocks, phase_keys, upgrade_keys)
 
 
 def add_nonanticipative(m: pyo.ConcreteModel, blocks: list[pyo.ConcreteModel],
-                        starts: list[dict], ups: list[dict]) -> None:
+                        starts: list[dict], ups: list[dict],
+                        only: set[tuple] | None = None) -> None:
     """nonanticipative_phase[i,s,p,k,t]: online^i[s,p,k,t+lead^i] == started[s,p,k,t].
 
     nonanticipative_upgrade[i,u,t]: upgrade^i[u,t+lead^i] == upgrade_started[u,t]. Where
-    scenario i has no such start, the first-stage variable is fixed to 0 (it cannot be made
-    in every scenario, so it is not made).
+    some scenario has no start in year t (its online year would fall outside its
+    variables, e.g. after the horizon with a longer lead), no start is made in t:
+    `first_stage_no_start_phase` / `_upgrade` hold "started by t" equal to "started by
+    t - 1" (cumulative, so earlier starts stay open), or at 0 if t is the first start year.
+    Keys outside `only` (if given) are treated alike.
     """
     phase_rows = [(i, *key) for i, st in enumerate(starts) for key in m.FS_PHASE if key in st]
     upgrade_rows = [(i, *key) for i, up in enumerate(ups) for key in m.FS_UPGRADE if key in up]
-    for key in m.FS_PHASE:
-        if any(key not in st for st in starts):
-            m.started[key].fix(0)
-    for key in m.FS_UPGRADE:
-        if any(key not in up for up in ups):
-            m.upgrade_started[key].fix(0)
+    no_phase = _no_start(m.started, list(m.FS_PHASE), starts, only)
+    no_upgrade = _no_start(m.upgrade_started, list(m.FS_UPGRADE), ups, only)
+    m.first_stage_no_start_phase_index = pyo.Set(initialize=no_phase, dimen=4, ordered=True)
+    m.first_stage_no_start_phase = pyo.Constraint(
+        m.first_stage_no_start_phase_index,
+        rule=lambda m, s, p, k, t: m.started[s, p, k, t] == m.started[s, p, k, t - 1])
+    m.first_stage_no_start_upgrade_index = pyo.Set(initialize=no_upgrade, dimen=2,
+                                                   ordered=True)
+    m.first_stage_no_start_upgrade = pyo.Constraint(
+        m.first_stage_no_start_upgrade_index,
+        rule=lambda m, u, t: m.upgrade_started[u, t] == m.upgrade_started[u, t - 1])
 
     def phase_rule(m: pyo.ConcreteModel, i: int, s: str, p: str, k: str, t: int) -> object:
         if m.started[s, p, k, t].fixed:
@@ -122,6 +125,26 @@ def add_nonanticipative(m: pyo.ConcreteModel, blocks: list[pyo.ConcreteModel],
     m.nonanticipative_phase = pyo.Constraint(m.nonanticipative_phase_index, rule=phase_rule)
     m.nonanticipative_upgrade = pyo.Constraint(m.nonanticipative_upgrade_index,
                                                rule=upgrade_rule)
+
+
+def _no_start(var: pyo.Var, keys: list[tuple], per_scenario: list[dict],
+              only: set[tuple] | None = None) -> list[tuple]:
+    """Keys some scenario lacks (or outside `only`): no start in their year.
+
+    A key (..., t) whose (..., t - 1) is a key too is returned (its row ties the two);
+    otherwise the variable is fixed to 0.
+    """
+    present = set(keys)
+    tied = []
+    for key in keys:
+        if all(key in scenario for scenario in per_scenario) and (only is None
+                                                                 or key in only):
+            continue
+        if (*key[:-1], key[-1] - 1) in present:
+            tied.append(key)
+        else:
+            var[key].fix(0)
+    return tied
 
 
 def fix_first_stage(m: pyo.ConcreteModel, fs: FirstStage, phase_keys: list[PhaseKey],

@@ -19,10 +19,24 @@ def expectation(costs: Sequence[float], probabilities: Sequence[float]) -> float
     return math.fsum(p * c for p, c in zip(probabilities, costs, strict=True))
 
 
+def _infinite(costs: Sequence[float]) -> float | None:
+    """+inf if some cost is +inf (a scenario without a plan), else -inf if some is -inf.
+
+    A -inf cost is a lower bound with nothing known below it: whatever the others, the
+    objective is then bounded by nothing better than -inf, never +inf (monotone in each).
+    """
+    if any(c == math.inf for c in costs):
+        return math.inf
+    if any(c == -math.inf for c in costs):
+        return -math.inf
+    return None
+
+
 def cvar(costs: Sequence[float], probabilities: Sequence[float], alpha: float) -> float:
     """CVaR_alpha of the distribution: the mean of its worst (1 - alpha) probability tail."""
-    if any(math.isinf(c) for c in costs):
-        return math.inf
+    infinite = _infinite(costs)
+    if infinite is not None:
+        return infinite
     tail = 1.0 - alpha
     if tail <= 0:
         return max(costs)
@@ -37,9 +51,13 @@ def cvar(costs: Sequence[float], probabilities: Sequence[float], alpha: float) -
 
 
 def risk_objective(costs: Sequence[float], probabilities: Sequence[float], risk: Risk) -> float:
-    """(1 - lambda) E[cost] + lambda CVaR_alpha[cost], the two-stage objective's value."""
-    if any(math.isinf(c) for c in costs):
-        return math.inf
+    """(1 - lambda) E[cost] + lambda CVaR_alpha[cost], the two-stage objective's value.
+
+    +inf if a scenario has no plan; -inf if a scenario's cost is a bound of -inf.
+    """
+    infinite = _infinite(costs)
+    if infinite is not None:
+        return infinite
     e = expectation(costs, probabilities)
     if not risk.active:
         return e

@@ -114,6 +114,19 @@ class StochasticResult:
         return None if ws is None or self.objective is None else self.objective - ws
 
     @property
+    def evpi_interval(self) -> tuple[float, float] | None:
+        """Where the true EVPI lies, from the bounds and incumbents the solves proved.
+
+        RP* >= bound and WS* <= the wait-and-see incumbents' objective give the lower end;
+        RP* <= objective and WS* >= the wait-and-see bound give the upper end. `evpi`
+        subtracts two incumbents and may lie on either side of the true value within them.
+        """
+        ws, ws_low = self.wait_and_see_objective, self.wait_and_see_bound
+        if None in (ws, ws_low, self.objective, self.bound):
+            return None
+        return (self.bound - ws, self.objective - ws_low)  # type: ignore[operator]
+
+    @property
     def vss(self) -> float | None:
         """Value of the stochastic solution (EEV - objective)."""
         eev = self.eev
@@ -125,14 +138,18 @@ class StochasticResult:
         return self._objective_of(self.deterministic_costs)
 
     def _objective_of(self, costs: list[float] | None) -> float | None:
-        """The objective of per-scenario costs; inf where one scenario has no plan.
+        """The objective of per-scenario costs; inf where one scenario is infeasible.
 
         The decomposition stops evaluating at such a scenario and leaves the rest NaN.
+        Without an infeasible scenario, a NaN (a solve that ended without a plan for
+        another reason) leaves the objective unknown: None.
         """
         if costs is None:
             return None
         if any(math.isinf(c) for c in costs):
             return math.inf
+        if any(math.isnan(c) for c in costs):
+            return None
         return risk_objective(costs, self.probabilities, self.scenario_set.risk)
 
     def commitments(self) -> pd.DataFrame:
@@ -209,6 +226,7 @@ class StochasticResult:
                      "worst_cost": self.worst_cost},
             "wait_and_see": self.wait_and_see_objective,
             "evpi": self.evpi,
+            "evpi_interval": None if self.evpi_interval is None else list(self.evpi_interval),
             "eev": _finite(self.eev),
             "vss": _finite(self.vss),
             # scenarios in which a plan's commitments leave no feasible recourse (e.g. phases
