@@ -157,6 +157,19 @@ def test_demand_marginal_is_the_energy_cost_of_a_spare_megawatt(tmp_path):
     assert row["holds_for"] == "more and less"
 
 
+@pytest.mark.parametrize("name, region, valid_to", [("single-source", "x", 7.0),
+                                                    ("n1-site", "R", 10.0)])
+def test_rows_holding_todays_demand_do_not_cap_the_demand_ranging(name, region, valid_to):
+    """Single-source (serve <= D assign at assign = 1) and N-1 rows (D in their bounds) are
+    implied once the plan is fixed: left in, they capped the interval at today's demand
+    (4 and 8 MW); without them it runs to what the fixed plan can serve."""
+    rep = value_of_inputs(siteopt.load_instance(TINY / name), headroom_deltas=(10,),
+                          budget_deltas=(50,), latency_step=None)
+    row = rep.demand.set_index("region").loc[region]
+    assert row["valid_to_mw"] == pytest.approx(valid_to)
+    assert row["holds_for"] == "more and less"
+
+
 def test_a_demand_dual_whose_interval_ends_at_todays_demand_prices_one_mw_less():
     from siteopt.decide.value import holds_for
 

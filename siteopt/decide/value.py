@@ -100,8 +100,12 @@ METHODS = {
 }
 
 
-#: Rows implied by the others once every binary is fixed (left out of the fixed-plan LP).
-IMPLIED_WHEN_FIXED = ("serve_link", "demand_cover")
+#: Rows implied by the others once every binary is fixed (left out of the fixed-plan LP):
+#: valid inequalities whose coefficients or bounds hold the demand itself.
+IMPLIED_WHEN_FIXED = ("serve_link", "demand_cover", "n1_region", "n1_cover", "n1_link")
+#: Rows serve <= D * z (z binary): at z = 1 implied by demand_balance (serve <= D), at z = 0
+#: they close the pair and stay.
+IMPLIED_WHEN_ON = ("assign_link", "rtt_reach")
 
 
 @dataclass
@@ -881,12 +885,18 @@ def demand_values(base: BasePlan, d: ModelData) -> pd.DataFrame:
     fixed_x = np.where(integer, np.round(base.x), base.x)
     lower = np.where(integer, fixed_x, mat.col_lower)
     upper = np.where(integer, fixed_x, mat.col_upper)
-    # serve_link and demand_cover are implied once the binaries are fixed, but their
-    # coefficients hold the demand itself (min(D, u it)): left in, they would cap the
-    # ranging interval at today's demand
+    # rows implied once the binaries are fixed whose coefficients or bounds hold the demand
+    # itself (min(D, u it), D - unserved, serve <= D z at z = 1): left in, they would cap
+    # the ranging interval at today's demand
     keep = np.array([family not in IMPLIED_WHEN_FIXED for family, _key in base.row_ids])
+    rows_csr = sp.csr_array(mat.A)
+    for i, (family, _key) in enumerate(base.row_ids):
+        if family in IMPLIED_WHEN_ON:
+            js = rows_csr.indices[rows_csr.indptr[i]:rows_csr.indptr[i + 1]]
+            on = [fixed_x[j] for j in js if integer[j]]
+            keep[i] = not (on and all(v > 0.5 for v in on))
     kept = np.flatnonzero(keep)
-    lp = replace(mat, A=sp.csc_array(sp.csr_array(mat.A)[kept]),
+    lp = replace(mat, A=sp.csc_array(rows_csr[kept]),
                  row_lower=mat.row_lower[kept], row_upper=mat.row_upper[kept],
                  col_lower=lower, col_upper=upper, integrality=np.zeros_like(mat.integrality))
     opts = SolveOptions()
