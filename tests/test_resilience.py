@@ -292,6 +292,45 @@ def test_n1_latency_of_latency_csv_pairs_agrees_with_the_checker(tmp_path):
     assert result.verified
 
 
+def test_the_fibre_cut_rule_is_checked_for_a_region_located_only_by_latency_csv(tmp_path):
+    """A region with no node but latency.csv rows is located: with no graph route, a cut
+    leaves its pairs without a round trip (the model drops them). A plan that serves it
+    anyway, solved without the rule, must fail the check against the instance with it."""
+    import shutil
+
+    from siteopt.verify.checker import check_plan
+
+    folder = tmp_path / "n1"
+    shutil.copytree(TINY / "n1-link", folder)
+    (folder / "regions.csv").write_text("region,node\nR,\n")
+    (folder / "latency.csv").write_text("site,region,rtt_ms\nA,R,1.0\nB,R,2.0\nC,R,0.5\n")
+    toml = (folder / "instance.toml").read_text()
+    (folder / "instance.toml").write_text(toml.replace("allow_unserved = false",
+                                                       "allow_unserved = true"))
+    strict = siteopt.load_instance(folder)
+    (folder / "instance.toml").write_text(
+        (folder / "instance.toml").read_text().replace("[resilience.cloud]\n"
+                                                       "n_minus_1_links = true\n", ""))
+    plain = siteopt.solve(siteopt.load_instance(folder))
+    assert plain.verified and plain.tables["served"]["serve_mw"].sum() > 0
+    report = check_plan(strict, plain.tables, plain.objective)
+    assert not report.ok
+    assert any("worst single fibre cut" in v for v in report.violations)
+    resilient = siteopt.solve(strict)
+    assert resilient.verified and resilient.tables["served"]["serve_mw"].sum() == 0
+
+
+def test_backup_cover_counts_only_sites_within_target_after_a_cut():
+    """LSCP-B with the fibre-cut rule: only B reaches R within target after the worst cut,
+    so two open sites cannot both back R up and all 8 MW stay uncovered (the model's 8);
+    the checker recomputes the same, not the intact-latency 0."""
+    inst = siteopt.load_instance(TINY / "n1-link")
+    result = siteopt.solve(inst, overrides={"siting.objective": "backup_uncovered_mw",
+                                            "siting.sites": 2})
+    assert result.objective == pytest.approx(8.0)
+    assert result.verified, result.violations
+
+
 def test_a_site_with_existing_capacity_of_another_cooling_is_not_counted_as_hosting(tmp_path):
     # geo-zones with class cloud on dlc only; site B (zone Z2) already runs 20 MW of air, and
     # its P1 is dlc: being open (it is, from the start) must not count B as hosting cloud.

@@ -23,12 +23,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import networkx as nx
-import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from siteopt.data.instance import Instance
+from siteopt.verify.latency import n1_rtt, round_trips
 
 #: Absolute feasibility tolerance in MW (and USD M for budgets); rows are scaled by magnitude.
 TOL = 1e-4
@@ -53,47 +51,6 @@ class CheckReport:
 
 def _tol(scale: float) -> float:
     return TOL * max(1.0, abs(scale))
-
-
-def _rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
-    """Round-trip latency of the given connected (site, region) pairs.
-
-    SciPy's Dijkstra on the checker's own graph, from the sites of those pairs only.
-    """
-    lat = inst.meta.latency
-    links = inst.table("links")
-    nodes = sorted(set(links["a"]) | set(links["b"]) | set(inst.table("nodes")["node"]))
-    pos = {n: i for i, n in enumerate(nodes)}
-    w = links["km"].to_numpy() * lat.rtt_ms_per_km + lat.rtt_ms_per_hop + links[
-        "extra_rtt_ms"].to_numpy()
-    best: dict[tuple[int, int], float] = {}
-    for a, b, wt in zip(links["a"], links["b"], w, strict=True):
-        i, j = sorted((pos[a], pos[b]))
-        best[i, j] = min(best.get((i, j), math.inf), float(wt))
-    n = len(nodes)
-    site_node = dict(zip(inst.table("sites")["site"], inst.table("sites")["node"], strict=True))
-    region_node = dict(zip(inst.table("regions")["region"], inst.table("regions")["node"],
-                           strict=True))
-    given = {(s, r): float(v) for s, r, v in inst.table("latency")[
-        ["site", "region", "rtt_ms"]].itertuples(index=False, name=None)}
-    listed = {key: given[key] for key in pairs if key in given}  # latency.csv wins
-    wanted = sorted((s, r) for s, r in pairs if region_node.get(r) and site_node.get(s) in pos
-                    and (s, r) not in listed)
-    if not n or not wanted:
-        return listed
-    ii = [k[0] for k in best]
-    jj = [k[1] for k in best]
-    vals = [max(v, 1e-12) for v in best.values()]  # zero weight would vanish in a sparse matrix
-    graph = coo_matrix((vals, (ii, jj)), shape=(n, n)).tocsr()
-    sources = sorted({pos[site_node[s]] for s, _r in wanted})
-    row = {node: i for i, node in enumerate(sources)}
-    dist = dijkstra(graph, directed=False, indices=sources)
-    out = {}
-    for s, r in wanted:
-        d = dist[row[pos[site_node[s]]], pos[region_node[r]]]
-        if np.isfinite(d):
-            out[s, r] = lat.rtt_ms_fixed + float(d)
-    return out | listed
 
 
 class Facts:
@@ -192,7 +149,7 @@ class Facts:
     @cached_property
     def rtt(self) -> dict[tuple[str, str], float]:
         """Round trip of every served (site, region) pair with a fiber path."""
-        return _rtt(self.inst, {(s, r) for s, r, _c, _y, _mw in self.serve_rows})
+        return round_trips(self.inst, {(s, r) for s, r, _c, _y, _mw in self.serve_rows})
 
     @cached_property
     def got(self) -> dict[tuple[str, str, int], float]:
@@ -322,7 +279,9 @@ class Facts:
     def may_serve(self) -> dict[tuple[str, str], dict[str, int]]:
         """For (region, class): each site allowed to serve it, with its first hosting year.
 
-        The checker's own reading of allowed pairs: latency target, cooling, timing.
+        The checker's own reading of allowed pairs: latency target (after the worst single
+        fibre cut for a class under `n_minus_1_links`, as the model prunes it), cooling,
+        timing.
         """
         buildable = [k for k in self.cooling.index if bool(self.cooling.at[k, "buildable"])]
         host_from: dict[tuple[str, str], int] = {}
@@ -338,15 +297,21 @@ class Facts:
                     host_from[key[0], c] = min(host_from.get((key[0], c), first), first)
         targets = self.inst.table("latency_targets").set_index(["region", "class"])[
             "max_rtt_ms"]
-        rtt = _rtt(self.inst, {(s, r) for s in self.sites.index for r in self.located})
+        pairs = {(s, r) for s in self.sites.index for r in self.located}
+        rtt = round_trips(self.inst, pairs)
+        cut = {c for c, rules in self.meta.resilience.items() if rules.n_minus_1_links}
+        rtt_cut: dict[tuple[str, str], float] = {}
+        if cut:
+            rtt_cut = n1_rtt(self.inst, pairs)
         out: dict[tuple[str, str], dict[str, int]] = {}
         for r in self.region_node.index:
             for c in self.classes.index:
                 limit = targets.get((r, c), self.meta.latency.max_rtt_ms)
+                worst = rtt_cut if c in cut else rtt
                 out[r, c] = {
                     s: host_from[s, c] for s in self.sites.index if (s, c) in host_from and (
                         r not in self.located or ((s, r) in rtt and (
-                            limit is None or rtt[s, r] <= limit + 1e-9)))}
+                            limit is None or worst.get((s, r), math.inf) <= limit + 1e-9)))}
         return out
 
     @cached_property

@@ -21,13 +21,11 @@ from collections import defaultdict
 from functools import cached_property
 
 import networkx as nx
-import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from siteopt.data.instance import Instance
-from siteopt.verify.checker import TOL, Facts, _rtt, _tol, rule
+from siteopt.verify.checker import TOL, Facts, _tol, rule
+from siteopt.verify.latency import n1_rtt, round_trips
 
 #: Mean Earth radius, km (great-circle distances between sites).
 EARTH_KM = 6371.0088
@@ -41,66 +39,6 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     h = (math.sin((la2 - la1) / 2) ** 2
          + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2)
     return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
-def n1_rtt(inst: Instance, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
-    """Worst round trip over every single-link removal for the given (site, region) pairs.
-
-    A link is an unordered node pair (rows (a, b) and (b, a) fail together); inf where a
-    removal disconnects the pair. Brute force: every link removed in turn, then one SciPy
-    Dijkstra from all the pairs' site nodes on the remaining links (the faster of two rows
-    of a pair); the intact round trip is a lower bound of the worst case.
-    """
-    lat = inst.meta.latency
-    links = inst.table("links")
-    site_node = dict(zip(inst.table("sites")["site"], inst.table("sites")["node"], strict=True))
-    region_node = dict(zip(inst.table("regions")["region"], inst.table("regions")["node"],
-                           strict=True))
-    nodes = sorted(set(links["a"]) | set(links["b"]) | set(inst.table("nodes")["node"]))
-    pos = {n: i for i, n in enumerate(nodes)}
-    wanted = sorted((s, r) for s, r in pairs if region_node.get(r) in pos
-                    and site_node.get(s) in pos)
-    if not wanted:
-        return {}
-    # a pair listed in latency.csv: its listed round trip plus the detour the worst cut adds
-    # on the graph (models/siteplan.md §8); the graph's intact route from one Dijkstra more
-    given = {(s, r): float(v) for s, r, v in inst.table("latency")[
-        ["site", "region", "rtt_ms"]].itertuples(index=False, name=None)}
-    a = np.array([pos[x] for x in links["a"]], dtype=np.int64)
-    b = np.array([pos[x] for x in links["b"]], dtype=np.int64)
-    w = (links["km"].to_numpy(dtype=float) * lat.rtt_ms_per_km + lat.rtt_ms_per_hop
-         + links["extra_rtt_ms"].to_numpy(dtype=float))
-    w = np.maximum(w, 1e-12)  # a zero weight would vanish in a sparse matrix
-    sources = sorted({pos[site_node[s]] for s, _r in wanted})
-    row = {node: i for i, node in enumerate(sources)}
-    worst = {key: 0.0 for key in wanted}
-    n = len(nodes)
-    pair = np.minimum(a, b) * len(nodes) + np.maximum(a, b)
-    intact_graph: dict[tuple[str, str], float] = {}
-    for cut in [-1, *np.unique(pair).tolist()]:  # (a, b) and (b, a) rows are one link
-        keep = pair != cut  # -1: no link removed
-        best: dict[tuple[int, int], float] = {}
-        for i, j, x in zip(a[keep].tolist(), b[keep].tolist(), w[keep].tolist(), strict=True):
-            key = (min(i, j), max(i, j))
-            best[key] = min(best.get(key, math.inf), x)
-        ii = [k[0] for k in best]
-        jj = [k[1] for k in best]
-        graph = coo_matrix((list(best.values()), (ii, jj)), shape=(n, n)).tocsr()
-        dist = dijkstra(graph, directed=False, indices=sources)
-        for s, r in wanted:
-            d = float(dist[row[pos[site_node[s]]], pos[region_node[r]]])
-            if cut == -1:
-                intact_graph[s, r] = d
-            worst[s, r] = max(worst[s, r], d)
-    intact = _rtt(inst, set(wanted))
-    out = {}
-    for key, x in worst.items():
-        if key in given:
-            out[key] = given[key] + (x - intact_graph[key])  # inf - inf: not connected
-            out[key] = math.inf if math.isnan(out[key]) else out[key]
-        else:
-            out[key] = max(lat.rtt_ms_fixed + x, intact.get(key, math.inf))
-    return out
 
 
 class Resil:
@@ -127,7 +65,8 @@ class Resil:
     @cached_property
     def rtt(self) -> dict[tuple[str, str], float]:
         """Intact round trip of every connected (site, region) pair."""
-        return _rtt(self.f.inst, {(s, r) for s in self.sites for r in self.f.region_node.index})
+        return round_trips(self.f.inst, {(s, r) for s in self.sites
+                                         for r in self.f.region_node.index})
 
     @cached_property
     def rtt_n1(self) -> dict[tuple[str, str], float]:
@@ -279,7 +218,7 @@ def rule_n_minus_1_links(f: Facts) -> list[str]:
     for s, r, c, y, mw in f.serve_rows:
         if mw <= TOL or c not in res.rules or not res.rules[c].n_minus_1_links:
             continue
-        if f.region_node.get(r, "") == "":
+        if r not in f.located:  # location-free (no node and no latency.csv row)
             continue
         worst = res.rtt_n1.get((s, r), math.inf)
         if worst > res.target(r, c) + 1e-9:
