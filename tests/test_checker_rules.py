@@ -216,6 +216,21 @@ def p_cost_terms(inst, plan):
     plan["costs"].loc[0, "energy"] += 1.0
 
 
+def p_cost_rows(inst, plan):
+    # 2031's discount set to 1 with its terms scaled down to match: every present value, so
+    # the objective and cost_terms, stays the same, but the row no longer adds up
+    costs = plan["costs"]
+    factor = costs.loc[1, "discount"]
+    for col in ("capex", "open_cost", "fixed_om", "energy", "upgrade_cost", "service_cost",
+                "unserved_penalty", "total"):
+        costs.loc[1, col] *= factor
+    costs.loc[1, "discount"] = 1.0
+
+
+def p_budget_rows(inst, plan):
+    plan["budgets"].loc[0, "spend_usd_m"] += 1.0
+
+
 def p_objective(inst, plan):
     return "objective - 1"
 
@@ -273,6 +288,8 @@ PLANTS = {
     "budget": ("annual-budget", p_budget),
     "schedule_capex": ("cheapest-site", p_schedule_capex),
     "cost_terms": ("energy-discount", p_cost_terms),
+    "cost_rows": ("phase-timing", p_cost_rows),
+    "budget_rows": ("annual-budget", p_budget_rows),
     "objective": ("cheapest-site", p_objective),
     "geo_redundancy": ("geo-zones", p_geo_redundancy),
     "n_minus_1_sites": ("n1-site", p_n_minus_1_sites),

@@ -882,6 +882,59 @@ def rule_cost_terms(f: Facts) -> list[str]:
 
 
 @rule
+def rule_cost_rows(f: Facts) -> list[str]:
+    """costs.csv row by row: each year's discount factor, terms, total and total_pv."""
+    costs = f.plan.get("costs")
+    if costs is None:
+        return []
+    terms, _ = f.costs
+    rate = f.eco.discount_rate
+    out = []
+    for row in costs.to_dict("records"):
+        y = int(row["year"])
+        want = {"discount": (1 + rate) ** -(y - f.y0)}
+        want |= {t: terms[t].get(y, 0.0) for t in COST_TERMS if t in row}
+        want["total"] = sum(want[t] for t in COST_TERMS if t in row)
+        want["total_pv"] = want["total"] * want["discount"]
+        scale = max(1.0, abs(want["total"]))  # a row's numbers are as exact as its total
+        for col, value in want.items():
+            if col in row and abs(float(row[col]) - value) > OBJ_RTOL * max(scale, abs(value)):
+                out.append(f"costs {y} {col}: reported {float(row[col]):.6f} != recomputed "
+                           f"{value:.6f}")
+    return out
+
+
+@rule
+def rule_budget_rows(f: Facts) -> list[str]:
+    """budgets.csv row by row: each budget row's capex spend, limit and slack."""
+    table = f.plan.get("budgets")
+    if table is None or not len(table):
+        return []
+    _, spend = f.costs
+    out = []
+    for row in table.to_dict("records"):
+        sponsor = "" if pd.isna(row["sponsor"]) else str(row["sponsor"])
+        year = row["year"]
+        total = sum(x for sp, y, x in spend
+                    if (not sponsor or sp == sponsor) and (pd.isna(year) or y == int(year)))
+        for col, value in (("spend_usd_m", total),
+                           ("slack_usd_m", float(row["limit_usd_m"]) - total)):
+            if abs(float(row[col]) - value) > _tol(value):
+                out.append(f"budget {row['budget']}: reported {col} {float(row[col]):.4f} "
+                           f"!= recomputed {value:.4f}")
+    limits = {("" if pd.isna(sp) else str(sp), None if pd.isna(y) else int(y)): float(x)
+              for sp, y, x in f.inst.table("budgets")[
+                  ["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False)}
+    for row in table.to_dict("records"):
+        key = ("" if pd.isna(row["sponsor"]) else str(row["sponsor"]),
+               None if pd.isna(row["year"]) else int(row["year"]))
+        if key not in limits or abs(float(row["limit_usd_m"]) - limits[key]) > _tol(limits[key]):
+            out.append(f"budget {row['budget']}: limit {row['limit_usd_m']} is not the "
+                       f"instance's {limits.get(key)}")
+    return out
+
+
+@rule
 def rule_objective(f: Facts) -> list[str]:
     """The reported objective equals the one recomputed from the plan."""
     if f.reported_objective is not None and abs(f.reported_objective - f.objective) > (
