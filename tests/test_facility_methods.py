@@ -88,6 +88,7 @@ def test_every_cut_is_below_the_true_cost_of_every_plan(m, n, seed):
 
 def _layer(inst: siteopt.Instance):
     data, model = build(inst)
+    _ALIVE.append(model)
     mat = compile_model(model)
     return mat, detect(mat, data)
 
@@ -172,7 +173,12 @@ def _capacitated(tmp_path: Path, seed: int) -> tuple[siteopt.Instance, object, o
     inst = siteopt.load_instance(facility_instance(problem, tmp_path / f"c{seed}",
                                                    kind="orlib-cap"))
     data, model = build(inst)
+    _ALIVE.append(model)  # the matrices name columns by the model's vars: keep it alive
     return inst, compile_model(model), data
+
+
+#: Models whose compiled matrices a test still reads (a collected block orphans its vars).
+_ALIVE: list[object] = []
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -81,3 +81,37 @@ def test_no_servable_pair_at_all_is_a_plan_with_everything_unserved():
     assert result.status == "optimal" and result.verified, result.violations
     assert len(result.tables["served"]) == 0
     assert result.tables["unserved"]["unserved_mw"].sum() > 0
+
+
+RACE_LOSER_SENDS_LATE = """
+import signal, sys, time
+import numpy as np
+import siteopt.solver.methods as M
+from siteopt.solver.highs import SolveOptions, SolverOutcome
+
+def racer(mat, options, **kw):
+    if options.seed == 0:  # proves first
+        time.sleep(0.5)
+        return SolverOutcome("optimal", "Optimal", np.zeros(3), 1.0, 1.0, 0.0, 0.5)
+    stopped = []  # still searching: stops at SIGTERM, then sends a plan larger than a pipe
+    signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
+    while not stopped:
+        time.sleep(0.05)
+    return SolverOutcome("interrupted", "Interrupted", np.zeros(200_000), 2.0, 0.5, 0.75, 1.0)
+
+M.solve_matrices = racer  # the forked racers inherit it
+out = M.run_race(None, None, SolveOptions(seed=0), M.MethodReport(requested="race"))
+print(out.status, out.objective)
+"""
+
+
+def test_a_race_won_while_the_other_racer_still_searches_returns():
+    """The loser, stopped, sends a plan larger than the pipe's buffer: the race reads and
+    drops it instead of waiting forever for the process to end."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", RACE_LOSER_SENDS_LATE], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["optimal", "1.0"]

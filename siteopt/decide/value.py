@@ -66,6 +66,7 @@ from siteopt.solver.highs import (
     to_highs,
 )
 from siteopt.solver.interrupt import Interrupted, signal_name
+from siteopt.solver.results import budget_spend
 from siteopt.verify.checker import check_plan
 
 #: Default steps of extra grid headroom (listed facility MW of the zone-year).
@@ -430,10 +431,11 @@ def _settle_restrictions(base: BasePlan, points: list[Point]) -> None:
 
 
 def _restated(tables: dict[str, pd.DataFrame], inst: Instance) -> dict[str, pd.DataFrame]:
-    """The base plan's tables with the power table's limits restated for a changed instance.
+    """The base plan's tables with the limits they report restated for a changed instance.
 
-    The checker recomputes `power.csv` from the instance; the plan's decisions are what is
-    being checked against the change, so the limits it reports must be the new ones.
+    The checker recomputes `power.csv` and `budgets.csv` from the instance; the plan's
+    decisions are what is being checked against the change, so the limits (and slacks)
+    those tables report must be the new ones.
     """
     power = tables["power"].copy()
     head = inst.table("headroom").set_index(["zone", "year"])["headroom_mw"]
@@ -441,7 +443,8 @@ def _restated(tables: dict[str, pd.DataFrame], inst: Instance) -> dict[str, pd.D
     power["headroom_mw"] = [float(derate[z]) * float(head.get((z, int(y)), 0.0))
                             for z, y in zip(power["zone"], power["year"], strict=True)]
     power["limit_mw"] = power["headroom_mw"] + power["upgrade_mw"]
-    return {**tables, "power": power}
+    budgets = budget_spend(inst, tables["schedule"], tables["sites"], tables["upgrades"])
+    return {**tables, "power": power, "budgets": budgets}
 
 
 def _same_as_base(base: BasePlan, p: Point, method: str) -> None:

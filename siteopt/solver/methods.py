@@ -144,6 +144,30 @@ def _race_worker(mat: Matrices, options: SolveOptions, conn: Connection) -> None
     conn.close()
 
 
+#: Seconds a stopped racer gets to send its answer before it is killed.
+RACER_GRACE = 30.0
+
+
+def _drain(proc: mp.process.BaseProcess, conn: Connection) -> None:
+    """Wait for a racer to end, reading (and dropping) what it still sends.
+
+    A racer stopped after the race was won still sends its outcome; one larger than the
+    pipe's buffer blocks in `send` until it is read, so joining without reading would wait
+    forever.
+    """
+    deadline = time.perf_counter() + RACER_GRACE
+    while proc.is_alive() and time.perf_counter() < deadline:
+        try:
+            if conn.poll(0.1):
+                conn.recv()
+        except (EOFError, OSError):
+            break
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    conn.close()
+
+
 def run_race(mat: Matrices, data: ModelData, options: SolveOptions,
              report: MethodReport) -> SolverOutcome:
     """Two HiGHS runs with different random seeds on two cores; the first proof wins.
@@ -191,11 +215,11 @@ def run_race(mat: Matrices, data: ModelData, options: SolveOptions,
                 if results[seed].status == "optimal":
                     pending.clear()
                     break
-    for _seed, proc, conn in racers:
+    for _seed, proc, _conn in racers:
         if proc.is_alive():
-            proc.terminate()
-        proc.join()
-        conn.close()
+            proc.terminate()  # a racer still searching stops HiGHS and sends its plan
+    for _seed, proc, conn in racers:
+        _drain(proc, conn)
     if not results:
         raise RuntimeError("every racer died without an answer")
     finished = sorted(results.values(), key=lambda o: (o.status != "optimal", o.objective))
