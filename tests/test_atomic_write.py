@@ -39,6 +39,24 @@ def test_failure_between_the_two_renames_keeps_the_old_folder(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_a_signal_right_after_the_old_folder_moves_away_puts_it_back(tmp_path, monkeypatch):
+    """Ctrl-C while the parent folder is synced after the first rename: the old folder
+    comes back at once, not only at the next run."""
+    target = _old(tmp_path)
+    real = write._fsync_dir
+
+    def interrupted(path):
+        real(path)
+        if path == tmp_path and not target.exists():  # the old folder is the backup now
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(write, "_fsync_dir", interrupted)
+    with pytest.raises(KeyboardInterrupt), atomic_dir(target) as tmp:
+        (tmp / "summary.json").write_text("new")
+    assert (target / "summary.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def test_swap_replaces_and_leaves_no_backup(tmp_path):
     target = _old(tmp_path)
     with atomic_dir(target) as tmp:

@@ -215,3 +215,24 @@ def test_results_are_byte_identical_under_other_hash_seeds(tmp_path):
             assert csv.read_bytes() == (b / csv.name).read_bytes(), (name, csv.name)
         sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
         assert _stable(sa) == _stable(sb), name
+
+
+def test_a_solver_failure_is_an_internal_error_not_a_time_limit(tmp_path, monkeypatch, capsys):
+    """A solve that ends with status error (HiGHS failed) exits 1 and says the solver
+    failed; only a limit without a plan is exit 4."""
+    from dataclasses import replace
+
+    from siteopt.cli.main import main
+    from siteopt.solver import pipeline
+
+    real = pipeline.solve
+
+    def failed(inst, options=None, *args, **kwargs):
+        result = real(inst, options, *args, **kwargs)
+        return replace(result, status="error", objective=None, tables={},
+                       solver_status="Solve error")
+
+    monkeypatch.setattr(pipeline, "solve", failed)
+    code = main(["solve", str(TINY / "cooling-class"), "--quiet"])
+    assert code == ExitCode.INTERNAL_ERROR
+    assert "The solver failed" in capsys.readouterr().err

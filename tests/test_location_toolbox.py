@@ -411,3 +411,31 @@ def test_checker_recomputes_the_new_objectives(name, closed, worse):
     plan["sites"].loc[plan["sites"]["site"] == closed, "open_year"] = None
     plan["schedule"] = plan["schedule"][plan["schedule"]["site"] != closed]
     assert Facts(inst, plan, None).objective == pytest.approx(worse)
+
+
+def test_backup_cover_stops_after_a_stage_a_signal_stopped_and_shares_one_time_limit(
+        monkeypatch):
+    """LSCP-B runs two solves; a signal that stopped the first ends the run there (the user
+    asked to stop), and the second gets only the time the first left."""
+    from siteopt.solver import pipeline
+
+    inst = siteopt.load_instance(TINY / "backup-cover")
+    real = pipeline._solve
+    limits: list[float | None] = []
+
+    def stopped_first(inst, options, checks, runner):
+        limits.append(options.time_limit)
+        result = real(inst, options, checks, runner)
+        if len(limits) == 1:
+            result.interrupted_by = 2  # SIGINT during the set-covering stage
+        return result
+
+    monkeypatch.setattr(pipeline, "_solve", stopped_first)
+    result = siteopt.solve(inst, time_limit=60)
+    assert len(limits) == 1 and result.interrupted_by == 2
+    assert any("stopped by SIGINT" in w for w in result.warnings)
+    limits.clear()
+    monkeypatch.setattr(pipeline, "_solve", lambda *a: (limits.append(a[1].time_limit),
+                                                       real(*a))[1])
+    assert siteopt.solve(inst, time_limit=60).verified
+    assert limits[0] == 60 and limits[1] < 60

@@ -418,11 +418,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
             _write(result, args.out)  # summary only: never leave an older plan behind
         return ExitCode.INFEASIBLE
     if not result.has_plan:
-        _err.print("[red]No plan found within the limits[/red] "
-                   f"(solver: {escape(result.solver_status)})")
+        failed = result.status in ("error", "unbounded")  # not a limit: the solve failed
+        _err.print(("[red]The solver failed[/red] " if failed else
+                    "[red]No plan found within the limits[/red] ")
+                   + f"(solver: {escape(result.solver_status)})")
         if args.out:
             _write(result, args.out)
-        return ExitCode.NO_PLAN
+        return ExitCode.INTERNAL_ERROR if failed else ExitCode.NO_PLAN
     if not result.verified:
         _err.print("[red]The solver's plan failed independent verification; this is a bug in "
                    "siteopt. Violations:[/red]\n  " + escape("\n  ".join(result.violations[:20])))

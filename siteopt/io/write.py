@@ -127,17 +127,18 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             _usual_mode(path, directory=path.is_dir())
         _fsync_tree(tmp)
         backup = None
-        if target.exists():
-            holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{pid}-",
-                                           dir=target.parent))
-            holder.rmdir()  # a free name of the backup pattern: the rename creates it
-            os.replace(target, holder)
-            backup = holder
-            _fsync_dir(target.parent)
-        try:
+        try:  # from the first rename on, anything raised (a signal too) restores the old
+            if target.exists():
+                holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{pid}-",
+                                               dir=target.parent))
+                holder.rmdir()  # a free name of the backup pattern: the rename creates it
+                backup = holder  # named before the rename: a signal may land right after it
+                os.replace(target, holder)
+                _fsync_dir(target.parent)
             os.replace(tmp, target)
         except BaseException:
-            if backup is not None and not os.path.lexists(target):
+            if (backup is not None and os.path.lexists(backup)
+                    and not os.path.lexists(target)):
                 os.replace(backup, target)  # put the previous results back
                 backup = None
             raise

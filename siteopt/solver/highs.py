@@ -236,11 +236,17 @@ _STATUS = {
 
 
 def relative_gap(objective: float, bound: float) -> float:
-    """HiGHS's relative gap: (objective - bound) / |objective| (0 when both are 0)."""
+    """HiGHS's relative gap: (objective - bound) / |objective| (0 when both are 0).
+
+    A difference within floating-point noise of the objective (1e-9 x max(1, |objective|))
+    is no gap: near an objective of 0 it would otherwise read as a huge relative one.
+    """
     if not (np.isfinite(objective) and np.isfinite(bound)):
         return float("inf")
     diff = max(0.0, objective - bound)
-    return 0.0 if diff == 0.0 else diff / max(abs(objective), 1e-10)
+    if diff <= 1e-9 * max(1.0, abs(objective)):
+        return 0.0
+    return diff / max(abs(objective), 1e-10)
 
 
 #: Ends HiGHS's status when a plan within the gap of `solve_matrices(floor=...)` stopped it.
@@ -341,8 +347,8 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
     if is_mip:
         bound = float(info.mip_dual_bound)
         gap = float(info.mip_gap) if has_x else INF
-    else:
-        bound = objective
+    else:  # an LP: its objective is a bound only once proven optimal
+        bound = objective if status == "optimal" else -INF
         gap = 0.0 if status == "optimal" else INF
     if status == "optimal" and not has_x and mat.shape[1] == 0:
         objective, bound, gap, x = mat.offset, mat.offset, 0.0, np.zeros(0)

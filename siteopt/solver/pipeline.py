@@ -212,14 +212,21 @@ def _backup_cover(inst: Instance, options: SolveOptions, checks: bool, runner: R
 
     Stage 1 solves `site_count` (the fewest sites that serve all demand within target);
     stage 2 solves `backup_uncovered_mw` with `siting.sites` = p exactly. A first stage
-    without a proven optimum is returned as it is, with a warning.
+    without a proven optimum, or stopped by a signal, is returned as it is, with a warning.
+    The time limit holds for both stages together: the second gets what the first left.
     """
+    started = time.perf_counter()
     first = _solve(_with_siting(inst, objective="site_count"), options, checks, runner)
-    if first.status != "optimal" or first.objective is None:
-        first.warnings.append(f"backup coverage (LSCP-B): the set-covering stage ended "
-                              f"{first.status}, so the backup stage was not run")
+    if first.status != "optimal" or first.objective is None or first.interrupted_by:
+        ended = (f"was stopped by {signal_name(first.interrupted_by)}"
+                 if first.interrupted_by else f"ended {first.status}")
+        first.warnings.append(f"backup coverage (LSCP-B): the set-covering stage {ended}, "
+                              "so the backup stage was not run")
         return first
     p = round(first.objective)
+    if options.time_limit is not None:
+        options = replace(options, time_limit=max(
+            0.0, options.time_limit - (time.perf_counter() - started)))
     second = _solve(_with_siting(inst, sites=p, sites_rule="exactly"), options, checks, runner)
     second.stages = {"set_covering_sites": p,
                      "set_covering_seconds": first.timings.get("total", 0.0)}

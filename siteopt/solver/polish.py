@@ -58,7 +58,9 @@ def polish(mat: Matrices, outcome: SolverOutcome, options: SolveOptions
     x = np.asarray(h.getSolution().col_value, dtype=float)
     x[ints] = fixed
     objective = float(h.getInfo().objective_function_value)
-    bound = outcome.bound
+    # the exact re-solve may land a rounding below HiGHS's bound: a bound above the plan's
+    # cost would be no bound, so it is held at the plan's cost
+    bound = min(outcome.bound, objective)
     gap = relative_gap(objective, bound)
     polished = SolverOutcome(status=outcome.status, model_status=outcome.model_status, x=x,
                              objective=objective, bound=bound, gap=gap,
