@@ -76,6 +76,28 @@ def test_re_solve_says_what_each_rule_costs_and_adds():
     assert entry["adds_phases"] == ["B/P1@2030"] and entry["adds_sites"] == ["B"]
 
 
+def test_a_signal_during_the_rule_re_solves_stops_them_and_is_reported(monkeypatch):
+    """Ctrl-C while measuring a rule's cost is not swallowed: the rule is noted as not
+    measured and the result says which signal stopped the run (the CLI then exits 130)."""
+    from siteopt.solver import resilience_cost
+    from siteopt.solver.highs import SolveOptions
+
+    inst = _inst("n1-site")
+    result = siteopt.solve(inst)
+    real = resilience_cost.solve
+
+    def stopped(inst, options):
+        without = real(inst, options)
+        without.interrupted_by = 2
+        return without
+
+    monkeypatch.setattr(resilience_cost, "solve", stopped)
+    report = resilience_cost.resilience_costs(inst, result, SolveOptions(progress=False))
+    entry = report["cloud"]["n_minus_1_sites"]
+    assert entry["binds"] is None and "stopped by SIGINT" in entry["note"]
+    assert result.interrupted_by == 2 and result.verified
+
+
 def test_n1_latencies_of_the_route_cut_instance():
     inst = _inst("n1-link")
     lat = inst.latency.set_index("site")

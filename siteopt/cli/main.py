@@ -394,6 +394,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         from siteopt.solver.resilience_cost import resilience_costs
 
         resilience_costs(inst, result, options)  # one re-solve per rule (docs/resilience.md)
+        if result.interrupted_by is not None:  # stopped while measuring: keep the plan
+            return _interrupted(result, args)
     if args.quiet:
         def show(x: float | None) -> str:
             return "-" if x is None else f"{x:.10g}"

@@ -310,7 +310,9 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
                 status = "interrupted"
                 break
             if st != "Optimal" or x is None:
-                status = "time_limit" if st == "Time limit reached" else st
+                # the master's LP relaxes the model: infeasible there is infeasible
+                status = {"Time limit reached": "time_limit",
+                          "Infeasible": "infeasible"}.get(st, "error")
                 break
             lower = max(lower, bound)
             found = cuts.violated(x[:n], x[n:])
@@ -348,6 +350,9 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
                 nodes += k
                 if x is not None:
                     consider(np.round(x[:n]))
+                if st == "Infeasible" and not math.isfinite(cutoff):
+                    status = "infeasible"  # no cutoff: the master, a relaxation, has no plan
+                    break
                 if st == "Infeasible":  # no plan cheaper than the cutoff: it is optimal
                     bound = cutoff
                 if math.isfinite(bound):

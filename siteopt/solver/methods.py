@@ -265,6 +265,11 @@ def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
                  rounds=run.milp_rounds, cuts=run.cuts, nodes=run.nodes,
                  objective=_finite(run.upper), bound=_finite(run.lower), status=run.status)
     if isinstance(outcome, str):
+        if run.interrupted_by is not None:  # the user asked to stop: no second solve
+            return SolverOutcome(status="interrupted", model_status=f"benders: {outcome}",
+                                 x=None, objective=math.inf, bound=run.lower, gap=math.inf,
+                                 solve_seconds=run.seconds, nodes=run.nodes,
+                                 interrupted_by=run.interrupted_by)
         return _instead(mat, data, options, report, outcome, run.seconds)
     return outcome
 

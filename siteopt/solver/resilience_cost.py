@@ -14,6 +14,7 @@ from dataclasses import replace
 from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides
 from siteopt.solver.highs import SolveOptions
+from siteopt.solver.interrupt import signal_name
 from siteopt.solver.pipeline import Result, solve
 
 #: rule name in reports -> (key of [resilience.CLASS], value that switches it off)
@@ -49,6 +50,9 @@ def resilience_costs(inst: Instance, result: Result, options: SolveOptions
     """Per class and rule: the saving without it, whether it binds, what it adds.
 
     Updates and returns `result.resilience` (created for rules the tightness report lacks).
+    A re-solve stopped by a signal ends the measuring there: its rule, and the rules after
+    it, are noted as not measured, and `result.interrupted_by` says which signal it was
+    (the plan itself stays as solved).
     """
     report = result.resilience
     if not result.has_plan or result.objective is None:
@@ -68,6 +72,12 @@ def resilience_costs(inst: Instance, result: Result, options: SolveOptions
         entry = report.setdefault(c, {}).setdefault(name, {"tight": []})  # type: ignore[union-attr]
         entry["basis"] = "re-solve without the rule"
         entry["status_without"] = without.status
+        if without.interrupted_by is not None:
+            entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[],
+                         note=f"not measured: the re-solve was stopped by "
+                              f"{signal_name(without.interrupted_by)}")
+            result.interrupted_by = without.interrupted_by
+            break
         if not without.has_plan or without.objective is None:
             entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[])
             continue
