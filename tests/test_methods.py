@@ -84,19 +84,22 @@ def test_no_servable_pair_at_all_is_a_plan_with_everything_unserved():
 
 
 RACE_LOSER_SENDS_LATE = """
-import signal, sys, time
+import os, signal, tempfile
 import numpy as np
 import siteopt.solver.methods as M
 from siteopt.solver.highs import SolveOptions, SolverOutcome
 
+READY = os.path.join(tempfile.mkdtemp(), "loser-searching")
+
 def racer(mat, options, **kw):
-    if options.seed == 0:  # proves first
-        time.sleep(0.5)
+    if options.seed == 0:  # proves first, once the other racer is searching
+        while not os.path.exists(READY):
+            os.sched_yield()
         return SolverOutcome("optimal", "Optimal", np.zeros(3), 1.0, 1.0, 0.0, 0.5)
-    stopped = []  # still searching: stops at SIGTERM, then sends a plan larger than a pipe
-    signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
-    while not stopped:
-        time.sleep(0.05)
+    # still searching: stops at SIGTERM, then sends a plan larger than a pipe's buffer
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    open(READY, "w").close()
+    signal.sigwait({signal.SIGTERM})
     return SolverOutcome("interrupted", "Interrupted", np.zeros(200_000), 2.0, 0.5, 0.75, 1.0)
 
 M.solve_matrices = racer  # the forked racers inherit it
