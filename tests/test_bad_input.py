@@ -61,6 +61,16 @@ CASES = {
     "reversed horizon": (lambda d: _edit(d / "instance.toml", "last_year = 2030",
                                          "last_year = 2020"), "instance.toml", None, None,
                          "last_year"),
+    # TOML true is not the number 1 (pydantic alone would take it)
+    "true for a number": (lambda d: _edit(d / "instance.toml", "first_year = 2030",
+                                          "first_year = true"), "instance.toml", None,
+                          "horizon.first_year", "true"),
+    # an optional table under a near name would be read as absent: the plan would go without
+    "misnamed table": (lambda d: (d / "Budgets.csv").write_text(
+        "sponsor,year,max_capex_usd_m\n,2030,50\n"), "Budgets.csv", None, None,
+        "did you mean budgets.csv"),
+    "table is a folder": (lambda d: (d / "service_costs.csv").mkdir(), "service_costs.csv",
+                          None, None, "a folder of that name"),
 }
 
 
@@ -143,3 +153,18 @@ def test_markup_like_text_is_printed_verbatim(tiny_copy, capsys):
     assert main(["solve", str(folder)]) == ExitCode.OK
     out = capsys.readouterr().out
     assert "[red]x  status optimal" in out and "[/s]" in out
+
+
+def test_an_unreadable_table_is_bad_input_not_an_internal_error(tiny_copy, monkeypatch, capsys):
+    folder = tiny_copy("cheapest-site")
+    real = Path.read_text
+
+    def no_permission(self, *args, **kwargs):
+        if self.name == "zones.csv":
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", no_permission)
+    assert main(["validate", str(folder)]) == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert "zones.csv" in err and "readable" in err and "Traceback" not in err

@@ -7,6 +7,7 @@ problems of a folder are collected before failing, so one run shows everything t
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import math
@@ -67,6 +68,9 @@ def read_metadata(folder: Path) -> Metadata:
     try:
         text = path.read_text(encoding="utf-8-sig")
         raw = tomllib.loads(text)
+    except OSError as exc:  # e.g. no permission to read it
+        raise InputError(Problem(METADATA_FILE, "a readable file",
+                                 found=exc.strerror or type(exc).__name__)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(Problem(METADATA_FILE, "valid TOML", found=str(exc))) from exc
     try:
@@ -91,6 +95,10 @@ def _extra_fields(text: str) -> tuple[list[str], tuple[int, int] | None]:
 
 def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
     path = folder / table.file
+    if path.exists() and not path.is_file():
+        problems.append(Problem(table.file, f"a file with the {table.name} table",
+                                found="a folder of that name"))
+        return None
     if not path.is_file():
         if table.required:
             problems.append(Problem(table.file, f"a file with the {table.name} table",
@@ -114,6 +122,10 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
     except pd.errors.EmptyDataError:
         problems.append(Problem(table.file, "a header line with column names", row=1,
                                 found="an empty file"))
+        return None
+    except OSError as exc:  # e.g. no permission to read it
+        problems.append(Problem(table.file, "a readable file",
+                                found=exc.strerror or type(exc).__name__))
         return None
     except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
         message = str(exc).strip().splitlines()[-1]
@@ -385,9 +397,27 @@ def text_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return text
 
 
+def _misnamed_tables(folder: Path) -> list[Problem]:
+    """CSV files whose name is close to a table's but not it (`budget.csv`, `Upgrades.csv`).
+
+    An optional table under a wrong name would otherwise be read as absent, and the plan
+    would silently go without it (no budgets, no upgrades).
+    """
+    known = {t.file for t in TABLES}
+    problems = []
+    for path in sorted(folder.glob("*")):
+        if path.suffix.lower() != ".csv" or path.name in known:
+            continue
+        near = difflib.get_close_matches(path.name.lower(), sorted(known), n=1, cutoff=0.8)
+        if near:
+            problems.append(Problem(path.name, f"a table of the format (did you mean "
+                                    f"{near[0]}?)", found="a file no table is read from"))
+    return problems
+
+
 def read_tables(folder: Path, meta: Metadata) -> dict[str, pd.DataFrame]:
     """Read every table of `folder`, typed per schema; raise InputError listing all problems."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _misnamed_tables(folder)
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         raw = _read_csv(folder, table, problems)

@@ -19,10 +19,18 @@ code are turned into text cells and take the reader's path (`siteopt.data.load`)
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ColumnKind = Literal["id", "text", "int", "year", "float", "bool", "list"]
 
@@ -394,6 +402,18 @@ METADATA_FILE = "instance.toml"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: object, info: ValidationInfo) -> object:
+        """`discount_rate = true` is a mistake, not the number 1 (pydantic would take it)."""
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            kinds = set(typing.get_args(field.annotation)) or {field.annotation} \
+                if field is not None else set()
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError("a number, not true/false")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
