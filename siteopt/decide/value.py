@@ -84,7 +84,8 @@ BASE_FOLDER = "base"
 METHODS = {
     "re-solve": "MILP re-solved with the override (exact up to the solver's gap)",
     "base plan feasible": "a restriction under which the base plan stays feasible (checked): "
-                          "the base optimum, exactly, no solve",
+                          "the base plan, its objective and bound (the base solve's gap), no "
+                          "solve",
     "implied": "a smaller relaxation than a step whose proven bound lies within the gap of "
                "the base optimum: the base plan (feasible here) and that bound, so proven "
                "within the gap like a re-solve (the optimum is monotone in the input), no "
@@ -188,9 +189,10 @@ class ValueReport:
                                      for v in tables.values() if len(v))),
             "methods": METHODS,
             "demand_rows": len(self.demand),
-            "note": "headroom, budget, site-cap and latency values are exact re-solves of the "
-                    "MILP (or exact without a solve, see methods); demand values are marginal "
-                    "values of the fixed optimal plan (LP duals with the binaries fixed)",
+            "note": "headroom, budget, site-cap and latency values are re-solves of the MILP "
+                    "proven within the gap (or proven so without a solve, see methods); demand "
+                    "values are marginal values of the fixed optimal plan (LP duals with the "
+                    "binaries fixed)",
             "findings": self.lines(),
             "base_folder": BASE_FOLDER,
         }
