@@ -61,10 +61,10 @@ CASES = {
     "reversed horizon": (lambda d: _edit(d / "instance.toml", "last_year = 2030",
                                          "last_year = 2020"), "instance.toml", None, None,
                          "last_year"),
-    # TOML true is not the number 1 (pydantic alone would take it)
-    "true for a number": (lambda d: _edit(d / "instance.toml", "first_year = 2030",
-                                          "first_year = true"), "instance.toml", None,
-                          "horizon.first_year", "true"),
+    # TOML true is not the number 1 (pydantic alone would take it: a 100 % discount rate)
+    "true for a number": (lambda d: (d / "instance.toml").write_text(
+        (d / "instance.toml").read_text() + "[economics]\ndiscount_rate = true\n"),
+        "instance.toml", None, "economics.discount_rate", "true"),
     # an optional table under a near name would be read as absent: the plan would go without
     "misnamed table": (lambda d: (d / "Budgets.csv").write_text(
         "sponsor,year,max_capex_usd_m\n,2030,50\n"), "Budgets.csv", None, None,
