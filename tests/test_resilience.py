@@ -25,7 +25,8 @@ from siteopt.errors import ExitCode, InputError
 from siteopt.io.schema import Metadata
 from siteopt.model.data import allowed_pairs
 from siteopt.verify.checker import Facts
-from siteopt.verify.resilience import Resil, n1_rtt
+from siteopt.verify.latency import n1_rtt
+from siteopt.verify.resilience import Resil
 from tests.conftest import REPO, TINY
 
 # (folder, overrides) -> (objective, sites built)

@@ -297,22 +297,39 @@ class Facts:
                     host_from[key[0], c] = min(host_from.get((key[0], c), first), first)
         targets = self.inst.table("latency_targets").set_index(["region", "class"])[
             "max_rtt_ms"]
-        pairs = {(s, r) for s in self.sites.index for r in self.located}
-        rtt = round_trips(self.inst, pairs)
+        rtt = round_trips(self.inst, {(s, r) for s in self.sites.index for r in self.located})
         cut = {c for c, rules in self.meta.resilience.items() if rules.n_minus_1_links}
-        rtt_cut: dict[tuple[str, str], float] = {}
-        if cut:
-            rtt_cut = n1_rtt(self.inst, pairs)
         out: dict[tuple[str, str], dict[str, int]] = {}
         for r in self.region_node.index:
             for c in self.classes.index:
                 limit = targets.get((r, c), self.meta.latency.max_rtt_ms)
-                worst = rtt_cut if c in cut else rtt
+                worst = self.rtt_cut if c in cut else rtt
                 out[r, c] = {
                     s: host_from[s, c] for s in self.sites.index if (s, c) in host_from and (
                         r not in self.located or ((s, r) in rtt and (
                             limit is None or worst.get((s, r), math.inf) <= limit + 1e-9)))}
         return out
+
+    @cached_property
+    def rtt_cut(self) -> dict[tuple[str, str], float]:
+        """Round trip after the worst single fibre cut of every (site, region) pair.
+
+        {} unless some class asks for the fibre-cut rule; computed once per check (every
+        link removed in turn) for the rules and the objectives that read it.
+        """
+        if not any(rules.n_minus_1_links for rules in self.meta.resilience.values()):
+            return {}
+        return n1_rtt(self.inst, {(s, r) for s in self.sites.index
+                                  for r in self.region_node.index})
+
+    def budget_spend(self, sponsor: object, year: object) -> float:
+        """Capex spend a budget row counts: its sponsor's (empty: all), in its year.
+
+        An empty year is the whole horizon.
+        """
+        _, spend = self.costs
+        return sum(x for sp, y, x in spend
+                   if (not sponsor or sp == sponsor) and (pd.isna(year) or y == int(year)))
 
     @cached_property
     def backup_uncovered(self) -> float:
@@ -827,12 +844,10 @@ def rule_no_phantom_demand(f: Facts) -> list[str]:
 @rule
 def rule_budget(f: Facts) -> list[str]:
     """Capex spend (phases, openings, upgrades) stays within every budget row."""
-    _, spend = f.costs
     out = []
     for sponsor, year, limit in f.inst.table("budgets")[
             ["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False):
-        total = sum(x for sp, y, x in spend
-                    if (not sponsor or sp == sponsor) and (pd.isna(year) or y == int(year)))
+        total = f.budget_spend(sponsor, year)
         if total > limit + _tol(limit):
             scope = f"sponsor {sponsor or 'all'}, year {year if not pd.isna(year) else 'all'}"
             out.append(f"budget ({scope}) spends {total:.3f} USD M, limit {limit}")
@@ -910,24 +925,19 @@ def rule_budget_rows(f: Facts) -> list[str]:
     table = f.plan.get("budgets")
     if table is None or not len(table):
         return []
-    _, spend = f.costs
+    limits = {("" if pd.isna(sp) else str(sp), None if pd.isna(y) else int(y)): float(x)
+              for sp, y, x in f.inst.table("budgets")[
+                  ["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False)}
     out = []
     for row in table.to_dict("records"):
-        sponsor = "" if pd.isna(row["sponsor"]) else str(row["sponsor"])
-        year = row["year"]
-        total = sum(x for sp, y, x in spend
-                    if (not sponsor or sp == sponsor) and (pd.isna(year) or y == int(year)))
+        key = ("" if pd.isna(row["sponsor"]) else str(row["sponsor"]),
+               None if pd.isna(row["year"]) else int(row["year"]))
+        total = f.budget_spend(key[0], row["year"])
         for col, value in (("spend_usd_m", total),
                            ("slack_usd_m", float(row["limit_usd_m"]) - total)):
             if abs(float(row[col]) - value) > _tol(value):
                 out.append(f"budget {row['budget']}: reported {col} {float(row[col]):.4f} "
                            f"!= recomputed {value:.4f}")
-    limits = {("" if pd.isna(sp) else str(sp), None if pd.isna(y) else int(y)): float(x)
-              for sp, y, x in f.inst.table("budgets")[
-                  ["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False)}
-    for row in table.to_dict("records"):
-        key = ("" if pd.isna(row["sponsor"]) else str(row["sponsor"]),
-               None if pd.isna(row["year"]) else int(row["year"]))
         if key not in limits or abs(float(row["limit_usd_m"]) - limits[key]) > _tol(limits[key]):
             out.append(f"budget {row['budget']}: limit {row['limit_usd_m']} is not the "
                        f"instance's {limits.get(key)}")

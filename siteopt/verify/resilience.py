@@ -25,7 +25,7 @@ import pandas as pd
 
 from siteopt.data.instance import Instance
 from siteopt.verify.checker import TOL, Facts, _tol, rule
-from siteopt.verify.latency import n1_rtt, round_trips
+from siteopt.verify.latency import round_trips
 
 #: Mean Earth radius, km (great-circle distances between sites).
 EARTH_KM = 6371.0088
@@ -68,13 +68,10 @@ class Resil:
         return round_trips(self.f.inst, {(s, r) for s in self.sites
                                          for r in self.f.region_node.index})
 
-    @cached_property
+    @property
     def rtt_n1(self) -> dict[tuple[str, str], float]:
         """N-1 round trip of every (site, region) pair, if some class asks for it."""
-        if not any(x.n_minus_1_links for x in self.rules.values()):
-            return {}
-        return n1_rtt(self.f.inst, {(s, r) for s in self.sites
-                                    for r in self.f.region_node.index})
+        return self.f.rtt_cut
 
     def reaches(self, s: str, r: str, c: str) -> bool:
         """Whether s may serve (r, c) by latency: location-free, or within target (N-1)."""
