@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 import siteopt
 from siteopt.io.orlib import FacilityProblem, facility_instance
 from siteopt.model.compile import compile_model
-from siteopt.solver.benders import _Cuts, local_search, solve_benders
-from siteopt.solver.facility import detect
+from siteopt.solver.benders import _Cuts, benders, local_search, solve_benders
+from siteopt.solver.facility import FacilityLayer, detect
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.pipeline import build
 
@@ -232,3 +232,37 @@ def test_highs_search_reports_the_search_plan_with_highs_bound(tmp_path, monkeyp
         assert optimum - 1e-6 <= out.objective <= 1.05 * optimum
         assert [p["phase"].split(":")[0] for p in report.phases] == (
             ["search beside HiGHS"] if how == "beside" else ["search"])
+
+
+def _cover_layer(edges: list[tuple[int, int]], sites: int, count: int | None) -> FacilityLayer:
+    """A master-only layer: customer k is reachable from the two sites of edge k only."""
+    cost = np.full((sites, len(edges)), np.inf)
+    serve = np.full((sites, len(edges)), -1)
+    for k, (a, b) in enumerate(edges):
+        cost[[a, b], k] = 1.0
+        serve[[a, b], k] = 0
+    return FacilityLayer(sites=[f"s{i}" for i in range(sites)], fixed=np.ones(sites),
+                         cost=cost, demand=np.ones(len(edges)), y_lower=np.zeros(sites),
+                         y_upper=np.ones(sites), count=count, exactly=False,
+                         site_columns=[np.array([i]) for i in range(sites)],
+                         serve_column=serve, load_column=np.arange(sites),
+                         capacity=np.full(sites, float(len(edges))))
+
+
+def test_a_master_whose_lp_has_no_point_is_infeasible():
+    """Every site closed: the master's LP, a relaxation of the model, has no point."""
+    layer = _cover_layer([(0, 1), (1, 2)], 3, None)
+    layer.y_upper[:] = 0.0
+    run = benders(layer, SolveOptions(gap=0.0))
+    assert run.status == "infeasible" and run.y is None
+
+
+def test_a_master_with_lp_points_but_no_integer_plan_is_infeasible():
+    """Two disjoint triangles to cover with at most 3 sites: the LP covers them with every
+    site at 1/2 (3 in all), but a 0/1 cover needs 4 sites; no plan is cheaper than no
+    cutoff, so the model has no plan (not: "optimal" at an infinite cutoff)."""
+    triangles = [(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5)]
+    run = benders(_cover_layer(triangles, 6, 3), SolveOptions(gap=0.0))
+    assert run.status == "infeasible" and run.y is None
+    assert math.isinf(run.upper)
+    assert run.lp_rounds >= 1 and run.milp_rounds >= 1

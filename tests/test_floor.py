@@ -2,6 +2,10 @@
 within the gap of it, and is reported as the bound; a floor below the optimum changes no
 answer."""
 
+import dataclasses
+import math
+
+import numpy as np
 import pytest
 
 import siteopt
@@ -53,3 +57,17 @@ def test_the_floor_is_the_bound_when_highs_stops_below_it(generated):
     assert out.bound == pytest.approx(optimum.bound, rel=1e-12)
     if out.x is not None:
         assert out.gap == pytest.approx((out.objective - optimum.bound) / out.objective)
+
+
+def test_an_lp_stopped_before_its_optimum_reports_no_bound(generated):
+    """An LP's objective is a bound only once proven optimal: stopped early, it is a
+    point's cost (or no point at all), so the bound is -inf and the gap unknown."""
+    mat, optimum = generated
+    lp = dataclasses.replace(mat, integrality=np.zeros_like(mat.integrality))
+    proven = solve_matrices(lp, SolveOptions(gap=0.0))
+    assert proven.status == "optimal" and proven.bound == proven.objective
+    assert proven.bound <= optimum.objective + 1e-6  # the relaxation's optimum
+    stopped = solve_matrices(lp, SolveOptions(
+        gap=0.0, highs_options=(("simplex_iteration_limit", 1),)))
+    assert stopped.status == "limit"
+    assert stopped.bound == -math.inf and stopped.gap == math.inf
