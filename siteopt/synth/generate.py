@@ -147,8 +147,8 @@ def generate_tables(spec: GeneratorSpec) -> tuple[dict[str, object], dict[str, p
     open_cost = np.where(existing, 0.0, np.round(rng.uniform(*A.open_cost_usd_m, spec.sites),
                                                   1))
 
-    tables = _site_tables(spec, rng, ids, sites, build, demand, existing, zone, sponsor,
-                          open_cost)
+    tables = _site_tables(spec, rng, ids, sites, build, demand.existing_mw, existing, zone,
+                          sponsor, open_cost)
     tables |= _grid_tables(spec, rng, ids, build, demand, zone)
     tables |= {"nodes": net.nodes, "links": net.links}
     tables |= _demand_tables(spec, ids, demand, net, rtt, targets, hosts)

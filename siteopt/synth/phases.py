@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,8 +11,6 @@ from siteopt.synth.geography import _Ids, _Metros, _Places
 from siteopt.synth.spec import AIR, LIQUID, MIXED, GeneratorSpec
 from siteopt.synth.spec import ASSUMPTIONS as A
 
-if TYPE_CHECKING:
-    from siteopt.synth.demand import _Demand
 
 @dataclass
 class _Build:
@@ -84,9 +81,9 @@ def _existing_sites(spec: GeneratorSpec, metros: _Metros, sites: _Places) -> np.
 
 
 def _site_tables(spec: GeneratorSpec, rng: np.random.Generator, ids: _Ids, sites: _Places,
-                 build: _Build, demand: _Demand, existing: np.ndarray, zone: np.ndarray,
+                 build: _Build, existing_mw: np.ndarray, existing: np.ndarray, zone: np.ndarray,
                  sponsor: np.ndarray, open_cost: np.ndarray) -> dict[str, pd.DataFrame]:
-    """sites, phases and cooling."""
+    """sites, phases and cooling (`existing_mw`: the IT MW each site already has)."""
     cooling = A.cooling if existing.any() else A.cooling[1:]
     return {
         "sites": pd.DataFrame({
@@ -96,8 +93,8 @@ def _site_tables(spec: GeneratorSpec, rng: np.random.Generator, ids: _Ids, sites
             "open_cost_usd_m": open_cost,
             "site_fixed_om_usd_m_per_year": np.round(rng.uniform(*A.site_fixed_om_usd_m,
                                                                spec.sites), 2),
-            "max_it_mw": np.round(demand.existing_mw + build.site_mw(spec.sites), 1),
-            "existing_it_mw": demand.existing_mw,
+            "max_it_mw": np.round(existing_mw + build.site_mw(spec.sites), 1),
+            "existing_it_mw": existing_mw,
             "existing_cooling": np.where(existing, "legacy", ""),
         }),
         "phases": pd.DataFrame({
