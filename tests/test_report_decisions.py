@@ -166,3 +166,22 @@ def test_two_stage_report_does_not_hide_an_unproven_plan(two_stage_folder, tmp_p
     assert '<span class="bad">False</span>' in page  # verified
     assert "time limit reached after 1 candidates" in page
     assert "violation: scenario low: zone Z draws 99 MW" in page
+
+
+def test_two_stage_folder_without_a_plan_gets_a_report_that_says_so(two_stage_folder, tmp_path):
+    """An infeasible two-stage solve writes no scenario folders (scenarios/ is empty); the
+    report says there is no plan and why, instead of failing on the missing folder."""
+    folder = tmp_path / "two"
+    shutil.copytree(two_stage_folder, folder)
+    shutil.rmtree(folder / "scenarios")
+    (folder / "scenarios").mkdir()
+    summary = json.loads((folder / "summary.json").read_text())
+    summary.update(status="infeasible", objective=None, bound=None, gap=None, verified=False,
+                   evpi=None, vss=None,
+                   violations=["scenario high is infeasible even with perfect foresight"])
+    (folder / "summary.json").write_text(json.dumps(summary))
+    page = write_report(folder).read_text(encoding="utf-8")
+    assert "NO PLAN (infeasible)" in page
+    assert "violation: scenario high is infeasible even with perfect foresight" in page
+    assert "fig-timeline-" not in page
+    assert "No scenario plan to draw." in page and "adapted plan; choose" not in page

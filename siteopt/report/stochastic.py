@@ -5,7 +5,8 @@ The folder holds `summary.json` (kind "two-stage stochastic"), `commitments.csv`
 one ordinary result folder per scenario under `scenarios/<id>/`. The page leads with what a
 sponsor decides now (the here-and-now commitments and how they differ from the deterministic
 plan), the cost distribution against wait-and-see and the mean-value plan, EVPI and VSS, the
-bound and incumbent over time, then one scenario's adapted plan. Reads files only.
+bound and incumbent over time, then one scenario's adapted plan (a folder without a plan,
+infeasible or none found, has an empty `scenarios/`: the page says so). Reads files only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import plotly.graph_objects as go
 from siteopt.errors import InputError, Problem
 from siteopt.report.decisions import Page
 from siteopt.report.figures import LAYOUT, Chart, _colour
-from siteopt.report.folder import read_result_folder
+from siteopt.report.folder import ResultFolder, read_result_folder
 from siteopt.report.tables import table_html
 
 KIND = "two-stage stochastic"
@@ -161,6 +162,7 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
                        for v in (summary.get("violations") or [])[:30])
     rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
                    for k, v in facts)
+    has_plan = (folder / "scenarios" / chosen / "summary.json").is_file()
     commitments = _csv(folder / "commitments.csv")
     changes = _csv(folder / "commitment_changes.csv")
     prefix = (f"<section><h2>Two-stage plan</h2><p>Instance "
@@ -173,13 +175,23 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
               + table_html(commitments, "commitments", open_=True)
               + f"<h3>Differences from the deterministic plan ({len(changes)})</h3>"
               + table_html(changes, "commitment changes", open_=True)
-              + f"<p>The plan drawn below is scenario <b>{html.escape(chosen)}</b>'s adapted "
-              "plan; choose another with <code>siteopt report RESULT_DIR --scenario ID</code>."
-              "</p></section>")
+              + (f"<p>The plan drawn below is scenario <b>{html.escape(chosen)}</b>'s adapted "
+                 "plan; choose another with <code>siteopt report RESULT_DIR --scenario ID"
+                 "</code>.</p>" if has_plan else "<p>No scenario plan to draw.</p>")
+              + "</section>")
     charts = [distribution_chart(costs)]
     history = _csv(folder / "history.csv")
     if not history.empty and "seconds" in history:
         charts.append(history_chart(history))
+    if not has_plan:
+        # no plan (infeasible, none found): scenarios/ is empty; the header from the summary
+        rf = ResultFolder(folder, {
+            k: summary.get(k) for k in ("status", "objective_name", "objective_unit",
+                                        "objective", "bound", "gap", "verified", "instance")},
+            {}, None, notes=[f"no plan for scenario {chosen} in this folder (status "
+                             f"{summary.get('status')}): scenarios/{chosen}/ was not written"])
+        return Page(rf, f"siteopt two-stage plan: {summary.get('instance', folder.name)} "
+                    "(no plan)", prefix, charts, "Scenarios")
     rf = read_result_folder(folder / "scenarios" / chosen)
     # the header is the scenario folder's, whose status is its recourse solve's ("optimal"
     # for fixed commitments even when the two-stage plan is not proven): name both
