@@ -208,3 +208,17 @@ def test_every_tiny_instance_gets_a_report(name, tmp_path):
     result = siteopt.solve(siteopt.load_instance(TINY / name), strict=False)
     page = write_report(write_result(result, tmp_path / "plan")).read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and name in page
+
+
+def test_year_columns_read_as_years_in_the_number_tables():
+    """A year column with empty cells is float in pandas; its cells read 2027, not 2,027."""
+    import pandas as pd
+
+    from siteopt.report.tables import table_html
+
+    frame = pd.DataFrame({"site": ["a", "b"], "open_year": [2027.0, float("nan")],
+                          "year": [2030.0, 2031.0], "it_mw_final": [1234.5, 0.0]})
+    body = table_html(frame, "sites")
+    assert "<td>2027</td>" in body and "<td>2031</td>" in body and "2,0" not in body
+    assert "<td></td>" in body and "NA" not in body and "nan" not in body
+    assert "<td>1,234.5</td>" in body  # other numbers keep their separators

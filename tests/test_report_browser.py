@@ -2,9 +2,10 @@
 
 The network is blocked (every non-file request is aborted and recorded), so a report that
 tried to fetch anything fails here. Under CI=true a missing Chromium or Playwright fails the
-tests; locally they are skipped with the reason. Screenshots are saved in pytest's tmp dir
-and copied to $SITEOPT_ARTIFACTS when set. The Vietnam instance is solved once per session
-(to a 1 % gap); the other tests use a generated tiny instance.
+tests; locally they are skipped with the reason. A chart counts as drawn when its plot
+area's pixels change with its traces made transparent (`_traces_show`). Screenshots are saved
+in pytest's tmp dir and copied to $SITEOPT_ARTIFACTS when set. The Vietnam instance is
+solved once per session (to a 1 % gap); the other tests use a generated tiny instance.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-#: Least pixel variance (0-255 grey levels) of a screenshot that shows something.
-MIN_VARIANCE = 100.0
+#: Least mean grey-level change of a chart's plot area when its traces are made transparent.
+MIN_SHOW = 0.05  # a drawn chart: 0.25 (value curve, thin lines) to 46; nothing drawn: 0
 
 
 def _unavailable(reason: str) -> None:
@@ -131,11 +132,38 @@ def _figure(figs: dict[str, list[dict]], key: str) -> list[dict]:
     return next(traces for fid, traces in figs.items() if fid.startswith(f"fig-{key}-"))
 
 
-def _variance(png: bytes) -> float:
+def _grey(png: bytes):  # numpy array; numpy is imported lazily, like PIL
+    """The screenshot as a float array of grey levels (0-255)."""
     import numpy as np
     from PIL import Image
 
-    return float(np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float).var())
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+
+
+def _traces_show(opened: Opened, key: str, path: Path) -> float:
+    """How much one drawn chart's traces show: the mean absolute grey-level difference of its
+    plot area with its traces drawn (saved as `path`) and made transparent.
+
+    Not the page's pixel variance: the page's dark header alone is far from blank, and axes,
+    the legend and reference lines are drawn even when every trace is invisible; a chart
+    whose traces draw nothing visible gives 0 here.
+    """
+    clip = opened.page.evaluate("""(key) => {
+        const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
+        d.scrollIntoView();
+        const r = d.querySelector('.nsewdrag').getBoundingClientRect();
+        return {x: r.x, y: r.y, width: r.width, height: r.height};
+    }""", key)
+    shown = _grey(opened.page.screenshot(path=str(path), clip=clip))
+    restyle = """([key, on]) => {
+        const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
+        if (!on) d._siteoptOpacity = d.data.map(t => t.opacity === undefined ? 1 : t.opacity);
+        return Plotly.restyle(d, {opacity: on ? d._siteoptOpacity : 0}).then(() => null);
+    }"""
+    opened.page.evaluate(restyle, [key, False])
+    hidden = _grey(opened.page.screenshot(clip=clip))
+    opened.page.evaluate(restyle, [key, True])
+    return float(abs(shown - hidden).mean())
 
 
 def _check_plan_page(opened: Opened, folder: Path) -> None:
@@ -190,8 +218,8 @@ def test_tiny_report_in_chromium(browser, tiny_report, artifacts):
         for r in schedule[schedule["site"] == site].itertuples(index=False):
             assert f"{r.phase}: " in text and f"online {r.online_year}" in text
         opened.page.evaluate("window.scrollTo(0, 0)")
-        png = opened.page.screenshot(path=str(artifacts / "report-tiny.png"))
-        assert _variance(png) > MIN_VARIANCE
+        opened.page.screenshot(path=str(artifacts / "report-tiny.png"))
+        assert _traces_show(opened, "map", artifacts / "report-tiny-map.png") > MIN_SHOW
     finally:
         opened.close()
 
@@ -230,9 +258,9 @@ def test_vietnam_report_in_chromium(browser, vietnam_report, artifacts, tmp_path
     opened = Opened(browser, path)
     try:
         load_ms = opened.load_ms
-        png = opened.page.screenshot(path=str(artifacts / "report-vietnam.png"))
-        assert _variance(png) > MIN_VARIANCE
+        opened.page.screenshot(path=str(artifacts / "report-vietnam.png"))
         _check_plan_page(opened, folder)
+        assert _traces_show(opened, "map", artifacts / "report-vietnam-map.png") > MIN_SHOW
         site, text = _hover_site(opened)
         assert site in text and "online" in text
         (artifacts / "report-vietnam.json").write_text(json.dumps(
@@ -277,7 +305,7 @@ def test_decision_reports_in_chromium(browser, decision_reports, artifacts, whic
         assert traces and all(t["meta"].startswith(key.split("-")[0]) for t in traces)
         assert any(fid.startswith("fig-timeline-") for fid in figs)  # the plan follows
         opened.page.evaluate("window.scrollTo(0, 0)")
-        png = opened.page.screenshot(path=str(artifacts / f"report-{key}.png"))
-        assert _variance(png) > MIN_VARIANCE
+        opened.page.screenshot(path=str(artifacts / f"report-{key}.png"))
+        assert _traces_show(opened, key, artifacts / f"report-{key}-chart.png") > MIN_SHOW
     finally:
         opened.close()

@@ -140,3 +140,48 @@ def test_two_stage_report_shows_commitments_distribution_evpi_and_vss(two_stage_
     assert f"scenario <b>{other}</b>'s adapted plan" in page
     with pytest.raises(InputError, match="--scenario"):
         write_report(two_stage_folder, scenario="nope")
+
+
+def test_two_stage_report_does_not_hide_an_unproven_plan(two_stage_folder, tmp_path):
+    """A decomposition stopped at a gap: its status, EVPI interval, notes and an infinite VSS
+    are on the page, and the header does not call the page's plan optimal (its scenario
+    folders say "optimal": each recourse was solved to optimality for fixed commitments)."""
+    folder = tmp_path / "two"
+    shutil.copytree(two_stage_folder, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary.update(status="gap", gap=0.4348, bound=65.0, objective=115.0, evpi=50.0,
+                   evpi_interval=[0.0, 50.0], vss=None, eev=None, verified=False,
+                   violations=["scenario low: zone Z draws 99 MW in 2030, limit 15"],
+                   mean_value_plan_infeasible_in=["low"],
+                   notes=["time limit reached after 1 candidates"])
+    (folder / "summary.json").write_text(json.dumps(summary))
+    page = write_report(folder).read_text(encoding="utf-8")
+    header = page[page.index("<header>"):page.index("</header>")]
+    assert "status <b>optimal</b>" not in header
+    assert "two-stage plan: gap" in header
+    assert '<span class="bad">gap</span>' in page  # the status row of the facts
+    assert "USD 50.00 M (true value in [USD 0.00 M, USD 50.00 M])" in page
+    assert "infinite: the mean-value plan's commitments leave no feasible recourse in " \
+           "scenario(s) low" in page
+    assert '<span class="bad">False</span>' in page  # verified
+    assert "time limit reached after 1 candidates" in page
+    assert "violation: scenario low: zone Z draws 99 MW" in page
+
+
+def test_two_stage_folder_without_a_plan_gets_a_report_that_says_so(two_stage_folder, tmp_path):
+    """An infeasible two-stage solve writes no scenario folders (scenarios/ is empty); the
+    report says there is no plan and why, instead of failing on the missing folder."""
+    folder = tmp_path / "two"
+    shutil.copytree(two_stage_folder, folder)
+    shutil.rmtree(folder / "scenarios")
+    (folder / "scenarios").mkdir()
+    summary = json.loads((folder / "summary.json").read_text())
+    summary.update(status="infeasible", objective=None, bound=None, gap=None, verified=False,
+                   evpi=None, vss=None,
+                   violations=["scenario high is infeasible even with perfect foresight"])
+    (folder / "summary.json").write_text(json.dumps(summary))
+    page = write_report(folder).read_text(encoding="utf-8")
+    assert "NO PLAN (infeasible)" in page
+    assert "violation: scenario high is infeasible even with perfect foresight" in page
+    assert "fig-timeline-" not in page
+    assert "No scenario plan to draw." in page and "adapted plan; choose" not in page

@@ -5,7 +5,8 @@ The folder holds `summary.json` (kind "two-stage stochastic"), `commitments.csv`
 one ordinary result folder per scenario under `scenarios/<id>/`. The page leads with what a
 sponsor decides now (the here-and-now commitments and how they differ from the deterministic
 plan), the cost distribution against wait-and-see and the mean-value plan, EVPI and VSS, the
-bound and incumbent over time, then one scenario's adapted plan. Reads files only.
+bound and incumbent over time, then one scenario's adapted plan (a folder without a plan,
+infeasible or none found, has an empty `scenarios/`: the page says so). Reads files only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import plotly.graph_objects as go
 from siteopt.errors import InputError, Problem
 from siteopt.report.decisions import Page
 from siteopt.report.figures import LAYOUT, Chart, _colour
-from siteopt.report.folder import read_result_folder
+from siteopt.report.folder import ResultFolder, read_result_folder
 from siteopt.report.tables import table_html
 
 KIND = "two-stage stochastic"
@@ -97,6 +98,34 @@ def _money(x: object) -> str:
     return "-" if v != v else f"USD {v:,.2f} M"
 
 
+def _status(status: object) -> str:
+    """The two-stage status, in red unless proven optimal (e.g. "gap": stopped short)."""
+    text = html.escape(str(status))
+    return f"<b>{text}</b>" if status == "optimal" else f'<span class="bad">{text}</span>'
+
+
+def _evpi(summary: dict[str, object]) -> str:
+    """EVPI with the interval that brackets its true value when it is not exact.
+
+    A decomposition subtracts incumbents of solves stopped at a gap: the point value alone
+    could overstate what perfect information is worth (the console prints the interval too).
+    """
+    value = _money(summary.get("evpi"))
+    interval = summary.get("evpi_interval")
+    if isinstance(interval, list) and len(interval) == 2 and interval[0] != interval[1]:
+        value += f" (true value in [{_money(interval[0])}, {_money(interval[1])}])"
+    return value
+
+
+def _vss(summary: dict[str, object]) -> str:
+    """VSS, or why it is infinite (the mean-value plan has no feasible recourse somewhere)."""
+    infeasible = summary.get("mean_value_plan_infeasible_in") or []
+    if summary.get("vss") is None and infeasible:
+        return ("infinite: the mean-value plan's commitments leave no feasible recourse in "
+                "scenario(s) " + html.escape(", ".join(str(s) for s in infeasible)))
+    return _money(summary.get("vss"))
+
+
 def stochastic_page(folder: Path, scenario: str | None) -> Page:
     """The two-stage report: commitments, cost distribution, EVPI, VSS, then one scenario."""
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -109,7 +138,9 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
     if chosen not in ids:
         raise InputError(Problem("--scenario", "one of " + ", ".join(ids[:20]), found=chosen))
     risk = summary.get("risk") or {}
+    verified = summary.get("verified")
     facts = [
+        ("status", _status(summary.get("status"))),
         ("objective", f"{_money(summary.get('objective'))} "
                       f"({html.escape(str(summary.get('objective_name')))})"),
         ("bound / gap", f"{_money(summary.get('bound'))} / "
@@ -118,14 +149,20 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
         ("expected cost", _money(summary.get("expected_cost"))),
         (f"CVaR at α = {risk.get('alpha')}", _money(risk.get("cvar"))),
         ("worst scenario", _money(risk.get("worst_cost"))),
-        ("EVPI (what perfect information is worth)", _money(summary.get("evpi"))),
+        ("EVPI (what perfect information is worth)", _evpi(summary)),
         ("VSS (what planning for uncertainty saves against the mean-value plan)",
-         _money(summary.get("vss"))),
+         _vss(summary)),
         ("method", html.escape(str(summary.get("method")))),
-        ("every scenario plan verified", f"<b>{summary.get('verified')}</b>"),
+        ("every scenario plan verified", f"<b>{verified}</b>" if verified is True
+         else f'<span class="bad">{html.escape(str(verified))}</span>'),
     ]
+    remarks = "".join(f'<p class="note">{html.escape(str(n))}</p>'
+                      for n in summary.get("notes") or [])
+    remarks += "".join(f'<p class="note">violation: {html.escape(str(v))}</p>'
+                       for v in (summary.get("violations") or [])[:30])
     rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
                    for k, v in facts)
+    has_plan = (folder / "scenarios" / chosen / "summary.json").is_file()
     commitments = _csv(folder / "commitments.csv")
     changes = _csv(folder / "commitment_changes.csv")
     prefix = (f"<section><h2>Two-stage plan</h2><p>Instance "
@@ -133,18 +170,34 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
               f"<code>{html.escape(str(summary.get('scenario_file')))}</code>; decisions whose "
               f"construction starts by <b>{summary.get('decision_year')}</b> are shared by every "
               "scenario, the rest adapts.</p>"
-              f"<table class='numbers'>{rows}</table>"
+              f"<table class='numbers'>{rows}</table>{remarks}"
               f"<h3>Here-and-now commitments ({len(commitments)})</h3>"
               + table_html(commitments, "commitments", open_=True)
               + f"<h3>Differences from the deterministic plan ({len(changes)})</h3>"
               + table_html(changes, "commitment changes", open_=True)
-              + f"<p>The plan drawn below is scenario <b>{html.escape(chosen)}</b>'s adapted "
-              "plan; choose another with <code>siteopt report RESULT_DIR --scenario ID</code>."
-              "</p></section>")
+              + (f"<p>The plan drawn below is scenario <b>{html.escape(chosen)}</b>'s adapted "
+                 "plan; choose another with <code>siteopt report RESULT_DIR --scenario ID"
+                 "</code>.</p>" if has_plan else "<p>No scenario plan to draw.</p>")
+              + "</section>")
     charts = [distribution_chart(costs)]
     history = _csv(folder / "history.csv")
     if not history.empty and "seconds" in history:
         charts.append(history_chart(history))
+    if not has_plan:
+        # no plan (infeasible, none found): scenarios/ is empty; the header from the summary
+        rf = ResultFolder(folder, {
+            k: summary.get(k) for k in ("status", "objective_name", "objective_unit",
+                                        "objective", "bound", "gap", "verified", "instance")},
+            {}, None, notes=[f"no plan for scenario {chosen} in this folder (status "
+                             f"{summary.get('status')}): scenarios/{chosen}/ was not written"])
+        return Page(rf, f"siteopt two-stage plan: {summary.get('instance', folder.name)} "
+                    "(no plan)", prefix, charts, "Scenarios")
     rf = read_result_folder(folder / "scenarios" / chosen)
+    # the header is the scenario folder's, whose status is its recourse solve's ("optimal"
+    # for fixed commitments even when the two-stage plan is not proven): name both
+    rf.summary = {**rf.summary,
+                  "status": f"two-stage plan: {summary.get('status')}; scenario {chosen}'s "
+                            f"recourse: {rf.summary.get('status')}",
+                  "verified": bool(rf.summary.get("verified")) and verified is True}
     return Page(rf, f"siteopt two-stage plan: {summary.get('instance', folder.name)} "
                 f"(scenario {chosen})", prefix, charts, "Scenarios")
