@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 import siteopt
 from siteopt.errors import ExitCode, InputError
 from siteopt.io.write import write_result
+from siteopt.report import figures
 from siteopt.report.html import write_report
 from tests.conftest import REPO, TINY
 
@@ -222,3 +224,15 @@ def test_year_columns_read_as_years_in_the_number_tables():
     assert "<td>2027</td>" in body and "<td>2031</td>" in body and "2,0" not in body
     assert "<td></td>" in body and "NA" not in body and "nan" not in body
     assert "<td>1,234.5</td>" in body  # other numbers keep their separators
+
+
+def test_a_sweep_bar_not_proven_optimal_looks_different_and_says_its_gap():
+    table = pd.DataFrame({"scenario": ["a", "b"], "status": ["optimal", "time_limit"],
+                          "objective": [100.0, 120.0], "gap": [0.0, 0.034]})
+    bar = figures.sweep_chart(table).figure.data[0]
+    assert bar.marker.color[0] == figures.SWEEP_PROVEN
+    assert bar.marker.color[1] == figures.SWEEP_UNPROVEN != figures.SWEEP_PROVEN
+    assert list(bar.customdata) == ["optimal", "time_limit, gap 3.40%"]
+    assert "not proven optimal" in figures.sweep_chart(table).figure.layout.title.text
+    proven = figures.sweep_chart(table.iloc[:1]).figure
+    assert "not proven" not in proven.layout.title.text

@@ -412,6 +412,9 @@ def service_charts(rf: ResultFolder) -> list[Chart]:
 
 # ---- sweeps -------------------------------------------------------------------------------
 
+#: Bar colours of a sweep's objectives: proven optimal, and anything else (a time limit, ...).
+SWEEP_PROVEN, SWEEP_UNPROVEN = "#4c72b0", "#dd8452"
+
 def sweep_chart(table: pd.DataFrame) -> Chart:
     """Scenarios side by side: objective, sites opened, first online years, unserved."""
     first_cols = [c for c in table.columns if c.startswith("first_year.")]
@@ -424,15 +427,26 @@ def sweep_chart(table: pd.DataFrame) -> Chart:
                       if not pd.isna(row[c]) and row[c] == min(
                           int(row[d]) for d in first_cols if not pd.isna(row[d])))
             for _, row in table.iterrows()]
+    # a bar of a plan not proven optimal (time limit: its gap) must not look like a proven one
+    status = (table["status"].astype(str) if "status" in table
+              else pd.Series("optimal", index=table.index))
+    gap = table["gap"] if "gap" in table else pd.Series(0.0, index=table.index)
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=[str(s) for s in table["scenario"]], y=table["objective"],
-                         name="objective", marker_color="#4c72b0", meta="sweep-objective"))
+    fig.add_trace(go.Bar(
+        x=[str(s) for s in table["scenario"]], y=table["objective"], name="objective",
+        marker_color=[SWEEP_PROVEN if st == "optimal" else SWEEP_UNPROVEN for st in status],
+        customdata=[f"{st}" + ("" if st == "optimal" or pd.isna(g) else f", gap {g:.2%}")
+                    for st, g in zip(status, gap, strict=True)],
+        hovertemplate="%{x}: %{y:,.2f} (%{customdata})<extra></extra>",
+        meta="sweep-objective"))
     if "unserved_mw_years" in table:
         fig.add_trace(go.Scatter(x=[str(s) for s in table["scenario"]],
                                  y=table["unserved_mw_years"], mode="markers",
                                  name="unserved MW-years", yaxis="y2",
                                  marker=dict(color="#c44e52", size=9), meta="sweep-unserved"))
-    fig.update_layout(**LAYOUT, height=420, title="Scenarios: objective and unserved demand",
+    unproven = "" if (status == "optimal").all() else " (orange bars: not proven optimal)"
+    fig.update_layout(**LAYOUT, height=420,
+                      title=f"Scenarios: objective and unserved demand{unproven}",
                       yaxis=dict(title="objective"),
                       yaxis2=dict(title="unserved MW-years", overlaying="y", side="right"))
     fig.update_xaxes(title="scenario", tickangle=-45)
