@@ -100,3 +100,44 @@ def test_a_foreign_highs_run_does_not_break_later_solves(tmp_path):
     h.run()
     assert iis_conflict(siteopt.load_instance(TINY / "infeasible-capacity"))
     assert siteopt.solve(siteopt.load_instance(TINY / "cheapest-site")).status == "optimal"
+
+
+def _stopped_early(monkeypatch, keep_plan: bool) -> None:
+    """The elastic re-solve stops as at a time limit: its plan (if kept) is unproven, bound 0."""
+    import dataclasses
+
+    import siteopt.solver.explain as module
+
+    real = module.solve_matrices
+
+    def stopped(mat, options, *args, **kwargs):
+        outcome = real(mat, options, *args, **kwargs)
+        return dataclasses.replace(outcome, status="time_limit", bound=0.0,
+                                   x=outcome.x if keep_plan else None)
+
+    monkeypatch.setattr(module, "solve_matrices", stopped)
+
+
+def test_an_elastic_plan_stopped_early_proves_no_infeasibility(tiny_copy, monkeypatch, capsys):
+    """Violations of a time-limited elastic plan with bound 0 may just be a poor plan: the
+    verdict is undecided (exit 4), not "infeasible" (it was exit 3 on feasible instances)."""
+    folder = tiny_copy("grid-upgrade")  # zone Z short by 1 MW; no pre-solve error
+    (folder / "sites.csv").write_text("site,zone,node\nA,Z,a\n")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m\nA,P1,10,100\n")
+    (folder / "upgrades.csv").write_text("upgrade,zone,add_mw,capex_usd_m,lead_months\n"
+                                         "U2,Z,4,1,0\n")
+    _stopped_early(monkeypatch, keep_plan=True)
+    explanation = explain(siteopt.load_instance(folder))
+    assert explanation.violations and not explanation.infeasible and not explanation.feasible
+    assert main(["explain", str(folder)]) == ExitCode.NO_PLAN
+    out = capsys.readouterr().out
+    assert "undecided" in out and "not proven the smallest" in out and "feasible;" not in out
+
+
+def test_an_elastic_solve_without_a_plan_is_no_proof_of_feasibility(monkeypatch, capsys):
+    """No elastic plan within the time limit decides nothing: it said "feasible", exit 0."""
+    _stopped_early(monkeypatch, keep_plan=False)
+    explanation = explain(siteopt.load_instance(TINY / "infeasible-capacity"))
+    assert explanation.infeasible  # the pre-solve error still proves it
+    assert main(["explain", str(TINY / "latency-target")]) == ExitCode.NO_PLAN
+    assert "undecided" in capsys.readouterr().out

@@ -53,16 +53,31 @@ class Violation:
 
 @dataclass
 class Explanation:
-    """Why an instance has no plan: pre-solve findings and the elastic plan's violations."""
+    """Why an instance has no plan: pre-solve findings and the elastic plan's violations.
+
+    The elastic re-solve proves infeasibility only when its optimum is positive: when it
+    stops early (a time limit), a plan with violations may just be a poor one, so its
+    violations suffice for a plan without being needed (`elastic_proven` False), and no
+    elastic plan at all decides nothing (`feasible` and `infeasible` both False).
+    """
 
     findings: list[Finding] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     elastic_status: str = "not run"
+    #: the elastic re-solve proved some violation necessary (optimal, or a positive bound)
+    elastic_proven: bool = True
+    #: the elastic re-solve returned a plan (its violations, or none: a feasible plan)
+    elastic_plan: bool = True
 
     @property
     def infeasible(self) -> bool:
-        """Whether some hard constraint must be broken for a plan to exist."""
-        return bool(errors(self.findings) or self.violations)
+        """Whether some hard constraint must be broken for a plan to exist (proven)."""
+        return bool(errors(self.findings) or (self.violations and self.elastic_proven))
+
+    @property
+    def feasible(self) -> bool:
+        """Whether a plan breaking no hard constraint was found (proven)."""
+        return not errors(self.findings) and self.elastic_plan and not self.violations
 
     def reasons(self) -> list[str]:
         """Pre-solve errors, then the elastic plan's violations, as sentences."""
@@ -179,6 +194,17 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
 def elastic_violations(inst: Instance, options: SolveOptions | None = None,
                        weights: ElasticWeights | None = None) -> tuple[str, list[Violation]]:
     """Solve the elastic copy of `inst`; return its solver status and violations."""
+    status, violations, _proven, _plan = _elastic(inst, options, weights)
+    return status, violations
+
+
+def _elastic(inst: Instance, options: SolveOptions | None,
+             weights: ElasticWeights | None) -> tuple[str, list[Violation], bool, bool]:
+    """Status, violations, whether some violation is proven necessary, whether a plan came.
+
+    Proven: the elastic optimum is positive, i.e. HiGHS stopped at the optimum (within its
+    gap, which is below 1, so the bound is positive too) or its bound alone is positive.
+    """
     relaxed = _elastic_instance(inst)
     d = build_data(relaxed)
     m = create_model(d, tighten=False)  # tightening rows assume the hard limits
@@ -191,17 +217,19 @@ def elastic_violations(inst: Instance, options: SolveOptions | None = None,
                                                threads=opts.threads, seed=opts.seed))
     if outcome.interrupted_by is not None:
         raise Interrupted(outcome.interrupted_by)
+    proven = outcome.status == "optimal" or outcome.bound > TOL
     if outcome.x is None:
-        return outcome.status, []
+        return outcome.status, [], proven, False
     load_values(m, mat, outcome.x)
-    return outcome.status, _describe(inst, d, m, beyond, price_unserved)
+    return outcome.status, _describe(inst, d, m, beyond, price_unserved), proven, True
 
 
 def explain(inst: Instance, options: SolveOptions | None = None) -> Explanation:
     """Pre-solve findings and the elastic plan's violations for `inst`."""
     findings = presolve_checks(inst)
-    status, violations = elastic_violations(inst, options)
-    return Explanation(findings=findings, violations=violations, elastic_status=status)
+    status, violations, proven, has_plan = _elastic(inst, options, None)
+    return Explanation(findings=findings, violations=violations, elastic_status=status,
+                       elastic_proven=proven, elastic_plan=has_plan)
 
 
 def explain_infeasible(inst: Instance, options: SolveOptions | None = None) -> list[str]:
