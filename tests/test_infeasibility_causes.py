@@ -126,6 +126,13 @@ CASES: dict[str, tuple[str, dict[str, str], list[str], list[str] | None]] = {
         "demand R/cloud in 2030: 2.00 of 10.00 IT MW cannot be served",
         "can have at most 10.00 IT MW by 2030, 0.8 of it sellable"],
         ["(10.00 IT MW x max_utilization 0.8 = 8.00 sellable), short by 2.00 IT MW"]),
+    # N-1 fibre cut: B (2.5 ms after any cut) holds only 5 of 8 MW; A is 1.0 ms away but
+    # 3.5 after its worst cut, over the 3 ms target (the elastic copy found no violation).
+    "fibre cut": ("n1-link", {
+        "phases.csv": "site,phase,it_mw,capex_usd_m\nA,P1,10,100\nB,P1,5,120\n"}, [
+        "demand R/cloud in 2030: 3.00 IT MW must be served from site A at 3.50 ms round trip "
+        "after the worst single fibre cut, beyond its 3 ms latency target "
+        "([resilience.cloud] n_minus_1_links)"], None),
 }
 
 

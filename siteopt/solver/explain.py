@@ -184,9 +184,17 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         x = float(m.serve[key].value or 0.0)
         if x > TOL:
             s, r, c, y = key
+            cut = inst.meta.resilience.get(c)
+            where = f" at {rtt:.2f} ms round trip, beyond"
+            rule = ""
+            if cut is not None and cut.n_minus_1_links:  # rtt is the worst single cut's
+                where = (f" at {rtt:.2f} ms round trip after the worst single fibre cut, beyond"
+                         if rtt != float("inf") else
+                         ", which some single fibre cut leaves without a route, against")
+                rule = f" ([resilience.{c}] n_minus_1_links)"
             out.append(Violation("latency", x, y, (
-                f"demand {r}/{c} in {y}: {x:.2f} IT MW must be served from site {s} at "
-                f"{rtt:.2f} ms round trip, beyond its {target:g} ms latency target")))
+                f"demand {r}/{c} in {y}: {x:.2f} IT MW must be served from site {s}{where} "
+                f"its {target:g} ms latency target{rule}")))
     order = {"demand": 0, "headroom": 1, "site_cap": 2, "budget": 3, "latency": 4}
     return sorted(out, key=lambda v: (order[v.kind], v.year or 0, v.message))
 
@@ -208,7 +216,13 @@ def _elastic(inst: Instance, options: SolveOptions | None,
     relaxed = _elastic_instance(inst)
     d = build_data(relaxed)
     m = create_model(d, tighten=False)  # tightening rows assume the hard limits
-    beyond = over_target(d, latency_targets(inst.meta, inst.tables))
+    lat = inst.latency
+    after_cut = (dict(zip(zip(lat["site"], lat["region"], strict=True),
+                          lat["rtt_ms_n1"].astype(float), strict=True))
+                 if "rtt_ms_n1" in lat.columns else None)
+    cut_classes = frozenset(c for c, rule in inst.meta.resilience.items()
+                            if rule.n_minus_1_links)
+    beyond = over_target(d, latency_targets(inst.meta, inst.tables), after_cut, cut_classes)
     price_unserved = not inst.meta.unserved_allowed
     make_elastic(m, d, weights or ElasticWeights.for_data(d), price_unserved, beyond)
     mat = compile_model(m)
