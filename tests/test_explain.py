@@ -32,7 +32,8 @@ def test_existing_plant_an_upgrade_covers_is_not_a_fixed_conflict(tiny_copy):
     assert [f.check for f in explanation.findings] == ["check_zone_fits_a_phase"]
     assert [v.message for v in explanation.violations] == [
         "zone Z headroom short by 11.00 facility MW in 2030: the plan needs 30.00 MW, the limit "
-        "is 19.00 MW (derated headroom 10.00 + upgrades 9.00) [headroom.csv line 2]"]
+        "is 19.00 MW (derated headroom 10.00 + upgrades 9.00); headroom_mw must rise by 13.75 MW "
+        "at derate 0.8 [headroom.csv line 2]"]
 
 
 def test_allowed_unserved_demand_is_no_violation():
@@ -141,3 +142,24 @@ def test_an_elastic_solve_without_a_plan_is_no_proof_of_feasibility(monkeypatch,
     assert explanation.infeasible  # the pre-solve error still proves it
     assert main(["explain", str(TINY / "latency-target")]) == ExitCode.NO_PLAN
     assert "undecided" in capsys.readouterr().out
+
+
+def test_the_headroom_amount_stated_for_the_cited_row_makes_a_plan(tiny_copy):
+    """Zone Z (derate 0.8) is 1.004 facility MW short: the cited headroom.csv row must rise
+    by 1.255 MW, not by the 1.00 printed before (still infeasible); shown rounded up, the
+    amount suffices and 0.01 less does not."""
+    folder = tiny_copy("grid-upgrade")
+    (folder / "sites.csv").write_text("site,zone,node\nA,Z,a\n")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m\nA,P1,10,100\n")
+    (folder / "upgrades.csv").write_text("upgrade,zone,add_mw,capex_usd_m,lead_months\n"
+                                         "U2,Z,4,1,0\n")
+    (folder / "headroom.csv").write_text("zone,year,headroom_mw\nZ,2030,12.495\nZ2,2030,100\n")
+    inst = siteopt.load_instance(folder)
+    [message] = explain_infeasible(inst)
+    assert message.startswith("zone Z headroom short by 1.01 facility MW in 2030")
+    assert message.endswith("; headroom_mw must rise by 1.26 MW at derate 0.8 "
+                            "[headroom.csv line 2]")
+    key = "headroom[zone=Z,year=2030].headroom_mw.add"
+    assert siteopt.solve(inst, overrides={key: 1.26}).status == "optimal"
+    for short in (1.00, 1.25):
+        assert siteopt.solve(inst, overrides={key: short}).status == "infeasible"

@@ -55,7 +55,8 @@ CASES: dict[str, tuple[str, dict[str, str], list[str], list[str] | None]] = {
         "phases.csv": "site,phase,it_mw,capex_usd_m\nA,P1,10,100\n",
         "upgrades.csv": "upgrade,zone,add_mw,capex_usd_m,lead_months\nU2,Z,4,1,0\n"}, [
         "zone Z headroom short by 1.00 facility MW in 2030: the plan needs 15.00 MW, the "
-        "limit is 14.00 MW (derated headroom 10.00 + upgrades 4.00) [headroom.csv line 2]"],
+        "limit is 14.00 MW (derated headroom 10.00 + upgrades 4.00); headroom_mw must rise "
+        "by 1.25 MW at derate 0.8 [headroom.csv line 2]"],
         None),
     # The upgrade that would fix zone Z (U1, +5 MW) has a 12-month lead: only 2031 is short.
     "upgrade too late": ("grid-upgrade", {
@@ -68,7 +69,8 @@ CASES: dict[str, tuple[str, dict[str, str], list[str], list[str] | None]] = {
         "upgrades.csv": "upgrade,zone,add_mw,capex_usd_m,lead_months\nU1,Z,5,20,12\n"}, [
         "zone Z headroom short by 5.00 facility MW in 2030: the plan needs 15.00 MW, the "
         "limit is 10.00 MW (derated headroom 10.00 + upgrades 0.00; upgrades can be online: "
-        "U1 only from 2031) [headroom.csv line 2]"], None),
+        "U1 only from 2031); headroom_mw must rise by 6.25 MW at derate 0.8 "
+        "[headroom.csv line 2]"], None),
     # 2030 needs a 100 USD M phase (lead 0) under a 50 USD M budget for 2030.
     "annual budget": ("annual-budget", {"instance.toml": "allow_unserved = false"}, [
         "budget (all sponsors, 2030) short by 50.00 USD M: the plan needs 100.00 USD M, the "

@@ -15,6 +15,7 @@ Two sources, reported in this order:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
@@ -39,6 +40,15 @@ from siteopt.solver.interrupt import Interrupted
 
 #: Violations smaller than this (MW or USD M) are solver noise.
 TOL = 1e-6
+
+
+def _up(x: float) -> str:
+    """An amount a limit must move by, to 2 decimals rounded up.
+
+    Moving the limit by the printed figure then suffices: 1.004 shown as 1.00 would leave
+    the instance 0.004 short.
+    """
+    return f"{math.ceil(x * 100 - 1e-6) / 100:.2f}"
 
 
 @dataclass(frozen=True)
@@ -156,12 +166,17 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         later = [f"{u} only from {upgrade_from[u]}" if u in upgrade_from else
                  f"{u} not within the horizon" for u in d.U
                  if d.upgrade_zone[u] == z and upgrade_from.get(u, y + 1) > y]
+        # the cited row holds headroom before the derate: it must rise by x / derate
+        raise_row = ("" if d.derate[z] == 1 else
+                     f"; headroom_mw must rise by {_up(x / d.derate[z])} MW at derate "
+                     f"{d.derate[z]:g}" if d.derate[z] > 0 else
+                     "; at derate 0 headroom_mw adds nothing, only upgrades do")
         out.append(Violation("headroom", x, y, (
-            f"zone {z}{name} headroom short by {x:.2f} facility MW in {y}: the plan needs "
+            f"zone {z}{name} headroom short by {_up(x)} facility MW in {y}: the plan needs "
             f"{power:.2f} MW, the limit is {limit:.2f} MW (derated headroom "
             f"{head:.2f} + upgrades {max(0.0, limit - head):.2f}"
             + (f"; upgrades can be online: {', '.join(later)}" if later else "")
-            + f") [{_line(inst, 'headroom', head_line[z, y])}]")))
+            + f"){raise_row} [{_line(inst, 'headroom', head_line[z, y])}]")))
     for b, x in slack_values(m, "budget").items():
         if x <= TOL:
             continue
@@ -169,7 +184,7 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         who = f"sponsor {sponsor}" if sponsor else "all sponsors"
         when = "the whole horizon" if year is None else str(year)
         out.append(Violation("budget", x, year, (
-            f"budget ({who}, {when}) short by {x:.2f} USD M: the plan needs "
+            f"budget ({who}, {when}) short by {_up(x)} USD M: the plan needs "
             f"{limit + x:.2f} USD M, the limit is {limit:.2f} "
             f"[{_line(inst, 'budgets', int(b))}]")))  # type: ignore[call-overload]
     site_row = {s: i for i, s in enumerate(inst.table("sites")["site"])}
@@ -177,7 +192,7 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         if x <= TOL:
             continue
         out.append(Violation("site_cap", x, y, (
-            f"site {s} capacity cap short by {x:.2f} IT MW in {y}: the plan needs "
+            f"site {s} capacity cap short by {_up(x)} IT MW in {y}: the plan needs "
             f"{d.max_it[s] + x:.2f} IT MW, max_it_mw is {d.max_it[s]:g} "
             f"[{_line(inst, 'sites', site_row[s])}]")))
     for key, (rtt, target) in beyond.items():
