@@ -163,3 +163,21 @@ def test_the_headroom_amount_stated_for_the_cited_row_makes_a_plan(tiny_copy):
     assert siteopt.solve(inst, overrides={key: 1.26}).status == "optimal"
     for short in (1.00, 1.25):
         assert siteopt.solve(inst, overrides={key: short}).status == "infeasible"
+
+
+def test_demand_held_back_by_a_hard_rule_names_the_rule(tiny_copy):
+    """Capacity would suffice (24 and 20 IT MW for 15) but N-1 site loss, or a site count of
+    1, leaves demand unserved: the sentence names the rule, and no "other demand" (there is
+    none; the sentence said it was shared with other demand)."""
+    n1 = tiny_copy("n1-site")
+    (n1 / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,15\n")
+    count = tiny_copy("cheapest-site")
+    (count / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,15\n")
+    one_site = siteopt.apply_overrides(siteopt.load_instance(count), {"siting.sites": 1})
+    for inst, rule in ((siteopt.load_instance(n1), "[resilience.cloud] n_minus_1_sites"),
+                       (one_site, "siting.sites = 1 (exactly)")):
+        assert siteopt.solve(inst).status == "infeasible"
+        [message] = explain_infeasible(inst)
+        assert message.startswith("demand R/cloud in 2030: "), message
+        assert message.endswith(f"; held back by rules the elastic re-solve keeps: {rule}")
+        assert "other demand" not in message

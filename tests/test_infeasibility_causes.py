@@ -135,6 +135,17 @@ CASES: dict[str, tuple[str, dict[str, str], list[str], list[str] | None]] = {
         "demand R/cloud in 2030: 3.00 IT MW must be served from site A at 3.50 ms round trip "
         "after the worst single fibre cut, beyond its 3 ms latency target "
         "([resilience.cloud] n_minus_1_links)"], None),
+    # 8.1 MW on A: P1 (8 MW, 12 facility MW) fits zone Z's 12.5 MW, P1 + P2 (27) does not.
+    # The 0.1 MW left over is the zone's fault (14.5 MW short), not unservable demand:
+    # priced at a fixed weight (0.1 x 100 < 14.5), the demand was named instead.
+    "phase granularity": ("cheapest-site", {
+        "sites.csv": "site,zone,node,open_cost_usd_m\nA,Z,a,10\n",
+        "phases.csv": "site,phase,it_mw,capex_usd_m\nA,P1,8,100\nA,P2,10,100\n",
+        "demand.csv": "region,class,year,it_mw\nR,cloud,2030,8.1\n",
+        "headroom.csv": "zone,year,headroom_mw\nZ,2030,12.5\n"}, [
+        "zone Z headroom short by 14.50 facility MW in 2030: the plan needs 27.00 MW, the "
+        "limit is 12.50 MW (derated headroom 12.50 + upgrades 0.00) [headroom.csv line 2]"],
+        None),
 }
 
 
@@ -148,6 +159,8 @@ def test_planted_cause_is_named(case, tiny_copy):
     explanation = explain(inst)
     assert explanation.infeasible and explanation.elastic_status == "optimal"
     messages = [v.message for v in explanation.violations]
+    if not any(phrase.startswith("demand ") for phrase in elastic):  # a limit, not demand
+        assert not [v for v in explanation.violations if v.kind == "demand"], messages
     for phrase in elastic:
         assert any(phrase in m for m in messages), (phrase, messages)
     errors = [str(f) for f in presolve_checks(inst) if f.level == "error"]

@@ -16,7 +16,9 @@ a plan possible. Weights (`ElasticWeights`) put everything on an IT MW-year scal
 headroom, cap or latency violated for a year weighs 1, a budget shortfall the price of one
 MW (the instance's median phase capex per IT MW) weighs 1, and a MW of demand left unserved
 for a year weighs 100, so that the explanation names the limit that stops a plan rather
-than the demand that the limit leaves unserved, whenever relaxing a limit can help.
+than the demand that the limit leaves unserved. No fixed weight achieves that when a whole
+phase must break a limit for a little demand, so `siteopt.solver.explain` first finds the
+least demand no relaxation can serve and caps unserved demand at it.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ Two sources, reported in this order:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
@@ -35,7 +36,7 @@ from siteopt.model.elastic import (
     over_target,
     slack_values,
 )
-from siteopt.solver.highs import SolveOptions, load_values, solve_matrices
+from siteopt.solver.highs import SolveOptions, SolverOutcome, load_values, solve_matrices
 from siteopt.solver.interrupt import Interrupted
 
 #: Violations smaller than this (MW or USD M) are solver noise.
@@ -129,10 +130,42 @@ def _demand_context(view: InstanceView, d: ModelData, targets: set[tuple[str, st
         return (f"no site able to serve it can have capacity{cool} by {y}; "
                 f"{view.earliest(hosts, allowed)}")
     util = f", {view.util:g} of it sellable" if view.util < 1 else ""
-    shared = "" if view.util * cap < d.demand[r, c, y] - TOL else ", shared with other demand"
+    held = ""
+    if view.util * cap >= d.demand[r, c, y] - TOL:  # enough for this demand alone
+        near = set(sites)
+        others = any(y2 == y and (r2, c2) != (r, c) and s2 in near
+                     for s2, r2, c2, y2 in d.SRCY)
+        rules = _hard_rules(view.inst, c)
+        held = (", shared with other demand" if others else "") + (
+            f"; held back by rules the elastic re-solve keeps: {', '.join(rules)}"
+            if rules else "")
     beyond = ", even beyond its latency target," if (r, c) in targets else ""
     return (f"the sites able to serve it ({', '.join(sites)}){beyond} "
-            f"can have at most {cap:.2f} IT MW{cool} by {y}{util}{shared}")
+            f"can have at most {cap:.2f} IT MW{cool} by {y}{util}{held}")
+
+
+def _hard_rules(inst: Instance, c: str) -> list[str]:
+    """The instance's rules on sites and service the elastic copy keeps hard (for class c).
+
+    Demand they leave unserved while capacity would suffice is theirs to explain (e.g. a
+    site count too small, or N-1 spare capacity); "shared with other demand" said so wrongly.
+    """
+    meta = inst.meta
+    out = []
+    if meta.siting.sites is not None:
+        out.append(f"siting.sites = {meta.siting.sites} ({meta.siting.sites_rule})")
+    if meta.service.single_source:
+        out.append("service.single_source")
+    rule = meta.resilience.get(c)
+    if rule is not None:
+        if rule.min_sites > 1:
+            out.append(f"[resilience.{c}] min_sites = {rule.min_sites}"
+                       + (", distinct_zones" if rule.distinct_zones else "")
+                       + (f", min_km_apart = {rule.min_km_apart:g}" if rule.min_km_apart
+                          else ""))
+        if rule.n_minus_1_sites:
+            out.append(f"[resilience.{c}] n_minus_1_sites")
+    return out
 
 
 def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
@@ -240,13 +273,38 @@ def _elastic(inst: Instance, options: SolveOptions | None,
     beyond = over_target(d, latency_targets(inst.meta, inst.tables), after_cut, cut_classes)
     price_unserved = not inst.meta.unserved_allowed
     make_elastic(m, d, weights or ElasticWeights.for_data(d), price_unserved, beyond)
-    mat = compile_model(m)
     opts = options or SolveOptions()
-    outcome = solve_matrices(mat, SolveOptions(time_limit=opts.time_limit, gap=opts.gap,
-                                               threads=opts.threads, seed=opts.seed))
-    if outcome.interrupted_by is not None:
-        raise Interrupted(outcome.interrupted_by)
-    proven = outcome.status == "optimal" or outcome.bound > TOL
+    started = time.perf_counter()
+
+    def run() -> SolverOutcome:
+        left = (None if opts.time_limit is None else
+                max(0.01, opts.time_limit - (time.perf_counter() - started)))
+        outcome = solve_matrices(mat, SolveOptions(time_limit=left, gap=opts.gap,
+                                                   threads=opts.threads, seed=opts.seed))
+        if outcome.interrupted_by is not None:
+            raise Interrupted(outcome.interrupted_by)
+        return outcome
+
+    unserved_needed = False
+    if price_unserved:
+        # Stage 1: the least demand no relaxation of the limits can serve (limits and
+        # targets free). Priced at a fixed weight, a limit that a whole phase must break
+        # for a little demand weighed more than leaving that demand unserved, and the
+        # explanation named unserved demand instead of the limit.
+        m.violation.deactivate()
+        m.unserved_least = pyo.Objective(expr=pyo.quicksum(m.unserved[k] for k in d.RCY))
+        mat = compile_model(m)
+        first = run()
+        if first.status == "optimal" and first.x is not None:
+            least = max(0.0, first.objective)
+            unserved_needed = least > TOL
+            m.unserved_cap = pyo.Constraint(expr=pyo.quicksum(
+                m.unserved[k] for k in d.RCY) <= least + TOL * max(1.0, least))
+        m.unserved_least.deactivate()
+        m.violation.activate()
+    mat = compile_model(m)
+    outcome = run()
+    proven = unserved_needed or outcome.status == "optimal" or outcome.bound > TOL
     if outcome.x is None:
         return outcome.status, [], proven, False
     load_values(m, mat, outcome.x)
