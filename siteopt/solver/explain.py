@@ -286,7 +286,7 @@ def _elastic(inst: Instance, options: SolveOptions | None,
         return outcome
 
     unserved_needed = False
-    if price_unserved:
+    if price_unserved and d.RCY:  # without demand there is nothing to leave unserved
         # Stage 1: the least demand no relaxation of the limits can serve (limits and
         # targets free). Priced at a fixed weight, a limit that a whole phase must break
         # for a little demand weighed more than leaving that demand unserved, and the
