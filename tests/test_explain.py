@@ -32,7 +32,8 @@ def test_existing_plant_an_upgrade_covers_is_not_a_fixed_conflict(tiny_copy):
     assert [f.check for f in explanation.findings] == ["check_zone_fits_a_phase"]
     assert [v.message for v in explanation.violations] == [
         "zone Z headroom short by 11.00 facility MW in 2030: the plan needs 30.00 MW, the limit "
-        "is 19.00 MW (derated headroom 10.00 + upgrades 9.00) [headroom.csv line 2]"]
+        "is 19.00 MW (derated headroom 10.00 + upgrades 9.00); headroom_mw must rise by 13.75 MW "
+        "at derate 0.8 [headroom.csv line 2]"]
 
 
 def test_allowed_unserved_demand_is_no_violation():
@@ -100,3 +101,83 @@ def test_a_foreign_highs_run_does_not_break_later_solves(tmp_path):
     h.run()
     assert iis_conflict(siteopt.load_instance(TINY / "infeasible-capacity"))
     assert siteopt.solve(siteopt.load_instance(TINY / "cheapest-site")).status == "optimal"
+
+
+def _stopped_early(monkeypatch, keep_plan: bool) -> None:
+    """The elastic re-solve stops as at a time limit: its plan (if kept) is unproven, bound 0."""
+    import dataclasses
+
+    import siteopt.solver.explain as module
+
+    real = module.solve_matrices
+
+    def stopped(mat, options, *args, **kwargs):
+        outcome = real(mat, options, *args, **kwargs)
+        return dataclasses.replace(outcome, status="time_limit", bound=0.0,
+                                   x=outcome.x if keep_plan else None)
+
+    monkeypatch.setattr(module, "solve_matrices", stopped)
+
+
+def test_an_elastic_plan_stopped_early_proves_no_infeasibility(tiny_copy, monkeypatch, capsys):
+    """Violations of a time-limited elastic plan with bound 0 may just be a poor plan: the
+    verdict is undecided (exit 4), not "infeasible" (it was exit 3 on feasible instances)."""
+    folder = tiny_copy("grid-upgrade")  # zone Z short by 1 MW; no pre-solve error
+    (folder / "sites.csv").write_text("site,zone,node\nA,Z,a\n")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m\nA,P1,10,100\n")
+    (folder / "upgrades.csv").write_text("upgrade,zone,add_mw,capex_usd_m,lead_months\n"
+                                         "U2,Z,4,1,0\n")
+    _stopped_early(monkeypatch, keep_plan=True)
+    explanation = explain(siteopt.load_instance(folder))
+    assert explanation.violations and not explanation.infeasible and not explanation.feasible
+    assert main(["explain", str(folder)]) == ExitCode.NO_PLAN
+    out = capsys.readouterr().out
+    assert "undecided" in out and "not proven the smallest" in out and "feasible;" not in out
+
+
+def test_an_elastic_solve_without_a_plan_is_no_proof_of_feasibility(monkeypatch, capsys):
+    """No elastic plan within the time limit decides nothing: it said "feasible", exit 0."""
+    _stopped_early(monkeypatch, keep_plan=False)
+    explanation = explain(siteopt.load_instance(TINY / "infeasible-capacity"))
+    assert explanation.infeasible  # the pre-solve error still proves it
+    assert main(["explain", str(TINY / "latency-target")]) == ExitCode.NO_PLAN
+    assert "undecided" in capsys.readouterr().out
+
+
+def test_the_headroom_amount_stated_for_the_cited_row_makes_a_plan(tiny_copy):
+    """Zone Z (derate 0.8) is 1.004 facility MW short: the cited headroom.csv row must rise
+    by 1.255 MW, not by the 1.00 printed before (still infeasible); shown rounded up, the
+    amount suffices and 0.01 less does not."""
+    folder = tiny_copy("grid-upgrade")
+    (folder / "sites.csv").write_text("site,zone,node\nA,Z,a\n")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m\nA,P1,10,100\n")
+    (folder / "upgrades.csv").write_text("upgrade,zone,add_mw,capex_usd_m,lead_months\n"
+                                         "U2,Z,4,1,0\n")
+    (folder / "headroom.csv").write_text("zone,year,headroom_mw\nZ,2030,12.495\nZ2,2030,100\n")
+    inst = siteopt.load_instance(folder)
+    [message] = explain_infeasible(inst)
+    assert message.startswith("zone Z headroom short by 1.01 facility MW in 2030")
+    assert message.endswith("; headroom_mw must rise by 1.26 MW at derate 0.8 "
+                            "[headroom.csv line 2]")
+    key = "headroom[zone=Z,year=2030].headroom_mw.add"
+    assert siteopt.solve(inst, overrides={key: 1.26}).status == "optimal"
+    for short in (1.00, 1.25):
+        assert siteopt.solve(inst, overrides={key: short}).status == "infeasible"
+
+
+def test_demand_held_back_by_a_hard_rule_names_the_rule(tiny_copy):
+    """Capacity would suffice (24 and 20 IT MW for 15) but N-1 site loss, or a site count of
+    1, leaves demand unserved: the sentence names the rule, and no "other demand" (there is
+    none; the sentence said it was shared with other demand)."""
+    n1 = tiny_copy("n1-site")
+    (n1 / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,15\n")
+    count = tiny_copy("cheapest-site")
+    (count / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,15\n")
+    one_site = siteopt.apply_overrides(siteopt.load_instance(count), {"siting.sites": 1})
+    for inst, rule in ((siteopt.load_instance(n1), "[resilience.cloud] n_minus_1_sites"),
+                       (one_site, "siting.sites = 1 (exactly)")):
+        assert siteopt.solve(inst).status == "infeasible"
+        [message] = explain_infeasible(inst)
+        assert message.startswith("demand R/cloud in 2030: "), message
+        assert message.endswith(f"; held back by rules the elastic re-solve keeps: {rule}")
+        assert "other demand" not in message

@@ -537,17 +537,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
             out.print("IIS: HiGHS found none")
         for item in conflict or []:
             out.print(f"IIS: {escape(item)}", soft_wrap=True)
+    name = escape(inst.meta.name)
+    status = explanation.elastic_status
+    smallest = ("the smallest set of violations that makes a plan possible" if status == "optimal"
+                else "a set of violations that makes a plan possible (not proven the smallest)")
     if explanation.infeasible:
-        out.print(f"{escape(inst.meta.name)}: infeasible; the smallest set of violations that "
-                  "makes a plan possible is listed above (elastic re-solve: "
-                  f"{explanation.elastic_status})", soft_wrap=True)
+        listed = smallest if explanation.violations else "the pre-solve errors"
+        out.print(f"{name}: infeasible; {listed} is listed above (elastic re-solve: {status})",
+                  soft_wrap=True)
         return ExitCode.INFEASIBLE
-    if explanation.elastic_status not in ("optimal", "time_limit", "limit"):
-        out.print(f"{escape(inst.meta.name)}: the elastic re-solve found no plan "
-                  f"({explanation.elastic_status})")
-        return ExitCode.NO_PLAN
-    out.print(f"{escape(inst.meta.name)}: feasible; no hard constraint needs to be relaxed")
-    return ExitCode.OK
+    if explanation.feasible:
+        out.print(f"{name}: feasible; no hard constraint needs to be relaxed")
+        return ExitCode.OK
+    # the elastic re-solve stopped (e.g. its time limit) without deciding either way
+    found = (f"; {smallest} is listed above, but a better plan may need none"
+             if explanation.violations else "")
+    out.print(f"{name}: undecided: the elastic re-solve stopped ({status}) before it could "
+              f"prove whether a plan exists{found}", soft_wrap=True)
+    return ExitCode.NO_PLAN
 
 
 def cmd_graph(args: argparse.Namespace) -> int:

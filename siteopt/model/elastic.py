@@ -16,7 +16,9 @@ a plan possible. Weights (`ElasticWeights`) put everything on an IT MW-year scal
 headroom, cap or latency violated for a year weighs 1, a budget shortfall the price of one
 MW (the instance's median phase capex per IT MW) weighs 1, and a MW of demand left unserved
 for a year weighs 100, so that the explanation names the limit that stops a plan rather
-than the demand that the limit leaves unserved, whenever relaxing a limit can help.
+than the demand that the limit leaves unserved. No fixed weight achieves that when a whole
+phase must break a limit for a little demand, so `siteopt.solver.explain` first finds the
+least demand no relaxation can serve and caps unserved demand at it.
 """
 
 from __future__ import annotations
@@ -51,14 +53,25 @@ class ElasticWeights:
         return cls(budget=1.0 / usd_m_per_mw)
 
 
-def over_target(d: ModelData, targets: dict[tuple[str, str], float]
+def over_target(d: ModelData, targets: dict[tuple[str, str], float],
+                after_cut: dict[tuple[str, str], float] | None = None,
+                cut_classes: frozenset[str] = frozenset(),
                 ) -> dict[tuple[str, str, str, int], tuple[float, float]]:
-    """Serve keys whose pair is beyond the original latency target: key -> (rtt, target)."""
+    """Serve keys whose pair is beyond the original latency target: key -> (rtt, target).
+
+    For a class under `n_minus_1_links` (`cut_classes`) the target must hold after the
+    worst single fibre cut, so the round trip compared (and returned) is `after_cut`'s
+    (inf: some single cut leaves no route); the hard model prunes those pairs the same way
+    (`siteopt.model.data.allowed_pairs`). Without it the elastic copy, whose targets are
+    lifted, would serve such pairs for free and find no violation in an infeasible instance.
+    """
     out = {}
     for key in d.SRCY:
         s, r, c, _y = key
         target = targets.get((r, c))
         rtt = d.latency.get((s, r))
+        if c in cut_classes and after_cut is not None and rtt is not None and rtt == rtt:
+            rtt = after_cut.get((s, r), rtt)
         if target is not None and rtt is not None and rtt == rtt and rtt > target + 1e-9:
             out[key] = (rtt, target)
     return out

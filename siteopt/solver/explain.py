@@ -15,6 +15,8 @@ Two sources, reported in this order:
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
@@ -34,11 +36,20 @@ from siteopt.model.elastic import (
     over_target,
     slack_values,
 )
-from siteopt.solver.highs import SolveOptions, load_values, solve_matrices
+from siteopt.solver.highs import SolveOptions, SolverOutcome, load_values, solve_matrices
 from siteopt.solver.interrupt import Interrupted
 
 #: Violations smaller than this (MW or USD M) are solver noise.
 TOL = 1e-6
+
+
+def _up(x: float) -> str:
+    """An amount a limit must move by, to 2 decimals rounded up.
+
+    Moving the limit by the printed figure then suffices: 1.004 shown as 1.00 would leave
+    the instance 0.004 short.
+    """
+    return f"{math.ceil(x * 100 - 1e-6) / 100:.2f}"
 
 
 @dataclass(frozen=True)
@@ -53,16 +64,31 @@ class Violation:
 
 @dataclass
 class Explanation:
-    """Why an instance has no plan: pre-solve findings and the elastic plan's violations."""
+    """Why an instance has no plan: pre-solve findings and the elastic plan's violations.
+
+    The elastic re-solve proves infeasibility only when its optimum is positive: when it
+    stops early (a time limit), a plan with violations may just be a poor one, so its
+    violations suffice for a plan without being needed (`elastic_proven` False), and no
+    elastic plan at all decides nothing (`feasible` and `infeasible` both False).
+    """
 
     findings: list[Finding] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     elastic_status: str = "not run"
+    #: the elastic re-solve proved some violation necessary (optimal, or a positive bound)
+    elastic_proven: bool = True
+    #: the elastic re-solve returned a plan (its violations, or none: a feasible plan)
+    elastic_plan: bool = True
 
     @property
     def infeasible(self) -> bool:
-        """Whether some hard constraint must be broken for a plan to exist."""
-        return bool(errors(self.findings) or self.violations)
+        """Whether some hard constraint must be broken for a plan to exist (proven)."""
+        return bool(errors(self.findings) or (self.violations and self.elastic_proven))
+
+    @property
+    def feasible(self) -> bool:
+        """Whether a plan breaking no hard constraint was found (proven)."""
+        return not errors(self.findings) and self.elastic_plan and not self.violations
 
     def reasons(self) -> list[str]:
         """Pre-solve errors, then the elastic plan's violations, as sentences."""
@@ -104,10 +130,42 @@ def _demand_context(view: InstanceView, d: ModelData, targets: set[tuple[str, st
         return (f"no site able to serve it can have capacity{cool} by {y}; "
                 f"{view.earliest(hosts, allowed)}")
     util = f", {view.util:g} of it sellable" if view.util < 1 else ""
-    shared = "" if view.util * cap < d.demand[r, c, y] - TOL else ", shared with other demand"
+    held = ""
+    if view.util * cap >= d.demand[r, c, y] - TOL:  # enough for this demand alone
+        near = set(sites)
+        others = any(y2 == y and (r2, c2) != (r, c) and s2 in near
+                     for s2, r2, c2, y2 in d.SRCY)
+        rules = _hard_rules(view.inst, c)
+        held = (", shared with other demand" if others else "") + (
+            f"; held back by rules the elastic re-solve keeps: {', '.join(rules)}"
+            if rules else "")
     beyond = ", even beyond its latency target," if (r, c) in targets else ""
     return (f"the sites able to serve it ({', '.join(sites)}){beyond} "
-            f"can have at most {cap:.2f} IT MW{cool} by {y}{util}{shared}")
+            f"can have at most {cap:.2f} IT MW{cool} by {y}{util}{held}")
+
+
+def _hard_rules(inst: Instance, c: str) -> list[str]:
+    """The instance's rules on sites and service the elastic copy keeps hard (for class c).
+
+    Demand they leave unserved while capacity would suffice is theirs to explain (e.g. a
+    site count too small, or N-1 spare capacity); "shared with other demand" said so wrongly.
+    """
+    meta = inst.meta
+    out = []
+    if meta.siting.sites is not None:
+        out.append(f"siting.sites = {meta.siting.sites} ({meta.siting.sites_rule})")
+    if meta.service.single_source:
+        out.append("service.single_source")
+    rule = meta.resilience.get(c)
+    if rule is not None:
+        if rule.min_sites > 1:
+            out.append(f"[resilience.{c}] min_sites = {rule.min_sites}"
+                       + (", distinct_zones" if rule.distinct_zones else "")
+                       + (f", min_km_apart = {rule.min_km_apart:g}" if rule.min_km_apart
+                          else ""))
+        if rule.n_minus_1_sites:
+            out.append(f"[resilience.{c}] n_minus_1_sites")
+    return out
 
 
 def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
@@ -141,12 +199,17 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         later = [f"{u} only from {upgrade_from[u]}" if u in upgrade_from else
                  f"{u} not within the horizon" for u in d.U
                  if d.upgrade_zone[u] == z and upgrade_from.get(u, y + 1) > y]
+        # the cited row holds headroom before the derate: it must rise by x / derate
+        raise_row = ("" if d.derate[z] == 1 else
+                     f"; headroom_mw must rise by {_up(x / d.derate[z])} MW at derate "
+                     f"{d.derate[z]:g}" if d.derate[z] > 0 else
+                     "; at derate 0 headroom_mw adds nothing, only upgrades do")
         out.append(Violation("headroom", x, y, (
-            f"zone {z}{name} headroom short by {x:.2f} facility MW in {y}: the plan needs "
+            f"zone {z}{name} headroom short by {_up(x)} facility MW in {y}: the plan needs "
             f"{power:.2f} MW, the limit is {limit:.2f} MW (derated headroom "
             f"{head:.2f} + upgrades {max(0.0, limit - head):.2f}"
             + (f"; upgrades can be online: {', '.join(later)}" if later else "")
-            + f") [{_line(inst, 'headroom', head_line[z, y])}]")))
+            + f"){raise_row} [{_line(inst, 'headroom', head_line[z, y])}]")))
     for b, x in slack_values(m, "budget").items():
         if x <= TOL:
             continue
@@ -154,7 +217,7 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         who = f"sponsor {sponsor}" if sponsor else "all sponsors"
         when = "the whole horizon" if year is None else str(year)
         out.append(Violation("budget", x, year, (
-            f"budget ({who}, {when}) short by {x:.2f} USD M: the plan needs "
+            f"budget ({who}, {when}) short by {_up(x)} USD M: the plan needs "
             f"{limit + x:.2f} USD M, the limit is {limit:.2f} "
             f"[{_line(inst, 'budgets', int(b))}]")))  # type: ignore[call-overload]
     site_row = {s: i for i, s in enumerate(inst.table("sites")["site"])}
@@ -162,16 +225,24 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
         if x <= TOL:
             continue
         out.append(Violation("site_cap", x, y, (
-            f"site {s} capacity cap short by {x:.2f} IT MW in {y}: the plan needs "
+            f"site {s} capacity cap short by {_up(x)} IT MW in {y}: the plan needs "
             f"{d.max_it[s] + x:.2f} IT MW, max_it_mw is {d.max_it[s]:g} "
             f"[{_line(inst, 'sites', site_row[s])}]")))
     for key, (rtt, target) in beyond.items():
         x = float(m.serve[key].value or 0.0)
         if x > TOL:
             s, r, c, y = key
+            cut = inst.meta.resilience.get(c)
+            where = f" at {rtt:.2f} ms round trip, beyond"
+            rule = ""
+            if cut is not None and cut.n_minus_1_links:  # rtt is the worst single cut's
+                where = (f" at {rtt:.2f} ms round trip after the worst single fibre cut, beyond"
+                         if rtt != float("inf") else
+                         ", which some single fibre cut leaves without a route, against")
+                rule = f" ([resilience.{c}] n_minus_1_links)"
             out.append(Violation("latency", x, y, (
-                f"demand {r}/{c} in {y}: {x:.2f} IT MW must be served from site {s} at "
-                f"{rtt:.2f} ms round trip, beyond its {target:g} ms latency target")))
+                f"demand {r}/{c} in {y}: {x:.2f} IT MW must be served from site {s}{where} "
+                f"its {target:g} ms latency target{rule}")))
     order = {"demand": 0, "headroom": 1, "site_cap": 2, "budget": 3, "latency": 4}
     return sorted(out, key=lambda v: (order[v.kind], v.year or 0, v.message))
 
@@ -179,29 +250,73 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
 def elastic_violations(inst: Instance, options: SolveOptions | None = None,
                        weights: ElasticWeights | None = None) -> tuple[str, list[Violation]]:
     """Solve the elastic copy of `inst`; return its solver status and violations."""
+    status, violations, _proven, _plan = _elastic(inst, options, weights)
+    return status, violations
+
+
+def _elastic(inst: Instance, options: SolveOptions | None,
+             weights: ElasticWeights | None) -> tuple[str, list[Violation], bool, bool]:
+    """Status, violations, whether some violation is proven necessary, whether a plan came.
+
+    Proven: the elastic optimum is positive, i.e. HiGHS stopped at the optimum (within its
+    gap, which is below 1, so the bound is positive too) or its bound alone is positive.
+    """
     relaxed = _elastic_instance(inst)
     d = build_data(relaxed)
     m = create_model(d, tighten=False)  # tightening rows assume the hard limits
-    beyond = over_target(d, latency_targets(inst.meta, inst.tables))
+    lat = inst.latency
+    after_cut = (dict(zip(zip(lat["site"], lat["region"], strict=True),
+                          lat["rtt_ms_n1"].astype(float), strict=True))
+                 if "rtt_ms_n1" in lat.columns else None)
+    cut_classes = frozenset(c for c, rule in inst.meta.resilience.items()
+                            if rule.n_minus_1_links)
+    beyond = over_target(d, latency_targets(inst.meta, inst.tables), after_cut, cut_classes)
     price_unserved = not inst.meta.unserved_allowed
     make_elastic(m, d, weights or ElasticWeights.for_data(d), price_unserved, beyond)
-    mat = compile_model(m)
     opts = options or SolveOptions()
-    outcome = solve_matrices(mat, SolveOptions(time_limit=opts.time_limit, gap=opts.gap,
-                                               threads=opts.threads, seed=opts.seed))
-    if outcome.interrupted_by is not None:
-        raise Interrupted(outcome.interrupted_by)
+    started = time.perf_counter()
+
+    def run() -> SolverOutcome:
+        left = (None if opts.time_limit is None else
+                max(0.01, opts.time_limit - (time.perf_counter() - started)))
+        outcome = solve_matrices(mat, SolveOptions(time_limit=left, gap=opts.gap,
+                                                   threads=opts.threads, seed=opts.seed))
+        if outcome.interrupted_by is not None:
+            raise Interrupted(outcome.interrupted_by)
+        return outcome
+
+    unserved_needed = False
+    if price_unserved and d.RCY:  # without demand there is nothing to leave unserved
+        # Stage 1: the least demand no relaxation of the limits can serve (limits and
+        # targets free). Priced at a fixed weight, a limit that a whole phase must break
+        # for a little demand weighed more than leaving that demand unserved, and the
+        # explanation named unserved demand instead of the limit.
+        m.violation.deactivate()
+        m.unserved_least = pyo.Objective(expr=pyo.quicksum(m.unserved[k] for k in d.RCY))
+        mat = compile_model(m)
+        first = run()
+        if first.status == "optimal" and first.x is not None:
+            least = max(0.0, first.objective)
+            unserved_needed = least > TOL
+            m.unserved_cap = pyo.Constraint(expr=pyo.quicksum(
+                m.unserved[k] for k in d.RCY) <= least + TOL * max(1.0, least))
+        m.unserved_least.deactivate()
+        m.violation.activate()
+    mat = compile_model(m)
+    outcome = run()
+    proven = unserved_needed or outcome.status == "optimal" or outcome.bound > TOL
     if outcome.x is None:
-        return outcome.status, []
+        return outcome.status, [], proven, False
     load_values(m, mat, outcome.x)
-    return outcome.status, _describe(inst, d, m, beyond, price_unserved)
+    return outcome.status, _describe(inst, d, m, beyond, price_unserved), proven, True
 
 
 def explain(inst: Instance, options: SolveOptions | None = None) -> Explanation:
     """Pre-solve findings and the elastic plan's violations for `inst`."""
     findings = presolve_checks(inst)
-    status, violations = elastic_violations(inst, options)
-    return Explanation(findings=findings, violations=violations, elastic_status=status)
+    status, violations, proven, has_plan = _elastic(inst, options, None)
+    return Explanation(findings=findings, violations=violations, elastic_status=status,
+                       elastic_proven=proven, elastic_plan=has_plan)
 
 
 def explain_infeasible(inst: Instance, options: SolveOptions | None = None) -> list[str]:
