@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -142,6 +143,29 @@ def test_an_elastic_solve_without_a_plan_is_no_proof_of_feasibility(monkeypatch,
     assert explanation.infeasible  # the pre-solve error still proves it
     assert main(["explain", str(TINY / "latency-target")]) == ExitCode.NO_PLAN
     assert "undecided" in capsys.readouterr().out
+
+
+def test_an_elastic_copy_without_any_plan_proves_infeasibility(monkeypatch, capsys):
+    """The elastic copy only relaxes limits: no plan there is no plan of the instance, so
+    the verdict is infeasible (exit 3) with the reason, not "undecided" (exit 4)."""
+    import dataclasses
+
+    import siteopt.solver.explain as module
+
+    real = module.solve_matrices
+
+    def no_plan(mat, options, *args, **kwargs):
+        return dataclasses.replace(real(mat, options, *args, **kwargs), status="infeasible",
+                                   x=None, bound=math.inf)
+
+    monkeypatch.setattr(module, "solve_matrices", no_plan)
+    inst = siteopt.load_instance(TINY / "latency-target")  # feasible: no pre-solve error
+    explanation = explain(inst)
+    assert explanation.infeasible and not explanation.feasible
+    assert explanation.reasons() == [module.KEPT_HARD]
+    assert main(["explain", str(TINY / "latency-target")]) == ExitCode.INFEASIBLE
+    out = capsys.readouterr().out
+    assert "infeasible; why no plan exists is listed above" in out and "undecided" not in out
 
 
 def test_the_headroom_amount_stated_for_the_cited_row_makes_a_plan(tiny_copy):

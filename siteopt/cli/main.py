@@ -515,7 +515,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Pre-solve findings and the elastic plan's violations; exit 3 if no plan can exist."""
-    from siteopt.solver.explain import explain
+    from siteopt.checks.presolve import errors
+    from siteopt.solver.explain import KEPT_HARD, explain
     from siteopt.solver.highs import SolveOptions
 
     inst = _load(args)
@@ -526,6 +527,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         out.print(f"[{colour}]{f.level}[/{colour}] ({f.check}): {escape(str(f))}", soft_wrap=True)
     for v in explanation.violations:
         out.print(f"[red]violation[/red] ({v.kind}): {escape(v.message)}", soft_wrap=True)
+    if explanation.elastic_status == "infeasible":
+        out.print(f"[red]error[/red] (elastic): {escape(KEPT_HARD)}", soft_wrap=True)
     if args.iis:
         from siteopt.solver.iis import iis_conflict
 
@@ -542,7 +545,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     smallest = ("the smallest set of violations that makes a plan possible" if status == "optimal"
                 else "a set of violations that makes a plan possible (not proven the smallest)")
     if explanation.infeasible:
-        listed = smallest if explanation.violations else "the pre-solve errors"
+        listed = (smallest if explanation.violations else "the pre-solve errors"
+                  if errors(explanation.findings) else "why no plan exists")
         out.print(f"{name}: infeasible; {listed} is listed above (elastic re-solve: {status})",
                   soft_wrap=True)
         return ExitCode.INFEASIBLE

@@ -62,6 +62,13 @@ class Violation:
     message: str
 
 
+#: Why an elastic copy without any plan proves the instance infeasible, and what is left.
+KEPT_HARD = ("no plan exists even with every grid, budget, site-cap and latency limit relaxed "
+             "and demand left unserved: the rules the relaxation keeps (committed phases, "
+             "siting.sites, service.single_source, min_sites, n_minus_1_sites) contradict "
+             "each other")
+
+
 @dataclass
 class Explanation:
     """Why an instance has no plan: pre-solve findings and the elastic plan's violations.
@@ -82,8 +89,13 @@ class Explanation:
 
     @property
     def infeasible(self) -> bool:
-        """Whether some hard constraint must be broken for a plan to exist (proven)."""
-        return bool(errors(self.findings) or (self.violations and self.elastic_proven))
+        """Whether some hard constraint must be broken for a plan to exist (proven).
+
+        An elastic copy with no plan at all proves it too: every plan of the instance is a
+        plan of the copy, which only relaxes limits.
+        """
+        return bool(errors(self.findings) or (self.violations and self.elastic_proven)
+                    or self.elastic_status == "infeasible")
 
     @property
     def feasible(self) -> bool:
@@ -92,7 +104,9 @@ class Explanation:
 
     def reasons(self) -> list[str]:
         """Pre-solve errors, then the elastic plan's violations, as sentences."""
-        return [str(f) for f in errors(self.findings)] + [v.message for v in self.violations]
+        kept = [KEPT_HARD] if self.elastic_status == "infeasible" else []
+        return ([str(f) for f in errors(self.findings)] + [v.message for v in self.violations]
+                + kept)
 
 
 def _elastic_instance(inst: Instance) -> Instance:
