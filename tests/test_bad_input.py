@@ -168,3 +168,34 @@ def test_an_unreadable_table_is_bad_input_not_an_internal_error(tiny_copy, monke
     assert main(["validate", str(folder)]) == ExitCode.BAD_INPUT
     err = capsys.readouterr().err
     assert "zones.csv" in err and "readable" in err and "Traceback" not in err
+
+
+# a quoted note spanning three lines sits on lines 2-4 (CRLF too): the next row starts on 5
+NOTE = '"first line\nsecond line\nthird line"'
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("rows, expected", [
+    # a cell rule, a duplicate key (both lines named), a ragged row, a cross-table reference
+    ("B,P1,x,120,", "phases.csv, line 5, column 'it_mw'"),
+    ("A,P1,10,120,", "phases.csv, line 5, column 'phase': expected a unique (site, phase); "
+     "line 2 has the same"),
+    ("B,P1,10,120,,7", "phases.csv, line 5: expected comma-separated text"),
+    ("\nC,P1,10,120,", "phases.csv, line 6, column 'site'"),
+])
+def test_lines_after_a_multiline_note_are_the_editors_lines(tiny_copy, newline, rows, expected):
+    folder = tiny_copy("cheapest-site")
+    text = f"site,phase,it_mw,capex_usd_m,note\nA,P1,10,100,{NOTE}\n{rows}\n"
+    (folder / "phases.csv").write_bytes(text.replace("\n", newline).encode())
+    with pytest.raises(InputError) as info:
+        load_instance(folder)
+    assert expected in str(info.value)
+
+
+def test_a_multiline_note_keeps_later_rows_valid(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    (folder / "phases.csv").write_text(
+        f"site,phase,it_mw,capex_usd_m,note\nA,P1,10,100,{NOTE}\n\nB,P1,10,120,\n")
+    phases = load_instance(folder).table("phases")
+    assert list(phases["site"]) == ["A", "B"]
+    assert list(phases.attrs["line"]) == [2, 6]

@@ -79,18 +79,25 @@ def read_metadata(folder: Path) -> Metadata:
         raise InputError(validation_problems(exc, Metadata, METADATA_FILE, text)) from exc
 
 
-def _extra_fields(text: str) -> tuple[list[str], tuple[int, int] | None]:
-    """The header's names, and where non-empty fields go beyond the header's count.
+def _scan(text: str) -> tuple[list[str], tuple[int, int] | None, list[int]]:
+    """The header's names, where fields go beyond them, and where each record starts.
 
-    Returns (line, number of fields) of the first such line, or None; pandas would drop
-    those fields with only a warning.
+    Returns (names, (line, number of fields) of the first line whose non-empty fields go
+    beyond the header's count, or None, the line each data record starts on). pandas would
+    drop such extra fields with only a warning; and a quoted field may span several lines
+    (a `note` with line breaks), so a record's line is not its position + 2 but the physical
+    line an editor shows it on, counted here by the csv module as it reads.
     """
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     names = next(reader, [])
+    starts: list[int] = []
+    end = reader.line_num  # last line of the previous record
     for record in reader:
+        starts.append(end + 1)
         if len(record) > len(names) and any(f.strip() for f in record[len(names):]):
-            return names, (reader.line_num, len(record))
-    return names, None
+            return names, (starts[-1], len(record)), starts
+        end = reader.line_num
+    return names, None, starts
 
 
 def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
@@ -106,7 +113,7 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
         return None
     try:
         text = path.read_text(encoding="utf-8-sig")
-        names, extra = _extra_fields(text)
+        names, extra, starts = _scan(text)
         if extra is not None:
             line, n = extra
             problems.append(Problem(table.file, f"comma-separated text with at most the header's "
@@ -139,8 +146,9 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
     else:
         frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.map(str.strip).astype(object)  # plain str cells (see records_frame)
-    # keep each row's line number in the file, then drop blank lines
-    lines = [i + 2 for i in range(len(frame))]
+    # keep each row's line number in the file, then drop blank lines; the csv module and
+    # pandas read the same records (blank lines kept by both), so they pair one to one
+    lines = starts if len(starts) == len(frame) else [i + 2 for i in range(len(frame))]
     keep = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else []
     frame = frame.loc[keep].reset_index(drop=True)
     frame.attrs["line"] = LineNumbers(n for n, k in zip(lines, keep, strict=True) if k)
