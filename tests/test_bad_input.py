@@ -199,3 +199,36 @@ def test_a_multiline_note_keeps_later_rows_valid(tiny_copy):
     phases = load_instance(folder).table("phases")
     assert list(phases["site"]) == ["A", "B"]
     assert list(phases.attrs["line"]) == [2, 6]
+
+
+@pytest.mark.parametrize("file, data, expected", [
+    # an Excel 'é' saved as Latin-1 (0xe9) in a cell, after a multi-line note, in the header
+    ("sites.csv", b"site,zone,node,open_cost_usd_m,name\nA,Z,a,10,x\nB,Z,b,5,Caf\xe9\n",
+     "sites.csv, line 3, column 'name': expected UTF-8 text"),
+    ("phases.csv", b'site,phase,it_mw,capex_usd_m,note\nA,P1,10,100,"a\nb"\nB,P1,10,12\xe9,\n',
+     "phases.csv, line 4, column 'capex_usd_m': expected UTF-8 text"),
+    ("zones.csv", b"zone,n\xe9\nZ,x\n", "zones.csv, line 1: expected UTF-8 text"),
+    ("instance.toml", None, "instance.toml, line 1: expected UTF-8 text"),
+])
+def test_a_byte_that_is_not_utf8_is_located_by_line_and_column(tiny_copy, file, data,
+                                                                 expected):
+    folder = tiny_copy("cheapest-site")
+    if data is None:  # a Latin-1 'é' in the instance's name
+        text = (folder / file).read_text().replace('"tiny-cheapest-site"', '"caf\xe9"')
+        data = text.encode("latin-1")
+    (folder / file).write_bytes(data)
+    with pytest.raises(InputError) as info:
+        load_instance(folder)
+    text = str(info.value)
+    assert expected in text, text
+    assert "byte 0xe9 ('é' in Latin-1) at character" in text
+    assert "position" not in text  # not Python's byte offset
+
+
+def test_a_non_utf8_byte_gives_its_character_position_and_exit_2(tiny_copy, capsys):
+    folder = tiny_copy("cheapest-site")
+    (folder / "sites.csv").write_bytes(b"site,zone,node,open_cost_usd_m,name\n"
+                                       b"A,Z,a,10,x\nB,Z,b,5,Caf\xe9\n")
+    assert main(["validate", str(folder)]) == ExitCode.BAD_INPUT
+    err = " ".join(capsys.readouterr().err.split())
+    assert "at character 12 of the line" in err and "save the file as UTF-8" in err

@@ -31,6 +31,7 @@ from siteopt.io.schema import (
     Metadata,
     Table,
 )
+from siteopt.io.text import read_utf8
 from siteopt.io.tomlfile import validation_problems
 
 #: Tables that must have at least one row.
@@ -66,12 +67,12 @@ def read_metadata(folder: Path) -> Metadata:
         raise InputError(Problem(METADATA_FILE, "the instance metadata file (TOML)",
                                  found=f"{what}: {path}"))
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_utf8(path, METADATA_FILE)
         raw = tomllib.loads(text)
     except OSError as exc:  # e.g. no permission to read it
         raise InputError(Problem(METADATA_FILE, "a readable file",
                                  found=exc.strerror or type(exc).__name__)) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(Problem(METADATA_FILE, "valid TOML", found=str(exc))) from exc
     try:
         return Metadata.model_validate(raw)
@@ -112,7 +113,7 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
                                     found="no such file"))
         return None
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_utf8(path, table.file, table=True)
         names, extra, starts = _scan(text)
         if extra is not None:
             line, n = extra
@@ -134,10 +135,13 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
         problems.append(Problem(table.file, "a readable file",
                                 found=exc.strerror or type(exc).__name__))
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
+    except InputError as exc:  # a byte that is not UTF-8
+        problems += exc.problems
+        return None
+    except (pd.errors.ParserError, csv.Error) as exc:
         message = str(exc).strip().splitlines()[-1]
         line = re.search(r"line (\d+)", message)
-        problems.append(Problem(table.file, "comma-separated UTF-8 text with the header's "
+        problems.append(Problem(table.file, "comma-separated text with the header's "
                                 "number of fields on every line",
                                 row=int(line.group(1)) if line else None, found=message))
         return None

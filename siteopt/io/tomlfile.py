@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from siteopt.errors import InputError, Problem, did_you_mean
+from siteopt.io.text import read_utf8
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,10 +27,10 @@ def read_toml_model(path: str | Path, model: type[M], what: str) -> M:
     path = Path(path)
     if not path.is_file():
         raise InputError(Problem(str(path), what, found="no such file"))
+    text = read_utf8(path, str(path))
     try:
-        text = path.read_text(encoding="utf-8-sig")
         raw = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(Problem(str(path), "valid TOML", found=str(exc))) from exc
     try:
         return model.model_validate(raw)

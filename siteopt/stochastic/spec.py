@@ -26,6 +26,7 @@ from pathlib import Path
 from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides, parse_assignments
 from siteopt.errors import InputError, Problem, did_you_mean
+from siteopt.io.text import read_utf8
 
 #: Probabilities must sum to 1 within this tolerance.
 PROBABILITY_TOL = 1e-9
@@ -83,9 +84,10 @@ def read_scenario_file(path: str | Path) -> dict[str, object]:
     path = Path(path)
     if not path.is_file():
         raise InputError(Problem(str(path), "a scenario file (TOML)", found="no such file"))
+    text = read_utf8(path, str(path))
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(Problem(str(path), "valid TOML", found=str(exc))) from exc
 
 
