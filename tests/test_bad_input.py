@@ -52,7 +52,7 @@ CASES = {
     "semicolons": (lambda d: (d / "classes.csv").write_text("class;name\ncloud;Cloud\n"),
                    "classes.csv", 1, "class", "comma-separated"),
     "bad toml": (lambda d: _edit(d / "instance.toml", "first_year = 2030", "first_year = "),
-                 "instance.toml", None, None, "valid TOML"),
+                 "instance.toml", 4, None, "valid TOML"),
     "bad metadata": (lambda d: _edit(d / "instance.toml", "allow_unserved = false",
                                      "allow_unserved = maybe"), "instance.toml", None, None,
                      "valid"),

@@ -32,7 +32,7 @@ from siteopt.io.schema import (
     Table,
 )
 from siteopt.io.text import read_utf8
-from siteopt.io.tomlfile import validation_problems
+from siteopt.io.tomlfile import toml_syntax_problem, validation_problems
 
 #: Tables that must have at least one row.
 NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
@@ -73,7 +73,7 @@ def read_metadata(folder: Path) -> Metadata:
         raise InputError(Problem(METADATA_FILE, "a readable file",
                                  found=exc.strerror or type(exc).__name__)) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(METADATA_FILE, "valid TOML", found=str(exc))) from exc
+        raise InputError(toml_syntax_problem(METADATA_FILE, exc)) from exc
     try:
         return Metadata.model_validate(raw)
     except ValidationError as exc:
