@@ -34,8 +34,9 @@ from siteopt.io.schema import (
 from siteopt.io.text import read_utf8
 from siteopt.io.tomlfile import toml_syntax_problem, validation_problems
 
-#: Tables that must have at least one row.
-NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
+#: Tables that must have at least one row. `cooling`, `zones` and `classes` may have none:
+#: like an absent file, an empty one takes the documented default (`siteopt.data.defaults`).
+NONEMPTY = ("sites", "regions")
 
 #: Extra columns any table may carry for provenance; they are kept but never used
 #: (`source_tag` is checked by siteopt.data.validate.check_source_tags).

@@ -115,7 +115,7 @@ SITES = Table(
         Column("site", "id", "Site id."),
         Column("name", "text", "Human-readable name.", default=""),
         Column("zone", "id", "Grid zone the site draws power from (empty: the default zone, "
-               "only when zones.csv is absent).", default=""),
+               "only when zones.csv is absent or has no rows).", default=""),
         Column("node", "id", "Network node of the site in the fiber graph (empty: no node; "
                "its latencies come from latency.csv only).", default=""),
         Column("sponsor", "id", "Sponsor (consortium) that pays for the site.", default=""),
@@ -308,7 +308,7 @@ DEMAND = Table(
     columns=(
         Column("region", "id", "Region id."),
         Column("class", "id", "Class id (empty: the default class, only when classes.csv "
-               "is absent).", default=""),
+               "is absent or has no rows).", default=""),
         Column("year", "year", "Year.", "year"),
         Column("it_mw", "float", "IT load to serve.", "IT MW", minimum=NONNEG),
     ),
