@@ -260,7 +260,8 @@ NODES = Table(
 LINKS = Table(
     name="links",
     meaning="Fiber links (undirected) between nodes. Absent: no fiber graph (latencies from "
-    "latency.csv only).",
+    "latency.csv only). A link may be listed in both directions, (a, b) and (b, a), only with "
+    "the same km and extra_rtt_ms (it is then one link); different values are an error.",
     key=("a", "b"),
     references={"a": "nodes", "b": "nodes"},
     required=False,
