@@ -52,7 +52,7 @@ CASES = {
     "semicolons": (lambda d: (d / "classes.csv").write_text("class;name\ncloud;Cloud\n"),
                    "classes.csv", 1, "class", "comma-separated"),
     "bad toml": (lambda d: _edit(d / "instance.toml", "first_year = 2030", "first_year = "),
-                 "instance.toml", None, None, "valid TOML"),
+                 "instance.toml", 4, None, "valid TOML"),
     "bad metadata": (lambda d: _edit(d / "instance.toml", "allow_unserved = false",
                                      "allow_unserved = maybe"), "instance.toml", None, None,
                      "valid"),
@@ -168,3 +168,67 @@ def test_an_unreadable_table_is_bad_input_not_an_internal_error(tiny_copy, monke
     assert main(["validate", str(folder)]) == ExitCode.BAD_INPUT
     err = capsys.readouterr().err
     assert "zones.csv" in err and "readable" in err and "Traceback" not in err
+
+
+# a quoted note spanning three lines sits on lines 2-4 (CRLF too): the next row starts on 5
+NOTE = '"first line\nsecond line\nthird line"'
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("rows, expected", [
+    # a cell rule, a duplicate key (both lines named), a ragged row, a cross-table reference
+    ("B,P1,x,120,", "phases.csv, line 5, column 'it_mw'"),
+    ("A,P1,10,120,", "phases.csv, line 5, column 'phase': expected a unique (site, phase); "
+     "line 2 has the same"),
+    ("B,P1,10,120,,7", "phases.csv, line 5: expected comma-separated text"),
+    ("\nC,P1,10,120,", "phases.csv, line 6, column 'site'"),
+])
+def test_lines_after_a_multiline_note_are_the_editors_lines(tiny_copy, newline, rows, expected):
+    folder = tiny_copy("cheapest-site")
+    text = f"site,phase,it_mw,capex_usd_m,note\nA,P1,10,100,{NOTE}\n{rows}\n"
+    (folder / "phases.csv").write_bytes(text.replace("\n", newline).encode())
+    with pytest.raises(InputError) as info:
+        load_instance(folder)
+    assert expected in str(info.value)
+
+
+def test_a_multiline_note_keeps_later_rows_valid(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    (folder / "phases.csv").write_text(
+        f"site,phase,it_mw,capex_usd_m,note\nA,P1,10,100,{NOTE}\n\nB,P1,10,120,\n")
+    phases = load_instance(folder).table("phases")
+    assert list(phases["site"]) == ["A", "B"]
+    assert list(phases.attrs["line"]) == [2, 6]
+
+
+@pytest.mark.parametrize("file, data, expected", [
+    # an Excel 'é' saved as Latin-1 (0xe9) in a cell, after a multi-line note, in the header
+    ("sites.csv", b"site,zone,node,open_cost_usd_m,name\nA,Z,a,10,x\nB,Z,b,5,Caf\xe9\n",
+     "sites.csv, line 3, column 'name': expected UTF-8 text"),
+    ("phases.csv", b'site,phase,it_mw,capex_usd_m,note\nA,P1,10,100,"a\nb"\nB,P1,10,12\xe9,\n',
+     "phases.csv, line 4, column 'capex_usd_m': expected UTF-8 text"),
+    ("zones.csv", b"zone,n\xe9\nZ,x\n", "zones.csv, line 1: expected UTF-8 text"),
+    ("instance.toml", None, "instance.toml, line 1: expected UTF-8 text"),
+])
+def test_a_byte_that_is_not_utf8_is_located_by_line_and_column(tiny_copy, file, data,
+                                                                 expected):
+    folder = tiny_copy("cheapest-site")
+    if data is None:  # a Latin-1 'é' in the instance's name
+        text = (folder / file).read_text().replace('"tiny-cheapest-site"', '"caf\xe9"')
+        data = text.encode("latin-1")
+    (folder / file).write_bytes(data)
+    with pytest.raises(InputError) as info:
+        load_instance(folder)
+    text = str(info.value)
+    assert expected in text, text
+    assert "byte 0xe9 ('é' in Latin-1) at character" in text
+    assert "position" not in text  # not Python's byte offset
+
+
+def test_a_non_utf8_byte_gives_its_character_position_and_exit_2(tiny_copy, capsys):
+    folder = tiny_copy("cheapest-site")
+    (folder / "sites.csv").write_bytes(b"site,zone,node,open_cost_usd_m,name\n"
+                                       b"A,Z,a,10,x\nB,Z,b,5,Caf\xe9\n")
+    assert main(["validate", str(folder)]) == ExitCode.BAD_INPUT
+    err = " ".join(capsys.readouterr().err.split())
+    assert "at character 12 of the line" in err and "save the file as UTF-8" in err

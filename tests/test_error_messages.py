@@ -70,3 +70,11 @@ def test_csv_header_typo_gets_a_suggestion(tiny_copy):
     text = _message(lambda: siteopt.load_instance(folder))
     assert "sites.csv, line 1, column 'open_cost_usdm'" in text
     assert "did you mean 'open_cost_usd_m'?" in text
+
+
+def test_sweep_spec_with_a_latin1_byte_names_line_and_character(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_bytes(b'[solve]\ntime_limit = 20\n# caf\xe9\n')
+    text = _message(lambda: read_spec(spec))
+    assert f"{spec}, line 3: expected UTF-8 text" in text
+    assert "byte 0xe9 ('é' in Latin-1) at character 6 of the line" in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +316,32 @@ def test_four_file_instance_folder(tmp_path: Path):
     result = siteopt.solve(inst)
     assert result.verified, result.violations
     assert result.objective == pytest.approx(4.0) and _open(result) == {"B"}
+
+
+@pytest.mark.parametrize("header_only", [
+    ["cooling.csv"], ["zones.csv"], ["classes.csv"], ["cooling.csv", "zones.csv", "classes.csv"]])
+def test_a_table_with_a_header_and_no_rows_takes_the_defaults_like_an_absent_one(
+        tmp_path: Path, header_only: list[str]):
+    """docs/instance-format.md: cooling, zones and classes "absent or empty" take the
+    defaults. An empty file (a header, no rows) loads as if it were absent (it was an error)."""
+    shutil.copytree(TINY / "backup-cover", tmp_path / "absent")
+    shutil.copytree(TINY / "backup-cover", tmp_path / "empty")
+    headers = {"cooling.csv": "cooling,pue\n", "zones.csv": "zone\n", "classes.csv": "class\n"}
+    for name in header_only:
+        (tmp_path / "empty" / name).write_text(headers[name])
+    absent, empty = (siteopt.load_instance(tmp_path / d) for d in ("absent", "empty"))
+    for name in ("cooling", "zones", "classes", "headroom", "phases", "sites", "demand"):
+        pd.testing.assert_frame_equal(empty.table(name), absent.table(name))
+    assert list(empty.table("cooling")["cooling"]) == ["default"]
+
+
+def test_an_empty_zones_table_does_not_hide_a_named_zone(tiny_copy):
+    """Safe: rows that name a zone of an emptied zones.csv are still unknown references."""
+    folder = tiny_copy("cheapest-site")
+    (folder / "zones.csv").write_text("zone\n")
+    with pytest.raises(InputError, match=r"sites\.csv, line 2, column 'zone': expected an id "
+                       "listed in zones.csv, found 'Z'"):
+        siteopt.load_instance(folder)
 
 
 def test_earliest_online_year_delays_a_phase():

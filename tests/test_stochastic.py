@@ -287,6 +287,64 @@ def test_a_scenario_cannot_move_the_horizon_so_one_decision_year_check_covers_al
     assert problem.found == "horizon.last_year"
 
 
+LOCATED = """decision_year = 2030
+[risk]
+alpha = 1.5
+
+[[scenario]]
+id = "low"
+probability = 0.5
+
+[[scenario]]
+id = "high"
+probabilty = 0.5
+description = "a typo above"
+
+[[scenario]]
+id = "late"
+probability = 0.5
+set = [
+  "demand.scale=2",
+  "noequals",
+]
+"""
+
+
+def test_scenario_file_problems_name_the_line_of_the_scenario_and_key(tmp_path):
+    """Each problem says the line of its key, else of its `[[scenario]]` header (a missing
+    key): the second and third scenarios are told apart, and a list item has its own line."""
+    path = tmp_path / "scen.toml"
+    path.write_text(LOCATED)
+    with pytest.raises(InputError) as info:
+        load_scenario_set(path, load_instance(HEDGE))
+    at = {p.column: p.row for p in info.value.problems}
+    assert at == {"risk.alpha": 3, "scenario 'high'.probabilty": 11,
+                  "scenario 'high'.probability": 9, "scenario 'late'.set": 19}, at
+    assert f"{path}, line 11, column 'scenario 'high'.probabilty'" in str(info.value)
+
+
+@pytest.mark.parametrize("text, line, column", [
+    # an override that does not fit the instance: the line of its string
+    ('decision_year = 2032\n[[scenario]]\nid = "a"\nprobability = 0.5\n[[scenario]]\n'
+     'id = "b"\nprobability = 0.5\nset = [\n  "demand.scale=2",\n  "demand.scael=2",\n]\n',
+     10, "scenario 'b'.set demand.scael"),
+    ('decision_year = 2032\n[[scenario]]\nid = "a"\nprobability = 1.0\n'
+     'set = ["horizon.last_year=2031"]\n', 5, "scenario 'a'.set horizon.last_year"),
+    ('decision_year = 2032\n[[scenario]]\nid = "a"\nprobability = \n', 4, None),  # syntax
+    ('decision_year = 2050\n\n[[scenario]]\nid = "a"\nprobability = 1.0\n', 1,
+     "decision_year"),
+])
+def test_scenario_file_errors_carry_their_line(text, line, column, tmp_path, capsys):
+    path = tmp_path / "scen.toml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_scenario_set(path, load_instance(HEDGE))
+    (problem,) = info.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(path), line, column)
+    assert main(["solve", str(HEDGE), "--scenarios", str(path), "--quiet"]) == 2
+    assert f"line {line}" in " ".join(capsys.readouterr().err.split())
+
+
 def test_bad_scenario_file_through_the_console_script(tmp_path):
     path = tmp_path / "scen.toml"
     path.write_text(BAD["sum"][0])

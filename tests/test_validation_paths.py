@@ -93,6 +93,49 @@ def test_self_loop_link_in_a_folder_is_rejected(tiny_copy):
         siteopt.load_instance(folder)
 
 
+@pytest.mark.parametrize("row, column, found", [
+    ("city,a,120", "km", "city-a with km 120, extra_rtt_ms 0"),  # reversed, longer
+    ("city,a,100,0.5", "extra_rtt_ms", "city-a with km 100, extra_rtt_ms 0.5"),
+])
+def test_a_link_given_twice_with_different_values_names_both_lines(tiny_copy, row, column,
+                                                                    found):
+    """links.csv `a,city,100` (line 2) and `city,a,120`: one undirected link, two lengths."""
+    folder = tiny_copy("cheapest-site")
+    (folder / "links.csv").write_text(f"a,b,km,extra_rtt_ms\na,city,100,\nb,city,300,\n{row}\n")
+    with pytest.raises(InputError) as info:
+        siteopt.load_instance(folder)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.row, problem.column, problem.found) == (
+        "links.csv", 4, column, found)
+    assert "line 2 has a-city with km 100, extra_rtt_ms 0" in problem.expected
+
+
+def test_a_link_repeated_in_the_same_direction_is_a_duplicate_key(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    (folder / "links.csv").write_text("a,b,km\na,city,100\nb,city,300\na,city,120\n")
+    with pytest.raises(InputError, match=r"links\.csv, line 4, column 'b': expected a unique "
+                       r"\(a, b\); line 2 has the same"):
+        siteopt.load_instance(folder)
+
+
+def test_a_link_in_both_directions_with_the_same_values_is_one_link(tiny_copy):
+    folder = tiny_copy("cheapest-site")
+    before = siteopt.load_instance(folder).latency
+    with (folder / "links.csv").open("a") as f:
+        f.write("city,a,100\n")
+    pd.testing.assert_frame_equal(siteopt.load_instance(folder).latency, before)
+
+
+def test_contradictory_reversed_link_from_tables_is_rejected():
+    inst, tables = _tables()
+    tables["links"] = pd.concat([tables["links"], pd.DataFrame(
+        {"a": ["city"], "b": ["b"], "km": [250.0], "extra_rtt_ms": [0.0]})], ignore_index=True)
+    tables["links"].attrs = {}
+    with pytest.raises(InputError, match=r"links\.csv, line 4, column 'km': expected one km "
+                       r"and extra_rtt_ms per link \(links are undirected; line 3 has b-city"):
+        siteopt.from_tables(inst.meta, tables)
+
+
 def test_negative_km_from_tables_is_rejected():
     inst, tables = _tables()
     tables["links"].loc[0, "km"] = -1.0

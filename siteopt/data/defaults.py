@@ -16,8 +16,11 @@ that changes nothing a location model asks about:
   capex 0, lead 0, any cooling;
 * `links.csv`: no fiber graph; latencies come from `latency.csv` only.
 
-A table that is given is used as it is: then an empty `sites.zone` or `demand.class` is an
-error (the id must name a row of the given table).
+A table file with a header but no rows is the same as an absent one (the defaults apply,
+as `docs/instance-format.md` says); any row that names a cooling, zone or class then has to
+name the default's id, else it is the usual unknown-reference error. A table with rows is
+used as it is: then an empty `sites.zone` or `demand.class` is an error (the id must name a
+row of the given table).
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def apply_defaults(meta: Metadata, tables: dict[str, pd.DataFrame],
             if value == "":
                 problems.append(Problem(
                     f"{name}.csv", f"a {column} (it may be empty only when "
-                    f"{'zones' if column == 'zone' else 'classes'}.csv is absent)",
+                    f"{'zones' if column == 'zone' else 'classes'}.csv is absent or has no "
+                    "rows)",
                     row=row_line(frame, i), column=column, found="empty"))
     out["sites"], out["demand"] = sites, demand
     if out["phases"].empty:

@@ -25,7 +25,8 @@ def fiber_graph(nodes: pd.DataFrame, links: pd.DataFrame, latency: Latency) -> n
         graph.add_node(row.node, name=row.name or row.node)
     for row in links.itertuples(index=False):
         rtt = row.km * latency.rtt_ms_per_km + latency.rtt_ms_per_hop + row.extra_rtt_ms
-        # a link given in both directions: keep the faster
+        # a link given in both directions: validation makes both rows agree (check_links);
+        # for tables built without it, keep the faster
         if graph.has_edge(row.a, row.b) and rtt >= graph.edges[row.a, row.b]["rtt_ms"]:
             continue
         graph.add_edge(row.a, row.b, km=float(row.km), rtt_ms=float(rtt))

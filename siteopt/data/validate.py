@@ -333,17 +333,39 @@ def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
 
 def check_links(meta: Metadata, tables: Tables, problems: list[Problem],
                 warnings: list[str]) -> None:
-    """No link joins a node to itself (parallel links are fine: the faster one counts).
+    """No link joins a node to itself, and each link has one length and one delay.
 
     A self-loop is no fiber route, and it would enter the latency table's km and hop counts.
     Negative km and delays are cell rules (`km >= 0`); zero km is a co-located link.
+
+    Links are undirected: rows (a, b) and (b, a) are one link. Given in both directions with
+    the same `km` and `extra_rtt_ms` they are accepted (a directed export lists every link
+    both ways; the graph is the same); with different values they contradict each other and
+    are rejected, naming both lines: keeping either (the graph used to keep the faster)
+    would silently pick a number the data does not agree on. The same direction twice is a
+    duplicate key, rejected with the other tables' keys by the reader.
     """
     links = tables["links"]
-    for i, (a, b) in enumerate(zip(links["a"], links["b"], strict=True)):
+    first: dict[tuple[str, str], tuple[int, float, float]] = {}
+    for i, (a, b, km, extra) in enumerate(zip(links["a"], links["b"], links["km"],
+                                              links["extra_rtt_ms"], strict=True)):
         if a == b:
             problems.append(Problem(_file("links"), f"a link between two different nodes (not "
                                     f"{a} to itself)", row=row_line(links, i), column="b",
                                     found=b))
+            continue
+        pair = (a, b) if a <= b else (b, a)
+        if pair not in first:
+            first[pair] = (i, float(km), float(extra))
+            continue
+        j, km0, extra0 = first[pair]
+        column = "km" if float(km) != km0 else "extra_rtt_ms" if float(extra) != extra0 else None
+        if column is not None:
+            problems.append(Problem(
+                _file("links"), f"one km and extra_rtt_ms per link (links are undirected; line "
+                f"{row_line(links, j)} has {links['a'].iat[j]}-{links['b'].iat[j]} with km "
+                f"{km0:.15g}, extra_rtt_ms {extra0:.15g})", row=row_line(links, i), column=column,
+                found=f"{a}-{b} with km {float(km):.15g}, extra_rtt_ms {float(extra):.15g}"))
 
 
 def check_source_tags(meta: Metadata, tables: Tables, problems: list[Problem],

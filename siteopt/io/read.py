@@ -31,10 +31,12 @@ from siteopt.io.schema import (
     Metadata,
     Table,
 )
-from siteopt.io.tomlfile import validation_problems
+from siteopt.io.text import read_utf8
+from siteopt.io.tomlfile import toml_syntax_problem, validation_problems
 
-#: Tables that must have at least one row.
-NONEMPTY = ("sites", "cooling", "zones", "regions", "classes")
+#: Tables that must have at least one row. `cooling`, `zones` and `classes` may have none:
+#: like an absent file, an empty one takes the documented default (`siteopt.data.defaults`).
+NONEMPTY = ("sites", "regions")
 
 #: Extra columns any table may carry for provenance; they are kept but never used
 #: (`source_tag` is checked by siteopt.data.validate.check_source_tags).
@@ -66,31 +68,38 @@ def read_metadata(folder: Path) -> Metadata:
         raise InputError(Problem(METADATA_FILE, "the instance metadata file (TOML)",
                                  found=f"{what}: {path}"))
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_utf8(path, METADATA_FILE)
         raw = tomllib.loads(text)
     except OSError as exc:  # e.g. no permission to read it
         raise InputError(Problem(METADATA_FILE, "a readable file",
                                  found=exc.strerror or type(exc).__name__)) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(METADATA_FILE, "valid TOML", found=str(exc))) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(toml_syntax_problem(METADATA_FILE, exc)) from exc
     try:
         return Metadata.model_validate(raw)
     except ValidationError as exc:
         raise InputError(validation_problems(exc, Metadata, METADATA_FILE, text)) from exc
 
 
-def _extra_fields(text: str) -> tuple[list[str], tuple[int, int] | None]:
-    """The header's names, and where non-empty fields go beyond the header's count.
+def _scan(text: str) -> tuple[list[str], tuple[int, int] | None, list[int]]:
+    """The header's names, where fields go beyond them, and where each record starts.
 
-    Returns (line, number of fields) of the first such line, or None; pandas would drop
-    those fields with only a warning.
+    Returns (names, (line, number of fields) of the first line whose non-empty fields go
+    beyond the header's count, or None, the line each data record starts on). pandas would
+    drop such extra fields with only a warning; and a quoted field may span several lines
+    (a `note` with line breaks), so a record's line is not its position + 2 but the physical
+    line an editor shows it on, counted here by the csv module as it reads.
     """
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     names = next(reader, [])
+    starts: list[int] = []
+    end = reader.line_num  # last line of the previous record
     for record in reader:
+        starts.append(end + 1)
         if len(record) > len(names) and any(f.strip() for f in record[len(names):]):
-            return names, (reader.line_num, len(record))
-    return names, None
+            return names, (starts[-1], len(record)), starts
+        end = reader.line_num
+    return names, None, starts
 
 
 def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
@@ -105,8 +114,8 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
                                     found="no such file"))
         return None
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        names, extra = _extra_fields(text)
+        text = read_utf8(path, table.file, table=True)
+        names, extra, starts = _scan(text)
         if extra is not None:
             line, n = extra
             problems.append(Problem(table.file, f"comma-separated text with at most the header's "
@@ -127,10 +136,13 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
         problems.append(Problem(table.file, "a readable file",
                                 found=exc.strerror or type(exc).__name__))
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
+    except InputError as exc:  # a byte that is not UTF-8
+        problems += exc.problems
+        return None
+    except (pd.errors.ParserError, csv.Error) as exc:
         message = str(exc).strip().splitlines()[-1]
         line = re.search(r"line (\d+)", message)
-        problems.append(Problem(table.file, "comma-separated UTF-8 text with the header's "
+        problems.append(Problem(table.file, "comma-separated text with the header's "
                                 "number of fields on every line",
                                 row=int(line.group(1)) if line else None, found=message))
         return None
@@ -139,8 +151,9 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
     else:
         frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.map(str.strip).astype(object)  # plain str cells (see records_frame)
-    # keep each row's line number in the file, then drop blank lines
-    lines = [i + 2 for i in range(len(frame))]
+    # keep each row's line number in the file, then drop blank lines; the csv module and
+    # pandas read the same records (blank lines kept by both), so they pair one to one
+    lines = starts if len(starts) == len(frame) else [i + 2 for i in range(len(frame))]
     keep = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else []
     frame = frame.loc[keep].reset_index(drop=True)
     frame.attrs["line"] = LineNumbers(n for n, k in zip(lines, keep, strict=True) if k)

@@ -115,7 +115,7 @@ SITES = Table(
         Column("site", "id", "Site id."),
         Column("name", "text", "Human-readable name.", default=""),
         Column("zone", "id", "Grid zone the site draws power from (empty: the default zone, "
-               "only when zones.csv is absent).", default=""),
+               "only when zones.csv is absent or has no rows).", default=""),
         Column("node", "id", "Network node of the site in the fiber graph (empty: no node; "
                "its latencies come from latency.csv only).", default=""),
         Column("sponsor", "id", "Sponsor (consortium) that pays for the site.", default=""),
@@ -260,7 +260,8 @@ NODES = Table(
 LINKS = Table(
     name="links",
     meaning="Fiber links (undirected) between nodes. Absent: no fiber graph (latencies from "
-    "latency.csv only).",
+    "latency.csv only). A link may be listed in both directions, (a, b) and (b, a), only with "
+    "the same km and extra_rtt_ms (it is then one link); different values are an error.",
     key=("a", "b"),
     references={"a": "nodes", "b": "nodes"},
     required=False,
@@ -308,7 +309,7 @@ DEMAND = Table(
     columns=(
         Column("region", "id", "Region id."),
         Column("class", "id", "Class id (empty: the default class, only when classes.csv "
-               "is absent).", default=""),
+               "is absent or has no rows).", default=""),
         Column("year", "year", "Year.", "year"),
         Column("it_mw", "float", "IT load to serve.", "IT MW", minimum=NONNEG),
     ),

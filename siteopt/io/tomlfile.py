@@ -5,6 +5,7 @@ Each problem names the file, the line and the dotted key, and says what was expe
 
 from __future__ import annotations
 
+import re
 import tomllib
 import types
 import typing
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from siteopt.errors import InputError, Problem, did_you_mean
+from siteopt.io.text import read_utf8
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,15 +28,29 @@ def read_toml_model(path: str | Path, model: type[M], what: str) -> M:
     path = Path(path)
     if not path.is_file():
         raise InputError(Problem(str(path), what, found="no such file"))
+    text = read_utf8(path, str(path))
     try:
-        text = path.read_text(encoding="utf-8-sig")
         raw = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(str(path), "valid TOML", found=str(exc))) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(toml_syntax_problem(str(path), exc)) from exc
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise InputError(validation_problems(exc, model, str(path), text)) from exc
+
+
+_AT_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def toml_syntax_problem(file: str, exc: tomllib.TOMLDecodeError) -> Problem:
+    """A TOML syntax error as an input problem on its line (tomllib names it in the message).
+
+    tomllib's message ends in "(at line L, column C)" (or "(at end of document)"); the line
+    becomes the problem's line, the message with the column is what was found.
+    """
+    message = str(exc)
+    at = _AT_LINE.search(message)
+    return Problem(file, "valid TOML", row=int(at.group(1)) if at else None, found=message)
 
 
 def validation_problems(exc: ValidationError, model: type[BaseModel], file: str,
