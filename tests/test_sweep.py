@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,9 @@ import pandas as pd
 import pytest
 
 import siteopt
+from siteopt.cli.main import main as cli_main
 from siteopt.errors import ExitCode, InputError
+from siteopt.scenarios import sweep as sweep_module
 from siteopt.scenarios.sweep import (
     SweepSpec,
     expand,
@@ -26,6 +29,7 @@ from siteopt.scenarios.sweep import (
     scenario_id,
 )
 from siteopt.solver.highs import SolveOptions
+from siteopt.solver.interrupt import cancel_on_signals
 from tests.conftest import REPO, TINY
 
 #: tiny/grid-upgrade over headroom of zone Z: A needs 15 facility MW from Z (10 derated +
@@ -249,3 +253,35 @@ uniform = {{ "headroom[zone=Z].scale" = [0.4, 1.6], "demand.scale" = [0.5, 1.0] 
         after = (done / name / "summary.json").stat()
         assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert not [p for p in done.iterdir() if p.name.startswith(".")]  # no half-written folder
+
+
+def _stopping_solve(signum: int, during_solve: bool):
+    """A `solve_scenario` that solves, then receives `signum` as a user's stop would arrive.
+
+    `during_solve`: inside the solver's signal handlers (HiGHS stops and the result is
+    marked interrupted), else between solves (where the sweep's own handlers act).
+    """
+    real = sweep_module.solve_scenario
+    calls: list[dict] = []
+
+    def fake(instance, overrides, options):
+        result = real(instance, overrides, options)
+        calls.append(overrides)
+        if not during_solve:
+            os.kill(os.getpid(), signum)
+            return result
+        with cancel_on_signals(lambda: None) as received:
+            os.kill(os.getpid(), signum)
+        return dataclasses.replace(result, status="interrupted", interrupted_by=received[0])
+
+    return fake, calls
+
+
+def test_sigterm_between_solves_exits_143(tmp_path, monkeypatch):
+    fake, calls = _stopping_solve(signal.SIGTERM, during_solve=False)
+    monkeypatch.setattr(sweep_module, "solve_scenario", fake)
+    out = tmp_path / "out"
+    code = cli_main(["sweep", str(write_spec(tmp_path, GRID_SPEC)), "--workers", "0",
+                     "--out", str(out), "--quiet"])
+    assert code == 128 + signal.SIGTERM
+    assert len(calls) == 1

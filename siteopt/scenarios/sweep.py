@@ -63,6 +63,7 @@ from siteopt.io.write import atomic_file, write_result
 from siteopt.model import FORMULATION_VERSION
 from siteopt.solver.cluster import dask_client
 from siteopt.solver.highs import SolveOptions
+from siteopt.solver.interrupt import Interrupted
 from siteopt.solver.pipeline import Result, solve
 
 Value = str | int | float | bool
@@ -364,9 +365,13 @@ Listener = Callable[[str, Scenario, Result | None, str | None], None]
 
 @contextlib.contextmanager
 def _term_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the sweep like Ctrl-C: the cluster is shut down, finished work is kept."""
+    """SIGTERM stops the sweep like Ctrl-C: the cluster is shut down, finished work is kept.
+
+    It raises `Interrupted(SIGTERM)`, a KeyboardInterrupt that keeps the signal, so that the
+    command line exits with 143 as documented (a bare KeyboardInterrupt would say SIGINT, 130).
+    """
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Interrupted(signum)
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
