@@ -29,7 +29,7 @@ from siteopt.scenarios.sweep import (
     scenario_id,
 )
 from siteopt.solver.highs import SolveOptions
-from siteopt.solver.interrupt import cancel_on_signals
+from siteopt.solver.interrupt import Interrupted, cancel_on_signals
 from tests.conftest import REPO, TINY
 
 #: tiny/grid-upgrade over headroom of zone Z: A needs 15 facility MW from Z (10 derated +
@@ -275,6 +275,24 @@ def _stopping_solve(signum: int, during_solve: bool):
         return dataclasses.replace(result, status="interrupted", interrupted_by=received[0])
 
     return fake, calls
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_during_an_in_process_solve_stops_the_sweep(tmp_path, monkeypatch, signum):
+    # the solve that was stopped is not a finished scenario: not written, solved on re-run
+    fake, calls = _stopping_solve(signum, during_solve=True)
+    monkeypatch.setattr(sweep_module, "solve_scenario", fake)
+    sweep = load_sweep(write_spec(tmp_path, GRID_SPEC))
+    out = tmp_path / "out"
+    with pytest.raises(Interrupted) as stopped:
+        run_sweep(sweep, out, workers=0)
+    assert stopped.value.exit_code == 128 + signum
+    assert len(calls) == 1  # the other scenarios were not started
+    assert not (out / "scenarios").exists() or not list((out / "scenarios").iterdir())
+    assert len(read_table(out)) == 0
+    monkeypatch.undo()
+    again = run_sweep(sweep, out, workers=0)
+    assert len(again.solved) == 6 and (again.table["status"] == "optimal").all()
 
 
 def test_sigterm_between_solves_exits_143(tmp_path, monkeypatch):

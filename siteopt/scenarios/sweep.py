@@ -390,7 +390,9 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 2,
 
     `listener(event, scenario, result, error)` is told of each scenario: event "skipped"
     (already finished), "done" (folder written) or "error" (the task raised; nothing is
-    written, so a later run retries it).
+    written, so a later run retries it). Ctrl-C or SIGTERM stops the sweep with
+    `Interrupted` (which keeps the signal): finished scenarios and the table are kept, the
+    scenarios in flight are not written.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -424,6 +426,11 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 2,
                     except Exception as exc:  # a failed scenario must not stop the sweep
                         finish(s, None, f"{type(exc).__name__}: {exc}")
                     else:
+                        if result.interrupted_by is not None:
+                            # Ctrl-C or SIGTERM reached HiGHS (its handlers were in place):
+                            # a stop of the sweep, and the scenario is not finished, so it
+                            # is not written (a re-run solves it) nor the next one started
+                            raise Interrupted(result.interrupted_by)
                         finish(s, result, None)
             elif todo:
                 _run_dask(sweep, todo, workers, scheduler, finish)
