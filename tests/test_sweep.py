@@ -303,3 +303,21 @@ def test_sigterm_between_solves_exits_143(tmp_path, monkeypatch):
                      "--out", str(out), "--quiet"])
     assert code == 128 + signal.SIGTERM
     assert len(calls) == 1
+
+
+def test_index_is_the_position_in_this_sweep_when_folders_are_reused(tmp_path):
+    # a scenario put before the grid shifts the grid's positions; its folders are reused
+    inst = siteopt.load_instance(TINY / "cheapest-site")
+    out = tmp_path / "out"
+    first = load_sweep(SweepSpec.model_validate({"grid": {"demand.scale": [1.0, 0.5]}}),
+                       instance=inst)
+    run_sweep(first, out, workers=0)
+    edited = load_sweep(SweepSpec.model_validate({"scenarios": [{"demand.scale": 0.7}],
+                                                  "grid": {"demand.scale": [1.0, 0.5]}}),
+                        instance=inst)
+    report = run_sweep(edited, out, workers=0)
+    assert len(report.skipped) == 2 and len(report.solved) == 1
+    table = read_table(out)
+    assert list(table["index"]) == [0, 1, 2]
+    assert list(table["demand.scale"]) == [0.7, 1.0, 0.5]
+    assert list(table["scenario"]) == [s.id for s in edited.scenarios]

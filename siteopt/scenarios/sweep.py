@@ -320,8 +320,14 @@ def scenario_row(folder: Path) -> dict[str, object]:
 
 
 def build_table(out: Path, scenarios: list[Scenario]) -> pd.DataFrame:
-    """The tidy table of the finished scenarios among `scenarios`, in scenario order."""
-    rows = [scenario_row(scenario_folder(out, s.id)) for s in scenarios if is_done(out, s.id)]
+    """The tidy table of the finished scenarios among `scenarios`, in scenario order.
+
+    `index` is the scenario's position in this sweep, not the one its folder recorded: a
+    folder is reused by any spec with the same scenario (the id does not depend on the
+    position), so an edited spec would otherwise show stale, repeated indexes.
+    """
+    rows = [{**scenario_row(scenario_folder(out, s.id)), "index": s.index}
+            for s in scenarios if is_done(out, s.id)]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=["scenario", "index", "status", "objective"])
