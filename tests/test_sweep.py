@@ -321,3 +321,30 @@ def test_index_is_the_position_in_this_sweep_when_folders_are_reused(tmp_path):
     assert list(table["index"]) == [0, 1, 2]
     assert list(table["demand.scale"]) == [0.7, 1.0, 0.5]
     assert list(table["scenario"]) == [s.id for s in edited.scenarios]
+
+
+def test_a_scheduler_without_workers_is_bad_input_naming_it(tmp_path, capsys):
+    # it answered, but nothing can run: the sweep blamed --out ("a folder siteopt can create
+    # and write, found '... (No valid workers found)'")
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+        code = cli_main(["sweep", str(write_spec(tmp_path, GRID_SPEC)), "--scheduler", address,
+                         "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT, err
+    assert "--scheduler: expected a Dask scheduler with at least one worker" in err
+    assert "--out" not in err
+
+
+def test_an_error_off_the_file_system_is_not_blamed_on_out(tmp_path, monkeypatch, capsys):
+    def lost(*args, **kwargs):
+        raise ConnectionResetError("the scheduler went away")
+
+    monkeypatch.setattr(sweep_module, "run_sweep", lost)
+    code = cli_main(["sweep", str(write_spec(tmp_path, GRID_SPEC)), "--out",
+                     str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.INTERNAL_ERROR and "the scheduler went away" in err
+    assert "--out" not in err

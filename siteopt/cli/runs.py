@@ -62,6 +62,8 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
             report = run_sweep(sweep, target, workers=args.workers, scheduler=args.scheduler,
                                listener=listener)
     except OSError as exc:
+        if exc.filename is None:  # not the file system (a Dask connection, a timeout)
+            raise
         raise InputError(Problem("--out", "a folder siteopt can create and write",
                                  found=f"{target} ({exc.strerror or exc})")) from exc
     out.print(f"{len(report.table)} of {total} scenarios finished "
