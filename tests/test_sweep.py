@@ -348,3 +348,28 @@ def test_an_error_off_the_file_system_is_not_blamed_on_out(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert code == ExitCode.INTERNAL_ERROR and "the scheduler went away" in err
     assert "--out" not in err
+
+
+def test_a_plan_that_fails_verification_is_named_with_its_reason(tmp_path, monkeypatch,
+                                                                    capsys):
+    # exit 5 came with no word on which scenario failed or why (only errors were listed)
+    real = sweep_module.solve_scenario
+    planted = "planted: headroom of zone Z exceeded in 2030"
+
+    def unverified(instance, overrides, options):
+        result = real(instance, overrides, options)
+        if overrides.get("demand.scale") == 0.8:
+            return dataclasses.replace(result, verified=False, violations=[planted])
+        return result
+
+    monkeypatch.setattr(sweep_module, "solve_scenario", unverified)
+    out = tmp_path / "out"
+    code = cli_main(["sweep", str(write_spec(tmp_path, GRID_SPEC)), "--workers", "0",
+                     "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.REGRESSION
+    table = read_table(out)
+    bad = table.loc[~table["verified"], "scenario"]
+    assert len(bad) == 3
+    for sid in bad:
+        assert f"scenario {sid} failed verification: {planted}" in " ".join(err.split())
