@@ -32,6 +32,8 @@ from siteopt.solver.highs import SolveOptions
 from siteopt.solver.interrupt import Interrupted, cancel_on_signals
 from tests.conftest import REPO, TINY
 
+_real_solve_scenario = sweep_module.solve_scenario
+
 #: tiny/grid-upgrade over headroom of zone Z: A needs 15 facility MW from Z (10 derated +
 #: 5 for USD 20 M), B costs 150 (see tests/test_overrides.py for the derivation).
 GRID_SPEC = f"""
@@ -373,3 +375,31 @@ def test_a_plan_that_fails_verification_is_named_with_its_reason(tmp_path, monke
     assert len(bad) == 3
     for sid in bad:
         assert f"scenario {sid} failed verification: {planted}" in " ".join(err.split())
+
+
+def _crash_at_demand_08(instance, overrides, options):
+    """A scenario solve whose worker process dies when demand is scaled by 0.8."""
+    if overrides.get("demand.scale") == 0.8:
+        os._exit(3)
+    return _real_solve_scenario(instance, overrides, options)
+
+
+def test_a_worker_crash_fails_its_scenario_only(tmp_path, monkeypatch):
+    # the dead worker took the scattered instance with it: the other scenarios were
+    # cancelled and the sweep ended with FutureCancelledError (exit 1, nothing reported)
+    import dask
+
+    monkeypatch.setattr(sweep_module, "solve_scenario", _crash_at_demand_08)
+    sweep = load_sweep(write_spec(tmp_path, GRID_SPEC))
+    crashing = {s.id for s in sweep.scenarios if s.overrides["demand.scale"] == 0.8}
+    out = tmp_path / "out"
+    # one task at a time per worker, and a task that was running on a dead worker is not
+    # retried: only the crashing scenarios can fail
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                          "distributed.scheduler.worker-saturation": 1.0}):
+        report = run_sweep(sweep, out, workers=2)
+    assert set(report.errors) == crashing
+    assert all("KilledWorker" in message for message in report.errors.values())
+    assert len(report.solved) == 3 and not report.ok
+    table = read_table(out)
+    assert sorted(table["objective"]) == pytest.approx([100, 120, 150])

@@ -452,19 +452,28 @@ def _run_dask(sweep: Sweep, todo: list[Scenario], workers: int | None, scheduler
     from distributed import as_completed
 
     with dask_client(min(workers or 1, len(todo)), scheduler) as client:
-        base = client.scatter(sweep.instance, broadcast=True)  # type: ignore[attr-defined]
+        # the instance as a task, not scattered data: a worker that dies (a crash in one
+        # scenario) would take scattered data with it and every scenario still waiting on
+        # it would be cancelled; a task's result is computed again
+        base = client.submit(_same, sweep.instance, pure=False)  # type: ignore[attr-defined]
         futures = [client.submit(solve_scenario, base, s.overrides,  # type: ignore[attr-defined]
                                  sweep.options, key=f"scenario-{s.id}", pure=False)
                    for s in todo]
         by_key = {fut.key: s for fut, s in zip(futures, todo, strict=True)}
         for fut in as_completed(futures):
             s = by_key[fut.key]
-            if fut.status == "finished":
-                finish(s, fut.result(), None)
-            else:
-                exc = fut.exception()
+            try:  # whatever became of the task (raised, worker lost, cancelled): its error
+                result = fut.result()
+            except Exception as exc:
                 finish(s, None, f"{type(exc).__name__}: {exc}")
+            else:
+                finish(s, result, None)
             fut.release()
+
+
+def _same(instance: Instance) -> Instance:
+    """The instance itself: the task that gives every scenario task its base instance."""
+    return instance
 
 
 def run_scenarios(out: str | Path, *, instance: Instance | str | Path | None = None,
