@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -12,6 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from siteopt.errors import ExitCode, InputError
+from siteopt.scenarios import batch as batch_module
 from siteopt.scenarios.batch import (
     Defaults,
     Expected,
@@ -20,6 +23,7 @@ from siteopt.scenarios.batch import (
     read_expected,
     run_batch,
 )
+from siteopt.solver.interrupt import Interrupted, cancel_on_signals
 from tests.conftest import REPO, TINY
 
 
@@ -165,3 +169,24 @@ def test_a_subset_of_the_expected_file_is_checked_others_skipped():
     assert f"1 passed, 0 failed, {N_TINY} skipped" in proc.stdout
     strict = batch(str(TINY / "cheapest-site"), "--expect", str(expected), "--strict")
     assert strict.returncode == ExitCode.REGRESSION
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_during_a_solve_stops_the_batch(monkeypatch, signum):
+    # HiGHS stops on the signal and returns an interrupted result: not a case to judge
+    # (it passed without an expected status) but the user's stop of the whole batch
+    real, solved = batch_module.solve, []
+
+    def stopped_solve(inst, options):
+        result = real(inst, options)
+        solved.append(inst.meta.name)
+        with cancel_on_signals(lambda: None) as received:
+            os.kill(os.getpid(), signum)
+        return dataclasses.replace(result, status="interrupted", interrupted_by=received[0])
+
+    monkeypatch.setattr(batch_module, "solve", stopped_solve)
+    seen = []
+    with pytest.raises(Interrupted) as stop:
+        run_batch([TINY / "cheapest-site", TINY / "phase-order"], on_case=seen.append)
+    assert stop.value.exit_code == 128 + signum
+    assert len(solved) == 1 and not seen

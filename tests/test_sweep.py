@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,9 @@ import pandas as pd
 import pytest
 
 import siteopt
+from siteopt.cli.main import main as cli_main
 from siteopt.errors import ExitCode, InputError
+from siteopt.scenarios import sweep as sweep_module
 from siteopt.scenarios.sweep import (
     SweepSpec,
     expand,
@@ -26,7 +29,10 @@ from siteopt.scenarios.sweep import (
     scenario_id,
 )
 from siteopt.solver.highs import SolveOptions
+from siteopt.solver.interrupt import Interrupted, cancel_on_signals
 from tests.conftest import REPO, TINY
+
+_real_solve_scenario = sweep_module.solve_scenario
 
 #: tiny/grid-upgrade over headroom of zone Z: A needs 15 facility MW from Z (10 derated +
 #: 5 for USD 20 M), B costs 150 (see tests/test_overrides.py for the derivation).
@@ -249,3 +255,151 @@ uniform = {{ "headroom[zone=Z].scale" = [0.4, 1.6], "demand.scale" = [0.5, 1.0] 
         after = (done / name / "summary.json").stat()
         assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert not [p for p in done.iterdir() if p.name.startswith(".")]  # no half-written folder
+
+
+def _stopping_solve(signum: int, during_solve: bool):
+    """A `solve_scenario` that solves, then receives `signum` as a user's stop would arrive.
+
+    `during_solve`: inside the solver's signal handlers (HiGHS stops and the result is
+    marked interrupted), else between solves (where the sweep's own handlers act).
+    """
+    real = sweep_module.solve_scenario
+    calls: list[dict] = []
+
+    def fake(instance, overrides, options):
+        result = real(instance, overrides, options)
+        calls.append(overrides)
+        if not during_solve:
+            os.kill(os.getpid(), signum)
+            return result
+        with cancel_on_signals(lambda: None) as received:
+            os.kill(os.getpid(), signum)
+        return dataclasses.replace(result, status="interrupted", interrupted_by=received[0])
+
+    return fake, calls
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_during_an_in_process_solve_stops_the_sweep(tmp_path, monkeypatch, signum):
+    # the solve that was stopped is not a finished scenario: not written, solved on re-run
+    fake, calls = _stopping_solve(signum, during_solve=True)
+    monkeypatch.setattr(sweep_module, "solve_scenario", fake)
+    sweep = load_sweep(write_spec(tmp_path, GRID_SPEC))
+    out = tmp_path / "out"
+    with pytest.raises(Interrupted) as stopped:
+        run_sweep(sweep, out, workers=0)
+    assert stopped.value.exit_code == 128 + signum
+    assert len(calls) == 1  # the other scenarios were not started
+    assert not (out / "scenarios").exists() or not list((out / "scenarios").iterdir())
+    assert len(read_table(out)) == 0
+    monkeypatch.undo()
+    again = run_sweep(sweep, out, workers=0)
+    assert len(again.solved) == 6 and (again.table["status"] == "optimal").all()
+
+
+def test_sigterm_between_solves_exits_143(tmp_path, monkeypatch):
+    fake, calls = _stopping_solve(signal.SIGTERM, during_solve=False)
+    monkeypatch.setattr(sweep_module, "solve_scenario", fake)
+    out = tmp_path / "out"
+    code = cli_main(["sweep", str(write_spec(tmp_path, GRID_SPEC)), "--workers", "0",
+                     "--out", str(out), "--quiet"])
+    assert code == 128 + signal.SIGTERM
+    assert len(calls) == 1
+
+
+def test_index_is_the_position_in_this_sweep_when_folders_are_reused(tmp_path):
+    # a scenario put before the grid shifts the grid's positions; its folders are reused
+    inst = siteopt.load_instance(TINY / "cheapest-site")
+    out = tmp_path / "out"
+    first = load_sweep(SweepSpec.model_validate({"grid": {"demand.scale": [1.0, 0.5]}}),
+                       instance=inst)
+    run_sweep(first, out, workers=0)
+    edited = load_sweep(SweepSpec.model_validate({"scenarios": [{"demand.scale": 0.7}],
+                                                  "grid": {"demand.scale": [1.0, 0.5]}}),
+                        instance=inst)
+    report = run_sweep(edited, out, workers=0)
+    assert len(report.skipped) == 2 and len(report.solved) == 1
+    table = read_table(out)
+    assert list(table["index"]) == [0, 1, 2]
+    assert list(table["demand.scale"]) == [0.7, 1.0, 0.5]
+    assert list(table["scenario"]) == [s.id for s in edited.scenarios]
+
+
+def test_a_scheduler_without_workers_is_bad_input_naming_it(tmp_path, capsys):
+    # it answered, but nothing can run: the sweep blamed --out ("a folder siteopt can create
+    # and write, found '... (No valid workers found)'")
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+        code = cli_main(["sweep", str(write_spec(tmp_path, GRID_SPEC)), "--scheduler", address,
+                         "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.BAD_INPUT, err
+    assert "--scheduler: expected a Dask scheduler with at least one worker" in err
+    assert "--out" not in err
+
+
+def test_an_error_off_the_file_system_is_not_blamed_on_out(tmp_path, monkeypatch, capsys):
+    def lost(*args, **kwargs):
+        raise ConnectionResetError("the scheduler went away")
+
+    monkeypatch.setattr(sweep_module, "run_sweep", lost)
+    code = cli_main(["sweep", str(write_spec(tmp_path, GRID_SPEC)), "--out",
+                     str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.INTERNAL_ERROR and "the scheduler went away" in err
+    assert "--out" not in err
+
+
+def test_a_plan_that_fails_verification_is_named_with_its_reason(tmp_path, monkeypatch,
+                                                                    capsys):
+    # exit 5 came with no word on which scenario failed or why (only errors were listed)
+    real = sweep_module.solve_scenario
+    planted = "planted: headroom of zone Z exceeded in 2030"
+
+    def unverified(instance, overrides, options):
+        result = real(instance, overrides, options)
+        if overrides.get("demand.scale") == 0.8:
+            return dataclasses.replace(result, verified=False, violations=[planted])
+        return result
+
+    monkeypatch.setattr(sweep_module, "solve_scenario", unverified)
+    out = tmp_path / "out"
+    code = cli_main(["sweep", str(write_spec(tmp_path, GRID_SPEC)), "--workers", "0",
+                     "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.REGRESSION
+    table = read_table(out)
+    bad = table.loc[~table["verified"], "scenario"]
+    assert len(bad) == 3
+    for sid in bad:
+        assert f"scenario {sid} failed verification: {planted}" in " ".join(err.split())
+
+
+def _crash_at_demand_08(instance, overrides, options):
+    """A scenario solve whose worker process dies when demand is scaled by 0.8."""
+    if overrides.get("demand.scale") == 0.8:
+        os._exit(3)
+    return _real_solve_scenario(instance, overrides, options)
+
+
+def test_a_worker_crash_fails_its_scenario_only(tmp_path, monkeypatch):
+    # the dead worker took the scattered instance with it: the other scenarios were
+    # cancelled and the sweep ended with FutureCancelledError (exit 1, nothing reported)
+    import dask
+
+    monkeypatch.setattr(sweep_module, "solve_scenario", _crash_at_demand_08)
+    sweep = load_sweep(write_spec(tmp_path, GRID_SPEC))
+    crashing = {s.id for s in sweep.scenarios if s.overrides["demand.scale"] == 0.8}
+    out = tmp_path / "out"
+    # one task at a time per worker, and a task that was running on a dead worker is not
+    # retried: only the crashing scenarios can fail
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                          "distributed.scheduler.worker-saturation": 1.0}):
+        report = run_sweep(sweep, out, workers=2)
+    assert set(report.errors) == crashing
+    assert all("KilledWorker" in message for message in report.errors.values())
+    assert len(report.solved) == 3 and not report.ok
+    table = read_table(out)
+    assert sorted(table["objective"]) == pytest.approx([100, 120, 150])

@@ -62,6 +62,8 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
             report = run_sweep(sweep, target, workers=args.workers, scheduler=args.scheduler,
                                listener=listener)
     except OSError as exc:
+        if exc.filename is None:  # not the file system (a Dask connection, a timeout)
+            raise
         raise InputError(Problem("--out", "a folder siteopt can create and write",
                                  found=f"{target} ({exc.strerror or exc})")) from exc
     out.print(f"{len(report.table)} of {total} scenarios finished "
@@ -76,8 +78,25 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
     if report.errors or not report.ok:
         for sid, message in report.errors.items():
             err.print(f"[red]scenario {sid} failed:[/red] {escape(message)}")
+        if len(table):  # the other reason for exit 5: say which plans and why
+            for row in table[table["has_plan"] & ~table["verified"].astype(bool)].itertuples():
+                folder = scenario_folder(target, str(row.scenario))
+                err.print(f"[red]scenario {row.scenario} failed verification:[/red] "
+                          f"{escape(_violations(folder))} (see {escape(str(folder))})")
         return ExitCode.REGRESSION
     return ExitCode.OK
+
+
+def _violations(folder: Path, shown: int = 3) -> str:
+    """The first violations recorded in a scenario folder's summary.json, for the message."""
+    import json
+
+    try:
+        found = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["violations"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its summary.json cannot be read"
+    text = "; ".join(str(v) for v in found[:shown]) or "no violation recorded"
+    return text + (f"; and {len(found) - shown} more" if len(found) > shown else "")
 
 
 def _short(overrides: dict[str, object], width: int = 70) -> str:

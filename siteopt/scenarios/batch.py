@@ -46,6 +46,7 @@ from siteopt.io.schema import METADATA_FILE
 from siteopt.io.tomlfile import read_toml_model
 from siteopt.io.write import atomic_file
 from siteopt.solver.highs import SolveOptions
+from siteopt.solver.interrupt import Interrupted
 from siteopt.solver.pipeline import solve
 
 
@@ -187,7 +188,8 @@ def run_batch(paths: Iterable[str | Path], expect: ExpectFile | None = None,
     """Solve every instance in `paths` and judge it.
 
     Instances are keyed by folder relative to `base` (the expected file's folder). Listed
-    instances not among `paths` are skipped with a note, or fail with `strict`.
+    instances not among `paths` are skipped with a note, or fail with `strict`. Ctrl-C or
+    SIGTERM during a solve raises `Interrupted` (the command exits 130 or 143).
     """
     options = options or SolveOptions()
     defaults = expect.defaults if expect else Defaults()
@@ -210,6 +212,10 @@ def run_batch(paths: Iterable[str | Path], expect: ExpectFile | None = None,
                 case = Case(name=key, path=str(folder), verdict="error",
                             message=f"{type(exc).__name__}: {exc}")
             else:
+                if result.interrupted_by is not None:
+                    # Ctrl-C or SIGTERM reached HiGHS: the user stops the batch; judging the
+                    # cut-short solve would pass it (or record it) and go on to the next
+                    raise Interrupted(result.interrupted_by)
                 case = judge(key, str(folder), result.status, result.objective,
                              result.verified, result.gap, exp, defaults, expect is not None)
         case.seconds = time.perf_counter() - start

@@ -63,6 +63,7 @@ from siteopt.io.write import atomic_file, write_result
 from siteopt.model import FORMULATION_VERSION
 from siteopt.solver.cluster import dask_client
 from siteopt.solver.highs import SolveOptions
+from siteopt.solver.interrupt import Interrupted
 from siteopt.solver.pipeline import Result, solve
 
 Value = str | int | float | bool
@@ -319,8 +320,14 @@ def scenario_row(folder: Path) -> dict[str, object]:
 
 
 def build_table(out: Path, scenarios: list[Scenario]) -> pd.DataFrame:
-    """The tidy table of the finished scenarios among `scenarios`, in scenario order."""
-    rows = [scenario_row(scenario_folder(out, s.id)) for s in scenarios if is_done(out, s.id)]
+    """The tidy table of the finished scenarios among `scenarios`, in scenario order.
+
+    `index` is the scenario's position in this sweep, not the one its folder recorded: a
+    folder is reused by any spec with the same scenario (the id does not depend on the
+    position), so an edited spec would otherwise show stale, repeated indexes.
+    """
+    rows = [{**scenario_row(scenario_folder(out, s.id)), "index": s.index}
+            for s in scenarios if is_done(out, s.id)]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=["scenario", "index", "status", "objective"])
@@ -364,9 +371,13 @@ Listener = Callable[[str, Scenario, Result | None, str | None], None]
 
 @contextlib.contextmanager
 def _term_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the sweep like Ctrl-C: the cluster is shut down, finished work is kept."""
+    """SIGTERM stops the sweep like Ctrl-C: the cluster is shut down, finished work is kept.
+
+    It raises `Interrupted(SIGTERM)`, a KeyboardInterrupt that keeps the signal, so that the
+    command line exits with 143 as documented (a bare KeyboardInterrupt would say SIGINT, 130).
+    """
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Interrupted(signum)
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
@@ -385,7 +396,9 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 2,
 
     `listener(event, scenario, result, error)` is told of each scenario: event "skipped"
     (already finished), "done" (folder written) or "error" (the task raised; nothing is
-    written, so a later run retries it).
+    written, so a later run retries it). Ctrl-C or SIGTERM stops the sweep with
+    `Interrupted` (which keeps the signal): finished scenarios and the table are kept, the
+    scenarios in flight are not written.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -419,6 +432,11 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 2,
                     except Exception as exc:  # a failed scenario must not stop the sweep
                         finish(s, None, f"{type(exc).__name__}: {exc}")
                     else:
+                        if result.interrupted_by is not None:
+                            # Ctrl-C or SIGTERM reached HiGHS (its handlers were in place):
+                            # a stop of the sweep, and the scenario is not finished, so it
+                            # is not written (a re-run solves it) nor the next one started
+                            raise Interrupted(result.interrupted_by)
                         finish(s, result, None)
             elif todo:
                 _run_dask(sweep, todo, workers, scheduler, finish)
@@ -434,19 +452,28 @@ def _run_dask(sweep: Sweep, todo: list[Scenario], workers: int | None, scheduler
     from distributed import as_completed
 
     with dask_client(min(workers or 1, len(todo)), scheduler) as client:
-        base = client.scatter(sweep.instance, broadcast=True)  # type: ignore[attr-defined]
+        # the instance as a task, not scattered data: a worker that dies (a crash in one
+        # scenario) would take scattered data with it and every scenario still waiting on
+        # it would be cancelled; a task's result is computed again
+        base = client.submit(_same, sweep.instance, pure=False)  # type: ignore[attr-defined]
         futures = [client.submit(solve_scenario, base, s.overrides,  # type: ignore[attr-defined]
                                  sweep.options, key=f"scenario-{s.id}", pure=False)
                    for s in todo]
         by_key = {fut.key: s for fut, s in zip(futures, todo, strict=True)}
         for fut in as_completed(futures):
             s = by_key[fut.key]
-            if fut.status == "finished":
-                finish(s, fut.result(), None)
-            else:
-                exc = fut.exception()
+            try:  # whatever became of the task (raised, worker lost, cancelled): its error
+                result = fut.result()
+            except Exception as exc:
                 finish(s, None, f"{type(exc).__name__}: {exc}")
+            else:
+                finish(s, result, None)
             fut.release()
+
+
+def _same(instance: Instance) -> Instance:
+    """The instance itself: the task that gives every scenario task its base instance."""
+    return instance
 
 
 def run_scenarios(out: str | Path, *, instance: Instance | str | Path | None = None,

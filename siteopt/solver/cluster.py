@@ -12,19 +12,33 @@ from collections.abc import Iterator
 
 from siteopt.errors import InputError, Problem
 
+#: Seconds to wait for a scheduler to answer, and then for it to have a worker.
+WAIT = 10.0
+
 
 @contextlib.contextmanager
 def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
-    """A Dask client: to `scheduler` if given, else to a new local cluster of processes."""
+    """A Dask client: to `scheduler` if given, else to a new local cluster of processes.
+
+    A scheduler that cannot be reached, or that has no worker within `WAIT` (nothing would
+    ever run: the first scatter failed with a bare "No valid workers found"), is bad input
+    naming `--scheduler`.
+    """
     from distributed import Client, LocalCluster
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=WAIT)
         except OSError as exc:
             raise InputError(Problem("--scheduler", "the address of a running Dask scheduler "
                                      "(tcp://HOST:PORT)", found=f"{scheduler} ({exc})")) from exc
         with client:
+            try:
+                client.wait_for_workers(1, timeout=WAIT)
+            except TimeoutError as exc:
+                raise InputError(Problem("--scheduler", "a Dask scheduler with at least one "
+                                         "worker", found=f"{scheduler} (no worker joined "
+                                         f"within {WAIT:g} s)")) from exc
             yield client
         return
     # the scheduler's HTTP routes on a free port: a second run beside one on the default
