@@ -266,7 +266,8 @@ def test_bad_scenario_files_exit_2_naming_file_scenario_and_key(case, tmp_path, 
     err = capsys.readouterr().err
     assert code == 2
     assert str(path) in err.replace("\n", "") or "scen.toml" in err
-    assert expected in err.replace("\n", " ")
+    # the console wraps at its width, which the temporary path's length moves
+    assert "".join(expected.split()) in "".join(err.split())
     assert not out.exists()  # nothing solved, nothing written
 
 

@@ -24,7 +24,7 @@ from siteopt.data.overrides import apply_overrides
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
 from siteopt.model.compile import Matrices
 from siteopt.model.tightening import phase_online
-from siteopt.solver.cluster import dask_client
+from siteopt.solver.cluster import dask_client, share
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
 from siteopt.solver.pipeline import Result, solve
 
@@ -248,8 +248,7 @@ class Pool:
     def __enter__(self) -> Pool:
         if self.scheduler or (self.workers or 0) > 0:
             self._client = self._stack.enter_context(dask_client(self.workers, self.scheduler))
-            self._base = self._client.scatter(self.instance,  # type: ignore[attr-defined]
-                                              broadcast=True)
+            self._base = share(self._client, self.instance)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -61,7 +61,7 @@ from siteopt.errors import InputError, Problem
 from siteopt.io.tomlfile import read_toml_model
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model import FORMULATION_VERSION
-from siteopt.solver.cluster import dask_client
+from siteopt.solver.cluster import dask_client, share
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.interrupt import Interrupted
 from siteopt.solver.pipeline import Result, solve
@@ -452,10 +452,7 @@ def _run_dask(sweep: Sweep, todo: list[Scenario], workers: int | None, scheduler
     from distributed import as_completed
 
     with dask_client(min(workers or 1, len(todo)), scheduler) as client:
-        # the instance as a task, not scattered data: a worker that dies (a crash in one
-        # scenario) would take scattered data with it and every scenario still waiting on
-        # it would be cancelled; a task's result is computed again
-        base = client.submit(_same, sweep.instance, pure=False)  # type: ignore[attr-defined]
+        base = share(client, sweep.instance)
         futures = [client.submit(solve_scenario, base, s.overrides,  # type: ignore[attr-defined]
                                  sweep.options, key=f"scenario-{s.id}", pure=False)
                    for s in todo]
@@ -469,11 +466,6 @@ def _run_dask(sweep: Sweep, todo: list[Scenario], workers: int | None, scheduler
             else:
                 finish(s, result, None)
             fut.release()
-
-
-def _same(instance: Instance) -> Instance:
-    """The instance itself: the task that gives every scenario task its base instance."""
-    return instance
 
 
 def run_scenarios(out: str | Path, *, instance: Instance | str | Path | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from siteopt.errors import InputError, Problem
 
@@ -59,6 +60,21 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def share(client: Any, value: object) -> object:
+    """`value` on the cluster for many tasks to take as an argument (a future).
+
+    Sent as a task, not scattered data: a worker that dies (a crash in one solve) takes
+    scattered data with it, and every task still waiting on it is cancelled; a task's
+    result is computed again.
+    """
+    return client.submit(_same, value, pure=False)
+
+
+def _same(value: object) -> object:
+    """The value itself: the task behind `share`."""
+    return value
 
 
 def _mute(prefix: str) -> dict[str, int]:

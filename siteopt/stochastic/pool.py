@@ -1,6 +1,6 @@
 """Runs many single-scenario solves in this process or on the shared Dask client.
 
-Scenario instances are sent to the workers once (`put`) and referred to by index after, so a
+Scenario instances are sent to the workers once (`share`) and referred to by index after, so a
 candidate's evaluation in every scenario ships only the commitments. Results arrive as they
 finish (`as_completed`), which lets the decomposition prune a candidate early.
 """
@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
 from siteopt.data.instance import Instance
-from siteopt.solver.cluster import dask_client
+from siteopt.solver.cluster import dask_client, share
 
 
 class ScenarioPool:
@@ -33,8 +33,7 @@ class ScenarioPool:
     def __enter__(self) -> ScenarioPool:
         if self.scheduler or (self.workers or 0) > 0:
             self._client = self._stack.enter_context(dask_client(self.workers, self.scheduler))
-            self._remote = self._client.scatter(self.instances,  # type: ignore[attr-defined]
-                                                broadcast=True)
+            self._remote = [share(self._client, inst) for inst in self.instances]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -49,7 +48,7 @@ class ScenarioPool:
         """Register one more instance (e.g. the mean-value one); returns its index."""
         self.instances.append(inst)
         if self._client is not None:
-            self._remote.append(self._client.scatter(inst, broadcast=True))  # type: ignore[attr-defined]
+            self._remote.append(share(self._client, inst))
         return len(self.instances) - 1
 
     def run(self, fn: Callable[..., object], tasks: Sequence[tuple[int, tuple]]
