@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from siteopt.version import __version__
+
 if TYPE_CHECKING:
     from siteopt.data.instance import Instance
     from siteopt.data.load import from_tables, load_instance
@@ -66,7 +68,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'siteopt' has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
 
 
 def solve(instance: Instance, *, time_limit: float | None = None, gap: float | None = None,
@@ -98,7 +99,7 @@ def solve(instance: Instance, *, time_limit: float | None = None, gap: float | N
 
 __all__ = [
     "CheckReport", "ExitCode", "GeneratorSpec", "InputError", "Instance", "Problem", "Result",
-    "SiteoptError", "SolveOptions", "StochasticResult", "UnverifiedPlanError",
+    "SiteoptError", "SolveOptions", "StochasticResult", "UnverifiedPlanError", "__version__",
     "apply_overrides", "build", "check_plan", "from_tables", "generate_instance",
     "load_instance", "load_scenario_set", "near_optimal_plans", "plots", "read_table",
     "run_scenarios", "solve", "solve_stochastic", "value_of_inputs", "write_result",

@@ -53,7 +53,6 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from siteopt import __version__
 from siteopt.data.instance import Instance
 from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_overrides, parse_key
@@ -65,6 +64,7 @@ from siteopt.solver.cluster import dask_client, share
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.interrupt import Interrupted
 from siteopt.solver.pipeline import Result, solve
+from siteopt.version import __version__
 
 Value = str | int | float | bool
 Overrides = dict[str, Value]
