@@ -297,7 +297,7 @@ def test_a_stop_during_an_in_process_solve_stops_the_sweep(tmp_path, monkeypatch
     assert len(again.solved) == 6 and (again.table["status"] == "optimal").all()
 
 
-def test_sigterm_between_solves_exits_143(tmp_path, monkeypatch):
+def test_sigterm_between_solves_exits_143(tmp_path, monkeypatch, capsys):
     fake, calls = _stopping_solve(signal.SIGTERM, during_solve=False)
     monkeypatch.setattr(sweep_module, "solve_scenario", fake)
     out = tmp_path / "out"
@@ -305,6 +305,9 @@ def test_sigterm_between_solves_exits_143(tmp_path, monkeypatch):
                      "--out", str(out), "--quiet"])
     assert code == 128 + signal.SIGTERM
     assert len(calls) == 1
+    # the finished scenario is kept: the message must not say "nothing written"
+    err = " ".join(capsys.readouterr().err.split())
+    assert "nothing written" not in err and "the finished scenarios and the table are kept" in err
 
 
 def test_index_is_the_position_in_this_sweep_when_folders_are_reused(tmp_path):

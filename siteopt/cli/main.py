@@ -689,6 +689,15 @@ COMMANDS = {"solve": cmd_solve, "report": cmd_report, "validate": cmd_validate,
             "alternatives": cmd_alternatives}
 
 
+def _left_behind(args: argparse.Namespace) -> str:
+    """What a stopped command leaves: a sweep keeps its finished scenarios, others nothing."""
+    if args.command == "sweep":
+        where = escape(str(args.out)) if args.out else "the output folder"
+        return (f"the finished scenarios and the table are kept in {where}; the same command "
+                "solves the rest")
+    return "nothing written"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `siteopt` console script."""
     from siteopt.solver.interrupt import Interrupted, sigterm_raises
@@ -698,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_raises():
             code = COMMANDS[args.command](args)
     except Interrupted as exc:
-        _err.print(f"[red]stopped by {exc}[/red]; nothing written")
+        _err.print(f"[red]stopped by {exc}[/red]; {_left_behind(args)}")
         return exc.exit_code
     except InputError as exc:
         _err.print(f"[red]error:[/red] {escape(str(exc))}")
@@ -707,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
         _err.print(f"[red]error:[/red] {escape(str(exc))}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        _err.print("[red]stopped by SIGINT[/red]; nothing written")
+        _err.print(f"[red]stopped by SIGINT[/red]; {_left_behind(args)}")
         return 130
     except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("SITEOPT_DEBUG"):
