@@ -198,6 +198,35 @@ def test_n1_for_a_region_only_one_site_reaches_is_an_error_without_unserved():
     assert any("only site C can serve it" in w for w in lenient.warnings)
 
 
+def test_n1_for_a_year_in_which_only_one_site_can_serve_is_an_error(tiny_copy):
+    """The N-1 rows are per year: B and C can host only from 2031, so in 2030 A alone can
+    serve R and its load cannot be protected. Without unserved demand that is an input
+    error naming the key and the year (not an 'infeasible' solve blaming capacity); with
+    it, a warning, and the plan leaves exactly 2030's 8 MW unserved."""
+    folder = tiny_copy("n1-site")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m,earliest_online_year\n"
+                                       "A,P1,10,100,\nB,P1,10,120,2031\nC,P1,4,30,2031\n")
+    (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,8\n"
+                                       "R,cloud,2031,8\n")
+    (folder / "headroom.csv").write_text("zone,year,headroom_mw\nZ,2030,100\nZ,2031,100\n")
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace("last_year = 2030", "last_year = 2031"))
+    proc = run("validate", str(folder))
+    assert proc.returncode == ExitCode.BAD_INPUT, proc.stdout + proc.stderr
+    text = " ".join((proc.stdout + proc.stderr).split())
+    assert "resilience.cloud.n_minus_1_sites" in text and "instance.toml" in text
+    assert "only site A can serve it in 2030" in text
+    toml.write_text(toml.read_text().replace("allow_unserved = false",
+                                             "allow_unserved = true\n"
+                                             "unserved_penalty_usd_m_per_mw_year = 100"))
+    inst = siteopt.load_instance(folder)
+    assert any("only site A can serve it in 2030" in w for w in inst.warnings)
+    result = siteopt.solve(inst)
+    assert result.verified, result.violations
+    unserved = result.tables["unserved"]
+    assert unserved.groupby("year")["unserved_mw"].sum().to_dict() == pytest.approx({2030: 8.0})
+
+
 def test_solve_summary_reports_the_rules(tmp_path):
     out = tmp_path / "r"
     proc = run("solve", str(TINY / "n1-link"), "--out", str(out), "--no-report")

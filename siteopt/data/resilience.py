@@ -193,8 +193,9 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     Errors (exit 2): an unknown class; `min_km_apart` with a hosting site lacking lat/lon;
     `min_sites` above the number of compatible sites (zones, distances) that can reach a
     region with demand of the class within its target in some year. N-1 site loss for a
-    region that only one site can reach, and N-1 fibre cuts that leave a region no site
-    within target, are errors unless unserved demand is allowed (then warnings).
+    region that only one site can serve in some year with demand (the model leaves that
+    load unserved), and N-1 fibre cuts that leave a region no site within target, are errors
+    unless unserved demand is allowed (then warnings).
     """
     if not meta.resilience:
         return
@@ -254,14 +255,20 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                                         "within target after any single cut (or unserved "
                                         "demand allowed)", column=f"resilience.{c}."
                                         "n_minus_1_links", found=text))
-        if rule.n_minus_1_sites and len(reach) == 1:
-            text = (f"region {r}, class {c}: only site {reach[0]} can serve it, so no other "
+        # per year, as the model's N-1 rows: a second site able to host the class only later
+        # leaves the earlier years' load with no site to take it over
+        alone = [y for y in sorted(ys) if sum(hosts[s, c] <= y for s in reach) == 1]
+        if rule.n_minus_1_sites and alone:
+            (only,) = [s for s in reach if hosts[s, c] <= alone[-1]]
+            when = "" if len(alone) == len(ys) else " in " + ", ".join(map(str, alone))
+            text = (f"region {r}, class {c}: only site {only} can serve it{when}, so no other "
                     "site can take over its load when it fails")
             if meta.unserved_allowed:
                 warnings.append(text + "; that load will be unserved")
             else:
                 problems.append(Problem("instance.toml", "a second site able to serve every "
-                                        "region of the class (or unserved demand allowed)",
+                                        "region of the class in every year with demand (or "
+                                        "unserved demand allowed)",
                                         column=f"resilience.{c}.n_minus_1_sites", found=text))
         if rule.min_sites <= 1 or not reach:  # no site at all: the unserved rules apply
             continue
