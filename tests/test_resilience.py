@@ -99,6 +99,60 @@ def test_a_signal_during_the_rule_re_solves_stops_them_and_is_reported(monkeypat
     assert result.interrupted_by == 2 and result.verified
 
 
+def test_the_rule_re_solves_share_the_run_time_limit(monkeypatch):
+    """`--time-limit` bounds the whole run: each re-solve gets what is left (a fake clock:
+    the solve took 4 s of 10), and a rule with nothing left is not measured, not re-solved
+    with a fresh full limit."""
+    from dataclasses import replace
+
+    from siteopt.solver import resilience_cost
+    from siteopt.solver.highs import SolveOptions
+
+    inst = _inst("geo-zones", ("resilience.cloud.n_minus_1_sites=true",))
+    result = siteopt.solve(inst)
+    now = [104.0]
+    limits = []
+    real = resilience_cost.solve
+
+    def uses_all_it_gets(inst, options):
+        limits.append(options.time_limit)
+        without = real(inst, replace(options, time_limit=None))
+        now[0] += options.time_limit
+        return without
+
+    monkeypatch.setattr(resilience_cost, "solve", uses_all_it_gets)
+    report = resilience_cost.resilience_costs(inst, result, SolveOptions(time_limit=10.0),
+                                              started=100.0, clock=lambda: now[0])
+    assert limits == [pytest.approx(6.0)]
+    geo, n1 = report["cloud"]["geo_redundancy"], report["cloud"]["n_minus_1_sites"]
+    assert geo["status_without"] == "optimal" and geo["binds"] is True
+    assert n1["status_without"] == "not run" and n1["binds"] is None
+    assert n1["cost_usd_m"] is None and "time limit of 10 s was used up" in n1["note"]
+
+
+def test_a_re_solve_stopped_short_of_its_gap_leaves_binds_open(monkeypatch):
+    """A re-solve that hit its limit with a 40 % gap and a plan only 5 cheaper cannot say the
+    rule is free: binds is None (shown as '?'), with the status and gap, not 'no'."""
+    from siteopt.solver import resilience_cost
+    from siteopt.solver.highs import SolveOptions
+
+    inst = _inst("n1-site")
+    result = siteopt.solve(inst)
+    real = resilience_cost.solve
+
+    def stopped_early(inst, options):
+        without = real(inst, options)
+        without.status, without.gap, without.objective = "time_limit", 0.4, 215.0
+        return without
+
+    monkeypatch.setattr(resilience_cost, "solve", stopped_early)
+    report = resilience_cost.resilience_costs(inst, result, SolveOptions(progress=False))
+    entry = report["cloud"]["n_minus_1_sites"]
+    assert entry["binds"] is None and entry["cost_usd_m"] == pytest.approx(5.0)
+    assert entry["status_without"] == "time_limit" and entry["gap_without"] == 0.4
+    assert "undecided" in entry["note"] and "40.00 %" in entry["note"]
+
+
 def test_n1_latencies_of_the_route_cut_instance():
     inst = _inst("n1-link")
     lat = inst.latency.set_index("site")
