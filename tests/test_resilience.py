@@ -153,6 +153,28 @@ def test_a_re_solve_stopped_short_of_its_gap_leaves_binds_open(monkeypatch):
     assert "undecided" in entry["note"] and "40.00 %" in entry["note"]
 
 
+def test_a_re_solve_whose_plan_fails_the_check_prices_no_rule(monkeypatch):
+    """The saving is quoted only between verified plans: a re-solve plan the checker
+    rejects leaves the rule unmeasured, with the violation in the note."""
+    from siteopt.solver import resilience_cost
+    from siteopt.solver.highs import SolveOptions
+
+    inst = _inst("n1-site")
+    result = siteopt.solve(inst)
+    real = resilience_cost.solve
+
+    def unchecked(inst, options):
+        without = real(inst, options)
+        without.verified, without.violations = False, ["site A over capacity in 2030"]
+        return without
+
+    monkeypatch.setattr(resilience_cost, "solve", unchecked)
+    report = resilience_cost.resilience_costs(inst, result, SolveOptions(progress=False))
+    entry = report["cloud"]["n_minus_1_sites"]
+    assert entry["binds"] is None and entry["cost_usd_m"] is None
+    assert "failed the independent check: site A over capacity" in entry["note"]
+
+
 def test_n1_latencies_of_the_route_cut_instance():
     inst = _inst("n1-link")
     lat = inst.latency.set_index("site")

@@ -107,6 +107,11 @@ def resilience_costs(inst: Instance, result: Result, options: SolveOptions,
                          note=f"not measured: the re-solve ended {without.status} "
                               "without a plan")
             continue
+        if not without.verified:  # a saving is quoted only between checked plans
+            entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[],
+                         note="not measured: the re-solve's plan failed the independent "
+                              "check: " + "; ".join(without.violations[:3]))
+            continue
         saving = result.objective - without.objective
         slack = max(result.gap or 0.0, without.gap or 0.0) * abs(result.objective) + 1e-6
         other_phases, other_sites = _built(without)
