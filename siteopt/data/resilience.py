@@ -22,7 +22,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from siteopt.data.rules import first_online_year, latency_targets, lead_years, located_regions
+from siteopt.data.rules import (
+    first_online_year,
+    latency_targets,
+    lead_years,
+    located_regions,
+    phase_sequences,
+)
 from siteopt.data.separation import great_circle_km
 from siteopt.errors import Problem
 from siteopt.io.frames import row_line
@@ -163,7 +169,12 @@ def most_redundant(candidates: list[str], zone: dict[str, str],
 
 
 def host_years(meta: Metadata, tables: Tables) -> dict[tuple[str, str], int]:
-    """First year each site can have capacity able to host each class (as `SRCY` uses it)."""
+    """First year each site can have capacity able to host each class.
+
+    A phase comes online no earlier than its own first year and than the phase before it
+    (`phase_order`): a second phase that could host the class early is no use while the
+    first cannot be online yet. (`SRCY` keeps those years; their rows just stay at zero.)
+    """
     y0 = meta.horizon.first_year
     cooling = tables["cooling"]
     buildable = tuple(cooling.loc[cooling["buildable"].astype(bool), "cooling"])
@@ -171,12 +182,18 @@ def host_years(meta: Metadata, tables: Tables) -> dict[tuple[str, str], int]:
     for r in tables["sites"].itertuples(index=False):
         if r.existing_it_mw > 0:
             first[r.site, r.existing_cooling] = y0
-    for r in tables["phases"].itertuples(index=False):
-        year = (int(r.committed_year) if not pd.isna(r.committed_year)
-                else first_online_year(r.earliest_decision_year, lead_years(int(r.lead_months)),
-                                       y0, r.earliest_online_year))
-        for k in r.cooling or buildable:
-            first[r.site, k] = min(first.get((r.site, k), year), year)
+    phases = tables["phases"]
+    for rows in phase_sequences(phases).values():
+        before = y0  # phases come online in order: none before the one ahead of it
+        for i in rows:
+            r = phases.iloc[i]
+            year = max(before, int(r.committed_year) if not pd.isna(r.committed_year)
+                       else first_online_year(r.earliest_decision_year,
+                                              lead_years(int(r.lead_months)), y0,
+                                              r.earliest_online_year))
+            before = year
+            for k in r.cooling or buildable:
+                first[r.site, k] = min(first.get((r.site, k), year), year)
     out: dict[tuple[str, str], int] = {}
     all_k = tuple(cooling["cooling"])
     for c, allowed in zip(tables["classes"]["class"], tables["classes"]["cooling"], strict=True):
