@@ -464,6 +464,30 @@ def test_the_fibre_cut_rule_is_checked_for_a_region_located_only_by_latency_csv(
     assert resilient.verified and resilient.tables["served"]["serve_mw"].sum() == 0
 
 
+def test_the_fibre_cut_rule_without_a_latency_target_still_needs_a_second_route(tmp_path):
+    """No target: a pair one cut disconnects (C, single-homed) still fails the rule, in the
+    model (the plan uses A, 100, whose pair survives every cut) as in the checker (the
+    plan serving from C, solved without the rule, is rejected)."""
+    import shutil
+
+    from siteopt.verify.checker import check_plan
+
+    folder = tmp_path / "n1"
+    shutil.copytree(TINY / "n1-link", folder)
+    (folder / "latency_targets.csv").unlink()
+    strict = siteopt.load_instance(folder)
+    assert math.isinf(strict.latency.set_index("site").loc["C", "rtt_ms_n1"])
+    result = siteopt.solve(strict)
+    assert result.verified, result.violations
+    assert result.objective == pytest.approx(100.0)
+    assert set(result.tables["served"]["site"]) == {"A"}
+    plain = siteopt.solve(strict, overrides={"resilience.cloud.n_minus_1_links": False})
+    assert set(plain.tables["served"]["site"]) == {"C"} and plain.verified
+    report = check_plan(strict, plain.tables, plain.objective)
+    assert any("site C serves R/cloud" in v and "worst single fibre cut" in v
+               for v in report.violations), report.violations
+
+
 def test_backup_cover_counts_only_sites_within_target_after_a_cut():
     """LSCP-B with the fibre-cut rule: only B reaches R within target after the worst cut,
     so two open sites cannot both back R up and all 8 MW stay uncovered (the model's 8);

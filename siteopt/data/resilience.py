@@ -261,10 +261,11 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
         else:
             rows = lat[lat["region"] == r]
             reach = [s for s, t in zip(rows["site"], rows[column], strict=True)
-                     if (s, c) in hosts and t <= target + 1e-9]
+                     if (s, c) in hosts and t <= target + 1e-9 and math.isfinite(t)]
         if not reach and rule.n_minus_1_links:
-            text = (f"region {r}, class {c}: no site stays within {target:g} ms after every "
-                    "single fibre cut")
+            how = f"within {target:g} ms" if math.isfinite(target) else "connected to it"
+            text = (f"region {r}, class {c}: no site stays {how} after every single fibre "
+                    "cut")
             if meta.unserved_allowed:
                 warnings.append(text + "; its demand will be unserved")
             else:
