@@ -175,6 +175,28 @@ def test_a_re_solve_whose_plan_fails_the_check_prices_no_rule(monkeypatch):
     assert "failed the independent check: site A over capacity" in entry["note"]
 
 
+def test_a_rule_whose_removal_makes_the_settings_invalid_is_not_measured(tiny_copy, tmp_path):
+    """All four sites in one zone and single-homed: under the fibre-cut rule no site can
+    serve R, so two zones are not asked of it (the demand goes unserved); without the rule
+    they would be, which is an input error. `siteopt solve` keeps its verified plan (exit 0,
+    results written) and notes the fibre rule as not measured, instead of exiting 2."""
+    folder = tiny_copy("geo-zones")
+    sites = folder / "sites.csv"
+    sites.write_text(sites.read_text().replace("B,Z2,", "B,Z1,"))
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace(
+        "allow_unserved = false", "allow_unserved = true\nunserved_penalty_usd_m_per_mw_year = 100")
+        + "n_minus_1_links = true\n")
+    out = tmp_path / "out"
+    proc = run("solve", str(folder), "--out", str(out), "--no-report", "--quiet")
+    assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
+    entry = json.loads((out / "summary.json").read_text())["resilience"]["cloud"][
+        "n_minus_1_links"]
+    assert entry["binds"] is None and entry["status_without"] == "invalid"
+    assert "without the rule the settings are invalid" in entry["note"]
+    assert "resilience.cloud.min_sites" in entry["note"]
+
+
 def test_n1_latencies_of_the_route_cut_instance():
     inst = _inst("n1-link")
     lat = inst.latency.set_index("site")

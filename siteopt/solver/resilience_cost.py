@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides
+from siteopt.errors import InputError
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.interrupt import signal_name
 from siteopt.solver.pipeline import Result, solve
@@ -93,7 +94,16 @@ def resilience_costs(inst: Instance, result: Result, options: SolveOptions,
                                   "was used up before this re-solve")
                 continue
             quiet = replace(quiet, time_limit=left)
-        without = solve(apply_overrides(inst, {f"resilience.{c}.{key}": off}), quiet)
+        try:
+            relaxed = apply_overrides(inst, {f"resilience.{c}.{key}": off})
+        except InputError as exc:  # e.g. the fibre rule exempted a region geo-redundancy
+            # could not cover: without it the settings are invalid, there is nothing to solve
+            entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[],
+                         status_without="invalid",
+                         note="not measured: without the rule the settings are invalid: "
+                              + "; ".join(str(p) for p in exc.problems[:3]))
+            continue
+        without = solve(relaxed, quiet)
         entry["status_without"] = without.status
         entry["gap_without"] = without.gap
         if without.interrupted_by is not None:
