@@ -99,6 +99,104 @@ def test_a_signal_during_the_rule_re_solves_stops_them_and_is_reported(monkeypat
     assert result.interrupted_by == 2 and result.verified
 
 
+def test_the_rule_re_solves_share_the_run_time_limit(monkeypatch):
+    """`--time-limit` bounds the whole run: each re-solve gets what is left (a fake clock:
+    the solve took 4 s of 10), and a rule with nothing left is not measured, not re-solved
+    with a fresh full limit."""
+    from dataclasses import replace
+
+    from siteopt.solver import resilience_cost
+    from siteopt.solver.highs import SolveOptions
+
+    inst = _inst("geo-zones", ("resilience.cloud.n_minus_1_sites=true",))
+    result = siteopt.solve(inst)
+    now = [104.0]
+    limits = []
+    real = resilience_cost.solve
+
+    def uses_all_it_gets(inst, options):
+        limits.append(options.time_limit)
+        without = real(inst, replace(options, time_limit=None))
+        now[0] += options.time_limit
+        return without
+
+    monkeypatch.setattr(resilience_cost, "solve", uses_all_it_gets)
+    report = resilience_cost.resilience_costs(inst, result, SolveOptions(time_limit=10.0),
+                                              started=100.0, clock=lambda: now[0])
+    assert limits == [pytest.approx(6.0)]
+    geo, n1 = report["cloud"]["geo_redundancy"], report["cloud"]["n_minus_1_sites"]
+    assert geo["status_without"] == "optimal" and geo["binds"] is True
+    assert n1["status_without"] == "not run" and n1["binds"] is None
+    assert n1["cost_usd_m"] is None and "time limit of 10 s was used up" in n1["note"]
+
+
+def test_a_re_solve_stopped_short_of_its_gap_leaves_binds_open(monkeypatch):
+    """A re-solve that hit its limit with a 40 % gap and a plan only 5 cheaper cannot say the
+    rule is free: binds is None (shown as '?'), with the status and gap, not 'no'."""
+    from siteopt.solver import resilience_cost
+    from siteopt.solver.highs import SolveOptions
+
+    inst = _inst("n1-site")
+    result = siteopt.solve(inst)
+    real = resilience_cost.solve
+
+    def stopped_early(inst, options):
+        without = real(inst, options)
+        without.status, without.gap, without.objective = "time_limit", 0.4, 215.0
+        return without
+
+    monkeypatch.setattr(resilience_cost, "solve", stopped_early)
+    report = resilience_cost.resilience_costs(inst, result, SolveOptions(progress=False))
+    entry = report["cloud"]["n_minus_1_sites"]
+    assert entry["binds"] is None and entry["cost_usd_m"] == pytest.approx(5.0)
+    assert entry["status_without"] == "time_limit" and entry["gap_without"] == 0.4
+    assert "undecided" in entry["note"] and "40.00 %" in entry["note"]
+
+
+def test_a_re_solve_whose_plan_fails_the_check_prices_no_rule(monkeypatch):
+    """The saving is quoted only between verified plans: a re-solve plan the checker
+    rejects leaves the rule unmeasured, with the violation in the note."""
+    from siteopt.solver import resilience_cost
+    from siteopt.solver.highs import SolveOptions
+
+    inst = _inst("n1-site")
+    result = siteopt.solve(inst)
+    real = resilience_cost.solve
+
+    def unchecked(inst, options):
+        without = real(inst, options)
+        without.verified, without.violations = False, ["site A over capacity in 2030"]
+        return without
+
+    monkeypatch.setattr(resilience_cost, "solve", unchecked)
+    report = resilience_cost.resilience_costs(inst, result, SolveOptions(progress=False))
+    entry = report["cloud"]["n_minus_1_sites"]
+    assert entry["binds"] is None and entry["cost_usd_m"] is None
+    assert "failed the independent check: site A over capacity" in entry["note"]
+
+
+def test_a_rule_whose_removal_makes_the_settings_invalid_is_not_measured(tiny_copy, tmp_path):
+    """All four sites in one zone and single-homed: under the fibre-cut rule no site can
+    serve R, so two zones are not asked of it (the demand goes unserved); without the rule
+    they would be, which is an input error. `siteopt solve` keeps its verified plan (exit 0,
+    results written) and notes the fibre rule as not measured, instead of exiting 2."""
+    folder = tiny_copy("geo-zones")
+    sites = folder / "sites.csv"
+    sites.write_text(sites.read_text().replace("B,Z2,", "B,Z1,"))
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace(
+        "allow_unserved = false", "allow_unserved = true\nunserved_penalty_usd_m_per_mw_year = 100")
+        + "n_minus_1_links = true\n")
+    out = tmp_path / "out"
+    proc = run("solve", str(folder), "--out", str(out), "--no-report", "--quiet")
+    assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
+    entry = json.loads((out / "summary.json").read_text())["resilience"]["cloud"][
+        "n_minus_1_links"]
+    assert entry["binds"] is None and entry["status_without"] == "invalid"
+    assert "without the rule the settings are invalid" in entry["note"]
+    assert "resilience.cloud.min_sites" in entry["note"]
+
+
 def test_n1_latencies_of_the_route_cut_instance():
     inst = _inst("n1-link")
     lat = inst.latency.set_index("site")
@@ -198,6 +296,49 @@ def test_n1_for_a_region_only_one_site_reaches_is_an_error_without_unserved():
     assert any("only site C can serve it" in w for w in lenient.warnings)
 
 
+def test_n1_for_a_year_in_which_only_one_site_can_serve_is_an_error(tiny_copy):
+    """The N-1 rows are per year: B and C can host only from 2031, so in 2030 A alone can
+    serve R and its load cannot be protected. Without unserved demand that is an input
+    error naming the key and the year (not an 'infeasible' solve blaming capacity); with
+    it, a warning, and the plan leaves exactly 2030's 8 MW unserved."""
+    folder = tiny_copy("n1-site")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m,earliest_online_year\n"
+                                       "A,P1,10,100,\nB,P1,10,120,2031\nC,P1,4,30,2031\n")
+    (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,8\n"
+                                       "R,cloud,2031,8\n")
+    (folder / "headroom.csv").write_text("zone,year,headroom_mw\nZ,2030,100\nZ,2031,100\n")
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace("last_year = 2030", "last_year = 2031"))
+    proc = run("validate", str(folder))
+    assert proc.returncode == ExitCode.BAD_INPUT, proc.stdout + proc.stderr
+    text = " ".join((proc.stdout + proc.stderr).split())
+    assert "resilience.cloud.n_minus_1_sites" in text and "instance.toml" in text
+    assert "only site A can serve it in 2030" in text
+    toml.write_text(toml.read_text().replace("allow_unserved = false",
+                                             "allow_unserved = true\n"
+                                             "unserved_penalty_usd_m_per_mw_year = 100"))
+    inst = siteopt.load_instance(folder)
+    assert any("only site A can serve it in 2030" in w for w in inst.warnings)
+    result = siteopt.solve(inst)
+    assert result.verified, result.violations
+    unserved = result.tables["unserved"]
+    assert unserved.groupby("year")["unserved_mw"].sum().to_dict() == pytest.approx({2030: 8.0})
+
+
+def test_a_site_whose_first_phase_comes_too_late_does_not_count_for_geo(tiny_copy):
+    """Phases come online in order: B's P1 could be online in 2030, but only after its P0,
+    which takes 12 months. So only zone Z1 can host R in 2030 and two zones is an input
+    error naming the key, not a valid instance that then solves 'infeasible'."""
+    folder = tiny_copy("geo-zones")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m,lead_months\n"
+                                       "A,P1,10,100,0\nB,P0,10,90,12\nB,P1,10,110,0\n"
+                                       "C,P1,10,150,0\nD,P1,10,105,0\n")
+    proc = run("validate", str(folder))
+    assert proc.returncode == ExitCode.BAD_INPUT, proc.stdout + proc.stderr
+    text = " ".join((proc.stdout + proc.stderr).split())
+    assert "resilience.cloud.min_sites at most 1" in text and "region R" in text
+
+
 def test_solve_summary_reports_the_rules(tmp_path):
     out = tmp_path / "r"
     proc = run("solve", str(TINY / "n1-link"), "--out", str(out), "--no-report")
@@ -217,7 +358,8 @@ def resilient_instances(draw):
 
     Sites have one or two phases (air, dlc or either), coordinates, one of two zones; two
     located regions and a location-free one; unserved demand is allowed (priced), so the
-    N-1 rules may leave single-site regions unserved instead of making the instance invalid.
+    N-1 rules may leave single-site regions unserved instead of making the instance invalid;
+    no budget and ample headroom, so a valid instance always has a plan.
     """
     y0 = 2030
     years = list(range(y0, y0 + draw(st.integers(1, 2))))
@@ -249,7 +391,7 @@ def resilient_instances(draw):
         "sites": pd.DataFrame(sites), "phases": pd.DataFrame(phases),
         "cooling": pd.DataFrame({"cooling": ["air", "dlc"], "pue": [1.5, 1.2]}),
         "zones": pd.DataFrame({"zone": ["Z0", "Z1"]}),
-        "headroom": pd.DataFrame([{"zone": z, "year": y, "headroom_mw": 100.0}
+        "headroom": pd.DataFrame([{"zone": z, "year": y, "headroom_mw": 1000.0}
                                   for z in ("Z0", "Z1") for y in years]),
         "links": pd.DataFrame(links),
         "regions": pd.DataFrame({"region": ["R0", "R1", "AI"], "node": ["c0", "c1", ""]}),
@@ -288,9 +430,10 @@ def test_every_resilient_plan_passes_the_independent_checker(drawn):
         assert exc.problems
         return
     result = siteopt.solve(inst)
-    assert result.status in ("optimal", "infeasible"), result.status
-    if result.status == "optimal":
-        assert result.verified, result.violations
+    # unserved demand allowed, no budget, ample headroom: once validation passes some plan
+    # exists (every site fully built meets the geo rules), so 'infeasible' is a defect
+    assert result.status == "optimal", result.status
+    assert result.verified, result.violations
 
 
 def test_n1_latency_of_latency_csv_pairs_agrees_with_the_checker(tmp_path):
@@ -341,6 +484,30 @@ def test_the_fibre_cut_rule_is_checked_for_a_region_located_only_by_latency_csv(
     assert any("worst single fibre cut" in v for v in report.violations)
     resilient = siteopt.solve(strict)
     assert resilient.verified and resilient.tables["served"]["serve_mw"].sum() == 0
+
+
+def test_the_fibre_cut_rule_without_a_latency_target_still_needs_a_second_route(tmp_path):
+    """No target: a pair one cut disconnects (C, single-homed) still fails the rule, in the
+    model (the plan uses A, 100, whose pair survives every cut) as in the checker (the
+    plan serving from C, solved without the rule, is rejected)."""
+    import shutil
+
+    from siteopt.verify.checker import check_plan
+
+    folder = tmp_path / "n1"
+    shutil.copytree(TINY / "n1-link", folder)
+    (folder / "latency_targets.csv").unlink()
+    strict = siteopt.load_instance(folder)
+    assert math.isinf(strict.latency.set_index("site").loc["C", "rtt_ms_n1"])
+    result = siteopt.solve(strict)
+    assert result.verified, result.violations
+    assert result.objective == pytest.approx(100.0)
+    assert set(result.tables["served"]["site"]) == {"A"}
+    plain = siteopt.solve(strict, overrides={"resilience.cloud.n_minus_1_links": False})
+    assert set(plain.tables["served"]["site"]) == {"C"} and plain.verified
+    report = check_plan(strict, plain.tables, plain.objective)
+    assert any("site C serves R/cloud" in v and "worst single fibre cut" in v
+               for v in report.violations), report.violations
 
 
 def test_backup_cover_counts_only_sites_within_target_after_a_cut():

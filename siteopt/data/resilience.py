@@ -22,7 +22,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from siteopt.data.rules import first_online_year, latency_targets, lead_years, located_regions
+from siteopt.data.rules import (
+    first_online_year,
+    latency_targets,
+    lead_years,
+    located_regions,
+    phase_sequences,
+)
 from siteopt.data.separation import great_circle_km
 from siteopt.errors import Problem
 from siteopt.io.frames import row_line
@@ -163,7 +169,12 @@ def most_redundant(candidates: list[str], zone: dict[str, str],
 
 
 def host_years(meta: Metadata, tables: Tables) -> dict[tuple[str, str], int]:
-    """First year each site can have capacity able to host each class (as `SRCY` uses it)."""
+    """First year each site can have capacity able to host each class.
+
+    A phase comes online no earlier than its own first year and than the phase before it
+    (`phase_order`): a second phase that could host the class early is no use while the
+    first cannot be online yet. (`SRCY` keeps those years; their rows just stay at zero.)
+    """
     y0 = meta.horizon.first_year
     cooling = tables["cooling"]
     buildable = tuple(cooling.loc[cooling["buildable"].astype(bool), "cooling"])
@@ -171,12 +182,18 @@ def host_years(meta: Metadata, tables: Tables) -> dict[tuple[str, str], int]:
     for r in tables["sites"].itertuples(index=False):
         if r.existing_it_mw > 0:
             first[r.site, r.existing_cooling] = y0
-    for r in tables["phases"].itertuples(index=False):
-        year = (int(r.committed_year) if not pd.isna(r.committed_year)
-                else first_online_year(r.earliest_decision_year, lead_years(int(r.lead_months)),
-                                       y0, r.earliest_online_year))
-        for k in r.cooling or buildable:
-            first[r.site, k] = min(first.get((r.site, k), year), year)
+    phases = tables["phases"]
+    for rows in phase_sequences(phases).values():
+        before = y0  # phases come online in order: none before the one ahead of it
+        for i in rows:
+            r = phases.iloc[i]
+            year = max(before, int(r.committed_year) if not pd.isna(r.committed_year)
+                       else first_online_year(r.earliest_decision_year,
+                                              lead_years(int(r.lead_months)), y0,
+                                              r.earliest_online_year))
+            before = year
+            for k in r.cooling or buildable:
+                first[r.site, k] = min(first.get((r.site, k), year), year)
     out: dict[tuple[str, str], int] = {}
     all_k = tuple(cooling["cooling"])
     for c, allowed in zip(tables["classes"]["class"], tables["classes"]["cooling"], strict=True):
@@ -193,8 +210,9 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
     Errors (exit 2): an unknown class; `min_km_apart` with a hosting site lacking lat/lon;
     `min_sites` above the number of compatible sites (zones, distances) that can reach a
     region with demand of the class within its target in some year. N-1 site loss for a
-    region that only one site can reach, and N-1 fibre cuts that leave a region no site
-    within target, are errors unless unserved demand is allowed (then warnings).
+    region that only one site can serve in some year with demand (the model leaves that
+    load unserved), and N-1 fibre cuts that leave a region no site within target, are errors
+    unless unserved demand is allowed (then warnings).
     """
     if not meta.resilience:
         return
@@ -243,10 +261,11 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
         else:
             rows = lat[lat["region"] == r]
             reach = [s for s, t in zip(rows["site"], rows[column], strict=True)
-                     if (s, c) in hosts and t <= target + 1e-9]
+                     if (s, c) in hosts and t <= target + 1e-9 and math.isfinite(t)]
         if not reach and rule.n_minus_1_links:
-            text = (f"region {r}, class {c}: no site stays within {target:g} ms after every "
-                    "single fibre cut")
+            how = f"within {target:g} ms" if math.isfinite(target) else "connected to it"
+            text = (f"region {r}, class {c}: no site stays {how} after every single fibre "
+                    "cut")
             if meta.unserved_allowed:
                 warnings.append(text + "; its demand will be unserved")
             else:
@@ -254,14 +273,20 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                                         "within target after any single cut (or unserved "
                                         "demand allowed)", column=f"resilience.{c}."
                                         "n_minus_1_links", found=text))
-        if rule.n_minus_1_sites and len(reach) == 1:
-            text = (f"region {r}, class {c}: only site {reach[0]} can serve it, so no other "
+        # per year, as the model's N-1 rows: a second site able to host the class only later
+        # leaves the earlier years' load with no site to take it over
+        alone = [y for y in sorted(ys) if sum(hosts[s, c] <= y for s in reach) == 1]
+        if rule.n_minus_1_sites and alone:
+            (only,) = [s for s in reach if hosts[s, c] <= alone[-1]]
+            when = "" if len(alone) == len(ys) else " in " + ", ".join(map(str, alone))
+            text = (f"region {r}, class {c}: only site {only} can serve it{when}, so no other "
                     "site can take over its load when it fails")
             if meta.unserved_allowed:
                 warnings.append(text + "; that load will be unserved")
             else:
                 problems.append(Problem("instance.toml", "a second site able to serve every "
-                                        "region of the class (or unserved demand allowed)",
+                                        "region of the class in every year with demand (or "
+                                        "unserved demand allowed)",
                                         column=f"resilience.{c}.n_minus_1_sites", found=text))
         if rule.min_sites <= 1 or not reach:  # no site at all: the unserved rules apply
             continue

@@ -550,7 +550,9 @@ class Resilience(_Strict):
                                   "(utilised capacity minus normal load), in every year.")
     n_minus_1_links: bool = Field(False, description="N-1 fibre cut: a site may serve a region "
                                   "of the class only if the latency target holds after any single "
-                                  "link failure (worst case over single-link removals).")
+                                  "link failure (worst case over single-link removals) and no "
+                                  "single link failure disconnects the pair (also without a "
+                                  "target).")
 
 
 class Metadata(_Strict):

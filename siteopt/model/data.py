@@ -142,6 +142,8 @@ def _allowed_pair_columns(inst: Instance) -> tuple[list[str], list[str], list[st
         target = np.array([targets.get((r, c), np.inf) for r in regions], dtype=float)
         rtt = n1_rtt if c in n1_links else lat_rtt
         ok = host[lat_site] & (rtt <= target[lat_region] + 1e-9)
+        if c in n1_links:  # a pair one cut disconnects never survives it, target or not
+            ok &= np.isfinite(rtt)
         parts.append((lat_site[ok], lat_region[ok], np.full(int(ok.sum()), ci), lat_rtt[ok]))
         hs = np.flatnonzero(host)  # location-free regions: every hosting site, no latency
         parts.append((np.tile(hs, len(free)), np.repeat(free, len(hs)),

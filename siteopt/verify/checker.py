@@ -307,7 +307,9 @@ class Facts:
                 out[r, c] = {
                     s: host_from[s, c] for s in self.sites.index if (s, c) in host_from and (
                         r not in self.located or ((s, r) in rtt and (
-                            limit is None or worst.get((s, r), math.inf) <= limit + 1e-9)))}
+                            limit is None or worst.get((s, r), math.inf) <= limit + 1e-9)
+                            # one cut disconnecting the pair breaks the rule without a target
+                            and (c not in cut or math.isfinite(worst.get((s, r), math.inf)))))}
         return out
 
     @cached_property

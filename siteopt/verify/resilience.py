@@ -77,8 +77,17 @@ class Resil:
         """Whether s may serve (r, c) by latency: location-free, or within target (N-1)."""
         if r not in self.f.located:
             return True
-        rtt = self.rtt_n1 if self.rules[c].n_minus_1_links else self.rtt
-        return rtt.get((s, r), math.inf) <= self.target(r, c) + 1e-9
+        if self.rules[c].n_minus_1_links:
+            return self.survives_cut(s, r, c)
+        return self.rtt.get((s, r), math.inf) <= self.target(r, c) + 1e-9
+
+    def survives_cut(self, s: str, r: str, c: str) -> bool:
+        """Whether (s, r) stays connected and within target after every single fibre cut.
+
+        Connected even without a target: a pair one cut disconnects does not survive it.
+        """
+        worst = self.rtt_n1.get((s, r), math.inf)
+        return math.isfinite(worst) and worst <= self.target(r, c) + 1e-9
 
     def hosts(self, s: str, c: str, y: int) -> bool:
         """Whether s has capacity in year y on a cooling class c may use."""
@@ -218,7 +227,7 @@ def rule_n_minus_1_links(f: Facts) -> list[str]:
         if r not in f.located:  # location-free (no node and no latency.csv row)
             continue
         worst = res.rtt_n1.get((s, r), math.inf)
-        if worst > res.target(r, c) + 1e-9:
+        if not res.survives_cut(s, r, c):
             out.append(f"site {s} serves {r}/{c} in {y}: {worst:.3f} ms after the worst "
                        f"single fibre cut, target {res.target(r, c):g} ms")
     return out
@@ -265,8 +274,10 @@ def resilience_binding(inst: Instance, plan: dict[str, pd.DataFrame]) -> dict[st
                     if f.region_node.get(r, "") == "":
                         continue
                     intact = res.rtt.get((s, r), math.inf)
-                    if intact <= res.target(r, c) + 1e-9 < res.rtt_n1.get((s, r), math.inf):
+                    if math.isfinite(intact) and intact <= res.target(r, c) + 1e-9 and (
+                            not res.survives_cut(s, r, c)):
                         entry["binds"] = True
+                        worst = res.rtt_n1.get((s, r), math.inf)
                         entry["tight"].append(f"{s} -> {r}: {intact:.2f} ms intact, "
-                                              f"{res.rtt_n1[s, r]:.2f} ms after the worst cut")
+                                              f"{worst:.2f} ms after the worst cut")
     return out
