@@ -18,7 +18,7 @@ The table shows the overhead ratio (siteopt wall - HiGHS solve) / HiGHS solve an
 wall ratio siteopt / HiGHS alone. Rows are appended to the CSV (an interrupted run resumes).
 
     python benchmarks/scale.py                     # everything, 60 s per solve (~35 min)
-    python benchmarks/scale.py --only tiny 400k --time-limit 20
+    python benchmarks/scale.py --only gen-tiny gen-400k --time-limit 20
     python benchmarks/scale.py --table             # the Markdown table of the CSV
 """
 

@@ -23,7 +23,7 @@ def test_vietnam_stays_inside_the_comfort_zone():
         assert lo >= low and hi <= high, (part, ranges[part])
     assert ranges["matrix"][1] / ranges["matrix"][0] <= MATRIX_RATIO
     assert numerics_warnings(mat, ranges) == []
-    # pinned with margin (matrix [1, 523], cost [4.2e-4, 261], rhs [0.55, 5718] when written)
+    # pinned with margin (matrix [0.25, 523], cost [4.2e-4, 261], rhs [0.55, 5718] on 2026-12-03)
     assert ranges["matrix"][1] < 1e3 and ranges["cost"][1] < 1e3 and ranges["rhs"][1] < 1e4
 
 

@@ -143,3 +143,7 @@ def test_help_documents_the_vocabulary():
     proc = run("solve", "--help")
     assert "TABLE[COL=ID,...].COLUMN=V" in proc.stdout
     assert "headroom[zone=,year=]" in proc.stdout and "scale = headroom_mw" in proc.stdout
+    # README: "`siteopt solve --help` lists every key", the per-class resilience keys too
+    for name in ("min_sites", "from_year", "distinct_zones", "min_km_apart", "n_minus_1_sites",
+                 "n_minus_1_links"):
+        assert f"resilience.CLASS.{name}:" in proc.stdout, name

@@ -124,6 +124,17 @@ def test_cli_writes_checked_scenario_folders(tmp_path):
     assert (out / "commitments.csv").read_text().splitlines()[1].startswith("phase,A,P1,air")
 
 
+def test_cli_quiet_prints_only_the_one_line_status(tmp_path, capsys):
+    """`--quiet` means "print only the one-line status" (`siteopt solve --help`), with
+    --scenarios too: no commitment or cost tables, no report line."""
+    out = tmp_path / "out"
+    code = main(["solve", str(HEDGE), "--scenarios", str(HEDGE / "scenarios.toml"), "--out",
+                 str(out), "--quiet", "--gap", "0"])
+    assert code == 0 and (out / "report.html").is_file()
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed == ["stochastic-hedge: optimal objective 100 gap 0 verified True"], printed
+
+
 def test_nonanticipativity_is_on_construction_start_when_leads_differ(tmp_path):
     """A's lead is 24 months in one scenario and 36 in the other: the shared decision is the
     start year (2030); its online year adapts (2032 against 2033)."""

@@ -178,19 +178,22 @@ def make_parser() -> argparse.ArgumentParser:
                    "measures what it costs (binds is then only 'tight in the plan')")
     add_stochastic_arguments(p)
 
-    p = sub.add_parser("report", help="write one self-contained HTML report of a result or "
-                       "sweep folder",
+    p = sub.add_parser("report", help="write one self-contained HTML report of a result, "
+                       "sweep, value, alternatives or two-stage folder",
                        description="Write a single HTML file (plotly.js, styles and data "
                        "inline; opening it requests nothing from any server): map, timeline, "
                        "grid, money and service views with the numbers of every chart. A sweep "
                        "folder (results.parquet, scenarios/) shows the scenarios side by side "
-                       "and one scenario's plan.")
+                       "and one scenario's plan; a value, alternatives or two-stage folder its "
+                       "own page, then one plan.")
     p.add_argument("folder", type=Path, metavar="RESULT_DIR",
-                   help="a folder written by `solve --out` or `sweep`")
+                   help="a folder written by `solve --out` (also with --scenarios), `sweep`, "
+                   "`value --out` or `alternatives --out`")
     p.add_argument("--out", type=Path, metavar="FILE.html",
                    help="the HTML file (default: RESULT_DIR/report.html)")
     p.add_argument("--scenario", metavar="ID",
-                   help="sweep folders: the scenario whose plan is shown (default: the first)")
+                   help="the plan shown: a sweep's or two-stage solve's scenario (default: the "
+                   "first) or an alternative's id (default: the optimum)")
 
     p = sub.add_parser("validate", help="check an instance and report every problem")
     _instance_arg(p, optional=True)
@@ -204,7 +207,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="also print HiGHS's irreducible infeasible subsystem of the LP "
                    "relaxation, mapped to instance rows")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override a scalar parameter of instance.toml (repeatable)")
+                   help="override a parameter, as in `siteopt solve --set` (repeatable)")
 
     p = sub.add_parser("graph", help="connectivity report, latency matrix, GraphML export")
     _instance_arg(p, optional=True)
@@ -216,7 +219,8 @@ def make_parser() -> argparse.ArgumentParser:
     _instance_arg(p, optional=False)
     p.add_argument("--lp", type=Path, metavar="FILE", help="LP file to write")
     p.add_argument("--mps", type=Path, metavar="FILE", help="MPS file to write")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override a parameter, as in `siteopt solve --set` (repeatable)")
 
     p = sub.add_parser("schema", help="print the instance format reference (Markdown)")
     _add_batch_parsers(sub)
@@ -296,9 +300,10 @@ def _generate_description() -> str:
 
 def _overrides_epilog() -> str:
     """The override vocabulary of --set and sweep specs, for --help."""
-    from siteopt.data.overrides import override_keys, table_override_help
+    from siteopt.data.overrides import override_keys, per_id_override_keys, table_override_help
 
-    keys = "\n".join(f"  {k}: {d}" for k, d in override_keys().items())
+    keys = "\n".join(f"  {k}: {d}" for k, d in {**override_keys(),
+                                                 **per_id_override_keys()}.items())
     return (
         "overrides (--set KEY=VALUE; the same keys in sweep specs and the API):\n"
         "  SECTION.NAME=V                       a scalar of instance.toml, listed below\n"

@@ -79,7 +79,14 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
 
     with progress:
         result = solve_stochastic(inst, sset, options, how, listen)  # type: ignore[arg-type]
-    print_stochastic(result, out)
+    if args.quiet:  # the one-line status, as `solve --quiet` without --scenarios
+        def show(x: float | None) -> str:
+            return "-" if x is None else f"{x:.10g}"
+
+        out.print(f"{escape(result.instance_name)}: {result.status} objective "
+                  f"{show(result.objective)} gap {show(result.gap)} verified {result.verified}")
+    else:
+        print_stochastic(result, out)
     if args.out:
         try:
             write_stochastic(result, args.out)
@@ -91,7 +98,7 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
         if not args.no_report:
             from siteopt.cli.reporting import report_or_warn
 
-            report_or_warn(args.out, out, err)
+            report_or_warn(args.out, out, err, quiet=args.quiet)
     if result.status == "infeasible":
         err.print("[red]No plan satisfies every scenario (infeasible):[/red] "
                   + escape("; ".join(result.violations[:10])))

@@ -87,6 +87,13 @@ def override_keys() -> dict[str, str]:
             for name, info in METADATA_SECTIONS[section].model_fields.items()}
 
 
+def per_id_override_keys() -> dict[str, str]:
+    """Every key of a per-id section (`resilience.CLASS.KEY`), with its description."""
+    return {f"{section}.CLASS.{name}": (info.description or "")
+            for section, model in PER_ID_SECTIONS.items()
+            for name, info in model.model_fields.items()}
+
+
 def table_override_help() -> str:
     """The tables and columns a table override may name (for `--help` and the docs)."""
     lines = []
