@@ -147,3 +147,12 @@ def test_help_documents_the_vocabulary():
     for name in ("min_sites", "from_year", "distinct_zones", "min_km_apart", "n_minus_1_sites",
                  "n_minus_1_links"):
         assert f"resilience.CLASS.{name}:" in proc.stdout, name
+
+
+def test_an_unknown_key_lists_the_per_class_keys_too():
+    """The error for a key of no kind lists every kind, the resilience.CLASS keys included."""
+    with pytest.raises(InputError) as info:
+        parse_key("xyzq")
+    (problem,) = info.value.problems
+    assert "resilience.CLASS.n_minus_1_sites" in problem.expected
+    assert "siting.sites" in problem.expected and "TABLE[COLUMN=ID" in problem.expected

@@ -163,8 +163,9 @@ def parse_key(key: str) -> TableOverride | str:
                                      + ": one of " + ", ".join(TABLES_BY_NAME), column=key,
                                      found=match["table"]))
         raise InputError(Problem(SOURCE, "SECTION.NAME (one of " + ", ".join(
-            sorted(override_keys())) + ") or TABLE[COLUMN=ID,...].COLUMN[.scale|.add] with "
-            "TABLE one of " + ", ".join(TABLES_BY_NAME), column=key, found=key))
+            sorted(override_keys())) + "), " + " or ".join(sorted(per_id_override_keys()))
+            + " or TABLE[COLUMN=ID,...].COLUMN[.scale|.add] with TABLE one of "
+            + ", ".join(TABLES_BY_NAME), column=key, found=key))
     table = TABLES_BY_NAME[match["table"]]
     filters = _parse_filters(table, match["filters"] or "", key)
     target, op = match["target"], match["op"] or "set"
