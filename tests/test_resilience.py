@@ -337,6 +337,7 @@ def test_a_site_whose_first_phase_comes_too_late_does_not_count_for_geo(tiny_cop
     assert proc.returncode == ExitCode.BAD_INPUT, proc.stdout + proc.stderr
     text = " ".join((proc.stdout + proc.stderr).split())
     assert "resilience.cloud.min_sites at most 1" in text and "region R" in text
+    assert "inf ms" not in text  # geo-zones has no latency target: no "within inf ms"
 
 
 def test_solve_summary_reports_the_rules(tmp_path):

@@ -300,8 +300,9 @@ def check_resilience(meta: Metadata, tables: Tables, lat: pd.DataFrame,
                     if rule.min_km_apart > 0 else "")
                 problems.append(Problem(
                     "instance.toml", f"resilience.{c}.min_sites at most {len(chosen)}, the "
-                    f"sites {how + ' ' if how else ''}that can serve region {r} within "
-                    f"{target:g} ms in {y} (or resilience.{c}.from_year after {y})",
+                    f"sites {how + ' ' if how else ''}that can serve region {r}"
+                    + (f" within {target:g} ms" if math.isfinite(target) else "")
+                    + f" in {y} (or resilience.{c}.from_year after {y})",
                     column=f"resilience.{c}.min_sites",
                     found=f"{rule.min_sites} (region {r}: {', '.join(ready) or 'no site'})"))
                 break
