@@ -151,3 +151,51 @@ def test_cli_capacity_word_exits_with_bad_input(tmp_path):
     assert proc.returncode == ExitCode.BAD_INPUT
     assert "--capacity" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(("kind", "text", "line", "what"), [
+    ("orlib-cap", "2 1000000000000\n5 5\n5 5\n1 2 3\n", 4, "demand of customer 2"),
+    ("orlib-ufl", "2 1000000000000\n5 5\n5 5\n1 2 3\n", 4, "demand of customer 2"),
+    ("orlib-ufl", "FILE: x\n1000000 1000000 0\n1 2 3\n", 3, "cost of serving customer 2"),
+])
+def test_header_sizes_the_file_does_not_hold_end_at_its_end(tmp_path, kind, text, line, what):
+    """A header asking for 10^12 numbers is read until the file ends, not allocated first
+    (it was an internal MemoryError, exit 1)."""
+    f = tmp_path / "big.txt"
+    f.write_text(text)
+    with pytest.raises(InputError) as err:
+        import_orlib(kind, f, tmp_path / "big")
+    message = str(err.value)
+    assert f"line {line}" in message and what in message and "end of file" in message
+    proc = run("import", kind, str(f), str(tmp_path / "cli"))
+    assert proc.returncode == ExitCode.BAD_INPUT and "Traceback" not in proc.stderr
+
+
+def test_pmed_vertex_on_no_edge_line_is_an_input_error(tmp_path):
+    """n in the header beyond the vertices the edges reach (a wrong n, or an isolated
+    vertex: pmedinfo graphs are connected) is an input error, not a graph of n vertices
+    (n = 10^9 took over 12 GB before)."""
+    f = tmp_path / "lonely.txt"
+    f.write_text("2000 2 1\n1 2 5\n2 2 1\n")
+    with pytest.raises(InputError) as err:
+        import_orlib("orlib-pmed", f, tmp_path / "lonely")
+    message = str(err.value)
+    assert "line 1" in message and "vertex 3 on none" in message
+    assert not (tmp_path / "lonely").exists()
+    f.write_text("1 0 1\n")  # one vertex: a graph, connected, without edges
+    assert read_pmed(f).graph.number_of_nodes() == 1
+
+
+def test_cli_capacity_option(tmp_path):
+    """`--capacity` through the real entry point (the README's capa command is skipped
+    where the benchmark files are absent, as in CI)."""
+    f = tmp_path / "capx.txt"
+    f.write_text("2 1\ncapacity 100.\ncapacity 50.\n 7 3.5 4.25\n")
+    proc = run("import", "orlib-cap", str(f), str(tmp_path / "a"), "--capacity", "5")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    phases = siteopt.load_instance(tmp_path / "a").tables["phases"]
+    assert phases["it_mw"].tolist() == [5.0, 5.0]
+    assert phases["capex_usd_m"].tolist() == [100.0, 50.0]
+    proc = run("import", "orlib-ufl", str(f), str(tmp_path / "u"), "--capacity", "5")
+    assert proc.returncode == ExitCode.BAD_INPUT and "orlib-cap only" in proc.stderr
+    assert not (tmp_path / "u").exists()

@@ -118,7 +118,9 @@ def read_cap(path: Path, capacity: float | None = None) -> FacilityProblem:
     tok = Tokens.read(path)
     m = tok.count("number of warehouses m")
     n = tok.count("number of customers n")
-    caps, fixed = np.empty(m), np.empty(m)
+    # lists, not arrays of the header's sizes: a wrong header ends at the end of the file,
+    # not in an allocation of m x n floats
+    caps, fixed = [], []
     for i in range(m):
         line = tok.where()
         if tok.values[tok.pos:tok.pos + 1] == ["capacity"]:
@@ -127,20 +129,20 @@ def read_cap(path: Path, capacity: float | None = None) -> FacilityProblem:
                 raise InputError(Problem(str(path), "--capacity C: this file leaves every "
                                          "warehouse capacity as the word 'capacity' (capa/b/c)",
                                          row=line, found="capacity"))
-            caps[i] = capacity
+            caps.append(capacity)
         else:
-            caps[i] = tok.number(f"capacity of warehouse {i + 1}")
-            if capacity is not None:
-                caps[i] = capacity
-        fixed[i] = tok.number(f"fixed cost of warehouse {i + 1}")
-    demand = np.empty(n)
-    cost = np.empty((m, n))
+            value = tok.number(f"capacity of warehouse {i + 1}")
+            caps.append(value if capacity is None else capacity)
+        fixed.append(tok.number(f"fixed cost of warehouse {i + 1}"))
+    demand, columns = [], []
     for j in range(n):
-        demand[j] = tok.number(f"demand of customer {j + 1}")
-        for i in range(m):
-            cost[i, j] = tok.number(f"cost of serving customer {j + 1} from warehouse {i + 1}")
+        demand.append(tok.number(f"demand of customer {j + 1}"))
+        columns.append([tok.number(f"cost of serving customer {j + 1} from warehouse {i + 1}")
+                        for i in range(m)])
     tok.expect_end()
-    return FacilityProblem(Path(path).stem, caps, fixed, demand, cost,
+    return FacilityProblem(Path(path).stem, np.array(caps, dtype=float),
+                           np.array(fixed, dtype=float), np.array(demand, dtype=float),
+                           np.array(columns, dtype=float).T,
                            f"OR-Library capinfo file {Path(path).name}")
 
 
@@ -155,17 +157,17 @@ def read_ufl(path: Path) -> FacilityProblem:
         return _read_ufllib(tok)
     m = tok.count("number of facilities m")
     n = tok.count("number of customers n")
-    fixed = np.empty(m)
+    fixed, columns = [], []  # lists: see read_cap
     for i in range(m):
         tok.next(f"capacity of facility {i + 1} (ignored)")
-        fixed[i] = tok.number(f"fixed cost of facility {i + 1}")
-    cost = np.empty((m, n))
+        fixed.append(tok.number(f"fixed cost of facility {i + 1}"))
     for j in range(n):
         tok.next(f"demand of customer {j + 1} (ignored)")
-        for i in range(m):
-            cost[i, j] = tok.number(f"cost of serving customer {j + 1} from facility {i + 1}")
+        columns.append([tok.number(f"cost of serving customer {j + 1} from facility {i + 1}")
+                        for i in range(m)])
     tok.expect_end()
-    return _uncapacitated(Path(path).stem, fixed, cost,
+    return _uncapacitated(Path(path).stem, np.array(fixed, dtype=float),
+                          np.array(columns, dtype=float).T,
                           f"uncapacitated reading of {Path(path).name} (capacities and "
                           f"demands ignored)")
 
@@ -177,15 +179,15 @@ def _read_ufllib(tok: Tokens) -> FacilityProblem:
     m = tok.count("number of facilities")
     n = tok.count("number of customers")
     tok.number("0")
-    fixed = np.empty(m)
-    cost = np.empty((m, n))
+    fixed, rows = [], []  # lists: see read_cap
     for i in range(m):
         tok.next(f"id of facility {i + 1}")
-        fixed[i] = tok.number(f"fixed cost of facility {i + 1}")
-        for j in range(n):
-            cost[i, j] = tok.number(f"cost of serving customer {j + 1} from facility {i + 1}")
+        fixed.append(tok.number(f"fixed cost of facility {i + 1}"))
+        rows.append([tok.number(f"cost of serving customer {j + 1} from facility {i + 1}")
+                     for j in range(n)])
     tok.expect_end()
-    return _uncapacitated(Path(tok.path).stem, fixed, cost,
+    return _uncapacitated(Path(tok.path).stem, np.array(fixed, dtype=float),
+                          np.array(rows, dtype=float),
                           f"UflLib file {tok.path.name} ({name})")
 
 
@@ -210,6 +212,9 @@ def read_pmed(path: Path) -> PMedianProblem:
 
     A pair listed twice keeps the length of its last line (the format's rule, not the
     minimum): networkx's add_edge overwrites the attribute, which is exactly that rule.
+    Every vertex must be on an edge line (a pmedinfo graph is connected; Floyd's matrix
+    would be infinite for a vertex on none): checked before the graph is built, so a
+    wrong n in the header is an input error, not a graph of n vertices.
     """
     tok = Tokens.read(path)
     n = tok.count("number of vertices n")
@@ -217,8 +222,7 @@ def read_pmed(path: Path) -> PMedianProblem:
     p = tok.count("number of medians p")
     if p > n:
         raise InputError(Problem(str(path), f"p <= n = {n}", row=1, found=str(p)))
-    graph = nx.Graph()
-    graph.add_nodes_from(range(1, n + 1))
+    edges = []
     for k in range(e):
         line = tok.where()
         a = tok.count(f"edge {k + 1}: first vertex")
@@ -228,8 +232,18 @@ def read_pmed(path: Path) -> PMedianProblem:
             raise InputError(Problem(str(path), f"vertices between 1 and n = {n}", row=line,
                                      found=f"{a} {b}"))
         if a != b:
-            graph.add_edge(a, b, length=w)
+            edges.append((a, b, w))
     tok.expect_end()
+    ends = {v for a, b, _w in edges for v in (a, b)}
+    if n > 1 and len(ends) < n:
+        lonely = next(v for v in range(1, len(ends) + 2) if v not in ends)
+        raise InputError(Problem(str(path), f"every vertex 1..n = {n} (header) on an edge "
+                                 "line between two vertices", row=1,
+                                 found=f"vertex {lonely} on none"))
+    graph = nx.Graph()
+    graph.add_nodes_from(range(1, n + 1))
+    for a, b, w in edges:
+        graph.add_edge(a, b, length=w)
     return PMedianProblem(Path(path).stem, n, p, graph)
 
 
