@@ -147,3 +147,42 @@ def test_value_notebook_headroom_curves_are_drawn_in_delta_order(monkeypatch):
         assert x == sorted(x) and 0 in x
     finally:
         plt.close("all")
+
+
+def _stochastic_conclusion(infeasible: list[str], hedge_cost: float) -> str:
+    """The stochastic notebook's conclusion cell, run on made-up results."""
+    from types import SimpleNamespace
+
+    from siteopt.stochastic.spec import ScenarioSet, ScenarioSpec
+
+    nb = nbformat.read(REPO / "notebooks" / "stochastic-hedging.ipynb", as_version=4)
+    late = (("upgrades[zone=bac_ninh].lead_months.add", "24"),)
+    scenarios = ScenarioSet(decision_year=2027, scenarios=(
+        ScenarioSpec("ai-base.grid-on-time", 0.4),
+        ScenarioSpec("ai-high.grid-on-time", 0.3, (("demand[class=ai].scale", "1.4"),)),
+        ScenarioSpec("ai-base.grid-late", 0.3, late)))
+    two = SimpleNamespace(worst_cost=120.0, costs=[100.0, 110.0, 120.0], expected_cost=108.0,
+                          evpi=3.0, vss=float("inf"))
+    shown: list[str] = []
+    exec(_cell(nb, "**Conclusion.**"), {
+        "two": two, "scenarios": scenarios, "commitments": [1, 2], "hedges": [],
+        "dropped": [], "gap": "1.00 %", "hedge_cost": hedge_cost, "value_of_hedging": 2.0,
+        "det_infeasible": [], "infeasible": infeasible, "display": lambda m: shown.append(m),
+        "Markdown": lambda text: text})
+    return " ".join(shown)
+
+
+def test_stochastic_conclusion_computes_why_commitments_fail():
+    """Which scenarios leave the mean-value commitments without a plan is computed, not
+    assumed: when none of them changes the grid the sentence must not blame a late grid."""
+    text = _stochastic_conclusion(["ai-high.grid-on-time"], hedge_cost=5.0)
+    assert "late grid" not in text and "1 of 3 scenarios" in text
+    assert "none of them changes the grid" in text
+    text = _stochastic_conclusion(["ai-base.grid-late"], hedge_cost=5.0)
+    assert "all of them change the grid" in text
+    assert "Hedging costs 5.0 USD M" in text
+
+
+def test_stochastic_conclusion_says_a_negative_hedging_cost_is_a_saving():
+    text = _stochastic_conclusion([], hedge_cost=-2.5)
+    assert "costs -" not in text and "Hedging saves 2.5 USD M" in text
