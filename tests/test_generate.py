@@ -202,3 +202,49 @@ def test_any_small_spec_loads_and_validates(sites, regions, years, seed, classes
         for region, cls in set(zip(demand["region"], demand["class"], strict=True)):
             mine = lat[(lat["region"] == region) & lat["site"].isin(hosts[cls])]
             assert (mine["rtt_ms"] <= targets[region, cls] + 1e-9).any()
+
+
+@pytest.mark.parametrize("years", [1, 3, 4, 6])
+def test_ai_share_is_what_the_readme_says(years, tmp_path):
+    """The README's rule for ai demand holds in short horizons too (the tiny preset has 3
+    years: ai then has a single year, at its first-year share, never growing to the last)."""
+    from siteopt.synth.spec import ASSUMPTIONS as A
+
+    spec = GeneratorSpec(sites=5, regions=10, years=years, seed=2)
+    folder = generate_instance(spec, tmp_path / "g")
+    d = load_instance(folder).table("demand").pivot_table(
+        index=["region", "year"], columns="class", values="it_mw", aggfunc="sum").fillna(0.0)
+    d = d[d["ai"] > 0]
+    share = (d["ai"] / (d["sens"] + d["flex"])).groupby("year").mean()
+    assert share.iloc[0] == pytest.approx(A.ai_share_first, abs=2e-3)
+    readme = " ".join((folder / "README.md").read_text().split())
+    if len(share) > 1:
+        assert share.iloc[-1] == pytest.approx(A.ai_share_first + A.ai_share_growth, abs=2e-3)
+        assert "growing from 5 % in its first year to 35 % in the last" in readme
+    assert "with a single ai year, 5 % only" in readme
+
+
+def test_sponsor_count_is_what_the_readme_says(tmp_path):
+    """`sponsors` larger than the sites: one sponsor per site, as the README's rule says."""
+    spec = GeneratorSpec(sites=3, regions=6, years=2, sponsors=5)
+    folder = generate_instance(spec, tmp_path / "g")
+    assert load_instance(folder).table("sites")["sponsor"].nunique() == 3
+    readme = " ".join((folder / "README.md").read_text().split())
+    assert "min(`sponsors`, sites) sponsors, each with at least one site" in readme
+
+
+def test_medium_has_short_zones(tmp_path):
+    """`short_zone_share` shows: some zones end short of their phases' power, others not."""
+    from siteopt.synth.spec import ASSUMPTIONS as A
+
+    t = load_instance(generate_instance(PRESETS["medium"], tmp_path / "m")).tables
+    sites = t["sites"]
+    phase_mw = t["phases"].merge(sites[["site", "zone"]], on="site").groupby("zone")["it_mw"].sum()
+    existing = sites.groupby("zone")["existing_it_mw"].sum()
+    zones = t["zones"].set_index("zone")
+    last = t["headroom"][t["headroom"]["year"] == t["headroom"]["year"].max()].set_index("zone")
+    for_phases = (last["headroom_mw"] * zones["derate"] - existing * A.cooling[0][2]
+                  * A.existing_power_margin) / (phase_mw * A.planning_pue)
+    short_hi = A.headroom_last_share_short[1] + 0.01
+    assert (for_phases <= short_hi).any() and (for_phases >= A.headroom_last_share[0] - 0.01).any()
+    assert ((for_phases <= short_hi) | (for_phases >= A.headroom_last_share[0] - 0.01)).all()

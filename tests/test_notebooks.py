@@ -101,3 +101,88 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     shown = [out["data"]["text/markdown"] for out in nb.cells[-1].outputs
              if "text/markdown" in out.get("data", {})]
     assert shown and "USD M" in shown[0]  # the computed conclusion was displayed
+
+
+VALUE = REPO / "notebooks" / "value-of-headroom-and-alternatives.ipynb"
+
+
+def _cell(nb, marker: str) -> str:
+    """The source of the one code cell containing `marker`."""
+    found = [c.source for c in nb.cells if c.cell_type == "code" and marker in c.source]
+    assert len(found) == 1, marker
+    return found[0]
+
+
+def test_value_notebook_says_which_zone_years_it_ranks():
+    """`max_curves` re-solves only the zone-years closest to binding (8 of the Vietnam
+    instance's 51 in the full run): the prose must not promise every one, and the "worth
+    most" finding must say among how many it ranks and over which years the step applies."""
+    nb = nbformat.read(VALUE, as_version=4)
+    assert "max_curves" in _cell(nb, "value_args = dict(")
+    prose = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    assert "For every zone-year" not in prose
+    findings = _cell(nb, "Headroom worth most")
+    assert "zone-years re-solved" in findings and "closest to binding" in findings
+    assert "headroom_scope" in findings
+
+
+def test_value_notebook_headroom_curves_are_drawn_in_delta_order(monkeypatch):
+    """Full-run deltas include cuts: each curve runs left to right through (0, 0), never
+    back from the cut to the first relaxation across the origin."""
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda *a, **k: None)
+    nb = nbformat.read(VALUE, as_version=4)
+    headroom = pd.DataFrame({"zone": ["z1"] * 4, "year": [2030] * 4,
+                             "delta_mw": [50.0, -20.0, 20.0, 100.0],
+                             "delta_objective": [-30.0, 40.0, -15.0, -35.0]})
+    exec(_cell(nb, "Value of grid headroom"), {"plt": plt, "pd": pd, "headroom": headroom})
+    try:
+        (line,) = [ln for ln in plt.gca().get_lines() if ln.get_label() == "z1 2030"]
+        x = list(line.get_xdata())
+        assert x == sorted(x) and 0 in x
+    finally:
+        plt.close("all")
+
+
+def _stochastic_conclusion(infeasible: list[str], hedge_cost: float) -> str:
+    """The stochastic notebook's conclusion cell, run on made-up results."""
+    from types import SimpleNamespace
+
+    from siteopt.stochastic.spec import ScenarioSet, ScenarioSpec
+
+    nb = nbformat.read(REPO / "notebooks" / "stochastic-hedging.ipynb", as_version=4)
+    late = (("upgrades[zone=bac_ninh].lead_months.add", "24"),)
+    scenarios = ScenarioSet(decision_year=2027, scenarios=(
+        ScenarioSpec("ai-base.grid-on-time", 0.4),
+        ScenarioSpec("ai-high.grid-on-time", 0.3, (("demand[class=ai].scale", "1.4"),)),
+        ScenarioSpec("ai-base.grid-late", 0.3, late)))
+    two = SimpleNamespace(worst_cost=120.0, costs=[100.0, 110.0, 120.0], expected_cost=108.0,
+                          evpi=3.0, vss=float("inf"))
+    shown: list[str] = []
+    exec(_cell(nb, "**Conclusion.**"), {
+        "two": two, "scenarios": scenarios, "commitments": [1, 2], "hedges": [],
+        "dropped": [], "gap": "1.00 %", "hedge_cost": hedge_cost, "value_of_hedging": 2.0,
+        "det_infeasible": [], "infeasible": infeasible, "display": lambda m: shown.append(m),
+        "Markdown": lambda text: text})
+    return " ".join(shown)
+
+
+def test_stochastic_conclusion_computes_why_commitments_fail():
+    """Which scenarios leave the mean-value commitments without a plan is computed, not
+    assumed: when none of them changes the grid the sentence must not blame a late grid."""
+    text = _stochastic_conclusion(["ai-high.grid-on-time"], hedge_cost=5.0)
+    assert "late grid" not in text and "1 of 3 scenarios" in text
+    assert "none of them changes the grid" in text
+    text = _stochastic_conclusion(["ai-base.grid-late"], hedge_cost=5.0)
+    assert "all of them change the grid" in text
+    assert "Hedging costs 5.0 USD M" in text
+
+
+def test_stochastic_conclusion_says_a_negative_hedging_cost_is_a_saving():
+    text = _stochastic_conclusion([], hedge_cost=-2.5)
+    assert "costs -" not in text and "Hedging saves 2.5 USD M" in text

@@ -25,7 +25,8 @@ def _demand(spec: GeneratorSpec, rng: np.random.Generator, metros: _Metros,
     """Demand per region, class and year, and the existing capacity, from capacity_ratio.
 
     A region's demand grows at its own rate; sens takes a fixed share of it, flex the rest,
-    and ai (in some metro regions) comes on top with a share growing from 5 % to 35 %.
+    and ai (in some metro regions) comes on top with a share growing from 5 % to 35 %
+    (5 % only when ai has a single year).
     Existing plant serves `Assumptions.existing_cover` of each metro's first-year demand.
     """
     n_r, n_y, n_c = spec.regions, spec.years, spec.classes

@@ -39,10 +39,11 @@ exercise the model as real ones do, from a few sites up to benchmark sizes:
   a weight (its metro's weight x lognormal; rural regions x 0.3) and its own growth of 8-22
   % a year; sens takes 30-50 % of it, flex the rest. In a share `ai_region_share` of the
   metro regions ai comes on top from the third year (earlier in shorter horizons: once
-  liquid-cooled phases can be online), growing from 5 % to 35 % of the region's other
-  demand. The peak (last-year) total is set so that `capacity_ratio` = sellable capacity
-  (max_utilization x (existing + every phase)) / peak demand: capacity is somewhat scarce,
-  the MILP non-trivial.
+  liquid-cooled phases can be online), growing from 5 % in its first year to 35 % in the
+  last of the region's other demand (with a single ai year, 5 % only: horizons of three
+  years or less, the tiny preset's). The peak (last-year) total is set so that
+  `capacity_ratio` = sellable capacity (max_utilization x (existing + every phase)) / peak
+  demand: capacity is somewhat scarce, the MILP non-trivial.
 - **Latency targets.** Per class, a target in ms such that a region reaches about a share
   `reach_tight` (sens) or `reach_loose` (flex, ai) of the sites able to host the class: the
   share's quantile of all site-region round trips, times a jitter of 0.85-1.2 per region,
@@ -56,7 +57,8 @@ exercise the model as real ones do, from a few sites up to benchmark sizes:
   yearly all-sponsor limit (1.8 x the need over max(1, years - 1) building years, x
   0.8-1.2), and a horizon budget per
   sponsor (50-80 % of its sites' phase capex); each at least 1.25 x the cheapest first phase
-  with its opening cost in its scope. `sponsors` sponsors, each with at least one site.
+  with its opening cost in its scope. min(`sponsors`, sites) sponsors, each with at
+  least one site.
   Economics as the Vietnam instance; unserved demand is allowed at USD 25 M per MW-year, so
   every generated instance is feasible.
 - **Ids and order.** Zero-padded ids (s001, r0001, h001, z001, u001, sp01); regions and
