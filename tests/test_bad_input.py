@@ -232,3 +232,25 @@ def test_a_non_utf8_byte_gives_its_character_position_and_exit_2(tiny_copy, caps
     assert main(["validate", str(folder)]) == ExitCode.BAD_INPUT
     err = " ".join(capsys.readouterr().err.split())
     assert "at character 12 of the line" in err and "save the file as UTF-8" in err
+
+
+@pytest.mark.parametrize("given", [["--workers", "3"], ["--workers", "0"],
+                                   ["--scheduler", "tcp://127.0.0.1:1"]])
+def test_scenario_options_without_scenarios_are_bad_input_naming_them(given, capsys):
+    """`solve --workers N` or `--scheduler ADDR` without --scenarios ran a plain solve and
+    ignored them; they are for the two-stage solve only, so it is exit 2 naming the option
+    (--workers 0, the explicit choice of one process, too)."""
+    from tests.conftest import TINY
+
+    code = main(["solve", str(TINY / "cheapest-site"), "--quiet", *given])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == ExitCode.BAD_INPUT, err
+    assert f"{given[0]}: expected" in err and "--scenarios" in err
+    assert "Traceback" not in err
+
+
+def test_solve_without_scenario_options_still_solves(capsys):
+    """Not giving --workers or --scheduler is no error (their default is None)."""
+    from tests.conftest import TINY
+
+    assert main(["solve", str(TINY / "cheapest-site"), "--quiet"]) == ExitCode.OK

@@ -384,6 +384,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
         raise InputError(_usage_problem(f"--log: no folder {args.log.parent} for {args.log}"))
     if args.method in STOCHASTIC_METHODS and not args.scenarios:
         raise InputError(_usage_problem(f"--method {args.method} needs --scenarios FILE"))
+    if not args.scenarios:
+        # they place the scenario solves of the two-stage solve; a plain solve ignored them
+        for flag, given in (("--workers", args.workers), ("--scheduler", args.scheduler)):
+            if given is not None:  # both default to None: only what the user typed
+                raise InputError(Problem(flag, "--scenarios FILE with it (it places the "
+                                         "scenario solves of a two-stage solve)",
+                                         found=str(given)))
     inst = _load(args)
     out = _console()
     if args.scenarios:
