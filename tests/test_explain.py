@@ -205,3 +205,26 @@ def test_demand_held_back_by_a_hard_rule_names_the_rule(tiny_copy):
         assert message.startswith("demand R/cloud in 2030: "), message
         assert message.endswith(f"; held back by rules the elastic re-solve keeps: {rule}")
         assert "other demand" not in message
+
+
+def test_solve_says_when_its_reasons_are_not_proven_the_smallest(monkeypatch, capsys,
+                                                                   tmp_path):
+    """`solve` on an infeasible instance prints the elastic re-solve's violations; stopped by
+    its time limit, they make a plan possible but may not be the smallest set, which
+    `explain` said and `solve` did not (now on stderr and in summary.json's warnings)."""
+    import json
+
+    _stopped_early(monkeypatch, keep_plan=True)
+    code = main(["solve", str(TINY / "infeasible-capacity"), "--time-limit", "30", "--out",
+                 str(tmp_path / "r")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == ExitCode.INFEASIBLE
+    assert "R/cloud in 2030: 10.00 of 20.00 IT MW cannot be served" in err
+    assert "not proven the smallest" in err and "time_limit" in err
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert any("not proven the smallest" in w for w in summary["warnings"])
+
+
+def test_solve_does_not_qualify_reasons_the_elastic_optimum_proves(capsys):
+    assert main(["solve", str(TINY / "infeasible-capacity")]) == ExitCode.INFEASIBLE
+    assert "not proven the smallest" not in " ".join(capsys.readouterr().err.split())

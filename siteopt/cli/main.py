@@ -420,14 +420,19 @@ def cmd_solve(args: argparse.Namespace) -> int:
     else:
         print_summary(result, inst, out)
     if result.status == "infeasible":
-        from siteopt.solver.explain import explain_infeasible
+        from siteopt.solver.explain import explain
 
         _err.print("[red]No plan satisfies every hard constraint (infeasible).[/red]")
-        reasons = explain_infeasible(inst, options)
+        explanation = explain(inst, options)
+        reasons = explanation.reasons()
         for reason in reasons[:30]:
             _err.print(f"  - {escape(reason)}", soft_wrap=True)
         if len(reasons) > 30:
             _err.print(f"  ... and {len(reasons) - 30} more")
+        caveat = explanation.caveat()  # e.g. the elastic re-solve ran out of --time-limit
+        if caveat is not None:
+            _err.print(f"  ({escape(caveat)})", soft_wrap=True)
+            result.warnings.append(caveat)
         if not reasons:
             _err.print("  no single cause found; " + escape(" ".join(result.violations)))
         result.violations = reasons or result.violations

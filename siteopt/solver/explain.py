@@ -102,6 +102,18 @@ class Explanation:
         """Whether a plan breaking no hard constraint was found (proven)."""
         return not errors(self.findings) and self.elastic_plan and not self.violations
 
+    def caveat(self) -> str | None:
+        """What the elastic violations do not prove, if its re-solve stopped short of optimal.
+
+        Stopped (e.g. by a time limit), its plan's violations make a plan possible but a
+        better elastic plan may need fewer or smaller ones; listing them as if they were the
+        smallest set would overstate them. None when there are none, or they are proven.
+        """
+        if not self.violations or self.elastic_status == "optimal":
+            return None
+        return (f"the elastic re-solve stopped ({self.elastic_status}) before its optimum: the "
+                "violations listed make a plan possible but are not proven the smallest set")
+
     def reasons(self) -> list[str]:
         """Pre-solve errors, then the elastic plan's violations, as sentences."""
         kept = [KEPT_HARD] if self.elastic_status == "infeasible" else []
