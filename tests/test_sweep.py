@@ -406,3 +406,24 @@ def test_a_worker_crash_fails_its_scenario_only(tmp_path, monkeypatch):
     assert len(report.solved) == 3 and not report.ok
     table = read_table(out)
     assert sorted(table["objective"]) == pytest.approx([100, 120, 150])
+
+
+def test_a_resumed_sweep_counts_unverified_plans_as_failed(tmp_path, monkeypatch, capsys):
+    """Run again into the same folder, the scenarios whose plan failed verification were
+    counted "done" in the progress bar (their folder holds a schedule) while the exit code
+    was 5: they are failed, as on the first run."""
+    real = sweep_module.solve_scenario
+
+    def unverified(instance, overrides, options):
+        result = real(instance, overrides, options)
+        if overrides.get("demand.scale") == 0.8:
+            return dataclasses.replace(result, verified=False, violations=["planted"])
+        return result
+
+    monkeypatch.setattr(sweep_module, "solve_scenario", unverified)
+    spec, out = write_spec(tmp_path, GRID_SPEC), tmp_path / "out"
+    for _run in ("first", "resumed"):
+        code = cli_main(["sweep", str(spec), "--workers", "0", "--out", str(out)])
+        err = " ".join(capsys.readouterr().err.split())
+        assert code == ExitCode.REGRESSION
+        assert "6/6 done 3 failed 3 remaining 0" in err, err

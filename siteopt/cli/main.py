@@ -673,8 +673,9 @@ def _usage_problem(text: str) -> Problem:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep with a progress bar; exit 5 if a scenario raised or failed verification.
 
-    Scenarios without a plan (infeasible, none within the limits) count as failed in the
-    progress bar but are results, written like the others: they do not change the exit code.
+    Scenarios without a plan (infeasible, none within the limits) or with one that failed
+    verification count as failed in the progress bar (also when a resumed sweep skips
+    them); the former are results, written like the others: they do not change the exit code.
     """
     from siteopt.cli.runs import run_sweep_command
 

@@ -19,7 +19,13 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 
 def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Load the spec, run the scenarios with a progress bar, print where the table is."""
-    from siteopt.scenarios.sweep import Scenario, load_sweep, run_sweep, scenario_folder
+    from siteopt.scenarios.sweep import (
+        Scenario,
+        has_verified_plan,
+        load_sweep,
+        run_sweep,
+        scenario_folder,
+    )
     from siteopt.solver.pipeline import Result
 
     sweep = load_sweep(args.spec)
@@ -38,8 +44,8 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
         err.print(f"{sweep.instance.meta.name}: {total} scenario(s) on {where} -> {target}")
 
     def listener(event: str, s: Scenario, result: Result | None, error: str | None) -> None:
-        if event == "skipped":  # finished earlier: done if its folder holds a plan
-            ok = (scenario_folder(target, s.id) / "schedule.csv").is_file()
+        if event == "skipped":  # finished earlier: done if its folder holds a verified plan
+            ok = has_verified_plan(target, s.id)
         else:
             ok = result is not None and result.has_plan and result.verified
         counts["done" if ok else "failed"] += 1

@@ -261,6 +261,23 @@ def is_done(out: Path, sid: str) -> bool:
     return isinstance(info, dict) and info.get("versions") == versions()
 
 
+def has_verified_plan(out: Path, sid: str) -> bool:
+    """Whether finished scenario `sid`'s folder holds a plan that passed verification.
+
+    A resumed sweep counts a skipped scenario as done only then, as it counts one solved
+    now (`Result.has_plan and Result.verified`): a plan that failed verification still
+    writes its schedule, and exits the sweep with 5 on every run.
+    """
+    folder = scenario_folder(out, sid)
+    if not (folder / "schedule.csv").is_file():
+        return False
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and summary.get("verified") is True
+
+
 def write_scenario(out: Path, scenario: Scenario, result: Result) -> Path:
     """Write the scenario's result folder atomically, with its `scenario.json`."""
     info = {"id": scenario.id, "index": scenario.index, "overrides": scenario.overrides,
