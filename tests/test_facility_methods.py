@@ -234,6 +234,46 @@ def test_highs_search_reports_the_search_plan_with_highs_bound(tmp_path, monkeyp
             ["search beside HiGHS"] if how == "beside" else ["search"])
 
 
+def _silent_search(layer, seconds, conn) -> None:
+    """A search process that sends nothing (the test only reads how long it is awaited)."""
+    conn.close()
+
+
+@pytest.mark.parametrize("overrun, expected", [(0.0, 0.5), (0.2, 0.3), (2.0, 0.0)])
+def test_highs_search_waits_for_the_search_only_until_just_past_the_limit(
+        tmp_path, monkeypatch, overrun, expected):
+    """HiGHS used its whole limit (and `overrun` s more): the search's last plan is awaited
+    only until `HELPER_GRACE` (0.5 s) past the limit, not `SEARCH_WAIT` (5 s) after HiGHS
+    stopped, which overran --time-limit by up to 5 s. A clock is injected: no waiting."""
+    from siteopt.solver import methods
+    from siteopt.solver.highs import SolverOutcome
+
+    _inst, mat, data = _capacitated(tmp_path, 0)
+    now = [1000.0]
+    monkeypatch.setattr(methods, "clock", lambda: now[0])
+
+    def highs_at_its_limit(mat, data, options, report):
+        now[0] += options.time_limit + overrun
+        return SolverOutcome(status="time_limit", model_status="Time limit reached", x=None,
+                             objective=math.inf, bound=1.0, gap=math.inf,
+                             solve_seconds=options.time_limit + overrun)
+
+    waited: list[float] = []
+    monkeypatch.setattr(methods, "run_highs", highs_at_its_limit)
+    monkeypatch.setattr(methods, "_search_worker", _silent_search)
+
+    def ready(conn, seconds: float) -> bool:  # nothing arrives: the wait is only recorded
+        waited.append(seconds)
+        return False
+
+    monkeypatch.setattr(methods, "_ready", ready)
+    out = methods.run_highs_search(mat, data, SolveOptions(time_limit=60.0),
+                                   methods.MethodReport(requested="highs-search"))
+    assert waited == [pytest.approx(expected)]
+    assert methods.HELPER_GRACE == 0.5 and methods.SEARCH_WAIT == 5.0
+    assert out.status == "time_limit" and out.x is None and out.bound == 1.0
+
+
 def _cover_layer(edges: list[tuple[int, int]], sites: int, count: int | None) -> FacilityLayer:
     """A master-only layer: customer k is reachable from the two sites of edge k only."""
     cost = np.full((sites, len(edges)), np.inf)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -196,3 +197,41 @@ def test_the_command_line_reports_the_helper_and_a_verified_plan(generated, tmp_
     assert summary["objective"] >= optimum.objective - 1e-6 * abs(optimum.objective)
     assert Path(out / "schedule.csv").exists()
 
+
+
+class _QuietHelper(RensRecord):
+    """A RENS helper that finds nothing and records how long it is awaited at the end."""
+
+    made: ClassVar[list["_QuietHelper"]] = []
+
+    def __init__(self, mat, options) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        _QuietHelper.made.append(self)
+
+    def finish(self, wait: float = 0.0) -> None:
+        self.waits.append(wait)
+
+
+@pytest.mark.parametrize("overrun, expected", [(0.0, 0.5), (0.2, 0.3), (2.0, 0.0)])
+def test_rens_is_awaited_only_until_just_past_the_limit(generated, monkeypatch, overrun,
+                                                         expected):
+    """HiGHS used its whole limit (and `overrun` s more): RENS's last plan is awaited only
+    until `HELPER_GRACE` (0.5 s) past the limit, not `RENS_WAIT` (1 s) after HiGHS stopped,
+    which overran --time-limit by up to 1 s. A clock is injected: no waiting, no fork."""
+    _folder, mat, data, _optimum = generated
+    now = [1000.0]
+    monkeypatch.setattr(methods, "clock", lambda: now[0])
+
+    def highs_at_its_limit(mat, options, offer=None):
+        now[0] += options.time_limit + overrun
+        return _outcome("time_limit", math.inf, -math.inf, None)
+
+    monkeypatch.setattr(methods, "solve_matrices", highs_at_its_limit)
+    monkeypatch.setattr(methods, "Helper", _QuietHelper)
+    _QuietHelper.made.clear()
+    methods.run_highs_rens(mat, data, SolveOptions(time_limit=60.0),
+                           methods.MethodReport(requested="highs-rens"))
+    [helper] = _QuietHelper.made
+    assert helper.waits == [pytest.approx(expected)]
+    assert methods.HELPER_GRACE == 0.5 and methods.RENS_WAIT == 1.0

@@ -137,6 +137,32 @@ def run_radius_search(mat: Matrices, data: ModelData, options: SolveOptions,
                          interrupted_by=interrupted_by, pass_seconds=pass_seconds)
 
 
+#: Seconds past `--time-limit` that `highs-search` and `highs-rens` wait for their helper
+#: process's last plan once HiGHS stops at the limit; then the helper is stopped and what
+#: has arrived is used. The limit is counted from the method's start, as HiGHS's own is;
+#: HiGHS's own overrun (a step that checks no clock, e.g. a large root LP) is not covered.
+HELPER_GRACE = 0.5
+
+#: The clock of the time-limit arithmetic of the methods with a helper process (a test
+#: replaces it to check the waits without waiting).
+clock: Callable[[], float] = time.perf_counter
+
+
+def grace_left(deadline: float, most: float) -> float:
+    """Seconds to wait for a helper's last plan: up to `most`, ending `HELPER_GRACE` late.
+
+    `deadline` is when the time limit ends; 0 once `HELPER_GRACE` past it (what the helper
+    already sent is still read). Waiting the full `most` after a HiGHS run that used its
+    whole limit overran `--time-limit` by up to `SEARCH_WAIT` (5 s) or `RENS_WAIT` (1 s).
+    """
+    return max(0.0, min(most, deadline + HELPER_GRACE - clock()))
+
+
+def _ready(conn: Connection, seconds: float) -> bool:
+    """Whether `conn` has a message (or its end) within `seconds` (`Connection.poll`)."""
+    return conn.poll(seconds)
+
+
 def _race_worker(mat: Matrices, options: SolveOptions, conn: Connection) -> None:
     """One racer (a forked process): solve, send the outcome back, exit."""
     outcome = solve_matrices(mat, options)
@@ -284,7 +310,8 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
     otherwise the cheaper plan is reported with HiGHS's bound. In a daemon process (a Dask
     worker), which cannot fork, HiGHS gets `1 - SEARCH_SHARE` of the limit and the search,
     from the cheaper of HiGHS's plan and the LP's sites, the rest. Without a time limit, or
-    on any other model, one HiGHS run.
+    on any other model, one HiGHS run. The search's plan is awaited at most `HELPER_GRACE`
+    past the limit (`grace_left`).
     """
     layer = facility_layer(mat, data)
     why = _no_search(layer, options)
@@ -294,6 +321,7 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
     limit = float(options.time_limit)  # type: ignore[arg-type]
     if mp.current_process().daemon:
         return _highs_then_search(mat, data, options, report, layer, limit)
+    deadline = clock() + limit
     ctx = mp.get_context("fork")
     ours, theirs = ctx.Pipe(duplex=False)
     searcher = ctx.Process(target=_search_worker, args=(layer, limit, theirs), daemon=True)
@@ -303,7 +331,7 @@ def run_highs_search(mat: Matrices, data: ModelData, options: SolveOptions,
     try:
         first = run_highs(mat, data, options, report)
         unproven = first.status == "time_limit" and first.interrupted_by is None
-        if unproven and ours.poll(SEARCH_WAIT):
+        if unproven and _ready(ours, grace_left(deadline, SEARCH_WAIT)):
             try:
                 plan = ours.recv()
             except EOFError:  # the search died without an answer
@@ -330,18 +358,21 @@ def run_highs_rens(mat: Matrices, data: ModelData, options: SolveOptions,
     user-solution callback (HiGHS checks it and searches on from it). The reported bound is
     the larger of HiGHS's and the LP optimum, the plan the cheaper of the two runs'. In a
     daemon process (a Dask worker), which cannot fork: RENS first for `RENS_SHARE` of the
-    time limit, then HiGHS offered its plan (without a limit, one HiGHS run).
+    time limit, then HiGHS offered its plan (without a limit, one HiGHS run). RENS's last
+    plan is awaited at most `HELPER_GRACE` past the limit (`grace_left`).
     """
     if mp.current_process().daemon:
         return _rens_then_highs(mat, data, options, report)
+    deadline = None if options.time_limit is None else clock() + options.time_limit
     helper = Helper(mat, options)
     wait = 0.0  # for a last plan, where HiGHS ran out of time
     try:
         start = time.perf_counter()
         first = solve_matrices(mat, options, offer=helper.offer)
         report.phase("highs", time.perf_counter() - start, first)
-        if first.status == "time_limit" and first.interrupted_by is None:
-            wait = RENS_WAIT
+        if (first.status == "time_limit" and first.interrupted_by is None
+                and deadline is not None):
+            wait = grace_left(deadline, RENS_WAIT)
     finally:
         helper.finish(wait)
     _report_rens(report, "rens beside HiGHS: LP relaxation, then the MILP over its "
@@ -466,7 +497,8 @@ METHODS: dict[str, Method] = {"highs": run_highs, "radius": run_radius_search,
                               "race": run_race, "benders": run_benders,
                               "highs-search": run_highs_search, "highs-rens": run_highs_rens}
 
-#: Seconds `highs-rens` waits for RENS's last plan after HiGHS stops at its limit.
+#: Seconds `highs-rens` waits for RENS's last plan after HiGHS stops at its limit (at most:
+#: never beyond `HELPER_GRACE` past the limit).
 RENS_WAIT = 1.0
 #: Share of the time limit `highs-rens` gives RENS when it cannot fork (HiGHS gets the rest).
 RENS_SHARE = 0.5
@@ -480,7 +512,8 @@ RENS_MAX_COLUMNS = 250_000
 
 #: Share of the time limit `highs-search` keeps for its search when it cannot fork.
 SEARCH_SHARE = 0.25
-#: Seconds `highs-search` waits for the search's plan after HiGHS stops at its limit.
+#: Seconds `highs-search` waits for the search's plan after HiGHS stops at its limit (at
+#: most: never beyond `HELPER_GRACE` past the limit).
 SEARCH_WAIT = 5.0
 #: Share of the time limit the search beside HiGHS waits before it starts.
 SEARCH_DELAY = 0.5
