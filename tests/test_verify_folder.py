@@ -68,3 +68,98 @@ def test_repeated_override_key_applied_in_steps_has_one_fingerprint():
     again = apply_recorded(inst, twice.overrides)
     assert again.fingerprint == twice.fingerprint
     assert again.table("demand")["it_mw"].tolist() == [32.0]
+
+
+def _copy(solved, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(solved, bad)
+    return bad
+
+
+def _edit(path, column, value, row=0):
+    import csv
+
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    rows[row + 1][rows[0].index(column)] = value
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def budgeted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("b") / "out"
+    assert main(["solve", str(TINY / "sponsor-budget"), "--out", str(out), "--quiet",
+                 "--no-report"]) == 0
+    return out
+
+
+@pytest.mark.parametrize(("table", "column", "value", "named"), [
+    ("budgets", "spend_usd_m", "5", "spend_usd_m"),
+    ("schedule", "it_mw", "11", "column it_mw"),
+    ("schedule", "decision_year", "2029", "column decision_year"),
+    ("schedule", "committed", "True", "column committed"),
+    ("sites", "zone", "Q", "column zone"),
+    ("power", "slack_mw", "1", "column slack_mw"),
+])
+def test_edited_reported_column_is_named(budgeted, tmp_path, capsys, table, column, value,
+                                         named):
+    bad = _copy(budgeted, tmp_path)
+    _edit(bad / f"{table}.csv", column, value)
+    assert main(["verify", str(TINY / "sponsor-budget"), str(bad)]) == 1
+    assert named in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("table", ["budgets", "capacity", "sites", "schedule"])
+def test_repeated_row_is_named_with_its_lines(budgeted, tmp_path, capsys, table):
+    bad = _copy(budgeted, tmp_path)
+    path = bad / f"{table}.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[1]]) + "\n")
+    assert main(["verify", str(TINY / "sponsor-budget"), str(bad)]) == 1
+    assert f"{table}.csv lines 2, {len(lines) + 1}" in capsys.readouterr().err
+
+
+def test_missing_budget_row_and_missing_budgets_file(budgeted, tmp_path, capsys):
+    bad = _copy(budgeted, tmp_path)
+    head = (bad / "budgets.csv").read_text().splitlines()[0]
+    (bad / "budgets.csv").write_text(head + "\n")
+    assert main(["verify", str(TINY / "sponsor-budget"), str(bad)]) == 1
+    assert "no row for the instance's budget" in capsys.readouterr().err
+    (bad / "budgets.csv").unlink()
+    assert main(["verify", str(TINY / "sponsor-budget"), str(bad)]) == 2
+    assert "budgets.csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("key", "value", "code", "named"), [
+    ("total_cost", 999.0, 1, "total_cost"),
+    ("status", "infeasible", 2, "status"),
+    ("objective", None, 2, "objective"),
+    ("objective", "abc", 2, "objective"),
+    ("overrides", "demand.scale=2", 2, "overrides"),
+])
+def test_edited_summary_is_caught(budgeted, tmp_path, capsys, key, value, code, named):
+    bad = _copy(budgeted, tmp_path)
+    summary = json.loads((bad / "summary.json").read_text())
+    summary[key] = value
+    (bad / "summary.json").write_text(json.dumps(summary))
+    assert main(["verify", str(TINY / "sponsor-budget"), str(bad)]) == code
+    err = capsys.readouterr().err
+    assert named in err
+    assert "internal error" not in err
+
+
+@pytest.mark.parametrize(("data", "where"), [
+    (b'{\n "status": "optimal",\n "objective": }\n', "line 3"),
+    (b'{\n "status": "\xff"\n}\n', "line 2"),
+    (b"[1, 2]", "JSON object"),
+])
+def test_unreadable_summary_names_the_line(budgeted, tmp_path, capsys, data, where):
+    bad = _copy(budgeted, tmp_path)
+    (bad / "summary.json").write_bytes(data)
+    assert main(["verify", str(TINY / "sponsor-budget"), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert where in err
+    assert "position" not in err and "char " not in err
