@@ -318,3 +318,14 @@ def test_rule_rejects_its_planted_violation(rule):
     found = rule.check(Facts(inst, plan, objective))
     assert found, f"rule {rule.name} missed its planted violation"
     assert set(found) <= set(check_plan(inst, plan, objective).violations)
+
+
+def test_an_unknown_cooling_in_the_schedule_is_a_violation_not_a_crash():
+    """A cooling no table knows has no PUE: every rule must still run (the power facts
+    leave it out) and the cooling rule names it; it crashed with a KeyError (exit 1)."""
+    inst, tables, objective = _solved("cooling-class")
+    plan = {k: v.copy() for k, v in tables.items()}
+    plan["schedule"].loc[0, "cooling"] = "martian"
+    report = check_plan(inst, plan, objective)
+    key = (plan["schedule"].loc[0, "site"], plan["schedule"].loc[0, "phase"])
+    assert any(f"phase {key} built with cooling martian" in v for v in report.violations)

@@ -107,14 +107,18 @@ class Facts:
 
     @cached_property
     def cap(self) -> dict[tuple[str, str, int], float]:
-        """Installed IT MW per (site, cooling, year): existing plus online phases."""
+        """Installed IT MW per (site, cooling, year): existing plus online phases.
+
+        A phase with a cooling no table knows is left out (it has no PUE):
+        `rule_phase_cooling` names it, and every other rule still runs.
+        """
         cap: dict[tuple[str, str, int], float] = defaultdict(float)
         for s, r in self.sites.iterrows():
             if r["existing_it_mw"] > 0:
                 for y in self.years:
                     cap[s, r["existing_cooling"], y] += float(r["existing_it_mw"])
         for (s, p), (tech, year) in self.built.items():
-            if (s, p) in self.ph:
+            if (s, p) in self.ph and tech in self.cooling.index:
                 for y in self.years:
                     if y >= year:
                         cap[s, tech, y] += float(self.ph[s, p].it_mw)
