@@ -20,6 +20,7 @@ from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_recorded
 from siteopt.data.rules import lead_years
 from siteopt.errors import InputError, Problem
+from siteopt.io.text import read_utf8
 from siteopt.verify.checker import OBJ_RTOL, TOL, CheckReport, check_plan
 
 #: The result tables the checker reads, with their id (text) columns.
@@ -127,15 +128,7 @@ def read_summary(path: Path) -> dict[str, object]:
     if not path.is_file():
         raise InputError(Problem(str(path), "the summary of a siteopt result folder",
                                  found="no such file"))
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError(Problem(str(path), "UTF-8 text", row=line,
-                                 found=f"byte 0x{data[exc.start]:02x} at column {column}")
-                         ) from exc
+    text = read_utf8(path, str(path))
     try:
         summary = json.loads(text)
     except json.JSONDecodeError as exc:
