@@ -18,6 +18,9 @@ from typing import Protocol
 
 import pandas as pd
 
+#: Statuses of a result folder (summary.json `status`) that carries a plan.
+PLAN_STATUSES = ("optimal", "time_limit", "interrupted", "limit")
+
 
 def _clean(obj: object) -> object:
     """JSON-safe values: NaN and infinities become null."""

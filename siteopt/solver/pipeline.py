@@ -13,6 +13,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from siteopt.checks.presolve import errors, presolve_checks
 from siteopt.data.instance import Instance
+from siteopt.io.write import PLAN_STATUSES
 from siteopt.model.build import create_model
 from siteopt.model.compile import Matrices, TrivialInfeasibilityError, compile_model
 from siteopt.model.data import ModelData, build_data
@@ -31,9 +32,6 @@ from siteopt.solver.polish import polish
 from siteopt.solver.results import RESULT_TABLES, extract
 from siteopt.verify.checker import TOL, CheckReport, check_plan
 from siteopt.verify.resilience import resilience_binding
-
-#: Statuses whose result carries a plan.
-PLAN_STATUSES = ("optimal", "time_limit", "interrupted", "limit")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from siteopt.data.overrides import apply_recorded
 from siteopt.data.rules import lead_years
 from siteopt.errors import InputError, Problem
 from siteopt.io.text import read_utf8
+from siteopt.io.write import PLAN_STATUSES
 from siteopt.verify.checker import OBJ_RTOL, TOL, CheckReport, check_plan
 
 #: The result tables the checker reads, with their id (text) columns.
@@ -51,9 +52,6 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "costs": ("year",),
     "budgets": ("sponsor", "year"),
 }
-
-#: Statuses whose folder holds a plan (as `siteopt.solver.pipeline.PLAN_STATUSES`).
-PLAN_STATUSES = ("optimal", "time_limit", "interrupted", "limit")
 
 
 @dataclass
