@@ -95,11 +95,11 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
 
 def _violations(folder: Path, shown: int = 3) -> str:
     """The first violations recorded in a scenario folder's summary.json, for the message."""
-    import json
+    from siteopt.scenarios.sweep import read_json
 
-    try:
-        found = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["violations"]
-    except (OSError, ValueError, KeyError, TypeError):
+    summary = read_json(folder / "summary.json")
+    found = None if summary is None else summary.get("violations")
+    if not isinstance(found, list):
         return "its summary.json cannot be read"
     text = "; ".join(str(v) for v in found[:shown]) or "no violation recorded"
     return text + (f"; and {len(found) - shown} more" if len(found) > shown else "")

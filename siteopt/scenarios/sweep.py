@@ -251,14 +251,17 @@ def is_done(out: Path, sid: str) -> bool:
     Folders appear atomically; one written by another version of siteopt or of the
     formulation is solved again, never mixed with this version's results.
     """
-    path = scenario_folder(out, sid) / f"{SCENARIO_FILE}.json"
-    if not path.is_file():
-        return False
+    info = read_json(scenario_folder(out, sid) / f"{SCENARIO_FILE}.json")
+    return info is not None and info.get("versions") == versions()
+
+
+def read_json(path: Path) -> dict[str, object] | None:
+    """The JSON object in `path` (a scenario folder's record), None if absent or unreadable."""
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and info.get("versions") == versions()
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def has_verified_plan(out: Path, sid: str) -> bool:
@@ -269,13 +272,9 @@ def has_verified_plan(out: Path, sid: str) -> bool:
     writes its schedule, and exits the sweep with 5 on every run.
     """
     folder = scenario_folder(out, sid)
-    if not (folder / "schedule.csv").is_file():
-        return False
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(summary, dict) and summary.get("verified") is True
+    summary = read_json(folder / "summary.json")
+    return ((folder / "schedule.csv").is_file() and summary is not None
+            and summary.get("verified") is True)
 
 
 def write_scenario(out: Path, scenario: Scenario, result: Result) -> Path:
