@@ -12,7 +12,6 @@ import hashlib
 import io
 import math
 import re
-import tomllib
 import warnings
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from siteopt.io.schema import (
     Table,
 )
 from siteopt.io.text import read_utf8
-from siteopt.io.tomlfile import toml_syntax_problem, validation_problems
+from siteopt.io.tomlfile import read_toml, validation_problems
 
 #: Tables that must have at least one row. `cooling`, `zones` and `classes` may have none:
 #: like an absent file, an empty one takes the documented default (`siteopt.data.defaults`).
@@ -68,13 +67,10 @@ def read_metadata(folder: Path) -> Metadata:
         raise InputError(Problem(METADATA_FILE, "the instance metadata file (TOML)",
                                  found=f"{what}: {path}"))
     try:
-        text = read_utf8(path, METADATA_FILE)
-        raw = tomllib.loads(text)
+        text, raw = read_toml(path, METADATA_FILE)
     except OSError as exc:  # e.g. no permission to read it
         raise InputError(Problem(METADATA_FILE, "a readable file",
                                  found=exc.strerror or type(exc).__name__)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(toml_syntax_problem(METADATA_FILE, exc)) from exc
     try:
         return Metadata.model_validate(raw)
     except ValidationError as exc:

@@ -28,15 +28,23 @@ def read_toml_model(path: str | Path, model: type[M], what: str) -> M:
     path = Path(path)
     if not path.is_file():
         raise InputError(Problem(str(path), what, found="no such file"))
-    text = read_utf8(path, str(path))
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(toml_syntax_problem(str(path), exc)) from exc
+    text, raw = read_toml(path, str(path))
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise InputError(validation_problems(exc, model, str(path), text)) from exc
+
+
+def read_toml(path: Path, file: str) -> tuple[str, dict[str, Any]]:
+    """(text, parsed TOML) of `path`, named `file` in problems.
+
+    A byte that is not UTF-8, or a TOML syntax error, is an InputError on its line.
+    """
+    text = read_utf8(path, file)
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(toml_syntax_problem(file, exc)) from exc
 
 
 _AT_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from siteopt.data.instance import Instance
 from siteopt.data.overrides import apply_overrides, parse_assignments
 from siteopt.errors import InputError, Problem, did_you_mean
-from siteopt.io.text import read_utf8
-from siteopt.io.tomlfile import toml_syntax_problem
+from siteopt.io.tomlfile import read_toml
 
 #: Probabilities must sum to 1 within this tolerance.
 PROBABILITY_TOL = 1e-9
@@ -95,11 +93,7 @@ def _read(path: Path) -> tuple[str, dict[str, object]]:
     """(text, raw TOML) of a scenario file; a TOML syntax error names its line."""
     if not path.is_file():
         raise InputError(Problem(str(path), "a scenario file (TOML)", found="no such file"))
-    text = read_utf8(path, str(path))
-    try:
-        return text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(toml_syntax_problem(str(path), exc)) from exc
+    return read_toml(path, str(path))
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]*?)\s*\]")
