@@ -88,39 +88,34 @@ def resilience_costs(inst: Instance, result: Result, options: SolveOptions,
         if options.time_limit is not None:
             left = options.time_limit - (clock() - started)
             if left <= 0:
-                entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[],
-                             status_without="not run",
-                             note=f"not measured: the time limit of {options.time_limit:g} s "
-                                  "was used up before this re-solve")
+                _unmeasured(entry, status_without="not run",
+                            note=f"not measured: the time limit of {options.time_limit:g} s "
+                                 "was used up before this re-solve")
                 continue
             quiet = replace(quiet, time_limit=left)
         try:
             relaxed = apply_overrides(inst, {f"resilience.{c}.{key}": off})
         except InputError as exc:  # e.g. the fibre rule exempted a region geo-redundancy
             # could not cover: without it the settings are invalid, there is nothing to solve
-            entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[],
-                         status_without="invalid",
-                         note="not measured: without the rule the settings are invalid: "
-                              + "; ".join(str(p) for p in exc.problems[:3]))
+            _unmeasured(entry, status_without="invalid",
+                        note="not measured: without the rule the settings are invalid: "
+                             + "; ".join(str(p) for p in exc.problems[:3]))
             continue
         without = solve(relaxed, quiet)
         entry["status_without"] = without.status
         entry["gap_without"] = without.gap
         if without.interrupted_by is not None:
-            entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[],
-                         note=f"not measured: the re-solve was stopped by "
-                              f"{signal_name(without.interrupted_by)}")
+            _unmeasured(entry, note="not measured: the re-solve was stopped by "
+                                    f"{signal_name(without.interrupted_by)}")
             result.interrupted_by = without.interrupted_by
             break
         if not without.has_plan or without.objective is None:
-            entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[],
-                         note=f"not measured: the re-solve ended {without.status} "
-                              "without a plan")
+            _unmeasured(entry, note=f"not measured: the re-solve ended {without.status} "
+                                    "without a plan")
             continue
         if not without.verified:  # a saving is quoted only between checked plans
-            entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[],
-                         note="not measured: the re-solve's plan failed the independent "
-                              "check: " + "; ".join(without.violations[:3]))
+            _unmeasured(entry, note="not measured: the re-solve's plan failed the "
+                                    "independent check: " + "; ".join(without.violations[:3]))
             continue
         saving = result.objective - without.objective
         slack = max(result.gap or 0.0, without.gap or 0.0) * abs(result.objective) + 1e-6
@@ -139,6 +134,11 @@ def resilience_costs(inst: Instance, result: Result, options: SolveOptions,
                      adds_phases=sorted(phases - other_phases),
                      adds_sites=sorted(sites - other_sites))
     return report
+
+
+def _unmeasured(entry: dict[str, object], **why: object) -> None:
+    """Record a rule whose cost was not measured: no saving, no verdict, and `why` (a note)."""
+    entry.update(binds=None, cost_usd_m=None, adds_phases=[], adds_sites=[], **why)
 
 
 def _percent(gap: float | None) -> str:
