@@ -925,19 +925,22 @@ def rule_cost_rows(f: Facts) -> list[str]:
     return out
 
 
+def budget_key(sponsor: object, year: object) -> tuple[str, int | None]:
+    """A budget row's identity: (sponsor, "" for all; year, None for the whole horizon)."""
+    return ("" if pd.isna(sponsor) else str(sponsor), None if pd.isna(year) else int(year))
+
+
 @rule
 def rule_budget_rows(f: Facts) -> list[str]:
     """budgets.csv row by row: each budget row's capex spend, limit and slack."""
     table = f.plan.get("budgets")
     if table is None or not len(table):
         return []
-    limits = {("" if pd.isna(sp) else str(sp), None if pd.isna(y) else int(y)): float(x)
-              for sp, y, x in f.inst.table("budgets")[
-                  ["sponsor", "year", "max_capex_usd_m"]].itertuples(index=False)}
+    budgets = f.inst.table("budgets")[["sponsor", "year", "max_capex_usd_m"]]
+    limits = {budget_key(sp, y): float(x) for sp, y, x in budgets.itertuples(index=False)}
     out = []
     for row in table.to_dict("records"):
-        key = ("" if pd.isna(row["sponsor"]) else str(row["sponsor"]),
-               None if pd.isna(row["year"]) else int(row["year"]))
+        key = budget_key(row["sponsor"], row["year"])
         total = f.budget_spend(key[0], row["year"])
         for col, value in (("spend_usd_m", total),
                            ("slack_usd_m", float(row["limit_usd_m"]) - total)):

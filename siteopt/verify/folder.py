@@ -22,7 +22,7 @@ from siteopt.data.rules import lead_years
 from siteopt.errors import InputError, Problem
 from siteopt.io.text import read_utf8
 from siteopt.io.write import PLAN_STATUSES
-from siteopt.verify.checker import OBJ_RTOL, TOL, CheckReport, check_plan
+from siteopt.verify.checker import OBJ_RTOL, TOL, CheckReport, budget_key, check_plan
 
 #: The result tables the checker reads, with their id (text) columns.
 PLAN_FILES: dict[str, tuple[str, ...]] = {
@@ -111,10 +111,10 @@ def table_violations(inst: Instance, plan: dict[str, pd.DataFrame]) -> list[str]
             out.append(f"{name}.csv lines {lines}: the same {'/'.join(key)} {shown} "
                        "more than once")
     if "budgets" in plan:
-        listed = {(str(sp), None if pd.isna(y) else int(y))
+        listed = {budget_key(sp, y)
                   for sp, y in plan["budgets"][["sponsor", "year"]].itertuples(index=False)}
         for sp, y in inst.table("budgets")[["sponsor", "year"]].itertuples(index=False):
-            key = ("" if pd.isna(sp) else str(sp), None if pd.isna(y) else int(y))
+            key = budget_key(sp, y)
             if key not in listed:
                 out.append(f"budgets.csv: no row for the instance's budget (sponsor "
                            f"{key[0] or 'all'}, year {'horizon' if key[1] is None else key[1]})")
