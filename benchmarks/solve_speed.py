@@ -4,7 +4,9 @@ The reference is HiGHS alone on *today's formulation*: the model as siteopt buil
 baseline commit (`BASELINE`, before this round's solve work), exported to MPS by that
 commit's own code (`git archive` into a temporary folder, `python -m siteopt export`), so the
 reference stays reproducible however the model changes later. Both sides run in fresh
-processes in the same run, one after the other, with the same gap (1e-4) and time limit.
+processes in the same run, one after the other, with the same time limit and the same gap:
+the one siteopt solved to (its summary.json; the instance's `solver.gap`, 1e-4 for Vietnam
+and the generated presets, 0 for the OR-Library imports).
 
 siteopt runs `siteopt solve DIR --method M` (default `auto`); its `summary.json` gives the
 status, gap, method and the per-phase times. The table reports wall seconds, the gap at the
@@ -16,6 +18,7 @@ every phase of the method).
     python benchmarks/solve_speed.py --only vietnam gen-small
     python benchmarks/solve_speed.py --only vietnam --method highs   # one method
     python benchmarks/solve_speed.py --table                  # Markdown table of the CSV
+    python benchmarks/solve_speed.py --table --rows 1-6       # one table of the benchmarks doc
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,8 +43,11 @@ from harness import (
     num,
     pct,
     read_rows,
+    require_dir,
+    run_checked,
     run_measured,
     siteopt_cmd,
+    table_rows,
 )
 
 #: The commit whose formulation is "today's" for this round: main before the solve work.
@@ -102,8 +109,23 @@ def prepare(case: Case, work: Path, orlib: Path) -> Path:
         args = ["import", case.source, str(orlib / sub / case.arg), str(folder)]
         if case.capacity is not None:
             args += ["--capacity", str(case.capacity)]
-    subprocess.run(siteopt_cmd(*args), check=True, capture_output=True, cwd=REPO)
+    run_checked(siteopt_cmd(*args), f"siteopt {args[0]} ({case.name})")
     return folder
+
+
+def solve_gap(summary: dict[str, object] | None, folder: Path) -> float:
+    """The relative gap siteopt solved to, which HiGHS alone is given too.
+
+    summary.json's `options.gap` when siteopt wrote one (the instance's `solver.gap` once
+    resolved); otherwise the instance's `[solver] gap`, 1e-4 when it sets none (siteopt's
+    default). The OR-Library imports ask for 0: a fixed 1e-4 would let HiGHS alone stop
+    earlier than siteopt on them.
+    """
+    options = (summary or {}).get("options")
+    if isinstance(options, dict) and options.get("gap") is not None:
+        return float(options["gap"])
+    meta = tomllib.loads((folder / "instance.toml").read_text(encoding="utf-8"))
+    return float(meta.get("solver", {}).get("gap", 1e-4))
 
 
 def baseline_checkout(work: Path) -> Path:
@@ -135,15 +157,15 @@ def export_baseline(case: Case, folder: Path, mps: Path, work: Path) -> str:
     if not baseline_available():
         print(f"warning: commit {BASELINE} is not in this checkout; HiGHS alone runs on the "
               "current formulation", file=sys.stderr)
-        subprocess.run(siteopt_cmd("export", str(folder), "--mps", str(mps), *sets),
-                       check=True, capture_output=True, cwd=REPO)
+        run_checked(siteopt_cmd("export", str(folder), "--mps", str(mps), *sets),
+                    "siteopt export")
         return "current (baseline commit unavailable)"
     base = baseline_checkout(work)
     if case.source == "bundled":  # the baseline's own copy: its reader predates new columns
         folder = base / "instances" / "vietnam-2026"
-    subprocess.run([sys.executable, "-m", "siteopt", "export", str(folder), "--mps", str(mps),
-                    *sets], check=True, capture_output=True, cwd=base,
-                   env={"PYTHONPATH": str(base), "PATH": "/usr/bin:/bin"})
+    run_checked([sys.executable, "-m", "siteopt", "export", str(folder), "--mps", str(mps),
+                 *sets], f"siteopt export at {BASELINE}", cwd=base,
+                env={"PYTHONPATH": str(base), "PATH": "/usr/bin:/bin"})
     return BASELINE
 
 
@@ -160,6 +182,7 @@ def bench_one(case: Case, method: str, work: Path, orlib: Path) -> dict[str, obj
                               "siteopt_wall_s": round(wall, 2), "siteopt_cpu_s": round(cpu, 2),
                               "siteopt_peak_mb": round(peak)}
     summary = res / "summary.json"
+    s: dict[str, object] | None = None
     if summary.exists():
         s = json.loads(summary.read_text())
         row.update(status=s["status"] if s["verified"] else f"{s['status']} (NOT verified)",
@@ -174,7 +197,7 @@ def bench_one(case: Case, method: str, work: Path, orlib: Path) -> dict[str, obj
     mps = work / f"{case.name}.mps"
     row["baseline"] = export_baseline(case, folder, mps, work)
     h_proc, h_wall, _h_cpu, h_peak = run_measured(
-        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(limit), "1e-4"],
+        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(limit), str(solve_gap(s, folder))],
         timeout=limit * 3 + 600)
     if h_proc.returncode == 0 and h_proc.stdout.strip():
         r = json.loads(h_proc.stdout.strip().splitlines()[-1])
@@ -213,15 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--method", default="auto", help="siteopt's --method (default auto)")
     args = ap.parse_args(argv)
     names = [c.name for c in cases()]
-    if args.table:  # the latest row of each (instance, method), in suite order
-        latest = {(r["instance"], r["method"]): r for r in read_rows(args.out)}
+    if args.table:  # the CSV's rows in its order (--rows: the ones a table of the doc cites)
         print(f"Machine: {machine()}\n")
-        order = sorted(latest, key=lambda k: (names.index(k[0]) if k[0] in names else 99, k[1]))
-        print(markdown_table([latest[k] for k in order]))
+        print(markdown_table(table_rows(ap, args.out, args.rows)))
         return 0
     unknown = set(args.only or ()) - set(names)
     if unknown:
         ap.error(f"unknown cases {sorted(unknown)}; one of {names}")
+    if any(c.source.startswith("orlib") for c in cases() if not args.only or c.name in args.only):
+        require_dir(ap, args.orlib, "--orlib", "the OR-Library files of the capa/b/c and "
+                    "pmed cases; --only gen-tiny vietnam gen-small need none")
     done = {(r["instance"], r["method"]) for r in read_rows(args.out)}
     print(f"# {machine()}; baseline formulation {BASELINE}", flush=True)
     for case in cases():
