@@ -9,9 +9,10 @@ For each instance, one run of `siteopt solve DIR --out R --time-limit T` in a fr
 gives its wall and CPU time and peak memory, and its summary.json gives the stages: read
 (parse + per-table checks), checks (cross-table), graph (fiber graph, latency matrix,
 reachability), presolve (pre-solve checks), data (index sets and parameters), build (the
-Pyomo model), handoff (compile to matrices and pass to HiGHS), solve (HiGHS), extract
-(result tables), verify (independent checker); `other` is the rest of the wall time
-(interpreter and imports, printing, the atomic write). Then the same model is exported to
+Pyomo model), handoff (compile to matrices and pass to HiGHS), solve (HiGHS), polish
+(integers fixed, the continuous part re-solved as an LP), extract (result tables), verify
+(independent checker); `other` is the rest of the wall time (interpreter and imports,
+printing, the atomic write). Then the same model is exported to
 MPS (not timed) and HiGHS alone reads and solves it in a fresh process with the same options.
 
 The table shows the overhead ratio (siteopt wall - HiGHS solve) / HiGHS solve and the
@@ -20,12 +21,12 @@ wall ratio siteopt / HiGHS alone. Rows are appended to the CSV (an interrupted r
     python benchmarks/scale.py                     # everything, 60 s per solve (~35 min)
     python benchmarks/scale.py --only gen-tiny gen-400k --time-limit 20
     python benchmarks/scale.py --table             # the Markdown table of the CSV
+    python benchmarks/scale.py --table --rows 3-5  # those CSV rows, not the latest per instance
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -44,16 +45,20 @@ from harness import (
     num,
     pct,
     read_rows,
+    require_dir,
+    run_checked,
     run_measured,
     siteopt_cmd,
+    table_rows,
 )
 
 DEFAULT_ORLIB = REPO.parent / "shared" / "benchmarks" / "orlib"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "scale.csv"
 
-#: Stages of summary.json's timings_seconds, in pipeline order.
-STAGES = ("read", "checks", "graph", "presolve", "data", "build", "handoff", "solve", "extract",
-          "verify")
+#: Stages of summary.json's timings_seconds, in pipeline order; `t_other` is the wall time
+#: none of them covers, so a stage missing here would be counted as start-up.
+STAGES = ("read", "checks", "graph", "presolve", "data", "build", "handoff", "solve", "polish",
+          "extract", "verify")
 
 FIELDS = ["instance", "source", "rows", "columns", "nonzeros", "integer_columns", "status",
           "objective", "gap", *(f"t_{s}" for s in STAGES), "t_other", "build_handoff_s",
@@ -114,7 +119,7 @@ def prepare(case: Case, work: Path, orlib: Path) -> Path:
         args = ["import", case.source, str(orlib / sub / case.arg), str(folder)]
         if case.capacity is not None:
             args += ["--capacity", str(case.capacity)]
-    subprocess.run(siteopt_cmd(*args), check=True, capture_output=True, cwd=REPO)
+    run_checked(siteopt_cmd(*args), f"siteopt {args[0]} ({case.name})")
     return folder
 
 
@@ -161,16 +166,17 @@ def bench_one(case: Case, time_limit: float, work: Path, orlib: Path) -> dict[st
 def markdown_tables(rows: list[dict[str, str]]) -> str:
     """Two Markdown tables: the stages of each siteopt run; siteopt against HiGHS alone."""
     head = ("| instance | rows | columns | nonzeros | read | checks | graph | presolve | data | "
-            "build | hand-off | **build + hand-off** | HiGHS | extract | verify | other | "
-            "wall | peak MB |")
-    lines = [head, "|" + "---|" * 18]
+            "build | hand-off | **build + hand-off** | HiGHS | polish | extract | verify | "
+            "other | wall | peak MB |")
+    lines = [head, "|" + "---|" * 19]
     for r in rows:
         cells = [r["instance"], num(r.get("rows"), 0), num(r.get("columns"), 0),
                  num(r.get("nonzeros"), 0)]
         cells += [num(r.get(f"t_{k}")) for k in ("read", "checks", "graph", "presolve",
                                                    "data", "build", "handoff")]
         cells += [f"**{num(r.get('build_handoff_s'))}**", num(r.get("t_solve")),
-                  num(r.get("t_extract")), num(r.get("t_verify")), num(r.get("t_other")),
+                  num(r.get("t_polish")), num(r.get("t_extract")), num(r.get("t_verify")),
+                  num(r.get("t_other")),
                   num(r.get("siteopt_wall_s")), num(r.get("siteopt_peak_mb"), 0)]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     head2 = ("| instance | status | objective | gap % | HiGHS alone: status | objective | "
@@ -192,16 +198,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 60.0)
     args = ap.parse_args(argv)
     if args.table:  # the latest row of each instance (--redo appends), in suite order
-        latest = {r["instance"]: r for r in read_rows(args.out)}
-        order = [c.name for c in cases() if c.name in latest]
+        rows = table_rows(ap, args.out, args.rows)
+        if args.rows is None:
+            latest = {r["instance"]: r for r in rows}
+            rows = [latest[c.name] for c in cases() if c.name in latest]
         print(f"Machine: {machine()}\n")
-        print(markdown_tables([latest[name] for name in order]))
+        print(markdown_tables(rows))
         return 0
     done = {r["instance"] for r in read_rows(args.out)}
     todo = [c for c in cases() if not args.only or c.name in args.only]
     unknown = set(args.only or ()) - {c.name for c in cases()}
     if unknown:
         ap.error(f"unknown instances {sorted(unknown)}; one of {[c.name for c in cases()]}")
+    if any(c.source.startswith("orlib") for c in todo):
+        require_dir(ap, args.orlib, "--orlib", "the OR-Library files of capa/b/c and pmed; "
+                    "--only gen-tiny ... cfl-200x2000 need none")
     print(f"# {machine()}", flush=True)
     for case in todo:
         if case.name in done and not args.redo:
