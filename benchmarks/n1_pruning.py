@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import run_checked, siteopt_cmd  # also puts this checkout's siteopt first
 
 
 def measure(folder: Path) -> dict[str, float]:
@@ -46,19 +48,23 @@ def measure(folder: Path) -> dict[str, float]:
             "pairs_slower_after_worst_cut": int((worst > rtt + 1e-9).sum())}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Generate (or read) the instance, measure, print and optionally write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("instance", nargs="?", type=Path)
-    parser.add_argument("--preset", default="large")
+    from siteopt.cli.main import PRESET_NAMES  # the generator's presets, without its stack
+
+    parser.add_argument("--preset", default="large", choices=PRESET_NAMES)
     parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.instance is not None and not args.instance.is_dir():
+        parser.error(f"{args.instance}: no such instance folder")
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.instance
         if folder is None:
             folder = Path(tmp) / args.preset
-            subprocess.run([sys.executable, "-m", "siteopt", "generate", str(folder),
-                            "--preset", args.preset], check=True, capture_output=True)
+            run_checked(siteopt_cmd("generate", str(folder), "--preset", args.preset),
+                        "siteopt generate")
         result = measure(folder)
     result["instance"] = str(args.instance or f"generate --preset {args.preset}")
     print(json.dumps(result, indent=2))
