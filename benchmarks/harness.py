@@ -56,7 +56,10 @@ def run_measured(cmd: list[str], timeout: float
     machine and are robust to other jobs sharing the cores, so both are recorded.
 
     Output goes to temporary files and the child is reaped with os.wait4, whose resource
-    usage is that child's alone (RUSAGE_CHILDREN would be the maximum over all children).
+    usage is that child's together with the descendants it reaped itself (CPU summed, peak
+    RSS the largest of them: a solve's RENS or search helper counts, its parent's other
+    children do not). The parent's RUSAGE_CHILDREN would instead hold the maximum over every
+    child this script ever ran (imports, exports, earlier measurements).
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
@@ -80,6 +83,25 @@ def siteopt_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "siteopt", *args]
 
 
+def run_checked(cmd: list[str], what: str, cwd: Path = REPO,
+                env: dict[str, str] | None = None) -> None:
+    """Run a preparation step (import, generate, export); on failure exit with its message.
+
+    The step's own error (e.g. siteopt's "expected a readable file") is what the user needs,
+    not a CalledProcessError traceback that hides it behind `capture_output`.
+    """
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()[-1500:]
+        raise SystemExit(f"{what} failed (exit {proc.returncode}): {detail}")
+
+
+def require_dir(ap: argparse.ArgumentParser, folder: Path, option: str, why: str) -> None:
+    """Stop with a usage error (exit 2) when a folder the chosen cases read is missing."""
+    if not folder.is_dir():
+        ap.error(f"{option} {folder}: no such folder ({why})")
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     """Rows already measured."""
     if not path.exists():
@@ -88,10 +110,53 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def parse_rows(spec: str) -> list[int]:
+    """CSV data rows by 1-based number: "1-6", "7,9,12-14" (the header is not counted)."""
+    out: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.strip().partition("-")
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a row list: {spec!r} (e.g. 1-6,9)") from None
+        if first < 1 or last < first:
+            raise argparse.ArgumentTypeError(f"not a row range: {part!r} (rows start at 1)")
+        out += range(first, last + 1)
+    return out
+
+
+def table_rows(ap: argparse.ArgumentParser, path: Path, rows: list[int] | None
+               ) -> list[dict[str, str]]:
+    """The CSV rows a `--table` prints: all of them, or those numbered in `rows`.
+
+    A missing or empty CSV, or a row number past its end, is a usage error, not an empty
+    table that looks like a measurement of nothing.
+    """
+    have = read_rows(path)
+    if not have:
+        ap.error(f"{path}: no measured rows (the file is missing or empty)")
+    if rows is None:
+        return have
+    past = [k for k in rows if k > len(have)]
+    if past:
+        ap.error(f"--rows {past}: {path} has {len(have)} rows")
+    return [have[k - 1] for k in rows]
+
+
 def append_row(path: Path, row: dict[str, object], fields: list[str]) -> None:
-    """Append one row, writing the header first if the file is new."""
+    """Append one row, writing the header first if the file is new.
+
+    An existing file must have exactly `fields` as its header: appending under another
+    header would put every value in the wrong column.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
+    new = not path.exists() or path.stat().st_size == 0
+    if not new:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), [])
+        if header != fields:
+            raise SystemExit(f"{path} has the columns {header}, this script writes {fields}: "
+                             "write to a new --out file")
     with open(path, "a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         if new:
@@ -158,8 +223,7 @@ def highs_alone(folder: Path, mps: Path, time_limit: float, gap: float,
 
     A fresh process with siteopt's options: 1 thread, seed 0, `gap`, `time_limit`.
     """
-    subprocess.run(siteopt_cmd("export", str(folder), "--mps", str(mps)), check=True,
-                   capture_output=True, cwd=REPO)
+    run_checked(siteopt_cmd("export", str(folder), "--mps", str(mps)), "siteopt export")
     proc, wall, cpu, peak = run_measured(
         [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit), str(gap)],
         timeout=timeout)
@@ -181,6 +245,8 @@ def benchmark_parser(doc: str, default_orlib: Path, default_out: Path,
     ap.add_argument("--redo", action="store_true",
                     help="measure again instances already in the CSV (appends a row)")
     ap.add_argument("--table", action="store_true", help="print the Markdown table(s) and exit")
+    ap.add_argument("--rows", type=parse_rows, help="with --table: only these CSV rows, by "
+                    "1-based number (e.g. 1-6,9), as each table of docs/benchmarks.md cites them")
     ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file while "
                     "measuring each instance (keeps other heavy jobs from overlapping)")
     return ap

@@ -31,7 +31,16 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, append_row, machine, num, read_rows, run_measured, siteopt_cmd
+from harness import (
+    REPO,
+    append_row,
+    machine,
+    num,
+    require_dir,
+    run_measured,
+    siteopt_cmd,
+    table_rows,
+)
 
 DATA = REPO / "tests" / "data" / "spopt" / (
     "SF_network_distance_candidateStore_16_censusTract_205_new.csv")
@@ -183,15 +192,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.table:
         print(f"Machine: {machine()}\n")
-        print(markdown_table(read_rows(args.out)))
+        print(markdown_table(table_rows(ap, args.out, None)))
         return 0
     if not args.spopt_python:
         ap.error("--spopt-python is required to measure (spopt is not a siteopt dependency)")
+    if not Path(args.spopt_python).is_file():
+        ap.error(f"--spopt-python {args.spopt_python}: no such file (the Python of an "
+                 "environment with spopt and PuLP)")
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
     unknown = set(args.only or ()) - set(CASES)
     if unknown:
         ap.error(f"unknown cases {sorted(unknown)}; one of {list(CASES)}")
+    if any(CASES[c][1] for c in (args.only or CASES)):
+        require_dir(ap, args.orlib, "--orlib", "the OR-Library pmed files of the pmed cases; "
+                    "--only sf-205x16 needs none")
     for case, (p, pmed) in CASES.items():
         if args.only and case not in args.only:
             continue

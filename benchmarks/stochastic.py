@@ -32,7 +32,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, append_row, machine, num, pct, read_rows
+from harness import REPO, append_row, machine, num, pct, read_rows, table_rows
 
 OUT = REPO / "benchmarks" / "results" / "stochastic.csv"
 #: HiGHS log of the extensive form and the progress events of each case (not committed)
@@ -148,11 +148,11 @@ def _commitment(c: dict[str, object]) -> str:
     return f"{c['upgrade']} {c['construction_start']}"
 
 
-def table(path: Path) -> str:
-    """The CSV as a Markdown table."""
+def table(rows: list[dict[str, str]]) -> str:
+    """CSV rows as a Markdown table."""
     lines = ["| case | method | scenarios | workers | status | gap | EF s | wall s | peak MB | "
              "EVPI | VSS | load |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in read_rows(path):
+    for r in rows:
         lines.append(f"| {r['case']} | {r['method']} | {r['scenarios']} | {r['workers']} | "
                      f"{r['status']} | {pct(r['gap'])} | {num(r['ef_seconds'], 1)} | "
                      f"{num(r['wall_seconds'], 1)} | {r['peak_rss_mb']} | {num(r['evpi'])} | "
@@ -160,7 +160,7 @@ def table(path: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the chosen cases, print a table, append rows to the CSV."""
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,9 +173,9 @@ def main() -> int:
                    help="vietnam-100: the decomposition's time limit (seconds)")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--table", action="store_true", help="print the CSV as Markdown and exit")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.table:
-        print(table(args.out))
+        print(table(table_rows(p, args.out, None)))
         return 0
     failed = False
     for name in args.only:
@@ -188,7 +188,7 @@ def main() -> int:
                   f"{pct(row.get('gap'))} wall {row['wall_seconds']} s peak "
                   f"{row['peak_rss_mb']} MB evpi {num(row.get('evpi'))} vss "
                   f"{num(row.get('vss'))}", flush=True)
-    print(table(args.out))
+    print(table(read_rows(args.out)))
     return 1 if failed else 0
 
 

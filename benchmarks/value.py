@@ -24,7 +24,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, append_row, machine, num, read_rows, run_measured, siteopt_cmd
+from harness import (
+    REPO,
+    append_row,
+    machine,
+    num,
+    read_rows,
+    run_measured,
+    siteopt_cmd,
+    table_rows,
+)
 
 OUT = REPO / "benchmarks" / "results" / "value.csv"
 #: each mode's `siteopt value --out` folder of the last run (not committed)
@@ -92,12 +101,12 @@ def compare() -> str:
     return "\n".join(out)
 
 
-def table(path: Path) -> str:
-    """The CSV as a Markdown table."""
+def table(rows: list[dict[str, str]]) -> str:
+    """CSV rows as a Markdown table."""
     lines = ["| instance | mode | one solve (s) | value (s) | ratio | re-solves | screen "
              "(candidates / solves / s) | points (not computed) | verified |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for r in read_rows(path):
+    for r in rows:
         screen = (f"{r['screen_candidates']} / {r['screen_solves']} / "
                   f"{num(r['screen_seconds'], 1)}" if r["screen_candidates"] else "-")
         lines.append(f"| {r['instance']} | {r['mode']} | {num(r['one_solve_seconds'], 1)} | "
@@ -107,7 +116,7 @@ def table(path: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the modes, print a table, append rows to the CSV."""
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -120,15 +129,18 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=3600.0)
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--table", action="store_true", help="print the CSV as Markdown and exit")
-    args = p.parse_args()
-    if not args.table:
+    args = p.parse_args(argv)
+    if args.table:
+        rows = table_rows(p, args.out, None)
+    else:
         for mode in args.modes:
             row = measure(args.instance, mode, args.workers, args.max_seconds, args.timeout)
             append_row(args.out, row, FIELDS)
             print(f"{mode:10} one solve {row['one_solve_seconds']} s, value "
                   f"{row['wall_seconds']} s ({row['ratio']} x), {row['re_solves']} re-solves, "
                   f"{row['not_computed']} not computed", flush=True)
-    print(table(args.out))
+        rows = read_rows(args.out)
+    print(table(rows))
     print(compare())
     return 0
 
