@@ -1,0 +1,218 @@
+"""The benchmark scripts' own logic, without measuring anything (benchmarks are not tests).
+
+What is checked: every table of docs/benchmarks.md marked "Printed by `python
+benchmarks/X.py ...`" is what that command prints from the committed CSV; HiGHS alone is
+given the gap siteopt solved to; the scale table's `other` column holds no solver stage;
+the scripts measure this checkout's siteopt; missing inputs are usage errors, not
+tracebacks; a CSV is never appended to under another header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+BENCH = REPO / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import harness  # noqa: E402
+import orlib  # noqa: E402
+import pcenter_spopt  # noqa: E402
+import scale  # noqa: E402
+import solve_speed  # noqa: E402
+import stochastic  # noqa: E402
+import value  # noqa: E402
+
+SCRIPTS = {"solve_speed": solve_speed, "scale": scale, "orlib": orlib,
+           "pcenter_spopt": pcenter_spopt, "stochastic": stochastic, "value": value}
+
+DOC = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+MARKER = re.compile(r"Printed by\s+`python benchmarks/(\w+)\.py ([^`]*)`", re.IGNORECASE)
+
+
+def _printed_tables() -> list[tuple[str, list[str], list[str]]]:
+    """(script, arguments, the doc's table lines) for every marked table of the doc."""
+    out = []
+    for m in MARKER.finditer(DOC):
+        lines = DOC[m.end():].split("\n")
+        start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+        end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+        out.append((m.group(1), m.group(2).split(), lines[start:end]))
+    return out
+
+
+PRINTED = [pytest.param(*t, id=f"{t[0]} {' '.join(t[1])}") for t in _printed_tables()]
+
+
+def _stdout_of(script: str, argv: list[str]) -> str:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert SCRIPTS[script].main(argv) == 0
+    return buf.getvalue()
+
+
+def test_the_doc_marks_its_tables():
+    scripts = {s for s, _args, _table in _printed_tables()}
+    assert {"solve_speed", "orlib", "pcenter_spopt", "stochastic", "value"} <= scripts
+
+
+@pytest.mark.parametrize("script,argv,table", PRINTED)
+def test_each_doc_table_is_what_its_command_prints(script, argv, table):
+    printed = _stdout_of(script, argv).splitlines()
+    at = printed.index(table[0])  # the header
+    assert printed[at:at + len(table)] == table
+
+
+def _completed(cmd: list[str], stdout: str = "") -> subprocess.CompletedProcess:
+    return subprocess.CompletedProcess(cmd, 0, stdout, "")
+
+
+def test_highs_alone_gets_the_gap_siteopt_solved_to(tmp_path, monkeypatch):
+    # an OR-Library import asks for gap 0; a fixed 1e-4 would let HiGHS alone stop earlier
+    folder = tmp_path / "pmed"
+    folder.mkdir()
+    (folder / "instance.toml").write_text("[solver]\ngap = 0.0\n")
+    given: list[str] = []
+
+    def fake_run(cmd, timeout):
+        if "solve" in cmd:
+            res = Path(cmd[cmd.index("--out") + 1])
+            res.mkdir()
+            (res / "summary.json").write_text(json.dumps({
+                "status": "optimal", "verified": True, "objective": 1.0, "bound": 1.0,
+                "gap": 0.0, "timings_seconds": {"solve": 1.0}, "model_size": {},
+                "options": {"gap": 0.0}, "method": {"name": "highs", "phases": []}}))
+            return _completed(cmd), 2.0, 2.0, 100.0
+        given.append(cmd[-1])
+        line = json.dumps({"status": "Optimal", "objective": 1.0, "gap": 0.0, "solve": 1.0})
+        return _completed(cmd, line), 2.0, 2.0, 100.0
+
+    monkeypatch.setattr(solve_speed, "prepare", lambda case, work, orlib: folder)
+    monkeypatch.setattr(solve_speed, "export_baseline", lambda *a: "test")
+    monkeypatch.setattr(solve_speed, "run_measured", fake_run)
+    case = solve_speed.Case("pmed10", "orlib-pmed", "pmed10.txt", 60)
+    solve_speed.bench_one(case, "auto", tmp_path, tmp_path)
+    assert given == ["0.0"]
+
+
+@pytest.mark.parametrize("toml,gap", [("[solver]\ngap = 0.0\n", 0.0), ("name = 'x'\n", 1e-4)])
+def test_without_a_summary_highs_alone_gets_the_instance_gap(tmp_path, toml, gap):
+    (tmp_path / "instance.toml").write_text(toml)
+    assert solve_speed.solve_gap(None, tmp_path) == gap
+
+
+def test_scale_counts_polish_as_a_stage_not_as_start_up(tmp_path, monkeypatch):
+    timings = {"read": 0.5, "build": 1.0, "handoff": 0.5, "solve": 10.0, "polish": 4.0,
+               "extract": 0.5, "verify": 0.5, "total": 17.0}
+
+    def fake_run(cmd, timeout):
+        res = Path(cmd[cmd.index("--out") + 1])
+        res.mkdir()
+        (res / "summary.json").write_text(json.dumps({
+            "status": "optimal", "objective": 1.0, "gap": 0.0, "timings_seconds": timings,
+            "model_size": {}, "options": {"gap": 1e-4}}))
+        return _completed(cmd), 20.0, 20.0, 100.0
+
+    monkeypatch.setattr(scale, "prepare", lambda case, work, orlib: tmp_path)
+    monkeypatch.setattr(scale, "run_measured", fake_run)
+    monkeypatch.setattr(scale, "highs_alone", lambda *a, **k: harness.HighsAlone(
+        {"status": "Optimal", "objective": 1.0, "gap": 0.0, "read": 0.1, "solve": 10.0},
+        0, 11.0, 11.0, 100.0))
+    row = scale.bench_one(scale.Case("gen-tiny", "generate", "tiny"), 60.0, tmp_path, tmp_path)
+    assert row["t_polish"] == 4.0
+    assert row["t_other"] == pytest.approx(20.0 - 17.0)
+
+
+def test_n1_pruning_measures_this_checkout_not_an_installed_siteopt(tmp_path):
+    # run from elsewhere without PYTHONPATH, as `python benchmarks/n1_pruning.py` would be
+    code = (f"import sys; sys.path.insert(0, {str(BENCH)!r}); import n1_pruning, siteopt; "
+            "print(siteopt.__file__)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert Path(proc.stdout.strip()).resolve().is_relative_to(REPO.resolve())
+
+
+@pytest.mark.parametrize("script,argv", [
+    ("orlib", ["--only", "pmed1"]),
+    ("solve_speed", ["--only", "pmed10"]),
+    ("scale", ["--only", "pmed30"]),
+    ("pcenter_spopt", ["--only", "pmed5-p33", "--spopt-python", sys.executable]),
+])
+def test_a_missing_orlib_folder_is_a_usage_error(script, argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        SCRIPTS[script].main([*argv, "--orlib", str(tmp_path / "none"),
+                              "--out", str(tmp_path / "out.csv")])
+    assert exit_.value.code == 2
+    assert "--orlib" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_unknown_orlib_problems_are_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        orlib.main(["--only", "pmed99", "--orlib", str(tmp_path), "--out",
+                    str(tmp_path / "out.csv")])
+    assert exit_.value.code == 2
+    assert "pmed99" in capsys.readouterr().err
+
+
+def test_a_missing_spopt_python_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        pcenter_spopt.main(["--only", "sf-205x16", "--spopt-python", str(tmp_path / "python"),
+                            "--out", str(tmp_path / "out.csv")])
+    assert exit_.value.code == 2
+    assert "--spopt-python" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_a_table_of_no_rows_is_a_usage_error(script, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        SCRIPTS[script].main(["--table", "--out", str(tmp_path / "missing.csv")])
+    assert exit_.value.code == 2
+    assert "no measured rows" in capsys.readouterr().err
+
+
+def test_rows_past_the_end_are_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        solve_speed.main(["--table", "--rows", "20-99"])
+    assert exit_.value.code == 2
+    assert "has 21 rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec,rows", [("1-3", [1, 2, 3]), ("13,14,16", [13, 14, 16]),
+                                       ("2,5-6", [2, 5, 6])])
+def test_row_lists(spec, rows):
+    assert harness.parse_rows(spec) == rows
+
+
+@pytest.mark.parametrize("spec", ["0-2", "3-1", "a", ""])
+def test_bad_row_lists(spec):
+    with pytest.raises(Exception, match="row"):
+        harness.parse_rows(spec)
+
+
+def test_append_row_refuses_a_file_of_other_columns(tmp_path):
+    path = tmp_path / "r.csv"
+    harness.append_row(path, {"a": 1, "b": 2}, ["a", "b"])
+    harness.append_row(path, {"a": 3, "b": 4}, ["a", "b"])
+    with pytest.raises(SystemExit, match="new --out"):
+        harness.append_row(path, {"a": 5, "b": 6, "c": 7}, ["a", "b", "c"])
+    assert harness.read_rows(path) == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+
+
+def test_a_failed_preparation_step_says_why(tmp_path):
+    with pytest.raises(SystemExit, match=r"(?s)siteopt import failed.*readable file"):
+        harness.run_checked(harness.siteopt_cmd("import", "orlib-pmed",
+                                                str(tmp_path / "none.txt"),
+                                                str(tmp_path / "x")), "siteopt import")
