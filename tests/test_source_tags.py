@@ -158,3 +158,27 @@ def test_planted_provenance_defects_are_found(tmp_path, file, old, new, found):
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     problems = provenance_problems(folder)
     assert any(file in p and found in p for p in problems), problems
+
+
+def test_vietnam_tariff_derivation_holds():
+    """The README derives `tariff_usd_per_mwh` step by step (D [24]); every step must hold:
+    Nov 2023 bands x 1.048 x 1.048 = the 2025 bands (rounded to 1 VND), their hour-weighted
+    mean, its USD value at the README's rate, and instance.toml's comment repeats the bands."""
+    row = next(ln for ln in (VIETNAM / "README.md").read_text(encoding="utf-8").splitlines()
+               if ln.startswith("| `tariff_usd_per_mwh` |"))
+    triple = r"([\d,]+) / ([\d,]+) / ([\d,]+)"
+    m = re.search(triple + r" VND/kWh\) x ([\d.]+) \(Oct 2024\) x ([\d.]+) \(May 2025\) = "
+                  + triple + r" VND/kWh", row)
+    base = [_number(x) for x in m.group(1, 2, 3)]
+    rise = _number(m.group(4)) * _number(m.group(5))
+    bands = [_number(x) for x in m.group(6, 7, 8)]
+    assert bands == [round(b * rise) for b in base], (bands, [b * rise for b in base])
+    hours = [_number(x) for x in re.search(triple + r" of the 168 weekly hours", row).groups()]
+    assert sum(hours) == 168
+    mean = _number(re.search(r"\) / 168 = ([\d,]+) VND/kWh", row).group(1))
+    assert mean == round(sum(h * b for h, b in zip(hours, bands, strict=True)) / 168)
+    rate = _number(re.search(r"at ([\d,]+) VND/USD", row).group(1))
+    inst = siteopt.load_instance(VIETNAM)
+    assert inst.meta.economics.tariff_usd_per_mwh == pytest.approx(mean / rate * 1000, abs=0.05)
+    toml = (VIETNAM / "instance.toml").read_text(encoding="utf-8")
+    assert "/".join(f"{b:,.0f}" for b in bands) + " VND/kWh" in toml
