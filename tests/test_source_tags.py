@@ -1,10 +1,11 @@
-"""Provenance: every row of the Vietnam instance carries S/D/A tags in its own column, and
-the sources and derivations they claim exist and hold."""
+"""Provenance: every row of the Vietnam instance carries S/D/A tags in its own column, the
+sources and derivations they claim exist and hold, and the README repeats the data as it is."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 
 import siteopt
 from siteopt.errors import InputError
+from siteopt.stochastic.sample import grid_delay
 from tests.conftest import VIETNAM
 
 
@@ -182,3 +184,174 @@ def test_vietnam_tariff_derivation_holds():
     assert inst.meta.economics.tariff_usd_per_mwh == pytest.approx(mean / rate * 1000, abs=0.05)
     toml = (VIETNAM / "instance.toml").read_text(encoding="utf-8")
     assert "/".join(f"{b:,.0f}" for b in bands) + " VND/kWh" in toml
+
+
+# -- the README's tables repeat the CSV numbers ------------------------------------------------
+
+
+#: a cell border of a markdown table row (an escaped "\\|" is text inside a cell)
+CELL_BORDER = re.compile(r"(?<!\\)\|")
+
+
+def _readme_table(text: str, header: str) -> list[dict[str, str]]:
+    """The rows of the markdown table whose header line starts with `header`."""
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith(header))
+    names = [c.strip() for c in CELL_BORDER.split(lines[start].strip().strip("|"))]
+    rows = []
+    for ln in lines[start + 2:]:
+        if not ln.startswith("|"):
+            break
+        cells = [c.strip() for c in CELL_BORDER.split(ln.strip().strip("|"))]
+        rows.append(dict(zip(names, cells, strict=True)))
+    return rows
+
+
+def _lead_number(cell: str) -> float:
+    """The number a README cell starts with ("15 legacy" -> 15, "(60)" -> 60, "-" -> nan)."""
+    m = re.match(r"\(?([\d,]*\.?\d+)", cell)
+    return _number(m.group(1)) if m else float("nan")
+
+
+def readme_table_mismatches(folder: Path) -> list[str]:
+    """Where the README's per-file tables (sites, phases, cooling, zones and headroom anchors,
+    upgrades) give another number than the CSV files."""
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    read = {name: pd.read_csv(folder / f"{name}.csv") for name in
+            ("sites", "phases", "cooling", "zones", "headroom", "upgrades")}
+    out = []
+
+    def same(where: str, doc: float, data: float) -> None:
+        if not (doc == pytest.approx(data) or (doc != doc and data != data)):
+            out.append(f"{where}: README {doc:g}, CSV {data:g}")
+
+    sites = read["sites"].set_index("site")
+    for r in _readme_table(text, "| site | zone | sponsor |"):
+        site = re.match(r"`(\w+)`", r["site"]).group(1)
+        row = sites.loc[site]
+        if (r["zone"], r["sponsor"]) != (row["zone"], row["sponsor"]):
+            out.append(f"sites {site}: README {r['zone']}, {r['sponsor']}")
+        same(f"sites {site} max_it_mw", _lead_number(r["max IT MW"]), row["max_it_mw"])
+        same(f"sites {site} existing_it_mw", _lead_number(r["existing"]), row["existing_it_mw"])
+        same(f"sites {site} open_cost_usd_m", _lead_number(r["open cost USD M"]),
+             row["open_cost_usd_m"])
+    phases = read["phases"].set_index(["site", "phase"])
+    for r in _readme_table(text, "| site | phase | IT MW |"):
+        row = phases.loc[(r["site"], r["phase"])]
+        where = f"phases {r['site']} {r['phase']}"
+        same(f"{where} it_mw", _lead_number(r["IT MW"]), row["it_mw"])
+        same(f"{where} capex_usd_m", _lead_number(r["capex USD M"]), row["capex_usd_m"])
+        same(f"{where} lead_months", _lead_number(r["lead (months)"]), row["lead_months"])
+        same(f"{where} earliest_decision_year", _lead_number(r["decision from"]),
+             row["earliest_decision_year"])
+        if r["cooling"].replace(" ", "") != row["cooling"].replace("|", ","):
+            out.append(f"{where} cooling: README {r['cooling']}, CSV {row['cooling']}")
+        if "committed" in r["online from"]:
+            same(f"{where} committed_year", _lead_number(r["online from"].strip("*")),
+                 row["committed_year"])
+    cooling = read["cooling"].set_index("cooling")
+    for r in _readme_table(text, "| cooling | PUE |"):
+        row = cooling.loc[r["cooling"]]
+        same(f"cooling {r['cooling']} pue", _lead_number(r["PUE"]), row["pue"])
+        if row["buildable"]:
+            same(f"cooling {r['cooling']} capex_factor", _lead_number(r["capex factor"]),
+                 row["capex_factor"])
+    zones = read["zones"].set_index("zone")
+    head = read["headroom"].set_index(["zone", "year"])["headroom_mw"]
+    anchors = _readme_table(text, "| zone | derate |")
+    for r in anchors:
+        zone = r["zone"].split(" ")[0]
+        same(f"zones {zone} derate", _lead_number(r["derate"]), zones.loc[zone, "derate"])
+        for year in (k for k in r if k.isdigit()):
+            same(f"headroom {zone} {year}", _lead_number(r[year]), head.loc[(zone, int(year))])
+    ups = read["upgrades"].set_index("upgrade")
+    for r in _readme_table(text, "| upgrade | zone |"):
+        row = ups.loc[r["upgrade"]]
+        same(f"upgrades {r['upgrade']} add_mw", _lead_number(r["+MW"]), row["add_mw"])
+        same(f"upgrades {r['upgrade']} capex_usd_m", _lead_number(r["USD M"]), row["capex_usd_m"])
+        same(f"upgrades {r['upgrade']} lead_months", _lead_number(r["lead"]), row["lead_months"])
+    return out
+
+
+def test_vietnam_readme_tables_repeat_the_csv_numbers():
+    assert readme_table_mismatches(VIETNAM) == []
+
+
+@pytest.mark.parametrize("file, old, new, found", [
+    ("phases.csv", "danang_htp,p3,4,50,318.18", "danang_htp,p3,4,50,454.55",
+     "phases danang_htp p3 capex_usd_m: README 318.18, CSV 454.55"),
+    ("sites.csv", "Open-Central,13.783,109.22,6.4,40,", "Open-Central,13.783,109.22,6.4,60,",
+     "sites quynhon max_it_mw: README 40, CSV 60"),
+    ("headroom.csv", "nghe_an,2030,70.0", "nghe_an,2030,75.0",
+     "headroom nghe_an 2030: README 70, CSV 75"),
+    ("upgrades.csv", "up_bac_ninh,bac_ninh,100.0,40.0", "up_bac_ninh,bac_ninh,100.0,20.0",
+     "upgrades up_bac_ninh capex_usd_m: README 40, CSV 20"),
+])
+def test_planted_readme_mismatches_are_found(tmp_path, file, old, new, found):
+    folder = tmp_path / "v"
+    shutil.copytree(VIETNAM, folder)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    problems = readme_table_mismatches(folder)
+    assert found in problems, problems
+
+
+# -- the scenario set is what its README table says -------------------------------------------
+
+
+def assert_scenarios_as_documented(folder: Path) -> None:
+    """Each scenario of `folder`'s scenarios.toml is one value per driver of the README's table:
+    its probability the product of the drivers' probabilities, its overrides the AI scale, the
+    two-year grid delay (as `grid_delay` writes it) and the tariff, +20 % of instance.toml's."""
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    rows = {r["driver"].split(" ")[0]: r for r in _readme_table(text, "| driver | values |")}
+
+    def probs(driver: str) -> list[float]:
+        return [_number(x) for x in rows[driver]["probability (A)"].split(" / ")]
+
+    scales = [_number(x) for x in re.findall(r"x([\d.]+)", rows["AI"]["values"])]
+    tariffs = [_number(x) for x in re.findall(r"([\d.]+)(?: /| USD)", rows["energy"]["values"])]
+    inst = siteopt.load_instance(folder)
+    assert tariffs[0] == inst.meta.economics.tariff_usd_per_mwh
+    assert tariffs[1] == pytest.approx(1.2 * tariffs[0])
+    assert "two years late" in rows["northern"]["values"]
+    late = [f"{k}={v}" for k, v in grid_delay(inst, ("hanoi_west", "bac_ninh"), 2)]
+    ai = dict(zip(("low", "base", "high"), zip(scales, probs("AI"), strict=True), strict=True))
+    grid = dict(zip(("on-time", "late"), probs("northern"), strict=True))
+    tariff = dict(zip(("base", "up20"), zip(tariffs, probs("energy"), strict=True), strict=True))
+    raw = tomllib.loads((folder / "scenarios.toml").read_text(encoding="utf-8"))
+    seen = set()
+    for s in raw["scenario"]:
+        a, g, t = re.fullmatch(r"ai-(\w+)\.grid-([\w-]+)\.tariff-(\w+)", s["id"]).groups()
+        seen.add((a, g, t))
+        assert s["probability"] == pytest.approx(ai[a][1] * grid[g] * tariff[t][1]), s["id"]
+        expected = ([f"demand[class=ai].scale={ai[a][0]:g}"] if ai[a][0] != 1 else [])
+        expected += late if g == "late" else []
+        expected += ([f"economics.tariff_usd_per_mwh={tariff[t][0]:g}"] if t == "up20" else [])
+        assert sorted(s["set"]) == sorted(expected), s["id"]
+    assert len(seen) == len(ai) * len(grid) * len(tariff) == len(raw["scenario"])
+
+
+def test_vietnam_scenarios_are_the_documented_product_of_three_drivers():
+    assert_scenarios_as_documented(VIETNAM)
+
+
+@pytest.mark.parametrize("file, old, new", [
+    ("scenarios.toml", "probability = 0.09", "probability = 0.10"),
+    ("scenarios.toml", '"demand[class=ai].scale=1.5"', '"demand[class=ai].scale=1.4"'),
+    ("instance.toml", "tariff_usd_per_mwh = 74.7 ", "tariff_usd_per_mwh = 80.0 "),
+    ("headroom.csv", "bac_ninh,2030,80.0", "bac_ninh,2030,85.0"),
+])
+def test_planted_scenario_drift_is_found(tmp_path, file, old, new):
+    """A probability, a scale, the base tariff or a headroom row the late-grid rows copy,
+    changed on one side only."""
+    folder = tmp_path / "v"
+    shutil.copytree(VIETNAM, folder)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(AssertionError):
+        assert_scenarios_as_documented(folder)
