@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -78,6 +79,7 @@ SCALE = {"bn": 1e9, "trn": 1e12}
 
 
 def _number(text: str) -> float:
+    """A number as the README writes it ("1,277.5")."""
     return float(text.replace(",", ""))
 
 
@@ -88,10 +90,11 @@ def _readme(folder: Path) -> tuple[str, set[int]]:
 
 
 def _cited(text: str) -> set[int]:
+    """The reference numbers `text` cites ("S [8,10]" -> {8, 10})."""
     return {int(n) for group in CITED.findall(text) for n in group.split(",")}
 
 
-def _source_cells(folder: Path):
+def _source_cells(folder: Path) -> Iterator[tuple[str, int, str]]:
     """(file, line, text) of every `source` cell of the folder's CSV files."""
     for path in sorted(folder.glob("*.csv")):
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -111,7 +114,7 @@ def provenance_problems(folder: Path) -> list[str]:
     """
     body, listed = _readme(folder)
     rate = _number(re.search(r"Conversions use \*\*([\d,]+) VND per USD", body).group(1))
-    texts = [(name, line, text) for name, line, text in _source_cells(folder)]
+    texts = list(_source_cells(folder))
     for name in ("instance.toml", "scenarios.toml"):
         if (folder / name).is_file():
             lines = (folder / name).read_text(encoding="utf-8").splitlines()
@@ -139,27 +142,19 @@ def provenance_problems(folder: Path) -> list[str]:
     return out
 
 
-def test_vietnam_names_every_source_it_claims():
-    assert provenance_problems(VIETNAM) == []
-
-
-@pytest.mark.parametrize("file, old, new, found", [
-    ("cooling.csv", "S [35]", "S [99]", "cites [99]"),
-    ("budgets.csv", "S [13]: USD 1.5 B", "S: USD 1.5 B", "S without a reference"),
-    ("instance.toml", "hours_per_year = 8760.0     # D: 365 x 24", "hours_per_year = 8760.0",
-     "hours_per_year has no S/D/A comment"),
-    ("upgrades.csv", "VND 505 bn = USD 19.8 M", "VND 505 bn = USD 20.2 M",
-     "at 25,500 VND per USD it is USD 19.8 M"),
-])
-def test_planted_provenance_defects_are_found(tmp_path, file, old, new, found):
+def planted_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of the Vietnam folder with the first `old` of `file` replaced by `new`."""
     folder = tmp_path / "v"
     shutil.copytree(VIETNAM, folder)
     path = folder / file
     text = path.read_text(encoding="utf-8")
-    assert old in text
+    assert old in text, (file, old)
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    problems = provenance_problems(folder)
-    assert any(file in p and found in p for p in problems), problems
+    return folder
+
+
+def test_vietnam_names_every_source_it_claims():
+    assert provenance_problems(VIETNAM) == []
 
 
 def test_vietnam_tariff_derivation_holds():
@@ -277,25 +272,27 @@ def test_vietnam_readme_tables_repeat_the_csv_numbers():
     assert readme_table_mismatches(VIETNAM) == []
 
 
-@pytest.mark.parametrize("file, old, new, found", [
-    ("phases.csv", "danang_htp,p3,4,50,318.18", "danang_htp,p3,4,50,454.55",
-     "phases danang_htp p3 capex_usd_m: README 318.18, CSV 454.55"),
-    ("sites.csv", "Open-Central,13.783,109.22,6.4,40,", "Open-Central,13.783,109.22,6.4,60,",
-     "sites quynhon max_it_mw: README 40, CSV 60"),
-    ("headroom.csv", "nghe_an,2030,70.0", "nghe_an,2030,75.0",
+@pytest.mark.parametrize("check, file, old, new, found", [
+    (provenance_problems, "cooling.csv", "S [35]", "S [99]", "cooling.csv line 2: cites [99]"),
+    (provenance_problems, "budgets.csv", "S [13]: USD 1.5 B", "S: USD 1.5 B",
+     "budgets.csv line 16: S without a reference"),
+    (provenance_problems, "instance.toml", "hours_per_year = 8760.0     # D: 365 x 24",
+     "hours_per_year = 8760.0", "hours_per_year has no S/D/A comment"),
+    (provenance_problems, "upgrades.csv", "VND 505 bn = USD 19.8 M", "VND 505 bn = USD 20.2 M",
+     "at 25,500 VND per USD it is USD 19.8 M"),
+    (readme_table_mismatches, "phases.csv", "danang_htp,p3,4,50,318.18",
+     "danang_htp,p3,4,50,454.55", "phases danang_htp p3 capex_usd_m: README 318.18, CSV 454.55"),
+    (readme_table_mismatches, "sites.csv", "Open-Central,13.783,109.22,6.4,40,",
+     "Open-Central,13.783,109.22,6.4,60,", "sites quynhon max_it_mw: README 40, CSV 60"),
+    (readme_table_mismatches, "headroom.csv", "nghe_an,2030,70.0", "nghe_an,2030,75.0",
      "headroom nghe_an 2030: README 70, CSV 75"),
-    ("upgrades.csv", "up_bac_ninh,bac_ninh,100.0,40.0", "up_bac_ninh,bac_ninh,100.0,20.0",
-     "upgrades up_bac_ninh capex_usd_m: README 40, CSV 20"),
+    (readme_table_mismatches, "upgrades.csv", "up_bac_ninh,bac_ninh,100.0,40.0",
+     "up_bac_ninh,bac_ninh,100.0,20.0", "upgrades up_bac_ninh capex_usd_m: README 40, CSV 20"),
 ])
-def test_planted_readme_mismatches_are_found(tmp_path, file, old, new, found):
-    folder = tmp_path / "v"
-    shutil.copytree(VIETNAM, folder)
-    path = folder / file
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    problems = readme_table_mismatches(folder)
-    assert found in problems, problems
+def test_planted_defects_are_found(tmp_path, check, file, old, new, found):
+    """Each check finds one defect planted in a copy (which the tag test alone let pass)."""
+    problems = check(planted_copy(tmp_path, file, old, new))
+    assert any(found in p for p in problems), problems
 
 
 # -- the scenario set is what its README table says -------------------------------------------
@@ -347,11 +344,6 @@ def test_vietnam_scenarios_are_the_documented_product_of_three_drivers():
 def test_planted_scenario_drift_is_found(tmp_path, file, old, new):
     """A probability, a scale, the base tariff or a headroom row the late-grid rows copy,
     changed on one side only."""
-    folder = tmp_path / "v"
-    shutil.copytree(VIETNAM, folder)
-    path = folder / file
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    folder = planted_copy(tmp_path, file, old, new)
     with pytest.raises(AssertionError):
         assert_scenarios_as_documented(folder)
