@@ -6,8 +6,11 @@ import ast
 import dataclasses
 from pathlib import Path
 
+from siteopt import load_instance
+from siteopt.synth import generate as generate_module
 from siteopt.synth import spec as spec_module
-from siteopt.synth.spec import Assumptions
+from siteopt.synth.spec import ASSUMPTIONS, Assumptions
+from tests.conftest import VIETNAM
 
 SYNTH = Path(spec_module.__file__).resolve().parent
 STAGES = ("geography", "phases", "demand", "grid", "generate")
@@ -37,3 +40,24 @@ def test_every_assumption_is_documented():
         if not any(ln.startswith("#:") for ln in lines):
             undocumented.append(f.name)
     assert not undocumented, undocumented
+
+
+def test_the_values_called_vietnams_are_vietnams():
+    """spec.py and the generated README say the generator reuses the Vietnam instance's
+    cooling, economics, latency model and unserved penalty: they must equal that instance's,
+    and the one service value that differs, max_utilization, must be stated in the rules the
+    generated README copies."""
+    vietnam = load_instance(VIETNAM)
+    meta = vietnam.meta
+    cooling = vietnam.table("cooling").set_index("cooling")
+    for cid, _name, pue, factor in ASSUMPTIONS.cooling:
+        assert (pue, factor) == (cooling.loc[cid, "pue"], cooling.loc[cid, "capex_factor"]), cid
+    for key, value in ASSUMPTIONS.economics.items():
+        assert getattr(meta.economics, key) == value, key
+    for key, value in ASSUMPTIONS.latency.items():
+        assert getattr(meta.latency, key) == value, key
+    penalty = ASSUMPTIONS.service["unserved_penalty_usd_m_per_mw_year"]
+    assert meta.service.unserved_penalty_usd_m_per_mw_year == penalty
+    util = ASSUMPTIONS.service["max_utilization"]
+    if util != meta.service.max_utilization:
+        assert f"`max_utilization` {util:g}" in (generate_module.__doc__ or "")

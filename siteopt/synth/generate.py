@@ -59,8 +59,9 @@ exercise the model as real ones do, from a few sites up to benchmark sizes:
   sponsor (50-80 % of its sites' phase capex); each at least 1.25 x the cheapest first phase
   with its opening cost in its scope. min(`sponsors`, sites) sponsors, each with at
   least one site.
-  Economics as the Vietnam instance; unserved demand is allowed at USD 25 M per MW-year, so
-  every generated instance is feasible.
+  Economics and latency model as the Vietnam instance; at most 80 % of built IT MW can be
+  sold (`max_utilization` 0.8, an assumption of its own: the Vietnam instance sells 75 %);
+  unserved demand is allowed at USD 25 M per MW-year, so every generated instance is feasible.
 - **Ids and order.** Zero-padded ids (s001, r0001, h001, z001, u001, sp01); regions and
   sites numbered by metro (largest first), then distance from its centre, rural last; rows
   in id order.

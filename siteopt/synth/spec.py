@@ -144,7 +144,7 @@ class Assumptions:
     sponsor_share: Range = (0.5, 0.8)
     #: every budget is at least this multiple of the cheapest first phase in its scope.
     budget_floor: float = 1.25
-    # -- settings of every generated instance (as the Vietnam instance's)
+    # -- settings of every generated instance (the Vietnam instance's, except max_utilization)
     #: cooling technologies (id, name, PUE, capex factor): the Vietnam instance's values.
     cooling: tuple[tuple[str, str, float, float], ...] = (
         ("legacy", "Existing plant (older room-air cooling)", 1.6, 1.0),
@@ -156,7 +156,8 @@ class Assumptions:
     economics: dict[str, float] = field(default_factory=lambda: {
         "discount_rate": 0.1, "tariff_usd_per_mwh": 74.7, "tariff_escalation": 0.03,
         "hours_per_year": 8760.0, "it_load_factor": 0.7, "fixed_om_share": 0.025})
-    #: unserved demand is allowed and priced, so every generated instance is feasible.
+    #: unserved demand is allowed and priced (the Vietnam penalty), so every generated
+    #: instance is feasible; max_utilization 0.8 is the generator's own (Vietnam: 0.75).
     service: dict[str, object] = field(default_factory=lambda: {
         "allow_unserved": True, "unserved_penalty_usd_m_per_mw_year": 25.0,
         "max_utilization": 0.8, "strong_linking": True})
