@@ -107,3 +107,28 @@ def test_same_plans_on_a_local_dask_cluster(tmp_path):
         assert proc.returncode == 0, proc.stderr
         tables.append(pd.read_csv(out / "alternatives.csv").drop(columns="seconds"))
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_a_signal_during_the_optimum_stops_the_run(tmp_path, monkeypatch, capsys):
+    from siteopt.decide import engine
+    from tests.test_value import interrupted
+
+    monkeypatch.setattr(engine, "solve_matrices", interrupted(engine.solve_matrices))
+    out = tmp_path / "alt"
+    assert run_cli(["alternatives", str(two_sites(tmp_path / "h", headroom_z=100)),
+                    "--slack", "0.6", "--workers", "0", "--quiet", "--out", str(out)]) == 130
+    assert not out.exists() and "stopped by SIGINT" in capsys.readouterr().err
+
+
+def test_a_signal_during_a_search_in_this_process_stops_the_run(tmp_path, monkeypatch, capsys):
+    """Before, a search stopped by Ctrl-C was judged like any other (its plan accepted, or
+    "no further plan" printed) and the run went on, exit 0."""
+    from siteopt.decide import alternatives
+    from tests.test_value import interrupted
+
+    monkeypatch.setattr(alternatives, "solve_matrices",
+                        interrupted(alternatives.solve_matrices, 15))
+    out = tmp_path / "alt"
+    assert run_cli(["alternatives", str(two_sites(tmp_path / "h", headroom_z=100)),
+                    "--slack", "0.6", "--workers", "0", "--quiet", "--out", str(out)]) == 143
+    assert not out.exists() and "stopped by SIGTERM" in capsys.readouterr().err

@@ -461,3 +461,30 @@ def test_a_site_cap_step_that_lets_the_cheaper_site_in(tmp_path):
     assert c.loc[10.0, "objective"] == pytest.approx(100.0)
     assert c.loc[10.0, "verified"] is True
     assert c.loc[-5.0, "method"] == "base plan feasible"
+
+
+def interrupted(real, signum: int = 2):
+    """`solve_matrices` as Ctrl-C (2) or SIGTERM (15) leaves it: the best plan, marked stopped.
+
+    What `cancel_on_signals` makes of a signal during the solve, without sending one.
+    """
+    from dataclasses import replace
+
+    def solve_matrices(*args, **kwargs):
+        return replace(real(*args, **kwargs), status="interrupted", interrupted_by=signum)
+    return solve_matrices
+
+
+@pytest.mark.parametrize("signum, code", [(2, 130), (15, 143)])
+def test_a_signal_during_the_base_solve_stops_the_run(tmp_path, monkeypatch, capsys, signum,
+                                                      code):
+    """The base plan stopped by Ctrl-C is no optimum to value: the command stops, nothing
+    is written (before: the run went on with the interrupted plan called the optimum)."""
+    from siteopt.decide import engine
+
+    monkeypatch.setattr(engine, "solve_matrices", interrupted(engine.solve_matrices, signum))
+    out = tmp_path / "out"
+    assert run_cli(["value", str(two_sites(tmp_path / "h")), "--workers", "0", "--quiet",
+                    "--deltas=-5,5", "--out", str(out)]) == code
+    assert "optimum" not in capsys.readouterr().out
+    assert not out.exists()

@@ -45,6 +45,7 @@ from siteopt.errors import InputError, Problem
 from siteopt.io.write import atomic_file, write_result
 from siteopt.model.compile import Matrices
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices, to_highs
+from siteopt.solver.interrupt import Interrupted
 from siteopt.solver.pipeline import Result, solve
 
 #: Variables whose Hamming distance separates plans (what a planner sees).
@@ -267,6 +268,10 @@ def _search(pool: Pool, report: AlternativesReport, search: SolveOptions, cap: f
                 rejected_in_a_row += 1
             else:
                 result, ones, status, seconds = value
+                if result.interrupted_by is not None:
+                    # Ctrl-C / SIGTERM stopped a search in this process: stop the run, as
+                    # the same signal does while waiting for a search on Dask
+                    raise Interrupted(result.interrupted_by)
                 if not result.has_plan:
                     # later searches only add rows: none of them can find a plan either
                     report.stopped = (f"no further plan within {100 * report.slack:g}% of the "
