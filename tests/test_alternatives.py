@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pandas as pd
 import pytest
@@ -132,3 +133,20 @@ def test_a_signal_during_a_search_in_this_process_stops_the_run(tmp_path, monkey
     assert run_cli(["alternatives", str(two_sites(tmp_path / "h", headroom_z=100)),
                     "--slack", "0.6", "--workers", "0", "--quiet", "--out", str(out)]) == 143
     assert not out.exists() and "stopped by SIGTERM" in capsys.readouterr().err
+
+
+def test_a_base_not_proven_optimal_is_not_called_the_optimum(tmp_path, monkeypatch, capsys):
+    from siteopt.decide import engine
+    from tests.test_value import time_limited_first
+
+    monkeypatch.setattr(engine, "solve_matrices", time_limited_first(engine.solve_matrices, 20))
+    out = tmp_path / "alt"
+    assert run_cli(["alternatives", str(two_sites(tmp_path / "h", headroom_z=100)),
+                    "--slack", "0.6", "--count", "1", "--workers", "0", "--quiet",
+                    "--out", str(out)]) == 0
+    words = "best plan found (time_limit, not proven optimal: gap 20.00%) USD 100.00 M"
+    assert f"1 alternative(s) within 60% of the {words}" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["optimum_status"] == "time_limit"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert words in page and "of the optimum USD" not in page

@@ -360,7 +360,7 @@ def test_a_point_is_settled_between_steps_only_within_the_gap_of_a_proven_bound(
     from siteopt.decide.value import _next_round
 
     base = SimpleNamespace(objective=5585.30, result=SimpleNamespace(
-        bound=5585.30 * (1 - 5e-5), gap=5e-5, verified=True))
+        bound=5585.30 * (1 - 5e-5), gap=5e-5, verified=True, status="optimal"))
 
     def curve(bound_100: float) -> list[Point]:
         points = [Point(kind="headroom", ids={"zone": "Z", "year": 2030}, delta=d,
@@ -488,3 +488,51 @@ def test_a_signal_during_the_base_solve_stops_the_run(tmp_path, monkeypatch, cap
                     "--deltas=-5,5", "--out", str(out)]) == code
     assert "optimum" not in capsys.readouterr().out
     assert not out.exists()
+
+
+def time_limited_first(real, below: float):
+    """`solve_matrices` whose first solve (the base plan) stops as at a time limit.
+
+    Its plan is kept, its proven bound `below` USD M under the plan's cost: what a base
+    solved by the API under `base_options.time_limit` returns, without depending on timing.
+    """
+    from dataclasses import replace
+
+    calls = []
+
+    def solve_matrices(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(out)
+        if len(calls) > 1:
+            return out
+        return replace(out, status="time_limit", bound=out.objective - below,
+                       gap=below / abs(out.objective))
+    return solve_matrices
+
+
+def test_values_against_a_base_not_proven_optimal_are_bounds(tmp_path, monkeypatch, capsys):
+    """Base plan B (150) not proven: its bound is 120, so the optimum may be as low as 120.
+
+    +5 MW lets A in (100): the step saves at least 120 - 100 = 20, not "saves 50"; -5 MW
+    keeps B feasible: it costs at most 150 - 120 = 30, not "no change" with status optimal.
+    """
+    from siteopt.decide import engine
+
+    monkeypatch.setattr(engine, "solve_matrices", time_limited_first(engine.solve_matrices, 30))
+    out = tmp_path / "out"
+    assert run_cli(["value", str(two_sites(tmp_path / "h")), "--workers", "0", "--quiet",
+                    "--deltas=-5,5", "--latency-step", "0", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "optimum" not in printed.splitlines()[0]
+    assert "best plan found (time_limit, not proven optimal: gap 20.00%) USD 150.00 M" in printed
+    assert ("Z 2030: +5 MW saves at least USD 20.0 M [re-solve; the base plan is not proven "
+            "optimal: a bound, not a value]") in printed
+    assert ("Z 2030: -5 MW costs at most USD 30.0 M [time_limit, gap 20.00%: a bound, not a "
+            "value]") in printed
+    assert "fixed base plan (not proven optimal)" in printed
+    h = pd.read_csv(out / "headroom_values.csv").set_index("delta_mw")
+    assert h.loc[-5.0, "method"] == "base plan feasible"
+    assert h.loc[-5.0, "status"] == "time_limit" and h.loc[-5.0, "bound"] == pytest.approx(120)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "best plan found (time_limit, not proven optimal: gap 20.00%) USD 150.00 M" in page
+    assert "optimum USD" not in page

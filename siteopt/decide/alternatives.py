@@ -42,7 +42,7 @@ import pandas as pd
 from siteopt.data.instance import Instance
 from siteopt.decide.engine import BasePlan, Pool, Task, column_names, solve_base
 from siteopt.errors import InputError, Problem
-from siteopt.io.write import atomic_file, write_result
+from siteopt.io.write import atomic_file, base_plan_words, write_result
 from siteopt.model.compile import Matrices
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices, to_highs
 from siteopt.solver.interrupt import Interrupted
@@ -75,6 +75,9 @@ class AlternativesReport:
     seconds: float
     stopped: str = ""
     optimum_gap: float | None = None
+    #: the status of the base solve: "optimal", or e.g. "time_limit" for a base solved
+    #: under a time limit, whose `optimum` is then the best plan found (not proven)
+    optimum_status: str = "optimal"
     rejected: list[str] = field(default_factory=list)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     distances: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -82,7 +85,8 @@ class AlternativesReport:
     def summary(self) -> dict[str, object]:
         """What `summary.json` holds."""
         return {"kind": "alternatives", "optimum": self.optimum,
-                "optimum_gap": self.optimum_gap, "slack": self.slack,
+                "optimum_gap": self.optimum_gap, "optimum_status": self.optimum_status,
+                "slack": self.slack,
                 "cost_cap": _cap(self.optimum, self.slack),
                 "min_distance": self.min_distance, "seed": self.seed,
                 "plans": len(self.plans), "alternatives": len(self.plans) - 1,
@@ -221,7 +225,8 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
     plans = [Plan("optimum", base.result, ones_of(base.names, np.round(base.x)),
                   seconds=base.result.timings.get("total", 0.0))]
     report = AlternativesReport(plans=plans, optimum=z, slack=slack, min_distance=min_distance,
-                                seed=seed, seconds=0.0, optimum_gap=base.result.gap)
+                                seed=seed, seconds=0.0, optimum_gap=base.result.gap,
+                                optimum_status=base.result.status)
     with Pool(base.instance, workers, scheduler) as pool:
         _search(pool, report, search, cap, count, batch, listener)
     report.seconds = time.perf_counter() - start
@@ -274,8 +279,9 @@ def _search(pool: Pool, report: AlternativesReport, search: SolveOptions, cap: f
                     raise Interrupted(result.interrupted_by)
                 if not result.has_plan:
                     # later searches only add rows: none of them can find a plan either
+                    best = base_plan_words(report.optimum_status, report.optimum_gap)
                     report.stopped = (f"no further plan within {100 * report.slack:g}% of the "
-                                      f"optimum differs from all {len(plans)} by at least "
+                                      f"{best} differs from all {len(plans)} by at least "
                                       f"{report.min_distance} (search {key}: {result.status})")
                     return
                 problems = []
