@@ -150,3 +150,16 @@ def test_a_base_not_proven_optimal_is_not_called_the_optimum(tmp_path, monkeypat
     assert summary["optimum_status"] == "time_limit"
     page = (out / "report.html").read_text(encoding="utf-8")
     assert words in page and "of the optimum USD" not in page
+
+
+def test_a_rewrite_with_fewer_plans_leaves_no_plan_folder_of_the_earlier_run(tmp_path):
+    rep = near_optimal_plans(siteopt.load_instance(two_sites(tmp_path / "h", headroom_z=100)),
+                             slack=0.6, count=1)
+    out = tmp_path / "alt"
+    rep.write(out)
+    assert (out / "alt01" / "summary.json").is_file()
+    rep.plans = rep.plans[:1]
+    rep.table = rep.table[rep.table["id"] == "optimum"]
+    rep.write(out)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "alternatives.csv", "distances.csv", "optimum", "summary.json"]

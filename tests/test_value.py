@@ -536,3 +536,23 @@ def test_values_against_a_base_not_proven_optimal_are_bounds(tmp_path, monkeypat
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "best plan found (time_limit, not proven optimal: gap 20.00%) USD 150.00 M" in page
     assert "optimum USD" not in page
+
+
+def test_a_failed_write_leaves_the_previous_folder_whole(tmp_path, monkeypatch):
+    """Before, each file was replaced on its own: a write that failed half-way left the new
+    CSVs beside the old summary.json."""
+    from siteopt.decide.value import ValueReport
+
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    out = tmp_path / "out"
+    value_of_inputs(inst, headroom_deltas=(-5, 5), latency_step=None).write(out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    again = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None)
+
+    def full_disk(self):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(ValueReport, "summary", full_disk)
+    with pytest.raises(OSError):
+        again.write(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -42,7 +42,7 @@ import pandas as pd
 from siteopt.data.instance import Instance
 from siteopt.decide.engine import BasePlan, Pool, Task, column_names, solve_base
 from siteopt.errors import InputError, Problem
-from siteopt.io.write import atomic_file, base_plan_words, write_result
+from siteopt.io.write import atomic_dir, base_plan_words, write_result
 from siteopt.model.compile import Matrices
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices, to_highs
 from siteopt.solver.interrupt import Interrupted
@@ -95,18 +95,19 @@ class AlternativesReport:
                 "ids": [p.id for p in self.plans]}
 
     def write(self, out: str | Path) -> Path:
-        """alternatives.csv, distances.csv, summary.json and one result folder per plan."""
+        """alternatives.csv, distances.csv, summary.json and one result folder per plan.
+
+        The folder is replaced as a whole (`atomic_dir`): complete, or the previous one
+        untouched; no plan folder of an earlier run (e.g. with more alternatives) stays.
+        """
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        for p in self.plans:
-            write_result(p.result, out / p.id)
-        with atomic_file(out / "alternatives.csv") as tmp:
-            self.table.to_csv(tmp, index=False, float_format="%.6g")
-        with atomic_file(out / "distances.csv") as tmp:
-            self.distances.to_csv(tmp, index=False)
-        with atomic_file(out / "summary.json") as tmp:
-            Path(tmp).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n",
-                                 encoding="utf-8")
+        with atomic_dir(out) as tmp:
+            for p in self.plans:
+                write_result(p.result, tmp / p.id)
+            self.table.to_csv(tmp / "alternatives.csv", index=False, float_format="%.6g")
+            self.distances.to_csv(tmp / "distances.csv", index=False)
+            (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=str)
+                                              + "\n", encoding="utf-8")
         return out
 
 

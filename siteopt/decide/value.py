@@ -55,7 +55,7 @@ from siteopt.decide.engine import (
 )
 from siteopt.decide.screen import Screen, screen_relaxations
 from siteopt.errors import InputError, Problem
-from siteopt.io.write import atomic_file, write_result
+from siteopt.io.write import atomic_dir, write_result
 from siteopt.model.capacity import capped_sites
 from siteopt.model.data import ModelData, build_data
 from siteopt.solver.highs import (
@@ -204,19 +204,21 @@ class ValueReport:
         return float((self.options.gap or 0.0) * abs(base.objective or 0.0))
 
     def write(self, out: str | Path) -> Path:
-        """Write summary.json, one CSV per family and the base plan's result folder (`base/`)."""
+        """Write summary.json, one CSV per family and the base plan's result folder (`base/`).
+
+        The folder is replaced as a whole (`atomic_dir`): complete, or the previous one
+        untouched; nothing of an earlier run into the same folder stays beside it.
+        """
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_result(self.base.result, out / BASE_FOLDER)
-        files = {"headroom_values.csv": self.headroom, "budget_values.csv": self.budgets,
-                 "site_cap_values.csv": self.site_caps, "latency_values.csv": self.latency,
-                 "demand_values.csv": self.demand}
-        for name, frame in files.items():
-            with atomic_file(out / name) as tmp:
-                frame.to_csv(tmp, index=False, float_format="%.6g")
-        with atomic_file(out / "summary.json") as tmp:
-            Path(tmp).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n",
-                                 encoding="utf-8")
+        with atomic_dir(out) as tmp:
+            write_result(self.base.result, tmp / BASE_FOLDER)
+            files = {"headroom_values.csv": self.headroom, "budget_values.csv": self.budgets,
+                     "site_cap_values.csv": self.site_caps, "latency_values.csv": self.latency,
+                     "demand_values.csv": self.demand}
+            for name, frame in files.items():
+                frame.to_csv(tmp / name, index=False, float_format="%.6g")
+            (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=str)
+                                              + "\n", encoding="utf-8")
         return out
 
     def lines(self) -> list[str]:
