@@ -104,7 +104,7 @@ class AlternativesReport:
         with atomic_dir(out) as tmp:
             for p in self.plans:
                 write_result(p.result, tmp / p.id)
-            self.table.to_csv(tmp / "alternatives.csv", index=False, float_format="%.6g")
+            self.table.to_csv(tmp / "alternatives.csv", index=False, float_format="%.9g")
             self.distances.to_csv(tmp / "distances.csv", index=False)
             (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=str)
                                               + "\n", encoding="utf-8")

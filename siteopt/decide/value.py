@@ -216,7 +216,7 @@ class ValueReport:
                      "site_cap_values.csv": self.site_caps, "latency_values.csv": self.latency,
                      "demand_values.csv": self.demand}
             for name, frame in files.items():
-                frame.to_csv(tmp / name, index=False, float_format="%.6g")
+                frame.to_csv(tmp / name, index=False, float_format="%.9g")
             (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=str)
                                               + "\n", encoding="utf-8")
         return out
