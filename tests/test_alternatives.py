@@ -78,10 +78,15 @@ def test_cli_writes_a_folder_per_plan(tmp_path, capsys):
     (["alternatives", str(TINY / "cheapest-site"), "--min-distance", "0", "--workers", "0"], 2),
     (["alternatives", str(TINY / "infeasible-capacity"), "--workers", "0"], 3),
     (["alternatives", str(TINY / "cheapest-site"), "--slack", "x"], 2),
+    (["alternatives", str(TINY / "cheapest-site"), "--batch", "0", "--workers", "0"], 2),
 ])
 def test_bad_input_exit_codes(argv, code, capsys):
     assert run_cli(argv) == code
-    assert capsys.readouterr().err.strip()
+    err = capsys.readouterr().err
+    assert err.strip()
+    option = next((a for a in argv if a.startswith("--") and a != "--workers"), None)
+    if code == 2 and option:  # the message names the option given
+        assert option in err
 
 
 @pytest.mark.slow

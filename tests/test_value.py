@@ -566,3 +566,9 @@ def test_the_tables_keep_a_bound_below_the_optimum(tmp_path):
     row = pd.read_csv(out / "headroom_values.csv").iloc[0]
     assert row["objective"] == pytest.approx(99.9999951, abs=1e-9)
     assert row["bound"] <= 99.9999951 + 1e-9
+
+
+def test_a_repeated_step_is_one_point(tmp_path):
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    rep = value_of_inputs(inst, headroom_deltas=(5, -5, 5), latency_step=None)
+    assert list(rep.headroom["delta_mw"]) == [-5.0, 5.0]

@@ -640,8 +640,9 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     # with the tightening: what binds is read from the checked tables, not from rows
     base = solve_base(instance, base_options)
     d = build_data(base.instance)
-    points = _points(base, d, sorted(headroom_deltas), sorted(budget_deltas),
-                     sorted(site_cap_deltas), latency_step, headroom_scope, max_curves)
+    # each step once: a repeated step would be a second row (and re-solve) of one point
+    points = _points(base, d, sorted(set(headroom_deltas)), sorted(set(budget_deltas)),
+                     sorted(set(site_cap_deltas)), latency_step, headroom_scope, max_curves)
     _settle_restrictions(base, points)
     demand = demand_values(base, d)
     starts = base.start_values()
