@@ -572,3 +572,31 @@ def test_a_repeated_step_is_one_point(tmp_path):
     inst = siteopt.load_instance(two_sites(tmp_path / "h"))
     rep = value_of_inputs(inst, headroom_deltas=(5, -5, 5), latency_step=None)
     assert list(rep.headroom["delta_mw"]) == [-5.0, 5.0]
+
+
+def _documented() -> set[str]:
+    """The names in backticks in models/value-and-alternatives.md."""
+    import re
+
+    from tests.conftest import REPO
+
+    text = (REPO / "models" / "value-and-alternatives.md").read_text(encoding="utf-8")
+    return set(re.findall(r"`([a-z_.<>]+)`", text))
+
+
+def test_every_summary_field_and_column_is_documented(tmp_path):
+    """What a planner reads in a value or alternatives folder is named in the doc's Outputs
+    (before, several summary.json fields and CSV columns were missing from it)."""
+    from siteopt.decide.alternatives import near_optimal_plans
+
+    doc = _documented()
+    folder = two_sites(tmp_path / "h", headroom_z=100)
+    inst = siteopt.load_instance(folder)
+    rep = value_of_inputs(inst, headroom_deltas=(-5, 5), latency_step=None)
+    names = set(rep.summary()) | set(rep.screen or {}) | set(rep.summary()["options"])
+    for frame in (rep.headroom, rep.budgets, rep.site_caps, rep.latency, rep.demand):
+        names |= set(frame.columns)
+    alt = near_optimal_plans(inst, slack=0.6, count=1)
+    names |= set(alt.summary()) | set(alt.distances.columns)
+    names |= {c for c in alt.table.columns if "." not in c}
+    assert sorted(names - doc) == []
