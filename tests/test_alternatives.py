@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pandas as pd
 import pytest
@@ -77,10 +78,15 @@ def test_cli_writes_a_folder_per_plan(tmp_path, capsys):
     (["alternatives", str(TINY / "cheapest-site"), "--min-distance", "0", "--workers", "0"], 2),
     (["alternatives", str(TINY / "infeasible-capacity"), "--workers", "0"], 3),
     (["alternatives", str(TINY / "cheapest-site"), "--slack", "x"], 2),
+    (["alternatives", str(TINY / "cheapest-site"), "--batch", "0", "--workers", "0"], 2),
 ])
 def test_bad_input_exit_codes(argv, code, capsys):
     assert run_cli(argv) == code
-    assert capsys.readouterr().err.strip()
+    err = capsys.readouterr().err
+    assert err.strip()
+    option = next((a for a in argv if a.startswith("--") and a != "--workers"), None)
+    if code == 2 and option:  # the message names the option given
+        assert option in err
 
 
 @pytest.mark.slow
@@ -107,3 +113,58 @@ def test_same_plans_on_a_local_dask_cluster(tmp_path):
         assert proc.returncode == 0, proc.stderr
         tables.append(pd.read_csv(out / "alternatives.csv").drop(columns="seconds"))
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_a_signal_during_the_optimum_stops_the_run(tmp_path, monkeypatch, capsys):
+    from siteopt.decide import engine
+    from tests.test_value import interrupted
+
+    monkeypatch.setattr(engine, "solve_matrices", interrupted(engine.solve_matrices))
+    out = tmp_path / "alt"
+    assert run_cli(["alternatives", str(two_sites(tmp_path / "h", headroom_z=100)),
+                    "--slack", "0.6", "--workers", "0", "--quiet", "--out", str(out)]) == 130
+    assert not out.exists() and "stopped by SIGINT" in capsys.readouterr().err
+
+
+def test_a_signal_during_a_search_in_this_process_stops_the_run(tmp_path, monkeypatch, capsys):
+    """Before, a search stopped by Ctrl-C was judged like any other (its plan accepted, or
+    "no further plan" printed) and the run went on, exit 0."""
+    from siteopt.decide import alternatives
+    from tests.test_value import interrupted
+
+    monkeypatch.setattr(alternatives, "solve_matrices",
+                        interrupted(alternatives.solve_matrices, 15))
+    out = tmp_path / "alt"
+    assert run_cli(["alternatives", str(two_sites(tmp_path / "h", headroom_z=100)),
+                    "--slack", "0.6", "--workers", "0", "--quiet", "--out", str(out)]) == 143
+    assert not out.exists() and "stopped by SIGTERM" in capsys.readouterr().err
+
+
+def test_a_base_not_proven_optimal_is_not_called_the_optimum(tmp_path, monkeypatch, capsys):
+    from siteopt.decide import engine
+    from tests.test_value import time_limited_first
+
+    monkeypatch.setattr(engine, "solve_matrices", time_limited_first(engine.solve_matrices, 20))
+    out = tmp_path / "alt"
+    assert run_cli(["alternatives", str(two_sites(tmp_path / "h", headroom_z=100)),
+                    "--slack", "0.6", "--count", "1", "--workers", "0", "--quiet",
+                    "--out", str(out)]) == 0
+    words = "best plan found (time_limit, not proven optimal: gap 20.00%) USD 100.00 M"
+    assert f"1 alternative(s) within 60% of the {words}" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["optimum_status"] == "time_limit"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert words in page and "of the optimum USD" not in page
+
+
+def test_a_rewrite_with_fewer_plans_leaves_no_plan_folder_of_the_earlier_run(tmp_path):
+    rep = near_optimal_plans(siteopt.load_instance(two_sites(tmp_path / "h", headroom_z=100)),
+                             slack=0.6, count=1)
+    out = tmp_path / "alt"
+    rep.write(out)
+    assert (out / "alt01" / "summary.json").is_file()
+    rep.plans = rep.plans[:1]
+    rep.table = rep.table[rep.table["id"] == "optimum"]
+    rep.write(out)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "alternatives.csv", "distances.csv", "optimum", "summary.json"]

@@ -360,7 +360,7 @@ def test_a_point_is_settled_between_steps_only_within_the_gap_of_a_proven_bound(
     from siteopt.decide.value import _next_round
 
     base = SimpleNamespace(objective=5585.30, result=SimpleNamespace(
-        bound=5585.30 * (1 - 5e-5), gap=5e-5, verified=True))
+        bound=5585.30 * (1 - 5e-5), gap=5e-5, verified=True, status="optimal"))
 
     def curve(bound_100: float) -> list[Point]:
         points = [Point(kind="headroom", ids={"zone": "Z", "year": 2030}, delta=d,
@@ -461,3 +461,142 @@ def test_a_site_cap_step_that_lets_the_cheaper_site_in(tmp_path):
     assert c.loc[10.0, "objective"] == pytest.approx(100.0)
     assert c.loc[10.0, "verified"] is True
     assert c.loc[-5.0, "method"] == "base plan feasible"
+
+
+def interrupted(real, signum: int = 2):
+    """`solve_matrices` as Ctrl-C (2) or SIGTERM (15) leaves it: the best plan, marked stopped.
+
+    What `cancel_on_signals` makes of a signal during the solve, without sending one.
+    """
+    from dataclasses import replace
+
+    def solve_matrices(*args, **kwargs):
+        return replace(real(*args, **kwargs), status="interrupted", interrupted_by=signum)
+    return solve_matrices
+
+
+@pytest.mark.parametrize("signum, code", [(2, 130), (15, 143)])
+def test_a_signal_during_the_base_solve_stops_the_run(tmp_path, monkeypatch, capsys, signum,
+                                                      code):
+    """The base plan stopped by Ctrl-C is no optimum to value: the command stops, nothing
+    is written (before: the run went on with the interrupted plan called the optimum)."""
+    from siteopt.decide import engine
+
+    monkeypatch.setattr(engine, "solve_matrices", interrupted(engine.solve_matrices, signum))
+    out = tmp_path / "out"
+    assert run_cli(["value", str(two_sites(tmp_path / "h")), "--workers", "0", "--quiet",
+                    "--deltas=-5,5", "--out", str(out)]) == code
+    assert "optimum" not in capsys.readouterr().out
+    assert not out.exists()
+
+
+def time_limited_first(real, below: float):
+    """`solve_matrices` whose first solve (the base plan) stops as at a time limit.
+
+    Its plan is kept, its proven bound `below` USD M under the plan's cost: what a base
+    solved by the API under `base_options.time_limit` returns, without depending on timing.
+    """
+    from dataclasses import replace
+
+    calls = []
+
+    def solve_matrices(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(out)
+        if len(calls) > 1:
+            return out
+        return replace(out, status="time_limit", bound=out.objective - below,
+                       gap=below / abs(out.objective))
+    return solve_matrices
+
+
+def test_values_against_a_base_not_proven_optimal_are_bounds(tmp_path, monkeypatch, capsys):
+    """Base plan B (150) not proven: its bound is 120, so the optimum may be as low as 120.
+
+    +5 MW lets A in (100): the step saves at least 120 - 100 = 20, not "saves 50"; -5 MW
+    keeps B feasible: it costs at most 150 - 120 = 30, not "no change" with status optimal.
+    """
+    from siteopt.decide import engine
+
+    monkeypatch.setattr(engine, "solve_matrices", time_limited_first(engine.solve_matrices, 30))
+    out = tmp_path / "out"
+    assert run_cli(["value", str(two_sites(tmp_path / "h")), "--workers", "0", "--quiet",
+                    "--deltas=-5,5", "--latency-step", "0", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "optimum" not in printed.splitlines()[0]
+    assert "best plan found (time_limit, not proven optimal: gap 20.00%) USD 150.00 M" in printed
+    assert ("Z 2030: +5 MW saves at least USD 20.0 M [re-solve; the base plan is not proven "
+            "optimal: a bound, not a value]") in printed
+    assert ("Z 2030: -5 MW costs at most USD 30.0 M [time_limit, gap 20.00%: a bound, not a "
+            "value]") in printed
+    assert "fixed base plan (not proven optimal)" in printed
+    h = pd.read_csv(out / "headroom_values.csv").set_index("delta_mw")
+    assert h.loc[-5.0, "method"] == "base plan feasible"
+    assert h.loc[-5.0, "status"] == "time_limit" and h.loc[-5.0, "bound"] == pytest.approx(120)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "best plan found (time_limit, not proven optimal: gap 20.00%) USD 150.00 M" in page
+    assert "optimum USD" not in page
+
+
+def test_a_failed_write_leaves_the_previous_folder_whole(tmp_path, monkeypatch):
+    """Before, each file was replaced on its own: a write that failed half-way left the new
+    CSVs beside the old summary.json."""
+    from siteopt.decide.value import ValueReport
+
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    out = tmp_path / "out"
+    value_of_inputs(inst, headroom_deltas=(-5, 5), latency_step=None).write(out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    again = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None)
+
+    def full_disk(self):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(ValueReport, "summary", full_disk)
+    with pytest.raises(OSError):
+        again.write(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_tables_keep_a_bound_below_the_optimum(tmp_path):
+    """Six significant digits wrote a bound of 99.9999951 as 100, above the optimum it bounds
+    (seen on a generated instance: bound 2827.3965 written 2827.4)."""
+    inst = siteopt.load_instance(two_sites(tmp_path / "h", capex_a=99.9999951))
+    out = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None).write(tmp_path / "o")
+    row = pd.read_csv(out / "headroom_values.csv").iloc[0]
+    assert row["objective"] == pytest.approx(99.9999951, abs=1e-9)
+    assert row["bound"] <= 99.9999951 + 1e-9
+
+
+def test_a_repeated_step_is_one_point(tmp_path):
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    rep = value_of_inputs(inst, headroom_deltas=(5, -5, 5), latency_step=None)
+    assert list(rep.headroom["delta_mw"]) == [-5.0, 5.0]
+
+
+def _documented() -> set[str]:
+    """The names in backticks in models/value-and-alternatives.md."""
+    import re
+
+    from tests.conftest import REPO
+
+    text = (REPO / "models" / "value-and-alternatives.md").read_text(encoding="utf-8")
+    return set(re.findall(r"`([a-z_.<>]+)`", text))
+
+
+def test_every_summary_field_and_column_is_documented(tmp_path):
+    """What a planner reads in a value or alternatives folder is named in the doc's Outputs
+    (before, several summary.json fields and CSV columns were missing from it)."""
+    from siteopt.decide.alternatives import near_optimal_plans
+
+    doc = _documented()
+    folder = two_sites(tmp_path / "h", headroom_z=100)
+    inst = siteopt.load_instance(folder)
+    rep = value_of_inputs(inst, headroom_deltas=(-5, 5), latency_step=None)
+    names = set(rep.summary()) | set(rep.screen or {}) | set(rep.summary()["options"])
+    for frame in (rep.headroom, rep.budgets, rep.site_caps, rep.latency, rep.demand):
+        names |= set(frame.columns)
+    alt = near_optimal_plans(inst, slack=0.6, count=1)
+    names |= set(alt.summary()) | set(alt.distances.columns)
+    names |= {c for c in alt.table.columns if "." not in c}
+    assert sorted(names - doc) == []

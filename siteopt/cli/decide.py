@@ -195,8 +195,11 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
         missing = int(report.summary()["not_computed"])  # type: ignore[call-overload]
         err.print(f"[yellow]stopped ({report.stopped})[/yellow]: {missing} points not "
                   "computed; everything settled before is kept")
-    out.print(f"{escape(base.instance_name)}: optimum USD {base.objective:,.2f} M "
-              f"(gap {100 * (base.gap or 0):.3f}%, verified {base.verified}); "
+    from siteopt.io.write import base_plan_words
+
+    out.print(f"{escape(base.instance_name)}: {base_plan_words(base.status, base.gap)} USD "
+              f"{base.objective:,.2f} M (gap {100 * (base.gap or 0):.3f}%, verified "
+              f"{base.verified}); "
               f"{report.solves} re-solves in {report.seconds:.1f} s; differences below "
               f"USD {report.resolution:,.2f} M are within the solvers' gap", soft_wrap=True)
     if report.screen is not None:
@@ -235,9 +238,12 @@ def run_alternatives(args: argparse.Namespace, out: Console, err: Console) -> in
                                     min_distance=args.min_distance, batch=args.batch,
                                     options=options, workers=args.workers,
                                     scheduler=args.scheduler, listener=listener)
+    from siteopt.io.write import base_plan_words
+
     out.print(comparison_table(report.table))
+    best = base_plan_words(report.optimum_status, report.optimum_gap)
     out.print(f"{len(report.plans) - 1} alternative(s) within {100 * report.slack:g}% of the "
-              f"optimum USD {report.optimum:,.2f} M, pairwise Hamming distance >= "
+              f"{escape(best)} USD {report.optimum:,.2f} M, pairwise Hamming distance >= "
               f"{report.min_distance}, seed {report.seed}, in {report.seconds:.1f} s; all "
               f"verified: {all(p.result.verified for p in report.plans)}", soft_wrap=True)
     if report.stopped:

@@ -42,9 +42,10 @@ import pandas as pd
 from siteopt.data.instance import Instance
 from siteopt.decide.engine import BasePlan, Pool, Task, column_names, solve_base
 from siteopt.errors import InputError, Problem
-from siteopt.io.write import atomic_file, write_result
+from siteopt.io.write import atomic_dir, base_plan_words, write_result
 from siteopt.model.compile import Matrices
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices, to_highs
+from siteopt.solver.interrupt import Interrupted
 from siteopt.solver.pipeline import Result, solve
 
 #: Variables whose Hamming distance separates plans (what a planner sees).
@@ -74,6 +75,9 @@ class AlternativesReport:
     seconds: float
     stopped: str = ""
     optimum_gap: float | None = None
+    #: the status of the base solve: "optimal", or e.g. "time_limit" for a base solved
+    #: under a time limit, whose `optimum` is then the best plan found (not proven)
+    optimum_status: str = "optimal"
     rejected: list[str] = field(default_factory=list)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     distances: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -81,7 +85,8 @@ class AlternativesReport:
     def summary(self) -> dict[str, object]:
         """What `summary.json` holds."""
         return {"kind": "alternatives", "optimum": self.optimum,
-                "optimum_gap": self.optimum_gap, "slack": self.slack,
+                "optimum_gap": self.optimum_gap, "optimum_status": self.optimum_status,
+                "slack": self.slack,
                 "cost_cap": _cap(self.optimum, self.slack),
                 "min_distance": self.min_distance, "seed": self.seed,
                 "plans": len(self.plans), "alternatives": len(self.plans) - 1,
@@ -90,18 +95,19 @@ class AlternativesReport:
                 "ids": [p.id for p in self.plans]}
 
     def write(self, out: str | Path) -> Path:
-        """alternatives.csv, distances.csv, summary.json and one result folder per plan."""
+        """alternatives.csv, distances.csv, summary.json and one result folder per plan.
+
+        The folder is replaced as a whole (`atomic_dir`): complete, or the previous one
+        untouched; no plan folder of an earlier run (e.g. with more alternatives) stays.
+        """
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        for p in self.plans:
-            write_result(p.result, out / p.id)
-        with atomic_file(out / "alternatives.csv") as tmp:
-            self.table.to_csv(tmp, index=False, float_format="%.6g")
-        with atomic_file(out / "distances.csv") as tmp:
-            self.distances.to_csv(tmp, index=False)
-        with atomic_file(out / "summary.json") as tmp:
-            Path(tmp).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n",
-                                 encoding="utf-8")
+        with atomic_dir(out) as tmp:
+            for p in self.plans:
+                write_result(p.result, tmp / p.id)
+            self.table.to_csv(tmp / "alternatives.csv", index=False, float_format="%.9g")
+            self.distances.to_csv(tmp / "distances.csv", index=False)
+            (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=str)
+                                              + "\n", encoding="utf-8")
         return out
 
 
@@ -205,7 +211,7 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
         raise InputError(Problem("--min-distance", "a Hamming distance >= 1",
                                  found=str(min_distance)))
     if batch < 1:
-        raise InputError(Problem("batch", "at least 1 search in flight", found=str(batch)))
+        raise InputError(Problem("--batch", "at least 1 search in flight", found=str(batch)))
     start = time.perf_counter()
     options = options or SolveOptions()
     base_options = replace(base_options or SolveOptions(threads=options.threads,
@@ -220,7 +226,8 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
     plans = [Plan("optimum", base.result, ones_of(base.names, np.round(base.x)),
                   seconds=base.result.timings.get("total", 0.0))]
     report = AlternativesReport(plans=plans, optimum=z, slack=slack, min_distance=min_distance,
-                                seed=seed, seconds=0.0, optimum_gap=base.result.gap)
+                                seed=seed, seconds=0.0, optimum_gap=base.result.gap,
+                                optimum_status=base.result.status)
     with Pool(base.instance, workers, scheduler) as pool:
         _search(pool, report, search, cap, count, batch, listener)
     report.seconds = time.perf_counter() - start
@@ -267,10 +274,15 @@ def _search(pool: Pool, report: AlternativesReport, search: SolveOptions, cap: f
                 rejected_in_a_row += 1
             else:
                 result, ones, status, seconds = value
+                if result.interrupted_by is not None:
+                    # Ctrl-C / SIGTERM stopped a search in this process: stop the run, as
+                    # the same signal does while waiting for a search on Dask
+                    raise Interrupted(result.interrupted_by)
                 if not result.has_plan:
                     # later searches only add rows: none of them can find a plan either
+                    best = base_plan_words(report.optimum_status, report.optimum_gap)
                     report.stopped = (f"no further plan within {100 * report.slack:g}% of the "
-                                      f"optimum differs from all {len(plans)} by at least "
+                                      f"{best} differs from all {len(plans)} by at least "
                                       f"{report.min_distance} (search {key}: {result.status})")
                     return
                 problems = []

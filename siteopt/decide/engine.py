@@ -26,6 +26,7 @@ from siteopt.model.compile import Matrices
 from siteopt.model.tightening import phase_online
 from siteopt.solver.cluster import dask_client, share
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
+from siteopt.solver.interrupt import Interrupted
 from siteopt.solver.pipeline import Result, solve
 
 #: Feasibility tolerance when deciding whether a start vector satisfies a row (absolute,
@@ -80,6 +81,8 @@ def solve_base(inst: Instance, options: SolveOptions) -> BasePlan:
     Only `siting.objective = total_cost` is supported: values and cost slacks are in USD M.
     The matrices are those `options` build (with the model's tightening by default, which
     fixes, drops or rewrites some rows: a caller reading rows reads those).
+    Ctrl-C or SIGTERM during the solve raises `Interrupted`: the caller asked to stop, and
+    a base stopped by it is no plan to value or vary (the run would otherwise go on).
     """
     if inst.meta.siting.objective != "total_cost":
         raise InputError(Problem("instance.toml", "siting.objective = total_cost (values and "
@@ -96,6 +99,8 @@ def solve_base(inst: Instance, options: SolveOptions) -> BasePlan:
         return outcome
 
     result = solve(inst, options, runner=runner)
+    if result.interrupted_by is not None:
+        raise Interrupted(result.interrupted_by)
     if result.status == "infeasible":
         raise NoPlanError(f"{inst.meta.name}: infeasible, no plan to value or vary "
                           f"({'; '.join(result.violations[:3]) or result.solver_status}); "

@@ -55,7 +55,7 @@ from siteopt.decide.engine import (
 )
 from siteopt.decide.screen import Screen, screen_relaxations
 from siteopt.errors import InputError, Problem
-from siteopt.io.write import atomic_file, write_result
+from siteopt.io.write import atomic_dir, write_result
 from siteopt.model.capacity import capped_sites
 from siteopt.model.data import ModelData, build_data
 from siteopt.solver.highs import (
@@ -204,25 +204,37 @@ class ValueReport:
         return float((self.options.gap or 0.0) * abs(base.objective or 0.0))
 
     def write(self, out: str | Path) -> Path:
-        """Write summary.json, one CSV per family and the base plan's result folder (`base/`)."""
+        """Write summary.json, one CSV per family and the base plan's result folder (`base/`).
+
+        The folder is replaced as a whole (`atomic_dir`): complete, or the previous one
+        untouched; nothing of an earlier run into the same folder stays beside it.
+        """
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_result(self.base.result, out / BASE_FOLDER)
-        files = {"headroom_values.csv": self.headroom, "budget_values.csv": self.budgets,
-                 "site_cap_values.csv": self.site_caps, "latency_values.csv": self.latency,
-                 "demand_values.csv": self.demand}
-        for name, frame in files.items():
-            with atomic_file(out / name) as tmp:
-                frame.to_csv(tmp, index=False, float_format="%.6g")
-        with atomic_file(out / "summary.json") as tmp:
-            Path(tmp).write_text(json.dumps(self.summary(), indent=2, default=str) + "\n",
-                                 encoding="utf-8")
+        with atomic_dir(out) as tmp:
+            write_result(self.base.result, tmp / BASE_FOLDER)
+            files = {"headroom_values.csv": self.headroom, "budget_values.csv": self.budgets,
+                     "site_cap_values.csv": self.site_caps, "latency_values.csv": self.latency,
+                     "demand_values.csv": self.demand}
+            for name, frame in files.items():
+                frame.to_csv(tmp / name, index=False, float_format="%.9g")
+            (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2, default=str)
+                                              + "\n", encoding="utf-8")
         return out
 
     def lines(self) -> list[str]:
-        """The readable findings, one line per point that changes the optimum."""
+        """The readable findings, one line per point that changes the optimum.
+
+        Against a base plan not proven optimal (an API caller's time-limited `base_options`)
+        every line is a bound, measured from the base's proven bound where that is the side
+        a bound needs (see `_point_line`).
+        """
         out: list[str] = []
         res = max(self.resolution, 1e-6)
+        base = self.base.result
+        over = None  # how far the base's cost may lie above its optimum, if not proven
+        if base.status != "optimal":
+            over = (self.base.objective - base.bound if base.bound is not None
+                    and math.isfinite(base.bound) else math.inf)
         for title, frame, label, unit in (
                 ("grid headroom (exact re-solves)", self.headroom, _zone_year, "MW"),
                 ("budgets (exact re-solves)", self.budgets, _budget_label, "USD M"),
@@ -233,9 +245,10 @@ class ValueReport:
                 continue
             out.append(f"{title}:")
             for r in frame.to_dict("records"):
-                out.append("  " + _point_line(r, label(r), unit, res))
+                out.append("  " + _point_line(r, label(r), unit, res, over))
         if len(self.demand):
-            out.append("demand (marginal values of the fixed optimal plan, LP duals; the plan "
+            plan = "optimal plan" if over is None else "base plan (not proven optimal)"
+            out.append(f"demand (marginal values of the fixed {plan}, LP duals; the plan "
                        "is assumed not to change):")
             top = self.demand.sort_values("usd_m_per_mw", ascending=False).head(8)
             for r in top.to_dict("records"):
@@ -281,7 +294,17 @@ def _latency_label(r: dict) -> str:
     return f"latency {r['region']} {r['class']} ({r['max_rtt_ms']:g} ms)"
 
 
-def _point_line(r: dict, label: str, unit: str, res: float) -> str:
+def _point_line(r: dict, label: str, unit: str, res: float,
+                base_over: float | None = None) -> str:
+    """One printed line of a point: its value, or the bound it gives, and how it was found.
+
+    A point's plan bounds its optimum from above, so where the point is not proven (its
+    status is not optimal) the line says what the step saves at least (a relaxation) or
+    costs at most (a restriction). `base_over` (None for a proven base) is how far the base
+    plan's cost may lie above its optimum: against such a base every line is a bound, taken
+    from the base's proven bound (objective - `base_over`), since the optimum the step is
+    compared with may lie that far below the base plan's cost.
+    """
     delta = r["delta"]
     step = f"{delta:+g} {unit}" if unit != "USD M" else f"{delta:+g} USD M"
     if r["objective"] is None or pd.isna(r["objective"]):
@@ -289,12 +312,16 @@ def _point_line(r: dict, label: str, unit: str, res: float) -> str:
         return f"{label}: {step}: no value ({why})"
     d = r["delta_objective"]
     per = r["value_per_unit"]
-    if r["status"] != "optimal":  # a plan within limits: its cost bounds the optimum above
+    if r["status"] != "optimal" or base_over is not None:
+        # a plan within limits: its cost bounds the point's optimum above
         gap = "-" if r["gap"] is None or pd.isna(r["gap"]) else f"{100 * r['gap']:.2f}%"
+        d += base_over or 0.0  # from the base's bound: the largest change the plan allows
         relax = delta > 0  # every family: a positive step relaxes
         bound = (f"saves at least USD {max(0.0, -d):,.1f} M" if relax
                  else f"costs at most USD {d:,.1f} M")
-        return (f"{label}: {step} {bound} [{r['status']}, gap {gap}: a bound, not a value]")
+        why = (f"{r['status']}, gap {gap}" if r["status"] != "optimal" else
+               f"{r['method']}; the base plan is not proven optimal")
+        return f"{label}: {step} {bound} [{why}: a bound, not a value]"
     exact = {"re-solve": "re-solve", "base plan feasible": "base plan still feasible",
              "implied": "implied", "between": "between computed steps",
              "screened": "screened with the other relaxations"}[r["method"]]
@@ -450,8 +477,12 @@ def _restated(tables: dict[str, pd.DataFrame], inst: Instance) -> dict[str, pd.D
 
 
 def _same_as_base(base: BasePlan, p: Point, method: str) -> None:
+    """`p` takes the base plan, its objective, status, gap and bound (proven as the base is).
+
+    Callers holding a tighter bound for `p` (implied, screened) set it and its status.
+    """
     p.objective = base.objective
-    p.status = "optimal"
+    p.status = base.result.status
     p.method = method
     p.gap = base.result.gap
     p.bound = base.result.bound
@@ -547,6 +578,7 @@ def _between(base: BasePlan, q: Point, source: Point | None, bound: float) -> No
     """
     if source is None:
         _same_as_base(base, q, "implied")
+        q.status = "optimal"  # the base plan, within the gap of `bound`
         q.verified = base.result.verified
     else:
         q.objective, q.status, q.method = source.objective, "optimal", "between"
@@ -577,7 +609,9 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     still returns, and writes, everything settled before it.
     `listener(message, done, total)` is told of progress. `options` apply to the re-solves;
     `base_options` to the base plan (default: `options` without their time limit, so that
-    every difference is taken from a proven optimum). `screen` screens the largest
+    every difference is taken from a proven optimum; a base stopped by a time limit there
+    is printed as the best plan found and every value from it as a bound, see
+    `ValueReport.lines`). `screen` screens the largest
     relaxations of the headroom, budget and cap curves together (`siteopt.decide.screen`)
     while the restrictions are re-solved; without it each is re-solved on its own.
     Raises `NoPlanError` (exit 3 or 4) if the instance has no plan.
@@ -606,8 +640,9 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     # with the tightening: what binds is read from the checked tables, not from rows
     base = solve_base(instance, base_options)
     d = build_data(base.instance)
-    points = _points(base, d, sorted(headroom_deltas), sorted(budget_deltas),
-                     sorted(site_cap_deltas), latency_step, headroom_scope, max_curves)
+    # each step once: a repeated step would be a second row (and re-solve) of one point
+    points = _points(base, d, sorted(set(headroom_deltas)), sorted(set(budget_deltas)),
+                     sorted(set(site_cap_deltas)), latency_step, headroom_scope, max_curves)
     _settle_restrictions(base, points)
     demand = demand_values(base, d)
     starts = base.start_values()
@@ -736,6 +771,7 @@ def _apply_screen(base: BasePlan, points: list[Point], screen: Screen) -> None:
             continue
         if found.saves is False and found.bound is not None:
             _same_as_base(base, p, "screened")
+            p.status = "optimal"  # the base plan, within the gap of the screen's bound
             p.bound = found.bound
             p.gap = relative_gap(base.objective, found.bound)
             p.verified = base.result.verified

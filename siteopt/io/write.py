@@ -22,6 +22,20 @@ import pandas as pd
 PLAN_STATUSES = ("optimal", "time_limit", "interrupted", "limit")
 
 
+def base_plan_words(status: object, gap: object) -> str:
+    """What a value or alternatives run may call the plan it compares with.
+
+    "optimum" only for a proven one (`status` optimal); a base solved under a time limit,
+    or stopped, is the best plan found, whose cost may lie up to its `gap` above the
+    optimum, so a difference from it is a bound, not a value.
+    """
+    if status == "optimal":
+        return "optimum"
+    known = isinstance(gap, int | float) and math.isfinite(gap)
+    return (f"best plan found ({status}, not proven optimal: "
+            + (f"gap {100 * float(gap):.2f}%)" if known else "no bound)"))
+
+
 def _clean(obj: object) -> object:
     """JSON-safe values: NaN and infinities become null."""
     if isinstance(obj, float) and not math.isfinite(obj):

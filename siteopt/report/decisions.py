@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from siteopt.errors import InputError, Problem
+from siteopt.io.write import base_plan_words
 from siteopt.report.figures import LAYOUT, Chart, _colour
 from siteopt.report.folder import ResultFolder, read_result_folder
 
@@ -186,8 +187,13 @@ def value_page(folder: Path) -> Page:
                 "missing; folders written before the report existed lack it): only the values "
                 "are shown</p>")
     verified = summary.get("all_verified")
+    status = summary.get("base_status", "optimal")  # folders before 2026-12-03: proven
+    best = base_plan_words(status, summary.get("base_gap"))
+    if status != "optimal":
+        note += ('<p class="note">the base plan is not proven optimal: every change below is '
+                 "a bound, not a value (see the findings)</p>")
     prefix = (f"<section><h2>Value of scarce inputs</h2>{note}<p>Instance "
-              f"<b>{html.escape(str(summary.get('instance')))}</b>: optimum USD "
+              f"<b>{html.escape(str(summary.get('instance')))}</b>: {html.escape(best)} USD "
               f"{float(summary.get('base_objective') or 0):,.2f} M, "
               f"{summary.get('re_solves')} re-solves in {float(summary.get('seconds') or 0):.0f}"
               f" s; every re-solved plan verified: <b>{verified}</b>. "
@@ -301,8 +307,10 @@ def alternatives_page(folder: Path, plan: str | None) -> Page:
     lines = differences(table)
     items = "".join(f"<li>{html.escape(x)}</li>" for x in lines) or "<li>none found</li>"
     stopped = summary.get("stopped")
+    best = base_plan_words(summary.get("optimum_status", "optimal"), summary.get("optimum_gap"))
     prefix = (f"<section><h2>Near-optimal plans</h2><p>{len(ids) - 1} alternative(s) within "
-              f"{100 * slack:g} % of the optimum USD {float(summary.get('optimum') or 0):,.2f} M, "
+              f"{100 * slack:g} % of the {html.escape(best)} USD "
+              f"{float(summary.get('optimum') or 0):,.2f} M, "
               f"pairwise distance ≥ {summary.get('min_distance')}, seed {summary.get('seed')}; "
               f"every plan verified: <b>{summary.get('all_verified')}</b>."
               + (f" Stopped early: {html.escape(str(stopped))}." if stopped else "")
