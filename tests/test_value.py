@@ -536,6 +536,33 @@ def test_values_against_a_base_not_proven_optimal_are_bounds(tmp_path, monkeypat
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "best plan found (time_limit, not proven optimal: gap 20.00%) USD 150.00 M" in page
     assert "optimum USD" not in page
+    note = json.loads((out / "summary.json").read_text())["note"]
+    assert note.startswith("the base plan is not proven optimal (time_limit): every headroom")
+    assert "proven within the gap" not in note
+
+
+def test_the_summary_note_names_points_not_proven(tmp_path, monkeypatch):
+    """summary.json said every value was "proven within the gap" even when a re-solve had
+    stopped at a time limit; the note now counts such points (they give bounds)."""
+    from dataclasses import replace
+
+    from siteopt.decide import engine
+
+    real, calls = engine.solve_matrices, []
+
+    def second_time_limited(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(out)
+        return out if len(calls) != 2 else replace(out, status="time_limit",
+                                                   bound=out.objective - 30, gap=0.3)
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    proven = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None).summary()["note"]
+    assert proven.startswith("headroom, budget, site-cap and latency values are re-solves")
+    assert "except" not in proven
+    monkeypatch.setattr(engine, "solve_matrices", second_time_limited)
+    rep = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None, workers=0)
+    assert list(rep.headroom["status"]) == ["time_limit"]
+    assert "except 1 point(s) not proven optimal" in rep.summary()["note"]
 
 
 def test_a_failed_write_leaves_the_previous_folder_whole(tmp_path, monkeypatch):

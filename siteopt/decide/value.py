@@ -189,13 +189,33 @@ class ValueReport:
                                      for v in tables.values() if len(v))),
             "methods": METHODS,
             "demand_rows": len(self.demand),
-            "note": "headroom, budget, site-cap and latency values are re-solves of the MILP "
-                    "proven within the gap (or proven so without a solve, see methods); demand "
-                    "values are marginal values of the fixed optimal plan (LP duals with the "
-                    "binaries fixed)",
+            "note": self.note(tables),
             "findings": self.lines(),
             "base_folder": BASE_FOLDER,
         }
+
+    def note(self, tables: dict[str, pd.DataFrame]) -> str:
+        """What the values are, as this run can claim it: proven values only where they are.
+
+        A point whose plan has an objective but no proof (status other than optimal), or any
+        point against a base not proven optimal, gives a bound, not a value (`_point_line`).
+        """
+        unproven = int(sum(((v["status"] != "optimal") & v["objective"].notna()).sum()
+                           for v in tables.values() if len(v)))
+        if self.base.result.status != "optimal":
+            head = (f"the base plan is not proven optimal ({self.base.result.status}): "
+                    "every headroom, budget, site-cap and latency value is a bound, not a "
+                    "value")
+        elif unproven:
+            head = (f"headroom, budget, site-cap and latency values are re-solves of the MILP "
+                    f"proven within the gap (or proven so without a solve, see methods), "
+                    f"except {unproven} point(s) not proven optimal (their status), which "
+                    f"give bounds, not values")
+        else:
+            head = ("headroom, budget, site-cap and latency values are re-solves of the MILP "
+                    "proven within the gap (or proven so without a solve, see methods)")
+        return (head + "; demand values are marginal values of the fixed base plan (LP duals "
+                "with the binaries fixed)")
 
     @property
     def resolution(self) -> float:
