@@ -22,6 +22,8 @@ from pydantic import ValidationError
 from siteopt.errors import InputError, Problem, did_you_mean
 from siteopt.io.frames import LineNumbers
 from siteopt.io.schema import (
+    BOOL_EXPECTED,
+    BOOL_WORDS,
     MAX_MAGNITUDE,
     METADATA_FILE,
     PROVENANCE_COLUMNS,
@@ -42,8 +44,6 @@ NONEMPTY = ("sites", "regions")
 NOTE_COLUMNS = PROVENANCE_COLUMNS
 
 
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
 
 
 def folder_fingerprint(folder: Path, names: list[str]) -> str:
@@ -98,6 +98,36 @@ def _scan(text: str) -> tuple[list[str], tuple[int, int] | None, list[int]]:
     return names, None, starts
 
 
+def unclosed_quote_line(text: str) -> int | None:
+    """The line on which a quoted field opens that no quote closes, if any (CSV rules).
+
+    A quote opens a field only at its start (after the spaces `skipinitialspace` drops); in
+    a quoted field, `""` is a literal quote and line breaks are part of the value. Only run
+    when the parser failed, so the loop's cost is paid on the error path alone.
+    """
+    line, quoted, at_start, opened = 1, False, True, 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quoted:
+            if ch == '"':
+                if text.startswith('"', i + 1):
+                    i += 1  # "" inside quotes: a literal quote
+                else:
+                    quoted = False
+            elif ch == "\n":
+                line += 1
+        elif ch == '"' and at_start:
+            quoted, opened, at_start = True, line, False
+        elif ch in ",\r\n":
+            at_start = True
+            line += ch == "\n"
+        elif ch != " ":
+            at_start = False
+        i += 1
+    return opened if quoted else None
+
+
 def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
     path = folder / table.file
     if path.exists() and not path.is_file():
@@ -136,6 +166,12 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
         problems += exc.problems
         return None
     except (pd.errors.ParserError, csv.Error) as exc:
+        opened = unclosed_quote_line(text)
+        if opened is not None:  # pandas names a record index, not the line it starts on
+            problems.append(Problem(table.file, 'a closing quote (") for the quoted field '
+                                    "that starts on this line", row=opened,
+                                    found="none up to the end of the file"))
+            return None
         message = str(exc).strip().splitlines()[-1]
         line = re.search(r"line (\d+)", message)
         problems.append(Problem(table.file, "comma-separated text with the header's "
@@ -204,10 +240,9 @@ def _parse_cell(col: Column, text: str, meta: Metadata) -> tuple[object, str | N
                 return None, "ids separated by '|' with no repeats"
             value = tuple(items)
         elif kind == "bool":
-            low = text.lower()
-            if low not in _TRUE | _FALSE:
-                return None, "true or false"
-            value = low in _TRUE
+            if text.lower() not in BOOL_WORDS:
+                return None, _describe(col, meta)
+            value = BOOL_WORDS[text.lower()]
         elif kind in ("int", "year"):
             number = float(text)
             if not math.isfinite(number) or number != int(number):
@@ -278,7 +313,7 @@ def _describe(col: Column, meta: Metadata) -> str:
     if col.kind == "year":
         return (f"a whole year within the horizon {meta.horizon.first_year}-"
                 f"{meta.horizon.last_year}")
-    noun = {"int": "a whole number", "float": "a finite number", "bool": "true or false",
+    noun = {"int": "a whole number", "float": "a finite number", "bool": BOOL_EXPECTED,
             "id": "an id", "text": "text", "list": "ids separated by '|'"}[col.kind]
     if col.minimum is not None and col.maximum is not None:
         noun += f" from {col.minimum:g} to {col.maximum:g}"
