@@ -460,13 +460,18 @@ def _misnamed_tables(folder: Path) -> list[Problem]:
 
 
 def read_tables(folder: Path, meta: Metadata) -> dict[str, pd.DataFrame]:
-    """Read every table of `folder`, typed per schema; raise InputError listing all problems."""
+    """Read every table file of `folder`, typed per schema; raise InputError listing all problems.
+
+    An optional table without a file is left out (`siteopt.data.load.make_instance` gives it
+    its empty table or default), so that a file with a header and no rows stays told apart
+    from no file at all.
+    """
     problems: list[Problem] = _misnamed_tables(folder)
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         raw = _read_csv(folder, table, problems)
-        tables[table.name] = (empty_table(table) if raw is None
-                              else check_table(table, raw, meta, problems))
+        if raw is not None:
+            tables[table.name] = check_table(table, raw, meta, problems)
     if problems:
         raise InputError(problems)
     return tables

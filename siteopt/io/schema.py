@@ -189,7 +189,7 @@ PHASES = Table(
 COOLING = Table(
     name="cooling",
     meaning="Cooling technologies: efficiency (PUE) against capital cost. Absent or empty: one "
-    "technology `default` with PUE 1.",
+    "technology `default` with PUE 1 (a header without rows is warned about).",
     key=("cooling",),
     required=False,
     columns=(
@@ -207,7 +207,8 @@ COOLING = Table(
 ZONES = Table(
     name="zones",
     meaning="Grid zones (substation groups) whose headroom the sites in them share. Absent or "
-    "empty: one zone `default` holding every site with an empty zone.",
+    "empty: one zone `default` holding every site with an empty zone (a header without rows "
+    "is warned about).",
     key=("zone",),
     required=False,
     columns=(
@@ -306,7 +307,8 @@ REGIONS = Table(
 CLASSES = Table(
     name="classes",
     meaning="Demand classes and the cooling technologies that can host them. Absent or empty: "
-    "one class `default` (demand rows with an empty class).",
+    "one class `default` (demand rows with an empty class; a header without rows is warned "
+    "about).",
     key=("class",),
     required=False,
     columns=(
