@@ -103,6 +103,12 @@ def budgeted(tmp_path_factory):
     ("schedule", "committed", "True", "column committed"),
     ("sites", "zone", "Q", "column zone"),
     ("power", "slack_mw", "1", "column slack_mw"),
+    # columns verify did not read (every one was rewritable without a violation)
+    ("budgets", "binding", "True", "budgets.csv line 2 (X horizon), column binding"),
+    ("power", "binding", "True", "power.csv line 2 (Z/2030), column binding"),
+    ("sites", "name", "Alpha", "sites.csv line 2 (A), column name"),
+    ("sites", "existing", "True", "sites.csv line 2 (A), column existing"),
+    ("served", "max_rtt_ms", "5", "served.csv line 2 (B/R/cloud/2030), column max_rtt_ms"),
 ])
 def test_edited_reported_column_is_named(budgeted, tmp_path, capsys, table, column, value,
                                          named):
@@ -163,3 +169,25 @@ def test_unreadable_summary_names_the_line(budgeted, tmp_path, capsys, data, whe
     err = capsys.readouterr().err
     assert where in err
     assert "position" not in err and "char " not in err
+
+
+@pytest.mark.parametrize(("name", "table", "column", "edit", "named"), [
+    # a binding zone (slack 0 of 15 MW): the reported True verifies, False does not
+    ("grid-upgrade", "power", "binding", "False", "column binding: reported False, expected "
+     "True"),
+    # a target of 2 ms: reported as is, and a changed or emptied target is named
+    ("latency-target", "served", "max_rtt_ms", "3", "column max_rtt_ms: reported 3, "
+     "expected 2"),
+    ("latency-target", "served", "max_rtt_ms", "", "column max_rtt_ms: reported empty, "
+     "expected 2"),
+])
+def test_binding_flags_and_targets_are_recomputed(tmp_path, capsys, name, table, column, edit,
+                                                  named):
+    """The true side of the recomputed columns: a folder whose flag is True (or whose target
+    is set) verifies as written, and the edited copy is named."""
+    out = tmp_path / "out"
+    assert main(["solve", str(TINY / name), "--out", str(out), "--quiet", "--no-report"]) == 0
+    assert main(["verify", str(TINY / name), str(out)]) == 0
+    _edit(out / f"{table}.csv", column, edit)
+    assert main(["verify", str(TINY / name), str(out)]) == 1
+    assert named in capsys.readouterr().err

@@ -13,15 +13,16 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from siteopt.data.instance import Instance
 from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_recorded
-from siteopt.data.rules import lead_years
+from siteopt.data.rules import latency_targets, lead_years
 from siteopt.errors import InputError, Problem
 from siteopt.io.text import read_utf8
-from siteopt.io.write import PLAN_STATUSES
+from siteopt.io.write import PLAN_STATUSES, ZERO, binding
 from siteopt.verify.checker import OBJ_RTOL, TOL, CheckReport, budget_key, check_plan
 
 #: The result tables the checker reads, with their id (text) columns.
@@ -157,11 +158,27 @@ def _number(path: Path, summary: dict[str, object], key: str, required: bool) ->
     return float(value)
 
 
+def _flag(value: object) -> bool | None:
+    """A true/false cell of a result table as read back (pandas' bool, or its text), or None."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().lower()
+    return {"true": True, "false": False}.get(text)
+
+
+def _same_flag(got: object, want: bool) -> bool:
+    return _flag(got) is want
+
+
 def reported_columns(inst: Instance, plan: dict[str, pd.DataFrame]) -> list[str]:
     """Reported columns the checker's rules do not read, against the instance.
 
     schedule.it_mw, decision_year (online_year minus the lead years) and committed;
-    sites.zone and sponsor; power.slack_mw (limit_mw - power_mw).
+    sites.name, zone, sponsor and existing (existing_it_mw > 0); power.slack_mw
+    (limit_mw - power_mw) and binding; budgets.binding; served.max_rtt_ms (the pair's
+    latency target: its latency_targets.csv row, else latency.max_rtt_ms for a located
+    region, else empty). The numbers a binding flag reads (power_mw, limit_mw, slack_usd_m)
+    are checked by the checker's rules; here the flag is checked against them.
     """
     out = []
     phases = inst.table("phases").set_index(["site", "phase"])
@@ -188,18 +205,72 @@ def reported_columns(inst: Instance, plan: dict[str, pd.DataFrame]) -> list[str]
     for i, row in enumerate(plan["sites"].to_dict("records")):
         if row["site"] not in sites.index:
             continue
-        for col in ("zone", "sponsor"):
+        for col in ("name", "zone", "sponsor"):
             if col in row and str(row[col]) != str(sites.at[row["site"], col]):
                 out.append(f"sites.csv line {i + 2} ({row['site']}), column {col}: reported "
                            f"{row[col]!r} != the instance's {sites.at[row['site'], col]!r}")
-    power = plan["power"]
-    if {"slack_mw", "limit_mw", "power_mw"} <= set(power.columns):
-        for i, row in enumerate(power.to_dict("records")):
-            want = float(row["limit_mw"]) - float(row["power_mw"])
-            if not abs(float(row["slack_mw"]) - want) <= TOL * max(1.0, abs(want)):
-                out.append(f"power.csv line {i + 2} ({row['zone']}/{row['year']}), column "
-                           f"slack_mw: reported {row['slack_mw']} != limit_mw - power_mw "
-                           f"{want:.6g}")
+        existing = bool(sites.at[row["site"], "existing_it_mw"] > 0)
+        if "existing" in row and not _same_flag(row["existing"], existing):
+            out.append(f"sites.csv line {i + 2} ({row['site']}), column existing: reported "
+                       f"{row['existing']}, expected {existing} (existing_it_mw "
+                       f"{sites.at[row['site'], 'existing_it_mw']:g})")
+    out += _power_columns(plan["power"])
+    out += _budget_binding(plan.get("budgets"))
+    out += _served_targets(inst, plan["served"])
+    return out
+
+
+def _power_columns(power: pd.DataFrame) -> list[str]:
+    """power.csv: slack_mw is limit_mw - power_mw; binding is a drawn zone within it."""
+    out = []
+    if not {"slack_mw", "limit_mw", "power_mw"} <= set(power.columns):
+        return out
+    for i, row in enumerate(power.to_dict("records")):
+        want = float(row["limit_mw"]) - float(row["power_mw"])
+        where = f"power.csv line {i + 2} ({row['zone']}/{row['year']}), column"
+        if not abs(float(row["slack_mw"]) - want) <= TOL * max(1.0, abs(want)):
+            out.append(f"{where} slack_mw: reported {row['slack_mw']} != limit_mw - power_mw "
+                       f"{want:.6g}")
+        if "binding" in row:
+            binds = bool(float(row["power_mw"]) > ZERO and binding(want, float(row["limit_mw"])))
+            if not _same_flag(row["binding"], binds):
+                out.append(f"{where} binding: reported {row['binding']}, expected {binds} "
+                           f"(slack {want:.6g} of limit {float(row['limit_mw']):.6g})")
+    return out
+
+
+def _budget_binding(budgets: pd.DataFrame | None) -> list[str]:
+    """budgets.csv: binding is slack_usd_m within the binding share of limit_usd_m."""
+    if budgets is None or not {"binding", "slack_usd_m", "limit_usd_m"} <= set(budgets.columns):
+        return []
+    out = []
+    for i, row in enumerate(budgets.to_dict("records")):
+        binds = bool(binding(float(row["slack_usd_m"]), float(row["limit_usd_m"])))
+        if not _same_flag(row["binding"], binds):
+            out.append(f"budgets.csv line {i + 2} ({row['budget']}), column binding: reported "
+                       f"{row['binding']}, expected {binds} (slack {row['slack_usd_m']} of "
+                       f"limit {row['limit_usd_m']})")
+    return out
+
+
+def _served_targets(inst: Instance, served: pd.DataFrame) -> list[str]:
+    """served.csv: max_rtt_ms is the (region, class) latency target, empty without one."""
+    if "max_rtt_ms" not in served.columns:
+        return []
+    targets = latency_targets(inst.meta, inst.tables)
+    out = []
+    for i, row in enumerate(served.to_dict("records")):
+        want = targets.get((row["region"], row["class"]))
+        got = row["max_rtt_ms"]
+        if want is None:
+            bad = not pd.isna(got)
+        else:
+            bad = pd.isna(got) or abs(float(got) - want) > TOL * max(1.0, want)
+        if bad:
+            out.append(f"served.csv line {i + 2} ({row['site']}/{row['region']}/{row['class']}/"
+                       f"{row['year']}), column max_rtt_ms: reported "
+                       f"{'empty' if pd.isna(got) else f'{float(got):g}'}, expected "
+                       f"{'empty (no target)' if want is None else f'{want:g}'}")
     return out
 
 
