@@ -191,3 +191,38 @@ def test_binding_flags_and_targets_are_recomputed(tmp_path, capsys, name, table,
     _edit(out / f"{table}.csv", column, edit)
     assert main(["verify", str(TINY / name), str(out)]) == 1
     assert named in capsys.readouterr().err
+
+
+def _served_with(text):
+    return lambda d: (d / "served.csv").write_text(text)
+
+
+@pytest.mark.parametrize(("corrupt", "file", "where"), [
+    # each of these was an "internal error" (exit 1, as if the plan were wrong)
+    (_served_with(""), "served.csv", "line 1: expected a header line"),
+    (lambda d: _edit(d / "served.csv", "serve_mw", "abc"), "served.csv",
+     "line 2, column 'serve_mw': expected a finite number, found 'abc'"),
+    (lambda d: _edit(d / "served.csv", "year", ""), "served.csv",
+     "line 2, column 'year': expected a whole number, found ''"),
+    (lambda d: _edit(d / "schedule.csv", "committed", "maybe"), "schedule.csv",
+     "line 2, column 'committed': expected true or false, found 'maybe'"),
+    (_served_with("site,region\nB,R\n"), "served.csv",
+     "line 1, column 'serve_mw': expected a column 'serve_mw'"),
+    (_served_with('site,region,class,year,serve_mw,rtt_ms\nB,R,cloud,2030,8,0.1\n'
+                  '"B,R,cloud,2030,8,0.1\n'), "served.csv",
+     'line 3: expected a closing quote (")'),
+    (lambda d: (d / "power.csv").write_bytes(b"zone,year\n\xff\n"), "power.csv",
+     "line 2, column 'zone': expected UTF-8 text"),
+])
+def test_a_malformed_result_table_is_bad_input_named_by_line(budgeted, tmp_path, capsys,
+                                                             corrupt, file, where):
+    from siteopt.errors import InputError
+    from siteopt.verify.folder import verify_folder
+
+    bad = _copy(budgeted, tmp_path)
+    corrupt(bad)
+    with pytest.raises(InputError) as info:
+        verify_folder(TINY / "sponsor-budget", bad)
+    assert f"{bad / file}, {where}" in str(info.value)
+    assert main(["verify", str(TINY / "sponsor-budget"), str(bad)]) == 2
+    assert "internal error" not in capsys.readouterr().err

@@ -98,6 +98,22 @@ def _scan(text: str) -> tuple[list[str], tuple[int, int] | None, list[int]]:
     return names, None, starts
 
 
+def csv_problem(file: str, text: str, exc: Exception) -> Problem:
+    """The problem a CSV parser's error `exc` on `text` stands for, located by line.
+
+    An unclosed quote is named at the line its field starts on (pandas names a record index
+    counted from 0 after the header, not a line); other errors keep the parser's line.
+    """
+    opened = unclosed_quote_line(text)
+    if opened is not None:
+        return Problem(file, 'a closing quote (") for the quoted field that starts on this '
+                       "line", row=opened, found="none up to the end of the file")
+    message = str(exc).strip().splitlines()[-1]
+    line = re.search(r"line (\d+)", message)
+    return Problem(file, "comma-separated text with the header's number of fields on every "
+                   "line", row=int(line.group(1)) if line else None, found=message)
+
+
 def unclosed_quote_line(text: str) -> int | None:
     """The line on which a quoted field opens that no quote closes, if any (CSV rules).
 
@@ -166,17 +182,7 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
         problems += exc.problems
         return None
     except (pd.errors.ParserError, csv.Error) as exc:
-        opened = unclosed_quote_line(text)
-        if opened is not None:  # pandas names a record index, not the line it starts on
-            problems.append(Problem(table.file, 'a closing quote (") for the quoted field '
-                                    "that starts on this line", row=opened,
-                                    found="none up to the end of the file"))
-            return None
-        message = str(exc).strip().splitlines()[-1]
-        line = re.search(r"line (\d+)", message)
-        problems.append(Problem(table.file, "comma-separated text with the header's "
-                                "number of fields on every line",
-                                row=int(line.group(1)) if line else None, found=message))
+        problems.append(csv_problem(table.file, text, exc))
         return None
     if len(names) == len(frame.columns):  # pandas renames a repeated name 'x' to 'x.1'
         frame.columns = [str(c).strip() for c in names]
