@@ -71,6 +71,20 @@ CASES = {
         "did you mean budgets.csv"),
     "table is a folder": (lambda d: (d / "service_costs.csv").mkdir(), "service_costs.csv",
                           None, None, "a folder of that name"),
+    # one boolean vocabulary: yes/no (or 1/0, on/off) is an error, not a guess
+    "yes for a bool cell": (lambda d: (d / "cooling.csv").write_text(
+        "cooling,pue,buildable\nair,1.5,yes\n"), "cooling.csv", 2, "buildable",
+        "expected true or false, found 'yes'"),
+    "yes for a bool key": (lambda d: _edit(d / "instance.toml", "allow_unserved = false",
+                                           'allow_unserved = "yes"'), "instance.toml", 7,
+                           "service.allow_unserved", "expected true or false, found 'yes'"),
+    "1 for a bool key": (lambda d: _edit(d / "instance.toml", "allow_unserved = false",
+                                         "allow_unserved = 1"), "instance.toml", 7,
+                         "service.allow_unserved", "expected true or false, found '1'"),
+    # pandas named record 2 (counted from 0 after the header); the quote opens on line 3
+    "unclosed quote": (lambda d: (d / "demand.csv").write_text(
+        'region,class,year,it_mw\nR,cloud,2030,8\nR,"cloud,2031,1\nR,cloud,2032,1\n'),
+        "demand.csv", 3, None, 'a closing quote (") for the quoted field'),
 }
 
 
@@ -130,6 +144,41 @@ def test_unreachable_latency_target_warns_with_unserved(tiny_copy):
     _edit(folder / "instance.toml", "allow_unserved = false", "allow_unserved = true")
     inst = load_instance(folder)
     assert any("no site within 1 ms" in w for w in inst.warnings)
+
+
+def test_an_unclosed_quote_after_a_closed_multiline_field_names_its_own_line(tiny_copy):
+    """A closed quoted field spanning lines 2-3 and a doubled quote do not count: the open
+    quote is the one on line 4."""
+    folder = tiny_copy("cheapest-site")
+    (folder / "sites.csv").write_text('site,zone,node,open_cost_usd_m,note\n'
+                                      'A,Z,a,10,"two\nlines, one ""quoted"""\n'
+                                      'B,Z,b,5,"never closed\n\n')
+    with pytest.raises(InputError) as info:
+        load_instance(folder)
+    [problem] = info.value.problems
+    assert (problem.file, problem.row) == ("sites.csv", 4)
+    assert "closing quote" in problem.expected
+
+
+@pytest.mark.parametrize(("given", "want"), [("TRUE", True), ("False", False), ("true", True)])
+def test_true_and_false_in_any_case_are_the_bools(tiny_copy, given, want):
+    """Excel writes TRUE/FALSE: those are the same words as true/false."""
+    folder = tiny_copy("cheapest-site")
+    (folder / "cooling.csv").write_text(f"cooling,pue,buildable\nair,1.5,true\nold,2,{given}\n")
+    assert load_instance(folder).table("cooling")["buildable"].tolist() == [True, want]
+
+
+@pytest.mark.parametrize("key", ["service.allow_unserved", "resilience.cloud.distinct_zones",
+                                 "cooling[cooling=air].buildable"])
+@pytest.mark.parametrize("value", ["yes", "no", "1", "on"])
+def test_set_takes_the_same_bool_words(key, value, capsys):
+    """--set takes true/false like a cell and the TOML file, and names the key otherwise."""
+    from tests.conftest import TINY
+
+    code = main(["solve", str(TINY / "cheapest-site"), "--set", f"{key}={value}", "--quiet",
+                 "--no-report"])
+    assert code == ExitCode.BAD_INPUT
+    assert f"column '{key}': expected true or false, found '{value}'" in capsys.readouterr().err
 
 
 def test_bom_and_spaces_are_accepted(tiny_copy):

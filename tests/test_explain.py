@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
+
+import pytest
 
 import siteopt
 from siteopt.cli.main import main
@@ -187,6 +190,37 @@ def test_the_headroom_amount_stated_for_the_cited_row_makes_a_plan(tiny_copy):
     assert siteopt.solve(inst, overrides={key: 1.26}).status == "optimal"
     for short in (1.00, 1.25):
         assert siteopt.solve(inst, overrides={key: short}).status == "infeasible"
+
+
+@pytest.mark.parametrize("per_row", [True, False])
+def test_the_latency_amount_printed_makes_a_plan(tiny_copy, per_row):
+    """B is 2.905 ms from R, 0.905 beyond the 2 ms target (a row of latency_targets.csv, or
+    latency.max_rtt_ms): the sentence says how far the target must rise, rounded up like
+    the MW and USD amounts (0.91 ms, to 2.91 ms). Applied with --set's vocabulary, either
+    figure makes a plan; 0.01 ms less does not (2.90 was what '{rtt:.2f}' could show)."""
+    folder = tiny_copy("latency-target")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m\nA,P1,5,120\nB,P1,10,100\n")
+    (folder / "links.csv").write_text((folder / "links.csv").read_text().replace(
+        "b,hub,100\n", "b,hub,100.5\n"))
+    key = "latency_targets[region=R,class=cloud].max_rtt_ms"
+    cited = "[latency_targets.csv line 2]"
+    if not per_row:
+        (folder / "latency_targets.csv").unlink()
+        (folder / "instance.toml").write_text((folder / "instance.toml").read_text().replace(
+            "rtt_ms_fixed = 0.5", "rtt_ms_fixed = 0.5\nmax_rtt_ms = 2"))
+        key, cited = "latency.max_rtt_ms", "[instance.toml latency.max_rtt_ms]"
+    inst = siteopt.load_instance(folder)
+    [message] = [m for m in explain_infeasible(inst) if "ms latency target" in m]
+    found = re.search(r"max_rtt_ms must rise by (\d+\.\d\d) ms to (\d+\.\d\d) ms (\[.*\])$",
+                      message)
+    assert found is not None, message
+    by, to = float(found.group(1)), float(found.group(2))
+    assert (by, to, found.group(3)) == (0.91, 2.91, cited)
+    assert siteopt.solve(inst, overrides={key: to}).status == "optimal"
+    assert siteopt.solve(inst, overrides={key: to - 0.01}).status == "infeasible"
+    if per_row:
+        assert siteopt.solve(inst, overrides={f"{key}.add": by}).status == "optimal"
+        assert siteopt.solve(inst, overrides={f"{key}.add": by - 0.01}).status == "infeasible"
 
 
 def test_demand_held_back_by_a_hard_rule_names_the_rule(tiny_copy):

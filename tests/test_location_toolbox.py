@@ -333,6 +333,15 @@ def test_a_table_with_a_header_and_no_rows_takes_the_defaults_like_an_absent_one
     for name in ("cooling", "zones", "classes", "headroom", "phases", "sites", "demand"):
         pd.testing.assert_frame_equal(empty.table(name), absent.table(name))
     assert list(empty.table("cooling")["cooling"]) == ["default"]
+    # ... but, unlike an absent file, with a warning naming each emptied file (rows lost in
+    # an export must not pass unnoticed); an override keeps it, and so does a solve
+    emptied = sorted(h.removesuffix(".csv") for h in header_only)
+    for inst in (empty, siteopt.apply_overrides(empty, {"demand.scale": 1.5})):
+        told = [w for w in inst.warnings if "has a header but no rows" in w]
+        assert sorted(w.split(".csv")[0] for w in told) == emptied, inst.warnings
+        assert sorted(inst.emptied) == emptied
+    assert not any("has a header but no rows" in w for w in absent.warnings)
+    assert any("has a header but no rows" in w for w in siteopt.solve(empty).warnings)
 
 
 def test_an_empty_zones_table_does_not_hide_a_named_zone(tiny_copy):

@@ -103,6 +103,12 @@ def budgeted(tmp_path_factory):
     ("schedule", "committed", "True", "column committed"),
     ("sites", "zone", "Q", "column zone"),
     ("power", "slack_mw", "1", "column slack_mw"),
+    # columns verify did not read (every one was rewritable without a violation)
+    ("budgets", "binding", "True", "budgets.csv line 2 (X horizon), column binding"),
+    ("power", "binding", "True", "power.csv line 2 (Z/2030), column binding"),
+    ("sites", "name", "Alpha", "sites.csv line 2 (A), column name"),
+    ("sites", "existing", "True", "sites.csv line 2 (A), column existing"),
+    ("served", "max_rtt_ms", "5", "served.csv line 2 (B/R/cloud/2030), column max_rtt_ms"),
 ])
 def test_edited_reported_column_is_named(budgeted, tmp_path, capsys, table, column, value,
                                          named):
@@ -163,3 +169,60 @@ def test_unreadable_summary_names_the_line(budgeted, tmp_path, capsys, data, whe
     err = capsys.readouterr().err
     assert where in err
     assert "position" not in err and "char " not in err
+
+
+@pytest.mark.parametrize(("name", "table", "column", "edit", "named"), [
+    # a binding zone (slack 0 of 15 MW): the reported True verifies, False does not
+    ("grid-upgrade", "power", "binding", "False", "column binding: reported False, expected "
+     "True"),
+    # a target of 2 ms: reported as is, and a changed or emptied target is named
+    ("latency-target", "served", "max_rtt_ms", "3", "column max_rtt_ms: reported 3, "
+     "expected 2"),
+    ("latency-target", "served", "max_rtt_ms", "", "column max_rtt_ms: reported empty, "
+     "expected 2"),
+])
+def test_binding_flags_and_targets_are_recomputed(tmp_path, capsys, name, table, column, edit,
+                                                  named):
+    """The true side of the recomputed columns: a folder whose flag is True (or whose target
+    is set) verifies as written, and the edited copy is named."""
+    out = tmp_path / "out"
+    assert main(["solve", str(TINY / name), "--out", str(out), "--quiet", "--no-report"]) == 0
+    assert main(["verify", str(TINY / name), str(out)]) == 0
+    _edit(out / f"{table}.csv", column, edit)
+    assert main(["verify", str(TINY / name), str(out)]) == 1
+    assert named in capsys.readouterr().err
+
+
+def _served_with(text):
+    return lambda d: (d / "served.csv").write_text(text)
+
+
+@pytest.mark.parametrize(("corrupt", "file", "where"), [
+    # each of these was an "internal error" (exit 1, as if the plan were wrong)
+    (_served_with(""), "served.csv", "line 1: expected a header line"),
+    (lambda d: _edit(d / "served.csv", "serve_mw", "abc"), "served.csv",
+     "line 2, column 'serve_mw': expected a finite number, found 'abc'"),
+    (lambda d: _edit(d / "served.csv", "year", ""), "served.csv",
+     "line 2, column 'year': expected a whole number, found ''"),
+    (lambda d: _edit(d / "schedule.csv", "committed", "maybe"), "schedule.csv",
+     "line 2, column 'committed': expected true or false, found 'maybe'"),
+    (_served_with("site,region\nB,R\n"), "served.csv",
+     "line 1, column 'serve_mw': expected a column 'serve_mw'"),
+    (_served_with('site,region,class,year,serve_mw,rtt_ms\nB,R,cloud,2030,8,0.1\n'
+                  '"B,R,cloud,2030,8,0.1\n'), "served.csv",
+     'line 3: expected a closing quote (")'),
+    (lambda d: (d / "power.csv").write_bytes(b"zone,year\n\xff\n"), "power.csv",
+     "line 2, column 'zone': expected UTF-8 text"),
+])
+def test_a_malformed_result_table_is_bad_input_named_by_line(budgeted, tmp_path, capsys,
+                                                             corrupt, file, where):
+    from siteopt.errors import InputError
+    from siteopt.verify.folder import verify_folder
+
+    bad = _copy(budgeted, tmp_path)
+    corrupt(bad)
+    with pytest.raises(InputError) as info:
+        verify_folder(TINY / "sponsor-budget", bad)
+    assert f"{bad / file}, {where}" in str(info.value)
+    assert main(["verify", str(TINY / "sponsor-budget"), str(bad)]) == 2
+    assert "internal error" not in capsys.readouterr().err

@@ -16,11 +16,12 @@ that changes nothing a location model asks about:
   capex 0, lead 0, any cooling;
 * `links.csv`: no fiber graph; latencies come from `latency.csv` only.
 
-A table file with a header but no rows is the same as an absent one (the defaults apply,
-as `docs/instance-format.md` says); any row that names a cooling, zone or class then has to
-name the default's id, else it is the usual unknown-reference error. A table with rows is
-used as it is: then an empty `sites.zone` or `demand.class` is an error (the id must name a
-row of the given table).
+A table file with a header but no rows is the same as an absent one (the defaults apply, as
+`docs/instance-format.md` says), but for `cooling`, `zones` and `classes` it is warned about
+(`empty_table_warning`: rows lost in an export would otherwise pass unnoticed); any row that
+names a cooling, zone or class then has to name the default's id, else it is the usual
+unknown-reference error. A table with rows is used as it is: then an empty `sites.zone` or
+`demand.class` is an error (the id must name a row of the given table).
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ from siteopt.io.schema import TABLES_BY_NAME, Metadata
 
 #: Id of every default row (cooling, zone, class).
 DEFAULT_ID = "default"
+#: The tables whose header-only file is warned about (`empty_table_warning`), with the
+#: default that replaces it. An absent file is the documented way to go without one.
+DEFAULTED: dict[str, str] = {
+    "cooling": f"one technology '{DEFAULT_ID}' of PUE 1, capex_factor 1, buildable",
+    "zones": f"one zone '{DEFAULT_ID}' holding every site with an empty zone",
+    "classes": f"one class '{DEFAULT_ID}' hosted by every cooling, for demand rows with an "
+               "empty class",
+}
 #: Phase id of a default phase.
 DEFAULT_PHASE = "P1"
 
@@ -44,6 +53,12 @@ def _typed(name: str, rows: list[dict[str, object]], meta: Metadata,
     frame = pd.DataFrame(rows, columns=[c.name for c in table.columns
                                         if any(c.name in r for r in rows)] or None)
     return check_table(table, text_cells(frame), meta, problems)
+
+
+def empty_table_warning(name: str) -> str:
+    """The warning for a `DEFAULTED` table given with a header and no rows."""
+    return (f"{name}.csv has a header but no rows: the default applies ({DEFAULTED[name]}); "
+            "add its rows, or delete the file to use the default without this warning")
 
 
 def apply_defaults(meta: Metadata, tables: dict[str, pd.DataFrame],

@@ -29,6 +29,9 @@ class Instance:
     #: the overrides applied to the loaded instance, in order (key, value as given), so a
     #: result records them and `siteopt verify` can rebuild the same instance
     overrides: tuple[tuple[str, object], ...] = field(default=())
+    #: the `cooling`/`zones`/`classes` tables given with a header and no rows, which took
+    #: the defaults (`siteopt.data.defaults.DEFAULTED`; each is also a warning)
+    emptied: tuple[str, ...] = field(default=())
 
     @property
     def years(self) -> list[int]:

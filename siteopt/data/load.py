@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
-from siteopt.data.defaults import apply_defaults
+from siteopt.data.defaults import DEFAULTED, apply_defaults, empty_table_warning
 from siteopt.data.instance import Instance
 from siteopt.data.validate import cross_check
 from siteopt.errors import InputError, Problem
@@ -62,12 +62,15 @@ def from_tables(meta: Metadata | Mapping[str, object], tables: Mapping[str, pd.D
 
 def make_instance(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | None = None,
                   fingerprint: str = "", checked: Iterable[str] = (),
-                  overrides: tuple[tuple[str, object], ...] = ()) -> Instance:
+                  overrides: tuple[tuple[str, object], ...] = (),
+                  emptied: Iterable[str] = ()) -> Instance:
     """The one constructor of a validated Instance (`from_tables` and `load_instance` call it).
 
     `checked` names tables that already passed `check_table` unchanged (the reader's output,
     or the tables an override left alone): they are not typed again, which keeps loading a
-    large folder as fast as reading it. Every other table is checked here.
+    large folder as fast as reading it. Every other table is checked here. `emptied` names
+    tables an earlier load found empty and gave their defaults (kept by overrides, whose
+    tables hold those defaults by now): they are warned about again.
     """
     done = set(checked)
     problems: list[Problem] = []
@@ -82,6 +85,11 @@ def make_instance(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | 
             full[t.name] = frame
         else:
             full[t.name] = check_table(t, text_cells(frame), meta, problems)
+    # a header without rows takes the defaults like an absent file; unlike an absent one it
+    # may be a mistake (rows lost in an export), so the planner is told
+    given_empty = {t for t in DEFAULTED if tables.get(t) is not None and full[t].empty}
+    given_empty |= set(emptied)
+    warned = tuple(t for t in DEFAULTED if t in given_empty)
     if not problems:  # absent data-center tables: the documented defaults
         full = apply_defaults(meta, full, problems)
     if problems:
@@ -94,9 +102,10 @@ def make_instance(meta: Metadata, tables: dict[str, pd.DataFrame], path: Path | 
         fingerprint = digest.hexdigest()[:16]
     timings: dict[str, float] = {}
     warnings, latency = cross_check(meta, full, timings)
+    warnings[:0] = [empty_table_warning(t) for t in warned]
     return Instance(path=path, meta=meta, tables=full, fingerprint=fingerprint,
                     latency=latency, warnings=tuple(warnings), timings=timings,
-                    overrides=overrides)
+                    overrides=overrides, emptied=warned)
 
 
 def load_instance(path: str | Path | None = None) -> Instance:

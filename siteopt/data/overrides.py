@@ -265,7 +265,7 @@ def apply_overrides(inst: Instance, values: Mapping[str, object]) -> Instance:
     base = inst.fingerprint.rsplit("+", 1)[0] if inst.overrides else inst.fingerprint
     # the changed tables go through the per-table rules again (a new id may repeat a key)
     return make_instance(meta, tables, path=inst.path, fingerprint=f"{base}+{_digest(applied)}",
-                         checked=set(tables) - copied, overrides=applied)
+                         checked=set(tables) - copied, overrides=applied, emptied=inst.emptied)
 
 
 def apply_recorded(inst: Instance, applied: Iterable[tuple[str, object]]) -> Instance:

@@ -17,6 +17,8 @@ def _default(value: object) -> str:
         return "required"
     if value is None or value == "":
         return "empty"
+    if isinstance(value, bool):  # as written in a cell, a TOML file or --set, not Python's
+        return f"`{str(value).lower()}`"
     return f"`{value}`"
 
 
@@ -32,7 +34,10 @@ def instance_format_markdown() -> str:
         "and a `source_tag` column: the kind of number the row holds, as letters among S "
         "(sourced), D (derived from sourced numbers) and A (assumed), comma-separated when a "
         "row mixes them (`S,A`); any other value is an error. Any other unknown column is an "
-        "error. Lists separate ids with `|`. Every number, in the tables "
+        "error. Lists separate ids with `|`. A bool is `true` or `false` (any letter case), "
+        f"in a cell, in `--set` and in `{METADATA_FILE}` (where TOML's own `true`/`false` is "
+        "the usual spelling); yes/no, 1/0, t/f and on/off are errors, not guesses. Every "
+        "number, in the tables "
         f"and in `{METADATA_FILE}`, is finite and of magnitude at most {MAX_MAGNITUDE:.0e}.\n",
         f"## `{METADATA_FILE}`\n",
         "Top level: `name` (required), `description`. Sections and keys (keys outside "
@@ -45,11 +50,11 @@ def instance_format_markdown() -> str:
     ]
     for section, model in METADATA_SECTIONS.items():
         for name, info in model.model_fields.items():
-            default = "required" if info.is_required() else f"`{info.default}`"
+            default = "required" if info.is_required() else _default(info.default)
             out.append(f"| `{section}.{name}` | {default} | {info.description or ''} |")
     for section, model in PER_ID_SECTIONS.items():  # one table per class: [resilience.CLASS]
         for name, info in model.model_fields.items():
-            out.append(f"| `{section}.CLASS.{name}` | `{info.default}` | "
+            out.append(f"| `{section}.CLASS.{name}` | {_default(info.default)} | "
                        f"{info.description or ''} |")
     out.append("")
     for table in TABLES:

@@ -22,6 +22,8 @@ from pydantic import ValidationError
 from siteopt.errors import InputError, Problem, did_you_mean
 from siteopt.io.frames import LineNumbers
 from siteopt.io.schema import (
+    BOOL_EXPECTED,
+    BOOL_WORDS,
     MAX_MAGNITUDE,
     METADATA_FILE,
     PROVENANCE_COLUMNS,
@@ -42,8 +44,6 @@ NONEMPTY = ("sites", "regions")
 NOTE_COLUMNS = PROVENANCE_COLUMNS
 
 
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
 
 
 def folder_fingerprint(folder: Path, names: list[str]) -> str:
@@ -98,6 +98,52 @@ def _scan(text: str) -> tuple[list[str], tuple[int, int] | None, list[int]]:
     return names, None, starts
 
 
+def csv_problem(file: str, text: str, exc: Exception) -> Problem:
+    """The problem a CSV parser's error `exc` on `text` stands for, located by line.
+
+    An unclosed quote is named at the line its field starts on (pandas names a record index
+    counted from 0 after the header, not a line); other errors keep the parser's line.
+    """
+    opened = unclosed_quote_line(text)
+    if opened is not None:
+        return Problem(file, 'a closing quote (") for the quoted field that starts on this '
+                       "line", row=opened, found="none up to the end of the file")
+    message = str(exc).strip().splitlines()[-1]
+    line = re.search(r"line (\d+)", message)
+    return Problem(file, "comma-separated text with the header's number of fields on every "
+                   "line", row=int(line.group(1)) if line else None, found=message)
+
+
+def unclosed_quote_line(text: str) -> int | None:
+    """The line on which a quoted field opens that no quote closes, if any (CSV rules).
+
+    A quote opens a field only at its start (after the spaces `skipinitialspace` drops); in
+    a quoted field, `""` is a literal quote and line breaks are part of the value. Only run
+    when the parser failed, so the loop's cost is paid on the error path alone.
+    """
+    line, quoted, at_start, opened = 1, False, True, 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quoted:
+            if ch == '"':
+                if text.startswith('"', i + 1):
+                    i += 1  # "" inside quotes: a literal quote
+                else:
+                    quoted = False
+            elif ch == "\n":
+                line += 1
+        elif ch == '"' and at_start:
+            quoted, opened, at_start = True, line, False
+        elif ch in ",\r\n":
+            at_start = True
+            line += ch == "\n"
+        elif ch != " ":
+            at_start = False
+        i += 1
+    return opened if quoted else None
+
+
 def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
     path = folder / table.file
     if path.exists() and not path.is_file():
@@ -136,11 +182,7 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
         problems += exc.problems
         return None
     except (pd.errors.ParserError, csv.Error) as exc:
-        message = str(exc).strip().splitlines()[-1]
-        line = re.search(r"line (\d+)", message)
-        problems.append(Problem(table.file, "comma-separated text with the header's "
-                                "number of fields on every line",
-                                row=int(line.group(1)) if line else None, found=message))
+        problems.append(csv_problem(table.file, text, exc))
         return None
     if len(names) == len(frame.columns):  # pandas renames a repeated name 'x' to 'x.1'
         frame.columns = [str(c).strip() for c in names]
@@ -204,10 +246,9 @@ def _parse_cell(col: Column, text: str, meta: Metadata) -> tuple[object, str | N
                 return None, "ids separated by '|' with no repeats"
             value = tuple(items)
         elif kind == "bool":
-            low = text.lower()
-            if low not in _TRUE | _FALSE:
-                return None, "true or false"
-            value = low in _TRUE
+            if text.lower() not in BOOL_WORDS:
+                return None, _describe(col, meta)
+            value = BOOL_WORDS[text.lower()]
         elif kind in ("int", "year"):
             number = float(text)
             if not math.isfinite(number) or number != int(number):
@@ -278,7 +319,7 @@ def _describe(col: Column, meta: Metadata) -> str:
     if col.kind == "year":
         return (f"a whole year within the horizon {meta.horizon.first_year}-"
                 f"{meta.horizon.last_year}")
-    noun = {"int": "a whole number", "float": "a finite number", "bool": "true or false",
+    noun = {"int": "a whole number", "float": "a finite number", "bool": BOOL_EXPECTED,
             "id": "an id", "text": "text", "list": "ids separated by '|'"}[col.kind]
     if col.minimum is not None and col.maximum is not None:
         noun += f" from {col.minimum:g} to {col.maximum:g}"
@@ -425,13 +466,18 @@ def _misnamed_tables(folder: Path) -> list[Problem]:
 
 
 def read_tables(folder: Path, meta: Metadata) -> dict[str, pd.DataFrame]:
-    """Read every table of `folder`, typed per schema; raise InputError listing all problems."""
+    """Read every table file of `folder`, typed per schema; raise InputError listing all problems.
+
+    An optional table without a file is left out (`siteopt.data.load.make_instance` gives it
+    its empty table or default), so that a file with a header and no rows stays told apart
+    from no file at all.
+    """
     problems: list[Problem] = _misnamed_tables(folder)
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         raw = _read_csv(folder, table, problems)
-        tables[table.name] = (empty_table(table) if raw is None
-                              else check_table(table, raw, meta, problems))
+        if raw is not None:
+            tables[table.name] = check_table(table, raw, meta, problems)
     if problems:
         raise InputError(problems)
     return tables

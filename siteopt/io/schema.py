@@ -82,6 +82,22 @@ class Table:
 
 NONNEG = 0.0
 
+#: The one boolean vocabulary, in any letter case (Excel writes TRUE/FALSE): table cells,
+#: `--set` values and quoted values in TOML files. yes/no, y/n, 1/0, t/f and on/off are
+#: errors, not guesses: a boolean switches a rule on or off, so a typo must not pass.
+BOOL_WORDS: dict[str, bool] = {"true": True, "false": False}
+#: What a boolean cell or key expects, in error messages.
+BOOL_EXPECTED = "true or false"
+
+
+def bool_value(value: object) -> object:
+    """`value` as a bool if it is one or a word of `BOOL_WORDS`; else a ValueError."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in BOOL_WORDS:
+        return BOOL_WORDS[value.strip().lower()]
+    raise ValueError(BOOL_EXPECTED)
+
 #: Largest magnitude of any number in an instance (cells and instance.toml). Larger values
 #: are beyond any unit's sense (1 PW, USD 1 quadrillion) and would push the model's
 #: coefficients out of HiGHS's comfort zone (see `siteopt.solver.numerics`, which warns
@@ -173,7 +189,7 @@ PHASES = Table(
 COOLING = Table(
     name="cooling",
     meaning="Cooling technologies: efficiency (PUE) against capital cost. Absent or empty: one "
-    "technology `default` with PUE 1.",
+    "technology `default` with PUE 1 (a header without rows is warned about).",
     key=("cooling",),
     required=False,
     columns=(
@@ -191,7 +207,8 @@ COOLING = Table(
 ZONES = Table(
     name="zones",
     meaning="Grid zones (substation groups) whose headroom the sites in them share. Absent or "
-    "empty: one zone `default` holding every site with an empty zone.",
+    "empty: one zone `default` holding every site with an empty zone (a header without rows "
+    "is warned about).",
     key=("zone",),
     required=False,
     columns=(
@@ -290,7 +307,8 @@ REGIONS = Table(
 CLASSES = Table(
     name="classes",
     meaning="Demand classes and the cooling technologies that can host them. Absent or empty: "
-    "one class `default` (demand rows with an empty class).",
+    "one class `default` (demand rows with an empty class; a header without rows is warned "
+    "about).",
     key=("class",),
     required=False,
     columns=(
@@ -406,14 +424,21 @@ class _Strict(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_for_a_number(cls, value: object, info: ValidationInfo) -> object:
-        """`discount_rate = true` is a mistake, not the number 1 (pydantic would take it)."""
-        if isinstance(value, bool) and info.field_name is not None:
-            field = cls.model_fields.get(info.field_name)
-            kinds = set(typing.get_args(field.annotation)) or {field.annotation} \
-                if field is not None else set()
-            if bool not in kinds and kinds & {int, float}:
-                raise ValueError("a number, not true/false")
+    def _bools_are_bools(cls, value: object, info: ValidationInfo) -> object:
+        """A boolean key takes true/false only, and a number key no boolean.
+
+        `discount_rate = true` is a mistake, not the number 1; `allow_unserved = "yes"` (or
+        1, "on", "y") is not read as true either: pydantic would take both. The one boolean
+        vocabulary of tables, this file and `--set` (`bool_value`).
+        """
+        field = cls.model_fields.get(info.field_name) if info.field_name is not None else None
+        if field is None:
+            return value
+        kinds = set(typing.get_args(field.annotation)) or {field.annotation}
+        if bool in kinds:
+            return bool_value(value)
+        if isinstance(value, bool) and kinds & {int, float}:
+            raise ValueError("a number, not true/false")
         return value
 
     @field_validator("*", mode="after")

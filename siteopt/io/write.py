@@ -16,10 +16,28 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 #: Statuses of a result folder (summary.json `status`) that carries a plan.
 PLAN_STATUSES = ("optimal", "time_limit", "interrupted", "limit")
+
+#: Values closer to zero than this are reported as zero (solver noise, MW or USD M).
+ZERO = 1e-7
+#: A limit binds when its slack is at most this share of the limit (or BINDING_ABS).
+BINDING_SHARE = 0.01
+#: Absolute slack (MW or USD M) under which a limit always counts as binding.
+BINDING_ABS = 1e-4
+
+
+def binding(slack: pd.Series | float, limit: pd.Series | float) -> pd.Series | bool:
+    """Whether a limit binds: slack within `BINDING_SHARE` of the limit or `BINDING_ABS`.
+
+    The meaning of the `binding` columns of power.csv and budgets.csv, here with the result
+    folder so that the writer (`siteopt.solver.results.derive`) and `siteopt verify`, which
+    imports no solver code, read one definition.
+    """
+    return slack <= np.maximum(BINDING_ABS, BINDING_SHARE * np.abs(limit))
 
 
 def base_plan_words(status: object, gap: object) -> str:

@@ -43,13 +43,19 @@ from siteopt.solver.interrupt import Interrupted
 TOL = 1e-6
 
 
-def _up(x: float) -> str:
+def _up(x: float, noise: float = 1e-6) -> str:
     """An amount a limit must move by, to 2 decimals rounded up.
 
     Moving the limit by the printed figure then suffices: 1.004 shown as 1.00 would leave
-    the instance 0.004 short.
+    the instance 0.004 short. `noise` (in hundredths) is not rounded up: solver noise for
+    MW and USD M; round trips are data, compared with a 1e-9 ms tolerance (`LATENCY_NOISE`).
     """
-    return f"{math.ceil(x * 100 - 1e-6) / 100:.2f}"
+    return f"{math.ceil(x * 100 - noise) / 100:.2f}"
+
+
+#: `_up`'s noise for round trips: at most 1e-10 ms short, within the 1e-9 ms the model
+#: allows a round trip beyond its target (`siteopt.model.data.allowed_pairs`).
+LATENCY_NOISE = 1e-8
 
 
 @dataclass(frozen=True)
@@ -254,21 +260,30 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
             f"site {s} capacity cap short by {_up(x)} IT MW in {y}: the plan needs "
             f"{d.max_it[s] + x:.2f} IT MW, max_it_mw is {d.max_it[s]:g} "
             f"[{_line(inst, 'sites', site_row[s])}]")))
+    target_line = {(r, c): i for i, (r, c) in enumerate(lt[["region", "class"]].itertuples(
+        index=False))}
     for key, (rtt, target) in beyond.items():
         x = float(m.serve[key].value or 0.0)
         if x > TOL:
             s, r, c, y = key
             cut = inst.meta.resilience.get(c)
-            where = f" at {rtt:.2f} ms round trip, beyond"
+            shown = _up(rtt, LATENCY_NOISE)
+            where = f" at {shown} ms round trip, beyond"
             rule = ""
             if cut is not None and cut.n_minus_1_links:  # rtt is the worst single cut's
-                where = (f" at {rtt:.2f} ms round trip after the worst single fibre cut, beyond"
+                where = (f" at {shown} ms round trip after the worst single fibre cut, beyond"
                          if rtt != float("inf") else
                          ", which some single fibre cut leaves without a route, against")
                 rule = f" ([resilience.{c}] n_minus_1_links)"
+            raise_to = ""
+            if math.isfinite(rtt):  # rounded up, so that the printed target suffices
+                cited = (f"[{_line(inst, 'latency_targets', target_line[r, c])}]"
+                         if (r, c) in target_line else "[instance.toml latency.max_rtt_ms]")
+                raise_to = (f"; max_rtt_ms must rise by {_up(rtt - target, LATENCY_NOISE)} ms "
+                            f"to {shown} ms {cited}")
             out.append(Violation("latency", x, y, (
                 f"demand {r}/{c} in {y}: {x:.2f} IT MW must be served from site {s}{where} "
-                f"its {target:g} ms latency target{rule}")))
+                f"its {target:g} ms latency target{rule}{raise_to}")))
     order = {"demand": 0, "headroom": 1, "site_cap": 2, "budget": 3, "latency": 4}
     return sorted(out, key=lambda v: (order[v.kind], v.year or 0, v.message))
 

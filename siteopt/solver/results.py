@@ -25,20 +25,13 @@ from siteopt.data.rules import (
     lead_years,
     spend_years,
 )
+from siteopt.io.write import ZERO, binding
 from siteopt.model.arrays import array_terms
 from siteopt.model.data import ModelData
 from siteopt.model.sets import COST_TERMS
 
-#: Values closer to zero than this are reported as zero (solver noise, MW or USD M).
-ZERO = 1e-7
-
 RESULT_TABLES = ("schedule", "sites", "upgrades", "capacity", "power", "served", "unserved",
                  "costs", "budgets")
-
-#: A limit binds when its slack is at most this share of the limit (or BINDING_ABS).
-BINDING_SHARE = 0.01
-#: Absolute slack (MW or USD M) under which a limit always counts as binding.
-BINDING_ABS = 1e-4
 
 
 def _val(x: object) -> float:
@@ -192,11 +185,6 @@ def _costs(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
 
 
 # ---- derived values: from the checked tables and the instance only ----------------------------
-
-def binding(slack: pd.Series | float, limit: pd.Series | float) -> pd.Series | bool:
-    """Whether a limit binds: slack within `BINDING_SHARE` of the limit or `BINDING_ABS`."""
-    return slack <= np.maximum(BINDING_ABS, BINDING_SHARE * np.abs(limit))
-
 
 def derive(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The planner-facing derived columns and tables, computed from result tables alone.

@@ -8,37 +8,75 @@ again, the fingerprint compared, the result CSV files read back and the independ
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from siteopt.data.instance import Instance
 from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_recorded
-from siteopt.data.rules import lead_years
+from siteopt.data.rules import latency_targets, lead_years
 from siteopt.errors import InputError, Problem
+from siteopt.io.read import csv_problem
 from siteopt.io.text import read_utf8
-from siteopt.io.write import PLAN_STATUSES
-from siteopt.verify.checker import OBJ_RTOL, TOL, CheckReport, budget_key, check_plan
+from siteopt.io.write import PLAN_STATUSES, ZERO, binding
+from siteopt.verify.checker import (
+    COST_TERMS,
+    OBJ_RTOL,
+    TOL,
+    CheckReport,
+    budget_key,
+    check_plan,
+)
 
-#: The result tables the checker reads, with their id (text) columns.
-PLAN_FILES: dict[str, tuple[str, ...]] = {
-    "schedule": ("site", "phase", "cooling"),
-    "sites": ("site", "name", "zone", "sponsor"),
-    "upgrades": ("upgrade", "zone"),
-    "capacity": ("site", "cooling"),
-    "power": ("zone",),
-    "served": ("site", "region", "class"),
-    "unserved": ("region", "class"),
-    "costs": (),
+#: The columns of each result table verify reads, with their kind: "id" (text), "int",
+#: "float", "bool" ("true"/"false", any case); a trailing "?" allows an empty cell. The
+#: columns `REQUIRED_COLUMNS` leaves out are derived ones an older folder may lack.
+PLAN_FILES: dict[str, dict[str, str]] = {
+    "schedule": {"site": "id", "phase": "id", "cooling": "id", "decision_year": "int",
+                 "online_year": "int", "it_mw": "float", "capex_with_cooling_usd_m": "float",
+                 "capex_in_horizon_usd_m": "float", "committed": "bool"},
+    "sites": {"site": "id", "name": "id", "zone": "id", "sponsor": "id", "existing": "bool",
+              "open_year": "int?", "it_mw_final": "float"},
+    "upgrades": {"upgrade": "id", "zone": "id", "online_year": "int", "add_mw": "float",
+                 "capex_usd_m": "float"},
+    "capacity": {"site": "id", "cooling": "id", "year": "int", "capacity_mw": "float",
+                 "it_load_mw": "float", "pue": "float"},
+    "power": {"zone": "id", "year": "int", "power_mw": "float", "headroom_mw": "float",
+              "upgrade_mw": "float", "limit_mw": "float", "slack_mw": "float",
+              "binding": "bool"},
+    "served": {"site": "id", "region": "id", "class": "id", "year": "int", "serve_mw": "float",
+               "rtt_ms": "float?", "max_rtt_ms": "float?"},
+    "unserved": {"region": "id", "class": "id", "year": "int", "demand_mw": "float",
+                 "unserved_mw": "float", "reason": "id"},
+    "costs": {"year": "int", "discount": "float", **dict.fromkeys(COST_TERMS, "float"),
+              "total": "float", "total_pv": "float"},
 }
 
 #: Result tables written by the versions that derive budgets (schedule.decision_year): a
 #: folder with a derived schedule must hold them; an older folder may lack them.
-DERIVED_FILES: dict[str, tuple[str, ...]] = {"budgets": ("budget", "sponsor")}
+DERIVED_FILES: dict[str, dict[str, str]] = {"budgets": {
+    "budget": "id", "sponsor": "id", "year": "int?", "spend_usd_m": "float",
+    "limit_usd_m": "float", "slack_usd_m": "float", "binding": "bool"}}
+
+#: The columns the checker's rules read unconditionally: a table without one is bad input.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "schedule": ("site", "phase", "cooling", "online_year", "capex_with_cooling_usd_m",
+                 "capex_in_horizon_usd_m"),
+    "sites": ("site", "open_year", "it_mw_final"),
+    "upgrades": ("upgrade", "online_year"),
+    "capacity": ("site", "cooling", "year", "capacity_mw", "it_load_mw", "pue"),
+    "power": ("zone", "year", "power_mw", "headroom_mw", "upgrade_mw", "limit_mw"),
+    "served": ("site", "region", "class", "year", "serve_mw", "rtt_ms"),
+    "unserved": ("region", "class", "year", "unserved_mw"),
+    "costs": ("year", "discount", *COST_TERMS),
+    "budgets": ("budget", "sponsor", "year", "spend_usd_m", "limit_usd_m", "slack_usd_m"),
+}
 
 #: The columns that identify a row of each table: two rows with the same key are an error.
 ROW_KEYS: dict[str, tuple[str, ...]] = {
@@ -68,29 +106,98 @@ class FolderCheck:
 
 
 def read_plan(folder: Path) -> dict[str, pd.DataFrame]:
-    """The result tables of `folder`, ids as text; a missing file is an InputError."""
+    """The result tables of `folder`, typed per `PLAN_FILES`.
+
+    A missing file, text that is not CSV, a missing column the checker reads or a cell of
+    the wrong kind is an InputError (exit 2) naming the file, line and column, every one of
+    the folder at once; the rules then read only well-typed tables.
+    """
     missing = [f"{name}.csv" for name in PLAN_FILES if not (folder / f"{name}.csv").is_file()]
     if missing:
         raise InputError([Problem(str(folder / m), "a result table of the plan",
                                   found="no such file") for m in missing])
-    plan = {name: _read_table(folder / f"{name}.csv", ids) for name, ids in PLAN_FILES.items()}
+    problems: list[Problem] = []
+    plan = {name: _read_table(folder / f"{name}.csv", name, kinds, problems)
+            for name, kinds in PLAN_FILES.items()}
     derived = "decision_year" in plan["schedule"].columns
-    for name, ids in DERIVED_FILES.items():
+    for name, kinds in DERIVED_FILES.items():
         if (folder / f"{name}.csv").is_file():
-            plan[name] = _read_table(folder / f"{name}.csv", ids)
+            plan[name] = _read_table(folder / f"{name}.csv", name, kinds, problems)
         elif derived:
-            raise InputError(Problem(str(folder / f"{name}.csv"), "a result table of the plan "
-                                     "(written with schedule.decision_year)",
-                                     found="no such file"))
+            problems.append(Problem(str(folder / f"{name}.csv"), "a result table of the plan "
+                                    "(written with schedule.decision_year)",
+                                    found="no such file"))
+    if problems:
+        raise InputError(problems)
     return plan
 
 
-def _read_table(path: Path, ids: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=dict.fromkeys(ids, str))
-    for col in ids:
+def _read_table(path: Path, name: str, kinds: dict[str, str],
+                problems: list[Problem]) -> pd.DataFrame:
+    """One result table, each known column converted to its kind; problems appended."""
+    file = str(path)
+    try:
+        text = read_utf8(path, file, table=True)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except InputError as exc:  # a byte that is not UTF-8
+        problems.extend(exc.problems)
+        return pd.DataFrame()
+    except OSError as exc:
+        problems.append(Problem(file, "a readable file", found=exc.strerror or str(exc)))
+        return pd.DataFrame()
+    except pd.errors.EmptyDataError:
+        problems.append(Problem(file, "a header line with column names", row=1,
+                                found="an empty file"))
+        return pd.DataFrame()
+    except pd.errors.ParserError as exc:
+        problems.append(csv_problem(file, text, exc))
+        return pd.DataFrame()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    lacking = [c for c in REQUIRED_COLUMNS[name] if c not in frame.columns]
+    for col in lacking:
+        problems.append(Problem(file, f"a column '{col}' (the checker reads it)", row=1,
+                                column=col, found="no such column"))
+    if lacking:
+        return pd.DataFrame(columns=list(kinds))
+    for col, kind in kinds.items():
         if col in frame.columns:
-            frame[col] = frame[col].fillna("").astype(object)
+            frame[col] = _typed_column(frame[col].map(str.strip), kind, file, col, problems)
     return frame
+
+
+def _typed_column(cells: pd.Series, kind: str, file: str, col: str,
+                  problems: list[Problem]) -> pd.Series:
+    """`cells` (text) as `kind` (see `PLAN_FILES`); each bad cell is a problem at its line."""
+    base, empty_ok = kind.rstrip("?"), kind.endswith("?")
+    if base == "id":
+        return cells.astype(object)
+    values: list[object] = []
+    for i, text in enumerate(cells):
+        value: object = None
+        if text == "" and empty_ok:
+            value = None
+        elif base == "bool":
+            value = _flag(text)
+        else:
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            if math.isfinite(number) and (base == "float" or number == int(number)):
+                value = number if base == "float" else int(number)
+        if value is None and not (text == "" and empty_ok):
+            expected = {"bool": "true or false", "int": "a whole number",
+                        "float": "a finite number"}[base]
+            problems.append(Problem(file, expected + (" or empty" if empty_ok else ""),
+                                    row=i + 2, column=col, found=text))
+        values.append(value)
+    if base == "float":
+        return pd.Series([math.nan if v is None else v for v in values], index=cells.index,
+                         dtype=float)
+    if base == "int":
+        return pd.Series(values, index=cells.index, dtype="Int64")
+    return pd.Series(values, index=cells.index, dtype=object)
 
 
 def table_violations(inst: Instance, plan: dict[str, pd.DataFrame]) -> list[str]:
@@ -157,11 +264,27 @@ def _number(path: Path, summary: dict[str, object], key: str, required: bool) ->
     return float(value)
 
 
+def _flag(value: object) -> bool | None:
+    """A true/false cell of a result table as read back (pandas' bool, or its text), or None."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().lower()
+    return {"true": True, "false": False}.get(text)
+
+
+def _same_flag(got: object, want: bool) -> bool:
+    return _flag(got) is want
+
+
 def reported_columns(inst: Instance, plan: dict[str, pd.DataFrame]) -> list[str]:
     """Reported columns the checker's rules do not read, against the instance.
 
     schedule.it_mw, decision_year (online_year minus the lead years) and committed;
-    sites.zone and sponsor; power.slack_mw (limit_mw - power_mw).
+    sites.name, zone, sponsor and existing (existing_it_mw > 0); power.slack_mw
+    (limit_mw - power_mw) and binding; budgets.binding; served.max_rtt_ms (the pair's
+    latency target: its latency_targets.csv row, else latency.max_rtt_ms for a located
+    region, else empty). The numbers a binding flag reads (power_mw, limit_mw, slack_usd_m)
+    are checked by the checker's rules; here the flag is checked against them.
     """
     out = []
     phases = inst.table("phases").set_index(["site", "phase"])
@@ -188,18 +311,72 @@ def reported_columns(inst: Instance, plan: dict[str, pd.DataFrame]) -> list[str]
     for i, row in enumerate(plan["sites"].to_dict("records")):
         if row["site"] not in sites.index:
             continue
-        for col in ("zone", "sponsor"):
+        for col in ("name", "zone", "sponsor"):
             if col in row and str(row[col]) != str(sites.at[row["site"], col]):
                 out.append(f"sites.csv line {i + 2} ({row['site']}), column {col}: reported "
                            f"{row[col]!r} != the instance's {sites.at[row['site'], col]!r}")
-    power = plan["power"]
-    if {"slack_mw", "limit_mw", "power_mw"} <= set(power.columns):
-        for i, row in enumerate(power.to_dict("records")):
-            want = float(row["limit_mw"]) - float(row["power_mw"])
-            if not abs(float(row["slack_mw"]) - want) <= TOL * max(1.0, abs(want)):
-                out.append(f"power.csv line {i + 2} ({row['zone']}/{row['year']}), column "
-                           f"slack_mw: reported {row['slack_mw']} != limit_mw - power_mw "
-                           f"{want:.6g}")
+        existing = bool(sites.at[row["site"], "existing_it_mw"] > 0)
+        if "existing" in row and not _same_flag(row["existing"], existing):
+            out.append(f"sites.csv line {i + 2} ({row['site']}), column existing: reported "
+                       f"{row['existing']}, expected {existing} (existing_it_mw "
+                       f"{sites.at[row['site'], 'existing_it_mw']:g})")
+    out += _power_columns(plan["power"])
+    out += _budget_binding(plan.get("budgets"))
+    out += _served_targets(inst, plan["served"])
+    return out
+
+
+def _power_columns(power: pd.DataFrame) -> list[str]:
+    """power.csv: slack_mw is limit_mw - power_mw; binding is a drawn zone within it."""
+    out = []
+    if not {"slack_mw", "limit_mw", "power_mw"} <= set(power.columns):
+        return out
+    for i, row in enumerate(power.to_dict("records")):
+        want = float(row["limit_mw"]) - float(row["power_mw"])
+        where = f"power.csv line {i + 2} ({row['zone']}/{row['year']}), column"
+        if not abs(float(row["slack_mw"]) - want) <= TOL * max(1.0, abs(want)):
+            out.append(f"{where} slack_mw: reported {row['slack_mw']} != limit_mw - power_mw "
+                       f"{want:.6g}")
+        if "binding" in row:
+            binds = bool(float(row["power_mw"]) > ZERO and binding(want, float(row["limit_mw"])))
+            if not _same_flag(row["binding"], binds):
+                out.append(f"{where} binding: reported {row['binding']}, expected {binds} "
+                           f"(slack {want:.6g} of limit {float(row['limit_mw']):.6g})")
+    return out
+
+
+def _budget_binding(budgets: pd.DataFrame | None) -> list[str]:
+    """budgets.csv: binding is slack_usd_m within the binding share of limit_usd_m."""
+    if budgets is None or not {"binding", "slack_usd_m", "limit_usd_m"} <= set(budgets.columns):
+        return []
+    out = []
+    for i, row in enumerate(budgets.to_dict("records")):
+        binds = bool(binding(float(row["slack_usd_m"]), float(row["limit_usd_m"])))
+        if not _same_flag(row["binding"], binds):
+            out.append(f"budgets.csv line {i + 2} ({row['budget']}), column binding: reported "
+                       f"{row['binding']}, expected {binds} (slack {row['slack_usd_m']} of "
+                       f"limit {row['limit_usd_m']})")
+    return out
+
+
+def _served_targets(inst: Instance, served: pd.DataFrame) -> list[str]:
+    """served.csv: max_rtt_ms is the (region, class) latency target, empty without one."""
+    if "max_rtt_ms" not in served.columns:
+        return []
+    targets = latency_targets(inst.meta, inst.tables)
+    out = []
+    for i, row in enumerate(served.to_dict("records")):
+        want = targets.get((row["region"], row["class"]))
+        got = row["max_rtt_ms"]
+        if want is None:
+            bad = not pd.isna(got)
+        else:
+            bad = pd.isna(got) or abs(float(got) - want) > TOL * max(1.0, want)
+        if bad:
+            out.append(f"served.csv line {i + 2} ({row['site']}/{row['region']}/{row['class']}/"
+                       f"{row['year']}), column max_rtt_ms: reported "
+                       f"{'empty' if pd.isna(got) else f'{float(got):g}'}, expected "
+                       f"{'empty (no target)' if want is None else f'{want:g}'}")
     return out
 
 
