@@ -205,7 +205,7 @@ def near_optimal_plans(instance: Instance, *, slack: float = 0.03, count: int = 
         raise InputError(Problem("--min-distance", "a Hamming distance >= 1",
                                  found=str(min_distance)))
     if batch < 1:
-        raise InputError(Problem("batch", "at least 1 search in flight", found=str(batch)))
+        raise InputError(Problem("--batch", "at least 1 search in flight", found=str(batch)))
     start = time.perf_counter()
     options = options or SolveOptions()
     base_options = replace(base_options or SolveOptions(threads=options.threads,
