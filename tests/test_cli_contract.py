@@ -149,3 +149,22 @@ def test_numeric_options_are_checked_alike_by_every_command(command, option, val
     proc = run(command, target, option, value)
     assert proc.returncode == ExitCode.BAD_INPUT, proc.stderr
     assert f"siteopt: error: argument {option}: {words}" in proc.stderr, proc.stderr
+
+
+def test_solve_progress_in_a_log_is_a_line_per_30_seconds_not_per_second():
+    """stderr is a pipe here, as in a CI log: a line per second was 3,600 lines an hour."""
+    proc = run("solve", "--time-limit", "6", "--no-resilience-cost")  # the bundled instance
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "solving" in line]
+    assert len(lines) == 1, proc.stderr  # at 2 s; the next would be due at 32 s
+
+
+def test_progress_printer_paces_an_hour_in_a_log(capsys):
+    from siteopt.solver.highs import PROGRESS_EVERY_IN_LOG, _progress_printer
+
+    show = _progress_printer(after=2.0)  # pytest's captured stderr is not a terminal
+    for tenth in range(36_000):  # HiGHS's callback, ten times a second for an hour
+        show(tenth / 10, 100.0, 90.0, 0.1, tenth)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 + int((3600 - 2) // PROGRESS_EVERY_IN_LOG)
+    assert "solving    2.0s" in lines[0]
