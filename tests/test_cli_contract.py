@@ -168,3 +168,11 @@ def test_progress_printer_paces_an_hour_in_a_log(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 + int((3600 - 2) // PROGRESS_EVERY_IN_LOG)
     assert "solving    2.0s" in lines[0]
+
+
+def test_batch_strict_without_expect_is_bad_input():
+    """--strict judges the expected file's instances; without --expect it was ignored (exit 0)."""
+    proc = run("batch", str(CHEAPEST), "--strict")
+    assert proc.returncode == ExitCode.BAD_INPUT, proc.stdout + proc.stderr
+    assert "--strict: expected --expect FILE with it" in proc.stderr
+    assert proc.stdout == ""

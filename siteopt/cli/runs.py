@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from siteopt.cli.options import check_out_file, output_file, output_folder_problem
-from siteopt.errors import ExitCode
+from siteopt.errors import ExitCode, InputError, Problem
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -115,6 +115,9 @@ def run_batch_command(args: argparse.Namespace, out: Console, err: Console) -> i
     from siteopt.scenarios.batch import expected_toml, read_expected, run_batch, write_junit
     from siteopt.solver.highs import SolveOptions
 
+    if args.strict and not args.expect:  # it judges the expected file's instances: no-op
+        raise InputError(Problem("--strict", "--expect FILE with it (it fails the expected "
+                                 "instances not among PATH)", found="no --expect"))
     check_out_file("--junit", args.junit)  # before the solves, not after them
     check_out_file("--record", args.record)
     expect = read_expected(args.expect) if args.expect else None
