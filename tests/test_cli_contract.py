@@ -151,6 +151,7 @@ def test_numeric_options_are_checked_alike_by_every_command(command, option, val
     assert f"siteopt: error: argument {option}: {words}" in proc.stderr, proc.stderr
 
 
+@pytest.mark.slow  # a 6 s solve of the bundled instance
 def test_solve_progress_in_a_log_is_a_line_per_30_seconds_not_per_second():
     """stderr is a pipe here, as in a CI log: a line per second was 3,600 lines an hour."""
     proc = run("solve", "--time-limit", "6", "--no-resilience-cost")  # the bundled instance
