@@ -7,7 +7,15 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from siteopt.errors import ExitCode, InputError, Problem
+from siteopt.cli.options import (
+    WORKERS,
+    check_out_folder,
+    int_in,
+    nonneg_float,
+    output_folder_problem,
+    positive_float,
+)
+from siteopt.errors import ExitCode
 
 if TYPE_CHECKING:  # rich is imported when a command runs: `siteopt --help` stays fast
     from rich.console import Console
@@ -26,21 +34,6 @@ def _float_list(text: str) -> list[float]:
     return values
 
 
-def _number(text: str) -> float:
-    """Any float: the range is checked by the API, which says what it expects (exit 2)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text}") from None
-
-
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text}") from None
-
-
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("instance", nargs="?", default=None,
                    help="instance folder; default: the bundled Vietnam 2026 instance")
@@ -50,13 +43,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a parameter of the base instance (repeatable)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_whole, default=2, metavar="N",
+    where.add_argument("--workers", type=WORKERS, default=2, metavar="N",
                        help="local Dask worker processes (default 2; 0 = in this process)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
-    p.add_argument("--time-limit", type=_number, metavar="S",
+    p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="seconds per re-solve (default none: each to the gap)")
-    p.add_argument("--gap", type=_number, default=None, metavar="G",
+    p.add_argument("--gap", type=nonneg_float, default=None, metavar="G",
                    help="relative gap of each re-solve")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
@@ -78,14 +71,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="budget steps in USD M (default -100,-50,50,100)")
     p.add_argument("--cap-deltas", type=_float_list, metavar="D,D,...",
                    help="site cap steps in IT MW (default -20,-10,10,20,50)")
-    p.add_argument("--latency-step", type=_number, default=1.0, metavar="MS",
+    p.add_argument("--latency-step", type=nonneg_float, default=1.0, metavar="MS",
                    help="latency target step in ms (default 1; 0 = no latency points)")
     p.add_argument("--headroom-scope", choices=("year", "onward"), default="year",
                    help="year: change that zone-year only (default); onward: from that year "
                    "to the end of the horizon")
-    p.add_argument("--max-curves", type=_whole, default=None, metavar="N",
+    p.add_argument("--max-curves", type=int_in(0, 1_000_000), default=None, metavar="N",
                    help="headroom curves only for the N zone-years closest to binding")
-    p.add_argument("--max-seconds", type=_number, default=None, metavar="S",
+    p.add_argument("--max-seconds", type=positive_float, default=None, metavar="S",
                    help="stop the whole run after S seconds: what is settled by then is "
                    "printed and written, the rest marked not_computed (Ctrl-C and SIGTERM "
                    "do the same)")
@@ -99,12 +92,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "as much as possible (Hamming distance over open/online binaries, random weights per "
         "seed). Writes alternatives.csv, distances.csv, summary.json and DIR/<id>/ per plan.")
     _common(p)
-    p.add_argument("--slack", type=_number, default=0.03, help="cost slack (default 0.03)")
-    p.add_argument("--count", type=_whole, default=10, help="alternatives (default 10)")
-    p.add_argument("--seed", type=_whole, default=0, help="seed of the search (default 0)")
-    p.add_argument("--min-distance", type=_whole, default=1, metavar="D",
+    p.add_argument("--slack", type=nonneg_float, default=0.03, metavar="S",
+                   help="cost slack, a share of the optimum (default 0.03: within 3 %%)")
+    p.add_argument("--count", type=int_in(1, 10_000), default=10, metavar="N",
+                   help="alternatives (default 10)")
+    p.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0, metavar="S",
+                   help="seed of the search (default 0)")
+    p.add_argument("--min-distance", type=int_in(1, 1_000_000), default=1, metavar="D",
                    help="least Hamming distance between any two plans (default 1)")
-    p.add_argument("--batch", type=_whole, default=2, metavar="B",
+    p.add_argument("--batch", type=int_in(1, 1024), default=2, metavar="B",
                    help="searches in flight at a time (default 2; fixes the result for a "
                    "seed whatever the number of workers)")
 
@@ -118,14 +114,9 @@ def _load(args: argparse.Namespace) -> object:
 
 
 def _options(args: argparse.Namespace) -> object:
+    """The solve options of every re-solve (their values are checked by the parser)."""
     from siteopt.solver.highs import SolveOptions
 
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise InputError(Problem("--time-limit", "seconds > 0", found=str(args.time_limit)))
-    if args.gap is not None and not args.gap >= 0:
-        raise InputError(Problem("--gap", "a gap >= 0", found=str(args.gap)))
-    if args.workers < 0:
-        raise InputError(Problem("--workers", "0 or more workers", found=str(args.workers)))
     return SolveOptions(time_limit=args.time_limit, gap=args.gap)
 
 
@@ -151,8 +142,7 @@ def _write(report: object, args: argparse.Namespace, out: Console, err: Console)
     try:
         report.write(folder)  # type: ignore[attr-defined]
     except OSError as exc:
-        raise InputError(Problem("--out", "a folder siteopt can create and write",
-                                 found=f"{folder} ({exc.strerror or exc})")) from exc
+        raise output_folder_problem(folder, exc) from exc
     out.print(f"written to {escape(str(folder))}")
     if not args.no_report:
         from siteopt.cli.reporting import report_or_warn
@@ -172,10 +162,9 @@ def run_value(args: argparse.Namespace, out: Console, err: Console) -> int:
         value_of_inputs,
     )
 
+    check_out_folder(args.out)  # before the re-solves: refused at once
     inst = _load(args)
     options = _options(args)
-    if args.max_curves is not None and args.max_curves < 0:
-        raise InputError(Problem("--max-curves", "0 or more", found=str(args.max_curves)))
     progress, task = _progress("value", err, args.quiet)
 
     def listener(what: str, done: int, total: int) -> None:
@@ -226,6 +215,7 @@ def run_alternatives(args: argparse.Namespace, out: Console, err: Console) -> in
 
     from siteopt.decide.alternatives import near_optimal_plans
 
+    check_out_folder(args.out)  # before the search: refused at once
     inst = _load(args)
     options = _options(args)
     progress, task = _progress("alternatives", err, args.quiet)

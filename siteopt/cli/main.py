@@ -20,6 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from siteopt.cli.options import (
+    WORKERS,
+    check_out_file,
+    check_out_folder,
+    int_in,
+    nonneg_float,
+    output_file,
+    output_folder_problem,
+    positive_float,
+)
 from siteopt.cli.stochastic import STOCHASTIC_METHODS
 from siteopt.cli.stochastic import add_arguments as add_stochastic_arguments
 from siteopt.errors import ExitCode, InputError, Problem, SiteoptError
@@ -116,32 +126,6 @@ def _instance_arg(p: argparse.ArgumentParser, optional: bool) -> None:
         p.add_argument("instance", help=help_text)
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
-
-
-def _nonneg_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
-
-
-def _int_in(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, "
-                                             f"got {text}")
-        return value
-
-    parse.__name__ = "whole number"  # argparse: "invalid whole number value: 'x'"
-    return parse
-
-
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="siteopt", description=__doc__,
@@ -155,14 +139,14 @@ def make_parser() -> argparse.ArgumentParser:
     _instance_arg(p, optional=True)
     p.add_argument("--out", type=Path, help="write summary.json and result CSVs here "
                    "(atomically: complete or absent)")
-    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+    p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="stop after S seconds with the best plan found and its gap")
-    p.add_argument("--gap", type=_nonneg_float, default=None, metavar="G",
+    p.add_argument("--gap", type=nonneg_float, default=None, metavar="G",
                    help="relative optimality gap to stop at (default: the instance's "
                    "solver.gap, 1e-4 unless set)")
-    p.add_argument("--threads", type=_int_in(0, 256), default=1, metavar="N",
+    p.add_argument("--threads", type=int_in(0, 256), default=1, metavar="N",
                    help="HiGHS threads (default 1, reproducible; 0 = HiGHS's choice)")
-    p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0,
+    p.add_argument("--seed", type=int_in(0, 2**31 - 1), default=0,
                    help="HiGHS random seed (default 0)")
     p.add_argument("--method", choices=(*SOLVE_METHODS, *STOCHASTIC_METHODS), default="auto",
                    help="how the model is solved (default auto: chosen by size and structure; "
@@ -201,7 +185,7 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="explain why an instance has no plan (pre-solve checks "
                        "and an elastic re-solve with priced violations)")
     _instance_arg(p, optional=False)
-    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+    p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="time limit of the elastic re-solve")
     p.add_argument("--iis", action="store_true",
                    help="also print HiGHS's irreducible infeasible subsystem of the LP "
@@ -234,7 +218,7 @@ def make_parser() -> argparse.ArgumentParser:
                    "orlib-pmed: p-median on a graph (pmedinfo)")
     p.add_argument("file", type=Path, help="the benchmark file")
     p.add_argument("out", type=Path, help="instance folder to write (atomically)")
-    p.add_argument("--capacity", type=_positive_float, metavar="C",
+    p.add_argument("--capacity", type=positive_float, metavar="C",
                    help="capacity of every warehouse (needed for capa/capb/capc, whose "
                    "files say 'capacity'; replaces the file's values otherwise)")
     _add_generate_parser(sub)
@@ -278,10 +262,10 @@ def _add_generate_parser(sub: argparse._SubParsersAction) -> None:
                    "instance folder is replaced)")
     p.add_argument("--preset", choices=PRESET_NAMES, default="small",
                    help="named size (default: small)")
-    p.add_argument("--sites", type=_int_in(1, 100_000), metavar="N", help="candidate sites")
-    p.add_argument("--regions", type=_int_in(1, 1_000_000), metavar="M", help="demand regions")
-    p.add_argument("--years", type=_int_in(1, 100), metavar="Y", help="years in the horizon")
-    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0,
+    p.add_argument("--sites", type=int_in(1, 100_000), metavar="N", help="candidate sites")
+    p.add_argument("--regions", type=int_in(1, 1_000_000), metavar="M", help="demand regions")
+    p.add_argument("--years", type=int_in(1, 100), metavar="Y", help="years in the horizon")
+    p.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0,
                    help="random seed (default 0); the same seed writes the same files")
 
 
@@ -331,7 +315,7 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", type=Path, help="sweep spec (TOML)")
     p.add_argument("--out", type=Path, help="output folder (default: results/<spec name>)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_int_in(0, 1024), default=2, metavar="N",
+    where.add_argument("--workers", type=WORKERS, default=2, metavar="N",
                        help="local Dask worker processes (default 2; 0 = solve in this "
                        "process, one scenario after another)")
     where.add_argument("--scheduler", metavar="ADDRESS",
@@ -350,9 +334,9 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
                    help="write the results as an expected-values file (a new baseline)")
     p.add_argument("--strict", action="store_true",
                    help="fail on expected instances not among PATH (default: skip them)")
-    p.add_argument("--time-limit", type=_positive_float, metavar="S",
+    p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="seconds per instance (default: the expected file's entry, else none)")
-    p.add_argument("--gap", type=_nonneg_float, default=None, metavar="G",
+    p.add_argument("--gap", type=nonneg_float, default=None, metavar="G",
                    help="relative optimality gap (default: the expected file's entry, else "
                    "the instance's solver.gap, 1e-4 unless set)")
 
@@ -380,6 +364,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from siteopt.solver.highs import SolveOptions
     from siteopt.solver.pipeline import solve
 
+    check_out_folder(args.out)  # before the solve: refused at once, not after an hour
+    check_out_file("--log", args.log)
     if args.log and not args.log.parent.is_dir():
         raise InputError(_usage_problem(f"--log: no folder {args.log.parent} for {args.log}"))
     if args.method in STOCHASTIC_METHODS and not args.scenarios:
@@ -475,6 +461,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML report of a result or sweep folder."""
     from siteopt.report.html import write_report
 
+    check_out_file("--out", args.out)
     path = write_report(args.folder, args.out, args.scenario)
     _console().print(f"report: {escape(str(path))} ({path.stat().st_size:,} bytes)")
     return ExitCode.OK
@@ -506,8 +493,7 @@ def _write(result: Result, out: Path) -> None:
     try:
         write_result(result, out)
     except OSError as exc:
-        raise InputError(Problem("--out", "a folder siteopt can create and write",
-                                 found=f"{out} ({exc.strerror or exc})")) from exc
+        raise output_folder_problem(out, exc) from exc
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -584,37 +570,39 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_graph(args: argparse.Namespace) -> int:
     """Print connectivity and latencies; optionally export GraphML and the latency table."""
     from siteopt.data.network import components, instance_graph, write_graphml
-    from siteopt.io.write import atomic_file
     from siteopt.report.console import print_graph_report
 
+    check_out_file("--graphml", args.graphml)
+    check_out_file("--latency-csv", args.latency_csv)
     inst = _load(args)
     graph = instance_graph(inst.tables, inst.meta.latency)
     lat = inst.latency
     print_graph_report(inst, lat, components(graph), _console())
     if args.graphml:
-        with atomic_file(args.graphml) as tmp:
+        with output_file("--graphml", args.graphml) as tmp:
             write_graphml(graph, inst.table("sites"), inst.table("regions"), tmp)
     if args.latency_csv:
-        with atomic_file(args.latency_csv) as tmp:
+        with output_file("--latency-csv", args.latency_csv) as tmp:
             lat.to_csv(tmp, index=False, float_format="%.6g")
     return ExitCode.OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the model as LP and/or MPS (by HiGHS, with Pyomo's names)."""
-    from siteopt.io.write import atomic_file
     from siteopt.model.compile import compile_model
     from siteopt.solver.highs import SolveOptions, to_highs
     from siteopt.solver.pipeline import build
 
     if not args.lp and not args.mps:
         raise InputError(_usage_problem("export needs --lp FILE and/or --mps FILE"))
+    check_out_file("--lp", args.lp)
+    check_out_file("--mps", args.mps)
     inst = _load(args)
     _data, model = build(inst)
     h = to_highs(compile_model(model), SolveOptions(), names=True)
-    for path, suffix in ((args.lp, ".lp"), (args.mps, ".mps")):
+    for flag, path, suffix in (("--lp", args.lp, ".lp"), ("--mps", args.mps, ".mps")):
         if path:
-            with atomic_file(path, suffix=suffix) as tmp:
+            with output_file(flag, path, suffix=suffix) as tmp:
                 h.writeModel(str(tmp))
             _console().print(f"wrote {escape(str(path))}")
     return ExitCode.OK

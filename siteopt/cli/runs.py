@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from siteopt.cli.options import check_out_file, output_file, output_folder_problem
 from siteopt.errors import ExitCode, InputError, Problem
 
 
@@ -70,8 +71,7 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
     except OSError as exc:
         if exc.filename is None:  # not the file system (a Dask connection, a timeout)
             raise
-        raise InputError(Problem("--out", "a folder siteopt can create and write",
-                                 found=f"{target} ({exc.strerror or exc})")) from exc
+        raise output_folder_problem(target, exc) from exc
     out.print(f"{len(report.table)} of {total} scenarios finished "
               f"({len(report.skipped)} already done, {len(report.solved)} solved now, "
               f"{len(report.errors)} errors) in {report.seconds:.1f} s; "
@@ -112,10 +112,14 @@ def _short(overrides: dict[str, object], width: int = 70) -> str:
 
 def run_batch_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Solve, judge, print the table, write JUnit XML; exit 5 on any failure or error."""
-    from siteopt.io.write import atomic_file
     from siteopt.scenarios.batch import expected_toml, read_expected, run_batch, write_junit
     from siteopt.solver.highs import SolveOptions
 
+    if args.strict and not args.expect:  # it judges the expected file's instances: no-op
+        raise InputError(Problem("--strict", "--expect FILE with it (it fails the expected "
+                                 "instances not among PATH)", found="no --expect"))
+    check_out_file("--junit", args.junit)  # before the solves, not after them
+    check_out_file("--record", args.record)
     expect = read_expected(args.expect) if args.expect else None
     options = SolveOptions(time_limit=args.time_limit, gap=args.gap)
 
@@ -138,10 +142,11 @@ def run_batch_command(args: argparse.Namespace, out: Console, err: Console) -> i
                     f"[{colour}]{c.verdict}[/{colour}]")
     out.print(tab)
     if args.junit:
-        write_junit(cases, args.junit)
+        with output_file("--junit", args.junit, suffix=".xml") as tmp:
+            write_junit(cases, tmp)
         out.print(f"JUnit XML written to {args.junit}")
     if args.record:
-        with atomic_file(args.record, suffix=".toml") as tmp:
+        with output_file("--record", args.record, suffix=".toml") as tmp:
             tmp.write_text(expected_toml(cases, base=args.record.parent), encoding="utf-8")
         out.print(f"expected values recorded in {args.record}")
     bad = [c for c in cases if c.verdict not in ("pass", "skip")]

@@ -6,6 +6,7 @@ import argparse
 import math
 from typing import TYPE_CHECKING
 
+from siteopt.cli.options import WORKERS, output_folder_problem
 from siteopt.errors import ExitCode, InputError, Problem
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    " see `siteopt schema`); --method extensive|decompose (auto: extensive up to "
                    "24 scenarios)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
+    where.add_argument("--workers", type=WORKERS, default=None, metavar="N",
                        help="with --scenarios: local Dask worker processes for the scenario "
                        "solves (default: 2 for decompose, 0 = in this process for extensive)")
     where.add_argument("--scheduler", metavar="ADDRESS",
@@ -42,8 +43,6 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
     from siteopt.stochastic.output import write_stochastic
     from siteopt.stochastic.spec import load_scenario_set
 
-    if args.workers is not None and args.workers < 0:
-        raise InputError(Problem("--workers", "a whole number >= 0", found=str(args.workers)))
     sset = load_scenario_set(args.scenarios, inst)  # type: ignore[arg-type]
     method = "auto" if args.method == "auto" else args.method
     if method not in ("auto", *STOCHASTIC_METHODS):
@@ -91,8 +90,7 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
         try:
             write_stochastic(result, args.out)
         except OSError as exc:
-            raise InputError(Problem("--out", "a folder siteopt can create and write",
-                                     found=f"{args.out} ({exc.strerror or exc})")) from exc
+            raise output_folder_problem(args.out, exc) from exc
         if not args.quiet:
             out.print(f"results written to {escape(str(args.out))}")
         if not args.no_report:

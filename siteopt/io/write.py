@@ -14,10 +14,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
+
+from siteopt.errors import InputError, Problem
+from siteopt.io.schema import METADATA_FILE
 
 #: Statuses of a result folder (summary.json `status`) that carries a plan.
 PLAN_STATUSES = ("optimal", "time_limit", "interrupted", "limit")
@@ -52,6 +55,41 @@ def base_plan_words(status: object, gap: object) -> str:
     known = isinstance(gap, int | float) and math.isfinite(gap)
     return (f"best plan found ({status}, not proven optimal: "
             + (f"gap {100 * float(gap):.2f}%)" if known else "no bound)"))
+
+
+class FolderKind(NamedTuple):
+    """A kind of folder siteopt writes whole: the file every such folder holds, and its name."""
+
+    marker: str
+    name: str
+
+
+#: Result folders of `solve --out`, two-stage solves, sweep scenarios, value and alternatives.
+RESULT_FOLDER = FolderKind("summary.json", "a siteopt result folder")
+#: Instance folders (`generate`, `import`).
+INSTANCE_FOLDER = FolderKind(METADATA_FILE, "an instance folder")
+
+
+def check_replaceable(target: str | Path, kind: FolderKind) -> None:
+    """Raise InputError (exit 2) unless `target` may be replaced by a folder of `kind`.
+
+    Writing a folder whole replaces whatever has its name, so a mistyped `--out` (the
+    instance folder itself, the current folder, a file) would be deleted. Only a new
+    path, an empty folder or a folder of the same kind (it holds `kind.marker`) is
+    replaced; anything else is refused before a byte is written.
+    """
+    target = Path(target)
+    if not os.path.lexists(target):
+        return
+    if not target.is_dir():
+        found = f"an existing file, not {kind.name}"
+    elif (target / kind.marker).is_file() or not any(target.iterdir()):
+        return
+    else:
+        found = (f"a folder that is not {kind.name} (no {kind.marker}); replacing it would "
+                 "delete its files")
+    raise InputError(Problem(str(target), f"a new folder, an empty one or {kind.name} to "
+                             "replace", found=found))
 
 
 def _clean(obj: object) -> object:
@@ -141,8 +179,11 @@ def _fsync_tree(root: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
+def atomic_dir(target: Path, kind: FolderKind | None = None) -> Iterator[Path]:
     """Yield a temporary folder that replaces `target` only if the block completes.
+
+    With `kind`, an existing `target` that is not a folder of that kind (or empty) is
+    refused first (`check_replaceable`); without it, an existing file is.
 
     The swap never loses a folder: the new folder's files and names are fsync'ed, the old
     `target` is renamed to a backup (`.NAME.old-PID-xxxx`), the new folder is renamed to
@@ -151,8 +192,13 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     restores (`remove_stale_temporaries`). The parent folder is fsync'ed after each rename.
     """
     target = Path(target)
+    if target.parent.is_dir():  # first put back a folder a killed swap left as its backup
+        remove_stale_temporaries(target)
+    if kind is not None:
+        check_replaceable(target, kind)
+    elif os.path.lexists(target) and not target.is_dir():
+        raise InputError(Problem(str(target), "a folder to write", found="an existing file"))
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target)
     pid = os.getpid()
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{pid}-", dir=target.parent))
     try:
@@ -221,10 +267,12 @@ def write_result(result: ResultLike, out: str | Path,
     """Write `summary.json` and one CSV per result table into `out`, atomically.
 
     `extra_json` adds `NAME.json` files to the same folder (e.g. a sweep's `scenario.json`),
-    so that they appear together with the results or not at all.
+    so that they appear together with the results or not at all. An existing `out` is
+    replaced only if it is a result folder (it holds summary.json) or empty: InputError
+    otherwise (`check_replaceable`).
     """
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, RESULT_FOLDER) as tmp:
         for name, value in (extra_json or {}).items():
             (tmp / f"{name}.json").write_text(json.dumps(_clean(value), indent=2) + "\n",
                                               encoding="utf-8")

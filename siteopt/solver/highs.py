@@ -199,15 +199,27 @@ def _row_names(rows: list[tuple[object, int]]) -> list[str]:
 ProgressFn = Callable[[float, float, float, float, int], None]
 
 
+#: Seconds between progress lines when stderr is a terminal (someone is watching)
+PROGRESS_EVERY = 1.0
+#: Seconds between progress lines when stderr is a file or pipe (a CI log): an hour's solve
+#: writes about 120 lines there, not 3,600
+PROGRESS_EVERY_IN_LOG = 30.0
+
+
 def _progress_printer(after: float) -> ProgressFn:
-    """A progress display on stderr that appears once a solve has run `after` seconds."""
+    """A progress display on stderr that appears once a solve has run `after` seconds.
+
+    A line per `PROGRESS_EVERY` seconds on a terminal, per `PROGRESS_EVERY_IN_LOG` seconds
+    otherwise (each line is kept in a log, nothing is redrawn there).
+    """
     from rich.console import Console
 
     console = Console(stderr=True)
-    last = [0.0]
+    every = PROGRESS_EVERY if console.is_terminal else PROGRESS_EVERY_IN_LOG
+    last = [-math.inf]
 
     def show(elapsed: float, primal: float, dual: float, gap: float, nodes: int) -> None:
-        if elapsed < after or elapsed - last[0] < 1.0:
+        if elapsed < after or elapsed - last[0] < every:
             return
         last[0] = elapsed
         inc = "none yet" if not math.isfinite(primal) else f"{primal:,.2f}"

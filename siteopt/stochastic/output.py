@@ -15,14 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from siteopt.io.write import atomic_dir, json_safe, write_result
+from siteopt.io.write import RESULT_FOLDER, atomic_dir, json_safe, write_result
 from siteopt.stochastic.result import StochasticResult
 
 
 def write_stochastic(result: StochasticResult, out: str | Path) -> Path:
-    """Write the result folder of a two-stage solve into `out`."""
+    """Write the result folder of a two-stage solve into `out`.
+
+    An existing `out` is replaced only if it is a result folder or empty (`check_replaceable`).
+    """
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, RESULT_FOLDER) as tmp:
         frames = {"commitments": result.commitments(),
                   "commitment_changes": result.commitment_changes(),
                   "scenario_costs": result.distribution()}

@@ -86,9 +86,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siteopt.errors import InputError, Problem
 from siteopt.io.folder import write_instance
-from siteopt.io.schema import METADATA_FILE
 from siteopt.synth.demand import _budgets, _demand, _demand_tables, _targets
 from siteopt.synth.geography import (
     _Ids,
@@ -232,14 +230,8 @@ def write_generated(spec: GeneratorSpec, meta: Mapping[str, object],
     """Write generated tables, metadata and README.md as one instance folder, atomically.
 
     An existing folder at `out` is replaced only if it is an instance folder (or empty):
-    a mistyped path must not swap out unrelated files.
+    a mistyped path must not swap out unrelated files (`write_instance`).
     """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (
-            any(out.iterdir()) and not (out / METADATA_FILE).is_file())):
-        raise InputError(Problem(str(out), "a new folder, an empty one or an instance folder "
-                                 "to replace", found="an existing path that is not an "
-                                 "instance folder (no instance.toml)"))
     return write_instance(out, meta, tables, readme=readme_text(spec, tables))
 
 
