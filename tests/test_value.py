@@ -585,6 +585,22 @@ def test_a_failed_write_leaves_the_previous_folder_whole(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_the_api_writer_refuses_a_folder_that_is_not_a_result(tmp_path):
+    """ValueReport.write / AlternativesReport.write replaced whatever `out` named (the CLI
+    checked --out, the API did not): a folder of other files is refused and kept."""
+    from siteopt.errors import InputError
+
+    inst = siteopt.load_instance(two_sites(tmp_path / "h"))
+    rep = value_of_inputs(inst, headroom_deltas=(5,), latency_step=None)
+    alts = siteopt.near_optimal_plans(inst, count=1, workers=0)
+    for report in (rep, alts):
+        with pytest.raises(InputError, match=r"no summary\.json"):
+            report.write(tmp_path / "h")
+        assert (tmp_path / "h" / "instance.toml").is_file()
+        report.write(tmp_path / "out")  # a new folder, then its own rewrite
+        report.write(tmp_path / "out")
+
+
 def test_the_tables_keep_a_bound_below_the_optimum(tmp_path):
     """Six significant digits wrote a bound of 99.9999951 as 100, above the optimum it bounds
     (seen on a generated instance: bound 2827.3965 written 2827.4)."""

@@ -42,7 +42,7 @@ import pandas as pd
 from siteopt.data.instance import Instance
 from siteopt.decide.engine import BasePlan, Pool, Task, column_names, solve_base
 from siteopt.errors import InputError, Problem
-from siteopt.io.write import atomic_dir, base_plan_words, write_result
+from siteopt.io.write import RESULT_FOLDER, atomic_dir, base_plan_words, write_result
 from siteopt.model.compile import Matrices
 from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices, to_highs
 from siteopt.solver.interrupt import Interrupted
@@ -98,10 +98,11 @@ class AlternativesReport:
         """alternatives.csv, distances.csv, summary.json and one result folder per plan.
 
         The folder is replaced as a whole (`atomic_dir`): complete, or the previous one
-        untouched; no plan folder of an earlier run (e.g. with more alternatives) stays.
+        untouched; no plan folder of an earlier run (e.g. with more alternatives) stays. Only
+        a result folder (it holds summary.json) or an empty one is replaced, never other files.
         """
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, RESULT_FOLDER) as tmp:
             for p in self.plans:
                 write_result(p.result, tmp / p.id)
             self.table.to_csv(tmp / "alternatives.csv", index=False, float_format="%.9g")

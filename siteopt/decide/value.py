@@ -55,7 +55,7 @@ from siteopt.decide.engine import (
 )
 from siteopt.decide.screen import Screen, screen_relaxations
 from siteopt.errors import InputError, Problem
-from siteopt.io.write import atomic_dir, write_result
+from siteopt.io.write import RESULT_FOLDER, atomic_dir, write_result
 from siteopt.model.capacity import capped_sites
 from siteopt.model.data import ModelData, build_data
 from siteopt.solver.highs import (
@@ -227,10 +227,11 @@ class ValueReport:
         """Write summary.json, one CSV per family and the base plan's result folder (`base/`).
 
         The folder is replaced as a whole (`atomic_dir`): complete, or the previous one
-        untouched; nothing of an earlier run into the same folder stays beside it.
+        untouched; nothing of an earlier run into the same folder stays beside it. Only a
+        result folder (it holds summary.json) or an empty one is replaced, never other files.
         """
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, RESULT_FOLDER) as tmp:
             write_result(self.base.result, tmp / BASE_FOLDER)
             files = {"headroom_values.csv": self.headroom, "budget_values.csv": self.budgets,
                      "site_cap_values.csv": self.site_caps, "latency_values.csv": self.latency,
