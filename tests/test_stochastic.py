@@ -173,8 +173,9 @@ def test_evpi_and_vss_are_never_negative(low, p_high, capex, penalty):
     assert r.wait_and_see_objective <= r.objective + 1e-6 <= r.eev + 2e-6
 
 
-def _enumerate_min_max(inst, scen) -> tuple[float, frozenset]:
-    """min over every first stage of the worst scenario cost, by brute force."""
+def _recourse_table(inst, scen) -> dict[frozenset, list[float]]:
+    """Every first stage (each phase/cooling and upgrade: no start, or one start year) and
+    each scenario's cheapest recourse to it (inf: none), by brute force."""
     insts = scenario_instances(inst, scen)
     datas = [build_data(i) for i in insts]
     items: dict[tuple, set[int]] = {}
@@ -184,15 +185,20 @@ def _enumerate_min_max(inst, scen) -> tuple[float, frozenset]:
         for (u, t) in upgrade_starts(d, scen.decision_year):
             items.setdefault(("upgrade", u), set()).add(t)
     keys = sorted(items)
-    best = (math.inf, frozenset())
+    table = {}
     for choice in itertools.product(*[[None, *sorted(items[k])] for k in keys]):
         fs = frozenset(Start(k[0], k[1], k[2], k[3], "", t) if k[0] == "phase"
                        else Start("upgrade", "", "", "", k[1], t)
                        for k, t in zip(keys, choice, strict=True) if t is not None)
-        worst = max(s.objective if s.objective is not None else math.inf
-                    for s in (solve_one(i, scen.decision_year, EXACT, fs) for i in insts))
-        best = min(best, (worst, fs), key=lambda x: x[0])
-    return best
+        table[fs] = [s.objective if s.objective is not None else math.inf
+                     for s in (solve_one(i, scen.decision_year, EXACT, fs) for i in insts)]
+    return table
+
+
+def _enumerate_min_max(inst, scen) -> tuple[float, frozenset]:
+    """min over every first stage of the worst scenario cost, by brute force."""
+    return min(((max(costs), fs) for fs, costs in _recourse_table(inst, scen).items()),
+               key=lambda x: x[0])
 
 
 def test_cvar_near_one_with_full_weight_is_the_min_max_plan():
@@ -212,6 +218,75 @@ def test_cvar_near_one_with_full_weight_is_the_min_max_plan():
     assert r.here_and_now == fs == {Start("phase", "A", "P1", "air", "", 2030)}
     assert r.objective == pytest.approx(worst)
     assert r.cvar == pytest.approx(cvar(r.costs, r.probabilities, 0.999))
+
+
+def _ru_cvar(costs: list[float], probabilities: list[float], alpha: float) -> float:
+    """Rockafellar-Uryasev by its definition: min over eta of eta + E[(C - eta)+] / (1 - alpha).
+
+    The function is convex and piecewise linear in eta with kinks at the costs, so its
+    minimum is at one of them; independent of `measures.cvar`'s sorted-tail sum.
+    """
+    return min(eta + math.fsum(p * max(c - eta, 0.0) for c, p in zip(costs, probabilities,
+                                                                     strict=True))
+               / (1.0 - alpha) for eta in costs)
+
+
+def _rho(costs: list[float], probabilities: list[float], weight: float, alpha: float) -> float:
+    """(1 - weight) E + weight CVaR_alpha, by hand; inf if a scenario has no plan."""
+    if any(math.isinf(c) for c in costs):
+        return math.inf
+    e = math.fsum(p * c for c, p in zip(costs, probabilities, strict=True))
+    return e if weight == 0 else (1 - weight) * e + weight * _ru_cvar(costs, probabilities,
+                                                                      alpha)
+
+
+#: (instance, decision year, scenarios): tiny cases whose first stages can all be listed.
+#: hedge-3: probabilities 0.15/0.35/0.5, so alpha 0.9 and 0.99 split the dearest atom and
+#: 0.5 ends exactly between two; A's capex differs by scenario, so its costs are no constant.
+#: annual-budget: two phases, each started in 2030, 2031 or not by the decision year 2031.
+ENUMERATED = {
+    "hedge-3": (HEDGE, 2030, [("s1", 0.15, {"phases[site=A].capex_usd_m": 140}),
+                              ("s2", 0.35, {"demand.scale": 0.6}),
+                              ("s3", 0.5, {"demand.scale": 0.1,
+                                           "phases[site=A].capex_usd_m": 80})]),
+    "annual-budget": (TINY / "annual-budget", 2031, [("a", 0.07, {}),
+                                                     ("b", 0.93, {"demand.scale": 0.5})]),
+}
+#: (weight lambda, alpha): every pair on hedge-3, three on the larger annual-budget table
+RISKS = {"hedge-3": [(0.0, 0.5), *itertools.product((0.5, 1.0), (0.5, 0.9, 0.99))],
+         "annual-budget": [(0.0, 0.5), (0.5, 0.9), (1.0, 0.99)]}
+
+
+@pytest.mark.parametrize("case", sorted(ENUMERATED))
+def test_reported_figures_match_an_enumeration_of_every_first_stage(case):
+    """RP, E, CVaR_alpha, worst case, WS, EVPI, EEV and VSS of `summary.json`, against the
+    same figures computed by hand from each scenario's recourse to every first stage, for
+    lambda in {0, 0.5, 1} and alpha in {0.5, 0.9, 0.99}."""
+    folder, year, scenarios = ENUMERATED[case]
+    inst = load_instance(folder)
+    table = _recourse_table(inst, sset(year, *scenarios))
+    probs = [p for _id, p, _o in scenarios]
+    ws_costs = [min(costs[i] for costs in table.values()) for i in range(len(probs))]
+    for weight, alpha in RISKS[case]:
+        scen = sset(year, *scenarios, risk=Risk(alpha=alpha, weight=weight))
+        r = solve_stochastic(inst, scen, EXACT, StochasticOptions(method="extensive"))
+        assert_verified(r)
+        s = r.summary()
+        rho = {fs: _rho(costs, probs, weight, alpha) for fs, costs in table.items()}
+        rp = min(rho.values())
+        mine = table[r.here_and_now]
+        eev = rho[r.mean_value.first_stage]
+        want = {"objective": rp, "bound": rp, "expected_cost": math.fsum(
+                    p * c for p, c in zip(probs, mine, strict=True)),
+                "cvar": _ru_cvar(mine, probs, alpha), "worst_cost": max(mine),
+                "wait_and_see": _rho(ws_costs, probs, weight, alpha),
+                "evpi": rp - _rho(ws_costs, probs, weight, alpha), "eev": eev,
+                "vss": eev - rp}
+        got = {**{k: s[k] for k in want if k in s}, "cvar": s["risk"]["cvar"],
+               "worst_cost": s["risk"]["worst_cost"]}
+        assert got == pytest.approx(want, rel=1e-7, abs=1e-6), (weight, alpha)
+        assert [x["objective"] for x in s["scenarios"]] == pytest.approx(mine)
+        assert s["evpi_interval"] == pytest.approx([want["evpi"]] * 2, abs=1e-6)
 
 
 @pytest.mark.parametrize("case", ["hedge", "grid-upgrade"])
