@@ -675,6 +675,27 @@ def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(tmp_pa
     assert solves[0] is None and solves[2] is None and solves[1].status == "infeasible"
 
 
+def test_a_candidate_without_a_plan_in_the_last_scenario_is_infeasible_not_unverified(
+        tmp_path):
+    """The scenario without a plan under the commitments may be the cheapest, evaluated
+    last: the candidate is still incomplete (objective infinite, EEV unbounded), not a
+    complete evaluation whose plans 'failed verification' (which dropped it with an empty
+    reason and left EEV and VSS unknown)."""
+    from siteopt.stochastic.decompose import _evaluate
+    from siteopt.stochastic.pool import ScenarioPool
+
+    inst = _one_late_demand(tmp_path)
+    scen = sset(2031, ("on-time", 0.5, {}), ("slow", 0.3, {"phases[site=A].lead_months.add": 24}),
+                ("small", 0.2, {"demand.scale": 0.5}))
+    start = frozenset({Start("phase", "A", "P1", "air", "", 2031)})
+    lows, probs = [10.0, 1.0, 5.0], list(scen.probabilities)  # "slow" is the cheapest
+    with ScenarioPool(scenario_instances(inst, scen)) as pool:
+        solves, complete, why = _evaluate(pool, start, 2031, EXACT, lows, probs, scen, None,
+                                          lambda _k: None)
+    assert not complete and why == ""
+    assert [s.status for s in solves] == ["optimal", "infeasible", "optimal"]
+
+
 def test_the_group_bound_lies_between_wait_and_see_and_the_optimum():
     """Groups of two scenarios must share commitments the wait-and-see plans do not: their
     extensive forms bound the optimum from below, above the wait-and-see bound."""
