@@ -126,6 +126,33 @@ def test_cli_writes_checked_scenario_folders(tmp_path):
     assert (out / "commitments.csv").read_text().splitlines()[1].startswith("phase,A,P1,air")
 
 
+@pytest.mark.parametrize("entry", ["cli", "api"])
+def test_time_limit_bounds_the_decomposition_run_not_only_each_solve(entry, monkeypatch):
+    """`--time-limit S` (and the API's `time_limit`) limited each HiGHS run only: the
+    decomposition's own limit (`StochasticOptions.time_limit`, models/stochastic.md section
+    5) was never set, so a run over many scenarios went on for hours past S."""
+    import siteopt
+    from siteopt.stochastic import api, engine
+
+    seen = []
+    real = engine.solve_stochastic
+
+    def spy(inst, scen, options=None, how=None, listener=None):
+        seen.append((options.time_limit, how.time_limit))
+        return real(inst, scen, options, how, listener)
+
+    monkeypatch.setattr(engine, "solve_stochastic", spy)
+    monkeypatch.setattr(api, "_solve", spy)
+    if entry == "cli":
+        assert main(["solve", str(HEDGE), "--scenarios", str(HEDGE / "scenarios.toml"),
+                     "--method", "decompose", "--workers", "0", "--time-limit", "30",
+                     "--quiet"]) == 0
+    else:
+        siteopt.solve_stochastic(load_instance(HEDGE), HEDGE / "scenarios.toml",
+                                 method="decompose", time_limit=30)
+    assert seen == [(30.0, 30.0)]
+
+
 def test_cli_quiet_prints_only_the_one_line_status(tmp_path, capsys):
     """`--quiet` means "print only the one-line status" (`siteopt solve --help`), with
     --scenarios too: no commitment or cost tables, no report line."""
