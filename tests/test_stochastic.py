@@ -384,6 +384,9 @@ BAD = {
     # every scenario's: a scenario that tries to move it fails, naming the scenario and key
     "horizon": ('decision_year = 2032\n[[scenario]]\nid = "short"\nprobability = 1.0\n'
                 'set = ["horizon.last_year=2031"]\n', "scenario 'short'.set"),
+    # the same key twice (spelt apart): the later value silently replaced the earlier one
+    "same-key": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = 1.0\n'
+                 'set = ["demand.scale=2", "demand.scale = 3"]\n', "each override key once"),
     "negative": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = -1.0\n',
                  "0 < p <= 1"),
     "risk": ('decision_year = 2030\n[risk]\nalpha = 1.5\n[[scenario]]\nid = "a"\n'

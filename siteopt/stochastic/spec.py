@@ -268,14 +268,17 @@ def _parse_scenario(item: object, n: int, seen: set[str], bad,  # type: ignore[n
         ok = False
         sets = []
     try:
-        pairs = list(parse_assignments(sets).items()) if len(set(sets)) == len(sets) else None
+        pairs = list(parse_assignments(sets).items())
     except InputError as exc:
         for p0 in exc.problems:
             bad(f"{where}.set", p0.expected, p0.found, lines.item(n, str(p0.found)))
         return None
-    if pairs is None:
-        again = next(s for i, s in enumerate(sets) if s in sets[:i])
-        bad(f"{where}.set", "each override once", sets, lines.item(n, again))
+    if len(pairs) < len(sets):  # a key twice: the later value would silently replace one
+        keys = _keys(sets)
+        again = next(text for i, (key, text) in enumerate(zip(keys, sets, strict=True))
+                     if key in keys[:i])
+        bad(f"{where}.set", "each override key once (a later value would replace an "
+            "earlier one)", again, lines.item(n, again))
         return None
     description = item.get("description", "")
     if not ok:
