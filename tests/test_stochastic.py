@@ -153,6 +153,31 @@ def test_time_limit_bounds_the_decomposition_run_not_only_each_solve(entry, monk
     assert seen == [(30.0, 30.0)]
 
 
+def test_verify_checks_a_two_stage_folder_whole(tmp_path, capsys):
+    """`siteopt verify INSTANCE OUT` on a two-stage folder (it said "fingerprint ... found
+    'None'", exit 2): every scenario's plan against its own data, the shared commitments
+    (non-anticipativity, which no per-scenario check can see) and the summary's figures.
+    A scenario folder swapped for that scenario's own wait-and-see plan is a valid plan of
+    its data, but it does not start A in 2030 and costs 30, not 100."""
+    out = tmp_path / "out"
+    assert main(["solve", str(HEDGE), "--scenarios", str(HEDGE / "scenarios.toml"), "--out",
+                 str(out), "--quiet", "--gap", "0", "--no-report"]) == 0
+    assert main(["verify", str(HEDGE), str(out)]) == 0
+    assert "two-stage result" in capsys.readouterr().out
+    alone = tmp_path / "low-alone"
+    assert main(["solve", str(HEDGE), "--set", "demand.scale=0.1", "--out", str(alone),
+                 "--quiet", "--gap", "0", "--no-report"]) == 0
+    shutil.rmtree(out / "scenarios" / "low")
+    shutil.copytree(alone, out / "scenarios" / "low")
+    capsys.readouterr()
+    assert main(["verify", str(HEDGE), str(out / "scenarios" / "low")]) == 0
+    assert main(["verify", str(HEDGE), str(out)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "scenario low: construction starts by 2030 differ from commitments.csv" in err
+    assert "summary.json scenario low objective: reported 100.0 != recomputed 30" in err
+    assert "summary.json expected_cost: reported 100.0 != recomputed 65" in err
+
+
 def test_cli_quiet_prints_only_the_one_line_status(tmp_path, capsys):
     """`--quiet` means "print only the one-line status" (`siteopt solve --help`), with
     --scenarios too: no commitment or cost tables, no report line."""
