@@ -48,6 +48,7 @@ from siteopt.stochastic.spec import (
 from siteopt.stochastic.tasks import solve_one
 from siteopt.synth.generate import generate_instance
 from siteopt.synth.spec import preset
+from siteopt.verify.twostage import rockafellar_uryasev
 from tests.conftest import REPO, TINY
 
 HEDGE = REPO / "tests" / "data" / "stochastic-hedge"
@@ -274,24 +275,13 @@ def test_cvar_near_one_with_full_weight_is_the_min_max_plan():
     assert r.cvar == pytest.approx(cvar(r.costs, r.probabilities, 0.999))
 
 
-def _ru_cvar(costs: list[float], probabilities: list[float], alpha: float) -> float:
-    """Rockafellar-Uryasev by its definition: min over eta of eta + E[(C - eta)+] / (1 - alpha).
-
-    The function is convex and piecewise linear in eta with kinks at the costs, so its
-    minimum is at one of them; independent of `measures.cvar`'s sorted-tail sum.
-    """
-    return min(eta + math.fsum(p * max(c - eta, 0.0) for c, p in zip(costs, probabilities,
-                                                                     strict=True))
-               / (1.0 - alpha) for eta in costs)
-
-
 def _rho(costs: list[float], probabilities: list[float], weight: float, alpha: float) -> float:
     """(1 - weight) E + weight CVaR_alpha, by hand; inf if a scenario has no plan."""
     if any(math.isinf(c) for c in costs):
         return math.inf
     e = math.fsum(p * c for c, p in zip(costs, probabilities, strict=True))
-    return e if weight == 0 else (1 - weight) * e + weight * _ru_cvar(costs, probabilities,
-                                                                      alpha)
+    tail = rockafellar_uryasev(costs, probabilities, alpha)
+    return e if weight == 0 else (1 - weight) * e + weight * tail
 
 
 #: (instance, decision year, scenarios): tiny cases whose first stages can all be listed.
@@ -332,7 +322,7 @@ def test_reported_figures_match_an_enumeration_of_every_first_stage(case):
         eev = rho[r.mean_value.first_stage]
         want = {"objective": rp, "bound": rp, "expected_cost": math.fsum(
                     p * c for p, c in zip(probs, mine, strict=True)),
-                "cvar": _ru_cvar(mine, probs, alpha), "worst_cost": max(mine),
+                "cvar": rockafellar_uryasev(mine, probs, alpha), "worst_cost": max(mine),
                 "wait_and_see": _rho(ws_costs, probs, weight, alpha),
                 "evpi": rp - _rho(ws_costs, probs, weight, alpha), "eev": eev,
                 "vss": eev - rp}
