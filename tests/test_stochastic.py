@@ -402,6 +402,11 @@ BAD = {
     # the same key twice (spelt apart): the later value silently replaced the earlier one
     "same-key": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = 1.0\n'
                  'set = ["demand.scale=2", "demand.scale = 3"]\n', "each override key once"),
+    # scenarios/A and scenarios/a are one folder on Windows and macOS
+    "case": ('decision_year = 2030\n[[scenario]]\nid = "A"\nprobability = 0.5\n'
+             '[[scenario]]\nid = "a"\nprobability = 0.5\n', "ignoring case"),
+    "description": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = 1.0\n'
+                    'description = 5\n', "scenario 'a'.description"),
     "negative": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = -1.0\n',
                  "0 < p <= 1"),
     "risk": ('decision_year = 2030\n[risk]\nalpha = 1.5\n[[scenario]]\nid = "a"\n'

@@ -251,11 +251,12 @@ def _parse_scenario(item: object, n: int, seen: set[str], bad,  # type: ignore[n
         bad(f"{where}.id", "an id of letters, digits, '_', '-' or '.' (it names a folder)",
             "missing" if sid is None else sid, lines.scenario(n, "id"))
         ok = False
-    elif sid in seen:
-        bad(f"{where}.id", "an id no other scenario has", sid, lines.scenario(n, "id"))
+    elif sid.casefold() in seen:  # ids name folders, which Windows and macOS fold by case
+        bad(f"{where}.id", "an id no other scenario has (ignoring case: it names a folder)",
+            sid, lines.scenario(n, "id"))
         ok = False
     else:
-        seen.add(sid)
+        seen.add(sid.casefold())
     p = item.get("probability")
     if isinstance(p, bool) or not isinstance(p, int | float) or not (0 < p <= 1):
         bad(f"{where}.probability", "a probability with 0 < p <= 1",
@@ -281,6 +282,9 @@ def _parse_scenario(item: object, n: int, seen: set[str], bad,  # type: ignore[n
             "earlier one)", again, lines.item(n, again))
         return None
     description = item.get("description", "")
+    if not isinstance(description, str):
+        bad(f"{where}.description", "text", description, lines.scenario(n, "description"))
+        ok = False
     if not ok:
         return None
     at = {key: lines.item(n, text) for key, text in zip(_keys(sets), sets, strict=True)}
