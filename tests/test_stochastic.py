@@ -705,7 +705,16 @@ def test_a_candidate_cut_short_by_the_time_limit_is_not_evaluated():
         assert complete and ticks == [1, 2, 3] and all(s.objective is not None for s in solves)
 
 
-def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(tmp_path):
+@pytest.mark.parametrize("lows, ticks, statuses", [
+    # "slow" is the dearest: it goes out first and ends the evaluation at once
+    ([10.0, 30.0, 5.0], [1], [None, "infeasible", None]),
+    # "slow" is the cheapest, evaluated last: still incomplete (objective infinite, EEV
+    # unbounded), not a complete evaluation whose plans "failed verification" (which
+    # dropped it with an empty reason and left EEV and VSS unknown)
+    ([10.0, 1.0, 5.0], [1, 2, 3], ["optimal", "infeasible", "optimal"]),
+])
+def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(lows, ticks, statuses,
+                                                                          tmp_path):
     """Scenarios go out most expensive first, and the first one without a plan under the
     commitments ends the evaluation: the objective is infinite whatever the rest cost. The
     solves done so far are kept, so the scenario where it fails can be named."""
@@ -716,49 +725,12 @@ def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(tmp_pa
     scen = sset(2031, ("on-time", 0.5, {}), ("slow", 0.3, {"phases[site=A].lead_months.add": 24}),
                 ("small", 0.2, {"demand.scale": 0.5}))
     start = frozenset({Start("phase", "A", "P1", "air", "", 2031)})
-    lows, probs = [10.0, 30.0, 5.0], list(scen.probabilities)  # "slow" is the dearest
     with ScenarioPool(scenario_instances(inst, scen)) as pool:
-        ticks: list[int] = []
-        solves, complete, _why = _evaluate(pool, start, 2031, EXACT, lows, probs, scen, None,
-                                     ticks.append)
-    assert not complete and ticks == [1]
-    assert solves[0] is None and solves[2] is None and solves[1].status == "infeasible"
-
-
-def test_a_candidate_without_a_plan_in_the_last_scenario_is_infeasible_not_unverified(
-        tmp_path):
-    """The scenario without a plan under the commitments may be the cheapest, evaluated
-    last: the candidate is still incomplete (objective infinite, EEV unbounded), not a
-    complete evaluation whose plans 'failed verification' (which dropped it with an empty
-    reason and left EEV and VSS unknown)."""
-    from siteopt.stochastic.decompose import _evaluate
-    from siteopt.stochastic.pool import ScenarioPool
-
-    inst = _one_late_demand(tmp_path)
-    scen = sset(2031, ("on-time", 0.5, {}), ("slow", 0.3, {"phases[site=A].lead_months.add": 24}),
-                ("small", 0.2, {"demand.scale": 0.5}))
-    start = frozenset({Start("phase", "A", "P1", "air", "", 2031)})
-    lows, probs = [10.0, 1.0, 5.0], list(scen.probabilities)  # "slow" is the cheapest
-    with ScenarioPool(scenario_instances(inst, scen)) as pool:
-        solves, complete, why = _evaluate(pool, start, 2031, EXACT, lows, probs, scen, None,
-                                          lambda _k: None)
-    assert not complete and why == ""
-    assert [s.status for s in solves] == ["optimal", "infeasible", "optimal"]
-
-
-def test_a_bound_short_of_the_incumbent_by_rounding_is_no_gap():
-    """A decomposition on a generated instance proved its incumbent 3,527.0904122054676 with
-    a bound 3.6e-12 below it; with --gap 0 that read as a gap and the status as 'gap'."""
-    from dataclasses import replace
-
-    from siteopt.stochastic.result import StochasticResult
-
-    r = StochasticResult(method="decompose", status="optimal",
-                         scenario_set=sset(2030, ("only", 1.0, {})), instance_name="x",
-                         objective=3527.0904122054676, bound=3527.090412205464,
-                         here_and_now=frozenset(), plans=[])
-    assert r.gap == 0.0
-    assert replace(r, bound=3527.0).gap == pytest.approx(0.0904122054676 / 3527.0904122054676)
+        done: list[int] = []
+        solves, complete, why = _evaluate(pool, start, 2031, EXACT, lows,
+                                          list(scen.probabilities), scen, None, done.append)
+    assert not complete and why == "" and done == ticks
+    assert [None if s is None else s.status for s in solves] == statuses
 
 
 def test_the_group_bound_lies_between_wait_and_see_and_the_optimum():
