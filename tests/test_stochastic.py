@@ -526,6 +526,17 @@ def test_vietnam_scenario_set_is_valid():
     assert scen.decision_year == 2027
 
 
+def test_stochastic_md_states_when_the_decomposition_stops():
+    """The search stops at `target_gap`, not at --gap (which sets the status); the document
+    said neither, so a run reporting 'gap' at 1.5 % looked like one cut short."""
+    from siteopt.io.bundled import models_path
+
+    text = " ".join((models_path() / "stochastic.md").read_text().split())
+    how = StochasticOptions()
+    assert f"`target_gap` (default {100 * how.target_gap:g} %" in text
+    assert f"`max_candidates` (default {how.max_candidates})" in text
+
+
 def test_stochastic_md_lists_the_components_outside_the_blocks():
     import re
 
