@@ -46,6 +46,9 @@ from siteopt.stochastic.spec import (
     scenario_instances,
 )
 from siteopt.stochastic.tasks import solve_one
+from siteopt.synth.generate import generate_instance
+from siteopt.synth.spec import preset
+from siteopt.verify.twostage import rockafellar_uryasev
 from tests.conftest import REPO, TINY
 
 HEDGE = REPO / "tests" / "data" / "stochastic-hedge"
@@ -124,6 +127,58 @@ def test_cli_writes_checked_scenario_folders(tmp_path):
     assert (out / "commitments.csv").read_text().splitlines()[1].startswith("phase,A,P1,air")
 
 
+@pytest.mark.parametrize("entry", ["cli", "api"])
+def test_time_limit_bounds_the_decomposition_run_not_only_each_solve(entry, monkeypatch):
+    """`--time-limit S` (and the API's `time_limit`) limited each HiGHS run only: the
+    decomposition's own limit (`StochasticOptions.time_limit`, models/stochastic.md section
+    5) was never set, so a run over many scenarios went on for hours past S."""
+    import siteopt
+    from siteopt.stochastic import api, engine
+
+    seen = []
+    real = engine.solve_stochastic
+
+    def spy(inst, scen, options=None, how=None, listener=None):
+        seen.append((options.time_limit, how.time_limit))
+        return real(inst, scen, options, how, listener)
+
+    monkeypatch.setattr(engine, "solve_stochastic", spy)
+    monkeypatch.setattr(api, "_solve", spy)
+    if entry == "cli":
+        assert main(["solve", str(HEDGE), "--scenarios", str(HEDGE / "scenarios.toml"),
+                     "--method", "decompose", "--workers", "0", "--time-limit", "30",
+                     "--quiet"]) == 0
+    else:
+        siteopt.solve_stochastic(load_instance(HEDGE), HEDGE / "scenarios.toml",
+                                 method="decompose", time_limit=30)
+    assert seen == [(30.0, 30.0)]
+
+
+def test_verify_checks_a_two_stage_folder_whole(tmp_path, capsys):
+    """`siteopt verify INSTANCE OUT` on a two-stage folder (it said "fingerprint ... found
+    'None'", exit 2): every scenario's plan against its own data, the shared commitments
+    (non-anticipativity, which no per-scenario check can see) and the summary's figures.
+    A scenario folder swapped for that scenario's own wait-and-see plan is a valid plan of
+    its data, but it does not start A in 2030 and costs 30, not 100."""
+    out = tmp_path / "out"
+    assert main(["solve", str(HEDGE), "--scenarios", str(HEDGE / "scenarios.toml"), "--out",
+                 str(out), "--quiet", "--gap", "0", "--no-report"]) == 0
+    assert main(["verify", str(HEDGE), str(out)]) == 0
+    assert "two-stage result" in capsys.readouterr().out
+    alone = tmp_path / "low-alone"
+    assert main(["solve", str(HEDGE), "--set", "demand.scale=0.1", "--out", str(alone),
+                 "--quiet", "--gap", "0", "--no-report"]) == 0
+    shutil.rmtree(out / "scenarios" / "low")
+    shutil.copytree(alone, out / "scenarios" / "low")
+    capsys.readouterr()
+    assert main(["verify", str(HEDGE), str(out / "scenarios" / "low")]) == 0
+    assert main(["verify", str(HEDGE), str(out)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "scenario low: construction starts by 2030 differ from commitments.csv" in err
+    assert "summary.json scenario low objective: reported 100.0 != recomputed 30" in err
+    assert "summary.json expected_cost: reported 100.0 != recomputed 65" in err
+
+
 def test_cli_quiet_prints_only_the_one_line_status(tmp_path, capsys):
     """`--quiet` means "print only the one-line status" (`siteopt solve --help`), with
     --scenarios too: no commitment or cost tables, no report line."""
@@ -173,8 +228,9 @@ def test_evpi_and_vss_are_never_negative(low, p_high, capex, penalty):
     assert r.wait_and_see_objective <= r.objective + 1e-6 <= r.eev + 2e-6
 
 
-def _enumerate_min_max(inst, scen) -> tuple[float, frozenset]:
-    """min over every first stage of the worst scenario cost, by brute force."""
+def _recourse_table(inst, scen) -> dict[frozenset, list[float]]:
+    """Every first stage (each phase/cooling and upgrade: no start, or one start year) and
+    each scenario's cheapest recourse to it (inf: none), by brute force."""
     insts = scenario_instances(inst, scen)
     datas = [build_data(i) for i in insts]
     items: dict[tuple, set[int]] = {}
@@ -184,15 +240,20 @@ def _enumerate_min_max(inst, scen) -> tuple[float, frozenset]:
         for (u, t) in upgrade_starts(d, scen.decision_year):
             items.setdefault(("upgrade", u), set()).add(t)
     keys = sorted(items)
-    best = (math.inf, frozenset())
+    table = {}
     for choice in itertools.product(*[[None, *sorted(items[k])] for k in keys]):
         fs = frozenset(Start(k[0], k[1], k[2], k[3], "", t) if k[0] == "phase"
                        else Start("upgrade", "", "", "", k[1], t)
                        for k, t in zip(keys, choice, strict=True) if t is not None)
-        worst = max(s.objective if s.objective is not None else math.inf
-                    for s in (solve_one(i, scen.decision_year, EXACT, fs) for i in insts))
-        best = min(best, (worst, fs), key=lambda x: x[0])
-    return best
+        table[fs] = [s.objective if s.objective is not None else math.inf
+                     for s in (solve_one(i, scen.decision_year, EXACT, fs) for i in insts)]
+    return table
+
+
+def _enumerate_min_max(inst, scen) -> tuple[float, frozenset]:
+    """min over every first stage of the worst scenario cost, by brute force."""
+    return min(((max(costs), fs) for fs, costs in _recourse_table(inst, scen).items()),
+               key=lambda x: x[0])
 
 
 def test_cvar_near_one_with_full_weight_is_the_min_max_plan():
@@ -212,6 +273,85 @@ def test_cvar_near_one_with_full_weight_is_the_min_max_plan():
     assert r.here_and_now == fs == {Start("phase", "A", "P1", "air", "", 2030)}
     assert r.objective == pytest.approx(worst)
     assert r.cvar == pytest.approx(cvar(r.costs, r.probabilities, 0.999))
+
+
+def _rho(costs: list[float], probabilities: list[float], weight: float, alpha: float) -> float:
+    """(1 - weight) E + weight CVaR_alpha, by hand; inf if a scenario has no plan."""
+    if any(math.isinf(c) for c in costs):
+        return math.inf
+    e = math.fsum(p * c for c, p in zip(costs, probabilities, strict=True))
+    tail = rockafellar_uryasev(costs, probabilities, alpha)
+    return e if weight == 0 else (1 - weight) * e + weight * tail
+
+
+#: (instance, decision year, scenarios): tiny cases whose first stages can all be listed.
+#: hedge-3: probabilities 0.15/0.35/0.5, so alpha 0.9 and 0.99 split the dearest atom and
+#: 0.5 ends exactly between two; A's capex differs by scenario, so its costs are no constant.
+#: annual-budget: two phases, each started in 2030, 2031 or not by the decision year 2031.
+ENUMERATED = {
+    "hedge-3": (HEDGE, 2030, [("s1", 0.15, {"phases[site=A].capex_usd_m": 140}),
+                              ("s2", 0.35, {"demand.scale": 0.6}),
+                              ("s3", 0.5, {"demand.scale": 0.1,
+                                           "phases[site=A].capex_usd_m": 80})]),
+    "annual-budget": (TINY / "annual-budget", 2031, [("a", 0.07, {}),
+                                                     ("b", 0.93, {"demand.scale": 0.5})]),
+}
+#: (weight lambda, alpha): every pair on hedge-3, three on the larger annual-budget table
+RISKS = {"hedge-3": [(0.0, 0.5), *itertools.product((0.5, 1.0), (0.5, 0.9, 0.99))],
+         "annual-budget": [(0.0, 0.5), (0.5, 0.9), (1.0, 0.99)]}
+
+
+@pytest.mark.parametrize("case", sorted(ENUMERATED))
+def test_reported_figures_match_an_enumeration_of_every_first_stage(case):
+    """RP, E, CVaR_alpha, worst case, WS, EVPI, EEV and VSS of `summary.json`, against the
+    same figures computed by hand from each scenario's recourse to every first stage, for
+    lambda in {0, 0.5, 1} and alpha in {0.5, 0.9, 0.99}."""
+    folder, year, scenarios = ENUMERATED[case]
+    inst = load_instance(folder)
+    table = _recourse_table(inst, sset(year, *scenarios))
+    probs = [p for _id, p, _o in scenarios]
+    ws_costs = [min(costs[i] for costs in table.values()) for i in range(len(probs))]
+    for weight, alpha in RISKS[case]:
+        scen = sset(year, *scenarios, risk=Risk(alpha=alpha, weight=weight))
+        r = solve_stochastic(inst, scen, EXACT, StochasticOptions(method="extensive"))
+        assert_verified(r)
+        s = r.summary()
+        rho = {fs: _rho(costs, probs, weight, alpha) for fs, costs in table.items()}
+        rp = min(rho.values())
+        mine = table[r.here_and_now]
+        eev = rho[r.mean_value.first_stage]
+        want = {"objective": rp, "bound": rp, "expected_cost": math.fsum(
+                    p * c for p, c in zip(probs, mine, strict=True)),
+                "cvar": rockafellar_uryasev(mine, probs, alpha), "worst_cost": max(mine),
+                "wait_and_see": _rho(ws_costs, probs, weight, alpha),
+                "evpi": rp - _rho(ws_costs, probs, weight, alpha), "eev": eev,
+                "vss": eev - rp}
+        got = {**{k: s[k] for k in want if k in s}, "cvar": s["risk"]["cvar"],
+               "worst_cost": s["risk"]["worst_cost"]}
+        assert got == pytest.approx(want, rel=1e-7, abs=1e-6), (weight, alpha)
+        assert [x["objective"] for x in s["scenarios"]] == pytest.approx(mine)
+        assert s["evpi_interval"] == pytest.approx([want["evpi"]] * 2, abs=1e-6)
+
+
+def test_cvar_alone_reports_each_scenarios_cheapest_recourse(tmp_path):
+    """With weight 1 a scenario below the CVaR threshold weighs nothing in the objective, so
+    the extensive form may return any recourse there costing at most eta. The plans, costs
+    and expected cost reported must be each scenario's cheapest recourse to the commitments
+    (on this generated instance every scenario was reported at the dearest one's 8,458.29,
+    against 2,854.03 and 1,417.98 for the same commitments)."""
+    inst = load_instance(generate_instance(preset("tiny", seed=1), tmp_path / "tiny-1"))
+    scen = sset(inst.meta.horizon.first_year, ("hi", 0.2, {"demand.scale": 1.3}),
+                ("mid", 0.5, {}), ("lo", 0.3, {"demand.scale": 0.7,
+                                               "upgrades.lead_months.add": 12}),
+                risk=Risk(alpha=0.9, weight=1.0))
+    r = solve_stochastic(inst, scen, EXACT, StochasticOptions(method="extensive",
+                                                               compare=False))
+    assert_verified(r)
+    cheapest = [solve_one(i, scen.decision_year, EXACT, r.here_and_now).objective
+                for i in scenario_instances(inst, scen)]
+    assert r.costs == pytest.approx(cheapest, rel=1e-7)
+    assert r.objective == pytest.approx(cvar(cheapest, r.probabilities, 0.9), rel=1e-7)
+    assert r.bound <= r.objective + 1e-6
 
 
 @pytest.mark.parametrize("case", ["hedge", "grid-upgrade"])
@@ -259,6 +399,14 @@ BAD = {
     # every scenario's: a scenario that tries to move it fails, naming the scenario and key
     "horizon": ('decision_year = 2032\n[[scenario]]\nid = "short"\nprobability = 1.0\n'
                 'set = ["horizon.last_year=2031"]\n', "scenario 'short'.set"),
+    # the same key twice (spelt apart): the later value silently replaced the earlier one
+    "same-key": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = 1.0\n'
+                 'set = ["demand.scale=2", "demand.scale = 3"]\n', "each override key once"),
+    # scenarios/A and scenarios/a are one folder on Windows and macOS
+    "case": ('decision_year = 2030\n[[scenario]]\nid = "A"\nprobability = 0.5\n'
+             '[[scenario]]\nid = "a"\nprobability = 0.5\n', "ignoring case"),
+    "description": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = 1.0\n'
+                    'description = 5\n', "scenario 'a'.description"),
     "negative": ('decision_year = 2030\n[[scenario]]\nid = "a"\nprobability = -1.0\n',
                  "0 < p <= 1"),
     "risk": ('decision_year = 2030\n[risk]\nalpha = 1.5\n[[scenario]]\nid = "a"\n'
@@ -376,6 +524,17 @@ def test_vietnam_scenario_set_is_valid():
     scen = load_scenario_set(REPO / "instances" / "vietnam-2026" / "scenarios.toml", inst)
     assert len(scen.scenarios) == 12 and math.isclose(sum(scen.probabilities), 1.0)
     assert scen.decision_year == 2027
+
+
+def test_stochastic_md_states_when_the_decomposition_stops():
+    """The search stops at `target_gap`, not at --gap (which sets the status); the document
+    said neither, so a run reporting 'gap' at 1.5 % looked like one cut short."""
+    from siteopt.io.bundled import models_path
+
+    text = " ".join((models_path() / "stochastic.md").read_text().split())
+    how = StochasticOptions()
+    assert f"`target_gap` (default {100 * how.target_gap:g} %" in text
+    assert f"`max_candidates` (default {how.max_candidates})" in text
 
 
 def test_stochastic_md_lists_the_components_outside_the_blocks():
@@ -557,7 +716,16 @@ def test_a_candidate_cut_short_by_the_time_limit_is_not_evaluated():
         assert complete and ticks == [1, 2, 3] and all(s.objective is not None for s in solves)
 
 
-def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(tmp_path):
+@pytest.mark.parametrize("lows, ticks, statuses", [
+    # "slow" is the dearest: it goes out first and ends the evaluation at once
+    ([10.0, 30.0, 5.0], [1], [None, "infeasible", None]),
+    # "slow" is the cheapest, evaluated last: still incomplete (objective infinite, EEV
+    # unbounded), not a complete evaluation whose plans "failed verification" (which
+    # dropped it with an empty reason and left EEV and VSS unknown)
+    ([10.0, 1.0, 5.0], [1, 2, 3], ["optimal", "infeasible", "optimal"]),
+])
+def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(lows, ticks, statuses,
+                                                                          tmp_path):
     """Scenarios go out most expensive first, and the first one without a plan under the
     commitments ends the evaluation: the objective is infinite whatever the rest cost. The
     solves done so far are kept, so the scenario where it fails can be named."""
@@ -568,13 +736,12 @@ def test_a_candidate_stops_at_the_first_scenario_it_leaves_without_a_plan(tmp_pa
     scen = sset(2031, ("on-time", 0.5, {}), ("slow", 0.3, {"phases[site=A].lead_months.add": 24}),
                 ("small", 0.2, {"demand.scale": 0.5}))
     start = frozenset({Start("phase", "A", "P1", "air", "", 2031)})
-    lows, probs = [10.0, 30.0, 5.0], list(scen.probabilities)  # "slow" is the dearest
     with ScenarioPool(scenario_instances(inst, scen)) as pool:
-        ticks: list[int] = []
-        solves, complete, _why = _evaluate(pool, start, 2031, EXACT, lows, probs, scen, None,
-                                     ticks.append)
-    assert not complete and ticks == [1]
-    assert solves[0] is None and solves[2] is None and solves[1].status == "infeasible"
+        done: list[int] = []
+        solves, complete, why = _evaluate(pool, start, 2031, EXACT, lows,
+                                          list(scen.probabilities), scen, None, done.append)
+    assert not complete and why == "" and done == ticks
+    assert [None if s is None else s.status for s in solves] == statuses
 
 
 def test_the_group_bound_lies_between_wait_and_see_and_the_optimum():

@@ -241,11 +241,16 @@ def _add_verify_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Exit 0 if the folder's plan is verified, 1 listing the violations, 2 on bad input."""
     from siteopt.verify.folder import verify_folder
+    from siteopt.verify.twostage import is_two_stage, verify_two_stage
 
-    check = verify_folder(args.instance, args.result)
+    two_stage = is_two_stage(args.result)
+    check = (verify_two_stage if two_stage else verify_folder)(args.instance, args.result)
     if check.ok:
-        _console().print(f"verified: {escape(str(args.result))} is a valid plan of "
-                         f"{escape(str(args.instance))} (objective {check.report.objective:.6f})")
+        what = ("a two-stage result of" if two_stage else "a valid plan of")
+        _console().print(f"verified: {escape(str(args.result))} is {what} "
+                         f"{escape(str(args.instance))} (objective {check.report.objective:.6f})"
+                         + ("; every scenario's plan, the shared commitments and the summary's "
+                            "figures checked" if two_stage else ""))
         return ExitCode.OK
     _err.print(f"[red]not verified:[/red] {len(check.report.violations)} violations")
     for v in check.report.violations:

@@ -55,7 +55,10 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
     options = SolveOptions(time_limit=args.time_limit, gap=args.gap, threads=args.threads,
                            seed=args.seed, progress=False,
                            log_file=str(args.log) if args.log else None)
-    how = StochasticOptions(method=method, workers=workers, scheduler=args.scheduler)
+    # --time-limit: each HiGHS run's, and the decomposition's whole run's (read after every
+    # scenario solve once the wait-and-see round is done, models/stochastic.md section 5)
+    how = StochasticOptions(method=method, workers=workers, scheduler=args.scheduler,
+                            time_limit=args.time_limit)
     progress = Progress(TextColumn("[bold]{task.fields[phase]}[/bold]"), BarColumn(),
                         TextColumn("{task.completed}/{task.total} {task.fields[unit]}  "
                                    "{task.fields[what]}"),

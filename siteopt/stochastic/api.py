@@ -23,13 +23,15 @@ def solve_stochastic(instance: Instance, scenarios: ScenarioSet | str | Path, *,
     The API of `siteopt solve INSTANCE --scenarios FILE --method extensive|decompose`:
     here-and-now commitments (`commitments()`), each scenario's checked plan (`plans`), cost
     distribution, EVPI and VSS (with `compare`). `time_limit` and `gap` apply to each HiGHS
-    run. With `strict`, a scenario plan the checker rejects raises `UnverifiedPlanError`.
+    run; `time_limit` also bounds a decomposition's run after its wait-and-see round (as
+    `--time-limit` does). With `strict`, a scenario plan the checker rejects raises
+    `UnverifiedPlanError`.
     """
     sset = (scenarios if isinstance(scenarios, ScenarioSet)
             else load_scenario_set(scenarios, instance))
     result = _solve(instance, sset, SolveOptions(time_limit=time_limit, gap=gap),
                     StochasticOptions(method=method, workers=workers, scheduler=scheduler,
-                                      compare=compare))
+                                      compare=compare, time_limit=time_limit))
     if strict and result.has_plan and not result.verified:
         raise UnverifiedPlanError(result, result.violations)
     return result

@@ -190,10 +190,11 @@ class _Search:
                          else math.inf for s in solves]
                 if not complete:
                     skipped = sum(s is None for s in solves)
+                    rest = (f"; the other {skipped} scenarios were not evaluated (its cost "
+                            "there is NaN)" if skipped else "")
                     result.notes.append(
                         f"candidate {label}: no feasible recourse in scenario "
-                        f"{self.sset.scenarios[costs.index(math.inf)].id}; the other "
-                        f"{skipped} scenarios were not evaluated (its cost there is NaN)")
+                        f"{self.sset.scenarios[costs.index(math.inf)].id}{rest}")
                 value = (math.inf if any(math.isinf(c) for c in costs)
                          else risk_objective(costs, self.probs, self.sset.risk))
                 if label == "mean-value":
@@ -430,8 +431,9 @@ def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
     futures are where commitments turn infeasible or too dear, so a hopeless candidate is
     found out after few solves. Stops early (incomplete) once `fs` cannot beat `incumbent`
     or leaves some scenario without a plan (its objective is then infinite, whatever the
-    rest cost), or once `late()` says the run's time is spent: an expected cost needs every
-    scenario, so a candidate cut short by the time limit is not evaluated at all. After an
+    rest cost; incomplete even if that scenario was the last), or once `late()` says the
+    run's time is spent: an expected cost needs every scenario, so a candidate cut short
+    by the time limit is not evaluated at all. After an
     infeasible scenario the list holds the solves done so far (None for the others), so that
     the caller can still say where the commitments fail. A scenario whose solve ends without
     a plan for another reason (its time limit) proves nothing about the commitments: the
@@ -453,7 +455,7 @@ def _evaluate(pool: ScenarioPool, fs: FirstStage, d: int, options: SolveOptions,
             return [], False, (f"scenario {sset.scenarios[i].id} ended without a plan "
                                f"({value.status}: not proven infeasible); not evaluated")  # type: ignore[attr-defined]
         partial[i] = value.objective if value.objective is not None else math.inf  # type: ignore[attr-defined]
-        if math.isinf(partial[i]) and done < n:
+        if math.isinf(partial[i]):  # the last scenario too: no plan, so nothing to verify
             return solves, False, ""  # type: ignore[return-value]
         if incumbent is not None and risk_objective(partial, probs, sset.risk) >= incumbent:
             return [], False, ""  # cannot beat the incumbent: the rest is not worth solving

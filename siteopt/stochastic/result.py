@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from siteopt.solver.highs import relative_gap
 from siteopt.solver.pipeline import Result, package_versions
 from siteopt.stochastic.blocks import BlockSolve
 from siteopt.stochastic.firststage import FirstStage, commitments_frame
@@ -65,10 +66,14 @@ class StochasticResult:
 
     @property
     def gap(self) -> float | None:
-        """(objective - bound) / |objective|, None without both."""
+        """(objective - bound) / |objective| as `relative_gap` has it, None without both.
+
+        A difference within floating-point noise is no gap: the decomposition's bound is a
+        sum of HiGHS bounds, which can fall 1e-12 short of the incumbent it proves optimal.
+        """
         if self.objective is None or self.bound is None:
             return None
-        return max(0.0, self.objective - self.bound) / max(abs(self.objective), 1e-10)
+        return relative_gap(self.objective, self.bound)
 
     @property
     def expected_cost(self) -> float | None:

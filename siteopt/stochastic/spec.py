@@ -251,11 +251,12 @@ def _parse_scenario(item: object, n: int, seen: set[str], bad,  # type: ignore[n
         bad(f"{where}.id", "an id of letters, digits, '_', '-' or '.' (it names a folder)",
             "missing" if sid is None else sid, lines.scenario(n, "id"))
         ok = False
-    elif sid in seen:
-        bad(f"{where}.id", "an id no other scenario has", sid, lines.scenario(n, "id"))
+    elif sid.casefold() in seen:  # ids name folders, which Windows and macOS fold by case
+        bad(f"{where}.id", "an id no other scenario has (ignoring case: it names a folder)",
+            sid, lines.scenario(n, "id"))
         ok = False
     else:
-        seen.add(sid)
+        seen.add(sid.casefold())
     p = item.get("probability")
     if isinstance(p, bool) or not isinstance(p, int | float) or not (0 < p <= 1):
         bad(f"{where}.probability", "a probability with 0 < p <= 1",
@@ -268,16 +269,22 @@ def _parse_scenario(item: object, n: int, seen: set[str], bad,  # type: ignore[n
         ok = False
         sets = []
     try:
-        pairs = list(parse_assignments(sets).items()) if len(set(sets)) == len(sets) else None
+        pairs = list(parse_assignments(sets).items())
     except InputError as exc:
         for p0 in exc.problems:
             bad(f"{where}.set", p0.expected, p0.found, lines.item(n, str(p0.found)))
         return None
-    if pairs is None:
-        again = next(s for i, s in enumerate(sets) if s in sets[:i])
-        bad(f"{where}.set", "each override once", sets, lines.item(n, again))
+    if len(pairs) < len(sets):  # a key twice: the later value would silently replace one
+        keys = _keys(sets)
+        again = next(text for i, (key, text) in enumerate(zip(keys, sets, strict=True))
+                     if key in keys[:i])
+        bad(f"{where}.set", "each override key once (a later value would replace an "
+            "earlier one)", again, lines.item(n, again))
         return None
     description = item.get("description", "")
+    if not isinstance(description, str):
+        bad(f"{where}.description", "text", description, lines.scenario(n, "description"))
+        ok = False
     if not ok:
         return None
     at = {key: lines.item(n, text) for key, text in zip(_keys(sets), sets, strict=True)}

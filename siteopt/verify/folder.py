@@ -98,6 +98,8 @@ class FolderCheck:
 
     report: CheckReport
     summary: dict[str, object] = field(default_factory=dict)
+    #: the instance checked against (recorded overrides applied); None before it was loaded
+    instance: Instance | None = None
 
     @property
     def ok(self) -> bool:
@@ -409,11 +411,12 @@ def verify_folder(instance: str | Path | None, folder: str | Path) -> FolderChec
     violations = table_violations(inst, plan)
     violations += reported_columns(inst, plan)
     if any(".csv lines " in v for v in violations):  # repeated keys: the rules read by key
-        return FolderCheck(report=CheckReport(violations=violations), summary=summary)
+        return FolderCheck(report=CheckReport(violations=violations), summary=summary,
+                           instance=inst)
     report = check_plan(inst, plan, objective)
     if total_cost is not None and abs(total_cost - report.total_cost) > OBJ_RTOL * max(
             1.0, abs(report.total_cost)):
         report.violations.append(f"summary.json total_cost: reported {total_cost:.6f} != "
                                  f"recomputed {report.total_cost:.6f}")
     report.violations[:0] = violations
-    return FolderCheck(report=report, summary=summary)
+    return FolderCheck(report=report, summary=summary, instance=inst)
