@@ -165,3 +165,67 @@ def test_site_count_beyond_the_sites_is_bad_input():
     inst = siteopt.load_instance(TINY / "p-median")
     with pytest.raises(InputError, match=r"siting\.sites"):
         siteopt.apply_overrides(inst, {"siting.sites": 5})
+
+
+# Variants of the tiny instances where one term of models/siteplan.md decides the optimum;
+# each expected value is the document's formula worked by hand (discount 10 % unless said).
+# name -> (source folder, {file: new content}, {instance.toml text: replacement}, objective)
+FORMULA_CASES = {
+    # UY starts at y0 + ceil(24/12) = 2032; upgrade_capex spreads 22 over sigma(2032, 2) =
+    # {2030, 2031}. P1 (lead 0) needs 1.5 x 10 = 15 facility MW > 10 of headroom, so 2031's
+    # 8 MW go unserved (400 / 1.1); in 2032 P1 + U1 (100 / 1.21 + 11 + 11 / 1.1) beat the
+    # penalty (400 / 1.21).
+    "upgrade-online-mid-horizon": (
+        "phase-timing",
+        {"phases.csv": "site,phase,it_mw,capex_usd_m,lead_months\nA,P1,10,100,0\n",
+         "headroom.csv": "zone,year,headroom_mw\nZ,2030,10\nZ,2031,10\nZ,2032,10\n",
+         "upgrades.csv": "upgrade,zone,add_mw,capex_usd_m,lead_months\nU1,Z,5,22,24\n",
+         "demand.csv": "region,class,year,it_mw\nR,cloud,2031,8\nR,cloud,2032,8\n"},
+        {}, 400 / 1.1 + 11 + 11 / 1.1 + 100 / 1.1**2),
+    # committed 2031 with a 24-month lead: sigma(2031, 2) = {2029, 2030}; the 2029 share is
+    # sunk, the 2030 one (50) charged undiscounted; the site opens in 2031 (open cost 10 and
+    # phase O&M 2, both / 1.1).
+    "committed-phase-partly-sunk": (
+        "committed-phase",
+        {"phases.csv": "site,phase,it_mw,capex_usd_m,fixed_om_usd_m_per_year,cooling,"
+                       "lead_months,committed_year\nA,P1,10,100,2,air,24,2031\n",
+         "demand.csv": "region,class,year,it_mw\nR,cloud,2031,5\n"},
+        {"[economics]": "[economics]\ndiscount_rate = 0.10"},
+        50 + (10 + 2) / 1.1),
+    # a 2030 budget of 50 holds the 2030 share (100 / 2) of P1's capex spread over {2030, 2031}:
+    # the plan of `phase-timing` stays (300 + 300 / 1.1)
+    "annual-budget-counts-the-spread-share": (
+        "phase-timing", {"budgets.csv": "sponsor,year,max_capex_usd_m\n,2030,50\n"}, {},
+        300 + 300 / 1.1),
+    # ... and a budget just below it leaves 5 MW unserved in every year: 250 (1 + 1/1.1 + 1/1.21)
+    "annual-budget-below-the-spread-share": (
+        "phase-timing", {"budgets.csv": "sponsor,year,max_capex_usd_m\n,2030,49.9\n"}, {},
+        250 * (1 + 1 / 1.1 + 1 / 1.1**2)),
+    # e = pue h lambda tau gamma (1 + eps)^(y - y0) / 1e6: 10 MW x 1.2 x 8760 x 0.5 x 100 x 1.5
+    # = 7.884 per year; escalation and discount (both 10 %) cancel: 2 x 7.884
+    "energy-zone-tariff-and-pue": (
+        "energy-discount",
+        {"zones.csv": "zone,tariff_factor\nZ,1.5\n",
+         "cooling.csv": "cooling,pue,buildable\nair,1.3,true\nlegacy,1.2,false\n"}, {},
+        2 * 10 * 1.2 * 8760 * 0.5 * 100 * 1.5 / 1e6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMULA_CASES))
+def test_formula_term_known_answer(name, tiny_copy):
+    """The solved objective and the checker's both equal the hand computation of the formula."""
+    source, files, toml, objective = FORMULA_CASES[name]
+    folder = tiny_copy(source)
+    for file, text in files.items():
+        (folder / file).write_text(text)
+    meta = (folder / "instance.toml").read_text()
+    for old, new in toml.items():
+        assert old in meta, f"{source}/instance.toml has no {old!r}"
+        meta = meta.replace(old, new)
+    (folder / "instance.toml").write_text(meta)
+    result = siteopt.solve(siteopt.load_instance(folder))
+    assert result.status == "optimal"
+    assert result.verified, result.violations
+    assert result.objective == pytest.approx(objective, rel=1e-9, abs=1e-6)
+    assert result.check is not None
+    assert result.check.objective == pytest.approx(objective, rel=1e-9, abs=1e-6)
