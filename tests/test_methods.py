@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import siteopt
 from siteopt.solver import METHOD_NAMES
@@ -118,3 +120,100 @@ def test_a_race_won_while_the_other_racer_still_searches_returns():
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["optimal", "1.0"]
+
+
+def test_radius_on_a_model_without_round_trip_levels_says_why_it_runs_highs():
+    """`--method radius` asked for on a total-cost model runs one HiGHS run and says so."""
+    result = siteopt.solve(siteopt.load_instance(TINY / "cheapest-site"), method="radius")
+    assert result.status == "optimal" and result.verified
+    assert result.method.phases[0]["phase"] == "highs"
+    assert "not a p-center" in result.method.reason
+    assert "objective total_cost" in result.method.reason
+
+
+def _compiled(name):
+    from siteopt.model.compile import compile_model
+    from siteopt.solver.pipeline import build
+
+    data, model = build(siteopt.load_instance(TINY / name))
+    return compile_model(model), data
+
+
+@pytest.mark.parametrize("interrupted_by, bound_share, expected", [
+    (None, 1.0, "optimal"),          # RENS's LP bound meets HiGHS's plan: proven
+    (None, 0.999, "time_limit"),     # 0.1 % apart, gap asked 0.01 %: not proven
+    (2, 1.0, "interrupted"),         # the user stopped it: stays as stopped
+])
+def test_a_plan_proven_by_a_bound_from_another_run_is_reported_optimal(
+        monkeypatch, interrupted_by, bound_share, expected):
+    """HiGHS stops at its limit with a plan; RENS's LP optimum beside it, a valid bound,
+    equals the plan's cost: the combined outcome is proven and `run_method` says optimal
+    (and why), unless a signal stopped it; a plan outside the gap stays `time_limit`."""
+    from siteopt.solver import methods
+    from siteopt.solver.highs import SolveOptions, SolverOutcome, solve_matrices
+    from siteopt.solver.rens import RensRecord, with_helper
+
+    mat, data = _compiled("cheapest-site")
+    optimum = solve_matrices(mat, SolveOptions(gap=0.0))
+    status = "time_limit" if interrupted_by is None else "interrupted"
+    stopped = SolverOutcome(status=status, model_status="Time limit reached", x=optimum.x,
+                            objective=optimum.objective, bound=0.5 * optimum.objective,
+                            gap=0.5, solve_seconds=1.0, interrupted_by=interrupted_by)
+    record = RensRecord()
+    record.lp_bound = bound_share * optimum.objective
+
+    def combined(mat, data, options, report):
+        return with_helper(stopped, record, mat)
+
+    monkeypatch.setitem(methods.METHODS, "highs-rens", combined)
+    out, report = methods.run_method(mat, data, SolveOptions(method="highs-rens", gap=1e-4))
+    assert out.status == expected
+    assert out.bound <= out.objective
+    assert ("proven optimal" in report.reason) == (expected == "optimal")
+    if expected == "optimal":
+        assert out.gap <= 1e-4
+
+
+@pytest.mark.slow
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sites=st.integers(3, 6), regions=st.integers(3, 8), years=st.integers(1, 2),
+       seed=st.integers(0, 10_000),
+       objective=st.sampled_from(["total_cost", "max_rtt", "site_count", "uncovered_mw"]),
+       gap=st.sampled_from([0.0, 0.02]), time_limit=st.sampled_from([None, 0.2]))
+def test_every_method_agrees_with_the_exact_reference(tmp_path_factory, sites, regions, years,
+                                                      seed, objective, gap, time_limit):
+    """Against `highs --gap 0` (the reference optimum), for every method, with or without a
+    tight time limit: the bound never exceeds the optimum, an `optimal` plan is within the
+    gap of it, the gap is what objective and bound say, and `optimal` means within `gap`."""
+    from siteopt.solver.highs import relative_gap
+
+    folder = tmp_path_factory.mktemp("agree") / "g"
+    siteopt.generate_instance(siteopt.GeneratorSpec(sites=sites, regions=regions, years=years,
+                                                    seed=seed), folder)
+    inst = siteopt.load_instance(folder)
+    if objective != "total_cost":  # p-center and coverage serve all demand: halve it
+        inst = siteopt.apply_overrides(inst, {"siting.objective": objective,
+                                              "demand.scale": 0.5})
+    reference = siteopt.solve(inst, method="highs", gap=0.0)
+    if reference.status != "optimal":
+        assert reference.status == "infeasible"
+        return
+    best = reference.objective
+    slack = 1e-6 * max(1.0, abs(best))
+    for method in METHOD_NAMES:
+        result = siteopt.solve(inst, method=method, gap=gap, time_limit=time_limit)
+        where = (method, result.status, result.objective, result.bound, result.gap)
+        assert result.status in ("optimal", "time_limit", "no_plan"), where
+        if result.bound is not None:
+            assert result.bound <= best + slack, where
+        if result.objective is None:
+            assert result.status == "no_plan", where
+            continue
+        assert result.verified, (where, result.violations)
+        assert best - slack <= result.objective, where
+        assert result.gap == pytest.approx(relative_gap(result.objective, result.bound),
+                                           abs=1e-9), where
+        if result.status == "optimal":
+            assert result.gap <= gap + 1e-9, where
+            assert result.objective <= best + gap * abs(best) + slack, where

@@ -86,6 +86,9 @@ def run_radius_search(mat: Matrices, data: ModelData, options: SolveOptions,
     """
     levels = data.rtt_levels
     if data.objective != "max_rtt" or len(levels) < 2:
+        why = (f"objective {data.objective}" if data.objective != "max_rtt"
+               else f"{len(levels)} round-trip level")
+        _explain(report, f"not a p-center to bisect ({why}): one HiGHS run")
         return run_highs(mat, data, options, report)
     cols = _level_columns(mat)
     zero = np.zeros_like(mat.cost)
@@ -547,9 +550,33 @@ def run_method(mat: Matrices, data: ModelData, options: SolveOptions
         raise ValueError(f"unknown method {name!r}; one of auto, {', '.join(METHODS)}")
     report.name = name
     try:
-        return METHODS[name](mat, data, options, report), report
+        outcome = METHODS[name](mat, data, options, report)
     finally:
         _LAST_LAYER.clear()  # the reading holds the model's matrices: not beyond this solve
+    return proven_within_gap(outcome, options, report), report
+
+
+def proven_within_gap(outcome: SolverOutcome, options: SolveOptions,
+                      report: MethodReport) -> SolverOutcome:
+    """`outcome` as "optimal" where its plan and bound, from different runs, prove it.
+
+    Methods that combine runs (`highs-rens`: RENS's plan or LP bound beside HiGHS's;
+    `highs-search`: the search's plan with HiGHS's bound; `race`: one racer's plan with the
+    other's bound) can hold a plan within the gap of a valid bound although no single run
+    proved it and HiGHS stopped at its time limit. That plan is proven: reporting it as
+    `time_limit` would understate it and, for a lexicographic objective, skip the second
+    stage (the cheapest plan at the optimum). A stop by a signal stays `interrupted`.
+    """
+    target = options.gap if options.gap is not None else 1e-4
+    if outcome.status != "time_limit" or outcome.x is None or outcome.interrupted_by is not None:
+        return outcome
+    gap = relative_gap(outcome.objective, outcome.bound)
+    if gap > target:
+        return outcome
+    _explain(report, f"plan within the gap ({gap:.3g} <= {target:g}) of the combined bound "
+             "when the time limit stopped HiGHS: proven optimal")
+    return replace(outcome, status="optimal", gap=gap,
+                   model_status=f"{outcome.model_status} (plan within the gap of the bound)")
 
 
 def _finite(x: float) -> float | None:
