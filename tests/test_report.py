@@ -16,7 +16,7 @@ from siteopt.errors import ExitCode, InputError
 from siteopt.io.write import write_result
 from siteopt.report import figures
 from siteopt.report.html import write_report
-from tests.conftest import REPO, TINY
+from tests.conftest import REPO, TINY, marked
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +236,66 @@ def test_a_sweep_bar_not_proven_optimal_looks_different_and_says_its_gap():
     assert "not proven optimal" in figures.sweep_chart(table).figure.layout.title.text
     proven = figures.sweep_chart(table.iloc[:1]).figure
     assert "not proven" not in proven.layout.title.text
+
+
+def _shown_strings(obj: object, key: str = "") -> list[str]:
+    """Every string of a figure that plotly.js draws (not customdata or meta)."""
+    if key in ("customdata", "meta"):
+        return []
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for k, v in obj.items() for s in _shown_strings(v, k)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _shown_strings(v, key)]
+    return []
+
+
+def test_names_with_html_are_shown_as_typed(marked_folder):
+    """A site named "<b>s001</b>" reads "<b>s001</b>" in hover text, tick labels, legends,
+    subplot titles and tables: never bold (plotly.js reads HTML in every label)."""
+    folder, ids = marked_folder
+    page = write_report(folder).read_text(encoding="utf-8")
+    raw = [marked(i) for i in ids]
+    # outside the figures (header, tables, notes): escaped HTML
+    assert not [r for r in raw if r in page]
+    shown = [s for f in _figures(page).values() for s in _shown_strings(f)]
+    assert not [(r, s) for s in shown for r in raw if r in s]
+    # and there, escaped so that plotly.js decodes it to the text as typed
+    escaped = "\n".join(shown)
+    sites = [i for i in ids if i.startswith("s0")]
+    zones = [i for i in ids if i.startswith("z0")]
+    assert f"&lt;b&gt;{sites[0]}&lt;/b&gt;" in escaped
+    assert f"&lt;i&gt;{zones[0]}&lt;/i&gt;&amp;amp;" in escaped
+
+
+def test_decision_and_sweep_charts_show_names_as_typed():
+    """Scenario, plan, row and item names with HTML in the sweep, value, alternatives and
+    two-stage charts: escaped in every label plotly.js draws."""
+    from siteopt.report import decisions, stochastic
+
+    name = "<b>x</b>"
+    charts = [
+        figures.sweep_chart(pd.DataFrame({"scenario": [name], "status": ["optimal"],
+                                          "objective": [1.0], "gap": [0.0],
+                                          "unserved_mw_years": [0.0]})),
+        decisions.value_curve_chart(
+            pd.DataFrame({"site": [name], "delta_mw": [5.0], "objective": [9.0],
+                          "delta_objective": [-1.0], "status": ["optimal"],
+                          "verified": [True], "method": ["re-solve"],
+                          "changes": [f"opens {name}"]}),
+            "site_cap", "Site caps", ("site",), "delta_mw", "IT MW"),
+        decisions.demand_chart(pd.DataFrame({"region": [name], "class": [name],
+                                             "year": [2030], "usd_m_per_mw": [1.0]})),
+        decisions.alternatives_cost_chart(pd.DataFrame({"id": [name],
+                                                        "pct_over_optimum": [1.0]}), 0.05),
+        decisions.alternatives_matrix_chart(
+            pd.DataFrame({"id": [name], f"first_online.{name}": [2030]}), "first_online.",
+            "alternatives-first", "First online year per site", "year"),
+        stochastic.distribution_chart(pd.DataFrame({"scenario": [name], "probability": [1.0],
+                                                    "cost_usd_m": [5.0]})),
+    ]
+    for chart in charts:
+        shown = _shown_strings(json.loads(chart.figure.to_json()))
+        assert not [s for s in shown if name in s], (chart.key, shown)
+        assert any("&lt;b&gt;x&lt;/b&gt;" in s for s in shown), (chart.key, shown)

@@ -309,3 +309,21 @@ def test_decision_reports_in_chromium(browser, decision_reports, artifacts, whic
         assert _traces_show(opened, key, artifacts / f"report-{key}-chart.png") > MIN_SHOW
     finally:
         opened.close()
+
+
+def test_names_with_html_show_as_typed_in_chromium(browser, marked_folder):
+    """A site named "<b>s001</b>" hovers as "<b>s001</b>", not as a bold s001; a zone named
+    "<i>z001</i>&amp;" titles its grid panel as typed."""
+    folder, ids = marked_folder
+    opened = Opened(browser, write_report(folder))
+    try:
+        opened.render_all()
+        assert opened.errors == []
+        site, text = _hover_site(opened)
+        assert site.startswith("<b>") and site in text  # the tags are text, not markup
+        zone = next(i for i in ids if i.startswith("z0"))
+        titles = opened.page.evaluate("""() => Array.from(document.querySelectorAll(
+            '.js-plotly-plot[id^="fig-grid-"] .annotation-text')).map(e => e.textContent)""")
+        assert f"<i>{zone}</i>&amp;" in titles
+    finally:
+        opened.close()

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from siteopt.errors import InputError, Problem
 from siteopt.report.decisions import Page
-from siteopt.report.figures import LAYOUT, Chart, _colour
+from siteopt.report.figures import LAYOUT, Chart, _colour, plain
 from siteopt.report.folder import ResultFolder, read_result_folder
 from siteopt.report.tables import table_html
 
@@ -55,7 +55,7 @@ def _csv(path: Path) -> pd.DataFrame:
 def distribution_chart(costs: pd.DataFrame) -> Chart:
     """Each scenario's cost under this plan and the comparison plans, with its probability."""
     fig = go.Figure()
-    ids = costs["scenario"].astype(str).tolist()
+    ids = [plain(s) for s in costs["scenario"]]
     for i, (col, label) in enumerate(COST_COLUMNS):
         if col not in costs or costs[col].isna().all():
             continue
