@@ -299,3 +299,26 @@ def test_decision_and_sweep_charts_show_names_as_typed():
         shown = _shown_strings(json.loads(chart.figure.to_json()))
         assert not [s for s in shown if name in s], (chart.key, shown)
         assert any("&lt;b&gt;x&lt;/b&gt;" in s for s in shown), (chart.key, shown)
+
+
+def test_solved_date_is_when_the_solve_finished_not_the_file_time(folder, tmp_path):
+    """summary.json records `finished_at` (UTC); the report shows it, whatever the file's
+    modification time (a copy changes it), and says so when an older folder lacks it."""
+    import datetime as dt
+    import os
+
+    summary = json.loads((folder / "summary.json").read_text())
+    finished = dt.datetime.strptime(summary["finished_at"], "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(finished - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(days=1)
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    summary["finished_at"] = "2031-05-06T07:08:09Z"
+    (copy / "summary.json").write_text(json.dumps(summary))
+    os.utime(copy / "summary.json", (1e9, 1e9))  # 2001-09-09: a copy's own time
+    page = write_report(copy).read_text(encoding="utf-8")
+    assert "solved 2031-05-06 07:08 UTC" in page and "2001-09-09" not in page
+    del summary["finished_at"]
+    (copy / "summary.json").write_text(json.dumps(summary))
+    os.utime(copy / "summary.json", (1e9, 1e9))
+    page = write_report(copy).read_text(encoding="utf-8")
+    assert "solved: not recorded in summary.json" in page and "2001-09-09" not in page

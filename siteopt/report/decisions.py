@@ -200,7 +200,8 @@ def value_page(folder: Path) -> Page:
             "status": summary.get("base_status"), "objective": summary.get("base_objective"),
             "gap": summary.get("base_gap"), "verified": summary.get("base_verified"),
             "instance": summary.get("instance"),
-            "instance_fingerprint": summary.get("instance_fingerprint")}, {}, None)
+            "instance_fingerprint": summary.get("instance_fingerprint"),
+            "finished_at": summary.get("base_finished_at")}, {}, None)
     else:
         rf = read_result_folder(base)
     return Page(rf, title, prefix, charts, "Values")

@@ -187,7 +187,8 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
         # no plan (infeasible, none found): scenarios/ is empty; the header from the summary
         rf = ResultFolder(folder, {
             k: summary.get(k) for k in ("status", "objective_name", "objective_unit",
-                                        "objective", "bound", "gap", "verified", "instance")},
+                                        "objective", "bound", "gap", "verified", "instance",
+                                        "finished_at")},
             {}, None, notes=[f"no plan for scenario {chosen} in this folder (status "
                              f"{summary.get('status')}): scenarios/{chosen}/ was not written"])
         return Page(rf, f"siteopt two-stage plan: {summary.get('instance', folder.name)} "
@@ -198,6 +199,8 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
     rf.summary = {**rf.summary,
                   "status": f"two-stage plan: {summary.get('status')}; scenario {chosen}'s "
                             f"recourse: {rf.summary.get('status')}",
-                  "verified": bool(rf.summary.get("verified")) and verified is True}
+                  "verified": bool(rf.summary.get("verified")) and verified is True,
+                  # solved: when the two-stage solve (comparisons included) finished
+                  "finished_at": summary.get("finished_at")}
     return Page(rf, f"siteopt two-stage plan: {summary.get('instance', folder.name)} "
                 f"(scenario {chosen})", prefix, charts, "Scenarios")
