@@ -140,6 +140,16 @@ def _grey(png: bytes):  # numpy array; numpy is imported lazily, like PIL
     return np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
 
 
+def _plot_area(opened: Opened, key: str) -> dict[str, float]:
+    """The screen box of one drawn chart's plot area (scrolled into view), for a screenshot."""
+    return opened.page.evaluate("""(key) => {
+        const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
+        d.scrollIntoView();
+        const r = d.querySelector('.nsewdrag').getBoundingClientRect();
+        return {x: r.x, y: r.y, width: r.width, height: r.height};
+    }""", key)
+
+
 def _traces_show(opened: Opened, key: str, path: Path) -> float:
     """How much one drawn chart's traces show: the mean absolute grey-level difference of its
     plot area with its traces drawn (saved as `path`) and made transparent.
@@ -148,12 +158,7 @@ def _traces_show(opened: Opened, key: str, path: Path) -> float:
     the legend and reference lines are drawn even when every trace is invisible; a chart
     whose traces draw nothing visible gives 0 here.
     """
-    clip = opened.page.evaluate("""(key) => {
-        const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
-        d.scrollIntoView();
-        const r = d.querySelector('.nsewdrag').getBoundingClientRect();
-        return {x: r.x, y: r.y, width: r.width, height: r.height};
-    }""", key)
+    clip = _plot_area(opened, key)
     shown = _grey(opened.page.screenshot(path=str(path), clip=clip))
     restyle = """([key, on]) => {
         const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
@@ -325,5 +330,50 @@ def test_names_with_html_show_as_typed_in_chromium(browser, marked_folder):
         titles = opened.page.evaluate("""() => Array.from(document.querySelectorAll(
             '.js-plotly-plot[id^="fig-grid-"] .annotation-text')).map(e => e.textContent)""")
         assert f"<i>{zone}</i>&amp;" in titles
+    finally:
+        opened.close()
+
+
+def _pixels_drawn(opened: Opened, key: str, meta: str, path: Path) -> int:
+    """How many pixels of one chart's plot area the traces labelled `meta` draw: those whose
+    grey level changes by more than 30 when these traces are made transparent."""
+    import numpy as np
+
+    clip = _plot_area(opened, key)
+    shown = _grey(opened.page.screenshot(path=str(path), clip=clip))
+    opened.page.evaluate("""([key, meta]) => {
+        const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
+        const idx = d.data.map((t, i) => t.meta === meta ? i : -1).filter(i => i >= 0);
+        return Plotly.restyle(d, {opacity: 0}, idx).then(() => null);
+    }""", [key, meta])
+    hidden = _grey(opened.page.screenshot(clip=clip))
+    return int(np.count_nonzero(abs(shown - hidden) > 30))
+
+
+def test_candidates_not_opened_and_budget_limits_are_visible(browser, tiny_report, tmp_path,
+                                                            artifacts):
+    """The map's candidates not opened (hollow rings) and the budget chart's limit ticks are
+    drawn in a colour that shows; a white ring showed nothing on the map or in the legend."""
+    import pandas as pd
+
+    folder, _path = tiny_report
+    copy = tmp_path / "plan"
+    shutil.copytree(folder, copy)
+    sites = pd.read_csv(copy / "sites.csv")
+    sites.loc[sites.index[-2:], "open_year"] = None  # two candidates the plan did not open
+    sites.to_csv(copy / "sites.csv", index=False)
+    opened = Opened(browser, write_report(copy))
+    try:
+        opened.render_all()
+        assert opened.errors == []
+        assert _pixels_drawn(opened, "map", "site-candidate",
+                             artifacts / "report-candidates.png") > 60  # white: 17
+        colour = opened.page.evaluate("""() => {
+            const d = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                .find(e => e.id.startsWith('fig-budgets-'));
+            const p = d.querySelector('.scatterlayer .point');
+            return getComputedStyle(p).stroke;
+        }""")
+        assert colour == "rgb(0, 0, 0)"  # the limits are black, as the legend says
     finally:
         opened.close()

@@ -156,8 +156,10 @@ def map_chart(rf: ResultFolder) -> Chart:
                        f"sponsor {plain(r.sponsor or '-')}<br>not opened"
                        for r in closed.itertuples(index=False)],
             hoverinfo="text", customdata=list(closed["site"]),
-            marker=dict(size=10, color="white", line=dict(color="#555", width=1.5),
-                        symbol="circle-open"), meta="site-candidate"))
+            # an "-open" symbol is drawn in marker.color (its line colour is ignored): white
+            # made the candidates invisible on the map and in the legend
+            marker=dict(size=10, color="#555", line=dict(width=1.5), symbol="circle-open"),
+            meta="site-candidate"))
     # service overlay: last-year MW per (site, region), hidden until switched on
     served = t.get("served", pd.DataFrame(columns=["site", "region", "year", "serve_mw"]))
     flows = served[served["year"] == served["year"].max()].groupby(
@@ -358,8 +360,8 @@ def money_charts(rf: ResultFolder) -> list[Chart]:
                              marker_color=["#c44e52" if x else "#4c72b0"
                                            for x in b["binding"].astype(bool)], meta="budget"))
         fig.add_trace(go.Scatter(y=names, x=b["limit_usd_m"], mode="markers", name="limit",
-                                 marker=dict(symbol="line-ns-open", size=18,
-                                             line=dict(width=3, color="black")),
+                                 marker=dict(symbol="line-ns-open", size=18, color="black",
+                                             line=dict(width=3)),
                                  meta="budget-limit"))
         fig.update_layout(**LAYOUT, height=120 + 24 * len(b),
                           title="Budgets: spend against limit (USD M; red: binding)")
