@@ -322,3 +322,22 @@ def test_solved_date_is_when_the_solve_finished_not_the_file_time(folder, tmp_pa
     os.utime(copy / "summary.json", (1e9, 1e9))
     page = write_report(copy).read_text(encoding="utf-8")
     assert "solved: not recorded in summary.json" in page and "2001-09-09" not in page
+
+
+def test_a_plan_that_builds_and_serves_nothing_says_so_instead_of_empty_axes(tmp_path):
+    """No phase built and no demand served (unserved demand costs nothing): the timeline and
+    the latency chart say why they are empty instead of drawing blank axes."""
+    from siteopt.data.overrides import apply_overrides
+
+    inst = apply_overrides(siteopt.load_instance(TINY / "cheapest-site"),
+                           {"service.allow_unserved": True,
+                            "service.unserved_penalty_usd_m_per_mw_year": 0})
+    result = siteopt.solve(inst)
+    assert result.has_plan and result.tables["schedule"].empty
+    assert result.tables["served"].empty
+    page = write_report(write_result(result, tmp_path / "plan")).read_text(encoding="utf-8")
+    keys = {k.split("-")[1] for k in _figures(page)}
+    assert "timeline" not in keys and "latency" not in keys
+    assert "no phase built: the plan adds no capacity" in page
+    assert "no served demand with a latency target: no latency to draw" in page
+    assert {"grid", "costs", "service"} <= keys  # the rest is drawn

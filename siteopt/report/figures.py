@@ -237,6 +237,11 @@ def timeline_chart(rf: ResultFolder) -> Chart:
     """
     t = rf.tables
     sched = t["schedule"].copy()
+    cols = [c for c in ("site", "phase", "cooling", "decision_year", "online_year", "it_mw",
+                        "capex_with_cooling_usd_m", "committed") if c in sched]
+    if sched.empty:  # empty axes and "no rows" would read as a chart that failed to draw
+        return Chart("timeline", "Timeline", None, sched[cols],
+                     ["no phase built: the plan adds no capacity"])
     years = sorted(int(y) for y in t["costs"]["year"]) if "costs" in t else sorted(
         sched["online_year"])
     last = years[-1] if years else 0
@@ -277,8 +282,6 @@ def timeline_chart(rf: ResultFolder) -> Chart:
         fig.update_xaxes(range=[min(years[0], int(sched["decision_year"].min())
                                     if "decision_year" in sched and len(sched) else years[0])
                                 - 0.6, last + 0.6], dtick=1, title="year")
-    cols = [c for c in ("site", "phase", "cooling", "decision_year", "online_year", "it_mw",
-                        "capex_with_cooling_usd_m", "committed") if c in sched]
     return Chart("timeline", "Timeline", fig, sched[cols])
 
 
@@ -409,21 +412,24 @@ def service_charts(rf: ResultFolder) -> list[Chart]:
     pairs = served.dropna(subset=["rtt_ms"]).groupby(["site", "region", "class"]).agg(
         rtt_ms=("rtt_ms", "first"), max_rtt_ms=("max_rtt_ms", "first"),
         serve_mw_years=("serve_mw", "sum")).reset_index()
+    if pairs.empty:  # no demand served, or none with a latency target
+        charts.append(Chart("latency", "Latency", None, pairs,
+                            ["no served demand with a latency target: no latency to draw"]))
+        return charts
     fig = go.Figure()
-    if len(pairs):
-        target = pairs["max_rtt_ms"]
-        fig.add_trace(go.Scatter(
-            x=target, y=pairs["rtt_ms"], mode="markers", name="served pair",
-            marker=dict(size=[6 + math.sqrt(max(v, 0)) for v in pairs["serve_mw_years"]],
-                        color="#4c72b0", opacity=0.7),
-            hovertext=[f"{plain(r.site)} → {plain(r.region)}/{plain(r._2)}: "
-                       f"{r.rtt_ms:.2f} ms (target "
-                       f"{r.max_rtt_ms:g} ms), {r.serve_mw_years:,.1f} MW-years"
-                       for r in pairs.itertuples(index=False)], hoverinfo="text",
-            meta="latency"))
-        top = float(pd.concat([pairs["rtt_ms"], target]).max() or 1.0) * 1.05
-        fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="at the target",
-                                 line=dict(color="grey", dash="dash"), hoverinfo="skip"))
+    target = pairs["max_rtt_ms"]
+    fig.add_trace(go.Scatter(
+        x=target, y=pairs["rtt_ms"], mode="markers", name="served pair",
+        marker=dict(size=[6 + math.sqrt(max(v, 0)) for v in pairs["serve_mw_years"]],
+                    color="#4c72b0", opacity=0.7),
+        hovertext=[f"{plain(r.site)} → {plain(r.region)}/{plain(r._2)}: "
+                   f"{r.rtt_ms:.2f} ms (target "
+                   f"{r.max_rtt_ms:g} ms), {r.serve_mw_years:,.1f} MW-years"
+                   for r in pairs.itertuples(index=False)], hoverinfo="text",
+        meta="latency"))
+    top = float(pd.concat([pairs["rtt_ms"], target]).max() or 1.0) * 1.05
+    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="at the target",
+                             line=dict(color="grey", dash="dash"), hoverinfo="skip"))
     fig.update_layout(**LAYOUT, height=420,
                       title="Latency of served pairs against their target (ms; below the "
                       "dashed line = within target; no target: not drawn)")
