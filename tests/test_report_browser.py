@@ -377,3 +377,22 @@ def test_candidates_not_opened_and_budget_limits_are_visible(browser, tiny_repor
         assert colour == "rgb(0, 0, 0)"  # the limits are black, as the legend says
     finally:
         opened.close()
+
+
+def test_grid_title_does_not_touch_the_zone_names(browser, tiny_report):
+    """The grid chart's title ends above its first row of zone names (they overlapped)."""
+    _folder, path = tiny_report
+    opened = Opened(browser, path)
+    try:
+        opened.render_all()
+        title_bottom, first_zone_top = opened.page.evaluate("""() => {
+            const d = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                .find(e => e.id.startsWith('fig-grid-'));
+            const zones = Array.from(d.querySelectorAll('.annotation'))
+                .map(e => e.getBoundingClientRect().top);
+            return [d.querySelector('.gtitle').getBoundingClientRect().bottom,
+                    Math.min(...zones)];
+        }""")
+        assert title_bottom + 4 <= first_zone_top
+    finally:
+        opened.close()

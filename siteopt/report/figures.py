@@ -323,8 +323,13 @@ def grid_chart(rf: ResultFolder) -> Chart:
                                      showlegend=i == 0, line=dict(color=colour, dash=dash),
                                      hoverinfo="skip", meta=column), row=row, col=col)
         fig.update_xaxes(dtick=1 if len(g) <= 12 else None, tickangle=-45, row=row, col=col)
-    fig.update_layout(**LAYOUT, height=260 * rows + 80,
-                      title="Facility power against the grid limit (red: within 1 % of it)")
+        if col == 1:
+            fig.update_yaxes(title="facility MW", row=row, col=col)
+    fig.update_layout(**LAYOUT, height=260 * rows + 110,
+                      title="Facility power against the grid limit per zone (facility MW; "
+                      "red: within 1 % of it)")
+    # room between the title and the first row's zone names (which touched it)
+    fig.update_layout(margin=dict(t=80))
     return Chart("grid", "Grid", fig, power)
 
 
