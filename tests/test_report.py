@@ -341,3 +341,16 @@ def test_a_plan_that_builds_and_serves_nothing_says_so_instead_of_empty_axes(tmp
     assert "no phase built: the plan adds no capacity" in page
     assert "no served demand with a latency target: no latency to draw" in page
     assert {"grid", "costs", "service"} <= keys  # the rest is drawn
+
+
+def test_map_title_says_how_many_candidates_were_opened(gen_folder, tmp_path):
+    """The map's title tells a planner what it shows (it said "(N traces)", a plotting detail)."""
+    copy = tmp_path / "plan"
+    shutil.copytree(gen_folder, copy)
+    sites = pd.read_csv(copy / "sites.csv")
+    sites.loc[sites.index[-1:], "open_year"] = None
+    sites.to_csv(copy / "sites.csv", index=False)
+    page = write_report(copy).read_text(encoding="utf-8")
+    title = next(f for k, f in _figures(page).items() if "map" in k)["layout"]["title"]["text"]
+    assert title == (f"Sites, demand regions and fiber: {len(sites) - 1} of {len(sites)} "
+                     "candidate sites opened")

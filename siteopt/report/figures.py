@@ -180,7 +180,6 @@ def map_chart(rf: ResultFolder) -> Chart:
             name="service (last year)", legendgroup="service", showlegend=not overlay[:-1],
             visible=False, hovertext=f"{plain(s)} serves {plain(r)}: {mw:,.1f} MW in {last}",
             hoverinfo="text", meta="service"))
-    n = len(fig.data)
     fig.update_layout(updatemenus=[dict(
         type="buttons", direction="right", x=0, y=1.08, xanchor="left", showactive=True,
         buttons=[dict(label="service overlay off", method="restyle",
@@ -201,7 +200,9 @@ def map_chart(rf: ResultFolder) -> Chart:
     fig.update_xaxes(title="longitude (°E)", showgrid=False, zeroline=False)
     fig.update_yaxes(title="latitude (°N)", showgrid=False, zeroline=False, scaleanchor="x",
                      scaleratio=1 / math.cos(math.radians(mid)))
-    fig.update_layout(**LAYOUT, height=760, title=f"Sites, regions and fiber ({n} traces)",
+    fig.update_layout(**LAYOUT, height=760,
+                      title=f"Sites, demand regions and fiber: {len(opened)} of {len(sites)} "
+                            "candidate sites opened",
                       legend=dict(font=dict(size=10)), hovermode="closest")
     table = sites[["site", "name", "zone", "sponsor", "open_year", "it_mw_final", "lat", "lon"]]
     notes = []
