@@ -151,6 +151,10 @@ def test_failed_solve_gets_a_report_that_says_so(tmp_path):
     assert proc.returncode == ExitCode.OK, proc.stderr
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "NO PLAN (infeasible)" in page and "only summary.json" in page
+    # the causes found, not "violations" of a plan that does not exist; no unit without a value
+    assert "why there is no plan: 2030: total demand 20.00 IT MW exceeds" in page
+    assert "violation:" not in page
+    assert "total_cost <b>none</b>" in page and "<b>-</b> USD M" not in page
 
 
 def test_sweep_report(tmp_path):

@@ -188,6 +188,7 @@ def test_two_stage_folder_without_a_plan_gets_a_report_that_says_so(two_stage_fo
     (folder / "summary.json").write_text(json.dumps(summary))
     page = write_report(folder).read_text(encoding="utf-8")
     assert "NO PLAN (infeasible)" in page and "solved 2031-05-06 07:08 UTC" in page
-    assert "violation: scenario high is infeasible even with perfect foresight" in page
+    assert ("why there is no plan: scenario high is infeasible even with perfect foresight"
+            in page)
     assert "fig-timeline-" not in page
     assert "No scenario plan to draw." in page and "adapted plan; choose" not in page

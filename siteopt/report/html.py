@@ -175,7 +175,8 @@ def header_html(rf: ResultFolder, title: str) -> str:
     facts = [
         f"status <b>{html.escape(str(s.get('status')))}</b>",
         f"{html.escape(str(s.get('objective_name', 'objective')))} "
-        f"<b>{_fmt(s.get('objective'))}</b> {html.escape(str(s.get('objective_unit', '')))}",
+        + (f"<b>{_fmt(s.get('objective'))}</b> {html.escape(str(s.get('objective_unit', '')))}"
+           if s.get("objective") is not None else "<b>none</b>"),
         f"bound {_fmt(s.get('bound'))}",
         f"gap {'-' if gap is None else f'{100 * float(gap):.4f} %'}",
         badge,
@@ -198,8 +199,11 @@ def plan_sections(rf: ResultFolder) -> tuple[list[tuple[str, list[figures.Chart]
     """The report's sections for a plan, and notes on what could not be drawn."""
     notes = list(rf.notes)
     s = rf.summary
+    # without a plan, summary.json's violations are the causes found (pre-solve checks,
+    # infeasibility analysis), not breaches of a plan
+    label = "violation" if rf.has_plan else "why there is no plan"
     for v in (s.get("violations") or [])[:30]:
-        notes.append(f"violation: {v}")
+        notes.append(f"{label}: {v}")
     if not rf.has_plan:
         return [], notes
     t = rf.tables

@@ -158,11 +158,12 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
     ]
     remarks = "".join(f'<p class="note">{html.escape(str(n))}</p>'
                       for n in summary.get("notes") or [])
-    remarks += "".join(f'<p class="note">violation: {html.escape(str(v))}</p>'
+    has_plan = (folder / "scenarios" / chosen / "summary.json").is_file()
+    label = "violation" if has_plan else "why there is no plan"  # as the plan page says
+    remarks += "".join(f'<p class="note">{label}: {html.escape(str(v))}</p>'
                        for v in (summary.get("violations") or [])[:30])
     rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
                    for k, v in facts)
-    has_plan = (folder / "scenarios" / chosen / "summary.json").is_file()
     commitments = _csv(folder / "commitments.csv")
     changes = _csv(folder / "commitment_changes.csv")
     prefix = (f"<section><h2>Two-stage plan</h2><p>Instance "
