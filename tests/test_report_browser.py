@@ -10,10 +10,12 @@ solved once per session (to a 1 % gap); the other tests use a generated tiny ins
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -124,8 +126,27 @@ class Opened:
             return out;
         }""")
 
+    def on_chart(self, key: str, body: str) -> object:
+        """Evaluate the JavaScript `body` with `d` the drawn chart whose id starts with
+        fig-KEY-; returns what `body` returns."""
+        find = """const d = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                .find(e => e.id.startsWith(`fig-${key}-`));"""
+        return self.page.evaluate("(key) => {" + find + body + "}", key)
+
     def close(self) -> None:
         self.context.close()
+
+
+@contextlib.contextmanager
+def _rendered(browser, path: Path) -> Iterator[Opened]:
+    """The report at `path` opened with every chart drawn and no error on the page."""
+    opened = Opened(browser, path)
+    try:
+        opened.render_all()
+        assert opened.errors == []
+        yield opened
+    finally:
+        opened.close()
 
 
 def _figure(figs: dict[str, list[dict]], key: str) -> list[dict]:
@@ -320,18 +341,13 @@ def test_names_with_html_show_as_typed_in_chromium(browser, marked_folder):
     """A site named "<b>s001</b>" hovers as "<b>s001</b>", not as a bold s001; a zone named
     "<i>z001</i>&amp;" titles its grid panel as typed."""
     folder, ids = marked_folder
-    opened = Opened(browser, write_report(folder))
-    try:
-        opened.render_all()
-        assert opened.errors == []
+    with _rendered(browser, write_report(folder)) as opened:
         site, text = _hover_site(opened)
         assert site.startswith("<b>") and site in text  # the tags are text, not markup
         zone = next(i for i in ids if i.startswith("z0"))
-        titles = opened.page.evaluate("""() => Array.from(document.querySelectorAll(
-            '.js-plotly-plot[id^="fig-grid-"] .annotation-text')).map(e => e.textContent)""")
+        titles = opened.on_chart("grid", "return Array.from(d.querySelectorAll("
+                                 "'.annotation-text')).map(e => e.textContent);")
         assert f"<i>{zone}</i>&amp;" in titles
-    finally:
-        opened.close()
 
 
 def _pixels_drawn(opened: Opened, key: str, meta: str, path: Path) -> int:
@@ -362,37 +378,20 @@ def test_candidates_not_opened_and_budget_limits_are_visible(browser, tiny_repor
     sites = pd.read_csv(copy / "sites.csv")
     sites.loc[sites.index[-2:], "open_year"] = None  # two candidates the plan did not open
     sites.to_csv(copy / "sites.csv", index=False)
-    opened = Opened(browser, write_report(copy))
-    try:
-        opened.render_all()
-        assert opened.errors == []
+    with _rendered(browser, write_report(copy)) as opened:
         assert _pixels_drawn(opened, "map", "site-candidate",
                              artifacts / "report-candidates.png") > 60  # white: 17
-        colour = opened.page.evaluate("""() => {
-            const d = Array.from(document.querySelectorAll('.js-plotly-plot'))
-                .find(e => e.id.startsWith('fig-budgets-'));
-            const p = d.querySelector('.scatterlayer .point');
-            return getComputedStyle(p).stroke;
-        }""")
+        colour = opened.on_chart("budgets", "return getComputedStyle("
+                                 "d.querySelector('.scatterlayer .point')).stroke;")
         assert colour == "rgb(0, 0, 0)"  # the limits are black, as the legend says
-    finally:
-        opened.close()
 
 
 def test_grid_title_does_not_touch_the_zone_names(browser, tiny_report):
     """The grid chart's title ends above its first row of zone names (they overlapped)."""
-    _folder, path = tiny_report
-    opened = Opened(browser, path)
-    try:
-        opened.render_all()
-        title_bottom, first_zone_top = opened.page.evaluate("""() => {
-            const d = Array.from(document.querySelectorAll('.js-plotly-plot'))
-                .find(e => e.id.startsWith('fig-grid-'));
+    with _rendered(browser, tiny_report[1]) as opened:
+        title_bottom, first_zone_top = opened.on_chart("grid", """
             const zones = Array.from(d.querySelectorAll('.annotation'))
                 .map(e => e.getBoundingClientRect().top);
             return [d.querySelector('.gtitle').getBoundingClientRect().bottom,
-                    Math.min(...zones)];
-        }""")
+                    Math.min(...zones)];""")
         assert title_bottom + 4 <= first_zone_top
-    finally:
-        opened.close()
