@@ -395,3 +395,17 @@ def test_grid_title_does_not_touch_the_zone_names(browser, tiny_report):
             return [d.querySelector('.gtitle').getBoundingClientRect().bottom,
                     Math.min(...zones)];""")
         assert title_bottom + 4 <= first_zone_top
+
+
+def test_sweep_without_unserved_demand_has_no_negative_axis(browser, tmp_path):
+    """A sweep whose scenarios all serve every MW: the unserved axis starts at 0 (it ran
+    from -1 to 1, reading as negative MW-years)."""
+    from tests.conftest import TINY
+
+    out = tmp_path / "sweep"
+    table = siteopt.run_scenarios(out, instance=TINY / "grid-upgrade",
+                                  grid={"demand.scale": [0.8, 1.0]}, workers=0)
+    assert (table["unserved_mw_years"] == 0).all()
+    with _rendered(browser, write_report(out)) as opened:
+        low, _high = opened.on_chart("sweep", "return d._fullLayout.yaxis2.range;")
+        assert low >= 0

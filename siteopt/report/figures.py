@@ -483,6 +483,8 @@ def sweep_chart(table: pd.DataFrame) -> Chart:
     fig.update_layout(**LAYOUT, height=420,
                       title=f"Scenarios: objective and unserved demand{unproven}",
                       yaxis=dict(title="objective"),
-                      yaxis2=dict(title="unserved MW-years", overlaying="y", side="right"))
+                      # never below 0 (all zero gave an axis from -1 to 1 with a stray zero line)
+                      yaxis2=dict(title="unserved MW-years", overlaying="y", side="right",
+                                  rangemode="nonnegative", zeroline=False))
     fig.update_xaxes(title="scenario", tickangle=-45)
     return Chart("sweep", "Scenarios", fig, view)
