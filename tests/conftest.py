@@ -1,4 +1,5 @@
-"""Shared test helpers: paths to the bundled instances and a copy-to-tmp fixture."""
+"""Shared test helpers: paths to the bundled instances, a copy-to-tmp fixture and a solved
+instance whose names hold HTML (`marked_folder`)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,34 @@ def tiny_copy(tmp_path: Path):
         return dest
 
     return copy
+
+
+def marked(value: str) -> str:
+    """An id or name with HTML in it, as a user may type one."""
+    return f"<b>{value}</b>" if value[:1] in "sr" else f"<i>{value}</i>&amp;"
+
+
+@pytest.fixture(scope="module")
+def marked_folder(tmp_path_factory):
+    """The generated tiny instance with HTML in every site, zone, region, class, sponsor and
+    phase id and site name (the same cell renamed in every table), solved."""
+    import pandas as pd
+
+    import siteopt
+    from siteopt.io.write import write_result
+    from siteopt.synth.generate import PRESETS, generate_instance
+
+    base = tmp_path_factory.mktemp("marked")
+    generate_instance(PRESETS["tiny"], base / "inst")
+    ids: set[str] = set()
+    for table, cols in (("sites", ("site", "name", "zone", "sponsor")), ("regions", ("region",)),
+                        ("classes", ("class",)), ("phases", ("phase",))):
+        frame = pd.read_csv(base / "inst" / f"{table}.csv", dtype=str, keep_default_na=False)
+        ids |= {v for c in cols for v in frame[c] if v}
+    for path in (base / "inst").glob("*.csv"):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = frame.map(lambda v: marked(v) if v in ids else v)
+        frame.to_csv(path, index=False)
+    result = siteopt.solve(siteopt.load_instance(base / "inst"))
+    assert result.verified and result.has_plan
+    return write_result(result, base / "plan"), sorted(ids)

@@ -169,8 +169,10 @@ def test_no_plan_within_limits_exit_code(tmp_path):
 
 
 def _stable(summary: dict) -> dict:
-    """A summary without what measures time: stage timings and each method phase's seconds."""
-    out = {k: v for k, v in summary.items() if k not in ("timings_seconds", "solve_seconds")}
+    """A summary without what measures time: stage timings, each method phase's seconds and
+    when the solve finished."""
+    out = {k: v for k, v in summary.items()
+           if k not in ("timings_seconds", "solve_seconds", "finished_at")}
     method = out.get("method") or {}
     out["method"] = {**method, "phases": [{k: v for k, v in ph.items() if k != "seconds"}
                                           for ph in method.get("phases", [])]}

@@ -1,4 +1,5 @@
-"""Ctrl-C (SIGINT) and SIGTERM during a real solve: a complete, marked result or nothing.
+"""Ctrl-C (SIGINT) and SIGTERM during a real solve: a complete, marked result or nothing;
+during a local Dask cluster's start-up: exit 130 with one line.
 
 The bundled Vietnam instance takes long enough (~10-30 s) to be stopped mid-solve: the test
 waits for the progress line that shows a plan, then signals the `siteopt` process.
@@ -137,3 +138,86 @@ def test_rerun_removes_what_a_killed_run_left(tmp_path):
     out = tmp_path / "r"
     assert output.remove_stale_temporaries(out) == [stale]
     assert not stale.exists() and live.exists()
+
+
+#: Runs the command line with a marker line on stderr as the local Dask cluster starts its
+#: workers (distributed's own start-up step, wrapped), so that the test signals inside the
+#: start-up instead of sleeping for a guessed time.
+_MARKED_START = """
+import sys
+from distributed.deploy.spec import SpecCluster
+real = SpecCluster._correct_state_internal
+async def starting_workers(self):
+    print("test-marker: workers starting", file=sys.stderr, flush=True)
+    return await real(self)
+SpecCluster._correct_state_internal = starting_workers
+from siteopt.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ["sweep", "sweeps/tiny-grid.toml", "--workers", "2"],
+    ["solve", "tests/data/stochastic-hedge", "--scenarios",
+     "tests/data/stochastic-hedge/scenarios.toml", "--workers", "2"],
+], ids=["sweep", "two-stage"])
+def test_ctrl_c_while_the_local_cluster_starts_exits_130_with_one_line(args, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the workers
+    start: exit 130 and the one "stopped by SIGINT" line, no atexit traceback from
+    distributed closing the half-started cluster at interpreter exit."""
+    # run in tmp_path with a short --out, so that the message fits one line of the console
+    proc = subprocess.Popen([sys.executable, "-c", _MARKED_START,
+                             *[str(REPO / a) if "/" in a else a for a in args], "--out", "out"],
+                            cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "test-marker: workers starting" in line:
+            os.killpg(proc.pid, signal.SIGINT)
+            break
+    _stdout, rest = proc.communicate(timeout=240)
+    stderr = "".join(seen) + rest
+    assert any("test-marker" in line for line in seen), stderr
+    assert proc.returncode == 130, stderr
+    said = [line for line in stderr.splitlines()
+            if line.strip() and "test-marker" not in line and not _progress(line)]
+    assert len(said) == 1 and said[0].startswith("stopped by SIGINT"), stderr
+
+
+def _progress(line: str) -> bool:
+    """A start-up or progress line of sweep and two-stage solve (not a message)."""
+    return line.startswith(("sweep ", "two-stage ")) or "local worker(s) ->" in line
+
+
+@pytest.mark.parametrize("where", ["decide", "stochastic"])
+def test_a_stop_right_after_the_cluster_started_closes_it(where, monkeypatch):
+    """Ctrl-C after the pool's cluster started but before `with pool:` was entered: the
+    pool closes the cluster itself (its __exit__ never runs)."""
+    import contextlib
+
+    from siteopt.decide import engine
+    from siteopt.stochastic import pool as scenario_pool
+
+    module = engine if where == "decide" else scenario_pool
+    closed = []
+
+    @contextlib.contextmanager
+    def started(_workers, _scheduler):
+        try:
+            yield object()
+        finally:
+            closed.append(True)
+
+    def interrupted(_client, _value):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "dask_client", started)
+    monkeypatch.setattr(module, "share", interrupted)
+    pool = (engine.Pool(object(), workers=2) if where == "decide"  # type: ignore[arg-type]
+            else scenario_pool.ScenarioPool([object()], workers=2))  # type: ignore[list-item]
+    with pytest.raises(KeyboardInterrupt), pool:
+        pass
+    assert closed == [True]

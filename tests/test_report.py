@@ -16,7 +16,7 @@ from siteopt.errors import ExitCode, InputError
 from siteopt.io.write import write_result
 from siteopt.report import figures
 from siteopt.report.html import write_report
-from tests.conftest import REPO, TINY
+from tests.conftest import REPO, TINY, marked
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +151,10 @@ def test_failed_solve_gets_a_report_that_says_so(tmp_path):
     assert proc.returncode == ExitCode.OK, proc.stderr
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "NO PLAN (infeasible)" in page and "only summary.json" in page
+    # the causes found, not "violations" of a plan that does not exist; no unit without a value
+    assert "why there is no plan: 2030: total demand 20.00 IT MW exceeds" in page
+    assert "violation:" not in page
+    assert "total_cost <b>none</b>" in page and "<b>-</b> USD M" not in page
 
 
 def test_sweep_report(tmp_path):
@@ -236,3 +240,121 @@ def test_a_sweep_bar_not_proven_optimal_looks_different_and_says_its_gap():
     assert "not proven optimal" in figures.sweep_chart(table).figure.layout.title.text
     proven = figures.sweep_chart(table.iloc[:1]).figure
     assert "not proven" not in proven.layout.title.text
+
+
+def _shown_strings(obj: object, key: str = "") -> list[str]:
+    """Every string of a figure that plotly.js draws (not customdata or meta)."""
+    if key in ("customdata", "meta"):
+        return []
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for k, v in obj.items() for s in _shown_strings(v, k)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _shown_strings(v, key)]
+    return []
+
+
+def test_names_with_html_are_shown_as_typed(marked_folder):
+    """A site named "<b>s001</b>" reads "<b>s001</b>" in hover text, tick labels, legends,
+    subplot titles and tables: never bold (plotly.js reads HTML in every label)."""
+    folder, ids = marked_folder
+    page = write_report(folder).read_text(encoding="utf-8")
+    raw = [marked(i) for i in ids]
+    # outside the figures (header, tables, notes): escaped HTML
+    assert not [r for r in raw if r in page]
+    shown = [s for f in _figures(page).values() for s in _shown_strings(f)]
+    assert not [(r, s) for s in shown for r in raw if r in s]
+    # and there, escaped so that plotly.js decodes it to the text as typed
+    escaped = "\n".join(shown)
+    sites = [i for i in ids if i.startswith("s0")]
+    zones = [i for i in ids if i.startswith("z0")]
+    assert f"&lt;b&gt;{sites[0]}&lt;/b&gt;" in escaped
+    assert f"&lt;i&gt;{zones[0]}&lt;/i&gt;&amp;amp;" in escaped
+
+
+def test_decision_and_sweep_charts_show_names_as_typed():
+    """Scenario, plan, row and item names with HTML in the sweep, value, alternatives and
+    two-stage charts: escaped in every label plotly.js draws."""
+    from siteopt.report import decisions, stochastic
+
+    name = "<b>x</b>"
+    charts = [
+        figures.sweep_chart(pd.DataFrame({"scenario": [name], "status": ["optimal"],
+                                          "objective": [1.0], "gap": [0.0],
+                                          "unserved_mw_years": [0.0]})),
+        decisions.value_curve_chart(
+            pd.DataFrame({"site": [name], "delta_mw": [5.0], "objective": [9.0],
+                          "delta_objective": [-1.0], "status": ["optimal"],
+                          "verified": [True], "method": ["re-solve"],
+                          "changes": [f"opens {name}"]}),
+            "site_cap", "Site caps", ("site",), "delta_mw", "IT MW"),
+        decisions.demand_chart(pd.DataFrame({"region": [name], "class": [name],
+                                             "year": [2030], "usd_m_per_mw": [1.0]})),
+        decisions.alternatives_cost_chart(pd.DataFrame({"id": [name],
+                                                        "pct_over_optimum": [1.0]}), 0.05),
+        decisions.alternatives_matrix_chart(
+            pd.DataFrame({"id": [name], f"first_online.{name}": [2030]}), "first_online.",
+            "alternatives-first", "First online year per site", "year"),
+        stochastic.distribution_chart(pd.DataFrame({"scenario": [name], "probability": [1.0],
+                                                    "cost_usd_m": [5.0]})),
+    ]
+    for chart in charts:
+        shown = _shown_strings(json.loads(chart.figure.to_json()))
+        assert not [s for s in shown if name in s], (chart.key, shown)
+        assert any("&lt;b&gt;x&lt;/b&gt;" in s for s in shown), (chart.key, shown)
+
+
+def test_solved_date_is_when_the_solve_finished_not_the_file_time(folder, tmp_path):
+    """summary.json records `finished_at` (UTC); the report shows it, whatever the file's
+    modification time (a copy changes it), and says so when an older folder lacks it."""
+    import datetime as dt
+    import os
+
+    summary = json.loads((folder / "summary.json").read_text())
+    finished = dt.datetime.strptime(summary["finished_at"], "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(finished - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(days=1)
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    summary["finished_at"] = "2031-05-06T07:08:09Z"
+    (copy / "summary.json").write_text(json.dumps(summary))
+    os.utime(copy / "summary.json", (1e9, 1e9))  # 2001-09-09: a copy's own time
+    page = write_report(copy).read_text(encoding="utf-8")
+    assert "solved 2031-05-06 07:08 UTC" in page and "2001-09-09" not in page
+    del summary["finished_at"]
+    (copy / "summary.json").write_text(json.dumps(summary))
+    os.utime(copy / "summary.json", (1e9, 1e9))
+    page = write_report(copy).read_text(encoding="utf-8")
+    assert "solved: not recorded in summary.json" in page and "2001-09-09" not in page
+
+
+def test_a_plan_that_builds_and_serves_nothing_says_so_instead_of_empty_axes(tmp_path):
+    """No phase built and no demand served (unserved demand costs nothing): the timeline and
+    the latency chart say why they are empty instead of drawing blank axes."""
+    from siteopt.data.overrides import apply_overrides
+
+    inst = apply_overrides(siteopt.load_instance(TINY / "cheapest-site"),
+                           {"service.allow_unserved": True,
+                            "service.unserved_penalty_usd_m_per_mw_year": 0})
+    result = siteopt.solve(inst)
+    assert result.has_plan and result.tables["schedule"].empty
+    assert result.tables["served"].empty
+    page = write_report(write_result(result, tmp_path / "plan")).read_text(encoding="utf-8")
+    keys = {k.split("-")[1] for k in _figures(page)}
+    assert "timeline" not in keys and "latency" not in keys
+    assert "no phase built: the plan adds no capacity" in page
+    assert "no served demand with a latency target: no latency to draw" in page
+    assert {"grid", "costs", "service"} <= keys  # the rest is drawn
+
+
+def test_map_title_says_how_many_candidates_were_opened(gen_folder, tmp_path):
+    """The map's title tells a planner what it shows (it said "(N traces)", a plotting detail)."""
+    copy = tmp_path / "plan"
+    shutil.copytree(gen_folder, copy)
+    sites = pd.read_csv(copy / "sites.csv")
+    sites.loc[sites.index[-1:], "open_year"] = None
+    sites.to_csv(copy / "sites.csv", index=False)
+    page = write_report(copy).read_text(encoding="utf-8")
+    title = next(f for k, f in _figures(page).items() if "map" in k)["layout"]["title"]["text"]
+    assert title == (f"Sites, demand regions and fiber: {len(sites) - 1} of {len(sites)} "
+                     "candidate sites opened")

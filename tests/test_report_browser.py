@@ -10,10 +10,12 @@ solved once per session (to a 1 % gap); the other tests use a generated tiny ins
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -124,8 +126,27 @@ class Opened:
             return out;
         }""")
 
+    def on_chart(self, key: str, body: str) -> object:
+        """Evaluate the JavaScript `body` with `d` the drawn chart whose id starts with
+        fig-KEY-; returns what `body` returns."""
+        find = """const d = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                .find(e => e.id.startsWith(`fig-${key}-`));"""
+        return self.page.evaluate("(key) => {" + find + body + "}", key)
+
     def close(self) -> None:
         self.context.close()
+
+
+@contextlib.contextmanager
+def _rendered(browser, path: Path) -> Iterator[Opened]:
+    """The report at `path` opened with every chart drawn and no error on the page."""
+    opened = Opened(browser, path)
+    try:
+        opened.render_all()
+        assert opened.errors == []
+        yield opened
+    finally:
+        opened.close()
 
 
 def _figure(figs: dict[str, list[dict]], key: str) -> list[dict]:
@@ -140,6 +161,16 @@ def _grey(png: bytes):  # numpy array; numpy is imported lazily, like PIL
     return np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
 
 
+def _plot_area(opened: Opened, key: str) -> dict[str, float]:
+    """The screen box of one drawn chart's plot area (scrolled into view), for a screenshot."""
+    return opened.page.evaluate("""(key) => {
+        const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
+        d.scrollIntoView();
+        const r = d.querySelector('.nsewdrag').getBoundingClientRect();
+        return {x: r.x, y: r.y, width: r.width, height: r.height};
+    }""", key)
+
+
 def _traces_show(opened: Opened, key: str, path: Path) -> float:
     """How much one drawn chart's traces show: the mean absolute grey-level difference of its
     plot area with its traces drawn (saved as `path`) and made transparent.
@@ -148,12 +179,7 @@ def _traces_show(opened: Opened, key: str, path: Path) -> float:
     the legend and reference lines are drawn even when every trace is invisible; a chart
     whose traces draw nothing visible gives 0 here.
     """
-    clip = opened.page.evaluate("""(key) => {
-        const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
-        d.scrollIntoView();
-        const r = d.querySelector('.nsewdrag').getBoundingClientRect();
-        return {x: r.x, y: r.y, width: r.width, height: r.height};
-    }""", key)
+    clip = _plot_area(opened, key)
     shown = _grey(opened.page.screenshot(path=str(path), clip=clip))
     restyle = """([key, on]) => {
         const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
@@ -309,3 +335,77 @@ def test_decision_reports_in_chromium(browser, decision_reports, artifacts, whic
         assert _traces_show(opened, key, artifacts / f"report-{key}-chart.png") > MIN_SHOW
     finally:
         opened.close()
+
+
+def test_names_with_html_show_as_typed_in_chromium(browser, marked_folder):
+    """A site named "<b>s001</b>" hovers as "<b>s001</b>", not as a bold s001; a zone named
+    "<i>z001</i>&amp;" titles its grid panel as typed."""
+    folder, ids = marked_folder
+    with _rendered(browser, write_report(folder)) as opened:
+        site, text = _hover_site(opened)
+        assert site.startswith("<b>") and site in text  # the tags are text, not markup
+        zone = next(i for i in ids if i.startswith("z0"))
+        titles = opened.on_chart("grid", "return Array.from(d.querySelectorAll("
+                                 "'.annotation-text')).map(e => e.textContent);")
+        assert f"<i>{zone}</i>&amp;" in titles
+
+
+def _pixels_drawn(opened: Opened, key: str, meta: str, path: Path) -> int:
+    """How many pixels of one chart's plot area the traces labelled `meta` draw: those whose
+    grey level changes by more than 30 when these traces are made transparent."""
+    import numpy as np
+
+    clip = _plot_area(opened, key)
+    shown = _grey(opened.page.screenshot(path=str(path), clip=clip))
+    opened.page.evaluate("""([key, meta]) => {
+        const d = document.querySelector(`div.lazy-plot[id^='fig-${key}-']`);
+        const idx = d.data.map((t, i) => t.meta === meta ? i : -1).filter(i => i >= 0);
+        return Plotly.restyle(d, {opacity: 0}, idx).then(() => null);
+    }""", [key, meta])
+    hidden = _grey(opened.page.screenshot(clip=clip))
+    return int(np.count_nonzero(abs(shown - hidden) > 30))
+
+
+def test_candidates_not_opened_and_budget_limits_are_visible(browser, tiny_report, tmp_path,
+                                                            artifacts):
+    """The map's candidates not opened (hollow rings) and the budget chart's limit ticks are
+    drawn in a colour that shows; a white ring showed nothing on the map or in the legend."""
+    import pandas as pd
+
+    folder, _path = tiny_report
+    copy = tmp_path / "plan"
+    shutil.copytree(folder, copy)
+    sites = pd.read_csv(copy / "sites.csv")
+    sites.loc[sites.index[-2:], "open_year"] = None  # two candidates the plan did not open
+    sites.to_csv(copy / "sites.csv", index=False)
+    with _rendered(browser, write_report(copy)) as opened:
+        assert _pixels_drawn(opened, "map", "site-candidate",
+                             artifacts / "report-candidates.png") > 60  # white: 17
+        colour = opened.on_chart("budgets", "return getComputedStyle("
+                                 "d.querySelector('.scatterlayer .point')).stroke;")
+        assert colour == "rgb(0, 0, 0)"  # the limits are black, as the legend says
+
+
+def test_grid_title_does_not_touch_the_zone_names(browser, tiny_report):
+    """The grid chart's title ends above its first row of zone names (they overlapped)."""
+    with _rendered(browser, tiny_report[1]) as opened:
+        title_bottom, first_zone_top = opened.on_chart("grid", """
+            const zones = Array.from(d.querySelectorAll('.annotation'))
+                .map(e => e.getBoundingClientRect().top);
+            return [d.querySelector('.gtitle').getBoundingClientRect().bottom,
+                    Math.min(...zones)];""")
+        assert title_bottom + 4 <= first_zone_top
+
+
+def test_sweep_without_unserved_demand_has_no_negative_axis(browser, tmp_path):
+    """A sweep whose scenarios all serve every MW: the unserved axis starts at 0 (it ran
+    from -1 to 1, reading as negative MW-years)."""
+    from tests.conftest import TINY
+
+    out = tmp_path / "sweep"
+    table = siteopt.run_scenarios(out, instance=TINY / "grid-upgrade",
+                                  grid={"demand.scale": [0.8, 1.0]}, workers=0)
+    assert (table["unserved_mw_years"] == 0).all()
+    with _rendered(browser, write_report(out)) as opened:
+        low, _high = opened.on_chart("sweep", "return d._fullLayout.yaxis2.range;")
+        assert low >= 0

@@ -73,6 +73,8 @@ def test_value_folder_without_its_base_plan_still_renders(value_folder, tmp_path
     page = write_report(folder).read_text(encoding="utf-8")
     assert "the base plan is not in this folder" in page
     assert "plan tables missing from this folder" in page
+    base_finished = json.loads((folder / "summary.json").read_text())["base_finished_at"]
+    assert f"solved {base_finished[:10]} {base_finished[11:16]} UTC" in page
     assert any(k.startswith("fig-value-budget-") for k in _figures(page))
     with pytest.raises(InputError, match="--scenario"):
         write_report(folder, scenario="x")
@@ -153,12 +155,15 @@ def test_two_stage_report_does_not_hide_an_unproven_plan(two_stage_folder, tmp_p
                    evpi_interval=[0.0, 50.0], vss=None, eev=None, verified=False,
                    violations=["scenario low: zone Z draws 99 MW in 2030, limit 15"],
                    mean_value_plan_infeasible_in=["low"],
-                   notes=["time limit reached after 1 candidates"])
+                   notes=["time limit reached after 1 candidates"],
+                   finished_at="2031-05-06T07:08:09Z")
     (folder / "summary.json").write_text(json.dumps(summary))
     page = write_report(folder).read_text(encoding="utf-8")
     header = page[page.index("<header>"):page.index("</header>")]
     assert "status <b>optimal</b>" not in header
     assert "two-stage plan: gap" in header
+    # solved: when the two-stage solve finished, not the drawn scenario's recourse solve
+    assert "solved 2031-05-06 07:08 UTC" in header
     assert '<span class="bad">gap</span>' in page  # the status row of the facts
     assert "USD 50.00 M (true value in [USD 0.00 M, USD 50.00 M])" in page
     assert "infinite: the mean-value plan's commitments leave no feasible recourse in " \
@@ -178,10 +183,12 @@ def test_two_stage_folder_without_a_plan_gets_a_report_that_says_so(two_stage_fo
     summary = json.loads((folder / "summary.json").read_text())
     summary.update(status="infeasible", objective=None, bound=None, gap=None, verified=False,
                    evpi=None, vss=None,
-                   violations=["scenario high is infeasible even with perfect foresight"])
+                   violations=["scenario high is infeasible even with perfect foresight"],
+                   finished_at="2031-05-06T07:08:09Z")
     (folder / "summary.json").write_text(json.dumps(summary))
     page = write_report(folder).read_text(encoding="utf-8")
-    assert "NO PLAN (infeasible)" in page
-    assert "violation: scenario high is infeasible even with perfect foresight" in page
+    assert "NO PLAN (infeasible)" in page and "solved 2031-05-06 07:08 UTC" in page
+    assert ("why there is no plan: scenario high is infeasible even with perfect foresight"
+            in page)
     assert "fig-timeline-" not in page
     assert "No scenario plan to draw." in page and "adapted plan; choose" not in page

@@ -252,8 +252,12 @@ class Pool:
 
     def __enter__(self) -> Pool:
         if self.scheduler or (self.workers or 0) > 0:
-            self._client = self._stack.enter_context(dask_client(self.workers, self.scheduler))
-            self._base = share(self._client, self.instance)
+            # a stop (Ctrl-C) between starting the cluster and returning never reaches
+            # __exit__: close the cluster here, not in distributed's exit hook
+            with self._stack.pop_all() as stack:
+                self._client = stack.enter_context(dask_client(self.workers, self.scheduler))
+                self._base = share(self._client, self.instance)
+                self._stack = stack.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:

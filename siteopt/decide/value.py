@@ -177,6 +177,7 @@ class ValueReport:
             "base_objective": base.objective, "base_gap": base.gap,
             "base_status": base.status, "base_verified": base.verified,
             "base_solve_seconds": base.timings.get("total"),
+            "base_finished_at": base.finished_at,
             "resolution_usd_m": self.resolution,
             "seconds": self.seconds, "re_solves": self.solves, "stopped": self.stopped,
             "screen": self.screen,

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from siteopt.errors import InputError, Problem
 from siteopt.io.write import base_plan_words
-from siteopt.report.figures import LAYOUT, Chart, _colour
+from siteopt.report.figures import LAYOUT, Chart, _colour, plain
 from siteopt.report.folder import ResultFolder, read_result_folder
 
 #: The CSV files of a value folder, with the columns naming one curve, the step column and
@@ -95,12 +95,12 @@ def value_curve_chart(frame: pd.DataFrame, key: str, title: str, ids: tuple[str,
         ys = [0.0, *part["delta_objective"].astype(float)]
         order = sorted(range(len(xs)), key=xs.__getitem__)
         hover = ["base plan", *[
-            f"{r.status}, {r.method}" + (f"<br>{html.escape(str(r.changes))}"
+            f"{plain(r.status)}, {plain(r.method)}" + (f"<br>{plain(r.changes)}"
                                          if isinstance(r.changes, str) and r.changes else "")
             for r in part.itertuples(index=False)]]
         fig.add_trace(go.Scatter(
             x=[xs[j] for j in order], y=[ys[j] for j in order], mode="lines+markers",
-            line_shape="linear", name=str(row), marker=dict(color=_colour(i), size=8),
+            line_shape="linear", name=plain(row), marker=dict(color=_colour(i), size=8),
             line=dict(color=_colour(i), dash="dot", width=1), text=[hover[j] for j in order],
             hovertemplate="%{x:+g} " + unit + ": %{y:+,.2f} USD M<br>%{text}<extra>%{fullData"
                           ".name}</extra>", meta=f"value-{key}"))
@@ -131,7 +131,7 @@ def demand_chart(frame: pd.DataFrame, top: int = 25) -> Chart:
     if frame.empty:
         return Chart("value-demand", title, None, frame, [*notes, "no demand rows"])
     view = frame.sort_values("usd_m_per_mw", ascending=False).head(top)
-    labels = [f"{r.region}/{r._1} {r.year}" for r in view.itertuples(index=False)]
+    labels = [f"{plain(r.region)}/{plain(r._1)} {r.year}" for r in view.itertuples(index=False)]
     fig = go.Figure(go.Bar(x=labels, y=(view["usd_m_per_mw"] + 0.0).tolist(),
                            marker_color="#4c72b0", meta="value-demand",
                            hovertemplate="%{x}: USD %{y:,.3f} M per IT MW<extra></extra>"))
@@ -206,7 +206,8 @@ def value_page(folder: Path) -> Page:
             "status": summary.get("base_status"), "objective": summary.get("base_objective"),
             "gap": summary.get("base_gap"), "verified": summary.get("base_verified"),
             "instance": summary.get("instance"),
-            "instance_fingerprint": summary.get("instance_fingerprint")}, {}, None)
+            "instance_fingerprint": summary.get("instance_fingerprint"),
+            "finished_at": summary.get("base_finished_at")}, {}, None)
     else:
         rf = read_result_folder(base)
     return Page(rf, title, prefix, charts, "Values")
@@ -216,7 +217,7 @@ def value_page(folder: Path) -> Page:
 
 def alternatives_cost_chart(table: pd.DataFrame, slack: float) -> Chart:
     """Cost over the optimum per plan, against the slack allowed."""
-    fig = go.Figure(go.Bar(x=table["id"].astype(str).tolist(),
+    fig = go.Figure(go.Bar(x=[plain(i) for i in table["id"]],
                            y=(table["pct_over_optimum"] + 0.0).tolist(),
                            marker_color=["#2e8b57" if i == "optimum" else "#4c72b0"
                                          for i in table["id"]],
@@ -242,8 +243,8 @@ def alternatives_matrix_chart(table: pd.DataFrame, prefix: str, key: str, title:
     items = [c.removeprefix(prefix) for c in cols]
     values = table[cols].apply(pd.to_numeric, errors="coerce")
     text = [["-" if pd.isna(v) else f"{v:.0f}" for v in row] for row in values.to_numpy()]
-    fig = go.Figure(go.Heatmap(z=values.to_numpy().tolist(), x=items,
-                               y=table["id"].astype(str).tolist(),
+    fig = go.Figure(go.Heatmap(z=values.to_numpy().tolist(), x=[plain(i) for i in items],
+                               y=[plain(i) for i in table["id"]],
                                text=text, texttemplate="%{text}", colorscale="Blues",
                                colorbar=dict(title=unit, tickformat="d"), meta=key,
                                hovertemplate="%{y}, %{x}: %{text} " + unit + "<extra></extra>"))

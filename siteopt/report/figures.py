@@ -8,6 +8,7 @@ label (e.g. "site-opened", "link", "phase") so that tests can find them in the p
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 
@@ -42,10 +43,21 @@ def _colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+def plain(value: object) -> str:
+    """User-given text (a site, zone, sponsor, scenario, ... name) for a plotly label.
+
+    plotly.js reads a small HTML subset (<b>, <i>, <br>, <a>, <span style>, ...) in every
+    text it draws: hover text, tick labels, legend entries, titles, subplot titles. A zone
+    named "<b>x</b>" would show as a bold x; escaped here (&lt; &gt; &amp;, which plotly.js
+    decodes) it shows as typed. Quotes are left alone: plotly.js does not decode &quot;.
+    """
+    return html.escape(str(value), quote=False)
+
+
 def _phases_text(sched: pd.DataFrame, site: str) -> str:
     rows = sched[sched["site"] == site]
     return "<br>".join(
-        f"{r.phase}: {r.it_mw:g} MW {r.cooling}, online {r.online_year}"
+        f"{plain(r.phase)}: {r.it_mw:g} MW {plain(r.cooling)}, online {r.online_year}"
         + ("" if pd.isna(getattr(r, "decision_year", None)) else f" (start {r.decision_year})")
         + (" committed" if bool(r.committed) else "")
         for r in rows.itertuples(index=False)) or "no phase built"
@@ -96,7 +108,7 @@ def map_chart(rf: ResultFolder) -> Chart:
     located = nodes.loc[[n for n in nodes.index if _located(nodes, n)]]  # rows, even if none
     fig.add_trace(go.Scatter(x=located["lon"], y=located["lat"], mode="markers",
                              name="fiber nodes", marker=dict(size=4, color="#7f9fbf"),
-                             text=[f"node {n}" for n in located.index], hoverinfo="text",
+                             text=[f"node {plain(n)}" for n in located.index], hoverinfo="text",
                              meta="node"))
     # demand regions
     regions = inst.table("regions")
@@ -112,7 +124,7 @@ def map_chart(rf: ResultFolder) -> Chart:
             ry.append(nodes.at[r.node, "lat"])
             mw = float(final.get(r.region, 0.0))
             rsize.append(6 + 2.5 * math.sqrt(mw))
-            rtext.append(f"region {r.region}<br>demand {last}: {mw:,.1f} MW"
+            rtext.append(f"region {plain(r.region)}<br>demand {last}: {mw:,.1f} MW"
                          f"<br>unserved: {float(lost.get(r.region, 0.0)):,.1f} MW-years")
     fig.add_trace(go.Scatter(x=rx, y=ry, mode="markers", name="demand regions",
                              marker=dict(symbol="diamond", size=rsize, color="rgba(0,0,0,0.15)",
@@ -123,12 +135,15 @@ def map_chart(rf: ResultFolder) -> Chart:
     sponsors = list(dict.fromkeys(opened["sponsor"].astype(str)))
     for i, sponsor in enumerate(sponsors):
         g = opened[opened["sponsor"].astype(str) == sponsor]
-        text = [f"<b>{r.site}</b> {r.name}<br>zone {r.zone}, sponsor {r.sponsor or '-'}<br>"
+        text = [f"<b>{plain(r.site)}</b> {plain(r.name)}<br>zone {plain(r.zone)}, sponsor "
+                f"{plain(r.sponsor or '-')}<br>"
                 f"open {int(r.open_year)}, {r.it_mw_final:g} IT MW at the end<br>"
                 + _phases_text(sched, r.site) for r in g.itertuples(index=False)]
         fig.add_trace(go.Scatter(
-            x=g["lon"], y=g["lat"], mode="markers+text", name=f"opened: {sponsor or 'no sponsor'}",
-            text=list(g["site"]), textposition="top center", hovertext=text, hoverinfo="text",
+            x=g["lon"], y=g["lat"], mode="markers+text",
+            name=f"opened: {plain(sponsor) or 'no sponsor'}",
+            text=[plain(s) for s in g["site"]], textposition="top center", hovertext=text,
+            hoverinfo="text",
             customdata=list(g["site"]),
             marker=dict(size=[10 + 1.6 * math.sqrt(max(x, 0)) for x in g["it_mw_final"]],
                         color=_colour(i), line=dict(color="white", width=1), opacity=0.9),
@@ -137,11 +152,14 @@ def map_chart(rf: ResultFolder) -> Chart:
     if len(closed):
         fig.add_trace(go.Scatter(
             x=closed["lon"], y=closed["lat"], mode="markers", name="candidate, not opened",
-            hovertext=[f"<b>{r.site}</b> {r.name}<br>zone {r.zone}, sponsor {r.sponsor or '-'}"
-                       "<br>not opened" for r in closed.itertuples(index=False)],
+            hovertext=[f"<b>{plain(r.site)}</b> {plain(r.name)}<br>zone {plain(r.zone)}, "
+                       f"sponsor {plain(r.sponsor or '-')}<br>not opened"
+                       for r in closed.itertuples(index=False)],
             hoverinfo="text", customdata=list(closed["site"]),
-            marker=dict(size=10, color="white", line=dict(color="#555", width=1.5),
-                        symbol="circle-open"), meta="site-candidate"))
+            # an "-open" symbol is drawn in marker.color (its line colour is ignored): white
+            # made the candidates invisible on the map and in the legend
+            marker=dict(size=10, color="#555", line=dict(width=1.5), symbol="circle-open"),
+            meta="site-candidate"))
     # service overlay: last-year MW per (site, region), hidden until switched on
     served = t.get("served", pd.DataFrame(columns=["site", "region", "year", "serve_mw"]))
     flows = served[served["year"] == served["year"].max()].groupby(
@@ -160,9 +178,8 @@ def map_chart(rf: ResultFolder) -> Chart:
             x=[x0, (x0 + x1) / 2, x1], y=[y0, (y0 + y1) / 2, y1], mode="lines",
             line=dict(color="rgba(196,78,82,0.6)", width=1 + 1.2 * math.sqrt(mw)),
             name="service (last year)", legendgroup="service", showlegend=not overlay[:-1],
-            visible=False, hovertext=f"{s} serves {r}: {mw:,.1f} MW in {last}",
+            visible=False, hovertext=f"{plain(s)} serves {plain(r)}: {mw:,.1f} MW in {last}",
             hoverinfo="text", meta="service"))
-    n = len(fig.data)
     fig.update_layout(updatemenus=[dict(
         type="buttons", direction="right", x=0, y=1.08, xanchor="left", showactive=True,
         buttons=[dict(label="service overlay off", method="restyle",
@@ -183,7 +200,9 @@ def map_chart(rf: ResultFolder) -> Chart:
     fig.update_xaxes(title="longitude (°E)", showgrid=False, zeroline=False)
     fig.update_yaxes(title="latitude (°N)", showgrid=False, zeroline=False, scaleanchor="x",
                      scaleratio=1 / math.cos(math.radians(mid)))
-    fig.update_layout(**LAYOUT, height=760, title=f"Sites, regions and fiber ({n} traces)",
+    fig.update_layout(**LAYOUT, height=760,
+                      title=f"Sites, demand regions and fiber: {len(opened)} of {len(sites)} "
+                            "candidate sites opened",
                       legend=dict(font=dict(size=10)), hovermode="closest")
     table = sites[["site", "name", "zone", "sponsor", "open_year", "it_mw_final", "lat", "lon"]]
     notes = []
@@ -219,11 +238,17 @@ def timeline_chart(rf: ResultFolder) -> Chart:
     """
     t = rf.tables
     sched = t["schedule"].copy()
+    cols = [c for c in ("site", "phase", "cooling", "decision_year", "online_year", "it_mw",
+                        "capex_with_cooling_usd_m", "committed") if c in sched]
+    if sched.empty:  # empty axes and "no rows" would read as a chart that failed to draw
+        return Chart("timeline", "Timeline", None, sched[cols],
+                     ["no phase built: the plan adds no capacity"])
     years = sorted(int(y) for y in t["costs"]["year"]) if "costs" in t else sorted(
         sched["online_year"])
     last = years[-1] if years else 0
     sched = sched.sort_values(["site", "online_year", "phase"]).reset_index(drop=True)
-    labels = [f"{s} {p}" for s, p in zip(sched["site"], sched["phase"], strict=True)]
+    labels = [f"{plain(s)} {plain(p)}" for s, p in zip(sched["site"], sched["phase"],
+                                                       strict=True)]
     fig = go.Figure()
     if "decision_year" in sched:
         build = sched[sched["decision_year"] < sched["online_year"]]
@@ -231,19 +256,20 @@ def timeline_chart(rf: ResultFolder) -> Chart:
             y=[labels[i] for i in build.index], x=build["online_year"] - build["decision_year"],
             base=build["decision_year"] - 0.5, orientation="h", name="construction",
             marker=dict(color="rgba(150,150,150,0.35)", line=dict(color="#888", width=1)),
-            hovertext=[f"{r.site} {r.phase}: construction {r.decision_year}-"
+            hovertext=[f"{plain(r.site)} {plain(r.phase)}: construction {r.decision_year}-"
                        f"{r.online_year - 1}" for r in build.itertuples(index=False)],
             hoverinfo="text", meta="construction"))
     for k, g in sched.groupby("cooling", sort=False):
         fig.add_trace(go.Bar(
             y=[labels[i] for i in g.index], x=last + 1 - g["online_year"],
-            base=g["online_year"] - 0.5, orientation="h", name=f"online: {k}",
+            base=g["online_year"] - 0.5, orientation="h", name=f"online: {plain(k)}",
             marker=dict(color=COOLING_COLOURS.get(str(k), "#8172b3"),
                         pattern=dict(shape=["/" if bool(c) else "" for c in g["committed"]])),
             text=[f"{mw:g} MW{' committed' if bool(c) else ''}" for mw, c in
                   zip(g["it_mw"], g["committed"], strict=True)],
             textposition="inside", insidetextanchor="start",
-            hovertext=[f"{r.site} {r.phase}: {r.it_mw:g} MW {r.cooling}, online "
+            hovertext=[f"{plain(r.site)} {plain(r.phase)}: {r.it_mw:g} MW "
+                       f"{plain(r.cooling)}, online "
                        f"{r.online_year}{', committed' if bool(r.committed) else ''}"
                        for r in g.itertuples(index=False)],
             hoverinfo="text", meta="phase"))
@@ -257,8 +283,6 @@ def timeline_chart(rf: ResultFolder) -> Chart:
         fig.update_xaxes(range=[min(years[0], int(sched["decision_year"].min())
                                     if "decision_year" in sched and len(sched) else years[0])
                                 - 0.6, last + 0.6], dtick=1, title="year")
-    cols = [c for c in ("site", "phase", "cooling", "decision_year", "online_year", "it_mw",
-                        "capex_with_cooling_usd_m", "committed") if c in sched]
     return Chart("timeline", "Timeline", fig, sched[cols])
 
 
@@ -273,7 +297,7 @@ def grid_chart(rf: ResultFolder) -> Chart:
     zones = list(dict.fromkeys(power["zone"]))
     cols = 2 if len(zones) > 1 else 1
     rows = math.ceil(len(zones) / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(z) for z in zones],
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[plain(z) for z in zones],
                         vertical_spacing=min(0.12, 0.5 / max(rows, 1)), horizontal_spacing=0.08)
     for i, zone in enumerate(zones):
         row, col = i // cols + 1, i % cols + 1
@@ -283,7 +307,7 @@ def grid_chart(rf: ResultFolder) -> Chart:
         fig.add_trace(go.Bar(x=g["year"], y=g["power_mw"], name="facility power",
                              legendgroup="power", showlegend=i == 0,
                              marker_color=["#c44e52" if b else "#4c72b0" for b in tight],
-                             hovertext=[f"{zone} {y}: {p:,.1f} of {lim:,.1f} MW"
+                             hovertext=[f"{plain(zone)} {y}: {p:,.1f} of {lim:,.1f} MW"
                                         + (" (binding)" if b else "") for y, p, lim, b in
                                         zip(g["year"], g["power_mw"], g["limit_mw"], tight,
                                             strict=True)],
@@ -300,8 +324,13 @@ def grid_chart(rf: ResultFolder) -> Chart:
                                      showlegend=i == 0, line=dict(color=colour, dash=dash),
                                      hoverinfo="skip", meta=column), row=row, col=col)
         fig.update_xaxes(dtick=1 if len(g) <= 12 else None, tickangle=-45, row=row, col=col)
-    fig.update_layout(**LAYOUT, height=260 * rows + 80,
-                      title="Facility power against the grid limit (red: within 1 % of it)")
+        if col == 1:
+            fig.update_yaxes(title="facility MW", row=row, col=col)
+    fig.update_layout(**LAYOUT, height=260 * rows + 110,
+                      title="Facility power against the grid limit per zone (facility MW; "
+                      "red: within 1 % of it)")
+    # room between the title and the first row's zone names (which touched it)
+    fig.update_layout(margin=dict(t=80))
     return Chart("grid", "Grid", fig, power)
 
 
@@ -334,14 +363,14 @@ def money_charts(rf: ResultFolder) -> list[Chart]:
     budgets = rf.tables.get("budgets")
     if budgets is not None and len(budgets):
         b = budgets.copy()
-        names = list(b["budget"].astype(str))
+        names = [plain(n) for n in b["budget"]]
         fig = go.Figure()
         fig.add_trace(go.Bar(y=names, x=b["spend_usd_m"], orientation="h", name="spend",
                              marker_color=["#c44e52" if x else "#4c72b0"
                                            for x in b["binding"].astype(bool)], meta="budget"))
         fig.add_trace(go.Scatter(y=names, x=b["limit_usd_m"], mode="markers", name="limit",
-                                 marker=dict(symbol="line-ns-open", size=18,
-                                             line=dict(width=3, color="black")),
+                                 marker=dict(symbol="line-ns-open", size=18, color="black",
+                                             line=dict(width=3)),
                                  meta="budget-limit"))
         fig.update_layout(**LAYOUT, height=120 + 24 * len(b),
                           title="Budgets: spend against limit (USD M; red: binding)")
@@ -370,13 +399,15 @@ def service_charts(rf: ResultFolder) -> list[Chart]:
                                                                strict=True)]
     else:
         both["reason"] = ""
-    labels = [f"{r} / {c}" for r, c in zip(both["region"], both["class"], strict=True)]
+    labels = [f"{plain(r)} / {plain(c)}" for r, c in zip(both["region"], both["class"],
+                                                         strict=True)]
     fig = go.Figure()
     fig.add_trace(go.Bar(x=labels, y=both["served_mw_years"], name="served",
                          marker_color="#55a868", meta="served"))
     fig.add_trace(go.Bar(x=labels, y=both["unserved_mw_years"], name="unserved",
                          marker_color="#c44e52", hovertext=[
-                             f"{lab}: {mw:,.1f} MW-years unserved<br>{why}" for lab, mw, why in
+                             f"{lab}: {mw:,.1f} MW-years unserved<br>{plain(why)}"
+                             for lab, mw, why in
                              zip(labels, both["unserved_mw_years"], both["reason"],
                                  strict=True)], hoverinfo="text", meta="unserved"))
     fig.update_layout(**LAYOUT, barmode="stack", height=440,
@@ -387,20 +418,24 @@ def service_charts(rf: ResultFolder) -> list[Chart]:
     pairs = served.dropna(subset=["rtt_ms"]).groupby(["site", "region", "class"]).agg(
         rtt_ms=("rtt_ms", "first"), max_rtt_ms=("max_rtt_ms", "first"),
         serve_mw_years=("serve_mw", "sum")).reset_index()
+    if pairs.empty:  # no demand served, or none with a latency target
+        charts.append(Chart("latency", "Latency", None, pairs,
+                            ["no served demand with a latency target: no latency to draw"]))
+        return charts
     fig = go.Figure()
-    if len(pairs):
-        target = pairs["max_rtt_ms"]
-        fig.add_trace(go.Scatter(
-            x=target, y=pairs["rtt_ms"], mode="markers", name="served pair",
-            marker=dict(size=[6 + math.sqrt(max(v, 0)) for v in pairs["serve_mw_years"]],
-                        color="#4c72b0", opacity=0.7),
-            hovertext=[f"{r.site} → {r.region}/{r._2}: {r.rtt_ms:.2f} ms (target "
-                       f"{r.max_rtt_ms:g} ms), {r.serve_mw_years:,.1f} MW-years"
-                       for r in pairs.itertuples(index=False)], hoverinfo="text",
-            meta="latency"))
-        top = float(pd.concat([pairs["rtt_ms"], target]).max() or 1.0) * 1.05
-        fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="at the target",
-                                 line=dict(color="grey", dash="dash"), hoverinfo="skip"))
+    target = pairs["max_rtt_ms"]
+    fig.add_trace(go.Scatter(
+        x=target, y=pairs["rtt_ms"], mode="markers", name="served pair",
+        marker=dict(size=[6 + math.sqrt(max(v, 0)) for v in pairs["serve_mw_years"]],
+                    color="#4c72b0", opacity=0.7),
+        hovertext=[f"{plain(r.site)} → {plain(r.region)}/{plain(r._2)}: "
+                   f"{r.rtt_ms:.2f} ms (target "
+                   f"{r.max_rtt_ms:g} ms), {r.serve_mw_years:,.1f} MW-years"
+                   for r in pairs.itertuples(index=False)], hoverinfo="text",
+        meta="latency"))
+    top = float(pd.concat([pairs["rtt_ms"], target]).max() or 1.0) * 1.05
+    fig.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="at the target",
+                             line=dict(color="grey", dash="dash"), hoverinfo="skip"))
     fig.update_layout(**LAYOUT, height=420,
                       title="Latency of served pairs against their target (ms; below the "
                       "dashed line = within target; no target: not drawn)")
@@ -433,14 +468,14 @@ def sweep_chart(table: pd.DataFrame) -> Chart:
     gap = table["gap"] if "gap" in table else pd.Series(0.0, index=table.index)
     fig = go.Figure()
     fig.add_trace(go.Bar(
-        x=[str(s) for s in table["scenario"]], y=table["objective"], name="objective",
+        x=[plain(s) for s in table["scenario"]], y=table["objective"], name="objective",
         marker_color=[SWEEP_PROVEN if st == "optimal" else SWEEP_UNPROVEN for st in status],
         customdata=[f"{st}" + ("" if st == "optimal" or pd.isna(g) else f", gap {g:.2%}")
                     for st, g in zip(status, gap, strict=True)],
         hovertemplate="%{x}: %{y:,.2f} (%{customdata})<extra></extra>",
         meta="sweep-objective"))
     if "unserved_mw_years" in table:
-        fig.add_trace(go.Scatter(x=[str(s) for s in table["scenario"]],
+        fig.add_trace(go.Scatter(x=[plain(s) for s in table["scenario"]],
                                  y=table["unserved_mw_years"], mode="markers",
                                  name="unserved MW-years", yaxis="y2",
                                  marker=dict(color="#c44e52", size=9), meta="sweep-unserved"))
@@ -448,6 +483,8 @@ def sweep_chart(table: pd.DataFrame) -> Chart:
     fig.update_layout(**LAYOUT, height=420,
                       title=f"Scenarios: objective and unserved demand{unproven}",
                       yaxis=dict(title="objective"),
-                      yaxis2=dict(title="unserved MW-years", overlaying="y", side="right"))
+                      # never below 0 (all zero gave an axis from -1 to 1 with a stray zero line)
+                      yaxis2=dict(title="unserved MW-years", overlaying="y", side="right",
+                                  rangemode="nonnegative", zeroline=False))
     fig.update_xaxes(title="scenario", tickangle=-45)
     return Chart("sweep", "Scenarios", fig, view)

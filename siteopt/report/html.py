@@ -3,7 +3,8 @@
 Everything is inline: plotly.js (one copy), the styles, the figures' data and the bundled
 country outline; opening the file makes no request to any server (no tiles, no topojson,
 no CDN, no web fonts). Sections: header (status, objective, gap, verified, instance,
-fingerprint, versions, dates), map, timeline, grid, money, service; every chart is followed by
+fingerprint, versions, when the solve finished (summary.json's `finished_at`, UTC) and when the
+report was made), map, timeline, grid, money, service; every chart is followed by
 the table of its numbers. A sweep folder (`results.parquet` and `scenarios/<id>/`) gets the
 scenarios side by side and the same sections for one scenario (default: the first); value and
 alternatives folders get their own charts first (`siteopt.report.decisions`), and so do
@@ -134,6 +135,28 @@ def _fmt(x: object, digits: int = 2) -> str:
     return f"{x:,.{digits}f}" if isinstance(x, int | float) else str(x)
 
 
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def solved_html(summary: dict[str, object]) -> str:
+    """When the solve finished, from summary.json's `finished_at` (UTC).
+
+    Never the file's modification time, which copying the folder changes: a folder written
+    before siteopt recorded `finished_at` says that it was not recorded.
+    """
+    recorded = summary.get("finished_at")
+    if recorded is None:
+        return "solved: not recorded in summary.json (written before siteopt recorded it)"
+    try:
+        moment = dt.datetime.fromisoformat(str(recorded).replace("Z", "+00:00"))
+    except ValueError:
+        return f"solved {html.escape(str(recorded))} (as summary.json says; not a date)"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return f"solved {_utc(moment)}"
+
+
 def header_html(rf: ResultFolder, title: str) -> str:
     """Status, objective, gap, verified (red when not), instance, fingerprint, versions, dates."""
     s = rf.summary
@@ -149,12 +172,11 @@ def header_html(rf: ResultFolder, title: str) -> str:
         badge = '<span class="bad">FAILED independent verification</span>'
     gap = s.get("gap")
     versions = s.get("versions") or {}
-    solved = dt.datetime.fromtimestamp((rf.path / "summary.json").stat().st_mtime).strftime(
-        "%Y-%m-%d %H:%M")
     facts = [
         f"status <b>{html.escape(str(s.get('status')))}</b>",
         f"{html.escape(str(s.get('objective_name', 'objective')))} "
-        f"<b>{_fmt(s.get('objective'))}</b> {html.escape(str(s.get('objective_unit', '')))}",
+        + (f"<b>{_fmt(s.get('objective'))}</b> {html.escape(str(s.get('objective_unit', '')))}"
+           if s.get("objective") is not None else "<b>none</b>"),
         f"bound {_fmt(s.get('bound'))}",
         f"gap {'-' if gap is None else f'{100 * float(gap):.4f} %'}",
         badge,
@@ -163,8 +185,8 @@ def header_html(rf: ResultFolder, title: str) -> str:
         f"instance <b>{html.escape(str(s.get('instance')))}</b>",
         f"fingerprint <code>{html.escape(str(s.get('instance_fingerprint')))}</code>",
         "versions " + html.escape(", ".join(f"{k} {v}" for k, v in versions.items())),
-        f"solved {solved}",
-        f"report {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
+        solved_html(s),
+        f"report {_utc(dt.datetime.now(dt.UTC))}",
     ]
     out = [f"<header><h1>{html.escape(title)}</h1>",
            '<div class="facts">' + " ".join(f"<span>{f}</span>" for f in facts) + "</div>",
@@ -177,8 +199,11 @@ def plan_sections(rf: ResultFolder) -> tuple[list[tuple[str, list[figures.Chart]
     """The report's sections for a plan, and notes on what could not be drawn."""
     notes = list(rf.notes)
     s = rf.summary
+    # without a plan, summary.json's violations are the causes found (pre-solve checks,
+    # infeasibility analysis), not breaches of a plan
+    label = "violation" if rf.has_plan else "why there is no plan"
     for v in (s.get("violations") or [])[:30]:
-        notes.append(f"violation: {v}")
+        notes.append(f"{label}: {v}")
     if not rf.has_plan:
         return [], notes
     t = rf.tables

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from siteopt.errors import InputError, Problem
 from siteopt.report.decisions import Page
-from siteopt.report.figures import LAYOUT, Chart, _colour
+from siteopt.report.figures import LAYOUT, Chart, _colour, plain
 from siteopt.report.folder import ResultFolder, read_result_folder
 from siteopt.report.tables import table_html
 
@@ -55,7 +55,7 @@ def _csv(path: Path) -> pd.DataFrame:
 def distribution_chart(costs: pd.DataFrame) -> Chart:
     """Each scenario's cost under this plan and the comparison plans, with its probability."""
     fig = go.Figure()
-    ids = costs["scenario"].astype(str).tolist()
+    ids = [plain(s) for s in costs["scenario"]]
     for i, (col, label) in enumerate(COST_COLUMNS):
         if col not in costs or costs[col].isna().all():
             continue
@@ -158,11 +158,12 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
     ]
     remarks = "".join(f'<p class="note">{html.escape(str(n))}</p>'
                       for n in summary.get("notes") or [])
-    remarks += "".join(f'<p class="note">violation: {html.escape(str(v))}</p>'
+    has_plan = (folder / "scenarios" / chosen / "summary.json").is_file()
+    label = "violation" if has_plan else "why there is no plan"  # as the plan page says
+    remarks += "".join(f'<p class="note">{label}: {html.escape(str(v))}</p>'
                        for v in (summary.get("violations") or [])[:30])
     rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
                    for k, v in facts)
-    has_plan = (folder / "scenarios" / chosen / "summary.json").is_file()
     commitments = _csv(folder / "commitments.csv")
     changes = _csv(folder / "commitment_changes.csv")
     prefix = (f"<section><h2>Two-stage plan</h2><p>Instance "
@@ -187,7 +188,8 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
         # no plan (infeasible, none found): scenarios/ is empty; the header from the summary
         rf = ResultFolder(folder, {
             k: summary.get(k) for k in ("status", "objective_name", "objective_unit",
-                                        "objective", "bound", "gap", "verified", "instance")},
+                                        "objective", "bound", "gap", "verified", "instance",
+                                        "finished_at")},
             {}, None, notes=[f"no plan for scenario {chosen} in this folder (status "
                              f"{summary.get('status')}): scenarios/{chosen}/ was not written"])
         return Page(rf, f"siteopt two-stage plan: {summary.get('instance', folder.name)} "
@@ -198,6 +200,8 @@ def stochastic_page(folder: Path, scenario: str | None) -> Page:
     rf.summary = {**rf.summary,
                   "status": f"two-stage plan: {summary.get('status')}; scenario {chosen}'s "
                             f"recourse: {rf.summary.get('status')}",
-                  "verified": bool(rf.summary.get("verified")) and verified is True}
+                  "verified": bool(rf.summary.get("verified")) and verified is True,
+                  # solved: when the two-stage solve (comparisons included) finished
+                  "finished_at": summary.get("finished_at")}
     return Page(rf, f"siteopt two-stage plan: {summary.get('instance', folder.name)} "
                 f"(scenario {chosen})", prefix, charts, "Scenarios")

@@ -25,7 +25,7 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
     ever run: the first scatter failed with a bare "No valid workers found"), is bad input
     naming `--scheduler`.
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler:
         try:
@@ -42,10 +42,7 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
                                          f"within {WAIT:g} s)")) from exc
             yield client
         return
-    # the scheduler's HTTP routes on a free port: a second run beside one on the default
-    # 8787 (another siteopt command, a user's own cluster) then starts without a warning
-    cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
+    cluster = _local_cluster(workers or 1)
     levels: dict[str, int] = {}
     try:
         with cluster, Client(cluster) as client:
@@ -60,6 +57,58 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def _local_cluster(workers: int) -> Any:
+    """A started `LocalCluster` of `workers` processes.
+
+    Stopped while it starts (Ctrl-C, SIGTERM as `Interrupted`, a worker that fails), the
+    half-started cluster is closed here, quietly, and left out of distributed's exit hook:
+    that hook would otherwise close it again at interpreter exit and print an "Exception
+    ignored in atexit callback" traceback (its workers are still starting) after the
+    command's one-line message.
+    """
+    from distributed import LocalCluster
+    from distributed.deploy.spec import SpecCluster
+
+    before = set(SpecCluster._instances)
+    try:
+        # the scheduler's HTTP routes on a free port: a second run beside one on the default
+        # 8787 (another siteopt command, a user's own cluster) then starts without a warning
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=":0", silence_logs=logging.ERROR)
+    except BaseException:
+        levels = _mute("distributed")
+        try:
+            for half in set(SpecCluster._instances) - before:
+                _abandon(half)
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+        raise
+
+
+def _abandon(cluster: Any) -> None:
+    """Close a cluster that never finished starting, as far as it goes; never raises.
+
+    Its exit hook is switched off (`shutdown_on_close`) whether or not the close succeeds:
+    a worker still starting fails distributed's own close with an assertion. A worker whose
+    process the same Ctrl-C stopped leaves a start-up task that failed with nobody to ask
+    for its result; its event loop (the cluster's own) is told not to print it.
+    """
+    with contextlib.suppress(Exception):
+        cluster.loop.asyncio_loop.set_exception_handler(_quiet_unretrieved)
+    # best effort: the stop that got here is already on its way to the user (a second
+    # Ctrl-C during the close is swallowed with it)
+    with contextlib.suppress(BaseException):
+        cluster.close(timeout=WAIT)
+    cluster.shutdown_on_close = False
+
+
+def _quiet_unretrieved(loop: Any, context: dict[str, Any]) -> None:
+    """An event loop's exception handler that drops "Task exception was never retrieved"."""
+    if not str(context.get("message", "")).startswith("Task exception was never retrieved"):
+        loop.default_exception_handler(context)
 
 
 def share(client: Any, value: object) -> object:

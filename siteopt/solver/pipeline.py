@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import platform
 import time
 from collections.abc import Callable
@@ -68,6 +69,9 @@ class Result:
     #: facts of earlier stages the objective needed, e.g. LSCP-B's set-covering number
     #: {"set_covering_sites": p, "set_covering_seconds": s}
     stages: dict[str, object] = field(default_factory=dict)
+    #: when the solve finished (UTC, ISO 8601, `finished_now`): the report's "solved" date,
+    #: which a copy of the folder keeps (a file's modification time does not survive one)
+    finished_at: str = field(default_factory=lambda: finished_now())
 
     @property
     def has_plan(self) -> bool:
@@ -106,8 +110,14 @@ class Result:
             "warnings": self.warnings,
             "resilience": self.resilience,
             "stages": self.stages,
+            "finished_at": self.finished_at,
             "versions": package_versions(),
         }
+
+
+def finished_now() -> str:
+    """The current time in UTC as summary.json's `finished_at` records it (2026-03-01T14:05:09Z)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def package_versions() -> dict[str, str]:
@@ -195,6 +205,7 @@ def solve(inst: Instance, options: SolveOptions | None = None, checks: bool = Tr
         else:
             result = _solve(inst, options or SolveOptions(), checks, runner)
     result.overrides = [[k, v] for k, v in inst.overrides]  # for `siteopt verify`
+    result.finished_at = finished_now()  # after both stages of LSCP-B, too
     return result
 
 

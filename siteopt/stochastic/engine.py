@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from siteopt.data.instance import Instance
 from siteopt.solver.highs import SolveOptions
+from siteopt.solver.pipeline import finished_now
 from siteopt.stochastic.blocks import BlockSolve, solve_blocks
 from siteopt.stochastic.decompose import decompose
 from siteopt.stochastic.firststage import FirstStage
@@ -93,6 +94,7 @@ def solve_stochastic(base: Instance, sset: ScenarioSet, options: SolveOptions | 
         else:
             result = decompose(base, sset, pool, options, how, listener, timings)
     result.timings.update(timings)
+    result.finished_at = finished_now()
     return result
 
 

@@ -32,8 +32,12 @@ class ScenarioPool:
 
     def __enter__(self) -> ScenarioPool:
         if self.scheduler or (self.workers or 0) > 0:
-            self._client = self._stack.enter_context(dask_client(self.workers, self.scheduler))
-            self._remote = [share(self._client, inst) for inst in self.instances]
+            # a stop (Ctrl-C) between starting the cluster and returning never reaches
+            # __exit__: close the cluster here, not in distributed's exit hook
+            with self._stack.pop_all() as stack:
+                self._client = stack.enter_context(dask_client(self.workers, self.scheduler))
+                self._remote = [share(self._client, inst) for inst in self.instances]
+                self._stack = stack.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from siteopt.solver.highs import relative_gap
-from siteopt.solver.pipeline import Result, package_versions
+from siteopt.solver.pipeline import Result, finished_now, package_versions
 from siteopt.stochastic.blocks import BlockSolve
 from siteopt.stochastic.firststage import FirstStage, commitments_frame
 from siteopt.stochastic.measures import cvar, expectation, risk_objective
@@ -43,6 +43,8 @@ class StochasticResult:
     history: list[dict[str, float]] = field(default_factory=list)
     size: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: when the two-stage solve finished, comparisons included (UTC, ISO 8601)
+    finished_at: str = field(default_factory=lambda: finished_now())
 
     @property
     def probabilities(self) -> list[float]:
@@ -251,6 +253,7 @@ class StochasticResult:
             "model_size": self.size,
             "timings_seconds": self.timings,
             "notes": self.notes,
+            "finished_at": self.finished_at,
             "versions": package_versions(),
         }
 
