@@ -141,7 +141,7 @@ def test_cli_sizes_override_the_preset(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--sites", "0"], "expected a whole number from 1"),
-    (["--years", "many"], "invalid whole number value"),
+    (["--years", "many"], "expected a whole number from 1 to 100, got many"),
     (["--seed", "-1"], "expected a whole number from 0"),
     (["--preset", "huge"], "invalid choice"),
 ])

@@ -102,17 +102,19 @@ set = ["demand[class=ai].scale=1.5", "upgrades.lead_months.add=24"]   # override
 construction (spend) starts in or before it are here-and-now decisions, equal in every scenario |
 | `risk.alpha` | float [0, 1) | CVaR level: the mean cost of the worst 1 - alpha of probability |
 | `risk.weight` | float [0, 1] | objective (1 - weight) E[cost] + weight CVaR_alpha[cost] |
-| `scenario.id` | id (required) | unique |
+| `scenario.id` | id (required) | unique, ignoring case (it names the folder `scenarios/<id>/`) |
 | `scenario.probability` | float (0, 1] (required) | probabilities sum to 1 |
 | `scenario.set` | list of `KEY=VALUE` | overrides of the instance in the `--set` vocabulary \
-(`siteopt solve --help`), each validated against the instance before anything is solved |
+(`siteopt solve --help`), each key at most once, each validated against the instance before \
+anything is solved |
 | `scenario.description` | text | free text |
 
 A bad file (unknown key, probabilities that do not sum to 1, a repeated id, a decision year
-outside the horizon, an override that does not fit the instance) exits with code 2 and names
+outside the horizon, an override that does not fit the instance or repeats a key) exits with code 2 and names
 the file, the scenario and the key. The result folder holds `summary.json` (`expected_cost`,
 `evpi`, `vss`, `risk`, `scenarios`: id, probability, objective, verified, folder),
 `commitments.csv`, `commitment_changes.csv`, `scenario_costs.csv` and one ordinary result
 folder per scenario, `scenarios/<id>/`, checked against that scenario's data (`siteopt verify
-INSTANCE OUT/scenarios/<id>` re-checks it).
+INSTANCE OUT/scenarios/<id>` re-checks it; `siteopt verify INSTANCE OUT` re-checks every
+scenario, the shared commitments and the summary's figures).
 """
