@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 
@@ -29,6 +30,34 @@ def test_stored_without_outputs_and_calls_only_the_api(path):
                         "os", "pathlib", "itertools", "matplotlib", "pandas", "siteopt",
                         "IPython"}, line
     assert "CONCLUSION_" not in "".join(c.source for c in nb.cells)
+
+
+def discarded_displays(source: str) -> list[str]:
+    """Bare expressions of a code cell that Jupyter never shows.
+
+    Only a cell's last statement is displayed: a table or value written as a bare
+    expression before it (say, a results table followed by an `assert`) is computed and
+    silently dropped, so the reader never sees it. Calls (`display(...)`, `plt.show()`)
+    and string literals (comments in disguise) are not displays and are allowed anywhere.
+    """
+    body = ast.parse(source).body
+    return [ast.unparse(s) for s in body[:-1] if isinstance(s, ast.Expr)
+            and not isinstance(s.value, ast.Call | ast.Constant)]
+
+
+def test_discarded_display_lint():
+    assert discarded_displays("t = 1\nt[['a']]\nassert t") == ["t[['a']]"]
+    assert discarded_displays("display(t)\nplt.show()\nt") == []
+    assert discarded_displays("'note'\nx = 1") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_table_is_computed_and_dropped(path):
+    """Every table a cell writes as a bare expression is the cell's last statement."""
+    nb = nbformat.read(path, as_version=4)
+    dropped = [line for cell in nb.cells if cell.cell_type == "code"
+               for line in discarded_displays(cell.source)]
+    assert dropped == [], f"{path.name}: shown by nobody (display() them or end with them)"
 
 
 #: Text a markdown cell may contain although it has digits (none needed so far): a number in
