@@ -140,3 +140,23 @@ def test_heatmap_marks_exactly_the_cells_not_proven_optimal():
     cells, _ = marked(plots.plot_heatmap(table, "a", "b"))
     assert cells == set()
     plt.close("all")
+
+
+def test_heatmap_text_reads_on_every_cell_and_the_colorbar_sits_beside_it():
+    """White on viridis' light yellow end cannot be read; and the note under a marked heatmap
+    is wrapped, so the layout does not push the colorbar away from a narrow heatmap."""
+    import matplotlib.pyplot as plt
+
+    table = pd.DataFrame({"a": [50.0, 50.0, 150.0, 150.0], "b": [1.0, 1.3, 1.0, 1.3],
+                          "status": ["optimal", "time_limit", "optimal", "optimal"],
+                          "gap": [0.004, 0.0125, 0.002, 0.004],
+                          "objective": [5027.0, 5209.0, 6644.0, 6845.0]})
+    fig = plots.plot_heatmap(table, "a", "b", mark=True, gap_target=0.005)
+    ax, bar = fig.axes
+    ink = {t.get_text().split("*")[0]: t.get_color() for t in ax.texts
+           if t.get_gid() != "mark-note"}
+    assert ink["6,845"] == "black" and ink["5,027"] == "white"
+    fig.canvas.draw()
+    gap = bar.get_position().x0 - ax.get_position().x1
+    assert 0 < gap < 0.1, gap
+    plt.close("all")

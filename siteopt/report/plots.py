@@ -10,6 +10,7 @@ Sweep views take the tidy table of `siteopt.scenarios.sweep` (`results.parquet`)
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,7 +164,7 @@ def plot_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "objective",
             marked.append((i, j))
             text += "*" if np.isinf(gap) else f"*\ngap {100 * gap:.1f}%"
             ax.add_patch(_hatch(j, i))
-        ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white")
+        ax.text(j, i, text, ha="center", va="center", fontsize=8, color=_ink(im, v))
     ax.marked_cells = marked
     ax.set_xticks(range(len(grid.columns)), [f"{c:g}" if isinstance(c, float) else str(c)
                                              for c in grid.columns])
@@ -177,10 +178,25 @@ def plot_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "objective",
         note = (f"* hatched: {len(marked)} cell(s) not proven optimal (stopped at a time limit"
                 f"{limit}); the value is the best plan found" if marked
                 else "all cells proven optimal (within the gap target)")
-        ax.annotate(note, xy=(0, 0), xycoords="axes fraction", xytext=(0, -36),
+        # wrapped to the figure's width: a one-line note wider than the axes would push the
+        # colorbar away from the heatmap (the constrained layout makes room for the note)
+        width = max(30, int(16 * (fig.get_figwidth() - 2)))
+        ax.annotate(textwrap.fill(note, width), xy=(0, 0), xycoords="axes fraction",
+                    xytext=(0, -36),
                     textcoords="offset points", fontsize=7, va="top", gid="mark-note")
     fig.colorbar(im, ax=ax, label=value)
     return fig
+
+
+def _ink(image: object, value: float) -> str:
+    """Black or white text, whichever reads on the cell's colour (black on a blank cell).
+
+    The viridis end is light yellow: white text on it cannot be read.
+    """
+    if np.isnan(value):
+        return "black"
+    r, g, b, _ = image.cmap(image.norm(value))  # type: ignore[attr-defined]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
 def _unproven(table: pd.DataFrame, x: str, y: str, gap_target: float | None) -> pd.DataFrame:
