@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -51,12 +53,17 @@ def test_discarded_display_lint():
     assert discarded_displays("'note'\nx = 1") == []
 
 
+def lint(path: Path, cell_type: str, check: Callable[[str], list[str]]) -> list[str]:
+    """What `check` finds in the sources of the notebook's cells of `cell_type`."""
+    nb = nbformat.read(path, as_version=4)
+    return [line for cell in nb.cells if cell.cell_type == cell_type
+            for line in check(cell.source)]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_table_is_computed_and_dropped(path):
     """Every table a cell writes as a bare expression is the cell's last statement."""
-    nb = nbformat.read(path, as_version=4)
-    dropped = [line for cell in nb.cells if cell.cell_type == "code"
-               for line in discarded_displays(cell.source)]
+    dropped = lint(path, "code", discarded_displays)
     assert dropped == [], f"{path.name}: shown by nobody (display() them or end with them)"
 
 
@@ -92,9 +99,7 @@ def test_markdown_lint_flags_numbers():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_markdown_states_no_numbers(path):
     """Prose stays qualitative: every number is printed by a code cell from the run."""
-    nb = nbformat.read(path, as_version=4)
-    stated = [line for cell in nb.cells if cell.cell_type == "markdown"
-              for line in markdown_numbers(cell.source)]
+    stated = lint(path, "markdown", markdown_numbers)
     assert stated == [], f"{path.name}: compute these in a code cell: {stated}"
 
 
