@@ -160,3 +160,19 @@ def test_heatmap_text_reads_on_every_cell_and_the_colorbar_sits_beside_it():
     gap = bar.get_position().x0 - ax.get_position().x1
     assert 0 < gap < 0.1, gap
     plt.close("all")
+
+
+def test_heatmap_y_label_fits_in_the_figure():
+    """A long override key on a two-row heatmap is not clipped at the figure's edge."""
+    import matplotlib.pyplot as plt
+
+    y = "cooling[cooling=immersion].capex_factor"
+    table = pd.DataFrame({"a": [50.0, 50.0, 150.0, 150.0], y: [1.0, 1.3, 1.0, 1.3],
+                          "status": ["optimal", "time_limit", "optimal", "optimal"],
+                          "gap": [0.0, 0.0125, 0.0, 0.0], "objective": [1.0, 2.0, 3.0, 4.0]})
+    fig = plots.plot_heatmap(table, "a", y, mark=True, gap_target=0.005)  # with its note
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    label = fig.axes[0].yaxis.label.get_window_extent(renderer)
+    assert label.y0 >= 0 and label.y1 <= fig.bbox.height, (label, fig.bbox)
+    plt.close("all")

@@ -151,7 +151,10 @@ def plot_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "objective",
     """
     grid = table.pivot_table(index=y, columns=x, values=value, aggfunc="mean", dropna=False)
     grid = grid.sort_index().sort_index(axis=1)
-    fig, ax = _figure(1.1 * len(grid.columns) + 3, 0.6 * len(grid.index) + 2)
+    # tall enough for the y label: override keys are long ("cooling[cooling=immersion]
+    # .capex_factor") and were clipped at the top of a two-row heatmap
+    fig, ax = _figure(1.1 * len(grid.columns) + 3,
+                      max(0.6 * len(grid.index) + 2, 0.08 * len(str(y)) + 1.2))
     data = grid.to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(data), cmap="viridis", aspect="auto", origin="lower")
     flagged = _unproven(table, x, y, gap_target).reindex(
