@@ -200,12 +200,37 @@ def test_report_says_which_resilience_rules_bind(tmp_path):
     inst = siteopt.load_instance(TINY / "n1-site")
     result = siteopt.solve(inst)
     page = write_report(write_result(result, tmp_path / "tight")).read_text(encoding="utf-8")
-    assert "none binds" in page and "were not re-solved" in page  # the API's cheap basis
+    # the API's cheap basis: not re-solved, so nothing is said to bind or not
+    assert "Resilience rules tight in the plan (not re-solved, cost not measured): none." in page
+    assert "were not re-solved" in page and "none binds" not in page
     resilience_costs(inst, result, SolveOptions())  # what `siteopt solve` does
     page = write_report(write_result(result, tmp_path / "plan")).read_text(encoding="utf-8")
     assert "were not re-solved" not in page
     assert ("Resilience rules that bind (the plan without the rule is cheaper): cloud "
             "n_minus_1_sites (USD 120.00 M, adds B/P1@2030)") in page
+
+
+def test_report_prices_only_the_rules_it_re_solved(tmp_path):
+    """A rule only tight in the plan, or one whose re-solve proved nothing, is not "binding".
+
+    tiny/geo-zones: the plan opens A and B, exactly the two zones' sites the rule asks for,
+    so the rule is tight; without a re-solve its cost was never measured, and the page must
+    not say "the plan without the rule is cheaper" by USD 0.00 M. A rule whose re-solve ran
+    out of time (binds null) is undecided, with its note, not counted among "none binds".
+    """
+    result = siteopt.solve(siteopt.load_instance(TINY / "geo-zones"))
+    entry = result.resilience["cloud"]["geo_redundancy"]
+    assert entry["binds"] is True and entry["basis"] == "tight in the plan"
+    page = write_report(write_result(result, tmp_path / "tight")).read_text(encoding="utf-8")
+    assert "the plan without the rule is cheaper" not in page
+    assert ("Resilience rules tight in the plan (not re-solved, cost not measured): cloud "
+            "geo_redundancy.") in page
+    entry.update(basis="re-solve without the rule", binds=None, cost_usd_m=None,
+                 status_without="not run", note="not measured: the time limit was used up")
+    page = write_report(write_result(result, tmp_path / "open")).read_text(encoding="utf-8")
+    assert "none binds" not in page and "USD 0.00 M" not in page
+    assert ("Resilience rules whose cost is undecided or not measured: cloud geo_redundancy "
+            "(not measured: the time limit was used up).") in page
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in TINY.iterdir() if p.is_dir()))

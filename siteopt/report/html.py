@@ -257,20 +257,47 @@ def resilience_frame(summary: dict[str, object]) -> pd.DataFrame:
 
 
 def _resilience_html(rf: ResultFolder) -> str:
+    """What the resilience rules cost, in words that match how each was decided.
+
+    Only a rule re-solved without it can be said to bind ("the plan without the rule is
+    cheaper", with the saving); a rule decided by tightness (`--no-resilience-cost`, the
+    API) was not priced, and a re-solve that was not run or proved nothing is undecided
+    (`binds` null), never "none binds" (docs/resilience.md).
+    """
     frame = resilience_frame(rf.summary)
     if frame.empty:
         return ""
-    binding = frame[frame["binds"] == True]  # noqa: E712 (object column)
-    words = ("; ".join(f"{r['class']} {r['rule']} (USD {float(r['cost_usd_m'] or 0):,.2f} M"
-                       + (f", adds {r['adds_phases']}" if r["adds_phases"] else "") + ")"
-                       for _, r in binding.iterrows()) or "none binds")
+    resolved = frame["basis"] == "re-solve without the rule"
+    undecided = frame["binds"].isna()
+    measured = frame[resolved & ~undecided]
+    binding = measured[measured["binds"] == True]  # noqa: E712 (object column)
+    parts = []
+    if not measured.empty:
+        words = ("; ".join(f"{r['class']} {r['rule']} (USD {float(r['cost_usd_m']):,.2f} M"
+                           + (f", adds {r['adds_phases']}" if r["adds_phases"] else "") + ")"
+                           for _, r in binding.iterrows()) or "none binds")
+        parts.append(f"Resilience rules that bind (the plan without the rule is cheaper): "
+                     f"{words}.")
+    if (~resolved).any():
+        tight = frame[~resolved & (frame["binds"] == True)]  # noqa: E712 (object column)
+        words = "; ".join(f"{r['class']} {r['rule']}" for _, r in tight.iterrows()) or "none"
+        parts.append(f"Resilience rules tight in the plan (not re-solved, cost not "
+                     f"measured): {words}.")
+    if (resolved & undecided).any():
+        notes = {(c, n): e.get("note") for c, rules in (rf.summary.get("resilience") or {})
+                 .items() for n, e in (rules or {}).items()}
+        words = "; ".join(f"{r['class']} {r['rule']}"
+                          + (f" ({notes[r['class'], r['rule']]})"
+                             if notes.get((r["class"], r["rule"])) else "")
+                          for _, r in frame[resolved & undecided].iterrows())
+        parts.append(f"Resilience rules whose cost is undecided or not measured: {words}.")
     note = ""
-    if (frame["basis"] != "re-solve without the rule").any():
+    if (~resolved).any():
         note = ('<p class="note">rules with basis "tight in the plan" were not re-solved: one '
                 "that is not tight may still cost money (siteopt solve without "
                 "--no-resilience-cost measures it)</p>")
-    return (f"<p>Resilience rules that bind (the plan without the rule is cheaper): "
-            f"{html.escape(words)}.</p>{note}" + table_html(frame, "resilience rules"))
+    return ("".join(f"<p>{html.escape(x)}</p>" for x in parts) + note
+            + table_html(frame, "resilience rules"))
 
 
 def render(rf: ResultFolder, title: str, prefix: str = "",
