@@ -557,6 +557,31 @@ def test_the_fibre_cut_rule_is_checked_for_a_region_located_only_by_latency_csv(
     assert resilient.verified and resilient.tables["served"]["serve_mw"].sum() == 0
 
 
+def test_tight_fibre_pairs_include_regions_located_only_by_latency_csv(tiny_copy):
+    """The "tight" rows of n_minus_1_links name every pair the rule forbids, as the rule.
+
+    n1-link plus a region R2 with no node and a measured 1.0 ms round trip from B: located
+    (by latency.csv), so the rule applies, and with no fibre route no cut can be survived:
+    B -> R2 is forbidden though within reach intact. B is open (it serves R), so the pair
+    is tight in the plan; a region with no node was skipped before.
+    """
+    from siteopt.verify.resilience import resilience_binding
+
+    folder = tiny_copy("n1-link")
+    (folder / "regions.csv").write_text("region,node\nR,city\nR2,\n")
+    (folder / "latency.csv").write_text("site,region,rtt_ms\nB,R2,1.0\n")
+    (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,8\n"
+                                       "R2,cloud,2030,1\n")
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace("allow_unserved = false", "allow_unserved = true"))
+    inst = siteopt.load_instance(folder)
+    result = siteopt.solve(inst)
+    assert result.verified, result.violations
+    assert set(result.tables["schedule"]["site"]) == {"B"}
+    tight = resilience_binding(inst, result.tables)["cloud"]["n_minus_1_links"]["tight"]
+    assert "B -> R2: 1.00 ms intact, inf ms after the worst cut" in tight, tight
+
+
 def test_the_fibre_cut_rule_without_a_latency_target_still_needs_a_second_route(tmp_path):
     """No target: a pair one cut disconnects (C, single-homed) still fails the rule, in the
     model (the plan uses A, 100, whose pair survives every cut) as in the checker (the
