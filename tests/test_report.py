@@ -386,7 +386,7 @@ def test_unserved_demand_is_a_table_with_one_row_per_region_and_class(folder, tm
         demand_mw=10.0).to_csv(copy / "unserved.csv", index=False)
     page = write_report(copy).read_text(encoding="utf-8")
     summary = re.search(r"<h2>Summary</h2>(.*?)</section>", page, re.S).group(1)
-    assert "<li>" not in summary
+    assert "<li>" not in summary and "(2 rows;" in summary
     table = re.search(r'<table[^>]*class="dataframe numbers unserved"(.*?)</table>', summary,
                       re.S).group(1)
     head = re.findall(r"<th>(.*?)</th>", table)

@@ -243,7 +243,8 @@ def _unserved_html(rf: ResultFolder) -> str:
     if uns.empty:
         return "<p>Unserved demand: none.</p>"
     rows = unserved_summary(uns)
-    return (f"<p>Unserved demand per region and class ({len(rows)} rows; mw_years: MW-years "
+    count = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
+    return (f"<p>Unserved demand per region and class ({count}; mw_years: MW-years "
             "over the horizon, worst_mw: MW in its worst year):</p>"
             + numbers_html(rows, "numbers unserved"))
 
