@@ -118,3 +118,23 @@ def test_readme_command_runs(words, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "siteopt", command, *args],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, f"README: {' '.join(words)}\n{proc.stdout}\n{proc.stderr}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces as -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_readme_links_lead_somewhere():
+    """Every `(#anchor)` names a heading of the README and every relative link a file or folder
+    of the repository: the 'Where to start' paths must not break when a section is renamed."""
+    anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", README, flags=re.M)}
+    links = re.findall(r"\]\(([^)\s]+)\)", README)
+    assert any(link.startswith("#") for link in links)
+    for link in links:
+        if link.startswith("#"):
+            assert link[1:] in anchors, f"README links {link}, which is no heading"
+        elif not re.match(r"https?://", link):
+            target = (REPO / link.split("#", 1)[0]).resolve()
+            assert target.is_relative_to(REPO.resolve()) and target.exists(), (
+                f"README links {link}, which is not in the repository")
