@@ -138,3 +138,15 @@ def test_readme_links_lead_somewhere():
             target = (REPO / link.split("#", 1)[0]).resolve()
             assert target.is_relative_to(REPO.resolve()) and target.exists(), (
                 f"README links {link}, which is not in the repository")
+
+
+@pytest.mark.parametrize("doc", ["README.md", *sorted(p.relative_to(REPO).as_posix()
+                                                      for p in (REPO / "docs").glob("*.md"))])
+def test_doc_commands_name_no_path_outside_the_clone(doc):
+    """A command to copy names files of the repository or a placeholder, never one beside it
+    (`../shared/...` ran only on the development machine)."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    for lang, body in re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S):
+        if lang in ("bash", "sh", "console"):
+            outside = [w for w in body.split() if w.startswith("../")]
+            assert not outside, f"{doc}: a command names {outside}, outside the repository"
