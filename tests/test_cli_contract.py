@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -177,3 +179,15 @@ def test_batch_strict_without_expect_is_bad_input():
     assert proc.returncode == ExitCode.BAD_INPUT, proc.stdout + proc.stderr
     assert "--strict: expected --expect FILE with it" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_closed_stdout_is_the_shells_141_not_an_internal_error():
+    """`siteopt schema | head -1` (or a solve piped to head): the reader leaves before the
+    command prints; that was exit 1 'internal error: BrokenPipeError ... please report it'."""
+    proc = subprocess.Popen([sys.executable, "-m", "siteopt", "schema"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""

@@ -176,3 +176,77 @@ def test_heatmap_y_label_fits_in_the_figure():
     label = fig.axes[0].yaxis.label.get_window_extent(renderer)
     assert label.y0 >= 0 and label.y1 <= fig.bbox.height, (label, fig.bbox)
     plt.close("all")
+
+
+#: Names matplotlib would read as mathtext (an even number of `$`) or that hold `_` and `\`.
+ODD = ["s$_1$", "$\\alpha$ x", "a$b$c", "z_1\\n", "$"]
+
+
+def _drawn_as_typed(fig, texts: list, typed: list[str]) -> None:
+    """Each of `texts` (matplotlib Text artists) renders with the size of its `typed` string
+    drawn without mathtext: "s$_1$" read as math renders narrower (a subscript 1)."""
+    from matplotlib.text import Text
+
+    assert len(texts) == len(typed) > 0
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for shown, want in zip(texts, typed, strict=True):
+        ref = Text(text=want, parse_math=False)
+        ref.update_from(shown)  # font, size, rotation; not parse_math
+        ref.set_figure(fig)
+        got, expect = shown.get_window_extent(renderer), ref.get_window_extent(renderer)
+        assert (got.width, got.height) == pytest.approx((expect.width, expect.height),
+                                                         abs=0.5), want
+
+
+def test_names_with_dollars_and_backslashes_are_drawn_as_typed(result):
+    """Sites, phases, zones and cooling named with `$`, `_` or `\\` are drawn as typed in every
+    plan plot (rendered and measured, not only the label strings compared)."""
+    import matplotlib.pyplot as plt
+
+    rename = {}
+    tables = {}
+    for key, frame in result.tables.items():
+        frame = frame.copy()
+        for col in ("site", "zone", "phase", "cooling"):
+            if col in frame:
+                for v in frame[col].dropna().unique():
+                    rename.setdefault(v, f"{ODD[len(rename) % len(ODD)]}{len(rename)}")
+                frame[col] = frame[col].map(lambda v: rename.get(v, v))
+        tables[key] = frame
+    sched = tables["schedule"].sort_values(["site", "online_year", "phase"])
+    fig = plots.plot_schedule(tables)
+    ax = fig.axes[0]
+    _drawn_as_typed(fig, ax.get_yticklabels(),
+                    [f"{s} {p}" for s, p in zip(sched["site"], sched["phase"], strict=True)])
+    _drawn_as_typed(fig, ax.texts, [f"{mw:g} MW {c}" for mw, c in
+                                    zip(sched["it_mw"], sched["cooling"], strict=True)])
+    fig = plots.plot_capacity(tables)
+    sites = sorted(tables["capacity"]["site"].unique())
+    _drawn_as_typed(fig, fig.axes[0].get_legend().get_texts(), sites)
+    fig = plots.plot_power(tables)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    _drawn_as_typed(fig, [ax.title for ax in panels], list(tables["power"]["zone"].unique()))
+    plt.close("all")
+
+
+def test_sweep_names_with_dollars_are_drawn_as_typed():
+    """Override columns, their text values, the value's name and site ids with `$` read as
+    typed in the heatmap and the sites-opened view."""
+    import matplotlib.pyplot as plt
+
+    x, y, value = "price $USD$", "zone_a\\b", "cost $_M$"
+    table = pd.DataFrame({
+        x: ["$lo$", "$lo$", "$hi$", "$hi$"], y: [0.5, 1.0, 0.5, 1.0], "has_plan": [True] * 4,
+        value: [1.0, 2.0, 3.0, 4.0],
+        "open_year.s$_1$": pd.array([2030, None, 2031, None], dtype="Int64")})
+    fig = plots.plot_heatmap(table, x, y, value)
+    ax = fig.axes[0]
+    _drawn_as_typed(fig, [ax.xaxis.label, ax.yaxis.label, ax.title, fig.axes[1].yaxis.label],
+                    [x, y, value, value])
+    _drawn_as_typed(fig, ax.get_xticklabels(), ["$hi$", "$lo$"])
+    fig = plots.plot_sites_opened(table, [x])
+    ax = fig.axes[0]
+    _drawn_as_typed(fig, [ax.xaxis.label, *ax.get_yticklabels()], [x, "s$_1$"])
+    _drawn_as_typed(fig, ax.get_xticklabels(), list(table.sort_values(x)[x]))
+    plt.close("all")

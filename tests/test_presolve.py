@@ -7,9 +7,10 @@ from hypothesis import HealthCheck, given, settings
 import siteopt
 from siteopt.checks.presolve import presolve_checks
 from siteopt.errors import InputError
+from siteopt.io.orlib import import_orlib
 from siteopt.solver.explain import explain
 from siteopt.solver.pipeline import solve
-from tests.conftest import TINY
+from tests.conftest import REPO, TINY
 from tests.test_properties import instances
 
 
@@ -85,3 +86,12 @@ def test_presolve_errors_and_elastic_violations_agree_with_the_solver(drawn):
     assert explanation.elastic_status == "optimal"
     assert bool(explanation.violations) == (result.status == "infeasible"), (
         result.status, [v.message for v in explanation.violations])
+
+
+def test_location_free_instance_has_no_fiber_island_warning(tmp_path):
+    """An imported OR-Library instance puts every site on a node of its own and gives no
+    region a location: no site is cut off from any region, so no warning (it used to warn
+    once per site that each could serve 'only location-free demand', i.e. all of it)."""
+    folder = import_orlib("orlib-cap", REPO / "tests/data/orlib/cap/cap41.txt",
+                          tmp_path / "cap41")
+    assert "check_graph_components" not in _by_check(folder)

@@ -107,9 +107,10 @@ def test_readme_command_runs(words, tmp_path):
         _feasible_so_far(parse_assignments(sets))
         return
     if command == "import":
-        source = REPO / args[1]
-        if not source.exists():
-            pytest.skip(f"benchmark file {args[1]} is not on this machine")
+        # a reader follows the README in a fresh clone: the file it imports ships with it
+        source = (REPO / args[1]).resolve()
+        assert source.is_relative_to(REPO.resolve()) and source.is_file(), (
+            f"README: {' '.join(words)} imports {args[1]}, which is not in the repository")
     if command == "generate" and any(p in args for p in EXPENSIVE_PRESETS):
         args = [a for a in args if a not in EXPENSIVE_PRESETS and a != "--preset"]
     if command == "import":
@@ -117,3 +118,35 @@ def test_readme_command_runs(words, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "siteopt", command, *args],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, f"README: {' '.join(words)}\n{proc.stdout}\n{proc.stderr}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces as -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_readme_links_lead_somewhere():
+    """Every `(#anchor)` names a heading of the README and every relative link a file or folder
+    of the repository: the 'Where to start' paths must not break when a section is renamed."""
+    anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", README, flags=re.M)}
+    links = re.findall(r"\]\(([^)\s]+)\)", README)
+    assert any(link.startswith("#") for link in links)
+    for link in links:
+        if link.startswith("#"):
+            assert link[1:] in anchors, f"README links {link}, which is no heading"
+        elif not re.match(r"https?://", link):
+            target = (REPO / link.split("#", 1)[0]).resolve()
+            assert target.is_relative_to(REPO.resolve()) and target.exists(), (
+                f"README links {link}, which is not in the repository")
+
+
+@pytest.mark.parametrize("doc", ["README.md", *sorted(p.relative_to(REPO).as_posix()
+                                                      for p in (REPO / "docs").glob("*.md"))])
+def test_doc_commands_name_no_path_outside_the_clone(doc):
+    """A command to copy names files of the repository or a placeholder, never one beside it
+    (`../shared/...` ran only on the development machine)."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    for lang, body in re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S):
+        if lang in ("bash", "sh", "console"):
+            outside = [w for w in body.split() if w.startswith("../")]
+            assert not outside, f"{doc}: a command names {outside}, outside the repository"

@@ -200,12 +200,37 @@ def test_report_says_which_resilience_rules_bind(tmp_path):
     inst = siteopt.load_instance(TINY / "n1-site")
     result = siteopt.solve(inst)
     page = write_report(write_result(result, tmp_path / "tight")).read_text(encoding="utf-8")
-    assert "none binds" in page and "were not re-solved" in page  # the API's cheap basis
+    # the API's cheap basis: not re-solved, so nothing is said to bind or not
+    assert "Resilience rules tight in the plan (not re-solved, cost not measured): none." in page
+    assert "were not re-solved" in page and "none binds" not in page
     resilience_costs(inst, result, SolveOptions())  # what `siteopt solve` does
     page = write_report(write_result(result, tmp_path / "plan")).read_text(encoding="utf-8")
     assert "were not re-solved" not in page
     assert ("Resilience rules that bind (the plan without the rule is cheaper): cloud "
             "n_minus_1_sites (USD 120.00 M, adds B/P1@2030)") in page
+
+
+def test_report_prices_only_the_rules_it_re_solved(tmp_path):
+    """A rule only tight in the plan, or one whose re-solve proved nothing, is not "binding".
+
+    tiny/geo-zones: the plan opens A and B, exactly the two zones' sites the rule asks for,
+    so the rule is tight; without a re-solve its cost was never measured, and the page must
+    not say "the plan without the rule is cheaper" by USD 0.00 M. A rule whose re-solve ran
+    out of time (binds null) is undecided, with its note, not counted among "none binds".
+    """
+    result = siteopt.solve(siteopt.load_instance(TINY / "geo-zones"))
+    entry = result.resilience["cloud"]["geo_redundancy"]
+    assert entry["binds"] is True and entry["basis"] == "tight in the plan"
+    page = write_report(write_result(result, tmp_path / "tight")).read_text(encoding="utf-8")
+    assert "the plan without the rule is cheaper" not in page
+    assert ("Resilience rules tight in the plan (not re-solved, cost not measured): cloud "
+            "geo_redundancy.") in page
+    entry.update(basis="re-solve without the rule", binds=None, cost_usd_m=None,
+                 status_without="not run", note="not measured: the time limit was used up")
+    page = write_report(write_result(result, tmp_path / "open")).read_text(encoding="utf-8")
+    assert "none binds" not in page and "USD 0.00 M" not in page
+    assert ("Resilience rules whose cost is undecided or not measured: cloud geo_redundancy "
+            "(not measured: the time limit was used up).") in page
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in TINY.iterdir() if p.is_dir()))
@@ -358,3 +383,41 @@ def test_map_title_says_how_many_candidates_were_opened(gen_folder, tmp_path):
     title = next(f for k, f in _figures(page).items() if "map" in k)["layout"]["title"]["text"]
     assert title == (f"Sites, demand regions and fiber: {len(sites) - 1} of {len(sites)} "
                      "candidate sites opened")
+
+
+def test_no_section_repeats_its_name_as_a_heading_and_every_link_lands(gen_folder):
+    """Each section's name is its one heading ("Map" then "Map" was shown twice), and every
+    link of the page's navigation points at an element of the page."""
+    page = write_report(gen_folder).read_text(encoding="utf-8")
+    sections = re.findall(r"<section>(.*?)</section>", page, re.S)
+    assert len(sections) >= 6  # summary, map, timeline, grid, money, service
+    for body in sections:
+        headings = re.findall(r"<h[23][^>]*>(.*?)</h[23]>", body)
+        assert len(headings) == len(set(headings)), headings
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
+    links = re.findall(r'<a href="#([^"]+)"', page)
+    assert links and set(links) <= ids
+    assert re.search(r'<h2 id="map">Map</h2>', page)  # the section is the link's target
+
+
+def test_unserved_demand_is_a_table_with_one_row_per_region_and_class(folder, tmp_path):
+    """The summary lists unserved demand as a table (region, class, mw_years, worst_mw,
+    years, reason), not as one bullet per region and class; names are escaped."""
+    copy = tmp_path / "plan"
+    shutil.copytree(folder, copy)
+    rows = [("r<1>", "sens", 2026, 4.0, "lead time"), ("r<1>", "sens", 2027, 1.5, "cost"),
+            ("r2", "flex", 2026, 2.25, "cost")]
+    pd.DataFrame(rows, columns=["region", "class", "year", "unserved_mw", "reason"]).assign(
+        demand_mw=10.0).to_csv(copy / "unserved.csv", index=False)
+    page = write_report(copy).read_text(encoding="utf-8")
+    summary = re.search(r"<h2>Summary</h2>(.*?)</section>", page, re.S).group(1)
+    assert "<li>" not in summary and "(2 rows;" in summary
+    table = re.search(r'<table[^>]*class="dataframe numbers unserved"(.*?)</table>', summary,
+                      re.S).group(1)
+    head = re.findall(r"<th>(.*?)</th>", table)
+    assert head == ["region", "class", "mw_years", "worst_mw", "years", "reason"]
+    body = table.split("<tbody>")[1]
+    cells = [re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body,
+                                                                       re.S)]
+    assert cells == [["r&lt;1&gt;", "sens", "5.5", "4", "2026-2027", "lead time; cost"],
+                     ["r2", "flex", "2.25", "2.25", "2026", "cost"]]

@@ -409,3 +409,21 @@ def test_sweep_without_unserved_demand_has_no_negative_axis(browser, tmp_path):
     with _rendered(browser, write_report(out)) as opened:
         low, _high = opened.on_chart("sweep", "return d._fullLayout.yaxis2.range;")
         assert low >= 0
+
+
+def test_timeline_shows_the_years_at_the_top_too(browser, tiny_report):
+    """The Gantt chart labels its years above the first bar as well as below the last: the
+    top rows of a tall timeline were a screen away from the only year axis."""
+    with _rendered(browser, tiny_report[1]) as opened:
+        top, bottom, bars = opened.on_chart("timeline", """
+            const ticks = cls => Array.from(d.querySelectorAll(`.${cls} text`)).map(
+                e => [e.textContent, e.getBoundingClientRect().bottom,
+                      e.getBoundingClientRect().top]);
+            const boxes = Array.from(d.querySelectorAll('.barlayer .point path'))
+                .map(e => e.getBoundingClientRect()).filter(r => r.height > 0);
+            return [ticks('x2tick'), ticks('xtick'),
+                    [Math.min(...boxes.map(r => r.top)), Math.max(...boxes.map(r => r.bottom))]];
+            """)
+        assert [t[0] for t in top] == [t[0] for t in bottom] and len(top) >= 2
+        assert max(t[1] for t in top) <= bars[0]  # above the first bar
+        assert min(t[2] for t in bottom) >= bars[1]  # below the last one

@@ -29,6 +29,8 @@ from siteopt.verify.latency import n1_rtt
 from siteopt.verify.resilience import Resil
 from tests.conftest import REPO, TINY
 
+UTIL = ("service.max_utilization=0.75", "service.allow_unserved=true",
+        "service.unserved_penalty_usd_m_per_mw_year=50")
 # (folder, overrides) -> (objective, sites built)
 KNOWN = {
     ("n1-site", ()): (220.0, {"A", "B"}),
@@ -41,6 +43,9 @@ KNOWN = {
                    "resilience.cloud.min_km_apart=20")): (250.0, {"A", "C"}),
     ("geo-zones", ("resilience.cloud.min_km_apart=20",)): (260.0, {"B", "C"}),
     ("geo-zones", ("resilience.cloud.min_sites=1",)): (100.0, {"A"}),
+    # spare = u x capacity - load (u = 0.75): A + B can protect only 7.5 MW, 0.5 unserved
+    ("n1-site", UTIL): (245.0, {"A", "B"}),
+    ("n1-site", (*UTIL, "resilience.cloud.n_minus_1_sites=false")): (125.0, {"A"}),
 }
 
 
@@ -56,6 +61,71 @@ def test_hand_derived_resilient_optimum(case):
     assert result.status == "optimal" and result.verified, result.violations
     assert result.objective == pytest.approx(objective, abs=1e-6)
     assert set(result.tables["schedule"]["site"]) == sites
+
+
+def test_n1_spare_counts_only_coolings_the_class_may_use(tiny_copy):
+    """N-1 spare is per cooling the class may use (models/siteplan.md §8, `n1_spare`).
+
+    n1-site with cloud on air only; B already runs 20 MW of dlc (idle, no cost) and can
+    add its 10 MW air P1 (120). Were B's idle dlc counted as spare, A alone (100) would be
+    protected; it is not, so the optimum is A + B's P1 as in n1-site: 220. The checker
+    independently rejects the plan solved without the rule (A alone) for the same reason.
+    """
+    from siteopt.verify.checker import check_plan
+
+    folder = tiny_copy("n1-site")
+    (folder / "cooling.csv").write_text("cooling,pue\nair,1.5\ndlc,1.2\n")
+    (folder / "classes.csv").write_text("class,cooling\ncloud,air\n")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m,cooling\nA,P1,10,100,air\n"
+                                       "B,P1,10,120,air\nC,P1,4,30,air\n")
+    (folder / "sites.csv").write_text("site,zone,node,existing_it_mw,existing_cooling\n"
+                                      "A,Z,a,0,\nB,Z,b,20,dlc\nC,Z,c,0,\n")
+    inst = siteopt.load_instance(folder)
+    result = siteopt.solve(inst)
+    assert result.verified, result.violations
+    assert result.objective == pytest.approx(220.0, abs=1e-6)
+    assert set(result.tables["schedule"]["site"]) == {"A", "B"}
+    plain = siteopt.solve(inst, overrides={"resilience.cloud.n_minus_1_sites": False})
+    assert plain.objective == pytest.approx(100.0, abs=1e-6) and plain.verified
+    report = check_plan(inst, plain.tables, plain.objective)
+    assert any(v.startswith("outage of A in 2030: 8.0000 MW of N-1 load, the others can "
+                            "re-serve 0.0000 MW") for v in report.violations), report.violations
+
+
+def test_geo_redundancy_holds_from_from_year_only(tiny_copy):
+    """from_year moves the rule's first year (the years of GEO, and of the checker's rows).
+
+    geo-zones over 2030-2031 (8 MW each year), discount 10 %: capex is paid in the online
+    year. From 2030 both zones' cheapest sites are needed at once: A + B = 210. From 2031,
+    B may wait a year: 100 + 110 / 1.1 = 200. Without the rule: A alone, 100. The checker
+    rejects the from-2031 plan against the from-2030 rule, naming 2030 only.
+    """
+    from siteopt.verify.checker import check_plan
+
+    folder = tiny_copy("geo-zones")
+    (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,8\n"
+                                       "R,cloud,2031,8\n")
+    (folder / "headroom.csv").write_text("zone,year,headroom_mw\n" + "".join(
+        f"{z},{y},100\n" for z in ("Z1", "Z2") for y in (2030, 2031)))
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace("last_year = 2030", "last_year = 2031").replace(
+        "[service]", "[economics]\ndiscount_rate = 0.1\n[service]"))
+    inst = siteopt.load_instance(folder)
+    cases = {2030: (210.0, {("A", 2030), ("B", 2030)}),
+             2031: (200.0, {("A", 2030), ("B", 2031)})}
+    plans = {}
+    for year, (objective, built) in cases.items():
+        plans[year] = siteopt.solve(inst, overrides={"resilience.cloud.from_year": year})
+        assert plans[year].verified, plans[year].violations
+        assert plans[year].objective == pytest.approx(objective, abs=1e-6)
+        sched = plans[year].tables["schedule"]
+        assert set(zip(sched["site"], sched["online_year"], strict=True)) == built
+    free = siteopt.solve(inst, overrides={"resilience.cloud.min_sites": 1})
+    assert free.objective == pytest.approx(100.0, abs=1e-6)
+    report = check_plan(inst, plans[2031].tables, plans[2031].objective)
+    assert [v for v in report.violations if "resilience asks for" in v] == [
+        "region R/cloud in 2030: 1 open sites in distinct zones within target (A), "
+        "resilience asks for 2"], report.violations
 
 
 def test_tight_rules_are_reported_in_the_plan():
@@ -485,6 +555,31 @@ def test_the_fibre_cut_rule_is_checked_for_a_region_located_only_by_latency_csv(
     assert any("worst single fibre cut" in v for v in report.violations)
     resilient = siteopt.solve(strict)
     assert resilient.verified and resilient.tables["served"]["serve_mw"].sum() == 0
+
+
+def test_tight_fibre_pairs_include_regions_located_only_by_latency_csv(tiny_copy):
+    """The "tight" rows of n_minus_1_links name every pair the rule forbids, as the rule.
+
+    n1-link plus a region R2 with no node and a measured 1.0 ms round trip from B: located
+    (by latency.csv), so the rule applies, and with no fibre route no cut can be survived:
+    B -> R2 is forbidden though within reach intact. B is open (it serves R), so the pair
+    is tight in the plan; a region with no node was skipped before.
+    """
+    from siteopt.verify.resilience import resilience_binding
+
+    folder = tiny_copy("n1-link")
+    (folder / "regions.csv").write_text("region,node\nR,city\nR2,\n")
+    (folder / "latency.csv").write_text("site,region,rtt_ms\nB,R2,1.0\n")
+    (folder / "demand.csv").write_text("region,class,year,it_mw\nR,cloud,2030,8\n"
+                                       "R2,cloud,2030,1\n")
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace("allow_unserved = false", "allow_unserved = true"))
+    inst = siteopt.load_instance(folder)
+    result = siteopt.solve(inst)
+    assert result.verified, result.violations
+    assert set(result.tables["schedule"]["site"]) == {"B"}
+    tight = resilience_binding(inst, result.tables)["cloud"]["n_minus_1_links"]["tight"]
+    assert "B -> R2: 1.00 ms intact, inf ms after the worst cut" in tight, tight
 
 
 def test_the_fibre_cut_rule_without_a_latency_target_still_needs_a_second_route(tmp_path):

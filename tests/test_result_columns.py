@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -47,3 +48,14 @@ def test_console_prints_the_schedule(cooling_class):
     out = StringIO()
     print_summary(result, inst, Console(file=out, width=200))
     assert "capex with cooling" in out.getvalue()
+
+
+def test_readme_names_every_key_of_summary_json(cooling_class, tmp_path):
+    """A reader looking up a key of summary.json finds it in the README's file table."""
+    _, result = cooling_class
+    siteopt.write_result(result, tmp_path / "out")
+    keys = json.loads((tmp_path / "out" / "summary.json").read_text())
+    line = next(x for x in (REPO / "README.md").read_text().splitlines()
+                if x.startswith("| `summary.json` |"))
+    named = set(re.findall(r"`([a-z_]+)`", line))
+    assert set(keys) <= named, f"README's summary.json row lacks {sorted(set(keys) - named)}"

@@ -488,15 +488,19 @@ def check_graph_components(view: InstanceView) -> list[Finding]:
     """A fiber graph in several pieces: sites cut off from every region with a location.
 
     Such sites can only serve location-free demand (a warning). Regions cut off from every
-    site that can host their demand are rejected by validation already.
+    site that can host their demand are rejected by validation already. Without any region
+    with a location (an imported OR-Library instance: sites on lone nodes, every customer
+    priced by `service_costs.csv`) no site is cut off from anything, so nothing is said.
     """
     inst = view.inst
+    regions = inst.table("regions")
+    located = regions.loc[regions["node"] != ""]
+    if located.empty:
+        return []
     graph = instance_graph(inst.tables, inst.meta.latency)
     comps = components(graph)
     if len(comps) <= 1:
         return []
-    regions = inst.table("regions")
-    located = regions.loc[regions["node"] != ""]
     sites = inst.table("sites")
     out = []
     for comp in comps:

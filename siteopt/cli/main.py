@@ -712,6 +712,11 @@ def _left_behind(args: argparse.Namespace) -> str:
     return "nothing written"
 
 
+#: exit code when stdout's reader has gone: 128 + SIGPIPE, as a shell reports a writer killed
+#: by SIGPIPE (Python ignores the signal and raises BrokenPipeError instead)
+BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `siteopt` console script."""
     from siteopt.solver.interrupt import Interrupted, sigterm_raises
@@ -732,6 +737,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err.print(f"[red]stopped by SIGINT[/red]; {_left_behind(args)}")
         return 130
+    except BrokenPipeError:
+        # the reader of stdout left (`siteopt solve | head -3`): what the command writes to
+        # files is complete; the shell's convention for a writer whose pipe closed is 141
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return BROKEN_PIPE
     except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("SITEOPT_DEBUG"):
             raise

@@ -110,11 +110,11 @@ anything is solved |
 | `scenario.description` | text | free text |
 
 A bad file (unknown key, probabilities that do not sum to 1, a repeated id, a decision year
-outside the horizon, an override that does not fit the instance or repeats a key) exits with code 2 and names
-the file, the scenario and the key. The result folder holds `summary.json` (`expected_cost`,
-`evpi`, `vss`, `risk`, `scenarios`: id, probability, objective, verified, folder),
-`commitments.csv`, `commitment_changes.csv`, `scenario_costs.csv` and one ordinary result
-folder per scenario, `scenarios/<id>/`, checked against that scenario's data (`siteopt verify
-INSTANCE OUT/scenarios/<id>` re-checks it; `siteopt verify INSTANCE OUT` re-checks every
-scenario, the shared commitments and the summary's figures).
+outside the horizon, an override that does not fit the instance or repeats a key) exits with
+code 2 and names the file, the scenario and the key. The result folder holds `summary.json`
+(`expected_cost`, `evpi`, `vss`, `risk`, `scenarios`: id, probability, objective, verified,
+folder), `commitments.csv`, `commitment_changes.csv`, `scenario_costs.csv` and one ordinary
+result folder per scenario, `scenarios/<id>/`, checked against that scenario's data
+(`siteopt verify INSTANCE OUT/scenarios/<id>` re-checks it; `siteopt verify INSTANCE OUT`
+re-checks every scenario, the shared commitments and the summary's figures).
 """

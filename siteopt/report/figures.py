@@ -235,6 +235,7 @@ def timeline_chart(rf: ResultFolder) -> Chart:
     """Gantt chart: one bar per built phase, from its online year to the horizon's end.
 
     Coloured by cooling, hatched when committed; its construction years before it in grey.
+    The years are labelled above the first row as well as below the last.
     """
     t = rf.tables
     sched = t["schedule"].copy()
@@ -283,6 +284,15 @@ def timeline_chart(rf: ResultFolder) -> Chart:
         fig.update_xaxes(range=[min(years[0], int(sched["decision_year"].min())
                                     if "decision_year" in sched and len(sched) else years[0])
                                 - 0.6, last + 0.6], dtick=1, title="year")
+    # the years at the top as well: a tall chart's top rows are a screen away from the
+    # bottom axis. An overlaying axis that follows the bottom one (zoom, pan); plotly.js
+    # draws an axis only with a trace on it, hence one invisible point.
+    fig.add_trace(go.Scatter(x=[last], y=labels[:1], xaxis="x2", mode="markers",
+                             marker=dict(opacity=0), hoverinfo="skip", showlegend=False,
+                             meta="top-years"))
+    fig.update_layout(xaxis2=dict(matches="x", overlaying="x", side="top", anchor="y",
+                                  dtick=1, showgrid=False, zeroline=False, automargin=True),
+                      margin=dict(t=90))
     return Chart("timeline", "Timeline", fig, sched[cols])
 
 

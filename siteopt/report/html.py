@@ -4,7 +4,8 @@ Everything is inline: plotly.js (one copy), the styles, the figures' data and th
 country outline; opening the file makes no request to any server (no tiles, no topojson,
 no CDN, no web fonts). Sections: header (status, objective, gap, verified, instance,
 fingerprint, versions, when the solve finished (summary.json's `finished_at`, UTC) and when the
-report was made), map, timeline, grid, money, service; every chart is followed by
+report was made), summary (unserved demand as a table, resilience), map, timeline, grid,
+money, service; every chart is followed by
 the table of its numbers. A sweep folder (`results.parquet` and `scenarios/<id>/`) gets the
 scenarios side by side and the same sections for one scenario (default: the first); value and
 alternatives folders get their own charts first (`siteopt.report.decisions`), and so do
@@ -25,7 +26,7 @@ from siteopt.data.instance import Instance
 from siteopt.errors import InputError, Problem
 from siteopt.report import decisions, figures, stochastic
 from siteopt.report.folder import ResultFolder, read_result_folder
-from siteopt.report.tables import table_html
+from siteopt.report.tables import numbers_html, table_html
 
 #: The report's file name inside a result folder.
 REPORT_FILE = "report.html"
@@ -46,6 +47,7 @@ section{background:#fff;border:1px solid #ddd;border-radius:4px;margin:16px 0;pa
 table.numbers{border-collapse:collapse;font-size:12px;margin:6px 0}
 table.numbers th,table.numbers td{border:1px solid #ccc;padding:2px 6px;text-align:right}
 table.numbers th{background:#f0f0f0}
+table.unserved :is(td,th):nth-child(-n+2),table.unserved :is(td,th):nth-child(n+5){text-align:left}
 details{margin:4px 0 10px 0}
 small{color:#666}
 """
@@ -112,8 +114,9 @@ def _plotlyjs() -> str:
     return plotlyjs()[0]
 
 
-def _chart_html(chart: figures.Chart, index: int) -> str:
-    parts = [f'<h3 id="{chart.key}">{html.escape(chart.title)}</h3>']
+def _chart_html(chart: figures.Chart, index: int, heading: bool = True) -> str:
+    """One chart: its heading (unless `heading` is false), notes, figure and number table."""
+    parts = [f'<h3 id="{chart.key}">{html.escape(chart.title)}</h3>'] if heading else []
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in chart.notes]
     if chart.figure is not None:
         fid = f"fig-{chart.key}-{index}"
@@ -227,6 +230,11 @@ def plan_sections(rf: ResultFolder) -> tuple[list[tuple[str, list[figures.Chart]
 
 
 def _unserved_html(rf: ResultFolder) -> str:
+    """Unserved demand per region and class as a table (shown, not folded away).
+
+    The columns of `unserved_summary`; `reason` is left-aligned text (a list of one bullet
+    per region and class ran to dozens of lines that could not be compared or copied).
+    """
     from siteopt.report.console import unserved_summary
 
     uns = rf.tables.get("unserved")
@@ -235,11 +243,10 @@ def _unserved_html(rf: ResultFolder) -> str:
     if uns.empty:
         return "<p>Unserved demand: none.</p>"
     rows = unserved_summary(uns)
-    items = "".join(
-        f"<li><b>{html.escape(str(r.region))}/{html.escape(str(r._1))}</b>: "
-        f"{r.mw_years:,.2f} MW-years in {html.escape(r.years)}, because "
-        f"{html.escape(r.reason)}</li>" for r in rows.itertuples(index=False))
-    return f"<p>Unserved demand:</p><ul>{items}</ul>"
+    count = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
+    return (f"<p>Unserved demand per region and class ({count}; mw_years: MW-years "
+            "over the horizon, worst_mw: MW in its worst year):</p>"
+            + numbers_html(rows, "numbers unserved"))
 
 
 def resilience_frame(summary: dict[str, object]) -> pd.DataFrame:
@@ -257,20 +264,47 @@ def resilience_frame(summary: dict[str, object]) -> pd.DataFrame:
 
 
 def _resilience_html(rf: ResultFolder) -> str:
+    """What the resilience rules cost, in words that match how each was decided.
+
+    Only a rule re-solved without it can be said to bind ("the plan without the rule is
+    cheaper", with the saving); a rule decided by tightness (`--no-resilience-cost`, the
+    API) was not priced, and a re-solve that was not run or proved nothing is undecided
+    (`binds` null), never "none binds" (docs/resilience.md).
+    """
     frame = resilience_frame(rf.summary)
     if frame.empty:
         return ""
-    binding = frame[frame["binds"] == True]  # noqa: E712 (object column)
-    words = ("; ".join(f"{r['class']} {r['rule']} (USD {float(r['cost_usd_m'] or 0):,.2f} M"
-                       + (f", adds {r['adds_phases']}" if r["adds_phases"] else "") + ")"
-                       for _, r in binding.iterrows()) or "none binds")
+    resolved = frame["basis"] == "re-solve without the rule"
+    undecided = frame["binds"].isna()
+    measured = frame[resolved & ~undecided]
+    binding = measured[measured["binds"] == True]  # noqa: E712 (object column)
+    parts = []
+    if not measured.empty:
+        words = ("; ".join(f"{r['class']} {r['rule']} (USD {float(r['cost_usd_m']):,.2f} M"
+                           + (f", adds {r['adds_phases']}" if r["adds_phases"] else "") + ")"
+                           for _, r in binding.iterrows()) or "none binds")
+        parts.append(f"Resilience rules that bind (the plan without the rule is cheaper): "
+                     f"{words}.")
+    if (~resolved).any():
+        tight = frame[~resolved & (frame["binds"] == True)]  # noqa: E712 (object column)
+        words = "; ".join(f"{r['class']} {r['rule']}" for _, r in tight.iterrows()) or "none"
+        parts.append(f"Resilience rules tight in the plan (not re-solved, cost not "
+                     f"measured): {words}.")
+    if (resolved & undecided).any():
+        notes = {(c, n): e.get("note") for c, rules in (rf.summary.get("resilience") or {})
+                 .items() for n, e in (rules or {}).items()}
+        words = "; ".join(f"{r['class']} {r['rule']}"
+                          + (f" ({notes[r['class'], r['rule']]})"
+                             if notes.get((r["class"], r["rule"])) else "")
+                          for _, r in frame[resolved & undecided].iterrows())
+        parts.append(f"Resilience rules whose cost is undecided or not measured: {words}.")
     note = ""
-    if (frame["basis"] != "re-solve without the rule").any():
+    if (~resolved).any():
         note = ('<p class="note">rules with basis "tight in the plan" were not re-solved: one '
                 "that is not tight may still cost money (siteopt solve without "
                 "--no-resilience-cost measures it)</p>")
-    return (f"<p>Resilience rules that bind (the plan without the rule is cheaper): "
-            f"{html.escape(words)}.</p>{note}" + table_html(frame, "resilience rules"))
+    return ("".join(f"<p>{html.escape(x)}</p>" for x in parts) + note
+            + table_html(frame, "resilience rules"))
 
 
 def render(rf: ResultFolder, title: str, prefix: str = "",
@@ -296,11 +330,8 @@ def render(rf: ResultFolder, title: str, prefix: str = "",
         body.append(f"<section><h2>Summary</h2>{_unserved_html(rf)}{_resilience_html(rf)}"
                     "</section>")
     for name, charts in sections:
-        inner = []
-        for chart in charts:
-            inner.append(_chart_html(chart, index))
-            index += 1
-        body.append(f"<section><h2>{html.escape(name)}</h2>{''.join(inner)}</section>")
+        body.append(_section_html(name, charts, index))
+        index += len(charts)
     body.append("</main>")
     body.append(f"<script>{LAZY_JS}</script>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -309,6 +340,19 @@ def render(rf: ResultFolder, title: str, prefix: str = "",
             f"<style>{STYLE}</style>"
             f"<script type=\"text/javascript\">{_plotlyjs()}</script></head><body>"
             + "\n".join(body) + "</body></html>\n")
+
+
+def _section_html(name: str, charts: list[figures.Chart], index: int) -> str:
+    """One section of the plan: its heading `name`, then its charts (numbered from `index`).
+
+    A first chart named like its section ("Map" in "Map") takes the section's heading and
+    anchor instead of repeating the name as a heading of its own.
+    """
+    merged = bool(charts) and charts[0].title == name
+    anchor = f' id="{charts[0].key}"' if merged else ""
+    inner = [_chart_html(chart, index + i, heading=not (merged and i == 0))
+             for i, chart in enumerate(charts)]
+    return f"<section><h2{anchor}>{html.escape(name)}</h2>{''.join(inner)}</section>"
 
 
 def _render_page(p: decisions.Page) -> str:

@@ -38,6 +38,18 @@ def _tables(plan: object) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def plain(value: object) -> str:
+    r"""User-given text (a site, zone, column or scenario value) for a matplotlib label.
+
+    So that it shows as typed: matplotlib reads text with an even number of unescaped `$` as
+    mathtext, so a site named "s$_1$" showed as "s" with a subscript 1, "$\alpha$" as a Greek
+    letter, and "a$b$c" lost its dollars. Each `$` escaped as `\$` leaves no math to find,
+    and matplotlib draws `\$` as `$`; `_` and `\` outside mathtext are drawn as they are.
+    (Under the rcParam `text.usetex` every text goes through LaTeX, which this does not cover.)
+    """
+    return str(value).replace("$", r"\$")
+
+
 def _figure(width: float, height: float) -> tuple[Figure, object]:
     import matplotlib.pyplot as plt
 
@@ -59,10 +71,10 @@ def plot_schedule(plan: object, title: str = "Phase schedule") -> Figure:
         colour = COOLING_COLOURS.get(str(r.cooling), "#8172b3")
         ax.barh(i, last + 1 - r.online_year, left=r.online_year, color=colour,
                 hatch="//" if bool(r.committed) else None, edgecolor="white")
-        ax.text(r.online_year + 0.1, i, f"{r.it_mw:g} MW {r.cooling}", va="center",
+        ax.text(r.online_year + 0.1, i, f"{r.it_mw:g} MW {plain(r.cooling)}", va="center",
                 fontsize=8, color="white")
-    ax.set_yticks(range(len(sched)), [f"{s} {p}" for s, p in zip(sched["site"], sched["phase"],
-                                                                  strict=True)])
+    ax.set_yticks(range(len(sched)), [f"{plain(s)} {plain(p)}" for s, p in
+                                      zip(sched["site"], sched["phase"], strict=True)])
     ax.invert_yaxis()
     ax.set_xlim(first, last + 1)
     ax.set_xticks(range(first, last + 2))
@@ -85,7 +97,7 @@ def plot_capacity(plan: object, title: str = "IT capacity by site") -> Figure:
     bottom = np.zeros(len(years))
     for site in cap.columns:
         values = cap[site].to_numpy(dtype=float)
-        ax.bar(years, values, bottom=bottom, width=0.8, label=str(site))
+        ax.bar(years, values, bottom=bottom, width=0.8, label=plain(site))
         bottom += values
     ax.set_xticks(years, [str(y) for y in years])
     ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
@@ -125,7 +137,7 @@ def plot_power(plan: object, title: str = "Facility power against the grid limit
                   baseline=None)
         ax.stairs(g["headroom_mw"].to_numpy(dtype=float), edges, color="grey", linestyle=":",
                   label="headroom (derated)", baseline=None)
-        ax.set_title(str(zone), fontsize=9)
+        ax.set_title(plain(zone), fontsize=9)
         step = max(1, int(np.ceil(len(years) / 6)))
         ax.set_xticks(years[::step], [str(y) for y in years[::step]], fontsize=7)
         ax.set_xlim(edges[0], edges[-1])
@@ -169,13 +181,11 @@ def plot_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "objective",
             ax.add_patch(_hatch(j, i))
         ax.text(j, i, text, ha="center", va="center", fontsize=8, color=_ink(im, v))
     ax.marked_cells = marked
-    ax.set_xticks(range(len(grid.columns)), [f"{c:g}" if isinstance(c, float) else str(c)
-                                             for c in grid.columns])
-    ax.set_yticks(range(len(grid.index)), [f"{c:g}" if isinstance(c, float) else str(c)
-                                           for c in grid.index])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(title or value)
+    ax.set_xticks(range(len(grid.columns)), [_tick(c) for c in grid.columns])
+    ax.set_yticks(range(len(grid.index)), [_tick(c) for c in grid.index])
+    ax.set_xlabel(plain(x))
+    ax.set_ylabel(plain(y))
+    ax.set_title(title or plain(value))
     if mark:
         limit = "" if gap_target is None else f" or gap above {100 * gap_target:g}%"
         note = (f"* hatched: {len(marked)} cell(s) not proven optimal (stopped at a time limit"
@@ -187,7 +197,7 @@ def plot_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "objective",
         ax.annotate(textwrap.fill(note, width), xy=(0, 0), xycoords="axes fraction",
                     xytext=(0, -36),
                     textcoords="offset points", fontsize=7, va="top", gid="mark-note")
-    fig.colorbar(im, ax=ax, label=value)
+    fig.colorbar(im, ax=ax, label=plain(value))
     return fig
 
 
@@ -247,14 +257,20 @@ def plot_sites_opened(table: pd.DataFrame, by: list[str] | str,
     for (i, j), v in np.ndenumerate(years):
         if not np.isnan(v):
             ax.text(j, i, f"'{int(v) % 100:02d}", ha="center", va="center", fontsize=7)
-    ax.set_yticks(range(len(opened)), [c.removeprefix("open_year.") for c in opened])
+    ax.set_yticks(range(len(opened)), [plain(c.removeprefix("open_year.")) for c in opened])
     labels = [", ".join(_short(plans.at[i, k]) for k in by) for i in range(len(plans))]
     ax.set_xticks(range(len(plans)), labels, rotation=90, fontsize=7)
-    ax.set_xlabel(" / ".join(by))
+    ax.set_xlabel(plain(" / ".join(by)))
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="open year")
     return fig
 
 
 def _short(v: object) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
+    """A scenario's override value for a column label: 3 significant digits, text as typed."""
+    return f"{v:.3g}" if isinstance(v, float) else plain(v)
+
+
+def _tick(v: object) -> str:
+    """An override value for a heatmap tick: a float without trailing zeros, text as typed."""
+    return f"{v:g}" if isinstance(v, float) else plain(v)

@@ -28,13 +28,22 @@ def _years_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def numbers_html(frame: pd.DataFrame, classes: str = "numbers") -> str:
+    """`frame` as a bare HTML table of class `classes`, shown as it is (no <details>).
+
+    Names escaped, year columns as years, floats with thousands separators and at most 3
+    decimals: the same cells as the charts' number tables.
+    """
+    return _years_as_integers(frame).to_html(
+        index=False, classes=classes, border=0, na_rep="",
+        float_format=lambda x: f"{x:,.3f}".rstrip("0").rstrip("."), escape=True)
+
+
 def table_html(frame: pd.DataFrame | None, caption: str, open_: bool = False) -> str:
     """`frame` as an HTML table inside a <details> element (expanded when `open_`)."""
     if frame is None or frame.empty:
         return "<p><small>no rows</small></p>"
-    body = _years_as_integers(frame).to_html(
-        index=False, classes="numbers", border=0, na_rep="",
-        float_format=lambda x: f"{x:,.3f}".rstrip("0").rstrip("."), escape=True)
+    body = numbers_html(frame)
     attr = " open" if open_ else ""
     return (f"<details{attr}><summary>Numbers: {html.escape(caption)} ({len(frame)} rows)"
             f"</summary>{body}</details>")

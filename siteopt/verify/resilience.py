@@ -271,7 +271,7 @@ def resilience_binding(inst: Instance, plan: dict[str, pd.DataFrame]) -> dict[st
                 if f.open_year.get(s) is None or not res.ever_hosts(s, c):
                     continue
                 for r in regions:
-                    if f.region_node.get(r, "") == "":
+                    if r not in f.located:  # location-free: no pair to forbid
                         continue
                     intact = res.rtt.get((s, r), math.inf)
                     if math.isfinite(intact) and intact <= res.target(r, c) + 1e-9 and (
