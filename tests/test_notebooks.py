@@ -291,7 +291,8 @@ def test_stochastic_cost_distribution_starts_at_probability_zero(monkeypatch):
         plt.close("all")
 
 
-def _value_findings(headroom_saved: float, budget_saved: float) -> list[str]:
+def _value_findings(headroom_saved: float, budget_saved: float,
+                    base_status: str = "optimal") -> list[str]:
     """The value notebook's findings cell, run on made-up results."""
     from types import SimpleNamespace
 
@@ -309,7 +310,8 @@ def _value_findings(headroom_saved: float, budget_saved: float) -> list[str]:
     demand = pd.DataFrame(columns=["region", "class", "year", "usd_m_per_mw", "holds_for"])
     plan = SimpleNamespace(result=SimpleNamespace(verified=True))
     value = SimpleNamespace(base=SimpleNamespace(result=SimpleNamespace(
-        objective=1000.0, gap=0.0, verified=True)), solves=4, seconds=3.0, resolution=0.5)
+        objective=1000.0, gap=0.0, verified=True, status=base_status)), solves=4, seconds=3.0,
+        resolution=0.5)
     ns = {"value": value, "value_args": {"max_curves": 2}, "headroom": headroom,
           "budgets": budgets, "demand": demand, "pd": pd,
           "alts": SimpleNamespace(plans=[plan], slack=0.05, optimum=1000.0, stopped="count"),
@@ -330,6 +332,13 @@ def test_value_findings_name_no_winner_when_nothing_saves():
     assert "Headroom worth most of these: z1 2030: +20 MW saves 30.0 USD M" in text
     assert "Budget all sponsors 2030: +100 USD M of budget saves 12.0 USD M" in text
     assert "None of the" not in text
+
+
+def test_value_findings_call_a_base_not_proven_the_best_plan_found():
+    """Quick mode solves the base under a time limit: it is not "Optimum" unless proven."""
+    assert _value_findings(0.0, 0.0)[0].startswith("Optimum: 1,000.0 USD M")
+    first = _value_findings(0.0, 0.0, base_status="time_limit")[0]
+    assert first.startswith("Best plan found (time_limit, not proven optimal): 1,000.0 USD M")
 
 
 def _northern_verdict(bound_below_plan: float) -> str:
