@@ -1,9 +1,16 @@
-"""Shared test helpers: paths to the bundled instances, a copy-to-tmp fixture and a solved
-instance whose names hold HTML (`marked_folder`)."""
+"""Shared test helpers: paths to the bundled instances, a copy-to-tmp fixture, a solved
+instance whose names hold HTML (`marked_folder`) and a real Dask scheduler with a worker
+(`dask_scheduler`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +30,40 @@ def tiny_copy(tmp_path: Path):
         return dest
 
     return copy
+
+
+@contextlib.contextmanager
+def dask_scheduler(folder: Path, worker_path: Path | None = None) -> Iterator[str]:
+    """A `dask scheduler` and one one-thread worker, as separate processes; yields its address.
+
+    The worker imports siteopt from `worker_path` (default: this checkout) and runs in
+    `folder`, not the client's working folder. Both are stopped on leaving, their output
+    in `folder/dask.log`.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    log = (folder / "dask.log").open("w")
+    run = {"cwd": folder, "stdout": log, "stderr": log, "start_new_session": True}
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                               "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              env={**os.environ, "PYTHONPATH": str(REPO)}, **run)]
+    try:
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "1",
+             "--nthreads", "1", "--no-dashboard"],
+            env={**os.environ, "PYTHONPATH": str(worker_path or REPO)}, **run))
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        log.close()
 
 
 def marked(value: str) -> str:

@@ -30,7 +30,7 @@ from siteopt.scenarios.sweep import (
 )
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.interrupt import Interrupted, cancel_on_signals
-from tests.conftest import REPO, TINY
+from tests.conftest import REPO, TINY, dask_scheduler
 
 _real_solve_scenario = sweep_module.solve_scenario
 
@@ -171,18 +171,7 @@ def _free_port() -> int:
 def test_sweep_through_a_running_dask_scheduler(tmp_path):
     from distributed import Client
 
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    log = (tmp_path / "dask.log").open("w")
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
-                               "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              env=env, cwd=tmp_path, stdout=log, stderr=log)]
-    try:
-        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
-                                       address, "--nworkers", "1", "--nthreads", "1",
-                                       "--no-dashboard"], env=env, cwd=tmp_path,
-                                      stdout=log, stderr=log))
+    with dask_scheduler(tmp_path) as address:
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(1, timeout=60)
         out = tmp_path / "out"
@@ -193,15 +182,6 @@ def test_sweep_through_a_running_dask_scheduler(tmp_path):
         table = read_table(out)
         assert len(table) == 6
         assert sorted(table["objective"]) == pytest.approx([100, 100, 120, 120, 150, 150])
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        log.close()
 
 
 def test_unreachable_scheduler_is_bad_input(tmp_path):

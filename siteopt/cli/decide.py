@@ -14,6 +14,7 @@ from siteopt.cli.options import (
     nonneg_float,
     output_folder_problem,
     positive_float,
+    scheduler_address,
 )
 from siteopt.errors import ExitCode
 
@@ -45,7 +46,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=WORKERS, default=2, metavar="N",
                        help="local Dask worker processes (default 2; 0 = in this process)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
+    where.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
                        help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
     p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="seconds per re-solve (default none: each to the gap)")

@@ -29,6 +29,7 @@ from siteopt.cli.options import (
     output_file,
     output_folder_problem,
     positive_float,
+    scheduler_address,
 )
 from siteopt.cli.stochastic import STOCHASTIC_METHODS
 from siteopt.cli.stochastic import add_arguments as add_stochastic_arguments
@@ -323,7 +324,7 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--workers", type=WORKERS, default=2, metavar="N",
                        help="local Dask worker processes (default 2; 0 = solve in this "
                        "process, one scenario after another)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
+    where.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
                        help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 

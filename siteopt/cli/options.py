@@ -71,6 +71,20 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
 WORKERS = int_in(0, 1024)
 
 
+def scheduler_address(text: str) -> str:
+    """`--scheduler`: `[SCHEME://]HOST:PORT` of a Dask scheduler, refused before any work.
+
+    Only the form is checked here (no connection): an address that cannot be one exits 2
+    at once instead of after the instance is loaded.
+    """
+    from siteopt.solver.cluster import ADDRESS, address_problem
+
+    why = address_problem(text)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"expected {ADDRESS}, got {text!r}: {why}")
+    return text
+
+
 def check_out_folder(path: Path | None, kind: FolderKind | None = None) -> None:
     """Refuse, before any work, an `--out DIR` whose writing would delete something.
 
@@ -118,4 +132,4 @@ def output_folder_problem(path: Path, exc: OSError) -> InputError:
 
 
 __all__ = ["WORKERS", "check_out_file", "check_out_folder", "int_in", "nonneg_float",
-           "output_file", "output_folder_problem", "positive_float"]
+           "output_file", "output_folder_problem", "positive_float", "scheduler_address"]

@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import TYPE_CHECKING
 
-from siteopt.cli.options import WORKERS, output_folder_problem
+from siteopt.cli.options import WORKERS, output_folder_problem, scheduler_address
 from siteopt.errors import ExitCode, InputError, Problem
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     where.add_argument("--workers", type=WORKERS, default=None, metavar="N",
                        help="with --scenarios: local Dask worker processes for the scenario "
                        "solves (default: 2 for decompose, 0 = in this process for extensive)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
+    where.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
                        help="with --scenarios: a running Dask scheduler, e.g. tcp://HOST:8786")
 
 

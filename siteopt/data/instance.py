@@ -17,7 +17,7 @@ class Instance:
     Tables keep file order; optional tables that are absent are empty with all columns.
     """
 
-    path: Path | None
+    path: Path | None  # the folder it was read from, absolute (None: made in code)
     meta: Metadata
     tables: dict[str, pd.DataFrame]
     fingerprint: str

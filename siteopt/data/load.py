@@ -127,7 +127,9 @@ def load_instance(path: str | Path | None = None) -> Instance:
     tables = read_tables(folder, meta)
     names = [METADATA_FILE] + [t.file for t in TABLES]
     read = time.perf_counter() - start
-    inst = make_instance(meta, tables, path=folder,
+    # absolute: the instance travels to Dask workers whose working folder is another one,
+    # and a result records where its instance came from (`instance_path`)
+    inst = make_instance(meta, tables, path=folder.resolve(),
                          fingerprint=folder_fingerprint(folder, names), checked=tables)
     inst.timings["read"] = read
     return inst

@@ -251,7 +251,7 @@ class Pool:
         self._base: object | None = None
 
     def __enter__(self) -> Pool:
-        if self.scheduler or (self.workers or 0) > 0:
+        if self.scheduler is not None or (self.workers or 0) > 0:
             # a stop (Ctrl-C) between starting the cluster and returning never reaches
             # __exit__: close the cluster here, not in distributed's exit hook
             with self._stack.pop_all() as stack:

@@ -32,8 +32,9 @@ never mixed in. The tidy table `OUT/results.parquet` (one row per scenario) is
 rebuilt from the folders.
 
 Scenarios run on Dask: a local cluster of `workers` processes by default, or an existing
-scheduler given by address (its workers need siteopt installed; they receive the instance
-from the client and return the results, so no shared file system is needed). `workers=0`
+scheduler given by address (its workers need the same siteopt build, checked on connecting;
+they receive the instance from the client and return the results, so no shared file system
+is needed; README "Scaling out on a Dask scheduler"). `workers=0`
 solves in this process, one scenario after another.
 """
 
@@ -441,7 +442,7 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 2,
 
     with _term_as_interrupt():
         try:
-            if todo and workers == 0 and not scheduler:
+            if todo and workers == 0 and scheduler is None:
                 for s in todo:
                     try:
                         result = solve_scenario(sweep.instance, s.overrides, sweep.options)

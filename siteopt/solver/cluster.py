@@ -7,8 +7,12 @@ Sweeps, value curves and near-optimal alternatives all hand their solves to it, 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from siteopt.errors import InputError, Problem
@@ -16,23 +20,60 @@ from siteopt.errors import InputError, Problem
 #: Seconds to wait for a scheduler to answer, and then for it to have a worker.
 WAIT = 10.0
 
+#: The address schemes a Dask client can connect by (`distributed.comm.registry.backends`;
+#: listed here so that checking an address imports nothing heavy).
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+#: What `--scheduler` expects, in every message about it.
+ADDRESS = "the address of a running Dask scheduler (tcp://HOST:PORT)"
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` cannot be a Dask scheduler's address, or None if it can be.
+
+    `[SCHEME://]HOST:PORT` with a scheme Dask knows (tcp if none is given) and a port from 1
+    to 65535. Checked before any work: Dask's own check comes only at connect time, after
+    the instance is loaded, and its ValueError ("unknown address scheme 'http'") surfaced
+    as an internal error (exit 1); an empty address was taken for none and ran locally.
+    """
+    text = address.strip()
+    if not text:
+        return "an empty address"
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    if scheme not in SCHEMES:
+        return f"unknown scheme {scheme!r} (Dask knows {', '.join(SCHEMES)})"
+    if scheme == "inproc":
+        return None
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host.strip("[]"):
+        return "no HOST:PORT after the scheme"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"port {port!r} is not a whole number from 1 to 65535"
+    return None
+
 
 @contextlib.contextmanager
 def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
     """A Dask client: to `scheduler` if given, else to a new local cluster of processes.
 
-    A scheduler that cannot be reached, or that has no worker within `WAIT` (nothing would
-    ever run: the first scatter failed with a bare "No valid workers found"), is bad input
-    naming `--scheduler`.
+    An address that is not one (`address_problem`), a scheduler that cannot be reached, one
+    that has no worker within `WAIT` (nothing would ever run: the first scatter failed
+    with a bare "No valid workers found"), or one with a worker that cannot import siteopt
+    or runs another build of it (`_check_workers`) is bad input naming `--scheduler`.
     """
     from distributed import Client
 
-    if scheduler:
+    if scheduler is not None:
+        why = address_problem(scheduler)
+        if why is not None:
+            raise InputError(Problem("--scheduler", ADDRESS, found=f"{scheduler} ({why})"))
         try:
             client = Client(scheduler, timeout=WAIT)
-        except OSError as exc:
-            raise InputError(Problem("--scheduler", "the address of a running Dask scheduler "
-                                     "(tcp://HOST:PORT)", found=f"{scheduler} ({exc})")) from exc
+        except (OSError, ValueError) as exc:
+            raise InputError(Problem("--scheduler", ADDRESS,
+                                     found=f"{scheduler} ({exc})")) from exc
         with client:
             try:
                 client.wait_for_workers(1, timeout=WAIT)
@@ -40,6 +81,7 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
                 raise InputError(Problem("--scheduler", "a Dask scheduler with at least one "
                                          "worker", found=f"{scheduler} (no worker joined "
                                          f"within {WAIT:g} s)")) from exc
+            _check_workers(client, scheduler)
             yield client
         return
     cluster = _local_cluster(workers or 1)
@@ -57,6 +99,58 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[object]:
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def build() -> tuple[str, int, str]:
+    """The siteopt of the calling process: version, formulation version, digest of its code.
+
+    A worker must run the same build as the client: its results are written, and resumed
+    sweeps skip scenarios, under the client's versions. The version strings alone do not
+    tell a worker with an older checkout of the same version apart, so the digest covers
+    the text of every module of the package.
+    """
+    from siteopt.model import FORMULATION_VERSION
+    from siteopt.version import __version__
+
+    return __version__, FORMULATION_VERSION, _code_digest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """sha256 (first 12 hex digits) of siteopt's module names and texts, in name order."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def _check_workers(client: Any, scheduler: str) -> None:
+    """Refuse a scheduler with a worker that lacks siteopt or runs another build of it.
+
+    Without this check such a worker failed every task given to it, each scenario or
+    re-solve with its own "No module named 'siteopt'" (or, with another build, solved with
+    other code and wrote the results as this build's). Workers that join later are not
+    checked.
+    """
+    mine = build()
+    answers = client.run(build, on_error="return")
+    wrong = []
+    for worker, answer in sorted(answers.items()):
+        if isinstance(answer, BaseException):
+            wrong.append(f"{worker} cannot run siteopt ({type(answer).__name__}: {answer})")
+        elif tuple(answer) != mine:
+            version, formulation, digest = answer
+            wrong.append(f"{worker} runs siteopt {version}, formulation {formulation}, "
+                         f"code {digest}")
+    if wrong:
+        raise InputError(Problem(
+            "--scheduler", f"a Dask scheduler whose workers run this siteopt ({mine[0]}, "
+            f"formulation {mine[1]}, code {mine[2]}; install the same on every worker)",
+            found=f"{scheduler}: {'; '.join(wrong)}"))
 
 
 def _local_cluster(workers: int) -> Any:
@@ -109,6 +203,30 @@ def _quiet_unretrieved(loop: Any, context: dict[str, Any]) -> None:
     """An event loop's exception handler that drops "Task exception was never retrieved"."""
     if not str(context.get("message", "")).startswith("Task exception was never retrieved"):
         loop.default_exception_handler(context)
+
+
+def task_released() -> bool:
+    """Whether this thread runs a Dask task that no client wants any more.
+
+    A client stopped by Ctrl-C (or a pool cancelling a task) releases its futures and the
+    scheduler forgets the tasks, but Dask cannot stop a task's thread: a HiGHS run went on
+    to its time limit (or, without one, for hours), holding the worker from the next run.
+    HiGHS polls this (`siteopt.solver.highs.solve_matrices`) and stops. Outside a Dask task
+    (or before distributed is imported) it is always False.
+    """
+    if "distributed" not in sys.modules:
+        return False
+    from distributed.worker import get_worker, thread_state
+
+    key = getattr(thread_state, "key", None)
+    if key is None:
+        return False
+    try:
+        worker = get_worker()
+    except ValueError:
+        return False
+    task = worker.state.tasks.get(key)
+    return task is None or task.state in ("cancelled", "released", "forgotten")
 
 
 def share(client: Any, value: object) -> object:

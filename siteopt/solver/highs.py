@@ -21,6 +21,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from siteopt.model.compile import Matrices
+from siteopt.solver.cluster import task_released
 from siteopt.solver.interrupt import cancel_on_signals
 
 INF = math.inf
@@ -339,8 +340,13 @@ def solve_matrices(mat: Matrices, options: SolveOptions, on_progress: ProgressFn
     try:
         with cancel_on_signals(h.cancelSolve) as received:
             h.startSolve()
+            released = False
             while not h.wait(0.1)[0]:
-                pass
+                if not released and task_released():
+                    # a Dask task nobody waits for (its client stopped or cancelled it):
+                    # free the worker now rather than at the time limit
+                    released = True
+                    h.cancelSolve()
     finally:  # a Highs object solved again (re-solves) must not call this solve's hooks
         h.cbMipInterrupt -= on_interrupt
         h.cbMipImprovingSolution -= on_improve

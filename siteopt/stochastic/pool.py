@@ -31,7 +31,7 @@ class ScenarioPool:
         self._remote: list[object] = []
 
     def __enter__(self) -> ScenarioPool:
-        if self.scheduler or (self.workers or 0) > 0:
+        if self.scheduler is not None or (self.workers or 0) > 0:
             # a stop (Ctrl-C) between starting the cluster and returning never reaches
             # __exit__: close the cluster here, not in distributed's exit hook
             with self._stack.pop_all() as stack:
