@@ -301,12 +301,26 @@ def test_a_signal_during_the_re_solves_keeps_what_was_settled(tmp_path):
     assert set(h.loc[[2.0, 3.0], "status"]) == {"not_computed"}
 
 
-def test_cli_max_seconds_writes_what_is_settled(tmp_path, capsys):
+def test_cli_max_seconds_writes_what_is_settled(tmp_path, capsys, monkeypatch):
+    """--max-seconds bounds the run from its start: the base solve gets the same seconds
+    (before, it ran unbounded and the limit counted only from its end). The base here is
+    solved without them, so that the run's own stop is what the test sees."""
+    from dataclasses import replace
+
+    from siteopt.decide import value as value_module
+
+    real, asked = value_module.solve_base, []
+
+    def base_without_its_limit(instance, options):
+        asked.append(options.time_limit)
+        return real(instance, replace(options, time_limit=None))
+    monkeypatch.setattr(value_module, "solve_base", base_without_its_limit)
     folder = two_sites(tmp_path / "h")
     out = tmp_path / "out"
     code = main(["value", str(folder), "--workers", "0", "--deltas=-5,5", "--quiet",
                  "--max-seconds", "0.001", "--out", str(out)])
     assert code == 0
+    assert asked == [0.001]
     assert "stopped (max_seconds): 1 points not computed" in capsys.readouterr().err
     h = pd.read_csv(out / "headroom_values.csv").set_index("delta_mw")
     assert h.loc[5.0, "status"] == "not_computed" and h.loc[-5.0, "status"] == "optimal"

@@ -80,9 +80,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-curves", type=int_in(0, 1_000_000), default=None, metavar="N",
                    help="headroom curves only for the N zone-years closest to binding")
     p.add_argument("--max-seconds", type=positive_float, default=None, metavar="S",
-                   help="stop the whole run after S seconds: what is settled by then is "
-                   "printed and written, the rest marked not_computed (Ctrl-C and SIGTERM "
-                   "do the same)")
+                   help="stop the whole run after S seconds, the base solve included: what "
+                   "is settled by then is printed and written, the rest marked not_computed "
+                   "(Ctrl-C and SIGTERM do the same)")
     p.add_argument("--no-screen", action="store_true",
                    help="re-solve every largest relaxation on its own instead of screening "
                    "them together in one model (models/value-and-alternatives.md)")

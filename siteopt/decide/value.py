@@ -631,9 +631,9 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     still returns, and writes, everything settled before it.
     `listener(message, done, total)` is told of progress. `options` apply to the re-solves;
     `base_options` to the base plan (default: `options` without their time limit, so that
-    every difference is taken from a proven optimum; a base stopped by a time limit there
-    is printed as the best plan found and every value from it as a bound, see
-    `ValueReport.lines`). `screen` screens the largest
+    every difference is taken from a proven optimum, but limited by `max_seconds` if given;
+    a base stopped by a time limit is printed as the best plan found and every value from
+    it as a bound, see `ValueReport.lines`). `screen` screens the largest
     relaxations of the headroom, budget and cap curves together (`siteopt.decide.screen`)
     while the restrictions are re-solved; without it each is re-solved on its own.
     Raises `NoPlanError` (exit 3 or 4) if the instance has no plan.
@@ -654,7 +654,11 @@ def value_of_inputs(instance: Instance, *, headroom_deltas: Sequence[float] = HE
     if options.gap is None:
         options = replace(options, gap=instance.meta.solver.gap)
     options = replace(options, progress=False)
-    base_options = replace(base_options or replace(options, time_limit=None), progress=False)
+    # default: a proven base (no time limit), unless the whole run is bounded: then the base
+    # has the run's seconds too (a base stopped by them is the best plan found, its values
+    # bounds), so `max_seconds` bounds the run from its start, not from the base's end
+    base_options = replace(base_options or replace(options, time_limit=max_seconds),
+                           progress=False)
     if base_options.gap is None:
         base_options = replace(base_options, gap=instance.meta.solver.gap)
     if listener:
