@@ -491,9 +491,9 @@ def _restated(tables: dict[str, pd.DataFrame], inst: Instance) -> dict[str, pd.D
     power = tables["power"].copy()
     head = inst.table("headroom").set_index(["zone", "year"])["headroom_mw"]
     derate = inst.table("zones").set_index("zone")["derate"]
-    power["headroom_mw"] = [float(derate[z]) * float(head.get((z, int(y)), 0.0))
-                            for z, y in zip(power["zone"], power["year"], strict=True)]
-    power["limit_mw"] = power["headroom_mw"] + power["upgrade_mw"]
+    power["derated_headroom_mw"] = [float(derate[z]) * float(head.get((z, int(y)), 0.0))
+                                    for z, y in zip(power["zone"], power["year"], strict=True)]
+    power["limit_mw"] = power["derated_headroom_mw"] + power["upgrade_mw"]
     budgets = budget_spend(inst, tables["schedule"], tables["sites"], tables["upgrades"])
     return {**tables, "power": power, "budgets": budgets}
 

@@ -12,7 +12,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -31,6 +31,35 @@ ZERO = 1e-7
 BINDING_SHARE = 0.01
 #: Absolute slack (MW or USD M) under which a limit always counts as binding.
 BINDING_ABS = 1e-4
+
+
+#: Result columns renamed since an earlier version: table -> {old name: new name}. power.csv's
+#: `headroom_mw` held the derated headroom (derate × the listed `headroom.headroom_mw`) under
+#: the input's name for the listed one; it is `derated_headroom_mw` now. `siteopt report`
+#: reads a folder written before the rename with the new name (`renamed_columns`);
+#: `siteopt verify` refuses it, naming the column, and asks for a re-solve.
+RENAMED_COLUMNS: dict[str, dict[str, str]] = {
+    "power": {"headroom_mw": "derated_headroom_mw"}}
+
+
+def old_columns(name: str, columns: Iterable[object]) -> dict[str, str]:
+    """The columns of result table `name` that carry a name from before a rename, old -> new.
+
+    Only an old name whose new one is absent counts: a table holding both is a current one.
+    """
+    present = {str(c) for c in columns}
+    return {old: new for old, new in RENAMED_COLUMNS.get(name, {}).items()
+            if old in present and new not in present}
+
+
+def renamed_columns(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Result table `name` with any column named as before a rename given its current name.
+
+    The meaning did not change, only the name (`RENAMED_COLUMNS`), so a reader that draws an
+    older folder reads the same numbers; a table without old names is returned unchanged.
+    """
+    old = old_columns(name, frame.columns)
+    return frame.rename(columns=old) if old else frame
 
 
 def binding(slack: pd.Series | float, limit: pd.Series | float) -> pd.Series | bool:

@@ -324,7 +324,8 @@ def grid_chart(rf: ResultFolder) -> Chart:
                              hoverinfo="text", meta="power"), row=row, col=col)
         for column, name, dash, colour in (("limit_mw", "limit (headroom + upgrades)", "solid",
                                             "black"),
-                                           ("headroom_mw", "headroom (derated)", "dot", "grey")):
+                                           ("derated_headroom_mw", "headroom (derated)", "dot",
+                                            "grey")):
             xs: list[float | None] = []
             ys: list[float | None] = []
             for y, v in zip(g["year"], g[column], strict=True):

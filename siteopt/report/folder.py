@@ -5,7 +5,9 @@ A folder holds `summary.json` and, when the solve found a plan, one CSV per resu
 (`instance_path`, else the bundled instance of the same name) and checked against the
 summary's fingerprint; a sweep scenario's `scenario.json` overrides are applied to it.
 Whatever cannot be found is listed in `ResultFolder.notes`, never raised, except a missing
-or unreadable `summary.json` (an `InputError`, exit code 2, naming the file).
+or unreadable `summary.json` (an `InputError`, exit code 2, naming the file). A column named
+as before a rename (`siteopt.io.write.RENAMED_COLUMNS`, e.g. power.csv's `headroom_mw`, now
+`derated_headroom_mw`) is read under its current name, with a note.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 
 from siteopt.data.instance import Instance
 from siteopt.errors import InputError, Problem, SiteoptError
+from siteopt.io.write import old_columns
 from siteopt.solver.results import RESULT_TABLES, derive
 
 #: Tables a plan's report needs (budgets.csv is derived again from the others if missing).
@@ -69,11 +72,16 @@ def read_result_folder(path: str | Path, instance: Instance | None = None) -> Re
         file = folder / f"{name}.csv"
         if file.is_file():
             try:
-                rf.tables[name] = pd.read_csv(file, keep_default_na=False,
-                                              na_values=[""])
+                table = pd.read_csv(file, keep_default_na=False, na_values=[""])
             except (OSError, ValueError, pd.errors.ParserError) as exc:
                 rf.notes.append(f"{file.name} could not be read ({exc})")
                 rf.missing.append(file.name)
+                continue
+            renamed = old_columns(name, table.columns)
+            if renamed:
+                rf.notes.append(f"{file.name} predates a rename: " + ", ".join(
+                    f"{old} read as {new}" for old, new in renamed.items()))
+            rf.tables[name] = table.rename(columns=renamed)
         else:
             rf.missing.append(file.name)
     if not rf.tables:

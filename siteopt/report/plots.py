@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from siteopt.io.write import renamed_columns
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -26,12 +28,16 @@ COOLING_COLOURS = {"legacy": "#9e9e9e", "air": "#4c72b0", "dlc": "#dd8452",
 
 
 def _tables(plan: object) -> dict[str, pd.DataFrame]:
-    """The result tables of a Result, a dict of tables or a result folder."""
+    """The result tables of a Result, a dict of tables or a result folder.
+
+    A folder written before a result column was renamed is read with the current names
+    (`siteopt.io.write.renamed_columns`), so an older folder still draws.
+    """
     if isinstance(plan, dict):
         return plan
     if isinstance(plan, str | Path):
         folder = Path(plan)
-        return {p.stem: pd.read_csv(p) for p in folder.glob("*.csv")}
+        return {p.stem: renamed_columns(p.stem, pd.read_csv(p)) for p in folder.glob("*.csv")}
     tables = getattr(plan, "tables", None)
     if tables is None:
         raise TypeError("expected a Result, a dict of result tables or a result folder")
@@ -135,8 +141,8 @@ def plot_power(plan: object, title: str = "Facility power against the grid limit
                color=["#c44e52" if b else "#4c72b0" for b in tight])
         ax.stairs(g["limit_mw"].to_numpy(dtype=float), edges, color="black", label="limit",
                   baseline=None)
-        ax.stairs(g["headroom_mw"].to_numpy(dtype=float), edges, color="grey", linestyle=":",
-                  label="headroom (derated)", baseline=None)
+        ax.stairs(g["derated_headroom_mw"].to_numpy(dtype=float), edges, color="grey",
+                  linestyle=":", label="headroom (derated)", baseline=None)
         ax.set_title(plain(zone), fontsize=9)
         step = max(1, int(np.ceil(len(years) / 6)))
         ax.set_xticks(years[::step], [str(y) for y in years[::step]], fontsize=7)

@@ -140,10 +140,10 @@ def _power(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     for z in d.Z:
         for y in d.Y:
             upgrade_mw = added.get((z, y), 0.0)
-            head = d.derate[z] * d.headroom[z, y]
+            derated = d.derate[z] * d.headroom[z, y]  # theta_z H_zy, not the listed H_zy
             rows.append({"zone": z, "year": y, "power_mw": _val(m.power[z, y]),
-                         "headroom_mw": head, "upgrade_mw": upgrade_mw,
-                         "limit_mw": head + upgrade_mw})
+                         "derated_headroom_mw": derated, "upgrade_mw": upgrade_mw,
+                         "limit_mw": derated + upgrade_mw})
     return pd.DataFrame(rows)
 
 

@@ -625,12 +625,15 @@ def rule_grid_headroom(f: Facts) -> list[str]:
 
 @rule
 def rule_power_table(f: Facts) -> list[str]:
-    """power.csv: one row per zone and year with recomputed power, headroom, upgrades, limit."""
+    """power.csv: one row per zone and year with recomputed power, headroom, upgrades, limit.
+
+    Its derated_headroom_mw is derate × the listed headroom.headroom_mw (theta_z H_zy).
+    """
     head = f.inst.table("headroom").set_index(["zone", "year"])["headroom_mw"]
     table = f.plan["power"]
     out = []
     rows = {(z, int(y)): (p, h, u, lim) for z, y, p, h, u, lim in table[
-        ["zone", "year", "power_mw", "headroom_mw", "upgrade_mw", "limit_mw"]].itertuples(
+        ["zone", "year", "power_mw", "derated_headroom_mw", "upgrade_mw", "limit_mw"]].itertuples(
         index=False, name=None)}
     if len(rows) != len(table) or set(rows) != {(z, y) for z in f.zones.index for y in f.years}:
         out.append("power table does not have exactly one row per zone and year")
@@ -640,7 +643,7 @@ def rule_power_table(f: Facts) -> list[str]:
         derated = float(f.zones.at[z, "derate"] * head[z, y])
         up = f.upgrade_mw(z, y)
         want = (f.zone_power.get((z, y), 0.0), derated, up, derated + up)
-        for name, got, exp in zip(("power_mw", "headroom_mw", "upgrade_mw", "limit_mw"),
+        for name, got, exp in zip(("power_mw", "derated_headroom_mw", "upgrade_mw", "limit_mw"),
                                   reported, want, strict=True):
             if abs(float(got) - exp) > _tol(exp):
                 out.append(f"power {z}/{y}: reported {name} {got} != recomputed {exp:.4f}")

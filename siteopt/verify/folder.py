@@ -24,7 +24,7 @@ from siteopt.data.rules import latency_targets, lead_years
 from siteopt.errors import InputError, Problem
 from siteopt.io.read import csv_problem
 from siteopt.io.text import read_utf8
-from siteopt.io.write import PLAN_STATUSES, ZERO, binding
+from siteopt.io.write import PLAN_STATUSES, ZERO, binding, old_columns
 from siteopt.verify.checker import (
     COST_TERMS,
     OBJ_RTOL,
@@ -47,9 +47,9 @@ PLAN_FILES: dict[str, dict[str, str]] = {
                  "capex_usd_m": "float"},
     "capacity": {"site": "id", "cooling": "id", "year": "int", "capacity_mw": "float",
                  "it_load_mw": "float", "pue": "float"},
-    "power": {"zone": "id", "year": "int", "power_mw": "float", "headroom_mw": "float",
-              "upgrade_mw": "float", "limit_mw": "float", "slack_mw": "float",
-              "binding": "bool"},
+    "power": {"zone": "id", "year": "int", "power_mw": "float",
+              "derated_headroom_mw": "float", "upgrade_mw": "float", "limit_mw": "float",
+              "slack_mw": "float", "binding": "bool"},
     "served": {"site": "id", "region": "id", "class": "id", "year": "int", "serve_mw": "float",
                "rtt_ms": "float?", "max_rtt_ms": "float?"},
     "unserved": {"region": "id", "class": "id", "year": "int", "demand_mw": "float",
@@ -71,7 +71,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "sites": ("site", "open_year", "it_mw_final"),
     "upgrades": ("upgrade", "online_year"),
     "capacity": ("site", "cooling", "year", "capacity_mw", "it_load_mw", "pue"),
-    "power": ("zone", "year", "power_mw", "headroom_mw", "upgrade_mw", "limit_mw"),
+    "power": ("zone", "year", "power_mw", "derated_headroom_mw", "upgrade_mw", "limit_mw"),
     "served": ("site", "region", "class", "year", "serve_mw", "rtt_ms"),
     "unserved": ("region", "class", "year", "unserved_mw"),
     "costs": ("year", "discount", *COST_TERMS),
@@ -156,11 +156,18 @@ def _read_table(path: Path, name: str, kinds: dict[str, str],
         problems.append(csv_problem(file, text, exc))
         return pd.DataFrame()
     frame.columns = [str(c).strip() for c in frame.columns]
-    lacking = [c for c in REQUIRED_COLUMNS[name] if c not in frame.columns]
+    renamed = old_columns(name, frame.columns)
+    for old, new in renamed.items():
+        problems.append(Problem(file, f"a column '{new}', the name of '{old}' since it was "
+                                "renamed: this folder predates the rename; solve the instance "
+                                "again (siteopt solve ... --out) to write it", row=1,
+                                column=old, found=old))
+    lacking = [c for c in REQUIRED_COLUMNS[name]
+               if c not in frame.columns and c not in renamed.values()]
     for col in lacking:
         problems.append(Problem(file, f"a column '{col}' (the checker reads it)", row=1,
                                 column=col, found="no such column"))
-    if lacking:
+    if lacking or renamed:
         return pd.DataFrame(columns=list(kinds))
     for col, kind in kinds.items():
         if col in frame.columns:
