@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from siteopt.cli.options import (
     WORKERS,
     check_out_folder,
+    gap_value,
     int_in,
     nonneg_float,
     output_folder_problem,
@@ -50,7 +51,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                        help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
     p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="seconds per re-solve (default none: each to the gap)")
-    p.add_argument("--gap", type=nonneg_float, default=None, metavar="G",
+    p.add_argument("--gap", type=gap_value, default=None, metavar="G",
                    help="relative gap of each re-solve")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 

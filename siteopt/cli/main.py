@@ -24,8 +24,8 @@ from siteopt.cli.options import (
     WORKERS,
     check_out_file,
     check_out_folder,
+    gap_value,
     int_in,
-    nonneg_float,
     output_file,
     output_folder_problem,
     positive_float,
@@ -142,7 +142,7 @@ def make_parser() -> argparse.ArgumentParser:
                    "(atomically: complete or absent)")
     p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="stop after S seconds with the best plan found and its gap")
-    p.add_argument("--gap", type=nonneg_float, default=None, metavar="G",
+    p.add_argument("--gap", type=gap_value, default=None, metavar="G",
                    help="relative optimality gap to stop at (default: the instance's "
                    "solver.gap, 1e-4 unless set)")
     p.add_argument("--threads", type=int_in(0, 256), default=1, metavar="N",
@@ -342,7 +342,7 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
                    help="fail on expected instances not among PATH (default: skip them)")
     p.add_argument("--time-limit", type=positive_float, metavar="S",
                    help="seconds per instance (default: the expected file's entry, else none)")
-    p.add_argument("--gap", type=nonneg_float, default=None, metavar="G",
+    p.add_argument("--gap", type=gap_value, default=None, metavar="G",
                    help="relative optimality gap (default: the expected file's entry, else "
                    "the instance's solver.gap, 1e-4 unless set)")
 

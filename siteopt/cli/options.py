@@ -52,6 +52,14 @@ def nonneg_float(text: str) -> float:
     return value
 
 
+def gap_value(text: str) -> float:
+    """A relative gap from 0 to 1 (as `solver.gap` in instance.toml): 0.01 is 1 %."""
+    value = _finite(text, "a relative gap from 0 to 1")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a relative gap from 0 to 1, got {text}")
+    return value
+
+
 def int_in(low: int, high: int) -> Callable[[str], int]:
     """A whole number from `low` to `high` (threads, workers, seeds, counts)."""
     def parse(text: str) -> int:
@@ -131,5 +139,6 @@ def output_folder_problem(path: Path, exc: OSError) -> InputError:
                               found=f"{path} ({exc.strerror or exc})"))
 
 
-__all__ = ["WORKERS", "check_out_file", "check_out_folder", "int_in", "nonneg_float",
-           "output_file", "output_folder_problem", "positive_float", "scheduler_address"]
+__all__ = ["WORKERS", "check_out_file", "check_out_folder", "gap_value", "int_in",
+           "nonneg_float", "output_file", "output_folder_problem", "positive_float",
+           "scheduler_address"]
