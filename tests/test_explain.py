@@ -86,6 +86,8 @@ def test_validate_reports_presolve_errors_with_the_infeasible_code():
     proc = _run("validate", str(TINY / "infeasible-capacity"))
     assert proc.returncode == ExitCode.INFEASIBLE
     assert "error: 2030: total demand 20.00 IT MW exceeds all capacity" in proc.stderr
+    # well-formed input, but not "valid" without saying that no plan exists (exit 3)
+    assert "tiny-infeasible-capacity: valid input, but no plan can exist (1 sites" in proc.stdout
     assert "Traceback" not in proc.stderr
 
 

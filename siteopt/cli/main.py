@@ -504,18 +504,21 @@ def _write(result: Result, out: Path) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Load and check an instance; print its size and warnings."""
+    from siteopt.checks.presolve import presolve_checks
+
     inst = _load(args)
+    findings = presolve_checks(inst)
+    # the input is well formed either way; "valid" alone would contradict exit 3 below
+    verdict = ("valid input, but no plan can exist" if any(f.level == "error" for f in findings)
+               else "valid")
     t = inst.tables
     _console().print(
-        f"{escape(inst.meta.name)}: valid ({len(t['sites'])} sites, {len(t['phases'])} phases, "
-        f"{len(t['zones'])} zones, {len(t['regions'])} regions, {len(t['classes'])} classes, "
-        f"{len(t['links'])} links, years {inst.years[0]}-{inst.years[-1]}); "
+        f"{escape(inst.meta.name)}: {verdict} ({len(t['sites'])} sites, {len(t['phases'])} "
+        f"phases, {len(t['zones'])} zones, {len(t['regions'])} regions, {len(t['classes'])} "
+        f"classes, {len(t['links'])} links, years {inst.years[0]}-{inst.years[-1]}); "
         f"fingerprint {inst.fingerprint}")
     for w in inst.warnings:
         _err.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
-    from siteopt.checks.presolve import presolve_checks
-
-    findings = presolve_checks(inst)
     for f in findings:
         colour = "red" if f.level == "error" else "yellow"
         _err.print(f"[{colour}]{f.level}:[/{colour}] {escape(str(f))}", soft_wrap=True)
