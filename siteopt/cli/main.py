@@ -1,13 +1,18 @@
-"""The `siteopt` command line: solve, validate, explain, graph, export, schema, import, sweep.
+"""The `siteopt` command line: plan, check inputs, bring data in, and study many plans.
 
-Also `batch`, which solves many instances against expected values, `generate`, which
-writes seeded synthetic instances, `value` (what scarce inputs of the optimal plan are worth)
-and `alternatives` (near-optimal plans that differ from it).
+Plan: solve, report, verify. Check inputs: validate, explain, graph, export, schema. Bring
+data in: import, generate. Study: sweep, batch, value, alternatives.
+
+`solve` finds and writes a verified plan (`--scenarios` for a two-stage plan under
+uncertainty); `report` draws any result folder as one HTML page; `verify` re-checks a result
+folder on its own; `batch` solves many instances against expected values (CI); `generate`
+writes seeded synthetic instances; `value` says what scarce inputs of the optimal plan are
+worth and `alternatives` finds near-optimal plans that differ from it.
 
 Exit codes: 0 success (a plan, optimal or the best within limits), 1 internal error,
 2 bad input or usage, 3 infeasible, 4 no plan within the limits, 5 batch regression or
 failed sweep scenarios, 130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM (the best plan found
-so far is written, marked `interrupted`).
+so far is written, marked `interrupted`), 141 stdout closed by its reader (`| head`).
 """
 
 from __future__ import annotations
@@ -312,8 +317,9 @@ def _add_batch_parsers(sub: argparse._SubParsersAction) -> None:
     """The `sweep` and `batch` subcommands (many scenarios or instances at once)."""
     p = sub.add_parser("sweep", help="solve a grid, list or random sample of override "
                        "scenarios in parallel (Dask) into one tidy table",
-                       description="Solve the scenarios of a sweep spec (TOML; see "
-                       "siteopt.scenarios.sweep) on a local Dask cluster or an existing scheduler. "
+                       description="Solve the scenarios of a sweep spec (TOML: instance, [solve], "
+                       "[base], [grid] / [[scenarios]] / [sample]; the README's 'Sweeps' "
+                       "section) on a local Dask cluster or an existing scheduler. "
                        "Results: OUT/scenarios/<id>/ per scenario and OUT/results.parquet. "
                        "Started again, a sweep skips the scenarios already finished.",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
