@@ -306,3 +306,88 @@ def test_a_master_with_lp_points_but_no_integer_plan_is_infeasible():
     assert run.status == "infeasible" and run.y is None
     assert math.isinf(run.upper)
     assert run.lp_rounds >= 1 and run.milp_rounds >= 1
+
+
+PMED1 = Path(__file__).parent / "data" / "orlib" / "pmed" / "pmed1.txt"
+PMED1_OPTIMUM = 5819.0  # tests/data/orlib/pmed/pmedopt.txt
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_a_time_limit_in_the_lp_rounds_returns_the_rounded_lp_plan(tmp_path, monkeypatch,
+                                                                   rounds):
+    """The limit strikes after `rounds` LP cut rounds on pmed1 (`--time-limit 0.05` did on
+    a real clock): Benders holds an LP point, so it reports that point rounded and improved
+    by local search as a checked `time_limit` plan with the LP bound and its gap, not
+    `no_plan`. A clock is injected that jumps past the limit after the chosen round (the
+    local search then runs to its end): no dependence on wall time."""
+    from siteopt.io.orlib import import_orlib
+    from siteopt.solver import benders as benders_module
+    from siteopt.solver.polish import relative_gap
+
+    now = [0.0]
+    monkeypatch.setattr(benders_module, "clock", lambda: now[0])
+    solve = benders_module._Master.solve
+    solves = [0]
+
+    def solve_then_time_passes(self, time_limit, gap):
+        answer = solve(self, time_limit, gap)
+        solves[0] += 1
+        if solves[0] == rounds:
+            now[0] += 1e6  # far past any limit
+        return answer
+
+    monkeypatch.setattr(benders_module._Master, "solve", solve_then_time_passes)
+    inst = siteopt.load_instance(import_orlib("orlib-pmed", PMED1, tmp_path / "pmed1"))
+    result = siteopt.solve(inst, method="benders", time_limit=60.0)
+    assert result.method.name == "benders", result.method.reason
+    assert result.status == "time_limit" and result.verified, result.violations
+    lp, milp = result.method.phases[:2]
+    assert lp["rounds"] == rounds and milp["rounds"] == 0
+    assert lp["heuristic"] == pytest.approx(result.objective)
+    assert result.objective >= PMED1_OPTIMUM - 1e-6
+    assert result.bound is not None and result.bound <= PMED1_OPTIMUM + 1e-6
+    assert result.gap == pytest.approx(relative_gap(result.objective, result.bound))
+    assert 0.0 < result.gap <= 1.0
+    sites = result.tables["sites"]
+    assert sites["open_year"].notna().sum() == 5  # pmed1's p
+
+
+@pytest.mark.parametrize("now_at_limit, searched", [(10.2, True), (11.0, False)])
+def test_the_search_after_the_limit_ends_its_grace_past_the_limit(
+        tmp_path, monkeypatch, now_at_limit, searched):
+    """A 10 s limit strikes after the first LP round: the local search from the rounded LP
+    point runs until `grace` (0.5 s) past the limit, not to its end: at 10.2 s it searches,
+    at 11 s (past the grace) the rounded plan is kept as it is. A clock is injected."""
+    from siteopt.io.orlib import import_orlib
+    from siteopt.solver import benders as benders_module
+
+    _mat, layer = _layer(siteopt.load_instance(
+        import_orlib("orlib-pmed", PMED1, tmp_path / "pmed1")))
+    now = [0.0]
+    monkeypatch.setattr(benders_module, "clock", lambda: now[0])
+    solve = benders_module._Master.solve
+
+    def solve_then_time_passes(self, time_limit, gap):
+        answer = solve(self, time_limit, gap)
+        now[0] = now_at_limit
+        return answer
+
+    searches: list[tuple[np.ndarray, float | None]] = []
+
+    def recorded_search(layer, y, deadline=None):
+        searches.append((y, deadline))
+        return local_search(layer, y, deadline)
+
+    monkeypatch.setattr(benders_module._Master, "solve", solve_then_time_passes)
+    monkeypatch.setattr(benders_module, "local_search", recorded_search)
+    run = benders(layer, SolveOptions(time_limit=10.0, gap=0.0), grace=0.5)
+    assert run.status == "time_limit" and run.lp_rounds == 1 and run.milp_rounds == 0
+    [(rounded, deadline)] = searches
+    assert deadline == pytest.approx(10.5)
+    assert rounded.sum() == 5 and run.y is not None and run.y.sum() == 5
+    improved = local_search(layer, rounded)
+    assert layer.plan_cost(improved) < layer.plan_cost(rounded)  # the search has work to do
+    expected = improved if searched else rounded
+    assert np.array_equal(run.y, expected)
+    assert run.upper == pytest.approx(layer.plan_cost(expected))
+    assert run.lower <= PMED1_OPTIMUM <= run.upper + 1e-6

@@ -12,7 +12,9 @@ Management Science 2017), the n x m `serve` columns are replaced by one cost var
 where C[s,c] is what serving all of c from s costs and D the cost of the first site, in
 increasing C, at which the (fractional) open sites y reach 1. The master (y binary, theta)
 is first tightened by cut rounds on its LP relaxation, then solved as a MILP, cut at its
-plan and solved again until its bound meets the cost of the best plan.
+plan and solved again until its bound meets the cost of the best plan. A time limit
+that strikes during the LP rounds returns their last LP point rounded and improved by local
+search, with the LP bound (`benders`).
 
 Validity: any plan of the model pays at least `fixed[s]` for each site that serves (with a
 site count: each open site) and, for each customer, at least the cheapest such site's C, so
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
@@ -40,6 +43,10 @@ LP_ROUNDS = 200
 
 #: HiGHS's default absolute MIP gap: a plan within it of the bound is proven.
 ABS_GAP = 1e-6
+
+#: The clock of the time-limit arithmetic (a test replaces it to make the limit strike
+#: after a chosen LP round without depending on wall time).
+clock: Callable[[], float] = time.perf_counter
 
 
 class _Cuts:
@@ -195,7 +202,7 @@ def local_search(layer: FacilityLayer, y: np.ndarray, deadline: float | None = N
     current = layer.plan_cost(y)
     if not math.isfinite(current):
         return y
-    while deadline is None or time.perf_counter() < deadline:
+    while deadline is None or clock() < deadline:
         open_ = np.flatnonzero(y > 0.5)
         served = np.where(y[:, None] > 0.5, cost, np.inf)
         order = np.argsort(served, axis=0)[:2]
@@ -272,9 +279,14 @@ class BendersRun:
     heuristic: float = math.inf
 
 
-def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
-    """Solve the facility-location master to `options.gap` (or its time limit)."""
-    start = time.perf_counter()
+def benders(layer: FacilityLayer, options: SolveOptions, grace: float = 0.0) -> BendersRun:
+    """Solve the facility-location master to `options.gap` (or its time limit).
+
+    If the time limit strikes during the LP cut rounds, the last LP optimum is rounded
+    (`_start_plan`) and improved by `local_search` until `grace` seconds past the limit:
+    that plan is returned as `time_limit` with the LP bound, rather than no plan.
+    """
+    start = clock()
     deadline = None if options.time_limit is None else start + options.time_limit
     gap = options.gap or 0.0
     master = _Master.make(layer, options)
@@ -284,12 +296,13 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
     best = math.inf
     lower, nodes, n_cuts, lp_rounds, milp_rounds = -math.inf, 0, 0, 0, 0
     x: np.ndarray | None = None
+    y_lp: np.ndarray | None = None  # the sites of the last LP optimum (every cut so far)
     # after reduced-cost fixing, the master only holds plans cheaper than `cutoff`: its
     # bounds are bounds of the model only together with it (min(bound, cutoff))
     cutoff, n_fixed, heuristic, converged = math.inf, 0, math.inf, False
 
     def left() -> float | None:
-        return None if deadline is None else deadline - time.perf_counter()
+        return None if deadline is None else deadline - clock()
 
     def consider(y: np.ndarray) -> None:
         nonlocal best, best_y
@@ -315,15 +328,18 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
                           "Infeasible": "infeasible"}.get(st, "error")
                 break
             lower = max(lower, bound)
+            y_lp = x[:n]
             found = cuts.violated(x[:n], x[n:])
             if not len(found[0]):
                 converged = True
                 break
             master.add_cuts(found, cuts.values(x[:n]))
             n_cuts += len(found[0])
-        lp_seconds = time.perf_counter() - start
-        if status == "optimal" and x is not None:
-            consider(local_search(layer, _start_plan(layer, x[:n]), deadline))
+        lp_seconds = clock() - start
+        if status in ("optimal", "time_limit") and y_lp is not None:
+            # at the limit: what the LP rounds hold, rounded and searched a `grace` more
+            until = deadline if status == "optimal" or deadline is None else deadline + grace
+            consider(local_search(layer, _start_plan(layer, y_lp), until))
             heuristic = best
             if converged:  # the reduced costs are those of the last LP, with every cut
                 cutoff = best
@@ -376,15 +392,19 @@ def benders(layer: FacilityLayer, options: SolveOptions) -> BendersRun:
                 n_cuts += len(found[0])
     return BendersRun(y=best_y, upper=best, lower=min(lower, best), status=status,
                       nodes=nodes, lp_rounds=lp_rounds, milp_rounds=milp_rounds, cuts=n_cuts,
-                      lp_seconds=lp_seconds, seconds=time.perf_counter() - start,
+                      lp_seconds=lp_seconds, seconds=clock() - start,
                       interrupted_by=received[0] if received else None,
                       fixed_closed=n_fixed, heuristic=heuristic)
 
 
-def solve_benders(mat: Matrices, layer: FacilityLayer, options: SolveOptions
-                  ) -> tuple[BendersRun, SolverOutcome | str]:
-    """Benders on `layer`, its plan as an outcome of the model (or why it is not one)."""
-    run = benders(layer, options)
+def solve_benders(mat: Matrices, layer: FacilityLayer, options: SolveOptions,
+                  grace: float = 0.0) -> tuple[BendersRun, SolverOutcome | str]:
+    """Benders on `layer`, its plan as an outcome of the model (or why it is not one).
+
+    `grace`: seconds past the time limit the local search from the LP point may run when
+    the limit strikes during the LP rounds (`benders`).
+    """
+    run = benders(layer, options, grace)
     seconds = run.seconds
     if run.y is None:
         return run, SolverOutcome(

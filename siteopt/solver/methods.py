@@ -142,8 +142,10 @@ def run_radius_search(mat: Matrices, data: ModelData, options: SolveOptions,
 
 #: Seconds past `--time-limit` that `highs-search` and `highs-rens` wait for their helper
 #: process's last plan once HiGHS stops at the limit; then the helper is stopped and what
-#: has arrived is used. The limit is counted from the method's start, as HiGHS's own is;
-#: HiGHS's own overrun (a step that checks no clock, e.g. a large root LP) is not covered.
+#: has arrived is used. `benders`, stopped by the limit during its LP cut rounds, gives the
+#: local search from the rounded LP point as long (a pass begun before then finishes). The
+#: limit is counted from the method's start, as HiGHS's own is; HiGHS's own overrun (a step
+#: that checks no clock, e.g. a large root LP) is not covered.
 HELPER_GRACE = 0.5
 
 #: The clock of the time-limit arithmetic of the methods with a helper process (a test
@@ -280,14 +282,16 @@ def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
 
     On any other model, or if the master's plan does not map back to a plan of the model
     at the cost the master computed, one HiGHS run on the whole model instead (the reason
-    is recorded in the report).
+    is recorded in the report). A time limit that strikes during the LP cut rounds returns
+    the LP point rounded and improved by local search for at most `HELPER_GRACE` past the
+    limit, with the LP bound.
     """
     layer = facility_layer(mat, data)
     if isinstance(layer, str) or not layer.uncapacitated:
         why = layer if isinstance(layer, str) else "a site can be filled (capacitated)"
         _explain(report, f"not for Benders: {why}")
         return run_highs(mat, data, options, report)
-    run, outcome = solve_benders(mat, layer, options)
+    run, outcome = solve_benders(mat, layer, options, grace=HELPER_GRACE)
     report.phase("benders: LP cut rounds", run.lp_seconds, rounds=run.lp_rounds,
                  heuristic=_finite(run.heuristic), closed_by_reduced_cost=run.fixed_closed)
     report.phase("benders: master MILP rounds", run.seconds - run.lp_seconds,
