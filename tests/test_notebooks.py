@@ -186,7 +186,10 @@ def test_value_notebook_headroom_curves_are_drawn_in_delta_order(monkeypatch):
 
 
 def _stochastic_conclusion(infeasible: list[str], hedge_cost: float,
-                           evpi_interval: tuple[float, float] = (3.0, 3.0)) -> str:
+                           evpi_interval: tuple[float, float] = (3.0, 3.0),
+                           vss: float = 44.0, vss_interval: tuple[float, float] | None = None,
+                           hedge_interval: tuple[float, float] | None = None,
+                           hedging_interval: tuple[float, float] = (2.0, 2.0)) -> str:
     """The stochastic notebook's conclusion cell, run on made-up results."""
     from types import SimpleNamespace
 
@@ -199,12 +202,16 @@ def _stochastic_conclusion(infeasible: list[str], hedge_cost: float,
         ScenarioSpec("ai-high.grid-on-time", 0.3, (("demand[class=ai].scale", "1.4"),)),
         ScenarioSpec("ai-base.grid-late", 0.3, late)))
     two = SimpleNamespace(worst_cost=120.0, costs=[100.0, 110.0, 120.0], expected_cost=108.0,
-                          evpi=3.0, vss=float("inf"))
+                          evpi=3.0, vss=vss if not infeasible else float("inf"))
+    vss_lo, vss_hi = vss_interval or (two.vss, two.vss)
+    hedge_lo, hedge_hi = hedge_interval or (hedge_cost, hedge_cost)
     shown: list[str] = []
     exec(_cell(nb, "**Conclusion.**"), {
         "two": two, "scenarios": scenarios, "commitments": [1, 2], "hedges": [],
         "dropped": [], "moved": [], "evpi_lo": evpi_interval[0], "evpi_hi": evpi_interval[1],
         "gap": "1.00 %", "hedge_cost": hedge_cost, "value_of_hedging": 2.0,
+        "vss_lo": vss_lo, "vss_hi": vss_hi, "hedge_lo": hedge_lo, "hedge_hi": hedge_hi,
+        "hedging_lo": hedging_interval[0], "hedging_hi": hedging_interval[1],
         "det_infeasible": [], "infeasible": infeasible, "display": lambda m: shown.append(m),
         "Markdown": lambda text: text})
     return " ".join(shown)
@@ -261,6 +268,23 @@ def test_stochastic_conclusion_gives_the_evpi_interval_the_gaps_allow():
     assert "anywhere from 0.0 to 140.0 USD M" in text
     text = _stochastic_conclusion([], hedge_cost=5.0, evpi_interval=(3.0, 3.0))
     assert "anywhere from" not in text and "worth 3.0 USD M (EVPI)." in text
+
+
+def test_stochastic_conclusion_gives_the_vss_and_hedging_intervals_the_gaps_allow():
+    """A VSS of 44 that the gaps make anything from 0 to 180 (the gap exceeds the figure)
+    is written with that interval, and so are the hedging cost and the value of hedging;
+    proven figures (lo = hi) are written alone."""
+    text = _stochastic_conclusion([], hedge_cost=5.0, vss=44.0, vss_interval=(0.0, 180.0),
+                                  hedge_interval=(-3.0, 12.0), hedging_interval=(0.0, 9.0))
+    assert ("44.0 USD M more in expectation (VSS; within the solves' gaps anywhere from 0.0 "
+            "to 180.0 USD M)") in text
+    assert ("Hedging costs 5.0 USD M if the base case comes true (within the solves' gaps "
+            "anywhere from -3.0 to 12.0 USD M)") in text
+    assert ("against the deterministic commitments (within the solves' gaps anywhere from "
+            "0.0 to 9.0 USD M)") in text
+    text = _stochastic_conclusion([], hedge_cost=5.0, vss=44.0, vss_interval=(44.0, 44.0))
+    assert "anywhere from" not in text and "more in expectation (VSS). " in text
+    assert "base case comes true and saves 2.0 USD M" in text
 
 
 def test_stochastic_cost_distribution_starts_at_probability_zero(monkeypatch):

@@ -173,6 +173,20 @@ def test_two_stage_report_does_not_hide_an_unproven_plan(two_stage_folder, tmp_p
     assert "violation: scenario low: zone Z draws 99 MW" in page
 
 
+def test_two_stage_report_gives_the_vss_interval_the_gaps_allow(two_stage_folder, tmp_path):
+    """A VSS of 44 that the solves' gaps make anything from 0 to 180 is shown with that
+    interval; a proven VSS (lo = hi) without one."""
+    folder = tmp_path / "two"
+    shutil.copytree(two_stage_folder, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["vss_interval"] == pytest.approx([15.0, 15.0])  # the hedge case, proven
+    assert "USD 15.00 M (true value in" not in write_report(folder).read_text(encoding="utf-8")
+    summary.update(status="gap", vss=44.0, vss_interval=[0.0, 180.0])
+    (folder / "summary.json").write_text(json.dumps(summary))
+    page = write_report(folder).read_text(encoding="utf-8")
+    assert "USD 44.00 M (true value in [USD 0.00 M, USD 180.00 M])" in page
+
+
 def test_two_stage_folder_without_a_plan_gets_a_report_that_says_so(two_stage_folder, tmp_path):
     """An infeasible two-stage solve writes no scenario folders (scenarios/ is empty); the
     report says there is no plan and why, instead of failing on the missing folder."""

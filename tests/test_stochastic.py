@@ -17,6 +17,7 @@ VSS = 115 - 100 = 15.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
@@ -28,6 +29,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from siteopt.cli.main import main
 from siteopt.data.load import load_instance
@@ -101,8 +103,13 @@ def test_hedge_instance_known_answers():
         assert r.vss == pytest.approx(15.0)
         assert r.mean_value.first_stage == frozenset()
         assert r.bound <= r.objective + 1e-9
-        # every solve proven at gap 0: the interval EVPI lies in closes on it
+        # every solve proven at gap 0: the interval EVPI lies in closes on it, and so do
+        # VSS's (which needs the mean-value evaluations' bounds: RP's bound 100 alone would
+        # leave it [0, 15]) and the value of hedging's
         assert r.evpi_interval == pytest.approx((35.0, 35.0))
+        assert r.vss_interval == pytest.approx((15.0, 15.0))
+        assert r.value_of_hedging_interval == pytest.approx((r.value_of_hedging,) * 2)
+        assert r.hedging_cost_interval("high") == pytest.approx((r.hedging_cost("high"),) * 2)
     # decomposition: the wait-and-see bound is 65; one Lagrangian round (multipliers +-70 on
     # starting A, the Polyak step 35 / 0.25) prices the hedge in and proves 100
     assert r.bound == pytest.approx(100.0)
@@ -331,6 +338,7 @@ def test_reported_figures_match_an_enumeration_of_every_first_stage(case):
         assert got == pytest.approx(want, rel=1e-7, abs=1e-6), (weight, alpha)
         assert [x["objective"] for x in s["scenarios"]] == pytest.approx(mine)
         assert s["evpi_interval"] == pytest.approx([want["evpi"]] * 2, abs=1e-6)
+        assert s["vss_interval"] == pytest.approx([want["vss"]] * 2, abs=1e-6)
 
 
 def test_cvar_alone_reports_each_scenarios_cheapest_recourse(tmp_path):
@@ -837,3 +845,89 @@ def test_each_recourse_solve_is_floored_by_its_scenarios_wait_and_see_bound():
     for low, a, b in zip(lows, floored, plain, strict=True):
         assert a.objective == pytest.approx(b.objective, rel=1e-6)
         assert a.bound >= low - 1e-9
+
+
+def _bracketed(rp: tuple[float, float], eev_costs: list[float], eev_bounds: list[float],
+               ws: list[tuple[float, float]], det: tuple[float, float] = (95.0, 92.0),
+               det_costs: list[float] | None = None,
+               det_bounds: list[float] | None = None):
+    """A hand-made two-scenario result (p = 0.5 each): RP (objective, bound), the mean-value
+    commitments' evaluated costs and bounds, each wait-and-see (objective, bound), the
+    deterministic (objective, bound) and its commitments' costs and bounds. The plan costs
+    120 in 'high' and 80 in 'low' (expected 100)."""
+    from types import SimpleNamespace
+
+    from siteopt.stochastic.blocks import BlockSolve
+    from siteopt.stochastic.result import StochasticResult
+
+    plans = [SimpleNamespace(total_cost=c, verified=True) for c in (120.0, 80.0)]
+    return StochasticResult(
+        method="extensive", status="gap", scenario_set=sset(2030, ("high", 0.5, {}),
+                                                            ("low", 0.5, {})),
+        instance_name="hand-made", objective=rp[0], bound=rp[1], here_and_now=frozenset(),
+        plans=plans,  # type: ignore[arg-type]
+        wait_and_see=[BlockSolve("gap", o, b, None) for o, b in ws],
+        mean_value=BlockSolve("optimal", 60.0, 60.0, 0.0, first_stage=frozenset()),
+        eev_costs=eev_costs, eev_bounds=eev_bounds,
+        deterministic=BlockSolve("gap", det[0], det[1], None, first_stage=frozenset()),
+        deterministic_costs=det_costs or [150.0, 70.0],
+        deterministic_bounds=det_bounds or [140.0, math.nan])
+
+
+def test_vss_and_hedging_intervals_follow_from_the_solves_bounds():
+    """VSS = EEV - RP with RP in [90, 100] and EEV in [the objective at each scenario's best
+    proven bound, the evaluated objective]: here EEV = 0.5 (200 + 40) = 120, its scenario
+    bounds max(190, 95) and max(NaN, 25) give 0.5 (190 + 25) = 107.5, so VSS = 20 lies in
+    [107.5 - 100, 120 - 90] = [7.5, 30]. The same with deterministic commitments (value of
+    hedging 110 - 100 = 10; its bounds 140 and 25 give 82.5, below RP's bound 90, which
+    bounds every commitments' objective: [max(90 - 100, 0), 110 - 90] = [0, 20]). Hedging
+    cost in 'high': 120 - 95 = 25; the best recourse there costs at least its WS bound 95
+    and 120 - (100 - 90) / 0.5 = 100 (cheaper, it would take RP below its bound), so the
+    hedging cost lies in [100 - 95, 120 - 92] = [5, 28]."""
+    from siteopt.cli.stochastic import print_stochastic
+
+    r = _bracketed((100.0, 90.0), [200.0, 40.0], [190.0, math.nan], [(100.0, 95.0), (30.0, 25.0)])
+    assert r.vss == pytest.approx(20.0)
+    assert r.vss_interval == pytest.approx((7.5, 30.0))
+    assert r.value_of_hedging == pytest.approx(10.0)
+    assert r.value_of_hedging_interval == pytest.approx((0.0, 20.0))
+    assert r.hedging_cost("high") == pytest.approx(25.0)
+    assert r.hedging_cost_interval("high") == pytest.approx((5.0, 28.0))
+    with pytest.raises(KeyError, match="no scenario 'base'"):
+        r.hedging_cost_interval("base")
+    s = r.summary()
+    assert s["vss"] == pytest.approx(20.0) and s["vss_interval"] == pytest.approx([7.5, 30.0])
+    assert s["value_of_hedging_interval"] == pytest.approx([0.0, 20.0])
+    out = Console(file=io.StringIO(), width=400)
+    print_stochastic(r, out)
+    assert "VSS 20.00 (true value in [7.50, 30.00]) USD M" in out.file.getvalue()  # type: ignore[attr-defined]
+    # no scenario-wise bounds: RP's bound is all that bounds EEV from below, and a VSS of
+    # 20 that the gaps make anything from 0 to 30 says so (never below 0: RP* <= EEV*)
+    r = _bracketed((100.0, 90.0), [200.0, 40.0], [math.nan] * 2, [(100.0, 95.0), (30.0, 25.0)])
+    assert r.vss_interval == pytest.approx((0.0, 30.0))
+
+
+def test_a_proven_result_has_point_intervals_and_an_unbounded_vss_stays_unbounded():
+    """All gaps 0: lo = hi = the figure. Commitments with no feasible recourse somewhere:
+    VSS and its interval are infinite, null in summary.json (as `vss` is)."""
+    from siteopt.cli.stochastic import print_stochastic
+
+    proven = _bracketed((100.0, 100.0), [200.0, 40.0], [200.0, 40.0],
+                        [(100.0, 100.0), (30.0, 30.0)], det=(95.0, 95.0),
+                        det_costs=[150.0, 70.0], det_bounds=[150.0, 70.0])
+    assert proven.vss_interval == pytest.approx((20.0, 20.0))
+    assert proven.value_of_hedging_interval == pytest.approx((10.0, 10.0))
+    assert proven.hedging_cost_interval("high") == pytest.approx((25.0, 25.0))
+    assert proven.hedging_cost_interval("low") == pytest.approx((-15.0, -15.0))
+    out = Console(file=io.StringIO(), width=400)
+    print_stochastic(proven, out)
+    assert "VSS 20.00 USD M" in out.file.getvalue()  # type: ignore[attr-defined]
+    unbounded = _bracketed((100.0, 90.0), [math.inf, math.nan], [math.nan] * 2,
+                           [(100.0, 95.0), (30.0, 25.0)])
+    assert unbounded.vss == math.inf and unbounded.vss_interval == (math.inf, math.inf)
+    s = unbounded.summary()
+    assert s["vss"] is None and s["vss_interval"] is None
+    assert s["mean_value_plan_infeasible_in"] == ["high"]
+    unknown = _bracketed((100.0, None), [200.0, 40.0], [190.0, 35.0],  # type: ignore[arg-type]
+                         [(100.0, 95.0), (30.0, 25.0)])
+    assert unknown.vss_interval is None  # nothing proves RP from below

@@ -119,10 +119,15 @@ def _money(x: float | None) -> str:
 
 
 def _interval(pair: object) -> str:
-    """' (true value in [lo, hi])' for an EVPI interval, '' without one."""
+    """' (true value in [lo, hi])' for an EVPI or VSS interval, '' without one.
+
+    Also '' where lo and hi print alike (every gap closed): the figure is then exact, as the
+    report and the notebook have it.
+    """
     if not isinstance(pair, list | tuple) or len(pair) != 2:
         return ""
-    return f" (true value in [{_money(pair[0])}, {_money(pair[1])}])"
+    lo, hi = _money(pair[0]), _money(pair[1])
+    return "" if lo == hi else f" (true value in [{lo}, {hi}])"
 
 
 def print_stochastic(result: StochasticResult, out: Console) -> None:
@@ -168,7 +173,7 @@ def print_stochastic(result: StochasticResult, out: Console) -> None:
     out.print(f"expected cost {_money(s['expected_cost'])}, CVaR {risk['alpha']:g} "  # type: ignore[index]
               f"{_money(risk['cvar'])}, worst {_money(risk['worst_cost'])}; EVPI "  # type: ignore[index]
               f"{_money(s['evpi'])}{_interval(s.get('evpi_interval'))}, VSS "
-              f"{_money(s['vss'])} USD M")  # type: ignore[arg-type]
+              f"{_money(s['vss'])}{_interval(s.get('vss_interval'))} USD M")  # type: ignore[arg-type]
     for key, what in (("mean_value_plan_infeasible_in", "mean-value"),
                       ("deterministic_plan_infeasible_in", "deterministic")):
         bad = s.get(key) or []

@@ -104,26 +104,35 @@ def _status(status: object) -> str:
     return f"<b>{text}</b>" if status == "optimal" else f'<span class="bad">{text}</span>'
 
 
-def _evpi(summary: dict[str, object]) -> str:
-    """EVPI with the interval that brackets its true value when it is not exact.
+def _with_interval(summary: dict[str, object], key: str) -> str:
+    """`summary[key]` with the interval that brackets its true value when it is not exact.
 
-    A decomposition subtracts incumbents of solves stopped at a gap: the point value alone
-    could overstate what perfect information is worth (the console prints the interval too).
+    EVPI and VSS subtract incumbents of solves that may stop at a gap: the point value
+    alone could overstate (or hide) what they are worth (the console prints the interval
+    too).
     """
-    value = _money(summary.get("evpi"))
-    interval = summary.get("evpi_interval")
+    value = _money(summary.get(key))
+    interval = summary.get(f"{key}_interval")
     if isinstance(interval, list) and len(interval) == 2 and interval[0] != interval[1]:
         value += f" (true value in [{_money(interval[0])}, {_money(interval[1])}])"
     return value
 
 
+def _evpi(summary: dict[str, object]) -> str:
+    """EVPI with the interval its true value lies in (`evpi_interval`)."""
+    return _with_interval(summary, "evpi")
+
+
 def _vss(summary: dict[str, object]) -> str:
-    """VSS, or why it is infinite (the mean-value plan has no feasible recourse somewhere)."""
+    """VSS with its interval, or why it is infinite.
+
+    Infinite: the mean-value plan's commitments leave some scenario without a feasible recourse.
+    """
     infeasible = summary.get("mean_value_plan_infeasible_in") or []
     if summary.get("vss") is None and infeasible:
         return ("infinite: the mean-value plan's commitments leave no feasible recourse in "
                 "scenario(s) " + html.escape(", ".join(str(s) for s in infeasible)))
-    return _money(summary.get("vss"))
+    return _with_interval(summary, "vss")
 
 
 def stochastic_page(folder: Path, scenario: str | None) -> Page:

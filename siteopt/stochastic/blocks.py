@@ -64,6 +64,15 @@ class BlockSolve:
         return [float(r.total_cost) for r in self.results]  # type: ignore[arg-type]
 
 
+def bounds_of(solves: Sequence[BlockSolve | None]) -> list[float]:
+    """Each solve's proven lower bound; NaN where it proved none (or was not run).
+
+    With the commitments fixed, a bound of the recourse solve bounds that scenario's
+    optimal recourse cost: what the EEV and VSS intervals are built from.
+    """
+    return [math.nan if s is None or s.bound is None else s.bound for s in solves]
+
+
 def solve_blocks(instances: Sequence[Instance], probabilities: Sequence[float],
                  decision_year: int, risk: Risk | None = None,
                  options: SolveOptions | None = None, fixed: FirstStage | None = None,

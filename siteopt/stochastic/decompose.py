@@ -31,7 +31,7 @@ import numpy as np
 
 from siteopt.data.instance import Instance
 from siteopt.solver.highs import SolveOptions
-from siteopt.stochastic.blocks import BlockSolve
+from siteopt.stochastic.blocks import BlockSolve, bounds_of
 from siteopt.stochastic.firststage import FirstStage, started_values
 from siteopt.stochastic.meanvalue import mean_instance
 from siteopt.stochastic.measures import expectation, risk_objective
@@ -125,7 +125,8 @@ def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: So
     result.notes.append("decomposition: the bound is the largest of the objective at the "
                         "wait-and-see bounds, the group bound and the Lagrangian bounds; EVPI "
                         "and VSS subtract incumbents of solves stopped at a gap, so each is "
-                        "within those gaps of its true value (evpi_interval brackets EVPI)")
+                        "within those gaps of its true value (evpi_interval, vss_interval and "
+                        "value_of_hedging_interval bracket them)")
     return result
 
 
@@ -198,9 +199,10 @@ class _Search:
                 value = (math.inf if any(math.isinf(c) for c in costs)
                          else risk_objective(costs, self.probs, self.sset.risk))
                 if label == "mean-value":
-                    result.eev_costs = costs
+                    result.eev_costs, result.eev_bounds = costs, bounds_of(solves)
                 if label == "deterministic":
                     result.deterministic_costs = costs
+                    result.deterministic_bounds = bounds_of(solves)
                 if math.isfinite(value) and (result.objective is None
                                              or value < result.objective):
                     result.objective, result.here_and_now, self.best = value, fs, solves

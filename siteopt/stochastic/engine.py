@@ -18,7 +18,7 @@ from dataclasses import replace
 from siteopt.data.instance import Instance
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.pipeline import finished_now
-from siteopt.stochastic.blocks import BlockSolve, solve_blocks
+from siteopt.stochastic.blocks import BlockSolve, bounds_of, solve_blocks
 from siteopt.stochastic.decompose import decompose
 from siteopt.stochastic.firststage import FirstStage
 from siteopt.stochastic.meanvalue import mean_instance
@@ -167,19 +167,22 @@ def _compare(result: StochasticResult, pool: ScenarioPool, base: Instance, sset:
     base_i = pool.add(base)
     firsts = dict(pool.run(solve_one, [(mean, (d, quiet(options))), (base_i, (d, quiet(options)))]))
     result.mean_value, result.deterministic = firsts[0], firsts[1]  # type: ignore[assignment]
-    cache: dict[FirstStage, list[float]] = {}
+    # per commitments: each scenario's recourse cost and its proven lower bound; the
+    # stochastic plan's own commitments have no scenario-wise bounds (one joint solve)
+    cache: dict[FirstStage, tuple[list[float], list[float] | None]] = {}
     if result.here_and_now is not None:
-        cache[result.here_and_now] = result.costs
+        cache[result.here_and_now] = (result.costs, None)
     for which in ("mean_value", "deterministic"):
         solve: BlockSolve = getattr(result, which)
         if solve.first_stage is None:
             continue
         if solve.first_stage not in cache:
-            cache[solve.first_stage] = costs_of(evaluate(pool, solve.first_stage, d, options,
-                                                         everyone, listener, phase=which))
-        costs = cache[solve.first_stage]
+            solves = evaluate(pool, solve.first_stage, d, options, everyone, listener,
+                              phase=which)
+            cache[solve.first_stage] = (costs_of(solves), bounds_of(solves))
+        costs, bounds = cache[solve.first_stage]
         if which == "mean_value":
-            result.eev_costs = costs
+            result.eev_costs, result.eev_bounds = costs, bounds
         else:
-            result.deterministic_costs = costs
+            result.deterministic_costs, result.deterministic_bounds = costs, bounds
     timings["mean_value_and_deterministic"] = time.perf_counter() - t

@@ -4,6 +4,11 @@ EVPI = objective of the stochastic plan - objective of the wait-and-see costs (e
 planned with perfect foresight); VSS = objective of the mean-value plan's commitments evaluated
 in every scenario (EEV) - objective of the stochastic plan. "Objective" is the risk objective
 (1 - lambda) E + lambda CVaR_alpha of the scenario costs (the expectation when lambda = 0).
+
+Each figure subtracts incumbents of solves that may stop at a gap, so each comes with the
+interval its true value must lie in, from the bounds and incumbents the solves proved
+(`evpi_interval`, `vss_interval`, `value_of_hedging_interval`, `hedging_cost_interval`;
+models/stochastic.md, "Intervals").
 """
 
 from __future__ import annotations
@@ -36,8 +41,13 @@ class StochasticResult:
     wait_and_see: list[BlockSolve] = field(default_factory=list)
     mean_value: BlockSolve | None = None
     eev_costs: list[float] | None = None
+    #: per scenario, the proven lower bound of the mean-value commitments' recourse cost
+    #: (its evaluation's HiGHS bound; NaN where none is known)
+    eev_bounds: list[float] | None = None
     deterministic: BlockSolve | None = None
     deterministic_costs: list[float] | None = None
+    #: per scenario, the proven lower bound of the deterministic commitments' recourse cost
+    deterministic_bounds: list[float] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     history: list[dict[str, float]] = field(default_factory=list)
@@ -140,6 +150,112 @@ class StochasticResult:
         return None if eev is None or self.objective is None else eev - self.objective
 
     @property
+    def vss_interval(self) -> tuple[float, float] | None:
+        """Where the true VSS (EEV* - RP*) lies, from the bounds and incumbents proved.
+
+        EEV* lies in `_commitments_interval` of the mean-value commitments, RP* in [bound,
+        objective]; the lower end is never below 0, since those commitments are one
+        candidate of the recourse problem (RP* <= EEV*). (inf, inf) where the commitments
+        leave a scenario without a feasible plan (VSS unbounded); None where EEV, the
+        objective or the bound is unknown.
+        """
+        return self._saving_interval(self.eev_costs, self.eev_bounds)
+
+    @property
+    def value_of_hedging(self) -> float | None:
+        """What the stochastic plan saves against the deterministic plan's commitments.
+
+        The objective of the deterministic commitments in every scenario - the objective
+        (inf where those commitments leave a scenario without a feasible plan).
+        """
+        det = self.deterministic_plan_objective
+        return None if det is None or self.objective is None else det - self.objective
+
+    @property
+    def value_of_hedging_interval(self) -> tuple[float, float] | None:
+        """Where the true value of hedging lies: as `vss_interval`, deterministic commitments."""
+        return self._saving_interval(self.deterministic_costs, self.deterministic_bounds)
+
+    def hedging_cost(self, scenario: str) -> float | None:
+        """The stochastic plan's cost in `scenario` - the deterministic optimum.
+
+        The premium paid for hedging if `scenario` (the base case) comes true.
+        """
+        i = self._index(scenario)
+        det = self.deterministic
+        if not self.has_plan or det is None or det.objective is None:
+            return None
+        return self.costs[i] - det.objective
+
+    def hedging_cost_interval(self, scenario: str) -> tuple[float, float] | None:
+        """Where the true hedging cost in `scenario` lies, from the bounds proved.
+
+        The stochastic commitments' optimal recourse in the scenario costs at most the plan's
+        cost c there, and at least both the scenario's wait-and-see bound (no commitments do
+        better than perfect foresight) and c - (objective - bound) / ((1 - lambda) p): a
+        recourse cheaper by d, same commitments, lowers the objective by at least
+        (1 - lambda) p d and cannot go below the bound. The deterministic optimum lies in
+        [its bound, its objective]. None where one of these is unknown.
+        """
+        i = self._index(scenario)
+        det = self.deterministic
+        ws = self.wait_and_see[i] if i < len(self.wait_and_see) else None
+        if (not self.has_plan or det is None or det.objective is None or det.bound is None
+                or ws is None or ws.bound is None):
+            return None
+        cost = self.costs[i]
+        low = ws.bound
+        share = (1.0 - self.scenario_set.risk.weight) * self.probabilities[i]
+        if self.bound is not None and share > 0:
+            low = max(low, cost - (self.objective - self.bound) / share)  # type: ignore[operator]
+        hi = cost - det.bound
+        return (min(low - det.objective, hi), hi)
+
+    def _index(self, scenario: str) -> int:
+        """The position of scenario `scenario` in the file; KeyError naming the known ids."""
+        ids = [s.id for s in self.scenario_set.scenarios]
+        if scenario not in ids:
+            raise KeyError(f"no scenario {scenario!r} (scenarios: {', '.join(ids)})")
+        return ids.index(scenario)
+
+    def _commitments_interval(self, costs: list[float] | None, bounds: list[float] | None
+                              ) -> tuple[float, float] | None:
+        """Where the objective of some commitments, each scenario's recourse optimal, lies.
+
+        Upper end: the objective of the evaluated recourse costs. Lower end: the objective
+        at each scenario's best proven lower bound (its evaluation's bound, its wait-and-see
+        bound: the objective is monotone in each cost), and the recourse problem's bound,
+        which bounds every commitments' objective. (inf, inf) where a scenario has no
+        feasible recourse; None where a cost is unknown.
+        """
+        value = self._objective_of(costs)
+        if value is None or math.isinf(value):
+            return None if value is None else (math.inf, math.inf)
+        n = len(self.probabilities)
+        lows = []
+        for i in range(n):
+            known = [b for b in (_at(bounds, i), _at_bound(self.wait_and_see, i))
+                     if b is not None and not math.isnan(b)]
+            lows.append(max(known) if known else -math.inf)
+        low = risk_objective(lows, self.probabilities, self.scenario_set.risk)
+        if self.bound is not None:
+            low = max(low, self.bound)
+        return (min(low, value), value)
+
+    def _saving_interval(self, costs: list[float] | None, bounds: list[float] | None
+                         ) -> tuple[float, float] | None:
+        """[lo, hi] of (objective of these commitments) - RP*, RP* in [bound, objective].
+
+        lo is at least 0: the commitments are a candidate of the recourse problem.
+        """
+        other = self._commitments_interval(costs, bounds)
+        if other is None or self.objective is None or self.bound is None:
+            return None
+        if math.isinf(other[0]):
+            return other
+        return (max(other[0] - self.objective, 0.0), other[1] - self.bound)
+
+    @property
     def deterministic_plan_objective(self) -> float | None:
         """Objective of the deterministic plan's commitments evaluated in every scenario."""
         return self._objective_of(self.deterministic_costs)
@@ -236,6 +352,7 @@ class StochasticResult:
             "evpi_interval": None if self.evpi_interval is None else list(self.evpi_interval),
             "eev": _finite(self.eev),
             "vss": _finite(self.vss),
+            "vss_interval": _finite_pair(self.vss_interval),
             # scenarios in which a plan's commitments leave no feasible recourse (e.g. phases
             # that must come online where a late grid has no headroom): EEV and VSS are then
             # infinite (null above); the decomposition stops at the first such scenario, so
@@ -244,6 +361,8 @@ class StochasticResult:
             "deterministic_plan_infeasible_in": self._infeasible(self.deterministic_costs),
             "deterministic_objective": None if det is None else det.objective,
             "deterministic_plan_in_scenarios": _finite(self.deterministic_plan_objective),
+            "value_of_hedging": _finite(self.value_of_hedging),
+            "value_of_hedging_interval": _finite_pair(self.value_of_hedging_interval),
             "commitments": self.commitments().to_dict(orient="records"),
             "commitment_changes": self.commitment_changes().to_dict(orient="records"),
             "scenarios": [{"id": r["scenario"], "probability": r["probability"],
@@ -265,3 +384,20 @@ def _cost(costs: list[float] | None, i: int) -> float | None:
 
 def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else x
+
+
+def _finite_pair(pair: tuple[float, float] | None) -> list[float] | None:
+    """An interval as a JSON list; null where unknown or infinite (as its figure is)."""
+    if pair is None or not all(math.isfinite(x) for x in pair):
+        return None
+    return list(pair)
+
+
+def _at(values: list[float] | None, i: int) -> float | None:
+    """values[i], None without the list."""
+    return None if values is None or i >= len(values) else values[i]
+
+
+def _at_bound(solves: list[BlockSolve], i: int) -> float | None:
+    """The bound of solve i, None without one."""
+    return solves[i].bound if i < len(solves) and solves[i] is not None else None
