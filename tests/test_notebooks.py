@@ -185,9 +185,10 @@ def test_value_notebook_headroom_curves_are_drawn_in_delta_order(monkeypatch):
         plt.close("all")
 
 
-def _stochastic_conclusion(infeasible: list[str], hedge_cost: float,
+def _stochastic_conclusion(infeasible: list[str], hedge_cost: float | None,
                            evpi_interval: tuple[float, float] = (3.0, 3.0),
-                           vss: float = 44.0, vss_interval: tuple[float, float] | None = None,
+                           vss: float | None = 44.0,
+                           vss_interval: tuple[float, float] | None = None,
                            hedge_interval: tuple[float, float] | None = None,
                            hedging_interval: tuple[float, float] = (2.0, 2.0)) -> str:
     """The stochastic notebook's conclusion cell, run on made-up results."""
@@ -226,6 +227,15 @@ def test_stochastic_conclusion_computes_why_commitments_fail():
     text = _stochastic_conclusion(["ai-base.grid-late"], hedge_cost=5.0)
     assert "all of them change the grid" in text
     assert "Hedging costs 5.0 USD M" in text
+
+
+def test_stochastic_conclusion_says_an_unknown_comparison_is_unknown():
+    """A comparison solve without a plan in its time leaves the hedging cost or VSS None;
+    the conclusion crashed on `None >= 0` and `f"{None:,.1f}"`."""
+    text = _stochastic_conclusion([], hedge_cost=None, vss=None)
+    assert "The cost of hedging in the base case is unknown" in text
+    assert "The value of the stochastic solution is unknown" in text
+    assert "Every scenario plan was verified" in text
 
 
 def test_stochastic_conclusion_says_a_negative_hedging_cost_is_a_saving():
