@@ -130,6 +130,9 @@ def test_bad_expected_file_is_bad_input(tmp_path):
     proc = batch(str(TINY / "cheapest-site"), "--expect", str(path))
     assert proc.returncode == ExitCode.BAD_INPUT
     assert batch("no/such/folder").returncode == ExitCode.BAD_INPUT
+    path.write_text("[instances.a]\ngap = 1.5\n")  # a relative gap, as solver.gap: 0 to 1
+    with pytest.raises(InputError, match="gap"):
+        read_expected(path)
 
 
 def _same_name_twice(tmp_path):

@@ -131,6 +131,9 @@ def test_bad_override_in_a_spec_fails_before_solving(tmp_path):
         load_sweep(spec)
     proc = sweep_cli(str(spec))
     assert proc.returncode == ExitCode.BAD_INPUT and "Traceback" not in proc.stderr
+    spec = write_spec(tmp_path, GRID_SPEC + "\n[solve]\ngap = 1.5\n")  # as solver.gap: 0 to 1
+    with pytest.raises(InputError, match="gap"):
+        load_sweep(spec)
 
 
 def test_api_run_scenarios_matches_the_spec(tmp_path):

@@ -69,7 +69,7 @@ class Expected(_Strict):
     rtol: float | None = Field(None, ge=0)
     atol: float | None = Field(None, ge=0)
     time_limit: float | None = Field(None, gt=0)
-    gap: float | None = Field(None, ge=0)
+    gap: float | None = Field(None, ge=0, le=1)  # a relative gap, as solver.gap
     reason: str = ""
 
 

@@ -84,7 +84,7 @@ class SolveSpec(_Strict):
     """Solve options of every scenario (see `siteopt solve`)."""
 
     time_limit: float | None = Field(None, gt=0, description="Seconds per scenario.")
-    gap: float | None = Field(None, ge=0, description="Relative gap to stop at; omitted: the "
+    gap: float | None = Field(None, ge=0, le=1, description="Relative gap to stop at; omitted: the "
                               "instance's solver.gap (1e-4 unless set).")
     threads: int = Field(1, ge=0, le=256, description="HiGHS threads per scenario.")
     seed: int = Field(0, ge=0, description="HiGHS random seed.")
