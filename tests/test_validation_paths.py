@@ -159,3 +159,27 @@ def test_partial_service_costs_are_warned_once_with_count_and_examples():
     warned = [w for w in siteopt.from_tables(inst.meta, tables).warnings if "service_costs" in w]
     assert warned == ["service_costs.csv prices 1 of the 2 allowed (site, region) pairs; the "
                       "other 1 are served at cost 0 (e.g. B->R)"]
+
+
+@pytest.mark.parametrize("extra, column, found, expected", [
+    ("B,A,1", None, None, None),  # both ways with the same km: one pair
+    ("A,A,0", "b", "A", "a pair between two different sites (not A to itself)"),
+    ("B,A,5", "km", "B-A with km 5",
+     "one km per pair (site distances are undirected; line 2 has A-B with km 1)"),
+])
+def test_site_distances_pair_two_sites_with_one_km(tiny_copy, extra, column, found,
+                                                   expected):
+    """site_distances.csv `A,A,0` was ignored and `B,A,5` beside `A,B,1` silently replaced
+    the 1 km (the last row won); both are now bad input naming the line, like links.csv."""
+    folder = tiny_copy("p-dispersion")
+    with (folder / "site_distances.csv").open("a") as f:
+        f.write(extra + "\n")
+    if column is None:
+        siteopt.load_instance(folder)
+        return
+    with pytest.raises(InputError) as info:
+        siteopt.load_instance(folder)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.row, problem.column, problem.found) == (
+        "site_distances.csv", 8, column, found)
+    assert expected in problem.expected

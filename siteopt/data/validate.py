@@ -331,41 +331,67 @@ def check_siting(meta: Metadata, tables: Tables, problems: list[Problem],
                                 column="siting.sites", found=str(p)))
 
 
+def _undirected_pairs(name: str, frame: pd.DataFrame, values: tuple[str, ...],
+                      what: tuple[str, str, str], problems: list[Problem]) -> None:
+    """Rows (a, b) of an undirected table: a != b, and one set of `values` per pair.
+
+    (a, b) and (b, a) are one pair: given both ways with the same values they are accepted
+    (a directed export lists every pair both ways); with different values they contradict
+    each other and are rejected naming both lines, as keeping either would silently pick a
+    number the data does not agree on. The same direction twice is a duplicate key, which
+    the reader rejects with the other tables' keys. `what` names a row, the things it joins
+    and the table in messages: ("a link", "nodes", "links are").
+    """
+    row_is, things, table_is = what
+    first: dict[tuple[str, str], tuple[int, tuple[float, ...]]] = {}
+    columns = [frame[c] for c in values]
+    for i, (a, b, *vals) in enumerate(zip(frame["a"], frame["b"], *columns, strict=True)):
+        if a == b:
+            problems.append(Problem(_file(name), f"{row_is} between two different {things} "
+                                    f"(not {a} to itself)", row=row_line(frame, i), column="b",
+                                    found=b))
+            continue
+        pair = (a, b) if a <= b else (b, a)
+        now = tuple(float(v) for v in vals)
+        if pair not in first:
+            first[pair] = (i, now)
+            continue
+        j, before = first[pair]
+        column = next((c for c, x, y in zip(values, now, before, strict=True) if x != y), None)
+        if column is not None:
+            given = ", ".join(f"{c} {x:.15g}" for c, x in zip(values, before, strict=True))
+            found = ", ".join(f"{c} {x:.15g}" for c, x in zip(values, now, strict=True))
+            problems.append(Problem(
+                _file(name), f"one {' and '.join(values)} per {row_is.split()[-1]} ({table_is} "
+                f"undirected; line "
+                f"{row_line(frame, j)} has {frame['a'].iat[j]}-{frame['b'].iat[j]} with "
+                f"{given})", row=row_line(frame, i), column=column, found=f"{a}-{b} with {found}"))
+
+
 def check_links(meta: Metadata, tables: Tables, problems: list[Problem],
                 warnings: list[str]) -> None:
     """No link joins a node to itself, and each link has one length and one delay.
 
     A self-loop is no fiber route, and it would enter the latency table's km and hop counts.
-    Negative km and delays are cell rules (`km >= 0`); zero km is a co-located link.
-
-    Links are undirected: rows (a, b) and (b, a) are one link. Given in both directions with
-    the same `km` and `extra_rtt_ms` they are accepted (a directed export lists every link
-    both ways; the graph is the same); with different values they contradict each other and
-    are rejected, naming both lines: keeping either (the graph used to keep the faster)
-    would silently pick a number the data does not agree on. The same direction twice is a
-    duplicate key, rejected with the other tables' keys by the reader.
+    Negative km and delays are cell rules (`km >= 0`); zero km is a co-located link. Links
+    are undirected (`_undirected_pairs`): the graph used to keep the faster of two
+    contradicting directions.
     """
-    links = tables["links"]
-    first: dict[tuple[str, str], tuple[int, float, float]] = {}
-    for i, (a, b, km, extra) in enumerate(zip(links["a"], links["b"], links["km"],
-                                              links["extra_rtt_ms"], strict=True)):
-        if a == b:
-            problems.append(Problem(_file("links"), f"a link between two different nodes (not "
-                                    f"{a} to itself)", row=row_line(links, i), column="b",
-                                    found=b))
-            continue
-        pair = (a, b) if a <= b else (b, a)
-        if pair not in first:
-            first[pair] = (i, float(km), float(extra))
-            continue
-        j, km0, extra0 = first[pair]
-        column = "km" if float(km) != km0 else "extra_rtt_ms" if float(extra) != extra0 else None
-        if column is not None:
-            problems.append(Problem(
-                _file("links"), f"one km and extra_rtt_ms per link (links are undirected; line "
-                f"{row_line(links, j)} has {links['a'].iat[j]}-{links['b'].iat[j]} with km "
-                f"{km0:.15g}, extra_rtt_ms {extra0:.15g})", row=row_line(links, i), column=column,
-                found=f"{a}-{b} with km {float(km):.15g}, extra_rtt_ms {float(extra):.15g}"))
+    _undirected_pairs("links", tables["links"], ("km", "extra_rtt_ms"),
+                      ("a link", "nodes", "links are"), problems)
+
+
+def check_site_distances(meta: Metadata, tables: Tables, problems: list[Problem],
+                         warnings: list[str]) -> None:
+    """site_distances.csv pairs two different sites, with one km per pair.
+
+    A site paired with itself is no distance between sites (it was ignored), and a pair
+    given both ways with different km kept whichever row came last.
+    """
+    frame = tables.get("site_distances")
+    if frame is not None and len(frame):
+        _undirected_pairs("site_distances", frame, ("km",),
+                          ("a pair", "sites", "site distances are"), problems)
 
 
 def check_source_tags(meta: Metadata, tables: Tables, problems: list[Problem],
@@ -410,7 +436,8 @@ def check_service(meta: Metadata, tables: Tables, problems: list[Problem],
 CHECKS: tuple[Check, ...] = (
     check_years, check_references, check_cooling, check_phases, check_site_capacity,
     check_headroom,
-    check_budgets, check_latency_targets, check_links, check_siting, check_service,
+    check_budgets, check_latency_targets, check_links, check_site_distances,
+    check_siting, check_service,
     check_source_tags, check_catalog,
 )
 

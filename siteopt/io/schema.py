@@ -398,7 +398,8 @@ SITE_DISTANCES = Table(
     name="site_distances",
     meaning="Distances between pairs of sites for siting.objective min_separation_km "
     "(p-dispersion); a pair not listed uses the great-circle distance of the sites' lat/lon. "
-    "Undirected: one row per pair, either order.",
+    "Undirected: one row per pair, either order (both orders only with the same km); a "
+    "site is not paired with itself.",
     key=("a", "b"),
     required=False,
     references={"a": "sites", "b": "sites"},
