@@ -907,6 +907,19 @@ def test_vss_and_hedging_intervals_follow_from_the_solves_bounds():
     assert r.vss_interval == pytest.approx((0.0, 30.0))
 
 
+def test_the_evpi_interval_never_goes_below_zero():
+    """RP's bound 90 under a wait-and-see incumbent of 0.5 (200 + 30) = 115 gave an EVPI
+    interval starting at -25; WS* <= RP* always, so it starts at 0 (the upper end, 100 less
+    the wait-and-see bound 0.5 (95 + 25) = 60, is 40)."""
+    from dataclasses import replace
+
+    r = _bracketed((100.0, 90.0), [200.0, 40.0], [190.0, math.nan], [(200.0, 95.0), (30.0, 25.0)])
+    r.wait_and_see = [replace(w, results=[object()]) for w in r.wait_and_see]  # plans solved
+    assert r.evpi == pytest.approx(-15.0)  # two incumbents: either side of the true value
+    assert r.evpi_interval == pytest.approx((0.0, 40.0))
+    assert r.summary()["evpi_interval"] == pytest.approx([0.0, 40.0])
+
+
 def test_a_proven_result_has_point_intervals_and_an_unbounded_vss_stays_unbounded():
     """All gaps 0: lo = hi = the figure. Commitments with no feasible recourse somewhere:
     VSS and its interval are infinite, null in summary.json (as `vss` is)."""

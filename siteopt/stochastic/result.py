@@ -141,7 +141,8 @@ class StochasticResult:
         ws, ws_low = self.wait_and_see_objective, self.wait_and_see_bound
         if None in (ws, ws_low, self.objective, self.bound):
             return None
-        return (self.bound - ws, self.objective - ws_low)  # type: ignore[operator]
+        # never below 0: WS* <= RP* always (perfect information cannot hurt)
+        return (max(0.0, self.bound - ws), self.objective - ws_low)  # type: ignore[operator]
 
     @property
     def vss(self) -> float | None:
