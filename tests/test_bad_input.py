@@ -85,6 +85,10 @@ CASES = {
     "unclosed quote": (lambda d: (d / "demand.csv").write_text(
         'region,class,year,it_mw\nR,cloud,2030,8\nR,"cloud,2031,1\nR,cloud,2032,1\n'),
         "demand.csv", 3, None, 'a closing quote (") for the quoted field'),
+    # was "at most the header's 0 fields on every line", found on line 2
+    "blank first line": (lambda d: (d / "sites.csv").write_text(
+        "\n" + (d / "sites.csv").read_text(encoding="utf-8"), encoding="utf-8"),
+        "sites.csv", 1, None, "expected the header (column names) first, found 'a blank line'"),
 }
 
 

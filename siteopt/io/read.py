@@ -158,6 +158,10 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
     try:
         text = read_utf8(path, table.file, table=True)
         names, extra, starts = _scan(text)
+        if not names and text.strip():  # rows under a blank first line: no header at all
+            problems.append(Problem(table.file, "the header (column names) first",
+                                    row=1, found="a blank line"))
+            return None
         if extra is not None:
             line, n = extra
             problems.append(Problem(table.file, f"comma-separated text with at most the header's "

@@ -560,8 +560,8 @@ class Resilience(_Strict):
     min_sites: int = Field(1, ge=1, le=1000, description="Geo-redundancy: every region with "
                            "demand of the class is within its latency target of at least this "
                            "many open sites able to host the class, in every year with demand "
-                           "(1: no rule). Regions no site can serve at all are left to the "
-                           "unserved-demand rules.")
+                           "from from_year on (1: no rule). Regions no site can serve at all "
+                           "are left to the unserved-demand rules.")
     distinct_zones: bool = Field(False, description="Those min_sites sites lie in pairwise "
                                  "different grid zones.")
     min_km_apart: float = Field(0.0, ge=0, description="Those min_sites sites are pairwise at "
