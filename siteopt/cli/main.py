@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -722,9 +723,9 @@ def _left_behind(args: argparse.Namespace) -> str:
     return "nothing written"
 
 
-#: exit code when stdout's reader has gone: 128 + SIGPIPE, as a shell reports a writer killed
-#: by SIGPIPE (Python ignores the signal and raises BrokenPipeError instead)
-BROKEN_PIPE = 141
+#: exit code when stdout's reader has gone, as a shell reports a writer killed by SIGPIPE
+#: (Python ignores the signal and raises BrokenPipeError instead): 141
+BROKEN_PIPE = 128 + int(signal.SIGPIPE)
 
 
 def main(argv: list[str] | None = None) -> int:
