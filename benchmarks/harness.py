@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's siteopt, installed or not
@@ -48,34 +51,120 @@ print(json.dumps({"status": status, "objective": info.objective_function_value,
 """
 
 
-def run_measured(cmd: list[str], timeout: float
+#: Seconds between two samples of a measured process tree's resident memory.
+SAMPLE_SECONDS = 0.5
+
+
+def tree_rss_mb(root: psutil.Process) -> float:
+    """Resident memory of `root` and all its descendants now, summed, in MB.
+
+    A process that ends between listing and reading counts 0: the sum is of what is alive.
+    """
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total / 2**20
+
+
+class TreePeak:
+    """The largest summed resident memory of a process tree, sampled in a thread.
+
+    Used as `with TreePeak(pid) as peak: ...` around the wait for `pid`; `peak.mb` then holds
+    the largest sum seen (Dask workers, a HiGHS helper process and the like included).
+    """
+
+    def __init__(self, pid: int, every: float = SAMPLE_SECONDS) -> None:
+        self.mb = 0.0
+        self._root = psutil.Process(pid)
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.mb = max(self.mb, tree_rss_mb(self._root))
+            if self._stop.wait(self._every):
+                return
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL every process of the process group `pgid` still alive (none: nothing to do)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def run_measured(cmd: list[str], timeout: float, stderr_log: Path | None = None
                  ) -> tuple[subprocess.CompletedProcess, float, float, float]:
-    """Run `cmd` in a fresh process; return it, its wall and CPU seconds and peak RSS in MB.
+    """Run `cmd` in a fresh process; return it, its wall and CPU seconds and peak memory in MB.
+
+    The process starts in a session (and process group) of its own, so that a timeout, an
+    interrupt of this script, or the end of the run kills the whole tree it started (Dask
+    workers, HiGHS in a helper process), not only the direct child: a survivor would go on
+    using a core and memory through the next measurement. A run stopped by the timeout
+    says so at the end of its stderr (exit -9).
 
     CPU seconds (user + system) of a single-threaded run equal its wall time on an idle
-    machine and are robust to other jobs sharing the cores, so both are recorded.
+    machine and are robust to other jobs sharing the cores, so both are recorded. They come
+    from os.wait4: the child's together with the descendants it reaped itself. The parent's
+    RUSAGE_CHILDREN would instead hold every child this script ever ran.
 
-    Output goes to temporary files and the child is reaped with os.wait4, whose resource
-    usage is that child's together with the descendants it reaped itself (CPU summed, peak
-    RSS the largest of them: a solve's RENS or search helper counts, its parent's other
-    children do not). The parent's RUSAGE_CHILDREN would instead hold the maximum over every
-    child this script ever ran (imports, exports, earlier measurements).
+    Peak memory is the largest summed resident memory of the whole process tree, sampled
+    every `SAMPLE_SECONDS` (`TreePeak`), or, when larger, the largest single process's own
+    peak from os.wait4 (a run shorter than one sample, or a peak between two samples).
+    Summed resident memory counts pages shared between processes once per process.
+
+    stdout goes to a temporary file, stderr to `stderr_log` when given (to be followed while
+    the case runs) or to a temporary file; both are returned in the CompletedProcess.
     """
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with tempfile.TemporaryFile("w+") as out, (
+            open(stderr_log, "w+") if stderr_log is not None
+            else tempfile.TemporaryFile("w+")) as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=REPO)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=REPO,
+                                start_new_session=True)
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            kill_group(proc.pid)
+
+        timer = threading.Timer(timeout, expire)
         try:
-            _pid, status, usage = os.wait4(proc.pid, 0)
+            with TreePeak(proc.pid) as peak:
+                timer.start()
+                _pid, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # KeyboardInterrupt above all: no orphaned solve goes on
+            kill_group(proc.pid)
+            with contextlib.suppress(ChildProcessError):  # not reaped yet
+                os.waitpid(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+            raise
         finally:
             timer.cancel()
+            kill_group(proc.pid)  # whatever of the tree outlived its root
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
-    return done, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+        stderr = err.read()
+        if expired.is_set():
+            stderr += (f"\n[benchmark harness] killed the process group after the {timeout:g} s"
+                       " timeout\n")
+        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), stderr)
+    return done, wall, usage.ru_utime + usage.ru_stime, max(peak.mb, usage.ru_maxrss / 1024)
 
 
 def siteopt_cmd(*args: str) -> list[str]:

@@ -9,7 +9,7 @@ Cases (each one row of benchmarks/results/stochastic.csv):
   alone; `wall_seconds` adds the wait-and-see, mean-value and deterministic comparisons).
 - `vietnam-100`: 100 scenarios drawn with seed 2026 (`siteopt.stochastic.sample`) through the
   decomposition on a 2-worker local Dask cluster; target gap <= 2 % in <= 30 minutes, peak
-  memory <= 8 GiB (summed resident memory of the process tree, sampled every second).
+  memory <= 8 GiB (summed resident memory of the process tree: `harness.run_measured`).
   `--scenarios N` runs another count.
 
     python benchmarks/stochastic.py --only tiny          # CI smoke (seconds)
@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, append_row, machine, num, pct, read_rows, table_rows
+from harness import REPO, append_row, machine, num, pct, read_rows, run_measured, table_rows
 
 OUT = REPO / "benchmarks" / "results" / "stochastic.csv"
 #: HiGHS log of the extensive form and the progress events of each case (not committed)
@@ -92,46 +89,21 @@ def cases(n_sampled: int, workers: int, limit: float = 1800
 
 
 def measure(spec: dict[str, object], timeout: float) -> dict[str, object]:
-    """Run one case; wall time and peak summed RSS of the whole process tree."""
+    """Run one case; wall time and peak summed memory of the whole process tree."""
     with tempfile.TemporaryDirectory() as tmp:
         logs = LOGS / f"{spec['method']}-{Path(str(spec['instance'])).name}"
         logs.parent.mkdir(parents=True, exist_ok=True)
         spec = dict(spec, out=str(Path(tmp) / "out"), log=f"{logs}.highs.log")
-        start = time.perf_counter()
-        with open(f"{logs}.progress.log", "w") as progress:
-            proc = subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(spec)], cwd=REPO,
-                                    stdout=subprocess.PIPE, stderr=progress, text=True)
-        peak = [0.0]
-        stop = threading.Event()
-
-        def sample() -> None:
-            root = psutil.Process(proc.pid)
-            while not stop.wait(1.0):
-                try:
-                    procs = [root, *root.children(recursive=True)]
-                    peak[0] = max(peak[0], sum(p.memory_info().rss for p in procs
-                                               if p.is_running()) / 2**20)
-                except psutil.Error:
-                    pass
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
-        try:
-            proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-        err = Path(f"{logs}.progress.log").read_text()
-        stop.set()
-        wall = time.perf_counter() - start
+        proc, wall, _cpu, peak = run_measured(
+            [sys.executable, "-c", RUNNER, json.dumps(spec)], timeout,
+            stderr_log=Path(f"{logs}.progress.log"))
         summary_path = Path(spec["out"]) / "summary.json"  # type: ignore[arg-type]
         row: dict[str, object] = {"method": spec["method"], "workers": spec["workers"],
-                                  "wall_seconds": round(wall, 1),
-                                  "peak_rss_mb": round(peak[0]), "load_avg_1min":
-                                  round(psutil.getloadavg()[0], 2),
+                                  "wall_seconds": round(wall, 1), "peak_rss_mb": round(peak),
+                                  "load_avg_1min": round(os.getloadavg()[0], 2),
                                   "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine()}
         if not summary_path.exists():
-            row.update(status=f"failed (exit {proc.returncode}): {err.strip()[-300:]}")
+            row.update(status=f"failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
             return row
         s = json.loads(summary_path.read_text())
         row.update(status=s["status"], verified=s["verified"], objective=s["objective"],

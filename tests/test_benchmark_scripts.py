@@ -4,7 +4,8 @@ What is checked: every table of docs/benchmarks.md marked "Printed by `python
 benchmarks/X.py ...`" is what that command prints from the committed CSV; HiGHS alone is
 given the gap siteopt solved to; the scale table's `other` column holds no solver stage;
 the scripts measure this checkout's siteopt; missing inputs are usage errors, not
-tracebacks; a CSV is never appended to under another header.
+tracebacks; a CSV is never appended to under another header; a measured run's timeout or
+interrupt kills its whole process tree, and its peak memory is the tree's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import io
 import json
 import os
 import re
+import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +219,103 @@ def test_a_failed_preparation_step_says_why(tmp_path):
         harness.run_checked(harness.siteopt_cmd("import", "orlib-pmed",
                                                 str(tmp_path / "none.txt"),
                                                 str(tmp_path / "x")), "siteopt import")
+
+
+#: A process tree to measure: run as `tree.py FIFO MB`, it holds MB of memory and starts
+#: itself again as a grandchild (same process group, no session of its own) that holds MB
+#: too, writes its pid to FIFO and keeps FIFO open until it dies; both then block forever.
+TREE = r"""
+import os, signal, subprocess, sys
+fifo, mb = sys.argv[1], int(sys.argv[2])
+held = b"x" * (mb << 20)
+if len(sys.argv) > 3:
+    fd = os.open(fifo, os.O_WRONLY)
+    os.write(fd, b"%d\n" % os.getpid())
+    signal.pause()
+subprocess.Popen([sys.executable, __file__, fifo, str(mb), "grandchild"]).wait()
+"""
+
+#: Longest wait for the grandchild to start or to die, seconds (a hang guard, not a timing).
+PATIENCE = 60.0
+
+
+def _tree(folder: Path, mb: int) -> tuple[list[str], int]:
+    """The tree's command and the read end of its FIFO (opened before the tree starts)."""
+    fifo = folder / "grandchild.fifo"
+    os.mkfifo(fifo)
+    script = folder / "tree.py"
+    script.write_text(TREE)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    return [sys.executable, str(script), str(fifo), str(mb)], reader
+
+
+def _grandchild_fate(reader: int) -> tuple[int, bool]:
+    """The grandchild's pid and whether it is dead (its FIFO at end of file).
+
+    A survivor is killed here, after the answer, so that a failing test leaves nothing behind.
+    """
+    try:
+        ready, _, _ = select.select([reader], [], [], PATIENCE)
+        assert ready, "the grandchild never started"
+        pid = int(os.read(reader, 64).split()[0])
+        ready, _, _ = select.select([reader], [], [], PATIENCE)
+        dead = bool(ready) and os.read(reader, 64) == b""
+    finally:
+        os.close(reader)
+    if not dead:
+        os.kill(pid, signal.SIGKILL)
+    return pid, dead
+
+
+@pytest.fixture(scope="module")
+def timed_out_tree(tmp_path_factory):
+    """A tree of two processes of 100 MB each, measured with a 3 s timeout it cannot meet."""
+    cmd, reader = _tree(tmp_path_factory.mktemp("tree"), 100)
+    done, _wall, _cpu, peak = harness.run_measured(cmd, timeout=3.0)
+    _pid, dead = _grandchild_fate(reader)
+    return done, peak, dead
+
+
+def test_a_timeout_kills_the_grandchildren_too(timed_out_tree):
+    done, _peak, grandchild_dead = timed_out_tree
+    assert grandchild_dead, "the grandchild outlived the timeout of its tree"
+    assert done.returncode == -signal.SIGKILL
+    assert "timeout" in done.stderr  # the row's status says why it has no result
+
+
+def test_peak_memory_sums_the_process_tree(timed_out_tree):
+    # child and grandchild hold 100 MB each at once: the tree's peak is above 200 MB, while
+    # the largest single process (what os.wait4 alone reports) is just above 100 MB
+    _done, peak, _dead = timed_out_tree
+    assert peak > 200
+
+
+def test_an_interrupt_kills_the_whole_tree(tmp_path, monkeypatch):
+    # Ctrl-C reaches the benchmark script only (the case runs in its own session): the
+    # harness must kill the case's tree itself, not leave a solve running in the background
+    cmd, reader = _tree(tmp_path, 1)
+    started: list[int] = []
+
+    def interrupted_wait4(pid, options):
+        ready, _, _ = select.select([reader], [], [], PATIENCE)
+        assert ready, "the grandchild never started"
+        started.append(pid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness.os, "wait4", interrupted_wait4)
+    with pytest.raises(KeyboardInterrupt):
+        harness.run_measured(cmd, timeout=PATIENCE)
+    monkeypatch.undo()
+    assert started
+    _pid, dead = _grandchild_fate(reader)
+    assert dead, "the grandchild outlived the interrupt"
+
+
+def test_only_the_harness_starts_measured_processes():
+    # one way to time a case and take its memory (the whole tree's) and to stop it
+    for script in sorted(BENCH.glob("*.py")):
+        if script.name == "harness.py":
+            continue
+        text = script.read_text(encoding="utf-8")
+        for own in ("Popen(", "psutil", "wait4", "ru_maxrss", ".kill("):
+            assert own not in text, f"{script.name} measures or stops a process itself ({own})"
