@@ -297,7 +297,7 @@ def pct(x: object) -> str:
 
 @dataclass
 class HighsAlone:
-    """HiGHS alone on a model's MPS export: its JSON line (None if it failed) and usage."""
+    """HiGHS alone on an MPS file: its JSON line (None if it failed) and usage."""
 
     result: dict[str, float | str] | None
     returncode: int
@@ -305,14 +305,31 @@ class HighsAlone:
     cpu: float
     peak_mb: float
 
+    def columns(self) -> dict[str, object]:
+        """The `highs_*` columns of a result row (a script's CSV keeps those it has).
 
-def highs_alone(folder: Path, mps: Path, time_limit: float, gap: float,
-                timeout: float) -> HighsAlone:
-    """HiGHS alone on the instance in `folder`, exported to `mps` (not timed).
+        A failed run has its exit status (-9 and the timeout said in stderr: killed) and
+        wall time only.
+        """
+        r = self.result
+        if r is None:
+            return {"highs_status": f"exit {self.returncode}", "highs_wall_s": round(self.wall, 2)}
+        return {"highs_status": r["status"], "highs_objective": r["objective"],
+                "highs_gap": r["gap"], "highs_read_s": round(float(r["read"]), 3),
+                "highs_solve_s": round(float(r["solve"]), 3), "highs_wall_s": round(self.wall, 2),
+                "highs_cpu_s": round(self.cpu, 2), "highs_peak_mb": round(self.peak_mb)}
 
-    A fresh process with siteopt's options: 1 thread, seed 0, `gap`, `time_limit`.
-    """
+
+def export_mps(folder: Path, mps: Path) -> None:
+    """The model of the instance in `folder` as MPS in `mps`, by this checkout (not timed)."""
     run_checked(siteopt_cmd("export", str(folder), "--mps", str(mps)), "siteopt export")
+
+
+def highs_alone(mps: Path, time_limit: float, gap: float, timeout: float) -> HighsAlone:
+    """HiGHS alone on `mps` in a fresh process with siteopt's options.
+
+    1 thread, seed 0, `gap`, `time_limit` (`HIGHS_ALONE`); measured like every case.
+    """
     proc, wall, cpu, peak = run_measured(
         [sys.executable, "-c", HIGHS_ALONE, str(mps), str(time_limit), str(gap)],
         timeout=timeout)
@@ -321,21 +338,29 @@ def highs_alone(folder: Path, mps: Path, time_limit: float, gap: float,
     return HighsAlone(result, proc.returncode, wall, cpu, peak)
 
 
-def benchmark_parser(doc: str, default_orlib: Path, default_out: Path,
-                     default_time_limit: float) -> argparse.ArgumentParser:
-    """The options every benchmark script shares (its own are added by the caller)."""
+def table_parser(doc: str, default_out: Path) -> argparse.ArgumentParser:
+    """The options of every script that keeps a results CSV: --out, --table, --rows."""
     ap = argparse.ArgumentParser(description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--orlib", type=Path, default=default_orlib, help="OR-Library folder")
     ap.add_argument("--out", type=Path, default=default_out, help="results CSV (appended)")
-    ap.add_argument("--time-limit", type=float, default=default_time_limit,
-                    help="HiGHS time limit per solve, seconds (siteopt and HiGHS alone)")
-    ap.add_argument("--only", nargs="*", help="instance names to run (default: all)")
-    ap.add_argument("--redo", action="store_true",
-                    help="measure again instances already in the CSV (appends a row)")
     ap.add_argument("--table", action="store_true", help="print the Markdown table(s) and exit")
     ap.add_argument("--rows", type=parse_rows, help="with --table: only these CSV rows, by "
                     "1-based number (e.g. 1-6,9), as each table of docs/benchmarks.md cites them")
+    return ap
+
+
+def benchmark_parser(doc: str, default_orlib: Path, default_out: Path,
+                     default_time_limit: float, time_limit_help: str = ""
+                     ) -> argparse.ArgumentParser:
+    """The options of the scripts that solve instance by instance (their own added after)."""
+    ap = table_parser(doc, default_out)
+    ap.add_argument("--orlib", type=Path, default=default_orlib, help="OR-Library folder")
+    ap.add_argument("--time-limit", type=float, default=default_time_limit,
+                    help="HiGHS time limit per solve, seconds (siteopt and HiGHS alone)"
+                    + (time_limit_help or f"; default {default_time_limit:g}"))
+    ap.add_argument("--only", nargs="*", help="instance names to run (default: all)")
+    ap.add_argument("--redo", action="store_true",
+                    help="measure again instances already in the CSV (appends a row)")
     ap.add_argument("--lock", type=Path, help="hold an exclusive flock on this file while "
                     "measuring each instance (keeps other heavy jobs from overlapping)")
     return ap

@@ -36,6 +36,7 @@ from harness import (
     append_row,
     benchmark_parser,
     exclusive,
+    export_mps,
     highs_alone,
     machine,
     read_rows,
@@ -124,16 +125,13 @@ def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path,
         row.update(status=f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}")
     if not highs:
         return row
-    h = highs_alone(inst, work / f"{p.name}.mps", time_limit, 0.0,
-                    timeout=time_limit * 3 + 600)
+    mps = work / f"{p.name}.mps"
+    export_mps(inst, mps)
+    h = highs_alone(mps, time_limit, 0.0, timeout=time_limit * 3 + 600)
+    row.update(h.columns())
     if h.result is not None:
-        row.update(highs_status=h.result["status"], highs_objective=h.result["objective"],
-                   highs_wall_s=round(h.wall, 2), highs_cpu_s=round(h.cpu, 2),
-                   highs_peak_mb=round(h.peak_mb))
         row["wall_ratio"] = round(wall / h.wall, 3) if h.wall > 0 else None
         row["cpu_ratio"] = round(cpu / h.cpu, 3) if h.cpu > 0 else None
-    else:
-        row.update(highs_status=f"exit {h.returncode}", highs_wall_s=round(h.wall, 2))
     return row
 
 

@@ -21,7 +21,6 @@ optimum it found.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -39,6 +38,7 @@ from harness import (
     require_dir,
     run_measured,
     siteopt_cmd,
+    table_parser,
     table_rows,
 )
 
@@ -181,18 +181,15 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line of the benchmark."""
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = table_parser(__doc__, DEFAULT_OUT)
     ap.add_argument("--spopt-python", help="Python of an environment with spopt and PuLP")
     ap.add_argument("--repeat", type=int, default=3, help="runs per side (median reported)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results CSV (appended)")
     ap.add_argument("--orlib", type=Path, default=DEFAULT_ORLIB, help="OR-Library folder")
     ap.add_argument("--only", nargs="*", help=f"cases to run (default: all of {list(CASES)})")
-    ap.add_argument("--table", action="store_true", help="print the Markdown table and exit")
     args = ap.parse_args(argv)
     if args.table:
         print(f"Machine: {machine()}\n")
-        print(markdown_table(table_rows(ap, args.out, None)))
+        print(markdown_table(table_rows(ap, args.out, args.rows)))
         return 0
     if not args.spopt_python:
         ap.error("--spopt-python is required to measure (spopt is not a siteopt dependency)")

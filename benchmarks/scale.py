@@ -40,6 +40,7 @@ from harness import (
     append_row,
     benchmark_parser,
     exclusive,
+    export_mps,
     highs_alone,
     machine,
     num,
@@ -149,17 +150,12 @@ def bench_one(case: Case, time_limit: float, work: Path, orlib: Path) -> dict[st
     gap = s["options"]["gap"] if s["options"]["gap"] is not None else gap
     solve = t.get("solve", 0.0)
     row["overhead_ratio"] = round((wall - solve) / solve, 3) if solve > 0 else None
-    h = highs_alone(folder, work / f"{case.name}.mps", time_limit, gap,
-                    timeout=time_limit * 3 + 900)
+    mps = work / f"{case.name}.mps"
+    export_mps(folder, mps)
+    h = highs_alone(mps, time_limit, gap, timeout=time_limit * 3 + 900)
+    row.update(h.columns())
     if h.result is not None:
-        r = h.result
-        row.update(highs_status=r["status"], highs_objective=r["objective"],
-                   highs_gap=r["gap"], highs_read_s=round(r["read"], 3),
-                   highs_solve_s=round(r["solve"], 3), highs_wall_s=round(h.wall, 2),
-                   highs_cpu_s=round(h.cpu, 2), highs_peak_mb=round(h.peak_mb))
         row["wall_ratio"] = round(wall / h.wall, 3) if h.wall > 0 else None
-    else:
-        row.update(highs_status=f"exit {h.returncode}", highs_wall_s=round(h.wall, 2))
     return row
 
 

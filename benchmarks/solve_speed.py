@@ -34,11 +34,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
-    HIGHS_ALONE,
     REPO,
     append_row,
     benchmark_parser,
     exclusive,
+    highs_alone,
     machine,
     num,
     pct,
@@ -196,19 +196,12 @@ def bench_one(case: Case, method: str, work: Path, orlib: Path) -> dict[str, obj
         row["status"] = f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"
     mps = work / f"{case.name}.mps"
     row["baseline"] = export_baseline(case, folder, mps, work)
-    h_proc, h_wall, _h_cpu, h_peak = run_measured(
-        [sys.executable, "-c", HIGHS_ALONE, str(mps), str(limit), str(solve_gap(s, folder))],
-        timeout=limit * 3 + 600)
-    if h_proc.returncode == 0 and h_proc.stdout.strip():
-        r = json.loads(h_proc.stdout.strip().splitlines()[-1])
-        row.update(highs_status=r["status"], highs_objective=r["objective"],
-                   highs_gap=r["gap"], highs_solve_s=round(r["solve"], 2),
-                   highs_wall_s=round(h_wall, 2), highs_peak_mb=round(h_peak))
-        row["speedup"] = round(h_wall / wall, 2) if wall > 0 else None
+    h = highs_alone(mps, limit, solve_gap(s, folder), timeout=limit * 3 + 600)
+    row.update(h.columns())
+    if h.result is not None:
+        row["speedup"] = round(h.wall / wall, 2) if wall > 0 else None
         solve = float(row.get("solve_s") or 0.0)
-        row["solve_speedup"] = round(r["solve"] / solve, 2) if solve > 0 else None
-    else:
-        row.update(highs_status=f"exit {h_proc.returncode}", highs_wall_s=round(h_wall, 2))
+        row["solve_speedup"] = round(float(h.result["solve"]) / solve, 2) if solve > 0 else None
     return row
 
 
@@ -232,7 +225,8 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line of the benchmark."""
-    ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 0.0)
+    ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 0.0,
+                          "; default: each case's own (60-600 s)")
     ap.add_argument("--method", default="auto", help="siteopt's --method (default auto)")
     args = ap.parse_args(argv)
     names = [c.name for c in cases()]

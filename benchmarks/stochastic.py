@@ -20,7 +20,6 @@ Cases (each one row of benchmarks/results/stochastic.csv):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -29,7 +28,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, append_row, machine, num, pct, read_rows, run_measured, table_rows
+from harness import (
+    REPO,
+    append_row,
+    machine,
+    num,
+    pct,
+    read_rows,
+    run_measured,
+    table_parser,
+    table_rows,
+)
 
 OUT = REPO / "benchmarks" / "results" / "stochastic.csv"
 #: HiGHS log of the extensive form and the progress events of each case (not committed)
@@ -134,20 +143,18 @@ def table(rows: list[dict[str, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen cases, print a table, append rows to the CSV."""
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = table_parser(__doc__, OUT)
     p.add_argument("--only", nargs="+", choices=("tiny", "vietnam-12", "vietnam-100"),
                    default=["tiny", "vietnam-12", "vietnam-100"])
     p.add_argument("--scenarios", type=int, default=100, help="vietnam-100: scenario count")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--timeout", type=float, default=3600.0)
+    p.add_argument("--workers", type=int, default=2, help="Dask workers of the Vietnam cases")
+    p.add_argument("--timeout", type=float, default=3600.0,
+                   help="seconds per case before its process group is killed")
     p.add_argument("--time-limit", type=float, default=1800.0,
                    help="vietnam-100: the decomposition's time limit (seconds)")
-    p.add_argument("--out", type=Path, default=OUT)
-    p.add_argument("--table", action="store_true", help="print the CSV as Markdown and exit")
     args = p.parse_args(argv)
     if args.table:
-        print(table(table_rows(p, args.out, None)))
+        print(table(table_rows(p, args.out, args.rows)))
         return 0
     failed = False
     for name in args.only:

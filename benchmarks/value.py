@@ -14,7 +14,6 @@ two modes' curves can be compared point by point.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from harness import (
     read_rows,
     run_measured,
     siteopt_cmd,
+    table_parser,
     table_rows,
 )
 
@@ -44,14 +44,18 @@ FIELDS = ["instance", "mode", "workers", "one_solve_seconds", "wall_seconds", "r
           "screen_save_nothing", "peak_rss_mb", "load_avg_1min", "date", "machine"]
 
 
-def measure(instance: str, mode: str, workers: int, max_seconds: float, timeout: float
-            ) -> dict[str, object]:
-    """One `siteopt solve` and one `siteopt value` run; the row of the CSV."""
+def measure(instance: Path | None, mode: str, workers: int, max_seconds: float,
+            timeout: float) -> dict[str, object]:
+    """One `siteopt solve` and one `siteopt value` run; the row of the CSV.
+
+    `instance` None is the bundled vietnam-2026 (siteopt's default instance).
+    """
     load = os.getloadavg()[0]
     kept = KEPT / mode
     shutil.rmtree(kept, ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = [] if instance == "vietnam-2026" else [instance]
+        # absolute: the runs start in the checkout, not in the caller's folder
+        folder = [] if instance is None else [str(instance.resolve())]
         solved, one, _cpu, _rss = run_measured(
             siteopt_cmd("solve", *folder, "--out", f"{tmp}/solve", "--quiet"), timeout)
         if solved.returncode != 0:
@@ -64,7 +68,8 @@ def measure(instance: str, mode: str, workers: int, max_seconds: float, timeout:
             raise SystemExit(f"siteopt value failed: {done.stderr[-2000:]}")
     summary = json.loads((kept / "summary.json").read_text())
     screen = summary.get("screen") or {}
-    return {"instance": instance, "mode": mode, "workers": workers,
+    name = "vietnam-2026" if instance is None else instance.resolve().name
+    return {"instance": name, "mode": mode, "workers": workers,
             "one_solve_seconds": round(one, 1), "wall_seconds": round(wall, 1),
             "ratio": round(wall / one, 1), "base_solve_seconds":
             round(float(summary["base_solve_seconds"]), 1), "re_solves": summary["re_solves"],
@@ -118,32 +123,31 @@ def table(rows: list[dict[str, str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the modes, print a table, append rows to the CSV."""
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--instance", default="vietnam-2026",
+    p = table_parser(__doc__, OUT)
+    p.add_argument("--instance", type=Path,
                    help="instance folder (default: the bundled vietnam-2026)")
     p.add_argument("--modes", nargs="+", choices=("screen", "no-screen"),
                    default=["screen", "no-screen"])
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--max-seconds", type=float, default=1800.0)
-    p.add_argument("--timeout", type=float, default=3600.0)
-    p.add_argument("--out", type=Path, default=OUT)
-    p.add_argument("--table", action="store_true", help="print the CSV as Markdown and exit")
+    p.add_argument("--workers", type=int, default=2, help="Dask workers of `siteopt value`")
+    p.add_argument("--max-seconds", type=float, default=1800.0,
+                   help="`siteopt value --max-seconds`: its own time budget")
+    p.add_argument("--timeout", type=float, default=3600.0,
+                   help="seconds per run before its process group is killed")
     args = p.parse_args(argv)
     if args.table:
-        rows = table_rows(p, args.out, None)
-    else:
-        for mode in args.modes:
-            row = measure(args.instance, mode, args.workers, args.max_seconds, args.timeout)
-            append_row(args.out, row, FIELDS)
-            print(f"{mode:10} one solve {row['one_solve_seconds']} s, value "
-                  f"{row['wall_seconds']} s ({row['ratio']} x), {row['re_solves']} re-solves, "
-                  f"{row['not_computed']} not computed", flush=True)
-        rows = read_rows(args.out)
-    print(table(rows))
+        print(table(table_rows(p, args.out, args.rows)))
+        return 0
+    if args.instance is not None and not args.instance.is_dir():
+        p.error(f"--instance {args.instance}: no such folder")
+    for mode in args.modes:
+        row = measure(args.instance, mode, args.workers, args.max_seconds, args.timeout)
+        append_row(args.out, row, FIELDS)
+        print(f"{mode:10} one solve {row['one_solve_seconds']} s, value "
+              f"{row['wall_seconds']} s ({row['ratio']} x), {row['re_solves']} re-solves, "
+              f"{row['not_computed']} not computed", flush=True)
+    print(table(read_rows(args.out)))
     print(compare())
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -85,27 +85,30 @@ def test_highs_alone_gets_the_gap_siteopt_solved_to(tmp_path, monkeypatch):
     folder = tmp_path / "pmed"
     folder.mkdir()
     (folder / "instance.toml").write_text("[solver]\ngap = 0.0\n")
-    given: list[str] = []
+    given: list[float] = []
 
     def fake_run(cmd, timeout):
-        if "solve" in cmd:
-            res = Path(cmd[cmd.index("--out") + 1])
-            res.mkdir()
-            (res / "summary.json").write_text(json.dumps({
-                "status": "optimal", "verified": True, "objective": 1.0, "bound": 1.0,
-                "gap": 0.0, "timings_seconds": {"solve": 1.0}, "model_size": {},
-                "options": {"gap": 0.0}, "method": {"name": "highs", "phases": []}}))
-            return _completed(cmd), 2.0, 2.0, 100.0
-        given.append(cmd[-1])
-        line = json.dumps({"status": "Optimal", "objective": 1.0, "gap": 0.0, "solve": 1.0})
-        return _completed(cmd, line), 2.0, 2.0, 100.0
+        res = Path(cmd[cmd.index("--out") + 1])
+        res.mkdir()
+        (res / "summary.json").write_text(json.dumps({
+            "status": "optimal", "verified": True, "objective": 1.0, "bound": 1.0,
+            "gap": 0.0, "timings_seconds": {"solve": 1.0}, "model_size": {},
+            "options": {"gap": 0.0}, "method": {"name": "highs", "phases": []}}))
+        return _completed(cmd), 2.0, 2.0, 100.0
+
+    def fake_highs(mps, time_limit, gap, timeout):
+        given.append(gap)
+        return harness.HighsAlone({"status": "Optimal", "objective": 1.0, "gap": 0.0,
+                                   "read": 0.1, "solve": 1.0}, 0, 2.0, 2.0, 100.0)
 
     monkeypatch.setattr(solve_speed, "prepare", lambda case, work, orlib: folder)
     monkeypatch.setattr(solve_speed, "export_baseline", lambda *a: "test")
     monkeypatch.setattr(solve_speed, "run_measured", fake_run)
+    monkeypatch.setattr(solve_speed, "highs_alone", fake_highs)
     case = solve_speed.Case("pmed10", "orlib-pmed", "pmed10.txt", 60)
-    solve_speed.bench_one(case, "auto", tmp_path, tmp_path)
-    assert given == ["0.0"]
+    row = solve_speed.bench_one(case, "auto", tmp_path, tmp_path)
+    assert given == [0.0]
+    assert row["highs_status"] == "Optimal" and row["solve_speedup"] == 1.0
 
 
 @pytest.mark.parametrize("toml,gap", [("[solver]\ngap = 0.0\n", 0.0), ("name = 'x'\n", 1e-4)])
@@ -128,6 +131,7 @@ def test_scale_counts_polish_as_a_stage_not_as_start_up(tmp_path, monkeypatch):
 
     monkeypatch.setattr(scale, "prepare", lambda case, work, orlib: tmp_path)
     monkeypatch.setattr(scale, "run_measured", fake_run)
+    monkeypatch.setattr(scale, "export_mps", lambda folder, mps: None)
     monkeypatch.setattr(scale, "highs_alone", lambda *a, **k: harness.HighsAlone(
         {"status": "Optimal", "objective": 1.0, "gap": 0.0, "read": 0.1, "solve": 10.0},
         0, 11.0, 11.0, 100.0))
@@ -319,3 +323,42 @@ def test_only_the_harness_starts_measured_processes():
         text = script.read_text(encoding="utf-8")
         for own in ("Popen(", "psutil", "wait4", "ru_maxrss", ".kill("):
             assert own not in text, f"{script.name} measures or stops a process itself ({own})"
+
+
+@pytest.mark.parametrize("script", ["solve_speed", "orlib", "pcenter_spopt", "stochastic",
+                                    "value"])
+def test_every_table_takes_the_rows_the_doc_cites(script):
+    printed = _stdout_of(script, ["--table", "--rows", "2"]).splitlines()
+    body = [line for line in printed if line.startswith("| ") and "---|" not in line]
+    assert len(body) == 2  # the header and the CSV's second row
+    assert body[1] == [line for line in _stdout_of(script, ["--table"]).splitlines()
+                       if line.startswith("| ")][2]
+
+
+def test_the_value_table_is_the_table_alone():
+    # the comparison of the two modes' folders is of the last run, not of the CSV's rows
+    printed = _stdout_of("value", ["--table"]).strip().splitlines()
+    assert printed[0].startswith("| instance |") and printed[-1].startswith("| ")
+
+
+def test_value_runs_an_instance_named_relative_to_the_callers_folder(tmp_path, monkeypatch):
+    # the runs start in the checkout: a relative folder must reach them resolved
+    (tmp_path / "inst").mkdir()
+    ran: list[list[str]] = []
+
+    def fake_run(cmd, timeout):
+        ran.append(cmd)
+        if cmd[3] == "value":
+            out = Path(cmd[cmd.index("--out") + 1])
+            out.mkdir(parents=True)
+            (out / "summary.json").write_text(json.dumps({
+                "base_solve_seconds": 1.0, "re_solves": 0, "points": {"a": 1},
+                "not_computed": 0, "all_verified": True}))
+        return _completed(cmd), 1.0, 1.0, 100.0
+
+    monkeypatch.setattr(value, "run_measured", fake_run)
+    monkeypatch.setattr(value, "KEPT", tmp_path / "kept")
+    monkeypatch.chdir(tmp_path)
+    row = value.measure(Path("inst"), "screen", 2, 10.0, 10.0)
+    assert [cmd[4] for cmd in ran] == [str(tmp_path / "inst")] * 2
+    assert row["instance"] == "inst"
