@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import num, run_measured
+from harness import failure, num, run_measured
 
 METHODS = ("siteopt", "pyomo-standard-form", "lp-file", "mps-file", "appsi", "contrib")
 
@@ -87,7 +87,10 @@ print(json.dumps({"seconds": time.perf_counter() - t, "size": size}))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: time each hand-off method on one instance and print a table."""
+    """Command line: time each hand-off method on one instance and print a table.
+
+    Exit 1 when a method failed (its row says why), 0 when every one was timed.
+    """
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("instance", type=Path, help="instance folder")
@@ -96,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     results = {}
+    broken = False
     print("| method | hand-off s | peak MB | columns, rows, nonzeros in HiGHS |")
     print("|---|---|---|---|")
     for method in args.methods:
@@ -109,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {method} | {num(out['seconds'])} | {round(peak):,} | {size} |",
                   flush=True)
         else:
-            results[method] = {"error": proc.stderr.strip()[-300:] or
-                               f"exit {proc.returncode} (killed after {args.timeout} s?)"}
+            results[method] = {"error": failure(proc, keep=300)}
+            broken = True
             print(f"| {method} | failed: {results[method]['error'][-80:]} | | |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    return 0
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

@@ -172,6 +172,22 @@ def siteopt_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "siteopt", *args]
 
 
+def failure(proc: subprocess.CompletedProcess, keep: int = 200) -> str:
+    """A failed run as one status cell: `exit N: ` and the end of its stderr, on one line.
+
+    A status goes into a CSV cell and a Markdown table row: the traceback's line breaks
+    would break the row, its `|` would split the cell.
+    """
+    tail = " ".join(proc.stderr.split())[-keep:].replace("|", "/")
+    return f"exit {proc.returncode}: {tail}".rstrip()
+
+
+def failed(row: dict[str, object]) -> bool:
+    """Whether a side of a result row did not run to its end (a `failure` status cell)."""
+    return any(key.endswith("status") and str(value).startswith("exit ")
+               for key, value in row.items())
+
+
 def run_checked(cmd: list[str], what: str, cwd: Path = REPO,
                 env: dict[str, str] | None = None) -> None:
     """Run a preparation step (import, generate, export); on failure exit with its message.
@@ -304,16 +320,18 @@ class HighsAlone:
     wall: float
     cpu: float
     peak_mb: float
+    error: str = ""  # `failure` of the run when result is None
 
     def columns(self) -> dict[str, object]:
         """The `highs_*` columns of a result row (a script's CSV keeps those it has).
 
-        A failed run has its exit status (-9 and the timeout said in stderr: killed) and
+        A failed run has its `failure` status (exit -9 and the timeout named: killed) and
         wall time only.
         """
         r = self.result
         if r is None:
-            return {"highs_status": f"exit {self.returncode}", "highs_wall_s": round(self.wall, 2)}
+            return {"highs_status": self.error or f"exit {self.returncode}",
+                    "highs_wall_s": round(self.wall, 2)}
         return {"highs_status": r["status"], "highs_objective": r["objective"],
                 "highs_gap": r["gap"], "highs_read_s": round(float(r["read"]), 3),
                 "highs_solve_s": round(float(r["solve"]), 3), "highs_wall_s": round(self.wall, 2),
@@ -335,7 +353,8 @@ def highs_alone(mps: Path, time_limit: float, gap: float, timeout: float) -> Hig
         timeout=timeout)
     result = (json.loads(proc.stdout.strip().splitlines()[-1])
               if proc.returncode == 0 and proc.stdout.strip() else None)
-    return HighsAlone(result, proc.returncode, wall, cpu, peak)
+    return HighsAlone(result, proc.returncode, wall, cpu, peak,
+                      "" if result is not None else failure(proc))
 
 
 def table_parser(doc: str, default_out: Path) -> argparse.ArgumentParser:

@@ -37,6 +37,8 @@ from harness import (
     benchmark_parser,
     exclusive,
     export_mps,
+    failed,
+    failure,
     highs_alone,
     machine,
     read_rows,
@@ -122,7 +124,7 @@ def bench_one(p: Problem, opt: float | None, time_limit: float, work: Path,
         if opt is not None and s["objective"] is not None:
             row["matched"] = abs(s["objective"] - opt) <= 1e-3 + 1e-9 * abs(opt)
     else:
-        row.update(status=f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}")
+        row.update(status=failure(proc))
     if not highs:
         return row
     mps = work / f"{p.name}.mps"
@@ -187,7 +189,7 @@ def summary_table(rows: list[dict[str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line of the benchmark."""
+    """Command line of the benchmark; exit 1 when a measured run failed (its row says why)."""
     ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 300.0)
     ap.add_argument("--siteopt-only", action="store_true",
                     help="measure siteopt only (skip HiGHS alone on the MPS export)")
@@ -209,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     done = {r["instance"] for r in read_rows(args.out)}
     todo = [p for p in problems(args.orlib) if not args.only or p.name in args.only]
     print(f"# {machine()}", flush=True)
+    broken = False
     for p in todo:
         if p.name in done and not args.redo:
             continue
@@ -216,11 +219,12 @@ def main(argv: list[str] | None = None) -> int:
             row = bench_one(p, optima.get(p.name), args.time_limit, Path(work),
                             highs=not args.siteopt_only)
         append_row(args.out, row, FIELDS)
+        broken |= failed(row)
         print(f"{p.name}: {row.get('status')} obj {row.get('objective')} "
               f"(published {row.get('published')}) gap {row.get('gap')} "
               f"siteopt {row.get('siteopt_wall_s')} s, HiGHS alone {row.get('highs_wall_s')} s, "
               f"ratio {row.get('wall_ratio')} (CPU {row.get('cpu_ratio')})", flush=True)
-    return 0
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     REPO,
     append_row,
+    failed,
+    failure,
     machine,
     num,
     require_dir,
@@ -133,7 +135,7 @@ def run_siteopt(folder: Path, work: Path, p: int) -> dict[str, object]:
                     "--set", "siting.objective=max_rtt", "--set", f"siting.sites={p}"),
         timeout=900)
     if proc.returncode != 0:
-        return {"siteopt_status": f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"}
+        return {"siteopt_status": failure(proc)}
     s = json.loads((res / "summary.json").read_text())
     return {"siteopt_status": s["status"], "siteopt_objective": s["objective"],
             "siteopt_verified": s["verified"], "siteopt_method": s["method"]["name"],
@@ -146,7 +148,7 @@ def run_spopt(python: str, distances: Path, p: int) -> dict[str, object]:
     proc, wall, _cpu, peak = run_measured([python, "-c", SPOPT, str(distances), str(p)],
                                           timeout=900)
     if proc.returncode != 0 or not proc.stdout.strip():
-        return {"spopt_status": f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"}
+        return {"spopt_status": failure(proc)}
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     return {"spopt_status": r["status"], "spopt_objective": r["objective"],
             "spopt_solve_s": round(r["solve"], 3), "spopt_wall_s": round(wall, 3),
@@ -180,7 +182,7 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line of the benchmark."""
+    """Command line of the benchmark; exit 1 when a measured run failed (its row says why)."""
     ap = table_parser(__doc__, DEFAULT_OUT)
     ap.add_argument("--spopt-python", help="Python of an environment with spopt and PuLP")
     ap.add_argument("--repeat", type=int, default=3, help="runs per side (median reported)")
@@ -204,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(CASES[c][1] for c in (args.only or CASES)):
         require_dir(ap, args.orlib, "--orlib", "the OR-Library pmed files of the pmed cases; "
                     "--only sf-205x16 needs none")
+    broken = False
     for case, (p, pmed) in CASES.items():
         if args.only and case not in args.only:
             continue
@@ -223,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(a, float) and isinstance(b, float) and a > 0:
             row["speedup"] = round(b / a, 2)
         append_row(args.out, row, FIELDS)
+        broken |= failed(row)
         print(markdown_table([{k: str(v) for k, v in row.items()}]), flush=True)
-    return 0
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ from harness import (
     benchmark_parser,
     exclusive,
     export_mps,
+    failed,
+    failure,
     highs_alone,
     machine,
     num,
@@ -137,7 +139,7 @@ def bench_one(case: Case, time_limit: float, work: Path, orlib: Path) -> dict[st
     summary = res / "summary.json"
     gap = 1e-4
     if not summary.exists():
-        row["status"] = f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"
+        row["status"] = failure(proc)
         return row
     s = json.loads(summary.read_text())
     t = s["timings_seconds"]
@@ -190,7 +192,7 @@ def markdown_tables(rows: list[dict[str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line of the benchmark."""
+    """Command line of the benchmark; exit 1 when a measured run failed (its row says why)."""
     ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 60.0)
     args = ap.parse_args(argv)
     if args.table:  # the latest row of each instance (--redo appends), in suite order
@@ -210,18 +212,20 @@ def main(argv: list[str] | None = None) -> int:
         require_dir(ap, args.orlib, "--orlib", "the OR-Library files of capa/b/c and pmed; "
                     "--only gen-tiny ... cfl-200x2000 need none")
     print(f"# {machine()}", flush=True)
+    broken = False
     for case in todo:
         if case.name in done and not args.redo:
             continue
         with exclusive(args.lock), tempfile.TemporaryDirectory(prefix="siteopt-scale-") as work:
             row = bench_one(case, args.time_limit, Path(work), args.orlib)
         append_row(args.out, row, FIELDS)
+        broken |= failed(row)
         print(f"{case.name}: {row.get('columns')} columns, build+handoff "
               f"{row.get('build_handoff_s')} s, HiGHS {row.get('t_solve')} s, siteopt "
               f"{row.get('siteopt_wall_s')} s vs HiGHS alone {row.get('highs_wall_s')} s "
               f"(ratio {row.get('wall_ratio')}), peak {row.get('siteopt_peak_mb')} MB",
               flush=True)
-    return 0
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

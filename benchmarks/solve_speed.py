@@ -38,6 +38,8 @@ from harness import (
     append_row,
     benchmark_parser,
     exclusive,
+    failed,
+    failure,
     highs_alone,
     machine,
     num,
@@ -193,7 +195,7 @@ def bench_one(case: Case, method: str, work: Path, orlib: Path) -> dict[str, obj
                    method_used=s.get("method", {}).get("name", ""),
                    phases=json.dumps(s.get("method", {}).get("phases", [])))
     else:
-        row["status"] = f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"
+        row["status"] = failure(proc)
     mps = work / f"{case.name}.mps"
     row["baseline"] = export_baseline(case, folder, mps, work)
     h = highs_alone(mps, limit, solve_gap(s, folder), timeout=limit * 3 + 600)
@@ -224,7 +226,7 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line of the benchmark."""
+    """Command line of the benchmark; exit 1 when a measured run failed (its row says why)."""
     ap = benchmark_parser(__doc__, DEFAULT_ORLIB, DEFAULT_OUT, 0.0,
                           "; default: each case's own (60-600 s)")
     ap.add_argument("--method", default="auto", help="siteopt's --method (default auto)")
@@ -242,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                     "pmed cases; --only gen-tiny vietnam gen-small need none")
     done = {(r["instance"], r["method"]) for r in read_rows(args.out)}
     print(f"# {machine()}; baseline formulation {BASELINE}", flush=True)
+    broken = False
     for case in cases():
         if args.only and case.name not in args.only:
             continue
@@ -252,11 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         with exclusive(args.lock), tempfile.TemporaryDirectory(prefix="siteopt-speed-") as work:
             row = bench_one(case, args.method, Path(work), args.orlib)
         append_row(args.out, row, FIELDS)
+        broken |= failed(row)
         print(f"{case.name} [{row.get('method_used') or args.method}]: {row.get('status')} "
               f"gap {pct(row.get('gap'))} % in {row.get('siteopt_wall_s')} s; HiGHS alone "
               f"{row.get('highs_status')} gap {pct(row.get('highs_gap'))} % in "
               f"{row.get('highs_wall_s')} s; speed-up {row.get('speedup')}", flush=True)
-    return 0
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     REPO,
     append_row,
+    failure,
     machine,
     num,
     pct,
@@ -112,7 +113,7 @@ def measure(spec: dict[str, object], timeout: float) -> dict[str, object]:
                                   "load_avg_1min": round(os.getloadavg()[0], 2),
                                   "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine()}
         if not summary_path.exists():
-            row.update(status=f"failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+            row.update(status=failure(proc, keep=300))
             return row
         s = json.loads(summary_path.read_text())
         row.update(status=s["status"], verified=s["verified"], objective=s["objective"],

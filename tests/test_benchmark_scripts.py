@@ -362,3 +362,31 @@ def test_value_runs_an_instance_named_relative_to_the_callers_folder(tmp_path, m
     row = value.measure(Path("inst"), "screen", 2, 10.0, 10.0)
     assert [cmd[4] for cmd in ran] == [str(tmp_path / "inst")] * 2
     assert row["instance"] == "inst"
+
+
+def test_a_failed_run_is_one_table_cell():
+    proc = subprocess.CompletedProcess([], 1, "", "Traceback (most recent call last):\n"
+                                       "  File 'x', line 1\nValueError: a | b\n")
+    cell = harness.failure(proc)
+    assert cell == "exit 1: Traceback (most recent call last): File 'x', line 1 ValueError: a / b"
+    assert harness.failed({"highs_status": cell}) and not harness.failed({"status": "optimal"})
+
+
+@pytest.mark.parametrize("script", ["scale", "solve_speed"])
+@pytest.mark.parametrize("status,code", [("optimal", 0), ("exit 1: ImportError: x", 1)])
+def test_a_failed_case_fails_the_run(script, status, code, tmp_path, monkeypatch):
+    # CI runs the smallest case of each script: a case that crashed must not exit 0
+    module = SCRIPTS[script]
+    monkeypatch.setattr(module, "bench_one", lambda case, *a: {
+        "instance": case.name, "method": "auto", "status": status})
+    out = tmp_path / "out.csv"
+    assert module.main(["--only", "gen-tiny", "--out", str(out)]) == code
+    assert harness.read_rows(out)[0]["status"] == status
+
+
+def test_handoff_fails_when_a_method_failed(tmp_path, monkeypatch):
+    import handoff
+
+    monkeypatch.setattr(handoff, "run_measured", lambda cmd, timeout: (
+        subprocess.CompletedProcess(cmd, 1, "", "boom\n"), 1.0, 1.0, 10.0))
+    assert handoff.main([str(tmp_path), "--methods", "siteopt"]) == 1
