@@ -390,3 +390,22 @@ def test_handoff_fails_when_a_method_failed(tmp_path, monkeypatch):
     monkeypatch.setattr(handoff, "run_measured", lambda cmd, timeout: (
         subprocess.CompletedProcess(cmd, 1, "", "boom\n"), 1.0, 1.0, 10.0))
     assert handoff.main([str(tmp_path), "--methods", "siteopt"]) == 1
+
+
+def test_a_one_mode_value_run_compares_no_folder_of_another_run(tmp_path, monkeypatch,
+                                                                 capsys):
+    # /tmp/siteopt-value-bench/no-screen of an earlier run (here: another instance, other
+    # points) made a `--modes screen` run crash after writing its row
+    for mode, points in (("screen", 3), ("no-screen", 405)):
+        folder = tmp_path / mode
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps({"resolution_usd_m": 0.1}))
+        for name in ("headroom_values.csv", "budget_values.csv", "site_cap_values.csv",
+                     "latency_values.csv"):
+            (folder / name).write_text("objective\n" + "1.0\n" * points)
+    row = dict.fromkeys(value.FIELDS, 0)
+    row.update(instance="tiny", mode="screen", screen_candidates="")
+    monkeypatch.setattr(value, "KEPT", tmp_path)
+    monkeypatch.setattr(value, "measure", lambda *a: row)
+    assert value.main(["--modes", "screen", "--out", str(tmp_path / "value.csv")]) == 0
+    assert "compare: only a run of both modes" in capsys.readouterr().out
