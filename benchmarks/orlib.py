@@ -152,7 +152,7 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
             f"{_num(r['siteopt_highs_s'])} | {_num(r['highs_wall_s'])} | "
             f"{_num(r['wall_ratio'], 3)} | {_num(r['siteopt_cpu_s'])} | "
             f"{_num(r['highs_cpu_s'])} | {_num(r['cpu_ratio'], 3)} | "
-            f"{r['siteopt_peak_mb']} / {r['highs_peak_mb']} |")
+            f"{r['siteopt_peak_mb'] or '–'} / {r['highs_peak_mb'] or '–'} |")
     return "\n".join(lines) + "\n"
 
 

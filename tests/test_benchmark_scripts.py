@@ -409,3 +409,10 @@ def test_a_one_mode_value_run_compares_no_folder_of_another_run(tmp_path, monkey
     monkeypatch.setattr(value, "measure", lambda *a: row)
     assert value.main(["--modes", "screen", "--out", str(tmp_path / "value.csv")]) == 0
     assert "compare: only a run of both modes" in capsys.readouterr().out
+
+
+def test_an_orlib_row_without_highs_alone_has_a_dash_for_its_memory():
+    # --siteopt-only rows have no HiGHS-alone columns
+    assert harness.read_rows(orlib.DEFAULT_OUT)[0]["highs_peak_mb"] == ""
+    printed = _stdout_of("orlib", ["--table", "--rows", "1"]).strip().splitlines()
+    assert printed[-1].endswith(" / – |")
