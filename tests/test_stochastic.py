@@ -505,6 +505,10 @@ BAD = {
                  "0 < p <= 1"),
     "risk": ('decision_year = 2030\n[risk]\nalpha = 1.5\n[[scenario]]\nid = "a"\n'
              'probability = 1.0\n', "risk.alpha"),
+    # CVaR at level 0 is the expectation, so a weight on it is meaningless; it was accepted
+    "alpha-zero": ('decision_year = 2030\n[risk]\nalpha = 0\nweight = 0.5\n[[scenario]]\n'
+                   'id = "a"\nprobability = 1.0\n', "'risk.alpha': expected a CVaR level "
+                   "with 0 < alpha < 1"),
     "toml": ("decision_year = \n", "valid TOML"),
 }
 
