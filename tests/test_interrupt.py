@@ -20,7 +20,7 @@ from siteopt.cli.main import main
 from siteopt.io import write as output
 from siteopt.solver import pipeline as plan
 from siteopt.solver.pipeline import RESULT_TABLES
-from tests.conftest import REPO, TINY
+from tests.conftest import PMED1, PMED1_OPTIMUM, REPO, TINY, after_master_solve
 
 
 def _start(*args: str) -> subprocess.Popen:
@@ -228,10 +228,6 @@ def test_a_stop_right_after_the_cluster_started_closes_it(where, monkeypatch):
     assert closed == [True]
 
 
-PMED1 = REPO / "tests" / "data" / "orlib" / "pmed" / "pmed1.txt"
-PMED1_OPTIMUM = 5819.0  # tests/data/orlib/pmed/pmedopt.txt
-
-
 @pytest.mark.parametrize("rounds", [1, 2])
 def test_ctrl_c_in_benders_lp_rounds_keeps_the_rounded_lp_plan(rounds, tmp_path, monkeypatch,
                                                                 capsys):
@@ -240,21 +236,10 @@ def test_ctrl_c_in_benders_lp_rounds_keeps_the_rounded_lp_plan(rounds, tmp_path,
     plan found; it is checked, written marked `interrupted` with the LP bound and its gap,
     and the exit code is 130. It used to end without a plan ('nothing written')."""
     from siteopt.io.orlib import import_orlib
-    from siteopt.solver import benders as benders_module
     from siteopt.solver.polish import relative_gap
 
     folder = import_orlib("orlib-pmed", PMED1, tmp_path / "pmed1")
-    real = benders_module._Master.solve
-    solves = [0]
-
-    def solve_then_ctrl_c(self, time_limit, gap):
-        answer = real(self, time_limit, gap)
-        solves[0] += 1
-        if solves[0] == rounds:
-            os.kill(os.getpid(), signal.SIGINT)
-        return answer
-
-    monkeypatch.setattr(benders_module._Master, "solve", solve_then_ctrl_c)
+    after_master_solve(monkeypatch, rounds, lambda: os.kill(os.getpid(), signal.SIGINT))
     out = tmp_path / "r"
     assert main(["solve", str(folder), "--method", "benders", "--out", str(out),
                  "--quiet"]) == 130
