@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,29 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "instances" / "tiny"
 VIETNAM = REPO / "instances" / "vietnam-2026"
+#: OR-Library pmed1 (p-median, 100 nodes, p = 5) and its optimum (pmedopt.txt)
+PMED1 = REPO / "tests" / "data" / "orlib" / "pmed" / "pmed1.txt"
+PMED1_OPTIMUM = 5819.0
+
+
+def after_master_solve(monkeypatch: pytest.MonkeyPatch, rounds: int,
+                       then: Callable[[], None]) -> None:
+    """Run `then()` right after the `rounds`-th solve of the Benders master (LP rounds
+    first), e.g. to move an injected clock past the limit or to send a signal, at a chosen
+    point of the run rather than after a guessed time."""
+    from siteopt.solver import benders
+
+    real = benders._Master.solve
+    solves = [0]
+
+    def solve_then(self, time_limit, gap):  # type: ignore[no-untyped-def]
+        answer = real(self, time_limit, gap)
+        solves[0] += 1
+        if solves[0] == rounds:
+            then()
+        return answer
+
+    monkeypatch.setattr(benders._Master, "solve", solve_then)
 
 
 @pytest.fixture

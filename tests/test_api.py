@@ -72,3 +72,28 @@ def test_unverified_plan_is_flagged_when_not_strict(monkeypatch):
     _reject_every_plan(monkeypatch)
     result = siteopt.solve(siteopt.load_instance(TINY / "cheapest-site"), strict=False)
     assert not result.verified and result.violations == ["planted"]
+
+
+def test_every_api_entry_solves_in_this_process_by_default(tmp_path, monkeypatch):
+    """`workers` defaults to 0 (in this process) in every API function that has it:
+    `run_scenarios` alone defaulted to 2, starting a local Dask cluster, whose processes
+    import the calling script (a script without `if __name__ == "__main__":` then failed
+    with 'Nanny failed to start'). The command line keeps its documented default of 2."""
+    import inspect
+
+    from siteopt.scenarios import sweep
+
+    defaults = {name: inspect.signature(getattr(siteopt, name)).parameters["workers"].default
+                for name in siteopt.__all__
+                if callable(getattr(siteopt, name)) and not inspect.isclass(getattr(siteopt, name))
+                and "workers" in inspect.signature(getattr(siteopt, name)).parameters}
+    assert defaults == dict.fromkeys(["near_optimal_plans", "run_scenarios", "solve_stochastic",
+                                      "value_of_inputs"], 0)
+
+    def no_cluster(*_args, **_kwargs):
+        raise AssertionError("a Dask cluster was started")
+
+    monkeypatch.setattr(sweep, "_run_dask", no_cluster)
+    table = siteopt.run_scenarios(tmp_path / "out", instance=TINY / "grid-upgrade",
+                                  grid={"headroom[zone=Z].scale": [0.5, 1.5]})
+    assert list(table["objective"]) == pytest.approx([150.0, 100.0])

@@ -17,6 +17,7 @@ from siteopt.solver.benders import _Cuts, benders, local_search, solve_benders
 from siteopt.solver.facility import FacilityLayer, detect
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.pipeline import build
+from tests.conftest import PMED1, PMED1_OPTIMUM, after_master_solve
 
 TINY = Path(__file__).parents[1] / "instances" / "tiny"
 
@@ -308,10 +309,6 @@ def test_a_master_with_lp_points_but_no_integer_plan_is_infeasible():
     assert run.lp_rounds >= 1 and run.milp_rounds >= 1
 
 
-PMED1 = Path(__file__).parent / "data" / "orlib" / "pmed" / "pmed1.txt"
-PMED1_OPTIMUM = 5819.0  # tests/data/orlib/pmed/pmedopt.txt
-
-
 @pytest.mark.parametrize("rounds", [1, 3])
 def test_a_time_limit_in_the_lp_rounds_returns_the_rounded_lp_plan(tmp_path, monkeypatch,
                                                                    rounds):
@@ -326,17 +323,11 @@ def test_a_time_limit_in_the_lp_rounds_returns_the_rounded_lp_plan(tmp_path, mon
 
     now = [0.0]
     monkeypatch.setattr(benders_module, "clock", lambda: now[0])
-    solve = benders_module._Master.solve
-    solves = [0]
 
-    def solve_then_time_passes(self, time_limit, gap):
-        answer = solve(self, time_limit, gap)
-        solves[0] += 1
-        if solves[0] == rounds:
-            now[0] += 1e6  # far past any limit
-        return answer
+    def time_passes() -> None:
+        now[0] += 1e6  # far past any limit
 
-    monkeypatch.setattr(benders_module._Master, "solve", solve_then_time_passes)
+    after_master_solve(monkeypatch, rounds, time_passes)
     inst = siteopt.load_instance(import_orlib("orlib-pmed", PMED1, tmp_path / "pmed1"))
     result = siteopt.solve(inst, method="benders", time_limit=60.0)
     assert result.method.name == "benders", result.method.reason

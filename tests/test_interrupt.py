@@ -20,7 +20,7 @@ from siteopt.cli.main import main
 from siteopt.io import write as output
 from siteopt.solver import pipeline as plan
 from siteopt.solver.pipeline import RESULT_TABLES
-from tests.conftest import REPO, TINY
+from tests.conftest import PMED1, PMED1_OPTIMUM, REPO, TINY, after_master_solve
 
 
 def _start(*args: str) -> subprocess.Popen:
@@ -226,3 +226,55 @@ def test_a_stop_right_after_the_cluster_started_closes_it(where, monkeypatch):
     with pytest.raises(KeyboardInterrupt), pool:
         pass
     assert closed == [True]
+
+
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_ctrl_c_in_benders_lp_rounds_keeps_the_rounded_lp_plan(rounds, tmp_path, monkeypatch,
+                                                                capsys):
+    """`solve --method benders` on pmed1, Ctrl-C (SIGINT to this process) right after LP cut
+    round `rounds`: the last LP optimum, rounded and improved by local search, is the best
+    plan found; it is checked, written marked `interrupted` with the LP bound and its gap,
+    and the exit code is 130. It used to end without a plan ('nothing written')."""
+    from siteopt.io.orlib import import_orlib
+    from siteopt.solver.polish import relative_gap
+
+    folder = import_orlib("orlib-pmed", PMED1, tmp_path / "pmed1")
+    after_master_solve(monkeypatch, rounds, lambda: os.kill(os.getpid(), signal.SIGINT))
+    out = tmp_path / "r"
+    assert main(["solve", str(folder), "--method", "benders", "--out", str(out),
+                 "--quiet"]) == 130
+    err = " ".join(capsys.readouterr().err.split())
+    assert "stopped by SIGINT: best plan found so far" in err and "verified" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["interrupted_by"] == "SIGINT"
+    assert summary["verified"] is True
+    objective, bound = summary["objective"], summary["bound"]
+    assert bound <= PMED1_OPTIMUM + 1e-6 <= objective + 2e-6
+    assert summary["gap"] == pytest.approx(relative_gap(objective, bound))
+    lp, milp = summary["method"]["phases"][:2]
+    assert lp["rounds"] == rounds and milp["rounds"] == 0
+    assert lp["heuristic"] == pytest.approx(objective)
+    _no_temporaries(tmp_path)
+
+
+def test_ctrl_c_before_benders_first_lp_optimum_says_there_is_no_plan(tmp_path, monkeypatch,
+                                                                       capsys):
+    """Ctrl-C during the first LP round, which HiGHS then ends without an optimum: no LP
+    point, so no plan to round; exit 130, the message says so, nothing is written."""
+    from siteopt.io.orlib import import_orlib
+    from siteopt.solver import benders as benders_module
+
+    folder = import_orlib("orlib-pmed", PMED1, tmp_path / "pmed1")
+
+    def ctrl_c_mid_solve(self, time_limit, gap):
+        os.kill(os.getpid(), signal.SIGINT)
+        return "Interrupted by user", None, float("nan"), 0  # as a cancelled HiGHS run
+
+    monkeypatch.setattr(benders_module._Master, "solve", ctrl_c_mid_solve)
+    out = tmp_path / "r"
+    assert main(["solve", str(folder), "--method", "benders", "--out", str(out),
+                 "--quiet"]) == 130
+    err = " ".join(capsys.readouterr().err.split())
+    assert "stopped by SIGINT before a verified plan was found; nothing written" in err
+    assert not out.exists()
+    _no_temporaries(tmp_path)

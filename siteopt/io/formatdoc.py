@@ -87,7 +87,7 @@ never read by a plain solve). TOML:
 ```toml
 decision_year = 2027            # decisions whose construction starts on or before it are shared
 [risk]                          # optional
-alpha = 0.9                     # CVaR level, 0 <= alpha < 1 (default 0.95)
+alpha = 0.9                     # CVaR level, 0 < alpha < 1 (default 0.95)
 weight = 0.5                    # lambda, 0 <= weight <= 1 (default 0: expected cost only)
 [[scenario]]
 id = "ai-high"                  # letters, digits, _ - . (names the folder scenarios/<id>/)
@@ -100,7 +100,8 @@ set = ["demand[class=ai].scale=1.5", "upgrades.lead_months.add=24"]   # override
 |---|---|---|
 | `decision_year` | year (required) | inside the horizon; phases and upgrades whose \
 construction (spend) starts in or before it are here-and-now decisions, equal in every scenario |
-| `risk.alpha` | float [0, 1) | CVaR level: the mean cost of the worst 1 - alpha of probability |
+| `risk.alpha` | float (0, 1) | CVaR level: the mean cost of the worst 1 - alpha of probability \
+(0 would be the expectation: use `weight = 0`) |
 | `risk.weight` | float [0, 1] | objective (1 - weight) E[cost] + weight CVaR_alpha[cost] |
 | `scenario.id` | id (required) | unique, ignoring case (it names the folder `scenarios/<id>/`) |
 | `scenario.probability` | float (0, 1] (required) | probabilities sum to 1 |

@@ -31,11 +31,12 @@ the scenarios in flight and never redoes a finished one, and results of another 
 never mixed in. The tidy table `OUT/results.parquet` (one row per scenario) is
 rebuilt from the folders.
 
-Scenarios run on Dask: a local cluster of `workers` processes by default, or an existing
-scheduler given by address (its workers need the same siteopt build, checked on connecting;
-they receive the instance from the client and return the results, so no shared file system
-is needed; README "Scaling out on a Dask scheduler"). `workers=0`
-solves in this process, one scenario after another.
+Scenarios run in this process, one after another (`workers=0`, the default of the API, as
+of every other API function), on a local Dask cluster of `workers` processes (the command
+line's default is 2), or on an existing scheduler given by address (its workers need the
+same siteopt build, checked on connecting; they receive the instance from the client and
+return the results, so no shared file system is needed; README "Scaling out on a Dask
+scheduler").
 """
 
 from __future__ import annotations
@@ -407,7 +408,7 @@ def _term_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 2,
+def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 0,
               scheduler: str | None = None, listener: Listener | None = None) -> SweepReport:
     """Solve every unfinished scenario of `sweep`, write its folder, then the tidy table.
 
@@ -489,12 +490,14 @@ def run_scenarios(out: str | Path, *, instance: Instance | str | Path | None = N
                   grid: dict[str, list[Value]] | None = None,
                   scenarios: list[dict[str, Value]] | None = None,
                   base: dict[str, Value] | None = None, time_limit: float | None = None,
-                  gap: float | None = None, workers: int | None = 2,
+                  gap: float | None = None, workers: int | None = 0,
                   scheduler: str | None = None) -> pd.DataFrame:
     """Run a sweep given in code (as a spec file would give it) and return its tidy table.
 
     For notebooks: `instance` is an Instance, a folder, or None for the bundled one; results
-    go to `out` and a second call with the same arguments only reads them back.
+    go to `out` and a second call with the same arguments only reads them back. `workers=0`
+    (default) solves in this process; N > 0 on a local Dask cluster of N processes, which
+    import the calling script (guard a script's calls with `if __name__ == "__main__":`).
     """
     spec = SweepSpec(solve=SolveSpec(time_limit=time_limit, gap=gap), base=base or {},
                      grid=grid or {}, scenarios=scenarios or [])

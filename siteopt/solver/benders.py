@@ -12,9 +12,9 @@ Management Science 2017), the n x m `serve` columns are replaced by one cost var
 where C[s,c] is what serving all of c from s costs and D the cost of the first site, in
 increasing C, at which the (fractional) open sites y reach 1. The master (y binary, theta)
 is first tightened by cut rounds on its LP relaxation, then solved as a MILP, cut at its
-plan and solved again until its bound meets the cost of the best plan. A time limit
-that strikes during the LP rounds returns their last LP point rounded and improved by local
-search, with the LP bound (`benders`).
+plan and solved again until its bound meets the cost of the best plan. A time limit (or
+Ctrl-C / SIGTERM) that strikes during the LP rounds returns their last LP point rounded and
+improved by local search, with the LP bound (`benders`).
 
 Validity: any plan of the model pays at least `fixed[s]` for each site that serves (with a
 site count: each open site) and, for each customer, at least the cheapest such site's C, so
@@ -284,7 +284,9 @@ def benders(layer: FacilityLayer, options: SolveOptions, grace: float = 0.0) -> 
 
     If the time limit strikes during the LP cut rounds, the last LP optimum is rounded
     (`_start_plan`) and improved by `local_search` until `grace` seconds past the limit:
-    that plan is returned as `time_limit` with the LP bound, rather than no plan.
+    that plan is returned as `time_limit` with the LP bound, rather than no plan. Ctrl-C or
+    SIGTERM there does the same, the search ending `grace` seconds after the stop, and
+    returns `interrupted`; only a stop before the first LP optimum leaves no plan (`y` None).
     """
     start = clock()
     deadline = None if options.time_limit is None else start + options.time_limit
@@ -319,7 +321,10 @@ def benders(layer: FacilityLayer, options: SolveOptions, grace: float = 0.0) -> 
                 break
             st, x, bound, _nodes = master.solve(remaining, gap)
             lp_rounds += 1
-            if received:
+            if st == "Optimal" and x is not None:  # a bound and a point, stop or not
+                lower = max(lower, bound)
+                y_lp = x[:n]
+            if received:  # Ctrl-C / SIGTERM: the last LP point is rounded below
                 status = "interrupted"
                 break
             if st != "Optimal" or x is None:
@@ -327,8 +332,6 @@ def benders(layer: FacilityLayer, options: SolveOptions, grace: float = 0.0) -> 
                 status = {"Time limit reached": "time_limit",
                           "Infeasible": "infeasible"}.get(st, "error")
                 break
-            lower = max(lower, bound)
-            y_lp = x[:n]
             found = cuts.violated(x[:n], x[n:])
             if not len(found[0]):
                 converged = True
@@ -336,9 +339,12 @@ def benders(layer: FacilityLayer, options: SolveOptions, grace: float = 0.0) -> 
             master.add_cuts(found, cuts.values(x[:n]))
             n_cuts += len(found[0])
         lp_seconds = clock() - start
-        if status in ("optimal", "time_limit") and y_lp is not None:
-            # at the limit: what the LP rounds hold, rounded and searched a `grace` more
-            until = deadline if status == "optimal" or deadline is None else deadline + grace
+        if status in ("optimal", "time_limit", "interrupted") and y_lp is not None:
+            # at the limit or a stop: what the LP rounds hold, rounded and searched a
+            # `grace` more (past the limit, or past the stop request)
+            until = {"optimal": deadline,
+                     "time_limit": None if deadline is None else deadline + grace,
+                     "interrupted": clock() + grace}[status]
             consider(local_search(layer, _start_plan(layer, y_lp), until))
             heuristic = best
             if converged:  # the reduced costs are those of the last LP, with every cut

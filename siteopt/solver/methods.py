@@ -142,8 +142,9 @@ def run_radius_search(mat: Matrices, data: ModelData, options: SolveOptions,
 
 #: Seconds past `--time-limit` that `highs-search` and `highs-rens` wait for their helper
 #: process's last plan once HiGHS stops at the limit; then the helper is stopped and what
-#: has arrived is used. `benders`, stopped by the limit during its LP cut rounds, gives the
-#: local search from the rounded LP point as long (a pass begun before then finishes). The
+#: has arrived is used. `benders`, stopped by the limit (or by Ctrl-C / SIGTERM, counted
+#: from the stop) during its LP cut rounds, gives the local search from the rounded LP point
+#: as long (a pass begun before then finishes). The
 #: limit is counted from the method's start, as HiGHS's own is; HiGHS's own overrun (a step
 #: that checks no clock, e.g. a large root LP) is not covered.
 HELPER_GRACE = 0.5
@@ -284,7 +285,7 @@ def run_benders(mat: Matrices, data: ModelData, options: SolveOptions,
     at the cost the master computed, one HiGHS run on the whole model instead (the reason
     is recorded in the report). A time limit that strikes during the LP cut rounds returns
     the LP point rounded and improved by local search for at most `HELPER_GRACE` past the
-    limit, with the LP bound.
+    limit, with the LP bound; Ctrl-C or SIGTERM there returns it likewise, `interrupted`.
     """
     layer = facility_layer(mat, data)
     if isinstance(layer, str) or not layer.uncapacitated:

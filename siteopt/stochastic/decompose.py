@@ -50,6 +50,11 @@ from siteopt.stochastic.tasks import (
 #: Share of the time limit after which the group round stops (the rest evaluates candidates).
 GROUP_SHARE = 0.6
 
+#: The candidates whose costs are reported figures (EEV, the deterministic plan in every
+#: scenario): evaluated in full even once they cannot beat the incumbent or the gap target
+#: is met; only the time limit (or a scenario without a recourse) stops them.
+COMPARISONS = ("mean-value", "deterministic")
+
 
 def decompose(base: Instance, sset: ScenarioSet, pool: ScenarioPool, options: SolveOptions,
               how: StochasticOptions, listener: Listener | None,
@@ -165,16 +170,22 @@ class _Search:
         return self.late() or (gap is not None and gap <= self.how.target_gap)
 
     def run(self, queue: list[tuple[str, FirstStage]]) -> None:
-        """Evaluate the candidates of `queue` in order (until done)."""
+        """Evaluate the candidates of `queue` in order (until done).
+
+        A comparison (`COMPARISONS`) is evaluated past the gap target and the incumbent:
+        its cost in every scenario is reported whether or not it is the best plan.
+        """
         result = self.result
         for label, fs in queue:
-            if self.done():
+            compared = label in COMPARISONS
+            if self.late() if compared else self.done():
                 return
             self.tried += 1
             solves, complete, why = _evaluate(
                 self.pool, fs, self.d, self.options, self.lows, self.probs, self.sset,
-                result.objective, lambda k, label=label: self.emit(f"candidate {label}", k,  # type: ignore[operator]
-                                                                   len(self.probs)),
+                None if compared else result.objective,
+                lambda k, label=label: self.emit(f"candidate {label}", k,  # type: ignore[operator]
+                                                 len(self.probs)),
                 self.late)
             if why:
                 result.notes.append(f"candidate {label}: {why}")
@@ -198,9 +209,11 @@ class _Search:
                         f"{self.sset.scenarios[costs.index(math.inf)].id}{rest}")
                 value = (math.inf if any(math.isinf(c) for c in costs)
                          else risk_objective(costs, self.probs, self.sset.risk))
-                if label == "mean-value":
+                # the deterministic plan may commit what the mean-value plan does: one
+                # evaluation (labelled "mean-value" in the queue) gives both figures
+                if fs == _first_stage(result.mean_value):
                     result.eev_costs, result.eev_bounds = costs, bounds_of(solves)
-                if label == "deterministic":
+                if fs == _first_stage(result.deterministic):
                     result.deterministic_costs = costs
                     result.deterministic_bounds = bounds_of(solves)
                 if math.isfinite(value) and (result.objective is None
@@ -215,6 +228,11 @@ class _Search:
         r.history.append({"seconds": time.perf_counter() - self.started, "bound": r.bound,
                           "incumbent": r.objective if r.objective is not None else math.nan,
                           "candidate": candidate})
+
+
+def _first_stage(solve: BlockSolve | None) -> FirstStage | None:
+    """The commitments of a comparison plan (None without one)."""
+    return None if solve is None else solve.first_stage
 
 
 def _vector(fs: FirstStage | None, keys: list[tuple]) -> np.ndarray:

@@ -279,10 +279,11 @@ class StochasticResult:
     def commitments(self) -> pd.DataFrame:
         """Here-and-now commitments, marked where the deterministic and mean-value plans agree."""
         frame = commitments_frame(self.here_and_now or frozenset())
-        frame["in_deterministic_plan"] = [self._in(self.deterministic, row)
-                                          for row in frame.itertuples(index=False)]
-        frame["in_mean_value_plan"] = [self._in(self.mean_value, row)
-                                       for row in frame.itertuples(index=False)]
+        # each flag from the commitment's own columns: rows read after the first flag was
+        # added carried it too, matched no commitment, and every in_mean_value_plan was False
+        rows = list(frame.itertuples(index=False))
+        frame["in_deterministic_plan"] = [self._in(self.deterministic, row) for row in rows]
+        frame["in_mean_value_plan"] = [self._in(self.mean_value, row) for row in rows]
         return frame
 
     def commitment_changes(self) -> pd.DataFrame:

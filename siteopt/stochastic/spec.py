@@ -4,7 +4,7 @@ Format (TOML, documented in `docs/instance-format.md` and by `siteopt schema`)::
 
     decision_year = 2027        # decisions whose construction starts on or before it are shared
     [risk]                      # optional
-    alpha = 0.9                 # CVaR level (0 <= alpha < 1)
+    alpha = 0.9                 # CVaR level (0 < alpha < 1)
     weight = 0.5                # lambda: objective (1 - lambda) E[cost] + lambda CVaR_alpha[cost]
     [[scenario]]
     id = "ai-high"
@@ -222,8 +222,11 @@ def _parse_risk(raw: object, bad, lines: _Lines) -> Risk:  # type: ignore[no-unt
                 key, lines.risk(key))
     alpha, weight = raw.get("alpha", Risk.alpha), raw.get("weight", Risk.weight)
     ok = True
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 <= alpha < 1:
-        bad("risk.alpha", "a CVaR level with 0 <= alpha < 1", alpha, lines.risk("alpha"))
+    # alpha 0 makes CVaR the expectation, so a weight on it would change nothing: the
+    # level must leave a tail (0 < alpha < 1), as in most tools
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        bad("risk.alpha", "a CVaR level with 0 < alpha < 1 (alpha 0 is the expectation: "
+            "set weight = 0 for it)", alpha, lines.risk("alpha"))
         ok = False
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
         bad("risk.weight", "a CVaR weight with 0 <= weight <= 1", weight,
