@@ -155,6 +155,17 @@ def test_failed_solve_gets_a_report_that_says_so(tmp_path):
     assert "why there is no plan: 2030: total demand 20.00 IT MW exceeds" in page
     assert "violation:" not in page
     assert "total_cost <b>none</b>" in page and "<b>-</b> USD M" not in page
+    # no chart, so no plotly.js (~1.5 MB) inlined: the page is its notes
+    assert not re.search(r"plotly\.js[^\n]{0,40}? v\d+\.\d+\.\d+", page)
+    assert "class=\"lazy-plot\"" not in page
+    assert (tmp_path / "r" / "report.html").stat().st_size < 50_000
+
+
+def test_plan_report_still_inlines_plotly_once(folder, tmp_path):
+    """The counterpart of the no-plan page: a plan's charts need plotly.js, one copy."""
+    page = write_report(folder, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert _figures(page)
+    assert len(re.findall(r"plotly\.js[^\n]{0,40}? v\d+\.\d+\.\d+", page)) == 1
 
 
 def test_sweep_report(tmp_path):

@@ -427,3 +427,19 @@ def test_timeline_shows_the_years_at_the_top_too(browser, tiny_report):
         assert [t[0] for t in top] == [t[0] for t in bottom] and len(top) >= 2
         assert max(t[1] for t in top) <= bars[0]  # above the first bar
         assert min(t[2] for t in bottom) >= bars[1]  # below the last one
+
+
+def test_report_without_a_plan_renders_without_plotly(browser, tmp_path):
+    """A folder without a plan (infeasible) gets a small page without plotly.js (no chart
+    needs it) that still opens without a console error and shows why there is no plan."""
+    from tests.conftest import TINY
+
+    result = siteopt.solve(siteopt.load_instance(TINY / "infeasible-capacity"))
+    assert not result.has_plan
+    path = write_report(write_result(result, tmp_path / "plan"))
+    assert path.stat().st_size < 50_000  # the plan pages inline 1.5 MB of plotly.js
+    with _rendered(browser, path) as opened:
+        assert opened.blocked == []
+        assert opened.page.evaluate("typeof window.Plotly") == "undefined"
+        text = opened.page.inner_text("main")
+        assert "why there is no plan: 2030: total demand 20.00 IT MW exceeds" in text

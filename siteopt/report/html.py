@@ -1,6 +1,7 @@
 """One self-contained HTML report of a result folder or a sweep (`siteopt report`).
 
-Everything is inline: plotly.js (one copy), the styles, the figures' data and the bundled
+Everything is inline: plotly.js (one copy, and only when a chart is drawn: a folder without
+a plan gets a page of notes of a few KB), the styles, the figures' data and the bundled
 country outline; opening the file makes no request to any server (no tiles, no topojson,
 no CDN, no web fonts). Sections: header (status, objective, gap, verified, instance,
 fingerprint, versions, when the solve finished (summary.json's `finished_at`, UTC) and when the
@@ -334,11 +335,15 @@ def render(rf: ResultFolder, title: str, prefix: str = "",
         index += len(charts)
     body.append("</main>")
     body.append(f"<script>{LAZY_JS}</script>")
+    # plotly.js (~1.5 MB) only when a chart draws with it: a folder without a plan (infeasible,
+    # stopped before any plan) shows notes alone and must not weigh like a full report
+    drawn = [c for c in (extra or []) + [c for _, cs in sections for c in cs]
+             if c.figure is not None]
+    plotly = f"<script type=\"text/javascript\">{_plotlyjs()}</script>" if drawn else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title>"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<style>{STYLE}</style>"
-            f"<script type=\"text/javascript\">{_plotlyjs()}</script></head><body>"
+            f"<style>{STYLE}</style>{plotly}</head><body>"
             + "\n".join(body) + "</body></html>\n")
 
 
