@@ -70,6 +70,8 @@ def map_chart(rf: ResultFolder) -> Chart:
 
     Opened sites are sized by final IT MW and coloured by sponsor, candidates not opened are
     hollow; the service overlay (last year's MW per site and region) is switched on by a button.
+    The opened sites' ids (trace `text`) are labelled by the page once the map is drawn, in
+    screen pixels, so that no two labels overlap (`siteopt.report.html.LABELS_JS`).
     """
     inst = rf.instance
     if inst is None or "sites" not in rf.tables:
@@ -140,9 +142,12 @@ def map_chart(rf: ResultFolder) -> Chart:
                 f"open {int(r.open_year)}, {r.it_mw_final:g} IT MW at the end<br>"
                 + _phases_text(sched, r.site) for r in g.itertuples(index=False)]
         fig.add_trace(go.Scatter(
-            x=g["lon"], y=g["lat"], mode="markers+text",
+            # the ids in `text` are drawn by the page as labels laid out not to overlap
+            # (siteopt.report.html.LABELS_JS): plotly's own text would stack the labels of
+            # sites a few km apart (the Ho Chi Minh City sites) on top of each other
+            x=g["lon"], y=g["lat"], mode="markers",
             name=f"opened: {plain(sponsor) or 'no sponsor'}",
-            text=[plain(s) for s in g["site"]], textposition="top center", hovertext=text,
+            text=[plain(s) for s in g["site"]], hovertext=text,
             hoverinfo="text",
             customdata=list(g["site"]),
             marker=dict(size=[10 + 1.6 * math.sqrt(max(x, 0)) for x in g["it_mw_final"]],
