@@ -507,3 +507,36 @@ def test_map_site_labels_do_not_overlap(browser, vietnam_report, artifacts):
         labels, _area = _labels_settled(opened, ["cuchi", "shtp", "vsip"])
         assert sorted(b[0] for b in labels) == ["cuchi", "shtp", "vsip"], labels
         assert _overlapping(labels) == [], labels
+
+
+@pytest.mark.parametrize("values,unit", [([2027.0, 2028.0, None], "year"),
+                                         ([109.0, 252.0, 124.0], "IT MW"),
+                                         ([3.0, 3.0, 3.0], "IT MW")])
+def test_heat_map_colour_bar_reads_distinct_whole_numbers(browser, tmp_path, values, unit):
+    """The alternatives' heat maps (first online year, IT MW per zone) label their colour bar
+    with distinct whole numbers: plotly's own half-year steps printed 2027, 2028, 2028."""
+    import pandas as pd
+
+    from siteopt.report.decisions import alternatives_matrix_chart
+    from siteopt.report.html import plotlyjs
+
+    table = pd.DataFrame({"id": ["optimum", "alt01", "alt02"], "v.s1": values,
+                          "v.s2": values[::-1]})
+    chart = alternatives_matrix_chart(table, "v.", "alternatives-first", "heat map", unit)
+    assert chart.figure is not None
+    path = tmp_path / "heat.html"
+    path.write_text(f"<html><head><script>{plotlyjs()[0]}</script></head><body>"
+                    "<div id='d' class='js-plotly-plot'></div><script>const f = "
+                    + chart.figure.to_json().replace("</", "<\\/")
+                    + "; Plotly.newPlot('d', f.data, f.layout);</script></body></html>",
+                    encoding="utf-8")
+    opened = Opened(browser, path)
+    try:
+        assert opened.errors == []
+        ticks = opened.page.evaluate("() => Array.from(document.querySelectorAll("
+                                     "'.colorbar .cbaxis text')).map(e => e.textContent)")
+        numbers = [float(t.replace(",", "").replace("\u2212", "-")) for t in ticks]
+        assert ticks and len(set(ticks)) == len(ticks), ticks
+        assert all(n == int(n) for n in numbers), ticks
+    finally:
+        opened.close()
