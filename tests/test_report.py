@@ -432,3 +432,25 @@ def test_unserved_demand_is_a_table_with_one_row_per_region_and_class(folder, tm
                                                                        re.S)]
     assert cells == [["r&lt;1&gt;", "sens", "5.5", "4", "2026-2027", "lead time; cost"],
                      ["r2", "flex", "2.25", "2.25", "2026", "cost"]]
+
+
+def test_service_chart_keeps_regions_in_order_when_a_class_is_never_served(tmp_path):
+    """A region and class with demand but no MW served (only unserved rows) takes its place
+    among the region's other classes in the service chart and table; it came last, after
+    every served pair, as if a region of its own."""
+    from siteopt.report.folder import ResultFolder
+
+    served = pd.DataFrame({"site": ["A", "A", "A"], "region": ["R1", "R1", "R2"],
+                           "class": ["cloud", "sens", "cloud"], "year": [2030] * 3,
+                           "serve_mw": [5.0, 2.0, 4.0], "rtt_ms": [1.0] * 3,
+                           "max_rtt_ms": [5.0] * 3})
+    unserved = pd.DataFrame({"region": ["R1", "R2"], "class": ["ai", "sens"],
+                             "year": [2030, 2030], "unserved_mw": [3.0, 1.0],
+                             "reason": ["capacity", "latency"]})
+    rf = ResultFolder(tmp_path, {}, {"served": served, "unserved": unserved}, None)
+    chart = figures.service_charts(rf)[0]
+    pairs = list(zip(chart.table["region"], chart.table["class"], strict=True))
+    assert pairs == [("R1", "ai"), ("R1", "cloud"), ("R1", "sens"), ("R2", "cloud"),
+                     ("R2", "sens")]
+    assert list(chart.figure.data[0].x) == [f"{r} / {c}" for r, c in pairs]
+

@@ -408,7 +408,9 @@ def service_charts(rf: ResultFolder) -> list[Chart]:
     uns = rf.tables["unserved"]
     got = served.groupby(["region", "class"])["serve_mw"].sum().rename("served_mw_years")
     miss = uns.groupby(["region", "class"])["unserved_mw"].sum().rename("unserved_mw_years")
-    both = pd.concat([got, miss], axis=1).fillna(0.0).reset_index()
+    # by region and class: a pair with no MW served came after all the others (the union of
+    # the two indexes keeps the served pairs' order first), out of its region's place
+    both = pd.concat([got, miss], axis=1).fillna(0.0).sort_index().reset_index()
     if len(uns):
         why = unserved_summary(uns).set_index(["region", "class"])["reason"]
         both["reason"] = [why.get((r, c), "") for r, c in zip(both["region"], both["class"],
