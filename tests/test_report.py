@@ -454,3 +454,22 @@ def test_service_chart_keeps_regions_in_order_when_a_class_is_never_served(tmp_p
                      ("R2", "sens")]
     assert list(chart.figure.data[0].x) == [f"{r} / {c}" for r, c in pairs]
 
+
+def test_grid_and_budget_charts_title_their_value_axes(gen_folder, tmp_path):
+    """The budget bars are read against an axis titled "USD M", and the grid panels against
+    one titled "year" under every panel with none below it: both axes had no title (the unit
+    only in the chart's title, a scroll away in a tall chart)."""
+    from dataclasses import replace
+
+    from siteopt.report.folder import read_result_folder
+
+    rf = read_result_folder(gen_folder)
+    budgets = next(c for c in figures.money_charts(rf) if c.key == "budgets")
+    assert budgets.figure is not None and budgets.figure.layout.xaxis.title.text == "USD M"
+    for count in range(1, 6):  # 1 to 5 zones: one or two columns, a last row full or not
+        power = pd.concat([rf.tables["power"].assign(zone=f"z{k}") for k in range(count)])
+        grid = figures.grid_chart(replace(rf, tables={**rf.tables, "power": power})).figure
+        cols = 2 if count > 1 else 1
+        titled = sorted(k for k in range(count) if grid.layout[
+            "xaxis" if k == 0 else f"xaxis{k + 1}"].title.text == "year")
+        assert titled == [k for k in range(count) if k + cols >= count], (count, titled)

@@ -339,7 +339,8 @@ def grid_chart(rf: ResultFolder) -> Chart:
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, legendgroup=column,
                                      showlegend=i == 0, line=dict(color=colour, dash=dash),
                                      hoverinfo="skip", meta=column), row=row, col=col)
-        fig.update_xaxes(dtick=1 if len(g) <= 12 else None, tickangle=-45, row=row, col=col)
+        fig.update_xaxes(dtick=1 if len(g) <= 12 else None, tickangle=-45, row=row, col=col,
+                         title="year" if i + cols >= len(zones) else None)  # no panel below
         if col == 1:
             fig.update_yaxes(title="facility MW", row=row, col=col)
     fig.update_layout(**LAYOUT, height=260 * rows + 110,
@@ -391,6 +392,7 @@ def money_charts(rf: ResultFolder) -> list[Chart]:
         fig.update_layout(**LAYOUT, height=120 + 24 * len(b),
                           title="Budgets: spend against limit (USD M; red: binding)")
         fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
+        fig.update_xaxes(title="USD M", rangemode="tozero")
         out.append(Chart("budgets", "Budgets", fig, b))
     else:
         out.append(Chart("budgets", "Budgets", None, pd.DataFrame(),
