@@ -473,3 +473,13 @@ def test_grid_and_budget_charts_title_their_value_axes(gen_folder, tmp_path):
         titled = sorted(k for k in range(count) if grid.layout[
             "xaxis" if k == 0 else f"xaxis{k + 1}"].title.text == "year")
         assert titled == [k for k in range(count) if k + cols >= count], (count, titled)
+
+
+def test_number_tables_count_their_rows_in_words():
+    """A table of one row is summarised "(1 row)", not "(1 rows)"; others "(N rows)"."""
+    from siteopt.report.tables import table_html
+
+    assert "Numbers: Timeline (1 row)</summary>" in table_html(pd.DataFrame({"a": [1]}),
+                                                                "Timeline")
+    assert "Numbers: Grid (2 rows)</summary>" in table_html(pd.DataFrame({"a": [1, 2]}),
+                                                            "Grid")
