@@ -155,6 +155,17 @@ def test_failed_solve_gets_a_report_that_says_so(tmp_path):
     assert "why there is no plan: 2030: total demand 20.00 IT MW exceeds" in page
     assert "violation:" not in page
     assert "total_cost <b>none</b>" in page and "<b>-</b> USD M" not in page
+    # no chart, so no plotly.js (~1.5 MB) inlined: the page is its notes
+    assert not re.search(r"plotly\.js[^\n]{0,40}? v\d+\.\d+\.\d+", page)
+    assert "class=\"lazy-plot\"" not in page
+    assert (tmp_path / "r" / "report.html").stat().st_size < 50_000
+
+
+def test_plan_report_still_inlines_plotly_once(folder, tmp_path):
+    """The counterpart of the no-plan page: a plan's charts need plotly.js, one copy."""
+    page = write_report(folder, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert _figures(page)
+    assert len(re.findall(r"plotly\.js[^\n]{0,40}? v\d+\.\d+\.\d+", page)) == 1
 
 
 def test_sweep_report(tmp_path):
@@ -421,3 +432,54 @@ def test_unserved_demand_is_a_table_with_one_row_per_region_and_class(folder, tm
                                                                        re.S)]
     assert cells == [["r&lt;1&gt;", "sens", "5.5", "4", "2026-2027", "lead time; cost"],
                      ["r2", "flex", "2.25", "2.25", "2026", "cost"]]
+
+
+def test_service_chart_keeps_regions_in_order_when_a_class_is_never_served(tmp_path):
+    """A region and class with demand but no MW served (only unserved rows) takes its place
+    among the region's other classes in the service chart and table; it came last, after
+    every served pair, as if a region of its own."""
+    from siteopt.report.folder import ResultFolder
+
+    served = pd.DataFrame({"site": ["A", "A", "A"], "region": ["R1", "R1", "R2"],
+                           "class": ["cloud", "sens", "cloud"], "year": [2030] * 3,
+                           "serve_mw": [5.0, 2.0, 4.0], "rtt_ms": [1.0] * 3,
+                           "max_rtt_ms": [5.0] * 3})
+    unserved = pd.DataFrame({"region": ["R1", "R2"], "class": ["ai", "sens"],
+                             "year": [2030, 2030], "unserved_mw": [3.0, 1.0],
+                             "reason": ["capacity", "latency"]})
+    rf = ResultFolder(tmp_path, {}, {"served": served, "unserved": unserved}, None)
+    chart = figures.service_charts(rf)[0]
+    pairs = list(zip(chart.table["region"], chart.table["class"], strict=True))
+    assert pairs == [("R1", "ai"), ("R1", "cloud"), ("R1", "sens"), ("R2", "cloud"),
+                     ("R2", "sens")]
+    assert list(chart.figure.data[0].x) == [f"{r} / {c}" for r, c in pairs]
+
+
+def test_grid_and_budget_charts_title_their_value_axes(gen_folder, tmp_path):
+    """The budget bars are read against an axis titled "USD M", and the grid panels against
+    one titled "year" under every panel with none below it: both axes had no title (the unit
+    only in the chart's title, a scroll away in a tall chart)."""
+    from dataclasses import replace
+
+    from siteopt.report.folder import read_result_folder
+
+    rf = read_result_folder(gen_folder)
+    budgets = next(c for c in figures.money_charts(rf) if c.key == "budgets")
+    assert budgets.figure is not None and budgets.figure.layout.xaxis.title.text == "USD M"
+    for count in range(1, 6):  # 1 to 5 zones: one or two columns, a last row full or not
+        power = pd.concat([rf.tables["power"].assign(zone=f"z{k}") for k in range(count)])
+        grid = figures.grid_chart(replace(rf, tables={**rf.tables, "power": power})).figure
+        cols = 2 if count > 1 else 1
+        titled = sorted(k for k in range(count) if grid.layout[
+            "xaxis" if k == 0 else f"xaxis{k + 1}"].title.text == "year")
+        assert titled == [k for k in range(count) if k + cols >= count], (count, titled)
+
+
+def test_number_tables_count_their_rows_in_words():
+    """A table of one row is summarised "(1 row)", not "(1 rows)"; others "(N rows)"."""
+    from siteopt.report.tables import table_html
+
+    assert "Numbers: Timeline (1 row)</summary>" in table_html(pd.DataFrame({"a": [1]}),
+                                                                "Timeline")
+    assert "Numbers: Grid (2 rows)</summary>" in table_html(pd.DataFrame({"a": [1, 2]}),
+                                                            "Grid")

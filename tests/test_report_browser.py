@@ -427,3 +427,116 @@ def test_timeline_shows_the_years_at_the_top_too(browser, tiny_report):
         assert [t[0] for t in top] == [t[0] for t in bottom] and len(top) >= 2
         assert max(t[1] for t in top) <= bars[0]  # above the first bar
         assert min(t[2] for t in bottom) >= bars[1]  # below the last one
+
+
+def test_report_without_a_plan_renders_without_plotly(browser, tmp_path):
+    """A folder without a plan (infeasible) gets a small page without plotly.js (no chart
+    needs it) that still opens without a console error and shows why there is no plan."""
+    from tests.conftest import TINY
+
+    result = siteopt.solve(siteopt.load_instance(TINY / "infeasible-capacity"))
+    assert not result.has_plan
+    path = write_report(write_result(result, tmp_path / "plan"))
+    assert path.stat().st_size < 50_000  # the plan pages inline 1.5 MB of plotly.js
+    with _rendered(browser, path) as opened:
+        assert opened.blocked == []
+        assert opened.page.evaluate("typeof window.Plotly") == "undefined"
+        text = opened.page.inner_text("main")
+        assert "why there is no plan: 2030: total demand 20.00 IT MW exceeds" in text
+
+
+#: Every text on the map that names a site: plotly's own marker text and the page's labels
+#: (annotations), as [text, left, top, right, bottom] on screen; and the plot area's box.
+_MAP_LABELS = """() => {
+    const d = Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .find(e => e.id.startsWith('fig-map-'));
+    const box = e => { const r = e.getBoundingClientRect();
+                       return [e.textContent, r.left, r.top, r.right, r.bottom]; };
+    const labels = Array.from(d.querySelectorAll(
+        '.scatterlayer .textpoint text, .annotation .annotation-text'))
+        .map(box).filter(b => b[3] > b[1]);
+    return [labels, box(d.querySelector('.nsewdrag')).slice(1)];
+}"""
+
+
+def _overlapping(labels: list[list]) -> list[tuple[str, str]]:
+    """The pairs of labels whose boxes intersect on screen."""
+    return [(a[0], b[0]) for i, a in enumerate(labels) for b in labels[i + 1:]
+            if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
+
+
+def _labels_settled(opened: Opened, expected: list[str]) -> tuple[list[list], list[float]]:
+    """The map's site labels once they name exactly `expected` inside the plot area without
+    overlapping (the page lays them out again after a zoom or resize), or as they are after
+    10 s of waiting."""
+    with contextlib.suppress(Exception):
+        opened.page.wait_for_function(
+            "([expected]) => { const [labels, a] = (" + _MAP_LABELS + ")();"
+            " const ok = labels.every(b => b[1] >= a[0] && b[3] <= a[2] && b[2] >= a[1]"
+            " && b[4] <= a[3]) && labels.every((b, i) => labels.slice(i + 1).every("
+            " c => !(b[1] < c[3] && c[1] < b[3] && b[2] < c[4] && c[2] < b[4])));"
+            " return ok && JSON.stringify(labels.map(b => b[0]).sort())"
+            " === JSON.stringify(expected); }", arg=[sorted(expected)], timeout=10_000)
+    labels, _area = opened.page.evaluate(_MAP_LABELS)
+    return labels, _area
+
+
+def test_map_site_labels_do_not_overlap(browser, vietnam_report, artifacts):
+    """Every opened site of the Vietnam plan is named on the map, and no two names overlap on
+    screen, nor leave the plot area: the three Ho Chi Minh City sites (shtp, cuchi, vsip, a few
+    km apart) and the two Hanoi West ones were drawn on top of each other. Checked on a wide
+    and a narrow window and after zooming into Ho Chi Minh City."""
+    import pandas as pd
+
+    folder, path = vietnam_report
+    sites = pd.read_csv(folder / "sites.csv")
+    opened_ids = sorted(sites.loc[sites["open_year"].notna(), "site"])
+    assert {"shtp", "cuchi", "vsip"} <= set(opened_ids)  # the crowded corner is on the map
+    with _rendered(browser, path) as opened:
+        for width in (1400, 760):
+            opened.page.set_viewport_size({"width": width, "height": 1000})
+            labels, (left, top, right, bottom) = _labels_settled(opened, opened_ids)
+            assert sorted(b[0] for b in labels) == opened_ids, (width, labels)
+            assert _overlapping(labels) == [], (width, labels)
+            assert all(left <= b[1] and b[3] <= right and top <= b[2] and b[4] <= bottom
+                       for b in labels), (width, labels)
+            opened.on_chart("map", "d.scrollIntoView();")
+            opened.page.screenshot(path=str(artifacts / f"report-map-labels-{width}.png"))
+        opened.on_chart("map", "return Plotly.relayout(d, {'xaxis.range': [106.3, 107.1],"
+                               " 'yaxis.range': [10.6, 11.2]}).then(() => null);")
+        labels, _area = _labels_settled(opened, ["cuchi", "shtp", "vsip"])
+        assert sorted(b[0] for b in labels) == ["cuchi", "shtp", "vsip"], labels
+        assert _overlapping(labels) == [], labels
+
+
+@pytest.mark.parametrize("values,unit", [([2027.0, 2028.0, None], "year"),
+                                         ([109.0, 252.0, 124.0], "IT MW"),
+                                         ([3.0, 3.0, 3.0], "IT MW")])
+def test_heat_map_colour_bar_reads_distinct_whole_numbers(browser, tmp_path, values, unit):
+    """The alternatives' heat maps (first online year, IT MW per zone) label their colour bar
+    with distinct whole numbers: plotly's own half-year steps printed 2027, 2028, 2028."""
+    import pandas as pd
+
+    from siteopt.report.decisions import alternatives_matrix_chart
+    from siteopt.report.html import plotlyjs
+
+    table = pd.DataFrame({"id": ["optimum", "alt01", "alt02"], "v.s1": values,
+                          "v.s2": values[::-1]})
+    chart = alternatives_matrix_chart(table, "v.", "alternatives-first", "heat map", unit)
+    assert chart.figure is not None
+    path = tmp_path / "heat.html"
+    path.write_text(f"<html><head><script>{plotlyjs()[0]}</script></head><body>"
+                    "<div id='d' class='js-plotly-plot'></div><script>const f = "
+                    + chart.figure.to_json().replace("</", "<\\/")
+                    + "; Plotly.newPlot('d', f.data, f.layout);</script></body></html>",
+                    encoding="utf-8")
+    opened = Opened(browser, path)
+    try:
+        assert opened.errors == []
+        ticks = opened.page.evaluate("() => Array.from(document.querySelectorAll("
+                                     "'.colorbar .cbaxis text')).map(e => e.textContent)")
+        numbers = [float(t.replace(",", "").replace("\u2212", "-")) for t in ticks]
+        assert ticks and len(set(ticks)) == len(ticks), ticks
+        assert all(n == int(n) for n in numbers), ticks
+    finally:
+        opened.close()

@@ -234,6 +234,21 @@ def alternatives_cost_chart(table: pd.DataFrame, slack: float) -> Chart:
     return Chart("alternatives-cost", "Cost over the optimum", fig, table[cols])
 
 
+def whole_tick_step(values: pd.DataFrame) -> int:
+    """A colour bar's whole-number tick step (1, 2, 5, 10, ...): at most six over the span.
+
+    For years and MW. The colour bar prints its ticks as integers (tickformat "d"); left to
+    plotly, the step over one year was 0.5, so 2027, 2027.5 and 2028 read "2027, 2028, 2028".
+    """
+    given = values.stack().dropna()
+    span = float(given.max() - given.min()) if len(given) else 0.0
+    step, k = 1, 0
+    while span / step > 6:
+        k += 1
+        step = (1, 2, 5)[k % 3] * 10 ** (k // 3)
+    return step
+
+
 def alternatives_matrix_chart(table: pd.DataFrame, prefix: str, key: str, title: str,
                               unit: str) -> Chart:
     """A plans × items heat map of one family of columns (first online year, MW per zone)."""
@@ -246,7 +261,8 @@ def alternatives_matrix_chart(table: pd.DataFrame, prefix: str, key: str, title:
     fig = go.Figure(go.Heatmap(z=values.to_numpy().tolist(), x=[plain(i) for i in items],
                                y=[plain(i) for i in table["id"]],
                                text=text, texttemplate="%{text}", colorscale="Blues",
-                               colorbar=dict(title=unit, tickformat="d"), meta=key,
+                               colorbar=dict(title=unit, tickformat="d",
+                                             dtick=whole_tick_step(values)), meta=key,
                                hovertemplate="%{y}, %{x}: %{text} " + unit + "<extra></extra>"))
     fig.update_layout(**LAYOUT, height=max(300, 60 + 32 * len(table)), title=title)
     fig.update_yaxes(autorange="reversed", title="plan")

@@ -70,6 +70,8 @@ def map_chart(rf: ResultFolder) -> Chart:
 
     Opened sites are sized by final IT MW and coloured by sponsor, candidates not opened are
     hollow; the service overlay (last year's MW per site and region) is switched on by a button.
+    The opened sites' ids (trace `text`) are labelled by the page once the map is drawn, in
+    screen pixels, so that no two labels overlap (`siteopt.report.html.LABELS_JS`).
     """
     inst = rf.instance
     if inst is None or "sites" not in rf.tables:
@@ -140,9 +142,12 @@ def map_chart(rf: ResultFolder) -> Chart:
                 f"open {int(r.open_year)}, {r.it_mw_final:g} IT MW at the end<br>"
                 + _phases_text(sched, r.site) for r in g.itertuples(index=False)]
         fig.add_trace(go.Scatter(
-            x=g["lon"], y=g["lat"], mode="markers+text",
+            # the ids in `text` are drawn by the page as labels laid out not to overlap
+            # (siteopt.report.html.LABELS_JS): plotly's own text would stack the labels of
+            # sites a few km apart (the Ho Chi Minh City sites) on top of each other
+            x=g["lon"], y=g["lat"], mode="markers",
             name=f"opened: {plain(sponsor) or 'no sponsor'}",
-            text=[plain(s) for s in g["site"]], textposition="top center", hovertext=text,
+            text=[plain(s) for s in g["site"]], hovertext=text,
             hoverinfo="text",
             customdata=list(g["site"]),
             marker=dict(size=[10 + 1.6 * math.sqrt(max(x, 0)) for x in g["it_mw_final"]],
@@ -334,7 +339,8 @@ def grid_chart(rf: ResultFolder) -> Chart:
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, legendgroup=column,
                                      showlegend=i == 0, line=dict(color=colour, dash=dash),
                                      hoverinfo="skip", meta=column), row=row, col=col)
-        fig.update_xaxes(dtick=1 if len(g) <= 12 else None, tickangle=-45, row=row, col=col)
+        fig.update_xaxes(dtick=1 if len(g) <= 12 else None, tickangle=-45, row=row, col=col,
+                         title="year" if i + cols >= len(zones) else None)  # no panel below
         if col == 1:
             fig.update_yaxes(title="facility MW", row=row, col=col)
     fig.update_layout(**LAYOUT, height=260 * rows + 110,
@@ -386,6 +392,7 @@ def money_charts(rf: ResultFolder) -> list[Chart]:
         fig.update_layout(**LAYOUT, height=120 + 24 * len(b),
                           title="Budgets: spend against limit (USD M; red: binding)")
         fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
+        fig.update_xaxes(title="USD M", rangemode="tozero")
         out.append(Chart("budgets", "Budgets", fig, b))
     else:
         out.append(Chart("budgets", "Budgets", None, pd.DataFrame(),
@@ -403,7 +410,9 @@ def service_charts(rf: ResultFolder) -> list[Chart]:
     uns = rf.tables["unserved"]
     got = served.groupby(["region", "class"])["serve_mw"].sum().rename("served_mw_years")
     miss = uns.groupby(["region", "class"])["unserved_mw"].sum().rename("unserved_mw_years")
-    both = pd.concat([got, miss], axis=1).fillna(0.0).reset_index()
+    # by region and class: a pair with no MW served came after all the others (the union of
+    # the two indexes keeps the served pairs' order first), out of its region's place
+    both = pd.concat([got, miss], axis=1).fillna(0.0).sort_index().reset_index()
     if len(uns):
         why = unserved_summary(uns).set_index(["region", "class"])["reason"]
         both["reason"] = [why.get((r, c), "") for r, c in zip(both["region"], both["class"],

@@ -1,6 +1,7 @@
 """One self-contained HTML report of a result folder or a sweep (`siteopt report`).
 
-Everything is inline: plotly.js (one copy), the styles, the figures' data and the bundled
+Everything is inline: plotly.js (one copy, and only when a chart is drawn: a folder without
+a plan gets a page of notes of a few KB), the styles, the figures' data and the bundled
 country outline; opening the file makes no request to any server (no tiles, no topojson,
 no CDN, no web fonts). Sections: header (status, objective, gap, verified, instance,
 fingerprint, versions, when the solve finished (summary.json's `finished_at`, UTC) and when the
@@ -65,6 +66,7 @@ LAZY_JS = """
     var fig = JSON.parse(document.getElementById(div.id + '-data').textContent);
     done[div.id] = Plotly.newPlot(div, fig.data, fig.layout, config).then(function(){
       div.style.minHeight = '';
+      return window.siteoptLabels(div);
     });
     return done[div.id];
   }
@@ -82,6 +84,97 @@ LAZY_JS = """
 })();
 """
 
+
+#: Labels the map's opened sites (traces with meta "site-opened": their `text`) so that no
+#: two labels overlap, nor a label another site's marker, nor leave the plot area. Laid out in
+#: screen pixels once the chart is drawn, and again after a zoom, pan or resize (plotly's own
+#: `textposition` puts every label at the same offset from its marker, so the labels of sites
+#: a few km apart, as in Ho Chi Minh City, were drawn on top of each other). Greedy: from north
+#: to south each label takes the first free place around its marker, then ever further away,
+#: joined to the marker by a thin leader line (a plotly annotation with an arrow). The
+#: annotations carry `name` "site-label" (tests find them by it).
+LABELS_JS = """
+(function(){
+  var FONT = 11, PAD = 2, GAP = 3;
+  var canvas = document.createElement('canvas').getContext('2d');
+  function hits(a, b){
+    return a.x0 < b.x1 + PAD && b.x0 < a.x1 + PAD && a.y0 < b.y1 + PAD && b.y0 < a.y1 + PAD;
+  }
+  function place(div){
+    var lay = div._fullLayout, xa = lay.xaxis, ya = lay.yaxis;
+    if (!xa || !ya) return Promise.resolve();
+    canvas.font = FONT + 'px ' + lay.font.family;
+    var area = {x0: xa._offset, x1: xa._offset + xa._length,
+                y0: ya._offset, y1: ya._offset + ya._length};
+    var marks = [], labels = [];
+    div._fullData.forEach(function(t){
+      if (t.meta !== 'site-opened' && t.meta !== 'site-candidate') return;
+      if (t.visible !== true) return;
+      for (var i = 0; i < t.x.length; i++) {
+        var size = Array.isArray(t.marker.size) ? t.marker.size[i] : t.marker.size;
+        var px = xa._offset + xa.l2p(t.x[i]), py = ya._offset + ya.l2p(t.y[i]);
+        if (!(px >= area.x0 && px <= area.x1 && py >= area.y0 && py <= area.y1)) continue;
+        var m = {px: px, py: py, r: size / 2};
+        marks.push(m);
+        if (t.meta === 'site-opened') {
+          var tmp = document.createElement('span');
+          tmp.innerHTML = t.text[i];  // the id as plotly shows it (&lt; decoded)
+          labels.push({m: m, x: t.x[i], y: t.y[i], text: t.text[i],
+                       w: canvas.measureText(tmp.textContent).width + 2 * PAD,
+                       h: FONT + 2 * PAD + 2});
+        }
+      }
+    });
+    labels.sort(function(a, b){ return a.m.py - b.m.py || a.m.px - b.m.px; });
+    var boxes = [], out = [];
+    var dirs = [[0, -1], [1, 0], [0, 1], [-1, 0], [1, -1], [1, 1], [-1, 1], [-1, -1]];
+    labels.forEach(function(l){
+      var best = null;
+      for (var d = 0; d <= 240 && !best; d += 8) {
+        for (var k = 0; k < dirs.length && !best; k++) {
+          var ux = dirs[k][0], uy = dirs[k][1];
+          var cx = l.m.px + ux * (l.m.r + GAP + d + l.w / 2);
+          var cy = l.m.py + uy * (l.m.r + GAP + d + l.h / 2);
+          var b = {x0: cx - l.w / 2, x1: cx + l.w / 2, y0: cy - l.h / 2, y1: cy + l.h / 2};
+          if (b.x0 < area.x0 || b.x1 > area.x1 || b.y0 < area.y0 || b.y1 > area.y1) continue;
+          if (boxes.some(function(o){ return hits(b, o); })) continue;
+          if (marks.some(function(m){
+            return hits(b, {x0: m.px - m.r, x1: m.px + m.r, y0: m.py - m.r, y1: m.py + m.r});
+          })) continue;
+          best = {b: b, cx: cx, cy: cy};
+        }
+      }
+      if (!best) return;  // no free place within 240 px: unlabelled rather than overlapping
+      boxes.push(best.b);
+      out.push({name: 'site-label', x: l.x, y: l.y, xref: 'x', yref: 'y', text: l.text,
+                ax: best.cx - l.m.px, ay: best.cy - l.m.py, showarrow: true, arrowhead: 0,
+                arrowwidth: 0.8, arrowcolor: '#666', standoff: l.m.r, borderpad: 0,
+                font: {size: FONT, color: '#222'}, bgcolor: 'rgba(255,255,255,0.75)',
+                captureevents: false});
+    });
+    var keep = (div.layout.annotations || []).filter(function(a){
+      return a.name !== 'site-label';
+    });
+    return Plotly.relayout(div, {annotations: keep.concat(out)});
+  }
+  window.siteoptLabels = function(div){
+    if (!div.data.some(function(t){ return t.meta === 'site-opened'; })) {
+      return Promise.resolve();
+    }
+    if (!div._siteoptLabels) {
+      div._siteoptLabels = true;
+      // a zoom, pan or resize moves the markers; the labels' own relayout is not followed
+      div.on('plotly_relayout', function(e){
+        if (!Object.keys(e).some(function(k){ return k.indexOf('annotations') === 0; })) {
+          place(div);
+        }
+      });
+      div.on('plotly_restyle', function(){ place(div); });
+    }
+    return place(div);
+  };
+})();
+"""
 
 #: plotly.js's cartesian bundle (bar, scatter, heatmap, ... : every trace the report draws),
 #: a third of the full bundle's size; provenance in `assets/README.md`.
@@ -333,12 +426,16 @@ def render(rf: ResultFolder, title: str, prefix: str = "",
         body.append(_section_html(name, charts, index))
         index += len(charts)
     body.append("</main>")
-    body.append(f"<script>{LAZY_JS}</script>")
+    body.append(f"<script>{LABELS_JS}{LAZY_JS}</script>")
+    # plotly.js (~1.5 MB) only when a chart draws with it: a folder without a plan (infeasible,
+    # stopped before any plan) shows notes alone and must not weigh like a full report
+    drawn = [c for c in (extra or []) + [c for _, cs in sections for c in cs]
+             if c.figure is not None]
+    plotly = f"<script type=\"text/javascript\">{_plotlyjs()}</script>" if drawn else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title>"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<style>{STYLE}</style>"
-            f"<script type=\"text/javascript\">{_plotlyjs()}</script></head><body>"
+            f"<style>{STYLE}</style>{plotly}</head><body>"
             + "\n".join(body) + "</body></html>\n")
 
 

@@ -45,5 +45,6 @@ def table_html(frame: pd.DataFrame | None, caption: str, open_: bool = False) ->
         return "<p><small>no rows</small></p>"
     body = numbers_html(frame)
     attr = " open" if open_ else ""
-    return (f"<details{attr}><summary>Numbers: {html.escape(caption)} ({len(frame)} rows)"
+    count = f"{len(frame)} row{'' if len(frame) == 1 else 's'}"  # not "(1 rows)"
+    return (f"<details{attr}><summary>Numbers: {html.escape(caption)} ({count})"
             f"</summary>{body}</details>")
