@@ -294,3 +294,12 @@ def test_sweep_out_refuses_a_folder_that_is_not_a_sweep(tmp_path):
         assert proc.returncode == ExitCode.OK, proc.stderr
     assert "1 already done" in proc.stdout
 
+
+def test_solve_prints_its_warnings_on_stderr_as_validate_does():
+    """`solve` printed warnings among the plan on stdout, `validate` on stderr: a CI job that
+    keeps stdout as the result got the warnings mixed in. Both now use stderr."""
+    proc = run("solve", str(CHEAPEST), "--set", "service.unserved_penalty_usd_m_per_mw_year=5",
+               "--no-report")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "warning: service.unserved_penalty_usd_m_per_mw_year is set" in proc.stderr
+    assert "warning" not in proc.stdout and "Phase schedule" in proc.stdout

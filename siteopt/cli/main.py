@@ -417,7 +417,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         out.print(f"{escape(inst.meta.name)}: {result.status} objective {show(result.objective)} "
                   f"gap {show(result.gap)} verified {result.verified}")
     else:
-        print_summary(result, inst, out)
+        print_summary(result, inst, out, _err.get())
     if result.status == "infeasible":
         from siteopt.solver.explain import explain
 

@@ -16,9 +16,17 @@ def _fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:,.{digits}f}"
 
 
-def print_summary(result: Result, inst: Instance, console: Console | None = None) -> None:
-    """Status, objective, gap, sites, phase schedule, power vs headroom, costs, unserved."""
+def print_summary(result: Result, inst: Instance, console: Console | None = None,
+                  err: Console | None = None) -> None:
+    """Status, objective, gap, sites, phase schedule, power vs headroom, costs, unserved.
+
+    The plan goes to `console` (standard output); warnings to `err` (standard error, as
+    `siteopt validate` prints them), so that stdout stays the result and a CI log or a pipe
+    sees them apart. A plan that failed verification is marked "NOT verified" here; its
+    violations are the caller's error message (`siteopt solve` prints them on stderr).
+    """
     con = console or Console()
+    diagnostics = err or Console(stderr=True, highlight=False)
     if not result.has_plan:
         con.print(f"[bold]{escape(inst.meta.name)}[/bold]  status [bold]{result.status}[/bold]  "
                   f"(solver: {escape(result.solver_status)})")
@@ -42,9 +50,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
                   f"solved in {result.timings.get('solve', 0):.2f} s "
                   f"(total {result.timings.get('total', 0):.2f} s)")
     for w in result.warnings:
-        con.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
-    for v in result.violations[:20]:
-        con.print(f"[red]violation:[/red] {escape(v)}", soft_wrap=True)
+        diagnostics.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
     if not result.tables:
         return
     t = result.tables
