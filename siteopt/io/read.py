@@ -139,7 +139,7 @@ def scan_csv(text: str) -> CsvLayout:
 
 
 def _line_count(text: str) -> int:
-    """Lines of `text` as the csv reader counts them (\\n, \\r\\n or \\r end one)."""
+    """Lines of `text` as the csv reader counts them (LF, CRLF or a lone CR ends one)."""
     return len(io.StringIO(text, newline="").readlines())
 
 
