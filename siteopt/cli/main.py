@@ -492,13 +492,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _interrupted(result: Result, args: argparse.Namespace) -> int:
     """A solve stopped by a signal: keep its verified plan (marked interrupted) or nothing."""
     from siteopt.solver.interrupt import Interrupted, signal_name
+    from siteopt.solver.pipeline import objective_unit
 
     name = signal_name(result.interrupted_by)
     code = Interrupted(int(result.interrupted_by or 2)).exit_code
     if result.has_plan and result.verified:
         gap = "-" if result.gap is None else f"{100 * result.gap:.4f}%"
         _err.print(f"[yellow]stopped by {name}[/yellow]: best plan found so far, objective "
-                   f"{result.objective:,.2f} USD M, gap {gap}, verified")
+                   f"{result.objective:,.2f} "
+                   f"{escape(objective_unit(result.objective_name, result.cost_unit))}, "
+                   f"gap {gap}, verified")
         if args.out:
             _write(result, args.out)
             _err.print(f"results (marked {result.status}) written to {escape(str(args.out))}")
