@@ -303,3 +303,13 @@ def test_solve_prints_its_warnings_on_stderr_as_validate_does():
     assert proc.returncode == ExitCode.OK, proc.stderr
     assert "warning: service.unserved_penalty_usd_m_per_mw_year is set" in proc.stderr
     assert "warning" not in proc.stdout and "Phase schedule" in proc.stdout
+
+
+def test_a_two_stage_solve_prints_the_instances_warnings_on_stderr():
+    """`solve --scenarios` printed none of the instance's warnings (a plain solve prints
+    them): a penalty that is never used went unsaid."""
+    proc = run("solve", str(HEDGE), "--scenarios", str(HEDGE / "scenarios.toml"), "--set",
+               "service.allow_unserved=false", "--no-report", "--workers", "0")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "warning: service.unserved_penalty_usd_m_per_mw_year is set" in proc.stderr
+    assert "warning" not in proc.stdout
