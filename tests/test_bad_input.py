@@ -307,3 +307,27 @@ def test_solve_without_scenario_options_still_solves(capsys):
     from tests.conftest import TINY
 
     assert main(["solve", str(TINY / "cheapest-site"), "--quiet"]) == ExitCode.OK
+
+
+
+@pytest.mark.parametrize(("text", "starts", "extra", "unclosed"), [
+    ("a,b\n1,2\n", [2], None, None),
+    ("a,b\n1,2", [2], None, None),  # no line break at the end
+    ('a,b\n1,"x\ny"\n3,4\n', [2, 4], None, None),  # a closed field on lines 2-3
+    ('a,b\n1,"x ""y"""\n', [2], None, None),  # doubled quotes inside quotes
+    ('a,b\n1,x"y\n', [2], None, None),  # a quote inside a field opens nothing
+    ('a,b\n1,"', [2], None, 2),  # the quote is the text's last character
+    ('a,b\n1,"x\r\ny\r\n', [2], None, 2),
+    ('"a,b\n1,2\n', [], None, 1),  # the header's own quote
+    ('a,b\n1,2,3\n4,"5\n\n', [2, 3], (2, 3), 3),  # both found, each at its line
+    ("", [], None, None),
+])
+def test_one_scan_finds_records_extra_fields_and_an_open_quote(text, starts, extra, unclosed):
+    """`scan_csv` is the one reader of a table's layout (the unclosed-quote line used to come
+    from a second, hand-written scanner): record lines, fields beyond the header and an open
+    quote, even one that ends the text, come from the same csv-module reading."""
+    from siteopt.io.read import scan_csv
+
+    layout = scan_csv(text)
+    assert (layout.starts, layout.extra, layout.unclosed) == (starts, extra, unclosed)
+    assert "\ufdd0" not in "".join(layout.names)  # the end marker never leaks out

@@ -192,3 +192,124 @@ def test_a_closed_stdout_is_the_shells_141_not_an_internal_error():
     proc.stderr.close()
     assert proc.wait(timeout=120) == 141
     assert err == ""
+
+
+@pytest.fixture
+def unwritable(tmp_path):
+    """A folder in which siteopt may not create anything (read-only to this process).
+
+    As a user: a folder without write permission. As root, whom permissions do not stop:
+    sysfs, which refuses new files to everyone. The probe proves the folder refuses.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+    else:
+        folder = Path("/sys")
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder))
+    except OSError:
+        yield folder
+    else:
+        pytest.skip(f"{folder} accepts new files here")
+    if folder != Path("/sys"):
+        folder.chmod(0o755)
+
+
+def _unwritable_cases(place, result):
+    inst = str(CHEAPEST)
+    return [
+        ("--out", ["report", str(result), "--out", str(place / "r.html")]),
+        ("--out", ["solve", inst, "--quiet", "--out", str(place / "r")]),
+        ("--log", ["solve", inst, "--quiet", "--log", str(place / "highs.log")]),
+        ("--out", ["value", inst, "--workers", "0", "--quiet", "--out", str(place / "v")]),
+        ("--out", ["alternatives", inst, "--workers", "0", "--quiet", "--out",
+                   str(place / "a")]),
+        ("--out", ["sweep", str(REPO / "sweeps" / "tiny-grid.toml"), "--workers", "0",
+                   "--quiet", "--out", str(place / "s")]),
+        ("--junit", ["batch", inst, "--junit", str(place / "j.xml")]),
+        ("out", ["import", "orlib-cap", str(CAP), str(place / "cap94")]),
+        ("out", ["generate", str(place / "g"), "--preset", "tiny"]),
+    ]
+
+
+def test_an_output_in_a_read_only_place_is_refused_before_the_work(tmp_path, unwritable):
+    """`report --out` and `import` there ended in exit 1 ("internal error ... please report
+    it"); `solve --log` exited 0 without a log; solve, value, alternatives, sweep, batch and
+    generate did all their work before failing to write it. Now each exits 2 at once,
+    naming the option and the path, and prints no result."""
+    result = tmp_path / "r"
+    assert run("solve", str(CHEAPEST), "--out", str(result), "--quiet",
+               "--no-report").returncode == 0
+    for flag, args in _unwritable_cases(unwritable, result):
+        proc = run(*args)
+        assert proc.returncode == ExitCode.BAD_INPUT, (args, proc.stderr)
+        assert f"{flag}: expected a " in proc.stderr and "can create and write" in proc.stderr
+        assert "internal error" not in proc.stderr, args
+        assert proc.stdout == "", args  # refused before the work
+
+
+def test_a_report_the_system_refuses_to_write_is_bad_input(tmp_path, monkeypatch, capsys):
+    """A write that fails after the checks (the default RESULT_DIR/report.html in a read-only
+    result folder, a full disk) was an internal error (exit 1)."""
+    import siteopt.io.write
+    from siteopt.cli.main import main
+
+    result = tmp_path / "r"
+    assert main(["solve", str(CHEAPEST), "--out", str(result), "--quiet",
+                 "--no-report"]) == ExitCode.OK
+
+    def refused(*args, dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", str(dir))
+
+    monkeypatch.setattr(siteopt.io.write.tempfile, "mkstemp", refused)
+    capsys.readouterr()
+    assert main(["report", str(result)]) == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert "RESULT_DIR: expected a place siteopt can write the report to" in err
+    assert "Permission denied" in err and "internal error" not in err
+
+
+def test_sweep_out_refuses_a_folder_that_is_not_a_sweep(tmp_path):
+    """`sweep --out INSTANCE` wrote results.parquet and scenarios/ among the instance's
+    files; now the rule of `solve --out` holds: new, empty or a sweep folder (resumed)."""
+    inst = tmp_path / "inst"
+    shutil.copytree(CHEAPEST, inst)
+    before = _files(inst)
+    spec = tmp_path / "spec.toml"
+    spec.write_text('instance = "inst"\n[grid]\n"demand.scale" = [1.0]\n')
+    proc = run("sweep", str(spec), "--workers", "0", "--quiet", "--out", str(inst))
+    assert proc.returncode == ExitCode.BAD_INPUT, proc.stderr
+    assert "not a siteopt sweep folder (no results.parquet)" in proc.stderr
+    assert _files(inst) == before and proc.stdout == ""
+    out = tmp_path / "sweep"
+    out.mkdir()  # empty: filled, then resumed
+    for _ in range(2):
+        proc = run("sweep", str(spec), "--workers", "0", "--quiet", "--out", str(out))
+        assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "1 already done" in proc.stdout
+
+
+def test_solve_prints_its_warnings_on_stderr_as_validate_does():
+    """`solve` printed warnings among the plan on stdout, `validate` on stderr: a CI job that
+    keeps stdout as the result got the warnings mixed in. Both now use stderr."""
+    proc = run("solve", str(CHEAPEST), "--set", "service.unserved_penalty_usd_m_per_mw_year=5",
+               "--no-report")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "warning: service.unserved_penalty_usd_m_per_mw_year is set" in proc.stderr
+    assert "warning" not in proc.stdout and "Phase schedule" in proc.stdout
+
+
+def test_a_two_stage_solve_prints_the_instances_warnings_on_stderr():
+    """`solve --scenarios` printed none of the instance's warnings (a plain solve prints
+    them): a penalty that is never used went unsaid."""
+    proc = run("solve", str(HEDGE), "--scenarios", str(HEDGE / "scenarios.toml"), "--set",
+               "service.allow_unserved=false", "--no-report", "--workers", "0")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "warning: service.unserved_penalty_usd_m_per_mw_year is set" in proc.stderr
+    assert "warning" not in proc.stdout

@@ -278,3 +278,20 @@ def test_ctrl_c_before_benders_first_lp_optimum_says_there_is_no_plan(tmp_path, 
     assert "stopped by SIGINT before a verified plan was found; nothing written" in err
     assert not out.exists()
     _no_temporaries(tmp_path)
+
+
+def test_a_stopped_solve_says_its_objective_in_the_objectives_unit(monkeypatch, capsys):
+    """A stopped p-center solve printed its worst round trip as "... USD M": the unit is the
+    objective's (ms for max_rtt), as in the summary, not always money."""
+    real = plan.solve
+
+    def solve_then_stopped(inst, options):
+        result = real(inst, options)
+        result.status, result.interrupted_by = "interrupted", int(signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(plan, "solve", solve_then_stopped)
+    assert main(["solve", str(TINY / "p-center"), "--no-report"]) == 130
+    err = capsys.readouterr().err
+    assert "best plan found so far, objective" in err
+    assert "ms (worst served round trip)" in err and "USD" not in err

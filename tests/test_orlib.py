@@ -199,3 +199,24 @@ def test_cli_capacity_option(tmp_path):
     proc = run("import", "orlib-ufl", str(f), str(tmp_path / "u"), "--capacity", "5")
     assert proc.returncode == ExitCode.BAD_INPUT and "orlib-cap only" in proc.stderr
     assert not (tmp_path / "u").exists()
+
+
+@pytest.mark.parametrize(("kind", "source", "unit"), [
+    ("orlib-cap", ORLIB / "cap" / "cap41.txt", "benchmark cost units"),
+    ("orlib-pmed", ORLIB / "pmed" / "pmed1.txt", "benchmark distance units"),
+])
+def test_an_imported_benchmark_is_printed_in_its_own_units(tmp_path, kind, source, unit):
+    """cap41's optimum was printed as "1,040,444.38 USD M (present value)" and pmed1's sum of
+    graph distances in USD M too: the files' numbers are in no currency. The instance
+    carries its unit (`cost_unit`), which the console, summary.json and the report print;
+    an instance that says nothing stays in USD M."""
+    inst, res = tmp_path / "inst", tmp_path / "res"
+    assert run("import", kind, str(source), str(inst)).returncode == ExitCode.OK
+    assert siteopt.load_instance(inst).meta.cost_unit == unit
+    proc = run("solve", str(inst), "--out", str(res), "--no-report")
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert f"{unit} (present value)" in proc.stdout and "USD" not in proc.stdout
+    summary = json.loads((res / "summary.json").read_text())
+    assert summary["objective_unit"] == f"{unit} (present value)"
+    assert siteopt.load_instance(REPO / "instances" / "tiny" / "cheapest-site").meta.cost_unit \
+        == "USD M"

@@ -417,7 +417,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         out.print(f"{escape(inst.meta.name)}: {result.status} objective {show(result.objective)} "
                   f"gap {show(result.gap)} verified {result.verified}")
     else:
-        print_summary(result, inst, out)
+        print_summary(result, inst, out, _err.get())
     if result.status == "infeasible":
         from siteopt.solver.explain import explain
 
@@ -474,8 +474,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML report of a result or sweep folder."""
     from siteopt.report.html import write_report
 
-    check_out_file("--out", args.out)
-    path = write_report(args.folder, args.out, args.scenario)
+    check_out_file("--out", args.out)  # before the page is drawn: refused at once
+    try:
+        path = write_report(args.folder, args.out, args.scenario)
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # the default RESULT_DIR/report.html in a read-only folder, or --out made unwritable
+        # meanwhile: bad input (exit 2), like every output siteopt cannot write
+        raise InputError(Problem("--out" if args.out else "RESULT_DIR",
+                                 "a place siteopt can write the report to",
+                                 found=f"{exc.filename} ({exc.strerror or exc})")) from exc
     _console().print(f"report: {escape(str(path))} ({path.stat().st_size:,} bytes)")
     return ExitCode.OK
 
@@ -483,13 +492,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _interrupted(result: Result, args: argparse.Namespace) -> int:
     """A solve stopped by a signal: keep its verified plan (marked interrupted) or nothing."""
     from siteopt.solver.interrupt import Interrupted, signal_name
+    from siteopt.solver.pipeline import objective_unit
 
     name = signal_name(result.interrupted_by)
     code = Interrupted(int(result.interrupted_by or 2)).exit_code
     if result.has_plan and result.verified:
         gap = "-" if result.gap is None else f"{100 * result.gap:.4f}%"
         _err.print(f"[yellow]stopped by {name}[/yellow]: best plan found so far, objective "
-                   f"{result.objective:,.2f} USD M, gap {gap}, verified")
+                   f"{result.objective:,.2f} "
+                   f"{escape(objective_unit(result.objective_name, result.cost_unit))}, "
+                   f"gap {gap}, verified")
         if args.out:
             _write(result, args.out)
             _err.print(f"results (marked {result.status}) written to {escape(str(args.out))}")
@@ -635,10 +647,15 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a benchmark file as an instance folder."""
     from siteopt.io.orlib import import_orlib
+    from siteopt.io.write import INSTANCE_FOLDER
 
     if args.capacity is not None and args.kind != "orlib-cap":
         raise InputError(_usage_problem("--capacity applies to orlib-cap only"))
-    out = import_orlib(args.kind, args.file, args.out, capacity=args.capacity)
+    check_out_folder(args.out, INSTANCE_FOLDER, flag="out")  # refused before reading FILE
+    try:
+        out = import_orlib(args.kind, args.file, args.out, capacity=args.capacity)
+    except OSError as exc:  # reading FILE is InputError already: this is writing OUT
+        raise output_folder_problem(args.out, exc, flag="out") from exc
     _console().print(f"wrote instance {out}")
     return ExitCode.OK
 
@@ -647,8 +664,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Generate a synthetic instance and print a one-line summary of what was written."""
     from dataclasses import replace
 
+    from siteopt.io.write import INSTANCE_FOLDER
     from siteopt.synth.generate import PRESETS, generate_tables, write_generated
 
+    check_out_folder(args.out, INSTANCE_FOLDER, flag="out")  # refused before generating
     sizes = {k: getattr(args, k) for k in ("sites", "regions", "years")
              if getattr(args, k) is not None}
     try:
@@ -659,8 +678,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     try:
         out = write_generated(spec, meta, tables, args.out)
     except OSError as exc:
-        raise InputError(Problem(str(args.out), "a folder siteopt can create and write",
-                                 found=exc.strerror or str(exc))) from exc
+        raise output_folder_problem(args.out, exc, flag="out") from exc
     rows = ", ".join(f"{name} {len(frame)}" for name, frame in tables.items())
     _console().print(
         f"wrote {escape(str(out))}: {spec.sites} sites, {spec.regions} regions, {spec.years} "

@@ -4,8 +4,11 @@ Numeric options are parsed by one of three types (`positive_float`, `nonneg_floa
 `int_in`), so `--time-limit 0`, `--gap nan` or `--workers -1` are refused by argparse
 (exit 2, "argument --X: expected ..., got ...") with the same words whichever command
 they are given to, before an instance is loaded. Output paths are checked before the
-work that fills them (`check_out_folder`, `check_out_file`), and a file that cannot be
-written is bad input, not an internal error (`output_file`).
+work that fills them (`check_out_folder`, `check_out_file`): one whose writing would
+delete something, or that lies where siteopt may not create files (a read-only folder or
+file system), is refused at once, not after the solve. A write that still fails (the disk
+fills, permissions change meanwhile) is bad input too, not an internal error
+(`output_file`, `output_folder_problem`).
 
 Imports nothing heavy at module level: building the parser stays fast.
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,21 +98,29 @@ def scheduler_address(text: str) -> str:
     return text
 
 
-def check_out_folder(path: Path | None, kind: FolderKind | None = None) -> None:
-    """Refuse, before any work, an `--out DIR` whose writing would delete something.
+def check_out_folder(path: Path | None, kind: FolderKind | None = None,
+                     flag: str = "--out") -> None:
+    """Refuse, before any work, an output folder whose writing would delete something or fail.
 
     DIR must be new, empty or a folder of `kind` (default: a result folder, with
-    summary.json), which is replaced (`siteopt.io.write.check_replaceable`).
+    summary.json), which is replaced (`siteopt.io.write.check_replaceable`), and lie where
+    siteopt may create files (`_check_creatable`). `flag` names the option (or, for a
+    positional argument, the path) in the message.
     """
     if path is None:
         return
     from siteopt.io.write import RESULT_FOLDER, check_replaceable
 
     check_replaceable(path, kind or RESULT_FOLDER)
+    _check_creatable(flag, path, "a folder siteopt can create and write")
 
 
 def check_out_file(flag: str, path: Path | None) -> None:
-    """Refuse, before any work, an output FILE that is a folder or lies under a file."""
+    """Refuse, before any work, an output FILE that siteopt could not write.
+
+    That is a folder, a path under a file, or a place where siteopt may not create files
+    (`_check_creatable`).
+    """
     if path is None:
         return
     if path.is_dir():
@@ -118,6 +131,25 @@ def check_out_file(flag: str, path: Path | None) -> None:
     if not parent.is_dir():
         raise InputError(Problem(flag, "a file in a folder siteopt can create",
                                  found=f"{path} ({parent} is a file)"))
+    _check_creatable(flag, path, "a file siteopt can create and write")
+
+
+def _check_creatable(flag: str, path: Path, expected: str) -> None:
+    """Refuse `path` if siteopt cannot create files beside it (read-only folder or disk).
+
+    Output is written into a temporary sibling that is then renamed (`atomic_dir`,
+    `atomic_file`), so what must be writable is the nearest existing folder above `path`.
+    The probe makes and removes an empty folder there: only a real attempt answers for
+    every cause (permissions, a read-only mount, root's rights, ACLs).
+    """
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".siteopt-probe-", dir=parent))
+    except OSError as exc:
+        raise InputError(Problem(flag, expected,
+                                 found=f"{path} ({exc.strerror or exc})")) from exc
 
 
 @contextlib.contextmanager
@@ -133,9 +165,13 @@ def output_file(flag: str, path: Path, suffix: str = "") -> Iterator[Path]:
                                  found=f"{path} ({exc.strerror or exc})")) from exc
 
 
-def output_folder_problem(path: Path, exc: OSError) -> InputError:
-    """The bad-input error of an `--out` folder the system refused (read-only, no space)."""
-    return InputError(Problem("--out", "a folder siteopt can create and write",
+def output_folder_problem(path: Path, exc: OSError, flag: str = "--out") -> InputError:
+    """The bad-input error of an output folder the system refused (read-only, no space).
+
+    `flag` names the option, or the path itself for a positional argument (`import`,
+    `generate`).
+    """
+    return InputError(Problem(flag, "a folder siteopt can create and write",
                               found=f"{path} ({exc.strerror or exc})"))
 
 

@@ -10,7 +10,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from siteopt.cli.options import check_out_file, output_file, output_folder_problem
+from siteopt.cli.options import (
+    check_out_file,
+    check_out_folder,
+    output_file,
+    output_folder_problem,
+)
 from siteopt.errors import ExitCode, InputError, Problem
 
 
@@ -21,6 +26,7 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Load the spec, run the scenarios with a progress bar, print where the table is."""
     from siteopt.scenarios.sweep import (
+        SWEEP_FOLDER,
         Scenario,
         has_verified_plan,
         load_sweep,
@@ -29,8 +35,9 @@ def run_sweep_command(args: argparse.Namespace, out: Console, err: Console) -> i
     )
     from siteopt.solver.pipeline import Result
 
-    sweep = load_sweep(args.spec)
     target = args.out or Path("results") / args.spec.stem
+    check_out_folder(target, SWEEP_FOLDER, flag="--out")  # before any scenario is solved
+    sweep = load_sweep(args.spec)
     total = len(sweep.scenarios)
     counts = {"done": 0, "failed": 0}
     progress = Progress(

@@ -81,6 +81,8 @@ def run_stochastic(args: argparse.Namespace, inst: object, out: Console, err: Co
 
     with progress:
         result = solve_stochastic(inst, sset, options, how, listen)  # type: ignore[arg-type]
+    for w in inst.warnings:  # on stderr, as `solve` and `validate` print them
+        err.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
     if args.quiet:  # the one-line status, as `solve --quiet` without --scenarios
         def show(x: float | None) -> str:
             return "-" if x is None else f"{x:.10g}"

@@ -40,7 +40,10 @@ def instance_format_markdown() -> str:
         "number, in the tables "
         f"and in `{METADATA_FILE}`, is finite and of magnitude at most {MAX_MAGNITUDE:.0e}.\n",
         f"## `{METADATA_FILE}`\n",
-        "Top level: `name` (required), `description`. Sections and keys (keys outside "
+        "Top level: `name` (required), `description`, `cost_unit` (default USD M: the unit of "
+        "every money amount, which results are printed in; an OR-Library import writes its "
+        "own, `benchmark cost units` or `benchmark distance units`). Sections and keys (keys "
+        "outside "
         "`horizon` can be overridden with `siteopt solve --set section.key=value`). "
         "Every command applies one precedence to every setting: a command-line flag (`--gap`, "
         "`--set`; for `sweep` the spec's `[solve]`, for `batch` an entry of the expected "

@@ -30,6 +30,11 @@ from siteopt.io.folder import write_instance
 
 #: The single planning year of an imported benchmark (any year would do).
 YEAR = 2026
+#: `cost_unit` of an imported facility-location problem: its costs are the file's numbers,
+#: in no currency (the published optima are in the same units).
+BENCHMARK_COST_UNIT = "benchmark cost units"
+#: `cost_unit` of an imported p-median problem: the objective is a sum of graph distances.
+BENCHMARK_DISTANCE_UNIT = "benchmark distance units"
 
 
 @dataclass
@@ -283,6 +288,7 @@ def facility_instance(problem: FacilityProblem, out: Path, *, kind: str) -> Path
         "name": problem.name,
         "description": (f"{problem.source}, imported by `siteopt import {kind}`: {m} facilities, "
                         f"{n} customers, splittable demand, one year."),
+        "cost_unit": BENCHMARK_COST_UNIT,
         "horizon": {"first_year": YEAR, "last_year": YEAR},
         "service": {"allow_unserved": False, "max_utilization": 1.0},
         "solver": {"gap": 0.0},
@@ -332,6 +338,7 @@ def pmedian_instance(problem: PMedianProblem, out: Path) -> Path:
         "description": (f"OR-Library pmedinfo file {problem.name}, imported by `siteopt import "
                         f"orlib-pmed`: {n} vertices, {len(edges)} edges, p = {problem.p}. "
                         "Round trip = shortest-path length (1 ms per unit)."),
+        "cost_unit": BENCHMARK_DISTANCE_UNIT,
         "horizon": {"first_year": YEAR, "last_year": YEAR},
         "service": {"allow_unserved": False, "max_utilization": 1.0},
         "latency": {"rtt_ms_per_km": 1.0},

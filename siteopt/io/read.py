@@ -10,10 +10,12 @@ import csv
 import difflib
 import hashlib
 import io
+import itertools
 import math
 import re
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -77,25 +79,68 @@ def read_metadata(folder: Path) -> Metadata:
         raise InputError(validation_problems(exc, Metadata, METADATA_FILE, text)) from exc
 
 
-def _scan(text: str) -> tuple[list[str], tuple[int, int] | None, list[int]]:
-    """The header's names, where fields go beyond them, and where each record starts.
+#: Fed to the csv reader after the text's last line: a record of two fields of its own when
+#: every quote is closed, the tail of the open field (comma and all) when one is not
+#: (`scan_csv`); two fields, so that even an open quote ending the text is told apart. No
+#: quote or line break, so it reads back as itself; U+FDD0 is a Unicode noncharacter,
+#: which no table holds.
+_END = ["\ufdd0siteopt-end-of-text", "\ufdd0"]
+_END_LINE = ",".join(_END)
 
-    Returns (names, (line, number of fields) of the first line whose non-empty fields go
-    beyond the header's count, or None, the line each data record starts on). pandas would
-    drop such extra fields with only a warning; and a quoted field may span several lines
-    (a `note` with line breaks), so a record's line is not its position + 2 but the physical
-    line an editor shows it on, counted here by the csv module as it reads.
+
+class CsvLayout(NamedTuple):
+    """Where the records of a CSV text lie, as an editor shows them (`scan_csv`)."""
+
+    #: the header's names (first record), [] for a blank first line or an empty text
+    names: list[str]
+    #: the line each data record starts on (a quoted field may span lines)
+    starts: list[int]
+    #: (line, number of fields) of the first record whose non-empty fields go beyond the
+    #: header's count, or None
+    extra: tuple[int, int] | None
+    #: the line on which a quoted field opens that no quote closes, or None
+    unclosed: int | None
+
+
+def scan_csv(text: str) -> CsvLayout:
+    """Read `text` once with the csv module (CSV's quoting rules) and say where things lie.
+
+    pandas names a record by its index, not its line, and drops fields beyond the header
+    with only a warning; a quoted field may span several lines (a `note` with line breaks).
+    So each record's physical line is counted here as the csv module reads it, and so is
+    the line of a quote left open: the reader is fed `_END_LINE` after the text, which closes
+    the last record if every quote is closed and is swallowed by the open field if one is
+    not. The open field then holds the rest of the text after its opening quote, so its
+    opening line is the text's last line less the line breaks in it (a `""` inside quotes
+    is a literal quote, as in pandas).
     """
-    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
-    names = next(reader, [])
+    reader = csv.reader(itertools.chain(io.StringIO(text, newline=""), [_END_LINE]),
+                        skipinitialspace=True)
+    names: list[str] | None = None
     starts: list[int] = []
-    end = reader.line_num  # last line of the previous record
+    extra = None
+    unclosed = None
+    end = 0  # last line of the previous record
     for record in reader:
-        starts.append(end + 1)
-        if len(record) > len(names) and any(f.strip() for f in record[len(names):]):
-            return names, (starts[-1], len(record)), starts
+        if record == _END:
+            break  # every quote was closed
+        if record and record[-1].endswith(_END_LINE):  # a quoted field ran to the end
+            record[-1] = record[-1][: -len(_END_LINE)]
+            unclosed = _line_count(text) - max(_line_count(record[-1]), 1) + 1
+        if names is None:
+            names = record
+        else:
+            starts.append(end + 1)
+            if (extra is None and len(record) > len(names)
+                    and any(f.strip() for f in record[len(names):])):
+                extra = (starts[-1], len(record))
         end = reader.line_num
-    return names, None, starts
+    return CsvLayout(names or [], starts, extra, unclosed)
+
+
+def _line_count(text: str) -> int:
+    """Lines of `text` as the csv reader counts them (LF, CRLF or a lone CR ends one)."""
+    return len(io.StringIO(text, newline="").readlines())
 
 
 def csv_problem(file: str, text: str, exc: Exception) -> Problem:
@@ -104,7 +149,7 @@ def csv_problem(file: str, text: str, exc: Exception) -> Problem:
     An unclosed quote is named at the line its field starts on (pandas names a record index
     counted from 0 after the header, not a line); other errors keep the parser's line.
     """
-    opened = unclosed_quote_line(text)
+    opened = scan_csv(text).unclosed
     if opened is not None:
         return Problem(file, 'a closing quote (") for the quoted field that starts on this '
                        "line", row=opened, found="none up to the end of the file")
@@ -112,36 +157,6 @@ def csv_problem(file: str, text: str, exc: Exception) -> Problem:
     line = re.search(r"line (\d+)", message)
     return Problem(file, "comma-separated text with the header's number of fields on every "
                    "line", row=int(line.group(1)) if line else None, found=message)
-
-
-def unclosed_quote_line(text: str) -> int | None:
-    """The line on which a quoted field opens that no quote closes, if any (CSV rules).
-
-    A quote opens a field only at its start (after the spaces `skipinitialspace` drops); in
-    a quoted field, `""` is a literal quote and line breaks are part of the value. Only run
-    when the parser failed, so the loop's cost is paid on the error path alone.
-    """
-    line, quoted, at_start, opened = 1, False, True, 0
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if quoted:
-            if ch == '"':
-                if text.startswith('"', i + 1):
-                    i += 1  # "" inside quotes: a literal quote
-                else:
-                    quoted = False
-            elif ch == "\n":
-                line += 1
-        elif ch == '"' and at_start:
-            quoted, opened, at_start = True, line, False
-        elif ch in ",\r\n":
-            at_start = True
-            line += ch == "\n"
-        elif ch != " ":
-            at_start = False
-        i += 1
-    return opened if quoted else None
 
 
 def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
@@ -157,7 +172,7 @@ def _read_csv(folder: Path, table: Table, problems: list[Problem]) -> pd.DataFra
         return None
     try:
         text = read_utf8(path, table.file, table=True)
-        names, extra, starts = _scan(text)
+        names, starts, extra, _unclosed = scan_csv(text)  # pandas fails on the unclosed
         if not names and text.strip():  # rows under a blank first line: no header at all
             problems.append(Problem(table.file, "the header (column names) first",
                                     row=1, found="a blank line"))

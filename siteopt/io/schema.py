@@ -581,11 +581,19 @@ class Resilience(_Strict):
                                   "target).")
 
 
+#: The unit of money amounts unless an instance says otherwise (`cost_unit`).
+COST_UNIT = "USD M"
+
+
 class Metadata(_Strict):
     """The contents of `instance.toml`."""
 
     name: str = Field(min_length=1, description="Instance name.")
     description: str = Field("", description="What the instance represents.")
+    cost_unit: str = Field(COST_UNIT, min_length=1, description="Unit of every money amount "
+                           "in the tables and results (the `_usd_m` columns, the objective "
+                           "total_cost): USD M unless the numbers are in another unit, e.g. "
+                           "an imported benchmark's own cost units. Printed with the results.")
     horizon: Horizon
     economics: Economics = Economics()
     service: Service = Service()

@@ -87,10 +87,16 @@ def base_plan_words(status: object, gap: object) -> str:
 
 
 class FolderKind(NamedTuple):
-    """A kind of folder siteopt writes whole: the file every such folder holds, and its name."""
+    """A kind of folder siteopt writes: the file every such folder holds, and its name.
+
+    `verb` is what writing does to an existing folder of the kind (most are replaced whole;
+    a sweep folder is resumed), and `risk` what writing would do to any other folder.
+    """
 
     marker: str
     name: str
+    verb: str = "replace"
+    risk: str = "replacing it would delete its files"
 
 
 #: Result folders of `solve --out`, two-stage solves, sweep scenarios, value and alternatives.
@@ -100,12 +106,13 @@ INSTANCE_FOLDER = FolderKind(METADATA_FILE, "an instance folder")
 
 
 def check_replaceable(target: str | Path, kind: FolderKind) -> None:
-    """Raise InputError (exit 2) unless `target` may be replaced by a folder of `kind`.
+    """Raise InputError (exit 2) unless `target` may be written as a folder of `kind`.
 
     Writing a folder whole replaces whatever has its name, so a mistyped `--out` (the
-    instance folder itself, the current folder, a file) would be deleted. Only a new
-    path, an empty folder or a folder of the same kind (it holds `kind.marker`) is
-    replaced; anything else is refused before a byte is written.
+    instance folder itself, the current folder, a file) would be deleted; a sweep would
+    scatter its files among the folder's own. Only a new path, an empty folder or a folder
+    of the same kind (it holds `kind.marker`) is written; anything else is refused before
+    a byte is written.
     """
     target = Path(target)
     if not os.path.lexists(target):
@@ -115,10 +122,9 @@ def check_replaceable(target: str | Path, kind: FolderKind) -> None:
     elif (target / kind.marker).is_file() or not any(target.iterdir()):
         return
     else:
-        found = (f"a folder that is not {kind.name} (no {kind.marker}); replacing it would "
-                 "delete its files")
+        found = f"a folder that is not {kind.name} (no {kind.marker}); {kind.risk}"
     raise InputError(Problem(str(target), f"a new folder, an empty one or {kind.name} to "
-                             "replace", found=found))
+                             f"{kind.verb}", found=found))
 
 
 def _clean(obj: object) -> object:

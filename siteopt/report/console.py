@@ -8,30 +8,40 @@ from rich.markup import escape
 from rich.table import Table
 
 from siteopt.data.instance import Instance
+from siteopt.io.schema import COST_UNIT
 from siteopt.model.sets import COST_TERMS
-from siteopt.solver.pipeline import OBJECTIVE_UNITS, Result
+from siteopt.solver.pipeline import Result, objective_unit
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:,.{digits}f}"
 
 
-def print_summary(result: Result, inst: Instance, console: Console | None = None) -> None:
-    """Status, objective, gap, sites, phase schedule, power vs headroom, costs, unserved."""
+def print_summary(result: Result, inst: Instance, console: Console | None = None,
+                  err: Console | None = None) -> None:
+    """Status, objective, gap, sites, phase schedule, power vs headroom, costs, unserved.
+
+    The plan goes to `console` (standard output); warnings to `err` (standard error, as
+    `siteopt validate` prints them), so that stdout stays the result and a CI log or a pipe
+    sees them apart. A plan that failed verification is marked "NOT verified" here; its
+    violations are the caller's error message (`siteopt solve` prints them on stderr).
+    """
     con = console or Console()
+    diagnostics = err or Console(stderr=True, highlight=False)
     if not result.has_plan:
         con.print(f"[bold]{escape(inst.meta.name)}[/bold]  status [bold]{result.status}[/bold]  "
                   f"(solver: {escape(result.solver_status)})")
         return
     verdict = "[green]verified[/green]" if result.verified else "[red]NOT verified[/red]"
     name = result.objective_name
+    unit = inst.meta.cost_unit  # USD M, or an imported benchmark's own cost units
     con.print(f"[bold]{escape(inst.meta.name)}[/bold]  status [bold]{result.status}[/bold]  "
-              f"{name} {_fmt(result.objective)} {OBJECTIVE_UNITS[name]}  "
+              f"{name} {_fmt(result.objective)} {escape(objective_unit(name, unit))}  "
               f"bound {_fmt(result.bound)}  "
               f"gap {_fmt(None if result.gap is None else 100 * result.gap, 4)}%  {verdict}")
     if name != "total_cost":
-        con.print(f"cheapest plan at that {name}: total_cost {_fmt(result.total_cost)} USD M "
-                  "(PV)")
+        con.print(f"cheapest plan at that {name}: total_cost {_fmt(result.total_cost)} "
+                  f"{escape(unit)} (PV)")
     if "set_covering_sites" in result.stages:  # LSCP-B's first stage
         con.print(f"sites: the set-covering number p = {result.stages['set_covering_sites']} "
                   "(first stage, site_count)")
@@ -42,9 +52,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
                   f"solved in {result.timings.get('solve', 0):.2f} s "
                   f"(total {result.timings.get('total', 0):.2f} s)")
     for w in result.warnings:
-        con.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
-    for v in result.violations[:20]:
-        con.print(f"[red]violation:[/red] {escape(v)}", soft_wrap=True)
+        diagnostics.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
     if not result.tables:
         return
     t = result.tables
@@ -64,7 +72,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     tab = Table(title="Phase schedule (decision: the year construction starts)",
                 title_justify="left")
     for col in ("decision", "online", "site", "phase", "cooling", "IT MW",
-                "capex with cooling USD M",
+                f"capex with cooling {escape(unit)}",
                 "of which in horizon", ""):
         tab.add_column(col)
     for r in sched.itertuples(index=False):
@@ -79,7 +87,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     ups = t["upgrades"]
     if len(ups):
         tab = Table(title="Grid upgrades bought", title_justify="left")
-        for col in ("upgrade", "zone", "online year", "+MW", "capex USD M"):
+        for col in ("upgrade", "zone", "online year", "+MW", f"capex {escape(unit)}"):
             tab.add_column(col)
         for r in ups.itertuples(index=False):
             tab.add_row(escape(r.upgrade), escape(r.zone), str(r.online_year), _fmt(r.add_mw, 1),
@@ -89,7 +97,7 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     print_power(t["power"], con)
 
     costs = t["costs"]
-    tab = Table(title="Cost breakdown (USD M)", title_justify="left")
+    tab = Table(title=f"Cost breakdown ({escape(unit)})", title_justify="left")
     tab.add_column("term")
     tab.add_column("undiscounted", justify="right")
     tab.add_column("present value", justify="right")
@@ -99,9 +107,9 @@ def print_summary(result: Result, inst: Instance, console: Console | None = None
     con.print(tab)
 
     if "budgets" in t:
-        print_budgets(t["budgets"], con)
+        print_budgets(t["budgets"], con, unit=unit)
 
-    print_resilience(result.resilience, con)
+    print_resilience(result.resilience, con, unit=unit)
 
     uns = t["unserved"]
     if len(uns):
@@ -157,12 +165,13 @@ def print_power(power: pd.DataFrame, con: Console) -> None:
     con.print(tab)
 
 
-def print_budgets(budgets: pd.DataFrame, con: Console, most: int = 20) -> None:
+def print_budgets(budgets: pd.DataFrame, con: Console, most: int = 20,
+                  unit: str = COST_UNIT) -> None:
     """Spend against every budget row (the binding and tightest rows if there are many)."""
     if budgets.empty:
         return
     rows = budgets
-    title = "Budgets (USD M; * = within 1 % of the limit)"
+    title = f"Budgets ({escape(unit)}; * = within 1 % of the limit)"
     if len(budgets) > most:
         rows = budgets.assign(_s=budgets["slack_usd_m"] / budgets["limit_usd_m"].clip(lower=1e-9))
         rows = rows.sort_values("_s", kind="stable").head(most)
@@ -227,13 +236,14 @@ def print_graph_report(inst: Instance, latency: pd.DataFrame, comps: list[set[st
     con.print(tab)
 
 
-def print_resilience(binding: dict[str, object], con: Console) -> None:
+def print_resilience(binding: dict[str, object], con: Console, unit: str = COST_UNIT) -> None:
     """Which resilience rules bind, what each costs and adds, and where it is tight."""
     if not binding:
         return
     tab = Table(title="Resilience rules (binds: the plan without the rule is cheaper)",
                 title_justify="left")
-    for col in ("class", "rule", "binds", "cost USD M", "adds", "tight in the plan (first 3)"):
+    for col in ("class", "rule", "binds", f"cost {escape(unit)}", "adds",
+                "tight in the plan (first 3)"):
         tab.add_column(col)
     for cls, rules in binding.items():
         for name, entry in rules.items():  # type: ignore[union-attr]

@@ -60,7 +60,7 @@ from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_overrides, parse_key
 from siteopt.errors import InputError, Problem
 from siteopt.io.tomlfile import read_toml_model
-from siteopt.io.write import atomic_file, write_result
+from siteopt.io.write import FolderKind, atomic_file, check_replaceable, write_result
 from siteopt.model import FORMULATION_VERSION
 from siteopt.solver.cluster import dask_client, share
 from siteopt.solver.highs import SolveOptions
@@ -75,6 +75,10 @@ Overrides = dict[str, Value]
 SCENARIO_DIR = "scenarios"
 TABLE_FILE = "results.parquet"
 SCENARIO_FILE = "scenario"  # scenario.json in each scenario folder
+#: A sweep's output folder: it holds the table from the sweep's first moment on (written
+#: before any scenario is solved), and a sweep started again resumes it.
+SWEEP_FOLDER = FolderKind(TABLE_FILE, "a siteopt sweep folder", verb="resume",
+                          risk="the sweep would add its files to the folder's own")
 
 
 class _Strict(BaseModel):
@@ -419,6 +423,7 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = 0,
     scenarios in flight are not written.
     """
     out = Path(out)
+    check_replaceable(out, SWEEP_FOLDER)  # never into an instance or any other folder
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     report = SweepReport(out=out, table=pd.DataFrame())

@@ -14,6 +14,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from siteopt.checks.presolve import errors, presolve_checks
 from siteopt.data.instance import Instance
+from siteopt.io.schema import COST_UNIT
 from siteopt.io.write import PLAN_STATUSES
 from siteopt.model.build import create_model
 from siteopt.model.compile import Matrices, TrivialInfeasibilityError, compile_model
@@ -58,6 +59,9 @@ class Result:
     interrupted_by: int | None = None  # SIGINT or SIGTERM, if a signal stopped the solve
     objective_name: str = "total_cost"
     total_cost: float | None = None
+    #: unit of the money amounts (the instance's `cost_unit`): USD M, or an imported
+    #: benchmark's own units, so that summaries print the unit that is true
+    cost_unit: str = COST_UNIT
     method: MethodReport | None = None
     #: overrides applied to the loaded instance, in order (`Instance.overrides`), recorded
     #: in summary.json as [key, value] pairs so that `siteopt verify` can rebuild it
@@ -89,7 +93,7 @@ class Result:
             "solver_status": self.solver_status,
             "objective_name": self.objective_name,
             "objective": self.objective,
-            "objective_unit": OBJECTIVE_UNITS[self.objective_name],
+            "objective_unit": objective_unit(self.objective_name, self.cost_unit),
             "total_cost": self.total_cost,
             "bound": self.bound,
             "gap": self.gap,
@@ -148,6 +152,11 @@ OBJECTIVE_UNITS = {"total_cost": "USD M (present value)", "max_rtt": "ms (worst 
                    "backup_uncovered_mw": "MW-years of demand without two open sites within "
                    "target", "min_separation_km": "km between the closest two open sites "
                    "(maximized)"}
+
+
+def objective_unit(name: str, cost_unit: str = COST_UNIT) -> str:
+    """The unit of objective `name`; total_cost's is the instance's `cost_unit`, discounted."""
+    return f"{cost_unit} (present value)" if name == "total_cost" else OBJECTIVE_UNITS[name]
 
 
 def objective_value(name: str, tables: dict[str, pd.DataFrame],
@@ -262,7 +271,7 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
                           fingerprint=inst.fingerprint, options=options, warnings=warnings,
                           solver_status="pre-solve checks",
                           objective_name=inst.meta.siting.objective,
-                          instance_path=_path(inst))
+                          instance_path=_path(inst), cost_unit=inst.meta.cost_unit)
         t = time.perf_counter()
     data = build_data(inst)
     timings["data"] = time.perf_counter() - t
@@ -271,7 +280,8 @@ def _solve(inst: Instance, options: SolveOptions, checks: bool, runner: Runner |
     timings["build"] = time.perf_counter() - t
     t = time.perf_counter()
     base = dict(instance_name=inst.meta.name, fingerprint=inst.fingerprint, options=options,
-                warnings=warnings, objective_name=data.objective, instance_path=_path(inst))
+                warnings=warnings, objective_name=data.objective, instance_path=_path(inst),
+                cost_unit=inst.meta.cost_unit)
     try:
         mat = compile_model(model)
     except TrivialInfeasibilityError as exc:

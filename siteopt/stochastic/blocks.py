@@ -139,7 +139,8 @@ def _solve_blocks(instances: list[Instance], probabilities: list[float], decisio
             timings={}, size=size, instance_name=inst.meta.name, fingerprint=inst.fingerprint,
             options=options, warnings=list(inst.warnings), solver_status=outcome.model_status,
             check=report, total_cost=cost, overrides=[[k, v] for k, v in inst.overrides],
-            instance_path=None if inst.path is None else str(inst.path.resolve())))
+            instance_path=None if inst.path is None else str(inst.path.resolve()),
+            cost_unit=inst.meta.cost_unit))
     objective = risk_objective([r.objective for r in results], probabilities, risk)  # type: ignore[misc]
     priced = objective + penalty_value(ef.model, penalty)
     if abs(priced - polished.objective) > 1e-6 * max(1.0, abs(priced)):
