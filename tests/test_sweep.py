@@ -136,6 +136,38 @@ def test_bad_override_in_a_spec_fails_before_solving(tmp_path):
         load_sweep(spec)
 
 
+TINY_SPEC = f'instance = "{(TINY / "cheapest-site").as_posix()}"\n'
+
+
+@pytest.mark.parametrize(("body", "line", "key", "expected"), [
+    # a misspelt override key named the pseudo-file "override", not the spec, nor its line
+    ('[grid]\n"demand.scal" = [1.0, 2.0]', 3, "grid.demand.scal",
+     "expected an override key (a column of demand"),
+    ('[[scenarios]]\n"demand.scale" = 1.0\n[[scenarios]]\n"economics.rate" = 0.1', 5,
+     "scenarios.1.economics.rate", "expected an override key"),
+    # an empty axis emptied the whole grid: the sweep solved the base scenario alone, exit 0
+    ('[grid]\n"demand.scale" = [0.8, 1.0]\n"economics.discount_rate" = []', 4,
+     "grid.economics.discount_rate", "expected a list of at least one value"),
+    # numpy's "high <= 0" / "high - low < 0": internal errors, exit 1
+    ('[sample]\nn = 3\nchoice = { "demand.scale" = [] }', 4, "sample.choice.demand.scale",
+     "expected a list of at least one value to choose from, found '[]'"),
+    ('[sample]\nn = 3\nuniform = { "demand.scale" = [1.3, 0.8] }', 4,
+     "sample.uniform.demand.scale", "expected [low, high] with low <= high, found '[1.3, 0.8]'"),
+    # nothing to draw: n copies of the base scenario, solved once, exit 0
+    ('[sample]\nn = 5', 2, "sample", "expected a key to draw in sample.uniform or "
+     "sample.choice"),
+])
+def test_a_malformed_spec_is_bad_input_naming_file_line_and_key(tmp_path, capsys, body, line,
+                                                                key, expected):
+    spec = write_spec(tmp_path, TINY_SPEC + body)
+    out = tmp_path / "out"
+    code = cli_main(["sweep", str(spec), "--workers", "0", "--quiet", "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == ExitCode.BAD_INPUT, err
+    assert f"{spec}, line {line}, column '{key}': {expected}" in err
+    assert not out.exists()  # nothing solved, nothing written
+
+
 def test_api_run_scenarios_matches_the_spec(tmp_path):
     table = siteopt.run_scenarios(tmp_path / "out", instance=TINY / "grid-upgrade",
                                   grid={"headroom[zone=Z].scale": [0.5, 1.5]}, workers=0)
