@@ -124,7 +124,7 @@ def test_bad_override_in_a_spec_fails_before_solving(tmp_path):
     with pytest.raises(InputError, match="a column of demand"):
         load_sweep(spec)
     spec = write_spec(tmp_path, GRID_SPEC.replace("[0.5, 1.0, 1.5]", "[0.5, -1.0]"))
-    with pytest.raises(InputError, match="valid overrides in scenario"):
+    with pytest.raises(InputError, match=r"line 4, column 'grid.headroom\[zone=Z\].scale'"):
         load_sweep(spec)
     spec = write_spec(tmp_path, GRID_SPEC + "\n[solve]\ntime_limt = 3\n")
     with pytest.raises(InputError, match="time_limt"):
@@ -153,6 +153,15 @@ TINY_SPEC = f'instance = "{(TINY / "cheapest-site").as_posix()}"\n'
      "expected a list of at least one value to choose from, found '[]'"),
     ('[sample]\nn = 3\nuniform = { "demand.scale" = [1.3, 0.8] }', 4,
      "sample.uniform.demand.scale", "expected [low, high] with low <= high, found '[1.3, 0.8]'"),
+    # a value the override rejects: "scenario 0: override, column 'demand.scale'", no line
+    ('[grid]\n"demand.scale" = ["abc", 1.0]', 3, "grid.demand.scale",
+     "expected a finite number to scale by, found 'abc'"),
+    ('[base]\n"demand.scale" = 2\n[[scenarios]]\n"economics.discount_rate" = true', 5,
+     "scenarios.0.economics.discount_rate", "expected a number >= 0 and <= 1, found 'true'"),
+    ('[sample]\nn = 2\nchoice = { "economics.discount_rate" = [2.0] }', 4,
+     "sample.choice.economics.discount_rate", "expected a number >= 0 and <= 1, found '2.0'"),
+    ('[base]\n"resilience.cloud.min_sites" = 5', 3, "base.resilience.cloud.min_sites",
+     "expected resilience.cloud.min_sites at most 2"),
     # nothing to draw: n copies of the base scenario, solved once, exit 0
     ('[sample]\nn = 5', 2, "sample", "expected a key to draw in sample.uniform or "
      "sample.choice"),

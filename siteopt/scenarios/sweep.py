@@ -44,6 +44,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -275,7 +276,7 @@ def load_sweep(spec: SweepSpec | str | Path, instance: Instance | None = None) -
     options = SolveOptions(time_limit=s.time_limit, gap=s.gap, threads=s.threads, seed=s.seed)
     scenarios: list[Scenario] = []
     seen: set[str] = set()
-    for overrides in expand(spec):
+    for position, overrides in enumerate(expand(spec)):
         sid = scenario_id(instance.fingerprint, overrides, options)
         if sid in seen:
             continue
@@ -283,11 +284,37 @@ def load_sweep(spec: SweepSpec | str | Path, instance: Instance | None = None) -
         try:
             apply_overrides(instance, overrides)
         except InputError as exc:
-            raise InputError([Problem(str(spec_path or "sweep spec"),
-                                      f"valid overrides in scenario {len(scenarios)}: {p}")
-                              for p in exc.problems]) from exc
+            file = str(spec_path or "sweep spec")
+            text = spec_path.read_text(encoding="utf-8") if spec_path is not None else None
+            raise InputError([_scenario_problem(spec, position, len(scenarios), overrides, p,
+                                                file, text) for p in exc.problems]) from exc
         scenarios.append(Scenario(id=sid, index=len(scenarios), overrides=overrides))
     return Sweep(instance=instance, options=options, scenarios=scenarios, spec_path=spec_path)
+
+
+def _scenario_problem(spec: SweepSpec, position: int, index: int, overrides: Overrides,
+                      problem: Problem, file: str, text: str | None) -> Problem:
+    """A problem of a scenario's overrides, on the spec line and key that set the value.
+
+    `position` is the scenario's place in `expand(spec)`, which tells the section its value
+    came from; a problem naming no single override key keeps its own location, after the
+    scenario's `index`.
+    """
+    key = problem.column
+    if key not in overrides:
+        return Problem(file, f"valid overrides in scenario {index}: {problem}")
+    n_grid = math.prod(len(v) for v in spec.grid.values()) if spec.grid else 0
+    loc: tuple[str | int, ...] = ("base", key)
+    if position < len(spec.scenarios) and key in spec.scenarios[position]:
+        loc = ("scenarios", position, key)
+    elif len(spec.scenarios) <= position < len(spec.scenarios) + n_grid and key in spec.grid:
+        loc = ("grid", key)
+    elif position >= len(spec.scenarios) + n_grid and spec.sample is not None:
+        for part in ("uniform", "choice"):
+            if key in getattr(spec.sample, part):
+                loc = ("sample", part, key)
+    return Problem(file, problem.expected, row=key_line(text, loc),
+                   column=".".join(str(x) for x in loc), found=problem.found)
 
 
 def solve_scenario(instance: Instance, overrides: Overrides, options: SolveOptions) -> Result:
