@@ -129,6 +129,17 @@ def test_keys_match_in_any_spelling_of_the_folder_and_a_stale_entry_fails(tmp_pa
         "skipped") is None for n in ("cheapest-site", "phase-order"))
 
 
+def test_a_folder_named_twice_is_one_case(tmp_path, capsys):
+    from siteopt.cli.main import main
+
+    junit = tmp_path / "j.xml"
+    assert main(["batch", str(TINY / "cheapest-site"), str(TINY / "cheapest-site") + "/",
+                 "--junit", str(junit)]) == ExitCode.OK
+    assert "1 passed, 0 failed" in capsys.readouterr().out
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("tests") == "1" and len(list(suite.iter("testcase"))) == 1
+
+
 def test_two_keys_naming_one_folder_are_bad_input(tmp_path, capsys):
     from siteopt.cli.main import main
 

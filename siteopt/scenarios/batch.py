@@ -132,7 +132,9 @@ def instance_folders(paths: Iterable[str | Path]) -> list[Path]:
     """Instance folders named by `paths`, in order.
 
     A path is an instance folder (with `instance.toml`) or a folder of instance folders
-    (taken sorted), so `instances/tiny` names every tiny instance.
+    (taken sorted), so `instances/tiny` names every tiny instance. A folder named twice
+    (`instances/tiny instances/tiny/a`) is taken once, where first named: solved twice, it
+    was two JUnit test cases of one name and counted twice in "N passed".
     """
     out: list[Path] = []
     for p in map(Path, paths):
@@ -144,7 +146,13 @@ def instance_folders(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise InputError(Problem(str(p), "an instance folder or a folder of instance "
                                      "folders", found="no instance.toml there"))
-    return out
+    seen: set[Path] = set()
+    unique = []
+    for folder in out:
+        if folder.resolve() not in seen:
+            seen.add(folder.resolve())
+            unique.append(folder)
+    return unique
 
 
 def judge(name: str, path: str, status: str, objective: float | None, verified: bool,
