@@ -315,3 +315,15 @@ def test_a_resilience_rule_needing_a_site_beyond_its_target_is_explained(
     assert siteopt.solve(inst, overrides=fix).status == "optimal"
     assert main(["solve", str(folder), "--quiet"]) == ExitCode.INFEASIBLE
     assert "no single cause found" not in capsys.readouterr().err
+
+
+def test_iis_rows_of_a_resilience_rule_cite_it(tiny_copy, capsys):
+    """`explain --iis` mapped table families to their lines but left N-1 and geo rows bare
+    ("row n1_region[R,cloud,2030,A]"); they now cite the rule in instance.toml."""
+    folder = _far_backup_site(tiny_copy, "n_minus_1_sites = true", 12, 100)
+    assert main(["explain", str(folder), "--iis"]) == ExitCode.INFEASIBLE
+    iis = [line for line in capsys.readouterr().out.splitlines() if line.startswith("IIS: ")]
+    rules = [line for line in iis if re.match(r"IIS: (row|\w+ bound of) (n1_|geo_|backup)", line)]
+    assert rules, iis
+    assert all(line.endswith("(instance.toml [resilience.cloud] n_minus_1_sites)")
+               for line in rules), rules
