@@ -93,7 +93,7 @@ def test_status_regression_and_missing_entries_fail(tmp_path):
     rel = os.path.relpath(TINY, tmp_path).replace(os.sep, "/")
     expect = tmp_path / "e.toml"
     expect.write_text(f'[instances."{rel}/cheapest-site"]\nstatus = "infeasible"\n'
-                      f'[instances."{rel}/gone"]\nobjective = 1.0\n')
+                      f'[instances."{rel}/set-covering"]\nobjective = 12.0\n')
     proc = batch(str(TINY / "cheapest-site"), str(TINY / "phase-order"), "--expect",
                  str(expect), "--strict")
     assert proc.returncode == ExitCode.REGRESSION
@@ -101,6 +101,58 @@ def test_status_regression_and_missing_entries_fail(tmp_path):
     assert "status optimal, expected infeasible" in out
     assert "no expected values for this instance" in out
     assert "listed in the expected values but not among the instances solved" in out
+
+
+def test_keys_match_in_any_spelling_of_the_folder_and_a_stale_entry_fails(tmp_path, capsys):
+    """`./x/` named no folder: x failed with "no expected values" while its entry was
+    skipped as "not among the paths given"; an entry naming no instance folder at all
+    (renamed, deleted, misspelt) was skipped too, exit 0, on every run."""
+    from siteopt.cli.main import main
+
+    rel = os.path.relpath(TINY, tmp_path).replace(os.sep, "/")
+    expect = tmp_path / "e.toml"
+    expect.write_text(f'[instances."./{rel}/cheapest-site/"]\nobjective = 110.0\n'
+                      f'[instances."{rel}//phase-order"]\nobjective = 60.0\n'
+                      f'[instances."{rel}/cheapest-sight"]\nobjective = 110.0\n')
+    junit = tmp_path / "j.xml"
+    code = main(["batch", str(TINY / "cheapest-site"), str(TINY / "phase-order"),
+                 "--expect", str(expect), "--junit", str(junit)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == ExitCode.REGRESSION, out
+    assert "2 passed, 1 failed" in out
+    cases = {tc.get("name"): tc for tc in ET.parse(junit).getroot().iter("testcase")}
+    assert set(cases) == {f"{rel}/cheapest-site", f"{rel}/phase-order", f"{rel}/cheapest-sight"}
+    failure = cases[f"{rel}/cheapest-sight"].find("failure")
+    assert failure is not None and "cheapest-sight is no instance folder (no instance.toml)" in (
+        failure.get("message"))
+    assert all(cases[f"{rel}/{n}"].find("failure") is None and cases[f"{rel}/{n}"].find(
+        "skipped") is None for n in ("cheapest-site", "phase-order"))
+
+
+def test_a_folder_named_twice_is_one_case(tmp_path, capsys):
+    from siteopt.cli.main import main
+
+    junit = tmp_path / "j.xml"
+    assert main(["batch", str(TINY / "cheapest-site"), str(TINY / "cheapest-site") + "/",
+                 "--junit", str(junit)]) == ExitCode.OK
+    assert "1 passed, 0 failed" in capsys.readouterr().out
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("tests") == "1" and len(list(suite.iter("testcase"))) == 1
+
+
+def test_two_keys_naming_one_folder_are_bad_input(tmp_path, capsys):
+    from siteopt.cli.main import main
+
+    expect = tmp_path / "e.toml"
+    expect.write_text('[instances."tiny/a"]\nobjective = 1.0\n\n'
+                      '[instances."./tiny/a/"]\nobjective = 2.0\n')
+    out = tmp_path / "j.xml"
+    assert main(["batch", str(TINY / "cheapest-site"), "--expect", str(expect),
+                 "--junit", str(out)]) == ExitCode.BAD_INPUT
+    err = " ".join(capsys.readouterr().err.split())
+    assert (f"{expect}, line 4, column 'instances../tiny/a/': expected one entry per instance "
+            "folder, found \"'tiny/a' and './tiny/a/' both name tiny/a\"") in err, err
+    assert not out.exists()
 
 
 def test_record_writes_a_baseline_that_passes(tmp_path):

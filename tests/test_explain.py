@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -264,3 +265,65 @@ def test_solve_says_when_its_reasons_are_not_proven_the_smallest(monkeypatch, ca
 def test_solve_does_not_qualify_reasons_the_elastic_optimum_proves(capsys):
     assert main(["solve", str(TINY / "infeasible-capacity")]) == ExitCode.INFEASIBLE
     assert "not proven the smallest" not in " ".join(capsys.readouterr().err.split())
+
+
+def _far_backup_site(tiny_copy, rule: str, demand: float, headroom: float) -> Path:
+    """n1-site with B 9 ms from R, beyond the 2 ms target; A (10 MW) and C (4) within it."""
+    folder = tiny_copy("n1-site")
+    toml = folder / "instance.toml"
+    toml.write_text(toml.read_text().replace("n_minus_1_sites = true", rule)
+                    + "[latency]\nrtt_ms_per_km = 0.01\nmax_rtt_ms = 2\n")
+    (folder / "links.csv").write_text("a,b,km\na,city,100\nb,city,900\nc,city,100\n")
+    (folder / "sites.csv").write_text("site,zone,node\nA,Z,a\nB,Z2,b\nC,Z,c\n")
+    (folder / "zones.csv").write_text("zone\nZ\nZ2\n")
+    (folder / "headroom.csv").write_text(f"zone,year,headroom_mw\nZ,2030,{headroom}\n"
+                                         "Z2,2030,100\n")
+    (folder / "demand.csv").write_text(f"region,class,year,it_mw\nR,cloud,2030,{demand}\n")
+    return folder
+
+
+TARGET_9 = {"latency.max_rtt_ms": 9.0}
+
+
+@pytest.mark.parametrize(("rule", "demand", "headroom", "phrase", "fix"), [
+    # 12 MW: A and C (14 MW) serve it, but A's failure leaves more than C can take over
+    ("n_minus_1_sites = true", 12, 100, "must be taken over when site A fails "
+     "([resilience.cloud] n_minus_1_sites) by site B at 9.00 ms round trip, beyond its 2 ms "
+     "latency target; max_rtt_ms must rise by 7.00 ms to 9.00 ms", TARGET_9),
+    # A and C (21 facility MW) in zone Z of 16 MW: 5 MW short (a pick of B weighs 8 MW)
+    ("min_sites = 2", 8, 16, "zone Z headroom short by 5.00 facility MW in 2030",
+     {"headroom[zone=Z].headroom_mw": 21}),
+    # zone Z (6 MW) holds only C (4 IT MW = 6 facility MW): the second site must be B
+    ("min_sites = 2", 8, 6, "[resilience.cloud] min_sites needs site B at 9.00 ms round "
+     "trip, beyond its 2 ms latency target; max_rtt_ms must rise by 7.00 ms to 9.00 ms",
+     TARGET_9),
+])
+def test_a_resilience_rule_needing_a_site_beyond_its_target_is_explained(
+        tiny_copy, capsys, rule, demand, headroom, phrase, fix):
+    """The resilience rules range over the pairs within target; the elastic copy lifts the
+    targets, so site B backed up A, or counted toward min_sites, for free there: `explain`
+    said "feasible" (exit 0) or missed the rule, and `solve` "no single cause found". Using
+    B is now a latency violation naming the rule; the amounts printed make a plan."""
+    folder = _far_backup_site(tiny_copy, rule, demand, headroom)
+    inst = siteopt.load_instance(folder)
+    assert siteopt.solve(inst).status == "infeasible"
+    assert main(["explain", str(folder)]) == ExitCode.INFEASIBLE
+    out = " ".join(capsys.readouterr().out.split())
+    assert phrase in out, out
+    assert "infeasible; the smallest set of violations" in out
+    assert set(re.findall(r"to ([\d.]+) ms \[", out)) <= {"9.00"}, out
+    assert siteopt.solve(inst, overrides=fix).status == "optimal"
+    assert main(["solve", str(folder), "--quiet"]) == ExitCode.INFEASIBLE
+    assert "no single cause found" not in capsys.readouterr().err
+
+
+def test_iis_rows_of_a_resilience_rule_cite_it(tiny_copy, capsys):
+    """`explain --iis` mapped table families to their lines but left N-1 and geo rows bare
+    ("row n1_region[R,cloud,2030,A]"); they now cite the rule in instance.toml."""
+    folder = _far_backup_site(tiny_copy, "n_minus_1_sites = true", 12, 100)
+    assert main(["explain", str(folder), "--iis"]) == ExitCode.INFEASIBLE
+    iis = [line for line in capsys.readouterr().out.splitlines() if line.startswith("IIS: ")]
+    rules = [line for line in iis if re.match(r"IIS: (row|\w+ bound of) (n1_|geo_|backup)", line)]
+    assert rules, iis
+    assert all(line.endswith("(instance.toml [resilience.cloud] n_minus_1_sites)")
+               for line in rules), rules

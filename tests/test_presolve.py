@@ -95,3 +95,30 @@ def test_location_free_instance_has_no_fiber_island_warning(tmp_path):
     folder = import_orlib("orlib-cap", REPO / "tests/data/orlib/cap/cap41.txt",
                           tmp_path / "cap41")
     assert "check_graph_components" not in _by_check(folder)
+
+
+def test_a_phase_over_its_sites_cap_adds_no_capacity(tiny_copy, capsys):
+    """Sites capped at 3 IT MW whose only phases hold 10 can have no capacity at all (a
+    phase is online whole, after the earlier ones): the bound took the cap, 3 per site, and
+    `explain` printed "6.00 IT MW ... short by 2.00" beside the elastic "7.00" short; two
+    caps raised by 1 each still make no plan. A at cap 5 with phases of 2 then 10 has 2."""
+    from siteopt.cli.main import main
+    from siteopt.errors import ExitCode
+
+    folder = tiny_copy("cheapest-site")
+    (folder / "sites.csv").write_text("site,zone,node,open_cost_usd_m,max_it_mw\n"
+                                      "A,Z,a,10,3\nB,Z,b,5,3\n")
+    assert main(["explain", str(folder)]) == ExitCode.INFEASIBLE
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("2030: total demand 8.00 IT MW exceeds all capacity that can be online by then "
+            "(0.00 IT MW), short by 8.00 IT MW; no phase fits under its site's max_it_mw: A/P1 "
+            "would take A to 10 IT MW against 3, B/P1 would take B to 10 IT MW against 3 "
+            "[demand.csv line 2]") in out, out
+    (folder / "sites.csv").write_text("site,zone,node,open_cost_usd_m,max_it_mw\n"
+                                      "A,Z,a,10,5\nB,Z,b,5,3\n")
+    (folder / "phases.csv").write_text("site,phase,it_mw,capex_usd_m\nA,P1,2,10\nA,P2,10,10\n"
+                                       "B,P1,10,120\n")
+    assert _by_check(folder)["check_capacity_in_time"] == [
+        "error: 2030: total demand 8.00 IT MW exceeds all capacity that can be online by then "
+        "(2.00 IT MW), short by 6.00 IT MW [demand.csv line 2]"]
+    assert solve(siteopt.load_instance(folder)).status == "infeasible"

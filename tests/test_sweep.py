@@ -124,7 +124,7 @@ def test_bad_override_in_a_spec_fails_before_solving(tmp_path):
     with pytest.raises(InputError, match="a column of demand"):
         load_sweep(spec)
     spec = write_spec(tmp_path, GRID_SPEC.replace("[0.5, 1.0, 1.5]", "[0.5, -1.0]"))
-    with pytest.raises(InputError, match="valid overrides in scenario"):
+    with pytest.raises(InputError, match=r"line 4, column 'grid.headroom\[zone=Z\].scale'"):
         load_sweep(spec)
     spec = write_spec(tmp_path, GRID_SPEC + "\n[solve]\ntime_limt = 3\n")
     with pytest.raises(InputError, match="time_limt"):
@@ -134,6 +134,47 @@ def test_bad_override_in_a_spec_fails_before_solving(tmp_path):
     spec = write_spec(tmp_path, GRID_SPEC + "\n[solve]\ngap = 1.5\n")  # as solver.gap: 0 to 1
     with pytest.raises(InputError, match="gap"):
         load_sweep(spec)
+
+
+TINY_SPEC = f'instance = "{(TINY / "cheapest-site").as_posix()}"\n'
+
+
+@pytest.mark.parametrize(("body", "line", "key", "expected"), [
+    # a misspelt override key named the pseudo-file "override", not the spec, nor its line
+    ('[grid]\n"demand.scal" = [1.0, 2.0]', 3, "grid.demand.scal",
+     "expected an override key (a column of demand"),
+    ('[[scenarios]]\n"demand.scale" = 1.0\n[[scenarios]]\n"economics.rate" = 0.1', 5,
+     "scenarios.1.economics.rate", "expected an override key"),
+    # an empty axis emptied the whole grid: the sweep solved the base scenario alone, exit 0
+    ('[grid]\n"demand.scale" = [0.8, 1.0]\n"economics.discount_rate" = []', 4,
+     "grid.economics.discount_rate", "expected a list of at least one value"),
+    # numpy's "high <= 0" / "high - low < 0": internal errors, exit 1
+    ('[sample]\nn = 3\nchoice = { "demand.scale" = [] }', 4, "sample.choice.demand.scale",
+     "expected a list of at least one value to choose from, found '[]'"),
+    ('[sample]\nn = 3\nuniform = { "demand.scale" = [1.3, 0.8] }', 4,
+     "sample.uniform.demand.scale", "expected [low, high] with low <= high, found '[1.3, 0.8]'"),
+    # a value the override rejects: "scenario 0: override, column 'demand.scale'", no line
+    ('[grid]\n"demand.scale" = ["abc", 1.0]', 3, "grid.demand.scale",
+     "expected a finite number to scale by, found 'abc'"),
+    ('[base]\n"demand.scale" = 2\n[[scenarios]]\n"economics.discount_rate" = true', 5,
+     "scenarios.0.economics.discount_rate", "expected a number >= 0 and <= 1, found 'true'"),
+    ('[sample]\nn = 2\nchoice = { "economics.discount_rate" = [2.0] }', 4,
+     "sample.choice.economics.discount_rate", "expected a number >= 0 and <= 1, found '2.0'"),
+    ('[base]\n"resilience.cloud.min_sites" = 5', 3, "base.resilience.cloud.min_sites",
+     "expected resilience.cloud.min_sites at most 2"),
+    # nothing to draw: n copies of the base scenario, solved once, exit 0
+    ('[sample]\nn = 5', 2, "sample", "expected a key to draw in sample.uniform or "
+     "sample.choice"),
+])
+def test_a_malformed_spec_is_bad_input_naming_file_line_and_key(tmp_path, capsys, body, line,
+                                                                key, expected):
+    spec = write_spec(tmp_path, TINY_SPEC + body)
+    out = tmp_path / "out"
+    code = cli_main(["sweep", str(spec), "--workers", "0", "--quiet", "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == ExitCode.BAD_INPUT, err
+    assert f"{spec}, line {line}, column '{key}': {expected}" in err
+    assert not out.exists()  # nothing solved, nothing written
 
 
 def test_api_run_scenarios_matches_the_spec(tmp_path):

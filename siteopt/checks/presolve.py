@@ -126,6 +126,21 @@ class InstanceView:
                     line=row_line(phases, i),
                     not_before=(None if pd.isna(row["earliest_online_year"])
                                 else int(row["earliest_online_year"]))))
+        # A phase is online only with every earlier phase of its site (phase order): one
+        # that would take existing plant and earlier phases above max_it_mw never is, nor
+        # any after it. The cap alone counted them (3 IT MW at a site capped at 3 whose only
+        # phase holds 10), and a shortfall too small to make a plan was printed.
+        self.fitting: dict[str, list[_Phase]] = {}  # the phases that can ever be online
+        self.over_cap: dict[str, tuple[_Phase, float]] = {}  # the first that cannot, at MW
+        for site, seq in self.phases.items():
+            chain = self.existing[site][0] if site in self.existing else 0.0
+            self.fitting[site] = seq
+            for n, ph in enumerate(seq):
+                chain += ph.it_mw
+                if site in self.max_it and not ph.committed and chain > self.max_it[site] + EPS:
+                    self.over_cap[site] = (ph, chain)
+                    self.fitting[site] = seq[:n]
+                    break
         classes = t["classes"]
         self.class_cooling = {c: frozenset(a or self.all_cooling) for c, a in zip(
             classes["class"], classes["cooling"], strict=True)}
@@ -137,7 +152,8 @@ class InstanceView:
         """Upper bound on IT MW at `site` in `year` on coolings in `allowed` (None: any).
 
         Existing plant on an allowed cooling plus every phase able to use an allowed cooling
-        that can be online by `year`, capped by the site's max_it_mw. Returns the bound and
+        that can be online by `year` (and fits under max_it_mw after the phases before it),
+        capped by the site's max_it_mw. Returns the bound and
         the contributions (for messages).
         """
         total, parts = 0.0, []
@@ -146,7 +162,7 @@ class InstanceView:
             if allowed is None or k in allowed:
                 total += mw
                 parts.append(f"existing {mw:g}")
-        for ph in self.phases.get(site, []):
+        for ph in self.fitting.get(site, []):
             if ph.first <= year and (allowed is None or set(ph.coolings) & allowed):
                 total += ph.it_mw
                 parts.append(f"{ph.site}/{ph.phase} {ph.it_mw:g}")
@@ -167,10 +183,15 @@ class InstanceView:
         for s in sites:
             if s in self.existing and (allowed is None or self.existing[s][1] in allowed):
                 return f"{s} has existing capacity"
-            for ph in self.phases.get(s, []):
+            for ph in self.fitting.get(s, []):
                 if allowed is None or set(ph.coolings) & allowed:
                     firsts.append((ph.first, ph))
         if not firsts:
+            over = [self.over_cap[s] for s in sites if s in self.over_cap]
+            if over:  # phases exist, but none fits under its site's cap
+                return "no phase fits under its site's max_it_mw: " + ", ".join(
+                    f"{ph.site}/{ph.phase} would take {ph.site} to {mw:g} IT MW against "
+                    f"{self.max_it[ph.site]:g}" for ph, mw in over)
             return "none of them has a phase with a suitable cooling"
         first, ph = min(firsts, key=lambda x: (x[0], x[1].site, x[1].phase))
         return (f"the earliest is {ph.site}/{ph.phase} in {first} (lead {ph.lead_months} "
@@ -188,7 +209,8 @@ def check_capacity_in_time(view: InstanceView) -> list[Finding]:
     """Total demand of each year against all capacity that can be online by then.
 
     Bound: max_utilization x sum over sites of min(cap, existing + every phase whose
-    earliest online year (after lead time and its predecessors) is no later). Demand above
+    earliest online year (after lead time and its predecessors) is no later and that fits
+    under the cap with the phases before it). Demand above
     it cannot all be served: an error when unserved demand is forbidden, else a warning.
     """
     demand = view.inst.table("demand")

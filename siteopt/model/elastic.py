@@ -6,7 +6,8 @@ and unserved demand allowed, then changed here without touching `build.py`:
 
 * each row of `grid_headroom`, `budget` and `site_max_capacity` is replaced by the same row
   with a non-negative slack on its limit (`<family>_slack`), the original row deactivated;
-* `serve` over a pair beyond its original latency target is priced;
+* `serve` over a pair beyond its original latency target is priced, and so are the
+  resilience rules' use of such a pair (an N-1 `backup` from it, a `geo_pick` counting it);
 * unserved demand is priced when the instance forbids it;
 * the objective becomes the weighted sum of these violations (`violation`); costs are ignored.
 
@@ -107,9 +108,38 @@ def make_elastic(m: pyo.ConcreteModel, d: ModelData, weights: ElasticWeights,
         terms.append(pyo.quicksum(weights.unserved * m.unserved[k] for k in d.RCY))
     if beyond_target:
         terms.append(pyo.quicksum(weights.latency * m.serve[k] for k in beyond_target))
+        terms += _beyond_target_resilience(m, d, weights, beyond_target)
     for objective in list(m.component_objects(pyo.Objective, active=True)):
         objective.deactivate()  # whichever objective the model was built with
     m.violation = pyo.Objective(expr=pyo.quicksum(terms) if terms else 0.0, sense=pyo.minimize)
+
+
+def _beyond_target_resilience(m: pyo.ConcreteModel, d: ModelData, weights: ElasticWeights,
+                              beyond_target: dict[tuple[str, str, str, int], tuple[float, float]],
+                              ) -> list[object]:
+    """Prices on the resilience rules' use of a site beyond its latency target.
+
+    N-1 site loss (`backup[o,s,r,c,y]`) and geo-redundancy (`geo_pick[s,r,c,y]`) range over
+    the allowed pairs, which the lifted targets widen: unpriced, a site beyond the target
+    would back up a failed site, or count toward `min_sites`, for free, and an instance
+    infeasible for want of a site within target would have a violation-free elastic plan
+    (explained as feasible). A MW backed up from beyond the target weighs as one served
+    from there (`latency`); a site counted from beyond weighs as if it served all of the
+    region's demand of that class and year.
+    """
+    terms: list[object] = []
+    backup = getattr(m, "backup", None)
+    if backup is not None:
+        keys = [k for k in backup if k[1:] in beyond_target]
+        if keys:
+            terms.append(pyo.quicksum(weights.latency * backup[k] for k in keys))
+    pick = getattr(m, "geo_pick", None)
+    if pick is not None:
+        keys = [k for k in pick if k in beyond_target]
+        if keys:
+            terms.append(pyo.quicksum(weights.latency * d.demand[k[1], k[2], k[3]] * pick[k]
+                                      for k in keys))
+    return terms
 
 
 def slack_values(m: pyo.ConcreteModel, family: str) -> dict[object, float]:

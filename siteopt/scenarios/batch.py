@@ -24,7 +24,9 @@ objective lies within max(atol, rtol * |expected|) of the expected value. With a
 file, an instance that is not listed fails (nothing is compared silently). A listed instance
 that was not among the paths given is skipped with a note, so a subset of the expected file can
 be checked; with `strict` it fails. `expected_toml` writes the results in this format (keys
-relative to the file written), so a recorded baseline passes when checked.
+relative to the file written), so a recorded baseline passes when checked. A listed folder
+that holds no instance (renamed, deleted or misspelt) fails whatever the paths: no run
+could ever check it. Keys are read in normal form (`tiny/a/` and `./tiny/a` are `tiny/a`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import posixpath
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -43,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from siteopt.data.load import load_instance
 from siteopt.errors import InputError, Problem
 from siteopt.io.schema import METADATA_FILE
-from siteopt.io.tomlfile import read_toml_model
+from siteopt.io.tomlfile import key_line, read_toml_model
 from siteopt.io.write import atomic_file
 from siteopt.solver.highs import SolveOptions
 from siteopt.solver.interrupt import Interrupted
@@ -99,15 +102,39 @@ class Case:
 
 
 def read_expected(path: str | Path) -> ExpectFile:
-    """Read and validate an expected-values file."""
-    return read_toml_model(path, ExpectFile, "an expected-values file (TOML)")
+    """Read and validate an expected-values file, its keys in normal form.
+
+    A key is a folder path, matched as `instance_key` writes it: `tiny/a/`, `./tiny/a` and
+    `tiny//a` are `tiny/a` (written so, the entry matched no folder: the instance failed
+    with "no expected values" while its entry was skipped as not given). Two keys naming
+    the same folder are bad input, naming both.
+    """
+    expect = read_toml_model(path, ExpectFile, "an expected-values file (TOML)")
+    instances: dict[str, Expected] = {}
+    first: dict[str, str] = {}
+    problems = []
+    for key, exp in expect.instances.items():
+        norm = posixpath.normpath(key)
+        if norm in first:
+            text = Path(path).read_text(encoding="utf-8")  # UTF-8: read above
+            problems.append(Problem(str(path), "one entry per instance folder",
+                                    row=key_line(text, ("instances", key)),
+                                    column=f"instances.{key}",
+                                    found=f"'{first[norm]}' and '{key}' both name {norm}"))
+        first.setdefault(norm, key)
+        instances[norm] = exp
+    if problems:
+        raise InputError(problems)
+    return expect.model_copy(update={"instances": instances})
 
 
 def instance_folders(paths: Iterable[str | Path]) -> list[Path]:
     """Instance folders named by `paths`, in order.
 
     A path is an instance folder (with `instance.toml`) or a folder of instance folders
-    (taken sorted), so `instances/tiny` names every tiny instance.
+    (taken sorted), so `instances/tiny` names every tiny instance. A folder named twice
+    (`instances/tiny instances/tiny/a`) is taken once, where first named: solved twice, it
+    was two JUnit test cases of one name and counted twice in "N passed".
     """
     out: list[Path] = []
     for p in map(Path, paths):
@@ -119,7 +146,13 @@ def instance_folders(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise InputError(Problem(str(p), "an instance folder or a folder of instance "
                                      "folders", found="no instance.toml there"))
-    return out
+    seen: set[Path] = set()
+    unique = []
+    for folder in out:
+        if folder.resolve() not in seen:
+            seen.add(folder.resolve())
+            unique.append(folder)
+    return unique
 
 
 def judge(name: str, path: str, status: str, objective: float | None, verified: bool,
@@ -226,7 +259,12 @@ def run_batch(paths: Iterable[str | Path], expect: ExpectFile | None = None,
     if expect:
         for key, exp in expect.instances.items():
             if key not in seen:
-                if strict:
+                folder = Path(base or ".") / key
+                if not (folder / METADATA_FILE).is_file():  # stale or misspelt: never checked
+                    case = Case(name=key, path="", verdict="fail", message="listed in the "
+                                f"expected values, but {folder} is no instance folder (no "
+                                f"{METADATA_FILE})", expected=exp.objective)
+                elif strict:
                     case = Case(name=key, path="", verdict="fail", message="listed in the "
                                 "expected values but not among the instances solved (--strict)",
                                 expected=exp.objective)

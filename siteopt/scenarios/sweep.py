@@ -45,6 +45,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -59,7 +60,7 @@ from siteopt.data.instance import Instance
 from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_overrides, parse_key
 from siteopt.errors import InputError, Problem
-from siteopt.io.tomlfile import read_toml_model
+from siteopt.io.tomlfile import key_line, read_toml_model
 from siteopt.io.write import FolderKind, atomic_file, check_replaceable, write_result
 from siteopt.model import FORMULATION_VERSION
 from siteopt.solver.cluster import dask_client, share
@@ -155,8 +156,62 @@ class SweepReport:
 
 
 def read_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a sweep spec; problems name the spec file and the key."""
-    return read_toml_model(path, SweepSpec, "a sweep spec file (TOML)")
+    """Read and validate a sweep spec; problems name the spec file, the line and the key.
+
+    Beyond the types (`SweepSpec`), `check_spec`'s rules: a spec that breaks one is bad
+    input before anything is solved or written.
+    """
+    spec = read_toml_model(path, SweepSpec, "a sweep spec file (TOML)")
+    check_spec(spec, str(path), Path(path).read_text(encoding="utf-8"))  # UTF-8: read above
+    return spec
+
+
+def check_spec(spec: SweepSpec, file: str = "sweep spec", text: str | None = None) -> None:
+    """The rules of a spec its types cannot say; InputError listing every break of them.
+
+    Every override key (in `base`, `grid`, `[[scenarios]]` and `sample`) is one of
+    `siteopt.data.overrides`; a grid key and a `choice` key list at least one value (an
+    empty list left the grid, or the sample, without a point, and the sweep silently solved
+    the base scenario alone); a `uniform` range is `[low, high]` with low <= high; a
+    `[sample]` draws some key (without one its `n` scenarios are all the base, solved once).
+    Problems name `file`, the key's line in `text` and the key, as the type errors do.
+    """
+    problems: list[Problem] = []
+
+    def bad(loc: tuple[str | int, ...], expected: str, found: str | None) -> None:
+        problems.append(Problem(file, expected, row=key_line(text, loc),
+                                column=".".join(str(x) for x in loc), found=found))
+
+    keys: list[tuple[str | int, ...]] = [("base", k) for k in spec.base]
+    keys += [("grid", k) for k in spec.grid]
+    keys += [("scenarios", i, k) for i, item in enumerate(spec.scenarios) for k in item]
+    if spec.sample is not None:
+        keys += [("sample", "uniform", k) for k in spec.sample.uniform]
+        keys += [("sample", "choice", k) for k in spec.sample.choice]
+    for loc in keys:
+        try:
+            parse_key(str(loc[-1]))
+        except InputError as exc:
+            for p in exc.problems:
+                bad(loc, f"an override key ({p.expected})", p.found)
+    for key, values in spec.grid.items():
+        if not values:
+            bad(("grid", key), "a list of at least one value (an empty one leaves the grid "
+                "without a point)", "[]")
+    if spec.sample is not None:
+        for key, (low, high) in spec.sample.uniform.items():
+            if not low <= high:
+                bad(("sample", "uniform", key), "[low, high] with low <= high",
+                    f"[{low:g}, {high:g}]")
+        for key, options in spec.sample.choice.items():
+            if not options:
+                bad(("sample", "choice", key), "a list of at least one value to choose from",
+                    "[]")
+        if not spec.sample.uniform and not spec.sample.choice:
+            bad(("sample",), "a key to draw in sample.uniform or sample.choice (without one "
+                "every sample is the base scenario)", f"n = {spec.sample.n} and no key")
+    if problems:
+        raise InputError(problems)
 
 
 def _round(x: float) -> float:
@@ -213,6 +268,8 @@ def load_sweep(spec: SweepSpec | str | Path, instance: Instance | None = None) -
     if not isinstance(spec, SweepSpec):
         spec_path = Path(spec)
         spec = read_spec(spec_path)
+    else:
+        check_spec(spec)
     if instance is None:
         folder = None
         if spec.instance is not None:
@@ -224,9 +281,7 @@ def load_sweep(spec: SweepSpec | str | Path, instance: Instance | None = None) -
     options = SolveOptions(time_limit=s.time_limit, gap=s.gap, threads=s.threads, seed=s.seed)
     scenarios: list[Scenario] = []
     seen: set[str] = set()
-    for overrides in expand(spec):
-        for key in overrides:
-            parse_key(key)
+    for position, overrides in enumerate(expand(spec)):
         sid = scenario_id(instance.fingerprint, overrides, options)
         if sid in seen:
             continue
@@ -234,11 +289,37 @@ def load_sweep(spec: SweepSpec | str | Path, instance: Instance | None = None) -
         try:
             apply_overrides(instance, overrides)
         except InputError as exc:
-            raise InputError([Problem(str(spec_path or "sweep spec"),
-                                      f"valid overrides in scenario {len(scenarios)}: {p}")
-                              for p in exc.problems]) from exc
+            file = str(spec_path or "sweep spec")
+            text = spec_path.read_text(encoding="utf-8") if spec_path is not None else None
+            raise InputError([_scenario_problem(spec, position, len(scenarios), overrides, p,
+                                                file, text) for p in exc.problems]) from exc
         scenarios.append(Scenario(id=sid, index=len(scenarios), overrides=overrides))
     return Sweep(instance=instance, options=options, scenarios=scenarios, spec_path=spec_path)
+
+
+def _scenario_problem(spec: SweepSpec, position: int, index: int, overrides: Overrides,
+                      problem: Problem, file: str, text: str | None) -> Problem:
+    """A problem of a scenario's overrides, on the spec line and key that set the value.
+
+    `position` is the scenario's place in `expand(spec)`, which tells the section its value
+    came from; a problem naming no single override key keeps its own location, after the
+    scenario's `index`.
+    """
+    key = problem.column
+    if key not in overrides:
+        return Problem(file, f"valid overrides in scenario {index}: {problem}")
+    n_grid = math.prod(len(v) for v in spec.grid.values()) if spec.grid else 0
+    loc: tuple[str | int, ...] = ("base", key)
+    if position < len(spec.scenarios) and key in spec.scenarios[position]:
+        loc = ("scenarios", position, key)
+    elif len(spec.scenarios) <= position < len(spec.scenarios) + n_grid and key in spec.grid:
+        loc = ("grid", key)
+    elif position >= len(spec.scenarios) + n_grid and spec.sample is not None:
+        for part in ("uniform", "choice"):
+            if key in getattr(spec.sample, part):
+                loc = ("sample", part, key)
+    return Problem(file, problem.expected, row=key_line(text, loc),
+                   column=".".join(str(x) for x in loc), found=problem.found)
 
 
 def solve_scenario(instance: Instance, overrides: Overrides, options: SolveOptions) -> Result:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
@@ -262,30 +263,70 @@ def _describe(inst: Instance, d: ModelData, m: pyo.ConcreteModel,
             f"[{_line(inst, 'sites', site_row[s])}]")))
     target_line = {(r, c): i for i, (r, c) in enumerate(lt[["region", "class"]].itertuples(
         index=False))}
-    for key, (rtt, target) in beyond.items():
+
+    def beyond_target(key: tuple[str, str, str, int]) -> str:
+        """Where site s lies against (r, c)'s target and how far the target must rise."""
+        s, r, c, _y = key
+        rtt, target = beyond[key]
+        cut = inst.meta.resilience.get(c)
+        shown = _up(rtt, LATENCY_NOISE)
+        where = f" at {shown} ms round trip, beyond"
+        rule = ""
+        if cut is not None and cut.n_minus_1_links:  # rtt is the worst single cut's
+            where = (f" at {shown} ms round trip after the worst single fibre cut, beyond"
+                     if rtt != float("inf") else
+                     ", which some single fibre cut leaves without a route, against")
+            rule = f" ([resilience.{c}] n_minus_1_links)"
+        raise_to = ""
+        if math.isfinite(rtt):  # rounded up, so that the printed target suffices
+            cited = (f"[{_line(inst, 'latency_targets', target_line[r, c])}]"
+                     if (r, c) in target_line else "[instance.toml latency.max_rtt_ms]")
+            raise_to = (f"; max_rtt_ms must rise by {_up(rtt - target, LATENCY_NOISE)} ms "
+                        f"to {shown} ms {cited}")
+        return f"site {s}{where} its {target:g} ms latency target{rule}{raise_to}"
+
+    for key in beyond:
         x = float(m.serve[key].value or 0.0)
         if x > TOL:
-            s, r, c, y = key
-            cut = inst.meta.resilience.get(c)
-            shown = _up(rtt, LATENCY_NOISE)
-            where = f" at {shown} ms round trip, beyond"
-            rule = ""
-            if cut is not None and cut.n_minus_1_links:  # rtt is the worst single cut's
-                where = (f" at {shown} ms round trip after the worst single fibre cut, beyond"
-                         if rtt != float("inf") else
-                         ", which some single fibre cut leaves without a route, against")
-                rule = f" ([resilience.{c}] n_minus_1_links)"
-            raise_to = ""
-            if math.isfinite(rtt):  # rounded up, so that the printed target suffices
-                cited = (f"[{_line(inst, 'latency_targets', target_line[r, c])}]"
-                         if (r, c) in target_line else "[instance.toml latency.max_rtt_ms]")
-                raise_to = (f"; max_rtt_ms must rise by {_up(rtt - target, LATENCY_NOISE)} ms "
-                            f"to {shown} ms {cited}")
+            _s, r, c, y = key
             out.append(Violation("latency", x, y, (
-                f"demand {r}/{c} in {y}: {x:.2f} IT MW must be served from site {s}{where} "
-                f"its {target:g} ms latency target{rule}{raise_to}")))
+                f"demand {r}/{c} in {y}: {x:.2f} IT MW must be served from "
+                f"{beyond_target(key)}")))
+    out += _resilience_beyond_target(m, beyond, beyond_target)
     order = {"demand": 0, "headroom": 1, "site_cap": 2, "budget": 3, "latency": 4}
     return sorted(out, key=lambda v: (order[v.kind], v.year or 0, v.message))
+
+
+def _resilience_beyond_target(m: pyo.ConcreteModel,
+                              beyond: dict[tuple[str, str, str, int], tuple[float, float]],
+                              where: Callable[[tuple[str, str, str, int]], str],
+                              ) -> list[Violation]:
+    """The resilience rules' use of sites beyond a latency target (`make_elastic` prices it).
+
+    An N-1 backup from such a site (the most it takes over, among the outages) and a
+    geo-redundancy pick of one, each a sentence naming the rule and, by `where`, how far the
+    target must rise for the site to count.
+    """
+    out: list[Violation] = []
+    backup = getattr(m, "backup", None)
+    most: dict[tuple[str, str, str, int], tuple[float, str]] = {}
+    for o, s, r, c, y in (backup if backup is not None else ()):
+        x = float(backup[o, s, r, c, y].value or 0.0)
+        if (s, r, c, y) in beyond and x > most.get((s, r, c, y), (TOL, ""))[0]:
+            most[s, r, c, y] = (x, o)
+    for key, (x, o) in most.items():
+        _s, r, c, y = key
+        out.append(Violation("latency", x, y, (
+            f"demand {r}/{c} in {y}: {x:.2f} IT MW must be taken over when site {o} fails "
+            f"([resilience.{c}] n_minus_1_sites) by {where(key)}")))
+    pick = getattr(m, "geo_pick", None)
+    for key in (pick if pick is not None else ()):
+        x = float(pick[key].value or 0.0)
+        if key in beyond and x > TOL:
+            _s, r, c, y = key
+            out.append(Violation("latency", x, y, (
+                f"demand {r}/{c} in {y}: [resilience.{c}] min_sites needs {where(key)}")))
+    return out
 
 
 def elastic_violations(inst: Instance, options: SolveOptions | None = None,

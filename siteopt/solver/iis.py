@@ -29,11 +29,25 @@ def _lines(inst: Instance, table: str, keys: list[str]) -> dict[tuple, int]:
             for i, row in enumerate(rows)}
 
 
+#: Resilience families (`siteopt.model.resilience`): the rule and where the class sits in
+#: the index; n1_spare and n1_cover rows span the classes of a site or reach set.
+_RESILIENCE: dict[str, tuple[str, int | None]] = {
+    "geo_pick": ("min_sites", 2), "geo_pick_host": ("min_sites", 2),
+    "geo_sites": ("min_sites", 1), "geo_zone": ("distinct_zones", 1),
+    "geo_apart": ("min_km_apart", 3), "backup": ("n_minus_1_sites", 3),
+    "n1_reserve": ("n_minus_1_sites", 2), "n1_link": ("n_minus_1_sites", 3),
+    "n1_region": ("n_minus_1_sites", 1), "n1_spare": ("n_minus_1_sites", None),
+    "n1_cover": ("n_minus_1_sites", None),
+}
+
+
 class _RowMap:
-    """Where each family's index comes from in the instance tables."""
+    """Where each family's index comes from in the instance tables (or instance.toml)."""
 
     def __init__(self, inst: Instance, d: ModelData):
         self.d = d
+        self.n1_classes = sorted(c for c, rule in inst.meta.resilience.items()
+                                 if rule.n_minus_1_sites)
         self.demand = _lines(inst, "demand", ["region", "class", "year"])
         self.headroom = _lines(inst, "headroom", ["zone", "year"])
         self.sites = _lines(inst, "sites", ["site"])
@@ -61,6 +75,10 @@ class _RowMap:
                       "it_load_capacity", "it_load_balance", "it_load", "serve", "serve_link",
                       "cooling_class"):
             return at("sites", self.sites.get(index[:1]))
+        if family in _RESILIENCE:  # a rule of instance.toml, which has no table line
+            rule, pos = _RESILIENCE[family]
+            classes = [str(index[pos])] if pos is not None else self.n1_classes
+            return ", ".join(f"instance.toml [resilience.{c}] {rule}" for c in classes)
         return ""
 
 
