@@ -907,13 +907,21 @@ def rule_cost_terms(f: Facts) -> list[str]:
 
 @rule
 def rule_cost_rows(f: Facts) -> list[str]:
-    """costs.csv row by row: each year's discount factor, terms, total and total_pv."""
+    """costs.csv row by row: one row per horizon year, each with its discount and terms.
+
+    Each row's discount factor, terms, total and total_pv are recomputed. A year missing from
+    the table would hide its costs from the table's sums (`rule_cost_terms` adds the rows
+    listed), so the years listed must be the horizon's, each once.
+    """
     costs = f.plan.get("costs")
     if costs is None:
         return []
     terms, _ = f.costs
     rate = f.eco.discount_rate
-    out = []
+    listed = {int(y) for y in costs["year"]}
+    out = [f"costs {y}: no row for this horizon year" for y in f.years if y not in listed]
+    out += [f"costs {y}: a row for a year outside the horizon {f.y0}-{f.yT}"
+            for y in sorted(listed - set(f.years))]
     for row in costs.to_dict("records"):
         y = int(row["year"])
         want = {"discount": (1 + rate) ** -(y - f.y0)}
