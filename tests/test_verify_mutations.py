@@ -10,6 +10,7 @@ the others pin the kinds of edit the checker exists for.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,8 @@ from siteopt.cli.main import main
 from tests.conftest import TINY
 
 #: The tiny instances the cases edit results of (each solved once per module).
-SOLVED = ("phase-timing", "grid-upgrade", "sponsor-budget", "cooling-class", "latency-target")
+SOLVED = ("phase-timing", "grid-upgrade", "sponsor-budget", "cooling-class", "latency-target",
+          "p-dispersion")
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,15 @@ def repeat(table: str, row: int = 0) -> Callable[[Path], None]:
     return edit
 
 
+def summary(key: str, value: object) -> Callable[[Path], None]:
+    """Set one key of summary.json."""
+    def edit(folder: Path) -> None:
+        data = json.loads((folder / "summary.json").read_text())
+        data[key] = value
+        (folder / "summary.json").write_text(json.dumps(data))
+    return edit
+
+
 def both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
     """Several edits of one folder, in turn."""
     def edit(folder: Path) -> None:
@@ -99,6 +110,18 @@ CASES = [
     ("sponsor-budget", cell("budgets", "budget", "Y horizon"),
      "budgets.csv line 2 (Y horizon), column budget: reported 'Y horizon', expected "
      "'X horizon'"),
+    # survived: summary.json's figures beside the objective
+    ("phase-timing", summary("unserved_mw_years", 11.0),
+     "summary.json unserved_mw_years: reported 11.0 != the sum of unserved.csv's unserved_mw 10"),
+    ("phase-timing", summary("objective_name", "max_rtt"),
+     "summary.json objective_name: reported 'max_rtt', the instance's siting.objective is "
+     "'total_cost'"),
+    # a lower bound above the plan's cost; for the maximized p-dispersion, an upper bound
+    # below the plan's separation
+    ("phase-timing", summary("bound", 600.0), "summary.json bound: reported 600.000000 lies "
+     "above the objective 572.727273"),
+    ("p-dispersion", summary("bound", 2.0), "summary.json bound: reported 2.000000 lies below "
+     "the objective 3.000000"),
     # a phase online a year earlier than its 24-month lead allows
     ("phase-timing", cell("schedule", "online_year", "2031"), "before its earliest 2032"),
     # power above headroom: the upgrade that makes room removed
@@ -135,3 +158,12 @@ def test_edited_result_is_not_verified(results, tmp_path, capsys, name, edit, na
     assert main(["verify", str(TINY / name), str(bad)]) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert named in err
+
+
+@pytest.mark.parametrize(("name", "bound"), [("phase-timing", 500.0), ("p-dispersion", 4.0)])
+def test_a_bound_on_the_optimum_side_verifies(results, tmp_path, name, bound):
+    """A minimized objective's bound below the plan's value, a maximized one's above it."""
+    ok = tmp_path / "ok"
+    shutil.copytree(results[name], ok)
+    summary("bound", bound)(ok)
+    assert main(["verify", str(TINY / name), str(ok)]) == 0

@@ -20,7 +20,7 @@ import pandas as pd
 from siteopt.data.instance import Instance
 from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_recorded
-from siteopt.data.rules import latency_targets, lead_years
+from siteopt.data.rules import MAXIMIZED, latency_targets, lead_years
 from siteopt.errors import InputError, Problem
 from siteopt.io.read import csv_problem
 from siteopt.io.text import read_utf8
@@ -443,6 +443,38 @@ def _served_targets(inst: Instance, served: pd.DataFrame) -> list[str]:
     return out
 
 
+def summary_figures(inst: Instance, plan: dict[str, pd.DataFrame], summary: dict[str, object],
+                    objective: float) -> list[str]:
+    """summary.json's figures beside the objective, each where the summary holds it.
+
+    `objective_name` is the instance's `siting.objective` (the one the checker recomputed);
+    `unserved_mw_years` is the sum of unserved.csv's unserved_mw; `bound` lies on the
+    optimum's side of the objective (at most it when minimizing, at least it for an
+    objective in `MAXIMIZED`): a bound past the plan's own value cannot be a bound.
+    """
+    path = "summary.json"
+    out = []
+    name = summary.get("objective_name")
+    if name is not None and name != inst.meta.siting.objective:
+        out.append(f"{path} objective_name: reported {name!r}, the instance's siting.objective "
+                   f"is {inst.meta.siting.objective!r}")
+    if "unserved_mw_years" in summary:
+        got = summary["unserved_mw_years"]
+        want = float(plan["unserved"]["unserved_mw"].sum())
+        if isinstance(got, bool) or not isinstance(got, int | float) or not abs(
+                got - want) <= TOL * max(1.0, want):
+            out.append(f"{path} unserved_mw_years: reported {got} != the sum of unserved.csv's "
+                       f"unserved_mw {want:.6g}")
+    bound = summary.get("bound")
+    if isinstance(bound, int | float) and not isinstance(bound, bool) and math.isfinite(bound):
+        sign = -1.0 if inst.meta.siting.objective in MAXIMIZED else 1.0
+        if sign * (bound - objective) > OBJ_RTOL * max(1.0, abs(objective)):
+            side = "below" if sign < 0 else "above"
+            out.append(f"{path} bound: reported {bound:.6f} lies {side} the objective "
+                       f"{objective:.6f}, which no bound of an optimum can")
+    return out
+
+
 def verify_folder(instance: str | Path | None, folder: str | Path) -> FolderCheck:
     """Reload `instance`, apply the folder's recorded overrides and check its plan.
 
@@ -479,5 +511,6 @@ def verify_folder(instance: str | Path | None, folder: str | Path) -> FolderChec
             1.0, abs(report.total_cost)):
         report.violations.append(f"summary.json total_cost: reported {total_cost:.6f} != "
                                  f"recomputed {report.total_cost:.6f}")
+    report.violations += summary_figures(inst, plan, summary, objective)
     report.violations[:0] = violations
     return FolderCheck(report=report, summary=summary, instance=inst)
