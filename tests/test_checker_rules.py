@@ -302,6 +302,7 @@ def test_every_rule_has_a_plant_and_a_doc():
     assert len(names) == len(set(names))
     assert sorted(PLANTS) == sorted(names)
     assert all(r.doc for r in RULES)
+    assert all(r.table.endswith((".csv", ".json")) for r in RULES)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
@@ -317,7 +318,8 @@ def test_rule_rejects_its_planted_violation(rule):
         inst = planted
     found = rule.check(Facts(inst, plan, objective))
     assert found, f"rule {rule.name} missed its planted violation"
-    assert set(found) <= set(check_plan(inst, plan, objective).violations)
+    assert {f"{rule.table}: {v}" for v in found} <= set(
+        check_plan(inst, plan, objective).violations)
 
 
 def test_an_unknown_cooling_in_the_schedule_is_a_violation_not_a_crash():

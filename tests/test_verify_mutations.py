@@ -4,7 +4,8 @@ Each case edits a verified folder so that its plan is infeasible, its cost is ch
 reported figure no longer follows from the plan and the instance, and asserts exit 1 with
 a message that names what is wrong. The cases marked "survived" were accepted by verify
 before the fix that now names them (found by editing every cell of solved folders in turn);
-the others pin the kinds of edit the checker exists for.
+the others pin the kinds of edit the checker exists for. A message of a checker rule starts
+with the result file it names a row of (`RULE_TABLES`), then the row's key and what is wrong.
 """
 
 from __future__ import annotations
@@ -91,11 +92,12 @@ def both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
 
 CASES = [
     # survived: a year's row dropped from costs.csv (here 2032, whose costs are all 0)
-    ("phase-timing", drop("costs", 2), "costs 2032: no row for this horizon year"),
+    ("phase-timing", drop("costs", 2), "costs.csv: costs 2032: no row for this horizon year"),
     # survived: a cost row for a year outside the horizon
-    ("phase-timing", cell("costs", "year", "2033", 2), "costs 2033: a row for a year outside"),
+    ("phase-timing", cell("costs", "year", "2033", 2),
+     "costs.csv: costs 2033: a row for a year outside"),
     # survived: costs.csv with its only row dropped (an empty table was not checked)
-    ("grid-upgrade", drop("costs"), "costs 2030: no row for this horizon year"),
+    ("grid-upgrade", drop("costs"), "costs.csv: costs 2030: no row for this horizon year"),
     # survived: the reported demand beside unserved MW
     ("phase-timing", cell("unserved", "demand_mw", "6"),
      "unserved.csv line 2 (R/cloud/2030), column demand_mw: reported 6 != demand.csv's 5"),
@@ -123,19 +125,23 @@ CASES = [
     ("p-dispersion", summary("bound", 2.0), "summary.json bound: reported 2.000000 lies below "
      "the objective 3.000000"),
     # a phase online a year earlier than its 24-month lead allows
-    ("phase-timing", cell("schedule", "online_year", "2031"), "before its earliest 2032"),
+    ("phase-timing", cell("schedule", "online_year", "2031"),
+     "schedule.csv: phase ('A', 'P1') online in 2031, before its earliest 2032"),
     # power above headroom: the upgrade that makes room removed
-    ("grid-upgrade", drop("upgrades"), "zone Z draws 15.000 facility MW in 2030, limit 10.000"),
+    ("grid-upgrade", drop("upgrades"),
+     "power.csv: zone Z draws 15.000 facility MW in 2030, limit 10.000"),
     # a budget exceeded: the plan moved to the site of the sponsor whose budget is too small
-    ("sponsor-budget", cell("schedule", "site", "A"), "budget (sponsor X, year all)"),
+    ("sponsor-budget", cell("schedule", "site", "A"), "budgets.csv: budget (sponsor X, year all)"),
     # service beyond the latency target: served from B (2.9 ms, target 2 ms)
-    ("latency-target", cell("served", "site", "B"), "at 2.900 ms, target 2.0 ms"),
+    ("latency-target", cell("served", "site", "B"),
+     "served.csv: site B serves R/cloud in 2030 at 2.900 ms, target 2.0 ms"),
     # cost columns altered
-    ("grid-upgrade", cell("costs", "capex", "99"), "costs 2030 capex: reported 99.000000"),
+    ("grid-upgrade", cell("costs", "capex", "99"),
+     "costs.csv: costs 2030 capex: reported 99.000000"),
     ("grid-upgrade", cell("schedule", "capex_with_cooling_usd_m", "1"),
      "reported capex_with_cooling_usd_m 1"),
     # totals not adding up
-    ("grid-upgrade", cell("costs", "total", "1"), "costs 2030 total: reported 1.000000"),
+    ("grid-upgrade", cell("costs", "total", "1"), "costs.csv: costs 2030 total: reported 1.000000"),
     ("sponsor-budget", cell("budgets", "spend_usd_m", "5"), "reported spend_usd_m 5.0000"),
     # a site opened twice
     ("grid-upgrade", repeat("sites"), "sites.csv lines 2, 4: the same site A more than once"),
@@ -143,7 +149,8 @@ CASES = [
     # the 6 MW AI class may only run on immersion
     ("cooling-class", both(cell("capacity", "it_load_mw", "10", 0),
                            cell("capacity", "it_load_mw", "4", 1)),
-     "site A in 2030: classes cannot run on the coolings' loads (12.0000 of 14.0000 MW)"),
+     "capacity.csv: site A in 2030: classes cannot run on the coolings' loads "
+     "(12.0000 of 14.0000 MW)"),
 ]
 
 
