@@ -9,13 +9,14 @@ plant fails `test_every_rule_has_a_plant`.
 from __future__ import annotations
 
 import functools
+import re
 
 import pandas as pd
 import pytest
 
 import siteopt
 from siteopt.verify.checker import RULES, Facts, check_plan
-from tests.conftest import TINY
+from tests.conftest import REPO, TINY
 
 
 @functools.cache
@@ -302,6 +303,7 @@ def test_every_rule_has_a_plant_and_a_doc():
     assert len(names) == len(set(names))
     assert sorted(PLANTS) == sorted(names)
     assert all(r.doc for r in RULES)
+    assert all(r.table.endswith((".csv", ".json")) for r in RULES)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
@@ -317,7 +319,8 @@ def test_rule_rejects_its_planted_violation(rule):
         inst = planted
     found = rule.check(Facts(inst, plan, objective))
     assert found, f"rule {rule.name} missed its planted violation"
-    assert set(found) <= set(check_plan(inst, plan, objective).violations)
+    assert {f"{rule.table}: {v}" for v in found} <= set(
+        check_plan(inst, plan, objective).violations)
 
 
 def test_an_unknown_cooling_in_the_schedule_is_a_violation_not_a_crash():
@@ -329,3 +332,17 @@ def test_an_unknown_cooling_in_the_schedule_is_a_violation_not_a_crash():
     report = check_plan(inst, plan, objective)
     key = (plan["schedule"].loc[0, "site"], plan["schedule"].loc[0, "phase"])
     assert any(f"phase {key} built with cooling martian" in v for v in report.violations)
+
+
+def test_every_constraint_family_has_a_checker_counterpart():
+    """models/siteplan.md §10 maps each constraint and objective of its Symbols table to
+    checker rules that exist, and every rule that table names is one of `RULES`."""
+    text = (REPO / "models" / "siteplan.md").read_text()
+    section = text[text.index("## 10. The independent checker"):text.index("\n## Symbols\n")]
+    symbols = text[text.index("\n## Symbols\n"):]
+    families = set(re.findall(r"^\| `(\w+)` \| (?:constraint|objective) \|", symbols, re.M))
+    mapped = {m[0]: re.findall(r"`(\w+)`", m[1])
+              for m in re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.M)}
+    assert families and families == set(mapped), families ^ set(mapped)
+    names = {r.name for r in RULES}
+    assert all(rules and set(rules) <= names for rules in mapped.values()), mapped

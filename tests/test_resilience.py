@@ -88,8 +88,9 @@ def test_n1_spare_counts_only_coolings_the_class_may_use(tiny_copy):
     plain = siteopt.solve(inst, overrides={"resilience.cloud.n_minus_1_sites": False})
     assert plain.objective == pytest.approx(100.0, abs=1e-6) and plain.verified
     report = check_plan(inst, plain.tables, plain.objective)
-    assert any(v.startswith("outage of A in 2030: 8.0000 MW of N-1 load, the others can "
-                            "re-serve 0.0000 MW") for v in report.violations), report.violations
+    assert any(v.startswith("capacity.csv: outage of A in 2030: 8.0000 MW of N-1 load, the "
+                            "others can re-serve 0.0000 MW") for v in report.violations), (
+        report.violations)
 
 
 def test_geo_redundancy_holds_from_from_year_only(tiny_copy):
@@ -124,7 +125,7 @@ def test_geo_redundancy_holds_from_from_year_only(tiny_copy):
     assert free.objective == pytest.approx(100.0, abs=1e-6)
     report = check_plan(inst, plans[2031].tables, plans[2031].objective)
     assert [v for v in report.violations if "resilience asks for" in v] == [
-        "region R/cloud in 2030: 1 open sites in distinct zones within target (A), "
+        "sites.csv: region R/cloud in 2030: 1 open sites in distinct zones within target (A), "
         "resilience asks for 2"], report.violations
 
 

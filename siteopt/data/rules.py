@@ -14,6 +14,11 @@ from siteopt.io.schema import Metadata
 
 Tables = dict[str, pd.DataFrame]
 
+#: `siting.objective`s that are maximized (the model states them as the minimum of their
+#: negation); every other objective is minimized. Here so that the model and the checker,
+#: which reads a summary's bound, share the one list.
+MAXIMIZED = frozenset({"min_separation_km"})
+
 
 def lead_years(lead_months: int) -> int:
     """Whole construction years between decision and online year (0: online in decision year)."""

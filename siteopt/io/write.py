@@ -72,6 +72,16 @@ def binding(slack: pd.Series | float, limit: pd.Series | float) -> pd.Series | b
     return slack <= np.maximum(BINDING_ABS, BINDING_SHARE * np.abs(limit))
 
 
+def budget_label(sponsor: str, year: object) -> str:
+    """A budget row's name in budgets.csv: 'all sponsors 2028', 'CMC horizon', ...
+
+    Here with the result folder so that the writer (`siteopt.solver.results`) and
+    `siteopt verify`, which imports no solver code, name a row alike.
+    """
+    who = sponsor or "all sponsors"
+    return f"{who} {'horizon' if pd.isna(year) else int(year)}"
+
+
 def base_plan_words(status: object, gap: object) -> str:
     """What a value or alternatives run may call the plan it compares with.
 

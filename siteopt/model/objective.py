@@ -10,17 +10,15 @@ import pyomo.environ as pyo
 from siteopt.model.data import ModelData
 from siteopt.model.sets import COST_TERMS
 
-#: Objectives the model states as the minimum of their negation.
-MAXIMIZED = frozenset({"min_separation_km"})
-
 
 def define_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     """total_cost = sum_y discount[y] * sum_term cost[term,y] (present value, USD M).
 
     With another `siting.objective`, total_cost stays defined but inactive and the chosen
     objective (max_rtt, uncovered_mw, site_count, backup_uncovered_mw) is minimized instead;
-    min_separation_km is maximized as the minimum of -separation (`MAXIMIZED`: the solver
-    reports its negation, the pipeline flips the sign back).
+    min_separation_km is maximized as the minimum of -separation
+    (`siteopt.data.rules.MAXIMIZED`: the solver reports its negation, the pipeline flips the
+    sign back).
     """
     m.total_cost = pyo.Objective(
         expr=pyo.quicksum(d.discount[y] * m.cost[term, y] for term in COST_TERMS for y in d.Y),

@@ -14,12 +14,13 @@ from pyomo.common.gc_manager import PauseGC
 
 from siteopt.checks.presolve import errors, presolve_checks
 from siteopt.data.instance import Instance
+from siteopt.data.rules import MAXIMIZED
 from siteopt.io.schema import COST_UNIT
 from siteopt.io.write import PLAN_STATUSES
 from siteopt.model.build import create_model
 from siteopt.model.compile import Matrices, TrivialInfeasibilityError, compile_model
 from siteopt.model.data import ModelData, build_data
-from siteopt.model.objective import MAXIMIZED, add_objective_bound
+from siteopt.model.objective import add_objective_bound
 from siteopt.solver.highs import (
     SolveOptions,
     SolverOutcome,

@@ -25,7 +25,7 @@ from siteopt.data.rules import (
     lead_years,
     spend_years,
 )
-from siteopt.io.write import ZERO, binding
+from siteopt.io.write import ZERO, binding, budget_label
 from siteopt.model.arrays import array_terms
 from siteopt.model.data import ModelData
 from siteopt.model.sets import COST_TERMS
@@ -224,12 +224,6 @@ def derive(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, pd.Data
                                                  "unserved": unserved})
     out["unserved"] = unserved
     return out
-
-
-def budget_label(sponsor: str, year: object) -> str:
-    """A budget row's name: 'all sponsors 2028', 'CMC horizon', ..."""
-    who = sponsor or "all sponsors"
-    return f"{who} {'horizon' if pd.isna(year) else int(year)}"
 
 
 def budget_spend(inst: Instance, schedule: pd.DataFrame, sites: pd.DataFrame,

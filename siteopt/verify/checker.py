@@ -384,20 +384,52 @@ COST_TERMS = ("capex", "open_cost", "fixed_om", "energy", "upgrade_cost", "servi
 
 @dataclass(frozen=True)
 class Rule:
-    """A named rule of the checker: its function returns the plan's violations of it."""
+    """A named rule of the checker: its function returns the plan's violations of it.
+
+    `table` names the result file(s) whose rows the rule's messages name by key, so that a
+    violation says where to look: `check_plan` puts it before each message.
+    """
 
     name: str
     doc: str
     check: Callable[[Facts], list[str]]
+    table: str
 
 
 #: Every rule, in the order they run (`rule` adds to it).
 RULES: list[Rule] = []
 
+#: The result file(s) each rule reads its decision from: the rows its messages name by key
+#: (a phase is a schedule.csv row, a zone and year a power.csv row, ...).
+RULE_TABLES: dict[str, str] = {
+    **dict.fromkeys(("phase_once", "phase_known", "phase_cooling", "phase_in_horizon",
+                     "phase_earliest", "committed_year", "committed_built", "phase_order_built",
+                     "phase_order_timing", "phase_site_open", "schedule_capex"),
+                    "schedule.csv"),
+    **dict.fromkeys(("existing_open", "open_with_first_phase", "site_count", "sites_table",
+                     "geo_redundancy"), "sites.csv"),
+    **dict.fromkeys(("upgrade_known", "upgrade_once", "upgrade_timing"), "upgrades.csv"),
+    **dict.fromkeys(("grid_headroom", "power_table"), "power.csv"),
+    **dict.fromkeys(("site_cap", "capacity_table", "load_nonnegative", "load_capacity",
+                     "load_balance", "cooling_class", "n_minus_1_sites"), "capacity.csv"),
+    **dict.fromkeys(("serve_nonnegative", "serve_open", "serve_hostable", "serve_connected",
+                     "latency_target", "served_rtt", "single_source", "no_phantom_demand",
+                     "n_minus_1_links"), "served.csv"),
+    "demand_balance": "served.csv + unserved.csv",
+    **dict.fromkeys(("unserved_allowed", "unserved_nonnegative"), "unserved.csv"),
+    **dict.fromkeys(("budget", "budget_rows"), "budgets.csv"),
+    **dict.fromkeys(("cost_terms", "cost_rows"), "costs.csv"),
+    "objective": "summary.json",
+}
+
 
 def rule(fn: Callable[[Facts], list[str]]) -> Callable[[Facts], list[str]]:
-    """Register `fn` as a rule named after it (without `rule_`), documented by its docstring."""
-    RULES.append(Rule(fn.__name__.removeprefix("rule_"), (fn.__doc__ or "").strip(), fn))
+    """Register `fn` as a rule named after it (without `rule_`), documented by its docstring.
+
+    Its table comes from `RULE_TABLES`: a rule without one fails at import.
+    """
+    name = fn.__name__.removeprefix("rule_")
+    RULES.append(Rule(name, (fn.__doc__ or "").strip(), fn, RULE_TABLES[name]))
     return fn
 
 
@@ -907,13 +939,21 @@ def rule_cost_terms(f: Facts) -> list[str]:
 
 @rule
 def rule_cost_rows(f: Facts) -> list[str]:
-    """costs.csv row by row: each year's discount factor, terms, total and total_pv."""
+    """costs.csv row by row: one row per horizon year, each with its discount and terms.
+
+    Each row's discount factor, terms, total and total_pv are recomputed. A year missing from
+    the table would hide its costs from the table's sums (`rule_cost_terms` adds the rows
+    listed), so the years listed must be the horizon's, each once.
+    """
     costs = f.plan.get("costs")
     if costs is None:
         return []
     terms, _ = f.costs
     rate = f.eco.discount_rate
-    out = []
+    listed = {int(y) for y in costs["year"]}
+    out = [f"costs {y}: no row for this horizon year" for y in f.years if y not in listed]
+    out += [f"costs {y}: a row for a year outside the horizon {f.y0}-{f.yT}"
+            for y in sorted(listed - set(f.years))]
     for row in costs.to_dict("records"):
         y = int(row["year"])
         want = {"discount": (1 + rate) ** -(y - f.y0)}
@@ -970,6 +1010,9 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
                reported_objective: float | None = None) -> CheckReport:
     """Check every rule of `RULES` on `plan` and recompute its objective.
 
+    Each violation starts with the result file(s) of its rule (`Rule.table`), then names the
+    row by its key and says what is wrong.
+
     The objective is the instance's `siting.objective` (total_cost: USD M present value;
     max_rtt: ms; uncovered_mw: MW-years; site_count: sites; backup_uncovered_mw: MW-years
     without two open sites within target; min_separation_km: km), recomputed from the
@@ -978,7 +1021,7 @@ def check_plan(inst: Instance, plan: dict[str, pd.DataFrame],
     facts = Facts(inst, plan, reported_objective)
     rep = CheckReport()
     for r in RULES:
-        rep.violations.extend(r.check(facts))
+        rep.violations.extend(f"{r.table}: {v}" for v in r.check(facts))
     rep.cost_by_term = dict(facts.cost_by_term)
     rep.total_cost = sum(rep.cost_by_term.values())
     rep.objective = facts.objective

@@ -20,11 +20,11 @@ import pandas as pd
 from siteopt.data.instance import Instance
 from siteopt.data.load import load_instance
 from siteopt.data.overrides import apply_recorded
-from siteopt.data.rules import latency_targets, lead_years
+from siteopt.data.rules import MAXIMIZED, latency_targets, lead_years
 from siteopt.errors import InputError, Problem
 from siteopt.io.read import csv_problem
 from siteopt.io.text import read_utf8
-from siteopt.io.write import PLAN_STATUSES, ZERO, binding, old_columns
+from siteopt.io.write import PLAN_STATUSES, ZERO, binding, budget_label, old_columns
 from siteopt.verify.checker import (
     COST_TERMS,
     OBJ_RTOL,
@@ -289,8 +289,10 @@ def reported_columns(inst: Instance, plan: dict[str, pd.DataFrame]) -> list[str]
     """Reported columns the checker's rules do not read, against the instance.
 
     schedule.it_mw, decision_year (online_year minus the lead years) and committed;
-    sites.name, zone, sponsor and existing (existing_it_mw > 0); power.slack_mw
-    (limit_mw - power_mw) and binding; budgets.binding; served.max_rtt_ms (the pair's
+    sites.name, zone, sponsor and existing (existing_it_mw > 0); upgrades.zone, add_mw and
+    capex_usd_m (the instance's); unserved.demand_mw (demand.csv's it_mw); power.slack_mw
+    (limit_mw - power_mw) and binding; budgets.budget (the row's name) and binding;
+    served.max_rtt_ms (the pair's
     latency target: its latency_targets.csv row, else latency.max_rtt_ms for a located
     region, else empty). The numbers a binding flag reads (power_mw, limit_mw, slack_usd_m)
     are checked by the checker's rules; here the flag is checked against them.
@@ -329,9 +331,51 @@ def reported_columns(inst: Instance, plan: dict[str, pd.DataFrame]) -> list[str]
             out.append(f"sites.csv line {i + 2} ({row['site']}), column existing: reported "
                        f"{row['existing']}, expected {existing} (existing_it_mw "
                        f"{sites.at[row['site'], 'existing_it_mw']:g})")
+    out += _upgrade_columns(inst, plan["upgrades"])
+    out += _unserved_demand(inst, plan["unserved"])
     out += _power_columns(plan["power"])
     out += _budget_binding(plan.get("budgets"))
     out += _served_targets(inst, plan["served"])
+    return out
+
+
+def _upgrade_columns(inst: Instance, upgrades: pd.DataFrame) -> list[str]:
+    """upgrades.csv: zone, add_mw and capex_usd_m are the instance's values of the upgrade.
+
+    The checker's rules read the upgrade's name and online year and take its zone, MW and
+    capex from the instance, so an edited copy of them here would go unseen otherwise.
+    """
+    table = inst.table("upgrades").set_index("upgrade")
+    out = []
+    for i, row in enumerate(upgrades.to_dict("records")):
+        u = row["upgrade"]
+        if u not in table.index:
+            continue  # the checker names unknown upgrades
+        where = f"upgrades.csv line {i + 2} ({u}), column"
+        if "zone" in row and str(row["zone"]) != str(table.at[u, "zone"]):
+            out.append(f"{where} zone: reported {row['zone']!r} != the instance's "
+                       f"{table.at[u, 'zone']!r}")
+        for col in ("add_mw", "capex_usd_m"):
+            want = float(table.at[u, col])
+            if col in row and not abs(float(row[col]) - want) <= TOL * max(1.0, abs(want)):
+                out.append(f"{where} {col}: reported {float(row[col]):g} != the instance's "
+                           f"{want:g}")
+    return out
+
+
+def _unserved_demand(inst: Instance, unserved: pd.DataFrame) -> list[str]:
+    """unserved.csv: demand_mw is the demand.csv it_mw of the (region, class, year)."""
+    if "demand_mw" not in unserved.columns:
+        return []
+    demand = {(r, c, int(y)): float(x) for r, c, y, x in inst.table("demand")[
+        ["region", "class", "year", "it_mw"]].itertuples(index=False, name=None)}
+    out = []
+    for i, row in enumerate(unserved.to_dict("records")):
+        key = (row["region"], row["class"], int(row["year"]))
+        want = demand.get(key, 0.0)
+        if not abs(float(row["demand_mw"]) - want) <= TOL * max(1.0, want):
+            out.append(f"unserved.csv line {i + 2} ({'/'.join(map(str, key))}), column "
+                       f"demand_mw: reported {float(row['demand_mw']):g} != demand.csv's {want:g}")
     return out
 
 
@@ -355,11 +399,21 @@ def _power_columns(power: pd.DataFrame) -> list[str]:
 
 
 def _budget_binding(budgets: pd.DataFrame | None) -> list[str]:
-    """budgets.csv: binding is slack_usd_m within the binding share of limit_usd_m."""
+    """budgets.csv: binding is slack_usd_m within the binding share of limit_usd_m.
+
+    And the row's name (`budget`) is the one its sponsor and year give (`budget_label`),
+    the name explain and the report cite.
+    """
     if budgets is None or not {"binding", "slack_usd_m", "limit_usd_m"} <= set(budgets.columns):
         return []
     out = []
     for i, row in enumerate(budgets.to_dict("records")):
+        name = budget_label(budget_key(row["sponsor"], row["year"])[0], row["year"])
+        if str(row["budget"]) != name:
+            out.append(f"budgets.csv line {i + 2} ({row['budget']}), column budget: reported "
+                       f"{row['budget']!r}, expected {name!r} (sponsor "
+                       f"{row['sponsor'] or 'all'}, year "
+                       f"{'horizon' if pd.isna(row['year']) else row['year']})")
         binds = bool(binding(float(row["slack_usd_m"]), float(row["limit_usd_m"])))
         if not _same_flag(row["binding"], binds):
             out.append(f"budgets.csv line {i + 2} ({row['budget']}), column binding: reported "
@@ -386,6 +440,38 @@ def _served_targets(inst: Instance, served: pd.DataFrame) -> list[str]:
                        f"{row['year']}), column max_rtt_ms: reported "
                        f"{'empty' if pd.isna(got) else f'{float(got):g}'}, expected "
                        f"{'empty (no target)' if want is None else f'{want:g}'}")
+    return out
+
+
+def summary_figures(inst: Instance, plan: dict[str, pd.DataFrame], summary: dict[str, object],
+                    objective: float) -> list[str]:
+    """summary.json's figures beside the objective, each where the summary holds it.
+
+    `objective_name` is the instance's `siting.objective` (the one the checker recomputed);
+    `unserved_mw_years` is the sum of unserved.csv's unserved_mw; `bound` lies on the
+    optimum's side of the objective (at most it when minimizing, at least it for an
+    objective in `MAXIMIZED`): a bound past the plan's own value cannot be a bound.
+    """
+    path = "summary.json"
+    out = []
+    name = summary.get("objective_name")
+    if name is not None and name != inst.meta.siting.objective:
+        out.append(f"{path} objective_name: reported {name!r}, the instance's siting.objective "
+                   f"is {inst.meta.siting.objective!r}")
+    if "unserved_mw_years" in summary:
+        got = summary["unserved_mw_years"]
+        want = float(plan["unserved"]["unserved_mw"].sum())
+        if isinstance(got, bool) or not isinstance(got, int | float) or not abs(
+                got - want) <= TOL * max(1.0, want):
+            out.append(f"{path} unserved_mw_years: reported {got} != the sum of unserved.csv's "
+                       f"unserved_mw {want:.6g}")
+    bound = summary.get("bound")
+    if isinstance(bound, int | float) and not isinstance(bound, bool) and math.isfinite(bound):
+        sign = -1.0 if inst.meta.siting.objective in MAXIMIZED else 1.0
+        if sign * (bound - objective) > OBJ_RTOL * max(1.0, abs(objective)):
+            side = "below" if sign < 0 else "above"
+            out.append(f"{path} bound: reported {bound:.6f} lies {side} the objective "
+                       f"{objective:.6f}, which no bound of an optimum can")
     return out
 
 
@@ -425,5 +511,6 @@ def verify_folder(instance: str | Path | None, folder: str | Path) -> FolderChec
             1.0, abs(report.total_cost)):
         report.violations.append(f"summary.json total_cost: reported {total_cost:.6f} != "
                                  f"recomputed {report.total_cost:.6f}")
+    report.violations += summary_figures(inst, plan, summary, objective)
     report.violations[:0] = violations
     return FolderCheck(report=report, summary=summary, instance=inst)
